@@ -1,0 +1,127 @@
+"""Secrets: password hashes, broker-password encryption, signed tokens.
+
+- Login passwords and reset codes are hashed with argon2id.
+- Broker (IQ Option) passwords must be sent to the broker, so they are
+  encrypted (Fernet: AES-128-CBC + HMAC-SHA256) with a key derived from
+  GLIMPSE_SECRET_KEY, and stored with the prefix `enc1:`.
+- Tokens are signed with the same secret (itsdangerous, HMAC-SHA256) and
+  carry an expiry read from the injectable clock. Revocation lives in the
+  database (see api/auth.py): a token is valid only while its session exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.fernet import Fernet, InvalidToken
+from itsdangerous import BadSignature, URLSafeSerializer
+
+ENCRYPTED_PREFIX = "enc1:"
+HASH_PREFIX = "$argon2id$"
+
+_HASHERS = {
+    "standard": PasswordHasher(),
+    # Cheap parameters for the test suites only; verification reads the
+    # parameters from the hash, so a hash of either profile verifies anywhere.
+    "test": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+
+
+def hash_password(password: str, profile: str = "standard") -> str:
+    return _HASHERS[profile].hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    """True when `password` matches; False for a mismatch or a malformed hash."""
+    if not isinstance(stored_hash, str) or not stored_hash.startswith(HASH_PREFIX):
+        return False
+    try:
+        return _HASHERS["standard"].verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def is_hashed(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(HASH_PREFIX)
+
+
+def _derive(secret_key: str, purpose: str) -> bytes:
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def encrypt_secret(secret_key: str, plaintext: str) -> str:
+    key = base64.urlsafe_b64encode(_derive(secret_key, "glimpse/broker-password"))
+    return ENCRYPTED_PREFIX + Fernet(key).encrypt(plaintext.encode()).decode()
+
+
+class DecryptError(ValueError):
+    """The stored secret was not written with this key (or was tampered with)."""
+
+
+def decrypt_secret(secret_key: str, stored: str) -> str:
+    if not isinstance(stored, str) or not stored.startswith(ENCRYPTED_PREFIX):
+        raise DecryptError("not an encrypted secret")
+    key = base64.urlsafe_b64encode(_derive(secret_key, "glimpse/broker-password"))
+    try:
+        return Fernet(key).decrypt(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+    except InvalidToken:
+        raise DecryptError("the secret does not decrypt with GLIMPSE_SECRET_KEY") from None
+
+
+def is_encrypted(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(ENCRYPTED_PREFIX)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    subject: str  # Accounts/ManagerAccounts _id hex
+    kind: str  # "user" | "manager"
+    session: str  # Sessions _id
+    expires: float  # epoch seconds
+
+
+class TokenError(ValueError):
+    """The token is malformed, forged or expired."""
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt="glimpse/token/v1")
+
+
+def sign_token(secret_key: str, claims: TokenClaims) -> str:
+    return _serializer(secret_key).dumps(
+        {"sub": claims.subject, "knd": claims.kind, "sid": claims.session, "exp": claims.expires}
+    )
+
+
+def read_token(secret_key: str, token: str, now: float) -> TokenClaims:
+    try:
+        data = _serializer(secret_key).loads(token)
+    except BadSignature:
+        raise TokenError("invalid token") from None
+    if not isinstance(data, dict) or not {"sub", "knd", "sid", "exp"} <= data.keys():
+        raise TokenError("invalid token")
+    claims = TokenClaims(str(data["sub"]), str(data["knd"]), str(data["sid"]), float(data["exp"]))
+    if claims.expires <= now:
+        raise TokenError("token expired")
+    return claims
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def new_code(length: int = 10) -> str:
+    """A random code of unambiguous upper-case letters and digits."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,141 @@
+"""Configuration, database handle, clocks and secrets."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pymongo
+import pytest
+
+from glimpse import security
+from glimpse.clock import FastClock, ManualClock, sleep_until
+from glimpse.config import ConfigError, load_config
+from glimpse.db import INDEXES, ensure_indexes, new_embedded_database, ping
+
+
+def test_embedded_config_generates_a_development_key():
+    cfg = load_config({})
+    assert cfg.embedded and cfg.secret_key_generated and len(cfg.secret_key) >= 32
+    assert cfg.db_name == "Glimpse" and cfg.tz == "America/Sao_Paulo" and cfg.broker == "paper"
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"GLIMPSE_MONGO_URI": "mongodb://db:27017"}, "GLIMPSE_SECRET_KEY"),
+        ({"GLIMPSE_MONGO_URI": "mongodb://db:27017", "GLIMPSE_SECRET_KEY": "k" * 40}, "GLIMPSE_SERVICE_TOKEN"),
+        ({"GLIMPSE_MONGO_URI": "http://nope"}, "GLIMPSE_MONGO_URI"),
+        ({"GLIMPSE_SECRET_KEY": "short"}, "GLIMPSE_SECRET_KEY"),
+        ({"GLIMPSE_TZ": "Mars/Olympus"}, "GLIMPSE_TZ"),
+        ({"GLIMPSE_API_PORT": "seventy"}, "GLIMPSE_API_PORT"),
+        ({"GLIMPSE_API_PORT": "70000"}, "GLIMPSE_API_PORT"),
+        ({"GLIMPSE_BROKER": "binance"}, "GLIMPSE_BROKER"),
+        ({"GLIMPSE_CORS_ORIGINS": "example.com"}, "GLIMPSE_CORS_ORIGINS"),
+    ],
+)
+def test_bad_configuration_names_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        load_config(env)
+
+
+def test_real_deployment_configuration():
+    cfg = load_config(
+        {
+            "GLIMPSE_MONGO_URI": "mongodb://db:27017",
+            "GLIMPSE_SECRET_KEY": "k" * 40,
+            "GLIMPSE_SERVICE_TOKEN": "s" * 20,
+            "GLIMPSE_CORS_ORIGINS": "https://app.example, https://manager.example",
+            "GLIMPSE_API_PORT": "8000",
+        }
+    )
+    assert not cfg.embedded and not cfg.secret_key_generated
+    assert cfg.cors_origins == ("https://app.example", "https://manager.example")
+    assert cfg.api_port == 8000
+
+
+def test_indexes_are_idempotent_and_unique(db):
+    ensure_indexes(db)
+    ensure_indexes(db)
+    for collection in INDEXES:
+        names = {ix["name"] for ix in db[collection].list_indexes()}
+        assert {m.document["name"] for m in INDEXES[collection]} <= names
+    db.Accounts.insert_one({"email": "a@b.c"})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        db.Accounts.insert_one({"email": "a@b.c"})
+    db.Strategies.insert_one({"name": "Alpha", "nameKey": "alpha"})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        db.Strategies.insert_one({"name": "ALPHA", "nameKey": "alpha"})
+    assert ping(db)
+
+
+def test_embedded_conditional_claims_are_atomic():
+    # Many threads race to claim one waiting document; exactly one may win.
+    # A tiny switch interval makes the threads interleave inside mongomock;
+    # without the store lock, most rounds double-claim.
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        _race_claims(new_embedded_database())
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def _race_claims(db):
+    for round_ in range(20):
+        db.Servers.insert_one({"name": f"s{round_}", "status": "waiting"})
+        winners = []
+        barrier = threading.Barrier(8)
+
+        def claim(i, name=f"s{round_}", barrier=barrier, winners=winners):
+            barrier.wait()
+            doc = db.Servers.find_one_and_update({"name": name, "status": "waiting"}, {"$set": {"status": "assigned", "by": i}})
+            if doc is not None:
+                winners.append(i)
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(winners) == 1
+        assert db.Servers.find_one({"name": f"s{round_}"})["by"] == winners[0]
+
+
+def test_password_hashing_and_encryption():
+    h = security.hash_password("s3cret!", "test")
+    assert security.is_hashed(h) and "s3cret!" not in h
+    assert security.verify_password(h, "s3cret!")
+    assert not security.verify_password(h, "wrong")
+    assert not security.verify_password("s3cret!", "s3cret!")  # plaintext is never accepted as a hash
+    enc = security.encrypt_secret("k" * 40, "iq-pass")
+    assert security.is_encrypted(enc) and "iq-pass" not in enc
+    assert security.decrypt_secret("k" * 40, enc) == "iq-pass"
+    with pytest.raises(security.DecryptError):
+        security.decrypt_secret("other-key" * 5, enc)
+
+
+def test_tokens_expire_and_reject_forgery():
+    claims = security.TokenClaims("abc", "user", "sid", expires=1000.0)
+    token = security.sign_token("k" * 40, claims)
+    assert security.read_token("k" * 40, token, now=999.0) == claims
+    with pytest.raises(security.TokenError, match="expired"):
+        security.read_token("k" * 40, token, now=1000.0)
+    with pytest.raises(security.TokenError):
+        security.read_token("another-key" * 4, token, now=0)
+    with pytest.raises(security.TokenError):
+        security.read_token("k" * 40, token[:-2] + "xx", now=0)
+
+
+def test_clocks():
+    manual = ManualClock(100.0)
+    assert sleep_until(manual, 160.0)
+    assert manual.now() >= 160.0
+    stop = threading.Event()
+    stop.set()
+    assert not sleep_until(manual, 1e12, stop)
+    fast = FastClock(speed=1000.0, start=0.0)
+    fast.sleep(50.0)  # 50 ms of wall time
+    assert fast.now() >= 50.0
+    with pytest.raises(ValueError):
+        FastClock(0)

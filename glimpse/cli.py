@@ -16,6 +16,8 @@ from glimpse.commands import CLIError
 from glimpse.config import ConfigError
 
 COMMAND_MODULES = (
+    "glimpse.commands.seed",
+    "glimpse.commands.accounts",
 )
 
 

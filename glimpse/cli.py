@@ -16,6 +16,7 @@ from glimpse.commands import CLIError
 from glimpse.config import ConfigError
 
 COMMAND_MODULES = (
+    "glimpse.commands.up",
     "glimpse.commands.seed",
     "glimpse.commands.accounts",
 )

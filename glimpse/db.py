@@ -131,13 +131,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("user", ASCENDING)], name="status_user"),
     ],
     OPERATIONS: [IndexModel([("user", ASCENDING), ("operationTime", DESCENDING)], name="user_time")],
+    # Expired sessions and login attempts are pruned by the API with its own
+    # clock (epoch seconds), not by TTL indexes, which only know the wall clock.
     SESSIONS: [
         IndexModel([("user", ASCENDING)], name="user"),
-        IndexModel([("expiresAt", ASCENDING)], expireAfterSeconds=0, name="expires_ttl"),
+        IndexModel([("expiresAt", ASCENDING)], name="expires"),
     ],
     LOGIN_ATTEMPTS: [
         IndexModel([("key", ASCENDING), ("at", DESCENDING)], name="key_time"),
-        IndexModel([("expiresAt", ASCENDING)], expireAfterSeconds=0, name="expires_ttl"),
+        IndexModel([("at", ASCENDING)], name="time"),
     ],
 }
 

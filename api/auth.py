@@ -1,0 +1,123 @@
+"""Who is calling: tokens, sessions, service access and login throttling.
+
+A token is accepted from `Authorization: Bearer <token>`, or from the
+`userKey` body field that the original app already sends. It is signed with
+GLIMPSE_SECRET_KEY, expires, and is valid only while its session document
+exists, so logout and a password change revoke it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from flask import g, request
+
+from api.context import ctx
+from api.errors import APIError, forbidden, unauthorized
+from glimpse import db as names
+from glimpse import security
+
+
+@dataclass
+class Principal:
+    kind: str  # "user" | "manager" | "service"
+    id: ObjectId | None
+    doc: dict[str, Any]
+    session: str | None
+
+    @property
+    def id_hex(self) -> str:
+        return str(self.id) if self.id is not None else ""
+
+
+def _presented_token(data: dict) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer "):].strip() or None
+    key = data.get("userKey")
+    return key if isinstance(key, str) and key else None
+
+
+def authenticate(access: tuple[str, ...], data: dict) -> Principal:
+    """Sets `g.principal` for a caller allowed by `access`, or raises 401/403."""
+    token = _presented_token(data)
+    if token is None:
+        raise unauthorized("authentication required: send Authorization: Bearer <token>")
+    c = ctx()
+    if "service" in access and security.constant_time_equal(token, c.config.service_token):
+        g.principal = Principal("service", None, {}, None)
+        return g.principal
+    try:
+        claims = security.read_token(c.config.secret_key, token, c.clock.now())
+    except security.TokenError as exc:
+        raise unauthorized(str(exc)) from None
+    session = c.db[names.SESSIONS].find_one({"_id": claims.session})
+    if session is None or session.get("user") != claims.subject or session.get("kind") != claims.kind:
+        raise unauthorized("session ended: log in again")
+    collection = names.ACCOUNTS if claims.kind == "user" else names.MANAGER_ACCOUNTS
+    try:
+        oid = ObjectId(claims.subject)
+    except InvalidId:
+        raise unauthorized("invalid token") from None
+    doc = c.db[collection].find_one({"_id": oid})
+    if doc is None:
+        raise unauthorized("account no longer exists")
+    if claims.kind not in access:
+        raise forbidden(f"this route needs a {' or '.join(access)} token")
+    g.principal = Principal(claims.kind, oid, doc, claims.session)
+    return g.principal
+
+
+def principal() -> Principal:
+    return g.principal
+
+
+def open_session(kind: str, subject: ObjectId) -> str:
+    """Records a session and returns its signed token."""
+    c = ctx()
+    now = c.clock.now()
+    sid = security.new_session_id()
+    expires = now + c.config.token_ttl_seconds
+    sessions = c.db[names.SESSIONS]
+    sessions.delete_many({"expiresAt": {"$lte": now}})
+    sessions.insert_one({"_id": sid, "user": str(subject), "kind": kind, "createdAt": now, "expiresAt": expires})
+    return security.sign_token(c.config.secret_key, security.TokenClaims(str(subject), kind, sid, expires))
+
+
+def close_session(session_id: str) -> None:
+    ctx().db[names.SESSIONS].delete_one({"_id": session_id})
+
+
+def close_all_sessions(kind: str, subject: ObjectId) -> None:
+    ctx().db[names.SESSIONS].delete_many({"user": str(subject), "kind": kind})
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def check_login_allowed(email: str) -> None:
+    """429 when this email or this address has failed too often lately."""
+    c = ctx()
+    since = c.clock.now() - c.config.login_window_seconds
+    limit = c.config.login_max_failures
+    attempts = c.db[names.LOGIN_ATTEMPTS]
+    by_email = attempts.count_documents({"key": "email:" + email, "at": {"$gte": since}})
+    by_ip = attempts.count_documents({"key": "ip:" + _client_ip(), "at": {"$gte": since}})
+    if by_email >= limit or by_ip >= limit * 4:
+        raise APIError(429, "too many failed logins: wait a few minutes and try again")
+
+
+def record_login_failure(email: str) -> None:
+    c = ctx()
+    now = c.clock.now()
+    attempts = c.db[names.LOGIN_ATTEMPTS]
+    attempts.delete_many({"at": {"$lt": now - c.config.login_window_seconds}})
+    attempts.insert_many([{"key": "email:" + email, "at": now}, {"key": "ip:" + _client_ip(), "at": now}])
+
+
+def clear_login_failures(email: str) -> None:
+    ctx().db[names.LOGIN_ATTEMPTS].delete_many({"key": "email:" + email})

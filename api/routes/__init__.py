@@ -1,0 +1,14 @@
+"""The API's blueprints, one per area."""
+
+from api.routes import accounts, content, health, manager, market, operations, signals, strategies
+
+BLUEPRINTS = [
+    health.bp,
+    accounts.bp,
+    content.bp,
+    market.bp,
+    strategies.bp,
+    signals.bp,
+    operations.bp,
+    manager.bp,
+]

@@ -1,0 +1,70 @@
+"""Shared content: terms of use, the rank with pseudonyms, questions to the team."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Blueprint
+
+from api import auth
+from api.context import ctx
+from api.registry import PUBLIC, USER, endpoint
+from api.schemas import Empty, InsertQuestionBody
+from glimpse import db as names
+
+bp = Blueprint("content", __name__, url_prefix="/glimpse")
+
+RANK_SIZE = 100
+
+
+@endpoint(bp, "/getTerms", access=PUBLIC, body=Empty)
+def get_terms(body: Empty):
+    """The terms of use: [{name: "Terms", value: <HTML>}]."""
+    return list(ctx().db[names.AUXILIAR].find({"name": "Terms"}))
+
+
+@endpoint(bp, "/getRandomNames", access=USER, body=Empty)
+def get_random_names(body: Empty):
+    """The pools the rank's pseudonyms are drawn from: [{value: {name: [], sourname: []}}]."""
+    return list(ctx().db[names.AUXILIAR].find({"name": "randomNames"}))
+
+
+def pseudonym(user_id: str, pools: dict) -> str:
+    """A stable pseudonym for a user, drawn from the pools with a keyed hash, so it cannot be reversed."""
+    digest = hmac.new(ctx().config.secret_key.encode(), ("rank:" + user_id).encode(), hashlib.sha256).digest()
+    first, last = pools.get("name") or [], pools.get("sourname") or []
+    if not first or not last:
+        return "Trader " + digest[:3].hex().upper()
+    return f"{first[int.from_bytes(digest[:4], 'big') % len(first)]} {last[int.from_bytes(digest[4:8], 'big') % len(last)]}"
+
+
+@endpoint(bp, "/getRank", access=USER, body=Empty)
+def get_rank(body: Empty):
+    """The period's best traders by profit; everyone but the caller appears under a pseudonym."""
+    me = auth.principal().id_hex
+    pools_doc = ctx().db[names.AUXILIAR].find_one({"name": "randomNames"}) or {}
+    pools = pools_doc.get("value") or {}
+    cursor = ctx().db[names.ACCOUNTS].find({}, {"name": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1}).sort(
+        [("iqPeriodProfit", -1), ("_id", 1)]
+    )
+    rank = []
+    for doc in cursor.limit(RANK_SIZE):
+        mine = str(doc["_id"]) == me
+        rank.append(
+            {
+                "name": doc.get("name", "") if mine else pseudonym(str(doc["_id"]), pools),
+                "profit": doc.get("iqPeriodProfit", 0),
+                "loss": doc.get("iqPeriodLoss", 0),
+                "me": mine,
+            }
+        )
+    return rank
+
+
+@endpoint(bp, "/insertQuestion", access=USER, body=InsertQuestionBody)
+def insert_question(body: InsertQuestionBody):
+    """Send a question to the team."""
+    p = auth.principal()
+    ctx().db[names.QUESTIONS].insert_one({"who": p.doc.get("email", ""), "question": body.question, "when": ctx().clock.now()})
+    return {"res": 1}

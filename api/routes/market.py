@@ -1,0 +1,157 @@
+"""Market data: open pairs and payouts, schedules, realtime candles, broker credentials."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint
+from pydantic import TypeAdapter, ValidationError
+
+from api import auth
+from api.context import ctx
+from api.errors import APIError, bad_request
+from api.registry import PUBLIC, SERVICE, USER, USER_OR_MANAGER, endpoint
+from api.schemas import AtivosBody, AtivoUpdate, CandlesUpdate, CheckIqBody, Empty
+from glimpse import db as names
+from glimpse import security
+from glimpse.accounts import public_view
+
+log = logging.getLogger(__name__)
+bp = Blueprint("market", __name__, url_prefix="/glimpse")
+
+
+def open_actives() -> list[dict]:
+    return list(ctx().db[names.OPENED_ACTIVES].find({"open": "True"}).sort("ativo", 1))
+
+
+@endpoint(bp, "/ativos", access=PUBLIC, body=AtivosBody)
+def ativos(body: AtivosBody):
+    """The pairs with their open flag ("True"/"False") and payout; `compact` lists only the open ones."""
+    if body.type == "compact":
+        return open_actives()
+    return list(ctx().db[names.OPENED_ACTIVES].find({}).sort("ativo", 1))
+
+
+@endpoint(bp, "/getActivesSchedule", access=USER_OR_MANAGER, body=Empty)
+def get_actives_schedule(body: Empty):
+    """The weekly trading windows of every pair (HHMM, in GLIMPSE_TZ)."""
+    return list(ctx().db[names.ACTIVES_SCHEDULE].find({}).sort("ativo", 1))
+
+
+def _list_body(data, item_type, name: str) -> list:
+    # The original lister posted json.dumps(list), i.e. a JSON string holding the list.
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            raise bad_request("the body must be a JSON list (or a JSON string holding one)", "body") from None
+    if not isinstance(data, list):
+        raise bad_request("the body must be a JSON list (or a JSON string holding one)", "body")
+    try:
+        return TypeAdapter(list[item_type]).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise bad_request(f"{where}: {first.get('msg', 'invalid')}", where) from None
+
+
+_LIST_SCHEMA = {"oneOf": [{"type": "array", "items": {"type": "object"}}, {"type": "string"}]}
+
+
+@endpoint(bp, "/updateAtivos", access=SERVICE, body_schema=_LIST_SCHEMA)
+def update_ativos(data):
+    """Service route: upsert the open flag and payout of pairs. Body: [{ativo, open, payout}]."""
+    items: list[AtivoUpdate] = _list_body(data, AtivoUpdate, "body")
+    coll = ctx().db[names.OPENED_ACTIVES]
+    for item in items:
+        is_open = item.open if isinstance(item.open, bool) else item.open == "True"
+        payout = str(int(item.payout)) if is_open else 0
+        coll.update_one({"ativo": item.ativo}, {"$set": {"open": "True" if is_open else "False", "payout": payout}}, upsert=True)
+    return {"msg": f"Actives updated: {len(items)}"}
+
+
+@endpoint(bp, "/updateCandlesRealtime", access=SERVICE, body_schema=_LIST_SCHEMA)
+def update_candles_realtime(data):
+    """Service route: replace the realtime candles of pairs. Body: [{ativo, candles: [{o, c, h, l, from}]}]."""
+    items: list[CandlesUpdate] = _list_body(data, CandlesUpdate, "body")
+    now = ctx().clock.now()
+    coll = ctx().db[names.REALTIME_CANDLES]
+    for item in items:
+        candles = [c.model_dump(by_alias=True, exclude_none=True) for c in item.candles]
+        coll.update_one({"ativo": item.ativo}, {"$set": {"candles": candles, "lastUpdated": now}}, upsert=True)
+    return {"res": 1, "updated": len(items)}
+
+
+@endpoint(bp, "/getCandlesRealtime", access=PUBLIC, method="GET")
+def get_candles_realtime():
+    """The last 15 one-minute candles of each open pair; `lastUpdate` in milliseconds."""
+    out = []
+    for doc in ctx().db[names.REALTIME_CANDLES].find({}).sort("ativo", 1):
+        out.append(
+            {
+                "_id": doc["_id"],
+                "ativo": doc["ativo"],
+                "candles": doc.get("candles", []),
+                "lastUpdate": int(float(doc.get("lastUpdated", 0)) * 1000),
+            }
+        )
+    return out
+
+
+@endpoint(bp, "/botUpdates", access=PUBLIC, method="GET")
+def bot_updates():
+    """Each operational server with the time of its last heartbeat (milliseconds)."""
+    return [
+        {"botName": doc["name"], "lastUpdate": int(float(doc.get("uptime", 0)) * 1000)}
+        for doc in ctx().db[names.SERVERS].find({}, {"name": 1, "uptime": 1}).sort("name", 1)
+    ]
+
+
+@endpoint(
+    bp,
+    "/checkIq",
+    access=USER,
+    body=CheckIqBody,
+    responses={400: "the broker refused the credentials", 503: "the broker cannot be reached", 504: "the broker did not answer in time"},
+)
+def check_iq(body: CheckIqBody):
+    """Validate IQ Option credentials with the broker, store them (password encrypted) and return the balances."""
+    c = ctx()
+    if c.check_broker_credentials is None:
+        raise APIError(503, "the broker layer is not available yet: credentials cannot be checked")
+    from glimpse.broker import base as broker_errors  # the adapters load their client libraries lazily
+
+    try:
+        balances = c.check_broker_credentials(body.email, body.password)
+    except broker_errors.AuthError as exc:
+        raise APIError(400, "IQ Option refused these credentials", "password", res=str(exc) or "invalid credentials") from None
+    except broker_errors.BrokerTimeout:
+        raise APIError(504, "the broker did not answer in time") from None
+    except broker_errors.BrokerError as exc:
+        log.warning("checkIq: broker unavailable: %s", exc)
+        raise APIError(503, "the broker cannot be reached right now") from None
+    p = auth.principal()
+    c.db[names.ACCOUNTS].update_one(
+        {"_id": p.id},
+        {
+            "$set": {
+                "iqEmail": body.email,
+                "iqPassword": security.encrypt_secret(c.config.secret_key, body.password),
+                "iqConnected": True,
+                "iqBalancePractice": balances["treinamento"],
+                "iqBalanceReal": balances["real"],
+            }
+        },
+    )
+    return {"res": 1, "account": balances["account"], "treinamento": balances["treinamento"], "real": balances["real"]}
+
+
+@endpoint(bp, "/status", access=USER, body=Empty)
+def status(body: Empty):
+    """Everything the dashboard shows, in one call: the account and the open pairs."""
+    return {
+        "user": public_view(auth.principal().doc),
+        "ativos": [{"ativo": a["ativo"], "payout": a.get("payout", 0)} for a in open_actives()],
+        "serverTime": ctx().clock.now(),
+    }

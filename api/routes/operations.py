@@ -1,0 +1,30 @@
+"""Operation history: the per-session logs the bots write."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from api import auth
+from api.context import ctx
+from api.errors import forbidden
+from api.registry import MANAGER, USER, endpoint
+from api.schemas import Empty, GetUserOperationsBody
+from glimpse import db as names
+
+bp = Blueprint("operations", __name__, url_prefix="/glimpse")
+
+
+@endpoint(bp, "/getUserOperations", access=USER, body=GetUserOperationsBody)
+def get_user_operations(body: GetUserOperationsBody):
+    """The caller's session logs, newest first (at most `limit`, default 100)."""
+    p = auth.principal()
+    if body.userId not in (None, "", p.id_hex):
+        raise forbidden("you may only read your own operations", "userId")
+    cursor = ctx().db[names.OPERATIONS].find({"user": p.id_hex}).sort("operationTime", -1).limit(body.limit)
+    return list(cursor)
+
+
+@endpoint(bp, "/getAllOperations", access=MANAGER, body=Empty)
+def get_all_operations(body: Empty):
+    """Every session log, newest first."""
+    return list(ctx().db[names.OPERATIONS].find({}).sort("operationTime", -1).limit(5000))

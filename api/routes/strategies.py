@@ -1,0 +1,91 @@
+"""Strategies: listing, creating and editing candle-colour strategies, and the test candles."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from pymongo.errors import DuplicateKeyError
+
+from api import audit, auth
+from api.context import ctx
+from api.errors import bad_request, forbidden
+from api.registry import MANAGER, USER_OR_MANAGER, endpoint
+from api.schemas import Empty, StrategyBody
+from glimpse import db as names
+
+bp = Blueprint("strategies", __name__, url_prefix="/glimpse")
+
+GLIMPSE_AUTHOR = "Glimpse"
+
+
+def short_name(name: str) -> str:
+    """First and last word, as the original app showed a user's name and signed strategies."""
+    words = name.split()
+    return " ".join([words[0], words[-1]]) if len(words) > 1 else (words[0] if words else "")
+
+
+@endpoint(bp, "/getStrategies", access=USER_OR_MANAGER, body=Empty)
+def get_strategies(body: Empty):
+    """Strategies: a user sees Glimpse's and their own; a manager sees all."""
+    p = auth.principal()
+    query: dict = {}
+    if p.kind == "user":
+        query = {"$or": [{"createdBy": GLIMPSE_AUTHOR}, {"name": {"$in": p.doc.get("ownedStrategies", [])}}]}
+    return list(ctx().db[names.STRATEGIES].find(query, {"nameKey": 0, "owner": 0}).sort("name", 1))
+
+
+@endpoint(bp, "/createStrategy", access=USER_OR_MANAGER, body=StrategyBody)
+def create_strategy(body: StrategyBody):
+    """Create a strategy: {res: 1}, or {res: 0} when the name is taken (in any letter case)."""
+    p = auth.principal()
+    reserved = "glimpse" in body.name.casefold()
+    if p.kind == "user" and reserved:
+        raise bad_request('names containing "Glimpse" are reserved', "name")
+    author = GLIMPSE_AUTHOR if p.kind == "manager" else short_name(p.doc.get("name", ""))
+    doc = {
+        "name": body.name,
+        "nameKey": body.name.casefold(),
+        "createdBy": author,
+        "owner": p.id_hex,
+        "sequence": body.sequence,
+        "operation": body.operation,
+        "mirror": body.mirror,
+        "createdAt": ctx().clock.now(),
+    }
+    try:
+        ctx().db[names.STRATEGIES].insert_one(doc)
+    except DuplicateKeyError:
+        return {"res": 0}
+    if p.kind == "user":
+        ctx().db[names.ACCOUNTS].update_one({"_id": p.id}, {"$addToSet": {"ownedStrategies": body.name}})
+    else:
+        audit.record(body.name, "createStrategy", None, {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror})
+    return {"res": 1}
+
+
+@endpoint(bp, "/editStrategy", access=USER_OR_MANAGER, body=StrategyBody)
+def edit_strategy(body: StrategyBody):
+    """Change a strategy's candles, direction and mirror: {res: 1}, or {res: 0} when no strategy has that name."""
+    p = auth.principal()
+    coll = ctx().db[names.STRATEGIES]
+    current = coll.find_one({"nameKey": body.name.casefold()})
+    if current is None:
+        return {"res": 0}
+    if p.kind == "user" and current.get("owner") != p.id_hex:
+        raise forbidden("only the strategy's creator or a manager may edit it", "name")
+    change = {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror}
+    coll.update_one({"_id": current["_id"]}, {"$set": change})
+    if p.kind == "manager":
+        audit.record(current["name"], "editStrategy", {k: current.get(k) for k in change}, change)
+    return {"res": 1}
+
+
+@endpoint(bp, "/getTestCandles", access=USER_OR_MANAGER, body=Empty)
+def get_test_candles(body: Empty):
+    """A month of 1-minute candle colours per pair ("+" green, "-" red, "0" doji)."""
+    return list(ctx().db[names.TEST_CANDLES].find({}).sort("ativo", 1))
+
+
+@endpoint(bp, "/getTestCandlesAnnually", access=MANAGER, body=Empty)
+def get_test_candles_annually(body: Empty):
+    """A year of candle colours per pair, when an operator has loaded it."""
+    return list(ctx().db[names.TEST_CANDLES_ANNUALLY].find({}).sort("ativo", 1))

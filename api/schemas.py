@@ -1,0 +1,232 @@
+"""Request bodies, one pydantic model per route shape.
+
+Models are strict (no "5" for 5) and ignore unknown keys, because the
+original app sends extras such as `cancelToken`. Every model accepts the
+original `userKey`, which may carry the token.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from glimpse.pairs import PAIRS
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+HORA_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+SEQUENCE_RE = re.compile(r"^(1|-1|0)(,(1|-1|0)){2,11}$")
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    userKey: str | None = Field(default=None, description="The token, for the original payload shape")
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if not EMAIL_RE.match(value) or len(value) > 254:
+        raise ValueError("not a valid email address")
+    return value
+
+
+class Empty(Body):
+    pass
+
+
+class LoginBody(Body):
+    email: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Password
+
+
+class CheckCodeBody(Body):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class InsertUserBody(Body):
+    userName: Annotated[str, Field(min_length=1, max_length=80)]
+    userMail: str
+    userPassword: NewPassword
+    code: Annotated[str, Field(min_length=1, max_length=64, description="An unused invite code")]
+
+    _mail = field_validator("userMail")(_email)
+
+    @field_validator("userName")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the name is empty")
+        return value
+
+
+class RequestResetBody(Body):
+    email: str
+
+    _mail = field_validator("email")(_email)
+
+
+class ResetPasswordBody(Body):
+    email: str
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    newPassword: NewPassword
+
+    _mail = field_validator("email")(_email)
+
+
+class ChangePasswordBody(Body):
+    currentPassword: Password
+    newPassword: NewPassword
+
+
+class GetUserBody(Body):
+    userMail: str | None = Field(default=None, description="The caller's email or id (optional)")
+
+
+class UpdateUserBody(Body):
+    userMail: str | None = Field(default=None, description="The caller's id or email (optional)")
+    fields: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=20)]
+    values: Annotated[list[Any], Field(min_length=1, max_length=20)]
+
+
+class UseCodeBody(Body):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    user: str | None = None
+
+
+class CheckIqBody(Body):
+    email: str
+    password: Password
+
+    _mail = field_validator("email")(_email)
+
+
+class AtivosBody(Body):
+    type: Literal["full", "compact"]
+
+
+class StrategyBody(Body):
+    name: Annotated[str, Field(min_length=3, max_length=20)]
+    createdBy: str | None = Field(default=None, description="Ignored: the server records the author")
+    sequence: str = Field(description='Candle colours, oldest first: "1" green, "-1" red, "0" doji; 3 to 12 of them')
+    operation: Literal["call", "put"]
+    mirror: bool
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) < 3:
+            raise ValueError("the name needs at least 3 characters")
+        return value
+
+    @field_validator("sequence")
+    @classmethod
+    def _sequence(cls, value: str) -> str:
+        value = value.replace(" ", "")
+        if not SEQUENCE_RE.match(value):
+            raise ValueError("must be 3 to 12 comma-separated values among 1, -1 and 0")
+        return value
+
+
+def _pair(value: str) -> str:
+    if value not in PAIRS:
+        raise ValueError(f"unknown pair {value!r}")
+    return value
+
+
+class SignalItem(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    status: Literal["active", "canceled", "result"] = "active"
+    ativo: str
+    hora: str
+    operacao: Literal["call", "put"]
+    resultado: Literal["", "win", "loss", "doji"] = ""
+
+    _ativo = field_validator("ativo")(_pair)
+
+    @field_validator("hora")
+    @classmethod
+    def _hora(cls, value: str) -> str:
+        if not HORA_RE.match(value):
+            raise ValueError("must be HH:MM")
+        return value
+
+
+class InsertSignalsBody(Body):
+    user: str | None = None
+    signals: Annotated[list[SignalItem], Field(max_length=500)]
+    type: Literal["user"] = "user"
+
+
+class GetSignalsBody(Body):
+    user: str | None = None
+
+
+class UpdateSignalBody(Body):
+    id: Annotated[str, Field(min_length=1, max_length=40)]
+    status: Literal["active", "canceled"]
+
+
+class GetUserOperationsBody(Body):
+    userId: str | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class InsertQuestionBody(Body):
+    question: Annotated[str, Field(min_length=1, max_length=2000)]
+    who: str | None = None
+    when: Any = None
+
+
+class UpdateServerBody(Body):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    status: Literal["waiting", "assigned", "operating"]
+    target: Annotated[str, Field(max_length=64)] = ""
+
+
+class InsertAuditBody(Body):
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+    who: str | None = None
+    target: Annotated[str, Field(min_length=1, max_length=200)]
+    didWhat: Annotated[str, Field(min_length=1, max_length=200)]
+    from_: Any = Field(default=None, alias="from")
+    to: Any = None
+    when: Any = None
+
+
+class CreateCodesBody(Body):
+    count: Annotated[int, Field(ge=1, le=100)] = 1
+    premiumDays: Annotated[int, Field(ge=0, le=3650)] = 30
+
+
+class AtivoUpdate(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    ativo: str
+    open: Literal["True", "False"] | bool
+    payout: Annotated[int, Field(ge=0, le=100)] | Annotated[str, Field(pattern=r"^\d{1,3}$")] = 0
+
+    _ativo = field_validator("ativo")(_pair)
+
+
+class Candle(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    o: float
+    c: float
+    h: float | None = None
+    l: float | None = None  # noqa: E741 - the original field name
+    from_: int | None = Field(default=None, alias="from")
+
+
+class CandlesUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    ativo: str
+    candles: Annotated[list[Candle], Field(max_length=100)]
+
+    _ativo = field_validator("ativo")(_pair)

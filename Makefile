@@ -16,7 +16,7 @@ $(BIN)/python:
 
 $(STAMP_RUN): $(BIN)/python requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	touch $@
 
 $(STAMP_DEV): $(STAMP_RUN) requirements-dev.txt

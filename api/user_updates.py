@@ -70,12 +70,12 @@ class MoneySettings(BaseModel):
     stopWin: bool
     stopWinValue: Money
 
-    def checked(self) -> dict:
+    def checked(self, prefix: str) -> dict:
         for name in ("money", "sobra", "stopLossValue", "stopWinValue"):
             try:
                 _cents_only(getattr(self, name))
             except ValueError as exc:
-                raise bad_request(f"{name}: {exc}", name) from None
+                raise bad_request(f"{prefix}.{name}: {exc}", f"{prefix}.{name}") from None
         return self.model_dump()
 
 
@@ -196,7 +196,7 @@ def _strategy(value: Any, account: dict) -> str:
 
 def _money_settings(name: str):
     def check(value: Any, account: dict) -> dict:
-        return _model(MoneySettings, value, name).checked()
+        return _model(MoneySettings, value, name).checked(name)
 
     return check
 

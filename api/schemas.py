@@ -12,15 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from glimpse.accounts import MIN_PASSWORD_LENGTH, normalize_email
 from glimpse.pairs import PAIRS
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 HORA_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 SEQUENCE_RE = re.compile(r"^(1|-1|0)(,(1|-1|0)){2,11}$")
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
-NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
+NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
 
 
 class Body(BaseModel):
@@ -29,10 +29,7 @@ class Body(BaseModel):
 
 
 def _email(value: str) -> str:
-    value = value.strip().lower()
-    if not EMAIL_RE.match(value) or len(value) > 254:
-        raise ValueError("not a valid email address")
-    return value
+    return normalize_email(value)
 
 
 class Empty(Body):

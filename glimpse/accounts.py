@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 DEFAULT_STRATEGY = "Glimpse Baixo Risco"
+
+MAX_EMAIL_LENGTH = 254
+MIN_PASSWORD_LENGTH = 8
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def normalize_email(text: str) -> str:
+    """The stored form of an email address (trimmed, lower-case); ValueError when it is not one."""
+    email = text.strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+        raise ValueError("not a valid email address")
+    return email
 
 # Fields that hold secrets. They are never sent to a client.
 SECRET_FIELDS = ("password", "iqPassword", "passwordReset", "passwordRecoverCode")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import re
 import sys
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from glimpse import db as names
-from glimpse.accounts import new_account
+from glimpse.accounts import MIN_PASSWORD_LENGTH, new_account, normalize_email
 from glimpse.clock import SystemClock
 from glimpse.commands import CLIError
 from glimpse.config import load_config
@@ -24,10 +23,7 @@ from glimpse.db import open_database
 from glimpse.security import hash_password
 from glimpse.seed import DEMO_LOGINS
 
-MIN_PASSWORD_LENGTH = 8
 MAX_NAME_LENGTH = 80
-MAX_EMAIL_LENGTH = 254
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def register(subparsers) -> None:
@@ -73,10 +69,10 @@ def valid_name(name: str) -> str:
 
 
 def valid_email(email: str) -> str:
-    email = email.strip().lower()
-    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
-        raise CLIError(f"--email is not a valid email address: {email!r}")
-    return email
+    try:
+        return normalize_email(email)
+    except ValueError:
+        raise CLIError(f"--email is not a valid email address: {email.strip()!r}") from None
 
 
 def valid_password(password: str) -> str:

@@ -13,6 +13,7 @@ from api.context import ApiContext
 from api.errors import register_error_handlers
 from api.mailer import OutboxMailer
 from api.routes import BLUEPRINTS
+from api.webapp import register_webapp
 from glimpse.clock import Clock, SystemClock
 from glimpse.config import Config, load_config
 from glimpse.db import open_database
@@ -59,5 +60,6 @@ def create_app(
     )
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    register_webapp(app, config.web_dist)
     register_error_handlers(app)
     return app

@@ -15,7 +15,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from glimpse.clock import SystemClock
+from glimpse.clock import clock_for
 from glimpse.config import Config
 from glimpse.db import open_database
 from glimpse.heartbeat import HeartbeatThread
@@ -71,7 +71,7 @@ class _GunicornApp(BaseApplication):
 
             report = seed_database(db)
             log.info("embedded database seeded: %s", report)
-        self.context = ServiceContext(config=config, db=db, clock=SystemClock())
+        self.context = ServiceContext(config=config, db=db, clock=clock_for(config.clock_speed))
         return create_app(config, db=db, clock=self.context.clock)
 
     def _start_background(self) -> None:

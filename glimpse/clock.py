@@ -68,6 +68,11 @@ class FastClock:
             time.sleep(seconds / self.speed)
 
 
+def clock_for(speed: float) -> Clock:
+    """The wall clock, or a fast clock that starts now when `speed` is not 1."""
+    return SystemClock() if speed == 1 else FastClock(speed)
+
+
 class ManualClock:
     """A clock that stands still until `advance` or `set` moves it.
 

@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class Config:
     login_window_seconds: int = 300
     max_body_bytes: int = 1_000_000
     servers: int = 2
+    # Market time runs this many times faster than the wall clock (tests, demos, simulate).
+    clock_speed: float = 1.0
+    # The built web app that the API serves at "/".
+    web_dist: str = str(Path(__file__).resolve().parents[1] / "apps" / "web" / "dist")
     # Argon2 cost profile: "standard" in every deployment; "test" is set only
     # by the test suites (from code, never from the environment).
     password_hash_profile: str = "standard"
@@ -138,6 +143,16 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         if value and "://" not in value:
             raise ConfigError(f"{name} must be a URL, got {value!r}")
 
+    speed_raw = env.get("GLIMPSE_CLOCK_SPEED") or "1"
+    try:
+        clock_speed = float(speed_raw)
+    except ValueError:
+        raise ConfigError(f"GLIMPSE_CLOCK_SPEED must be a number, got {speed_raw!r}") from None
+    if not 0 < clock_speed <= 10_000:
+        raise ConfigError("GLIMPSE_CLOCK_SPEED must be greater than 0 and at most 10000")
+    if clock_speed != 1 and mongo_uri is not None:
+        raise ConfigError("GLIMPSE_CLOCK_SPEED is for the embedded bundle only (a shared database needs real time)")
+
     return Config(
         mongo_uri=mongo_uri,
         db_name=env.get("GLIMPSE_DB", "Glimpse") or "Glimpse",
@@ -156,4 +171,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         iq_ws_url=env.get("GLIMPSE_IQ_WS_URL") or DEFAULT_IQ_WS_URL,
         token_ttl_seconds=_int(env, "GLIMPSE_TOKEN_TTL", 12 * 3600, 60, 30 * 24 * 3600),
         servers=_int(env, "GLIMPSE_SERVERS", 2, 0, 1000),
+        clock_speed=clock_speed,
+        web_dist=env.get("GLIMPSE_WEB_DIST") or Config.web_dist,
     )

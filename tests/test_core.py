@@ -139,3 +139,15 @@ def test_clocks():
     assert fast.now() >= 50.0
     with pytest.raises(ValueError):
         FastClock(0)
+
+
+def test_clock_speed_setting():
+    from glimpse.clock import SystemClock, clock_for
+
+    assert load_config({"GLIMPSE_CLOCK_SPEED": "30"}).clock_speed == 30.0
+    assert isinstance(clock_for(1.0), SystemClock) and isinstance(clock_for(30.0), FastClock)
+    for bad in ("0", "fast", "-2"):
+        with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_SPEED"):
+            load_config({"GLIMPSE_CLOCK_SPEED": bad})
+    with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_SPEED"):
+        load_config({"GLIMPSE_CLOCK_SPEED": "5", "GLIMPSE_MONGO_URI": "mongodb://x", "GLIMPSE_SECRET_KEY": "k" * 40, "GLIMPSE_SERVICE_TOKEN": "s" * 20})

@@ -149,9 +149,11 @@ def check_iq(body: CheckIqBody):
 
 @endpoint(bp, "/status", access=USER, body=Empty)
 def status(body: Empty):
-    """Everything the dashboard shows, in one call: the account and the open pairs."""
+    """Everything the dashboard shows, in one call: the account, the open pairs, the maintenance flag."""
+    maintenance = ctx().db[names.AUXILIAR].find_one({"name": "Maintenance"}, {"value": 1}) or {}
     return {
         "user": public_view(auth.principal().doc),
+        "maintenance": maintenance.get("value") is True,
         "ativos": [{"ativo": a["ativo"], "payout": a.get("payout", 0)} for a in open_actives()],
         "serverTime": ctx().clock.now(),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import threading
 
-from glimpse.clock import SystemClock
+from glimpse.clock import clock_for
 from glimpse.commands import CLIError
 from glimpse.config import Config, load_config
 from glimpse.db import open_database
@@ -27,6 +27,7 @@ def banner(config: Config) -> str:
         f"  API health:   {url}/glimpse/health",
         f"  OpenAPI:      {url}/glimpse/openapi.json",
         f"  Broker:       {config.broker}",
+        *([f"  Clock:        market time runs {config.clock_speed:g}x faster than the wall clock"] if config.clock_speed != 1 else []),
         f"  Database:     {'embedded (in memory, seeded)' if config.embedded else config.db_name + ' on GLIMPSE_MONGO_URI'}",
     ]
     if config.embedded:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if "api" in wanted:
         available["api"].serve(config, background, banner(config))
         return 0
-    ctx = ServiceContext(config=config, db=open_database(config), clock=SystemClock())
+    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed))
     running = [service.start(ctx) for service in background]
     print(f"Glimpse services running: {', '.join(wanted)}. Press Ctrl-C to stop.", flush=True)
     try:

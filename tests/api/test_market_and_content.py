@@ -123,3 +123,27 @@ def test_cors_allows_the_app_origin(client):
     assert response.headers.get("Access-Control-Allow-Origin") == "http://localhost:8100"
     other = client.options("/glimpse/getUser", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert other.headers.get("Access-Control-Allow-Origin") is None
+
+
+def test_status_reports_maintenance(client, db, user):
+    assert client.post("/glimpse/status", json={}, headers=user.headers).json["maintenance"] is False
+    db[names.AUXILIAR].insert_one({"name": "Maintenance", "value": True})
+    assert client.post("/glimpse/status", json={}, headers=user.headers).json["maintenance"] is True
+
+
+def test_the_built_app_is_served_at_the_root(config, db, clock, tmp_path):
+    from api import create_app
+
+    missing = create_app(config.with_(web_dist=str(tmp_path / "none")), db=db, clock=clock, check_broker_credentials=None)
+    response = missing.test_client().get("/")
+    assert response.status_code == 404 and "not built" in response.json["error"]
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<html>Glimpse app</html>")
+    (tmp_path / "assets" / "app.js").write_text("console.log(1)")
+    app = create_app(config.with_(web_dist=str(tmp_path)), db=db, clock=clock, check_broker_credentials=None)
+    c = app.test_client()
+    assert b"Glimpse app" in c.get("/").data
+    assert c.get("/assets/app.js").data == b"console.log(1)"
+    assert b"Glimpse app" in c.get("/home/operations").data  # the app's own routes
+    assert c.get("/../../etc/passwd").status_code in (404, 200) and b"root:" not in c.get("/../../etc/passwd").data
+    assert c.get("/glimpse/nothing").json == {"error": "no such route"}

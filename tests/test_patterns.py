@@ -241,3 +241,32 @@ def test_find_batch_and_reference_agree(data):
     primary, mirrored = StrategyBatch(plans).match(colour_matrix(market))
     assert primary.shape == mirrored.shape == (len(market), len(plans))
     assert not (primary & mirrored).any()
+
+
+# --- the service-side adapter -------------------------------------------------------
+
+
+def test_sequence_finder_reads_realtime_candles_documents(caplog):
+    import json
+
+    from operational_server import sequence_finder
+
+    docs = [
+        {"ativo": "EURUSD", "candles": candles_of("+---"), "lastUpdated": 1000.0},
+        {"ativo": "GBPUSD", "candles": json.dumps(candles_of("0+++")), "lastUpdated": 1000.0},  # the original's JSON string
+        {"ativo": "USDJPY", "candles": candles_of("---"), "lastUpdated": 900.0},  # stale at 1000 with max_age 5
+        {"ativo": "AUDCAD", "candles": "{not json", "lastUpdated": 1000.0},
+    ]
+    assert sequence_finder.find(docs, "-1,-1,-1", "call", True, now=1000.0, max_age=5) == [
+        ("EURUSD", "call"),
+        ("GBPUSD", "put"),
+    ]
+    assert "AUDCAD" in caplog.text  # the unreadable document is reported, not silently dropped
+    # without a clock, staleness is not judged
+    assert ("USDJPY", "call") in sequence_finder.find(docs, "-1,-1,-1", "call")
+
+    nine_reds, three_greens = Strategy((-1,) * 9, "call"), Strategy((1, 1, 1), "put")
+    assert sequence_finder.find_all(docs, [nine_reds, three_greens, three_greens]) == {
+        nine_reds: [],
+        three_greens: [("GBPUSD", "put")],
+    }

@@ -115,7 +115,8 @@ class MoneyPlan:
     @classmethod
     def of(cls, stake: Amount, gale_type: str, payout_percent: Amount, sobra: Amount = 0) -> MoneyPlan:
         plan = cls(cents(to_decimal(stake, "stake")), gale_type, to_decimal(payout_percent, "payout"), to_decimal(sobra, "sobra"))
-        plan.entries(0)  # validates every field
+        plan.entries(0)  # validates the stake, the gale type and the sobra
+        _payout_fraction(plan.payout_percent)  # a win pays stake x payout, whatever the gale type
         return plan
 
     def entries(self, gales: int) -> list[Decimal]:

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "glimpse.commands.up",
     "glimpse.commands.seed",
     "glimpse.commands.accounts",
+    "glimpse.commands.backtest",
 )
 
 

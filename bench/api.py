@@ -1,0 +1,350 @@
+"""API throughput and latency under concurrent clients, on loopback.
+
+Starts the real API as `glimpse up` serves it (gunicorn, one gthread worker,
+the embedded in-memory database seeded from collections/), fills
+RealtimeCandles with the last 15 one-minute candles of every pair (from the
+paper market, written through the service route as the candle streams do),
+then drives each measured route with N concurrent clients (threads, one
+requests.Session each) for a fixed time. Prints ONE JSON object.
+
+    .venv/bin/python bench/api.py [--clients 12] [--seconds 10] [--warmup 1]
+
+The server is always stopped (its whole process group) when the benchmark
+ends, fails or is interrupted. Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from glimpse.clock import local_datetime
+from glimpse.config import load_config
+from glimpse.pairs import PAIR_NAMES
+from glimpse.paper_market import PaperMarket
+from glimpse.schedule import is_open
+from glimpse.seed import COLLECTIONS_DIR, DEMO_LOGINS, load_collection
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+CANDLES_PER_PAIR = 15
+SERVER_THREADS = 16  # what api/service.py configures for its gthread worker
+
+# The server process: the same gunicorn application `glimpse up` runs, without background services.
+SERVER_CODE = (
+    "from api.service import service\n"
+    "from glimpse.config import load_config\n"
+    "service.serve(load_config(), [], 'bench: API ready', workers=1)\n"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    method: str
+    path: str
+    body: dict | None = None
+    authenticated: bool = False
+
+
+TARGETS = (
+    Target("getUser", "POST", "/glimpse/getUser", {}, authenticated=True),
+    Target("ativos", "POST", "/glimpse/ativos", {"type": "full"}),
+    Target("getCandlesRealtime", "GET", "/glimpse/getCandlesRealtime"),
+)
+
+
+class BenchError(RuntimeError):
+    """The server did not start, or answered a setup request wrongly."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    # Always the embedded database: never seed or load a real MongoDB from a benchmark.
+    for name in ("GLIMPSE_MONGO_URI", "GLIMPSE_CLOCK_SPEED"):
+        env.pop(name, None)
+    env.update(
+        GLIMPSE_API_HOST=HOST,
+        GLIMPSE_API_PORT=str(port),
+        GLIMPSE_SECRET_KEY=secrets.token_urlsafe(48),
+        GLIMPSE_SERVICE_TOKEN=secrets.token_urlsafe(32),
+    )
+    return env
+
+
+class Server:
+    """The API in a subprocess of its own process group, so that stopping it stops its worker too."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", SERVER_CODE],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, base_url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"the server exited with code {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if requests.get(base_url + "/glimpse/ping", timeout=1).text == "pong":
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"the server did not answer /glimpse/ping within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        for sig, grace in ((signal.SIGTERM, 25.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout=grace)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def _expect(response: requests.Response, what: str) -> dict | list:
+    if response.status_code != 200:
+        raise BenchError(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> str:
+    """Writes candles and open pairs as the auxiliary services would; returns the demo user's token."""
+    service = {"Authorization": f"Bearer {service_token}"}
+    now = time.time()
+    market = PaperMarket(paper_seed)
+    first = int(now) // 60 * 60 - CANDLES_PER_PAIR * 60  # the last 15 closed minutes
+    candles = [{"ativo": pair, "candles": market.candles(pair, first, CANDLES_PER_PAIR)} for pair in PAIR_NAMES]
+    body = _expect(requests.post(base_url + "/glimpse/updateCandlesRealtime", json=candles, headers=service, timeout=30),
+                   "updateCandlesRealtime")  # fmt: skip
+    if body.get("updated") != len(PAIR_NAMES):
+        raise BenchError(f"updateCandlesRealtime updated {body.get('updated')} pairs, not {len(PAIR_NAMES)}")
+    schedule = {doc["ativo"]: doc for doc in load_collection(COLLECTIONS_DIR / "ActivesSchedule.json")}
+    local_now, today = local_datetime(now, zone), local_datetime(now, zone).date()
+    actives = [
+        {"ativo": pair, "open": "True" if is_open(schedule.get(pair), local_now) else "False",
+         "payout": str(market.payout(pair, today))}
+        for pair in PAIR_NAMES
+    ]  # fmt: skip
+    _expect(requests.post(base_url + "/glimpse/updateAtivos", json=actives, headers=service, timeout=30), "updateAtivos")
+
+    _, email, password = next(login for login in DEMO_LOGINS if login[0] == "user")
+    login = _expect(requests.post(base_url + "/glimpse/login", json={"email": email, "password": password}, timeout=30),
+                    "login")  # fmt: skip
+    if login.get("res") != 1:
+        raise BenchError(f"the demo user {email} could not log in: {login}")
+    return login["token"]
+
+
+def check_answers(base_url: str, token: str) -> None:
+    """One request per route before measuring, so the figures are about real answers."""
+    headers = {"Authorization": f"Bearer {token}"}
+    user = _expect(requests.post(base_url + "/glimpse/getUser", json={}, headers=headers, timeout=10), "getUser")
+    if user.get("email") != next(email for role, email, _ in DEMO_LOGINS if role == "user"):
+        raise BenchError(f"getUser answered another account: {user.get('email')!r}")
+    actives = _expect(requests.post(base_url + "/glimpse/ativos", json={"type": "full"}, timeout=10), "ativos")
+    if len(actives) != len(PAIR_NAMES):
+        raise BenchError(f"ativos listed {len(actives)} pairs, not {len(PAIR_NAMES)}")
+    realtime = _expect(requests.get(base_url + "/glimpse/getCandlesRealtime", timeout=10), "getCandlesRealtime")
+    if len(realtime) != len(PAIR_NAMES) or any(len(doc["candles"]) != CANDLES_PER_PAIR for doc in realtime):
+        raise BenchError("getCandlesRealtime does not hold 15 candles for every pair")
+
+
+@dataclass
+class ClientResult:
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
+    errors: int = 0
+    first_error: str = ""
+
+
+def _client(target: Target, base_url: str, token: str, start: threading.Barrier, stop_at: list[float],
+            result: ClientResult) -> None:  # fmt: skip
+    url = base_url + target.path
+    with requests.Session() as session:
+        if target.authenticated:
+            session.headers["Authorization"] = f"Bearer {token}"
+        start.wait()
+        deadline = stop_at[0]
+        while True:
+            began = time.perf_counter()
+            if began >= deadline:
+                return
+            try:
+                if target.method == "GET":
+                    response = session.get(url, timeout=30)
+                else:
+                    response = session.post(url, json=target.body, timeout=30)
+                ok = response.status_code == 200
+                _ = response.content
+            except requests.RequestException as exc:
+                ok, response = False, exc
+            elapsed = time.perf_counter() - began
+            if ok:
+                result.latencies.append(elapsed)
+            else:
+                result.errors += 1
+                if not result.first_error:
+                    result.first_error = str(getattr(response, "status_code", response))[:200]
+
+
+def drive(target: Target, base_url: str, token: str, clients: int, seconds: float) -> dict:
+    """`clients` threads send requests back to back for `seconds`; latencies of successful requests."""
+    start = threading.Barrier(clients + 1)
+    stop_at = [math.inf]
+    results = [ClientResult() for _ in range(clients)]
+    threads = [
+        threading.Thread(target=_client, args=(target, base_url, token, start, stop_at, result), daemon=True)
+        for result in results
+    ]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    latencies = sorted(x for r in results for x in r.latencies)
+    errors = sum(r.errors for r in results)
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "first_error": next((r.first_error for r in results if r.first_error), None),
+        "seconds": round(wall, 3),
+        "requests_per_s": round(len(latencies) / wall, 1),
+        "p50_ms": _percentile_ms(latencies, 0.50),
+        "p99_ms": _percentile_ms(latencies, 0.99),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+    }
+
+
+def _percentile_ms(sorted_seconds: list[float], q: float) -> float | None:
+    if not sorted_seconds:
+        return None
+    index = max(0, math.ceil(q * len(sorted_seconds)) - 1)  # nearest rank
+    return round(sorted_seconds[index] * 1000, 2)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=12, help="concurrent client threads (default 12)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per route (default 10)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per route first (default 1)")
+    parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for the server")
+    args = parser.parse_args(argv)
+    if not 1 <= args.clients <= 256:
+        parser.error("--clients must be between 1 and 256")
+    if not 0 < args.seconds <= 3600:
+        parser.error("--seconds must be more than 0 and at most 3600")
+    if not 0 <= args.warmup <= 600:
+        parser.error("--warmup must be between 0 and 600")
+    if args.startup_timeout <= 0:
+        parser.error("--startup-timeout must be positive")
+    return args
+
+
+def _stop_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through the finally that stops the server
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    port = free_port()
+    env = server_environment(port)
+    config = load_config(env)
+    base_url = f"http://{HOST}:{port}"
+    with tempfile.TemporaryDirectory(prefix="glimpse-bench-api-") as tmp:
+        server = Server(env, Path(tmp) / "server.log")
+        try:
+            started = time.perf_counter()
+            server.start()
+            server.wait_ready(base_url, args.startup_timeout)
+            startup_s = time.perf_counter() - started
+            token = prepare_data(base_url, config.service_token, config.paper_seed, config.zone)
+            check_answers(base_url, token)
+            routes = {}
+            for target in TARGETS:
+                if args.warmup:
+                    drive(target, base_url, token, args.clients, args.warmup)
+                routes[f"{target.method} {target.path}"] = drive(target, base_url, token, args.clients, args.seconds)
+        except BenchError as exc:
+            print(f"bench/api.py: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("bench/api.py: interrupted; the server is stopped", file=sys.stderr)
+            return 130
+        finally:
+            server.stop()
+    print(
+        json.dumps(
+            {
+                "benchmark": "api",
+                "server": {
+                    "wsgi": "gunicorn gthread",
+                    "workers": 1,
+                    "threads": SERVER_THREADS,
+                    "database": "embedded (mongomock)",
+                    "startup_s": round(startup_s, 2),
+                },
+                "clients": args.clients,
+                "client": "threads, one requests.Session each, keep-alive",
+                "seconds_per_route": args.seconds,
+                "warmup_s": args.warmup,
+                "routes": routes,
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            },
+            indent=2,
+        )
+    )
+    failed = sum(route["errors"] for route in routes.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

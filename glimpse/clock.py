@@ -68,6 +68,15 @@ class FastClock:
             time.sleep(seconds / self.speed)
 
 
+def wall_span(clock: Clock, seconds: float) -> float:
+    """`seconds` of wall time, in this clock's seconds.
+
+    Leases, heartbeats and grace periods are about processes, not the market:
+    on a fast clock they still last wall seconds.
+    """
+    return seconds * getattr(clock, "speed", 1.0)
+
+
 def clock_for(speed: float) -> Clock:
     """The wall clock, or a fast clock that starts now when `speed` is not 1."""
     return SystemClock() if speed == 1 else FastClock(speed)

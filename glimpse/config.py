@@ -48,6 +48,14 @@ class Config:
     login_window_seconds: int = 300
     max_body_bytes: int = 1_000_000
     servers: int = 2
+    # The broker account the market-data services (lister, candle streams) read with.
+    market_email: str = "market-data@glimpse.local"
+    market_password: str = "paper-market-data"
+    # Timings of the trading services (seconds of market time unless noted).
+    lister_interval: float = 3.0
+    lease_seconds: float = 4.0
+    assign_grace_seconds: float = 60.0
+    decision_second: float = 58.5
     # Market time runs this many times faster than the wall clock (tests, demos, simulate).
     clock_speed: float = 1.0
     # The built web app that the API serves at "/".
@@ -143,6 +151,19 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         if value and "://" not in value:
             raise ConfigError(f"{name} must be a URL, got {value!r}")
 
+    market_email = env.get("GLIMPSE_MARKET_EMAIL") or Config.market_email
+    market_password = env.get("GLIMPSE_MARKET_PASSWORD") or Config.market_password
+    if broker == "iqoption" and not (env.get("GLIMPSE_MARKET_EMAIL") and env.get("GLIMPSE_MARKET_PASSWORD")):
+        log.warning("GLIMPSE_BROKER=iqoption without GLIMPSE_MARKET_EMAIL/PASSWORD: the lister and candle streams cannot log in")
+
+    decision_raw = env.get("GLIMPSE_DECISION_SECOND") or "58.5"
+    try:
+        decision_second = float(decision_raw)
+    except ValueError:
+        raise ConfigError(f"GLIMPSE_DECISION_SECOND must be a number, got {decision_raw!r}") from None
+    if not 30 <= decision_second < 60:
+        raise ConfigError("GLIMPSE_DECISION_SECOND must be from 30 to just under 60 (the end of the minute)")
+
     speed_raw = env.get("GLIMPSE_CLOCK_SPEED") or "1"
     try:
         clock_speed = float(speed_raw)
@@ -172,5 +193,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         token_ttl_seconds=_int(env, "GLIMPSE_TOKEN_TTL", 12 * 3600, 60, 30 * 24 * 3600),
         servers=_int(env, "GLIMPSE_SERVERS", 2, 0, 1000),
         clock_speed=clock_speed,
+        market_email=market_email,
+        market_password=market_password,
+        lease_seconds=float(_int(env, "GLIMPSE_LEASE_SECONDS", 4, 1, 600)),
+        assign_grace_seconds=float(_int(env, "GLIMPSE_ASSIGN_GRACE_SECONDS", 60, 0, 3600)),
+        lister_interval=float(_int(env, "GLIMPSE_LISTER_INTERVAL", 3, 1, 600)),
+        decision_second=decision_second,
         web_dist=env.get("GLIMPSE_WEB_DIST") or Config.web_dist,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 import mongomock
 import pymongo
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from glimpse.config import Config
 
@@ -148,6 +148,23 @@ def ensure_indexes(db: Any) -> None:
     """Create every index the bundle relies on; safe to call any number of times."""
     for collection, models in INDEXES.items():
         db[collection].create_indexes(models)
+
+
+def upsert_all(collection: Any, key: str, docs: list[dict]) -> None:
+    """`$set` each document on the one with the same `key`, inserting it when absent.
+
+    On MongoDB this is one unordered bulk write (one round trip); mongomock's
+    bulk_write does not accept current pymongo operations, so the embedded
+    handle applies the updates one by one under a single hold of its lock.
+    """
+    if not docs:
+        return
+    if isinstance(collection, _Locked):
+        with collection._lock:
+            for doc in docs:
+                collection._target.update_one({key: doc[key]}, {"$set": doc}, upsert=True)
+        return
+    collection.bulk_write([UpdateOne({key: doc[key]}, {"$set": doc}, upsert=True) for doc in docs], ordered=False)
 
 
 def ping(db: Any) -> bool:

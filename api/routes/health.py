@@ -7,6 +7,7 @@ from flask import Blueprint, Response
 from api.context import ctx
 from api.openapi import build_openapi
 from api.registry import PUBLIC, endpoint
+from glimpse.clock import wall_span
 from glimpse.db import ping as db_ping
 from glimpse.heartbeat import statuses
 
@@ -28,7 +29,7 @@ def health():
     body = {
         "status": "ok" if reachable else "degraded",
         "database": "ok" if reachable else "unreachable",
-        "services": statuses(c.db, now) if reachable else [],
+        "services": statuses(c.db, now, wall_span(c.clock, c.config.lease_seconds)) if reachable else [],
         "time": now,
     }
     return body, 200 if reachable else 503

@@ -217,20 +217,6 @@ def _bits_of(words: np.ndarray, at: np.ndarray) -> np.ndarray:
     return np.repeat(first_bit, counts) + _KTH_BIT.take(np.repeat(values * 8, counts) + kth)
 
 
-def _valid_ends(planes: BitPlanes, length: int) -> np.ndarray:
-    """Bit t set when a sequence of `length` candles can end at candle t: inside its series, with room before."""
-    valid = np.zeros_like(planes.nonzero)
-    for start, size in zip(planes.starts.tolist(), planes.lengths.tolist(), strict=True):
-        low, high = start + length - 1, start + size  # bits [low, high)
-        if low >= high:
-            continue
-        first, last = low // _WORD, (high - 1) // _WORD
-        valid[first:last + 1] = _ALL
-        valid[first] &= _ALL << np.uint64(low % _WORD)
-        valid[last] &= _ALL >> np.uint64(_WORD - 1 - (high - 1) % _WORD)
-    return valid
-
-
 @dataclass(frozen=True)
 class Cycles:
     """Every signal of a run with its resolved cycle (in no particular order)."""
@@ -248,7 +234,6 @@ class Cycles:
 def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.ndarray]:
     """Global positions of the signals (in no particular order), and whether each one trades call."""
     sequence = strategy.sequence
-    valid = _valid_ends(planes, len(sequence))
     wants_call = strategy.operation == "call"
     positions, calls = [], []
     total = planes.nonzero.size
@@ -260,15 +245,14 @@ def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.
         primary = matcher.match(sequence)
         if strategy.mirrored:
             mirrored = matcher.match(tuple(-c for c in sequence))
-            hits = np.bitwise_or(primary, mirrored) & valid[part]
+            hits = np.bitwise_or(primary, mirrored)
         else:
-            mirrored = None
-            hits = primary & valid[part]
+            mirrored, hits = None, primary
         at = np.flatnonzero(hits[lead:] != 0) + lead
         if not at.size:
             continue
         hit_words = hits.take(at)
-        words = primary.take(at) & hit_words
+        words = primary.take(at) if mirrored is not None else hit_words
         found = _bits_of(words, at + first - lead)
         positions.append(found)
         calls.append(np.full(found.size, wants_call))
@@ -278,12 +262,27 @@ def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.
             calls.append(np.full(found.size, not wants_call))
     if not positions:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    return np.concatenate(positions), np.concatenate(calls)
+    positions, calls = np.concatenate(positions), np.concatenate(calls)
+    if 0 in sequence:
+        # Outside the data (the padding around each series) every candle reads
+        # as a doji, so a sequence with dojis can match there: keep the matches
+        # that end inside a series, with the whole sequence inside it.
+        series = np.searchsorted(planes.starts, positions, side="right") - 1
+        local = positions - planes.starts[series]
+        keep = np.flatnonzero((local >= len(sequence) - 1) & (local < planes.lengths[series]))
+        positions, calls = positions.take(keep), calls.take(keep)
+    return positions, calls
 
 
-def _window(plane: np.ndarray, word: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """The 64 candles from global index word*64 + shift onwards (shift in 0..63)."""
-    return (plane[word] >> shift) | ((plane[word + 1] << _ONE) << (np.uint64(63) - shift))
+def _windows(plane: np.ndarray, word: np.ndarray, shift: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """For each cursor (word * 64 + shift, back = 63 - shift): the plane's 64 candles from there on."""
+    head = plane.take(word)
+    head >>= shift
+    tail = plane.take(word + 1)
+    tail <<= _ONE  # two steps, as a shift by 64 is undefined
+    tail <<= back
+    head |= tail
+    return head
 
 
 @dataclass
@@ -296,23 +295,30 @@ class _Walk:
     flip: np.ndarray  # all ones for a call (its winning colour is green = non-doji ^ red), 0 for a put
 
 
-def _read(planes: BitPlanes, walk: _Walk, gales: int):
-    """The next 64 candles of each open cycle: winning and opposite candles, doji flags, and the stops."""
-    word = walk.cursor >> 6
-    shift = (walk.cursor & 63).astype(np.uint64)
-    nonzero = _window(planes.nonzero, word, shift)
-    wins = _window(planes.red, word, shift) ^ (nonzero & walk.flip)
+def _read(planes: BitPlanes, cursor: np.ndarray, flip: np.ndarray, to_clear: np.ndarray | int, gales: int):
+    """The next 64 candles from each cursor: non-doji and opposite candles, and the first win and loss in them.
+
+    `to_clear` opposite candles may still come before the one that loses the cycle.
+    """
+    word = cursor >> 6
+    shift = (cursor & 63).astype(np.uint64)
+    back = np.uint64(63) - shift
+    nonzero = _windows(planes.nonzero, word, shift, back)
+    wins = _windows(planes.red, word, shift, back)
+    wins ^= nonzero & flip
     against = nonzero ^ wins
-    # the (gales + 1 - climbed)-th opposite candle ends the cycle as a loss
     fatal = against.copy()
-    if not walk.climbed.any():
-        for _ in range(gales):
+    if isinstance(to_clear, int):
+        for _ in range(to_clear):
             fatal &= fatal - _ONE
     else:
-        to_clear = gales - walk.climbed
         for cleared in range(gales):
             fatal = np.where(to_clear > cleared, fatal & (fatal - _ONE), fatal)
     return nonzero, against, _trailing_zeros(wins), _trailing_zeros(fatal)
+
+
+# Signals are resolved in blocks this long, so that the work arrays stay in the CPU cache.
+_BLOCK = 8192
 
 
 def resolve(planes: BitPlanes, positions: np.ndarray, calls: np.ndarray, gales: int) -> Cycles:
@@ -323,24 +329,34 @@ def resolve(planes: BitPlanes, positions: np.ndarray, calls: np.ndarray, gales: 
     """
     count = positions.size
     series = np.searchsorted(planes.starts, positions, side="right") - 1
-    starts = planes.starts[series]
-    ends = planes.ends[series]
-    walk = _Walk(np.arange(count), positions + 1, np.zeros(count, dtype=np.int64), calls.astype(np.uint64) * _ALL)
-
-    # first 64 candles of every cycle, without branching per signal
-    nonzero, against, first_win, first_loss = _read(planes, walk, gales)
-    stop = np.minimum(first_win, first_loss)
-    climbed_here = np.bitwise_count(against & _low_bits(stop & np.uint8(63)))
-    won = first_win < first_loss
-    level = won * (climbed_here.astype(np.int64) + 1) - 1  # the win level, or LOSS
-    resolved_at = positions - starts + 1 + stop
-    dojis = (stop - climbed_here).astype(np.int64)  # every candle before the stop is a doji or an opposite
-
-    ended = first_win != first_loss  # both are 64 when neither is in these 64 candles
-    if not ended.all():
+    starts = planes.starts.take(series)
+    index = positions - starts
+    level = np.empty(count, dtype=np.int64)
+    resolved_at = np.empty(count, dtype=np.int64)
+    dojis = np.empty(count, dtype=np.int64)
+    flips = calls.astype(np.uint64) * _ALL
+    longer = []
+    for begin in range(0, count, _BLOCK):
+        block = slice(begin, begin + _BLOCK)
+        # the first 64 candles of every cycle, without branching per signal
+        nonzero, against, first_win, first_loss = _read(planes, positions[block] + 1, flips[block], gales, gales)
+        stop = np.minimum(first_win, first_loss)
+        climbed = np.bitwise_count(against & _low_bits(stop & np.uint8(63)))
+        won = first_win < first_loss
+        level[block] = won * (climbed.astype(np.int64) + 1) - 1  # the win level, or LOSS
+        resolved_at[block] = index[block] + 1 + stop
+        dojis[block] = stop - climbed  # every candle before the stop is a doji or an opposite one
+        open_ = np.flatnonzero(first_win == first_loss)  # both 64: neither is in these 64 candles
+        if open_.size:
+            longer.append((open_ + begin, nonzero.take(open_), against.take(open_)))
+    if longer:
         # the few cycles longer than 64 candles, or cut short by the end of the data
-        _walk_on(planes, ends, starts, walk, ~ended, nonzero, against, gales, level, resolved_at, dojis)
-    return Cycles(series, positions - starts, level, resolved_at, dojis)
+        signal = np.concatenate([item[0] for item in longer])
+        walk = _Walk(signal, positions[signal] + 1, np.zeros(signal.size, dtype=np.int64), flips[signal])
+        nonzero = np.concatenate([item[1] for item in longer])
+        against = np.concatenate([item[2] for item in longer])
+        _walk_on(planes, planes.ends.take(series), starts, walk, nonzero, against, gales, level, resolved_at, dojis)
+    return Cycles(series, index, level, resolved_at, dojis)
 
 
 def _walk_on(
@@ -348,7 +364,6 @@ def _walk_on(
     ends: np.ndarray,
     starts: np.ndarray,
     walk: _Walk,
-    going: np.ndarray,
     nonzero: np.ndarray,
     against: np.ndarray,
     gales: int,
@@ -356,9 +371,7 @@ def _walk_on(
     resolved_at: np.ndarray,
     dojis: np.ndarray,
 ) -> None:
-    """Carry on the cycles `going` past the 64 candles just read, 64 at a time, filling the outputs."""
-    walk = _Walk(walk.signal[going], walk.cursor[going], walk.climbed[going], walk.flip[going])
-    nonzero, against = nonzero[going], against[going]
+    """Carry on the open cycles of `walk` past the 64 candles just read (`nonzero`, `against`), filling the outputs."""
     level[walk.signal] = UNRESOLVED
     resolved_at[walk.signal] = -1
     dojis[walk.signal] = 0
@@ -373,7 +386,7 @@ def _walk_on(
         walk = _Walk(walk.signal[alive], walk.cursor[alive], walk.climbed[alive], walk.flip[alive])
         if not walk.signal.size:
             return
-        nonzero, against, first_win, first_loss = _read(planes, walk, gales)
+        nonzero, against, first_win, first_loss = _read(planes, walk.cursor, walk.flip, gales - walk.climbed, gales)
         ended = first_win != first_loss
         done = walk.signal[ended]
         stop = np.minimum(first_win, first_loss)[ended]

@@ -174,15 +174,18 @@ class ColourMatrix:
 def colour_matrix(candles_by_pair: Mapping[str, Sequence[Mapping[str, Any]]], window: int | None = None) -> ColourMatrix:
     """The colour matrix of `{pair: [{o, c}, ...] oldest first}`, keeping the newest `window` candles."""
     pairs = tuple(candles_by_pair)
-    rows = [colours(candles_by_pair[pair]) for pair in pairs]
+    rows = [candles_by_pair[pair] for pair in pairs]
     width = max((len(row) for row in rows), default=0) if window is None else int(window)
+    # all the pairs' newest candles in one flat list, so numpy converts them in one go
+    newest = [row[len(row) - min(len(row), width):] for row in rows]
+    counts = np.array([len(row) for row in newest], dtype=np.int64)
+    flat = colours([candle for row in newest for candle in row])
     matrix = np.zeros((len(pairs), width), dtype=np.int8)
-    counts = np.zeros(len(pairs), dtype=np.int64)
-    for index, row in enumerate(rows):
-        newest = row[len(row) - min(len(row), width):]
-        counts[index] = len(newest)
-        if len(newest):
-            matrix[index, width - len(newest):] = newest
+    if flat.size:
+        row_of = np.repeat(np.arange(len(pairs)), counts)
+        ends = np.cumsum(counts)
+        column = np.arange(flat.size) - np.repeat(ends - counts, counts) + np.repeat(width - counts, counts)
+        matrix[row_of, column] = flat
     return ColourMatrix(pairs, matrix, counts)
 
 
@@ -225,12 +228,21 @@ class StrategyBatch:
     def find(self, matrix: ColourMatrix) -> list[list[tuple[str, str]]]:
         """Per strategy, the matches in the original order: primary by pair, then mirrored."""
         primary, mirrored = self.match(matrix)
+        strategy_count = len(self.strategies)
+        # nonzero() of the transposed matrices lists matches by strategy, then by pair
+        found = []
+        for hits, flipped in ((primary, False), (mirrored, True)):
+            which, pair_index = np.nonzero(hits.T)
+            bounds = np.searchsorted(which, np.arange(strategy_count + 1)).tolist()
+            names = [matrix.pairs[p] for p in pair_index.tolist()]
+            found.append((bounds, names, flipped))
         results = []
         for index, strategy in enumerate(self.strategies):
-            found = [(matrix.pairs[p], strategy.operation) for p in np.flatnonzero(primary[:, index])]
-            reverse = opposite(strategy.operation)
-            found += [(matrix.pairs[p], reverse) for p in np.flatnonzero(mirrored[:, index])]
-            results.append(found)
+            matches: list[tuple[str, str]] = []
+            for bounds, names, flipped in found:
+                direction = opposite(strategy.operation) if flipped else strategy.operation
+                matches += [(name, direction) for name in names[bounds[index]:bounds[index + 1]]]
+            results.append(matches)
         return results
 
 

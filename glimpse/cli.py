@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "glimpse.commands.up",
     "glimpse.commands.seed",
     "glimpse.commands.accounts",
+    "glimpse.commands.broker",
+    "glimpse.commands.market",
     "glimpse.commands.backtest",
 )
 

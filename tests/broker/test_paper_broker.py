@@ -1,0 +1,251 @@
+"""The paper broker: accounts, balances and settlements shared through MongoDB, time from the clock."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from decimal import Decimal
+
+import pytest
+from pymongo.errors import ServerSelectionTimeoutError
+
+from glimpse.broker import AuthError, BrokerTimeout, Unreachable, check_credentials, open_broker
+from glimpse.broker.base import turbo_expiry
+from glimpse.broker.paper import PaperBroker
+from glimpse.clock import FastClock, ManualClock
+from glimpse.db import ACTIVES_SCHEDULE, PAPER_BALANCES
+from glimpse.money import win_profit
+from glimpse.paper_market import PaperMarket
+from glimpse.security import is_hashed
+from glimpse.seed import COLLECTIONS_DIR, load_collection
+
+EMAIL, PASSWORD = "trader@example.com", "paper-password"
+MONDAY_10H = 1_717_419_600.0  # 2024-06-03 10:00 in São Paulo
+
+
+@pytest.fixture
+def paper_config(config):
+    return config.with_(broker="paper")
+
+
+@pytest.fixture
+def schedule(db):
+    db[ACTIVES_SCHEDULE].insert_many(load_collection(COLLECTIONS_DIR / "ActivesSchedule.json"))
+
+
+def connected(config, db, clock, email=EMAIL, password=PASSWORD) -> PaperBroker:
+    broker = open_broker(config, db, clock, email, password)
+    assert isinstance(broker, PaperBroker)
+    broker.connect()
+    return broker
+
+
+def account(db, email=EMAIL) -> dict:
+    return db[PAPER_BALANCES].find_one({"email": email})
+
+
+def test_the_first_connect_registers_the_account_with_a_password_hash(paper_config, db, clock):
+    connected(paper_config, db, clock, email="  Trader@Example.com ")
+    doc = account(db)
+    assert doc["cents"] == {"PRACTICE": 1_000_000, "REAL": 0}
+    assert is_hashed(doc["passwordHash"]) and PASSWORD not in json.dumps(doc, default=str)
+    assert doc["open"] == [] and doc["settled"] == []
+    with pytest.raises(AuthError):
+        connected(paper_config, db, clock, password="another-password")
+    connected(paper_config, db, clock)  # the registered password still works
+    assert db[PAPER_BALANCES].count_documents({}) == 1
+
+
+@pytest.mark.parametrize("email, password", [("", PASSWORD), (EMAIL, ""), ("not an email", PASSWORD)])
+def test_missing_or_malformed_credentials_are_auth_errors(paper_config, db, clock, email, password):
+    with pytest.raises(AuthError):
+        connected(paper_config, db, clock, email, password)
+    assert db[PAPER_BALANCES].count_documents({}) == 0
+
+
+def test_balances_survive_restarts_and_agree_across_brokers(paper_config, db, clock, schedule):
+    first = connected(paper_config, db, clock)
+    order_id = first.buy(10, "EURUSD", "call", 1)
+    first.close()
+    # Another process (here: another broker on the same database) sees the stake gone...
+    second = connected(paper_config, db, clock)
+    assert second.get_balance() == 9_990.0
+    assert account(db)["settled"] == []
+    # ...and, once the order has expired, its settlement, though nobody asked for the result.
+    clock.advance(120)
+    balance = second.get_balance()
+    (record,) = account(db)["settled"]
+    assert record["id"] == order_id and account(db)["open"] == []
+    assert balance == round(
+        9_990.0 + {"win": 10 + record["profitCents"] / 100, "loss": 0, "doji": 10}[record["result"]], 2
+    )
+    first.connect()  # the buyer, back after a restart, reads the same result
+    assert first.order_result(order_id, 0) == record["profitCents"] / 100
+
+
+def test_an_order_settles_exactly_once_when_two_processes_race(paper_config, db, clock, schedule):
+    brokers = [connected(paper_config, db, clock) for _ in range(4)]
+    order_id = brokers[0].buy(10, "EURUSD", "put", 1)
+    clock.advance(120)
+    results: list[float] = []
+    threads = [
+        threading.Thread(target=lambda b=b: results.append(b.order_result(order_id, 0))) for b in brokers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == 4 and len(set(results)) == 1
+    doc = account(db)
+    assert len(doc["settled"]) == 1 and doc["open"] == []
+    credit = {"win": 10 + results[0], "loss": 0, "doji": 10}[doc["settled"][0]["result"]]
+    assert doc["cents"]["PRACTICE"] == 1_000_000 - 1000 + round(credit * 100)
+
+
+def test_a_doji_settles_exactly_when_the_quote_is_unchanged(paper_config, db, schedule):
+    market = PaperMarket(paper_config.paper_seed)
+    clock = ManualClock(MONDAY_10H)
+    broker = connected(paper_config, db, clock)
+    seen = set()
+    for i in range(150):
+        clock.set(MONDAY_10H + 37 * i + 0.4)
+        direction = "call" if i % 2 else "put"
+        order_id = broker.buy(1, "EURUSD", direction, 1)
+        opened = clock.now()
+        profit = broker.order_result(order_id, 120)
+        before, after = market.price("EURUSD", opened), market.price("EURUSD", turbo_expiry(opened))
+        up = after > before if direction == "call" else after < before
+        expected = (
+            0.0
+            if after == before
+            else float(win_profit(1, market.payout("EURUSD", int(opened // 86400))))
+            if up
+            else -1.0
+        )
+        assert profit == expected
+        seen.add("doji" if after == before else "win" if up else "loss")
+    assert seen == {"win", "loss", "doji"}
+    # Every record carries the two quotes it was settled on.
+    for record in account(db)["settled"]:
+        assert (record["result"] == "doji") == (record["openPrice"] == record["closePrice"])
+
+
+def test_another_process_settles_the_same_orders_the_same_way(paper_config, db, clock, schedule):
+    broker = connected(paper_config, db, clock)
+    orders = []
+    for i in range(40):
+        clock.set(MONDAY_10H + 61 * i + 12.5)
+        orders.append(broker.buy(5, "USDJPY", "call", 1))
+    clock.advance(200)
+    profits = [broker.order_result(o, 0) for o in orders]
+    records = [
+        {k: r[k] for k in ("ativo", "direction", "openedAt", "expiresAt")} for r in account(db)["settled"]
+    ]
+    code = (
+        "import json, sys\n"
+        "from glimpse.paper_market import PaperMarket\n"
+        f"m = PaperMarket({paper_config.paper_seed})\n"
+        "print(json.dumps([m.outcome(r['ativo'], r['direction'], r['openedAt'], r['expiresAt']) for r in json.load(sys.stdin)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(records), capture_output=True, text=True, timeout=60
+    )
+    outcomes = json.loads(done.stdout)
+    assert [(p > 0) - (p < 0) for p in profits] == outcomes
+
+
+def test_the_stake_is_rounded_to_cents_and_leaves_at_purchase(paper_config, db, clock, schedule):
+    broker = connected(paper_config, db, clock)
+    broker.buy("10.005", "EURUSD", "call", 1)
+    assert broker.get_balance() == 9_989.99
+    assert account(db)["open"][0]["amountCents"] == 1001
+
+
+def test_order_result_returns_as_soon_as_the_simulated_expiry_passes(paper_config, db, schedule):
+    clock = ManualClock(MONDAY_10H + 40)  # 20 s left in the minute: expiry is the boundary after next
+    broker = connected(paper_config, db, clock)
+    order_id = broker.buy(10, "EURUSD", "call", 1)
+    expiry = account(db)["open"][0]["expiresAt"]
+    assert expiry == MONDAY_10H + 120
+    with pytest.raises(BrokerTimeout):
+        broker.order_result(order_id, 30)
+    assert clock.now() == MONDAY_10H + 70  # it waited its whole timeout on the clock
+    broker.order_result(order_id, 300)
+    assert expiry <= clock.now() < expiry + 0.5  # and no longer than the expiry
+
+
+def test_a_market_day_runs_in_moments_on_a_fast_clock(paper_config, db, schedule):
+    clock = FastClock(speed=3000, start=MONDAY_10H)
+    broker = connected(paper_config, db, clock)
+    total = Decimal(0)
+    for _ in range(20):
+        total += Decimal(str(broker.order_result(broker.buy(2, "GBPUSD", "put", 1), 300)))
+    assert clock.now() - MONDAY_10H >= 20 * 60  # twenty one-minute orders of market time
+    assert Decimal(str(broker.get_balance())) == Decimal(10_000) + total
+
+
+def test_the_stream_shows_the_forming_candle(paper_config, db, schedule):
+    clock = ManualClock(MONDAY_10H + 10)
+    broker = connected(paper_config, db, clock)
+    broker.start_stream("EURUSD", 15)
+    first = broker.stream_candles("EURUSD")
+    clock.advance(40)
+    later = broker.stream_candles("EURUSD")
+    market = PaperMarket(paper_config.paper_seed)
+    assert len(first) == 15 and first[-1]["from"] == MONDAY_10H and first[:-1] == later[:-1]
+    assert first[-1]["c"] == market.price("EURUSD", MONDAY_10H + 10)
+    assert later[-1]["c"] == market.price("EURUSD", MONDAY_10H + 50)
+    clock.advance(20)
+    assert broker.stream_candles("EURUSD")[-1]["from"] == MONDAY_10H + 60
+
+
+def test_pairs_open_and_close_with_the_schedule(paper_config, db, schedule):
+    clock = ManualClock(MONDAY_10H)
+    broker = connected(paper_config, db, clock)
+    monday = broker.open_assets()
+    assert monday["EURUSD"]["open"] and not monday["EURUSD-OTC"]["open"]
+    clock.set(MONDAY_10H + 5 * 86400 + 7200)  # Saturday noon
+    saturday = broker.open_assets()
+    assert not saturday["EURUSD"]["open"] and saturday["EURUSD-OTC"]["open"]
+    broker.buy(1, "EURUSD-OTC", "call", 1)
+
+
+def test_payouts_come_from_the_configured_range(config, db, clock, schedule):
+    narrow = config.with_(broker="paper", paper_payout_min=85, paper_payout_max=85)
+    broker = connected(narrow, db, clock)
+    assert {info["payout"] for info in broker.open_assets().values()} == {85}
+
+
+def test_a_database_failure_is_unreachable(paper_config, clock):
+    class Down:
+        def __getitem__(self, name):
+            return self
+
+        def find_one(self, *args, **kwargs):
+            raise ServerSelectionTimeoutError("no servers")
+
+    with pytest.raises(Unreachable, match="database"):
+        PaperBroker(paper_config, Down(), clock, EMAIL, PASSWORD).connect()
+
+
+def test_check_credentials_returns_the_check_iq_balances(paper_config, db, clock):
+    assert check_credentials(paper_config, db, clock, EMAIL, PASSWORD) == {
+        "account": EMAIL,
+        "treinamento": 10_000.0,
+        "real": 0.0,
+    }
+    with pytest.raises(AuthError):
+        check_credentials(paper_config, db, clock, EMAIL, "wrong")
+
+
+def test_the_factory_follows_glimpse_broker(config, db, clock):
+    from glimpse.broker.iqoption import IQOptionBroker
+
+    assert isinstance(open_broker(config.with_(broker="paper"), db, clock, EMAIL, PASSWORD), PaperBroker)
+    assert isinstance(
+        open_broker(config.with_(broker="iqoption"), db, clock, EMAIL, PASSWORD), IQOptionBroker
+    )
+    with pytest.raises(ValueError, match="GLIMPSE_BROKER"):
+        open_broker(config.with_(broker="other"), db, clock, EMAIL, PASSWORD)

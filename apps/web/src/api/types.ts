@@ -1,0 +1,150 @@
+// Shapes of the API's answers (Mongo field names as in the original).
+
+import type { GlimpseStatus, Try } from "../lib/operating";
+
+export interface ObjectId {
+  $oid: string;
+}
+
+export interface MoneySettings {
+  money: number;
+  gale: boolean;
+  galeCount: number;
+  galeType: "dobro" | "cobrir" | "sobra";
+  sobra: number;
+  stopLoss: boolean;
+  stopLossValue: number;
+  stopWin: boolean;
+  stopWinValue: number;
+}
+
+export interface AlertSettings {
+  useAlerts: boolean;
+  glimpseStart: boolean;
+  glimpseStop: boolean;
+  activeClose: boolean;
+  stopLossReached: boolean;
+  stopWinReached: boolean;
+}
+
+export interface Settings {
+  alerts: AlertSettings;
+  glimpse: { slides: boolean; operationPriority: "gale" | "stop" };
+}
+
+export interface Alert {
+  title: string;
+  description: string;
+  read: boolean;
+  shown: boolean;
+  time: string; // epoch seconds as a string; also the alert's id
+  type: "info" | "danger";
+}
+
+export interface Operating {
+  operating: boolean;
+  active: string;
+  money: number | string;
+  operacao: string;
+  tries: Try[];
+}
+
+export interface Account {
+  _id: ObjectId;
+  name: string;
+  email: string;
+  readTerms: boolean;
+  glimpseStatus: GlimpseStatus;
+  operating: Operating;
+  iqEmail: string;
+  iqConnected: boolean;
+  iqAccountType: "treinamento" | "real";
+  iqBalancePractice?: number;
+  iqBalanceReal?: number;
+  iqPeriodProfit: number;
+  iqPeriodLoss: number;
+  iqSessionProfit: number;
+  premiumDays?: number;
+  preferedPayout: string;
+  preferedActives: string;
+  mode: "strategy" | "signals" | "copy";
+  strategy: string;
+  ownedStrategies: string[];
+  strategySettings: MoneySettings;
+  signalSettings: MoneySettings;
+  settings: Settings;
+  alerts: Alert[];
+}
+
+export interface OpenPair {
+  ativo: string;
+  payout: string | number;
+}
+
+export interface StatusAnswer {
+  user: Account;
+  ativos: OpenPair[];
+  serverTime: number;
+  maintenance?: boolean;
+  tz?: string;
+}
+
+export interface Pair {
+  ativo: string;
+  open: "True" | "False";
+  payout: string | number;
+}
+
+export interface Strategy {
+  _id?: ObjectId;
+  name: string;
+  createdBy: string;
+  sequence: string;
+  operation: "call" | "put";
+  mirror: boolean;
+}
+
+export interface BacktestStats {
+  signals: number;
+  win_at: number[];
+  loss: number;
+  unresolved: number;
+  dojis: number;
+  win_rate_at: (number | null)[];
+  win_rate_cumulative: (number | null)[];
+}
+
+export interface BacktestReport {
+  total: BacktestStats;
+  pairs: Record<string, BacktestStats>;
+}
+
+export interface Signal {
+  id: string;
+  ativo: string;
+  hora: string;
+  operacao: "call" | "put";
+  status: "active" | "canceled" | "result";
+  resultado: "" | "win" | "loss" | "doji";
+}
+
+export interface SignalsDoc {
+  _id: ObjectId;
+  user: string;
+  signals: Signal[];
+  type: "user";
+}
+
+export interface RankRow {
+  name: string;
+  profit: number;
+  loss: number;
+  me: boolean;
+}
+
+export interface Balances {
+  res: 1;
+  account: string;
+  treinamento: number;
+  real: number;
+}

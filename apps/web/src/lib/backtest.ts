@@ -1,0 +1,48 @@
+// Turning a backtestStrategy report into chart rows and table cells.
+
+export interface Stats {
+  signals: number;
+  win_at: number[];
+  loss: number;
+  unresolved: number;
+  dojis: number;
+  win_rate_at: (number | null)[];
+  win_rate_cumulative: (number | null)[];
+}
+
+export interface Report {
+  total: Stats;
+  pairs: Record<string, Stats>;
+}
+
+export interface Row {
+  label: string; // "" for the total
+  stats: Stats;
+  resolved: number;
+  /** Shares of the resolved cycles: one per win level (entry, gale 1...), then the loss. */
+  shares: number[];
+  lossRate: number | null;
+  winRate: number | null; // won at any level
+}
+
+function row(label: string, stats: Stats): Row {
+  const resolved = stats.win_at.reduce((a, b) => a + b, 0) + stats.loss;
+  const share = (n: number) => (resolved ? n / resolved : 0);
+  return {
+    label,
+    stats,
+    resolved,
+    shares: [...stats.win_at.map(share), share(stats.loss)],
+    lossRate: resolved ? stats.loss / resolved : null,
+    winRate: resolved ? (resolved - stats.loss) / resolved : null,
+  };
+}
+
+/** The total first, then the pairs with signals, most signals first (ties by name). */
+export function reportRows(report: Report, totalLabel: string): Row[] {
+  const pairs = Object.entries(report.pairs)
+    .filter(([, s]) => s.signals > 0)
+    .sort(([a, sa], [b, sb]) => sb.signals - sa.signals || a.localeCompare(b))
+    .map(([name, s]) => row(name, s));
+  return [row(totalLabel, report.total), ...pairs];
+}

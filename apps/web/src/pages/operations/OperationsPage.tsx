@@ -1,0 +1,122 @@
+import { IonItem, IonLabel, IonList, IonRefresher, IonRefresherContent } from "@ionic/react";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { api } from "../../api";
+import Loading from "../../components/Loading";
+import PageFrame from "../../components/PageFrame";
+import { useI18n } from "../../i18n/I18nProvider";
+import { formatDateTime, formatMoney, formatSignedMoney, resultClass } from "../../lib/format";
+import { cumulative, flattenCycles, type Cycle } from "../../lib/operations";
+import { describeError } from "../../session/errors";
+import CandleChart from "./CandleChart";
+import CumulativeChart from "./CumulativeChart";
+
+function CycleDetails({ cycle }: { cycle: Cycle }) {
+  const { t, language } = useI18n();
+  return (
+    <div className="cycle-details" data-testid="cycle-details">
+      <CandleChart candles={cycle.candles} label={t("operations.chart", { pair: cycle.ativo })} />
+      <dl>
+        <dt>{t("operations.strategy")}</dt>
+        <dd>{cycle.strategy === null ? t("mode.signals") : cycle.strategy || "-"}</dd>
+        <dt>{t("operations.operation")}</dt>
+        <dd className={`direction ${cycle.operacao}`}>{cycle.operacao?.toUpperCase()}</dd>
+        <dt>{t("operations.value")}</dt>
+        <dd>{formatMoney(cycle.money, language)}</dd>
+        <dt>{t("operations.expiration")}</dt>
+        <dd>{cycle.expiration}m</dd>
+        {cycle.accountType && (
+          <>
+            <dt>{t("operations.account")}</dt>
+            <dd>{cycle.accountType}</dd>
+          </>
+        )}
+      </dl>
+      <ol className="orders">
+        {cycle.orders.map((o, i) => (
+          <li key={i}>
+            {i === 0 ? t("glimpse.entry") : t("glimpse.gale", { n: i })}
+            {o.a !== undefined && <span> @ {o.a}</span>}:{" "}
+            {typeof o.p === "number" ? (
+              <span className={resultClass(o.p)}>{formatSignedMoney(o.p, language)}</span>
+            ) : (
+              <span className="note">{o.p}</span>
+            )}
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+/** The history of cycles, newest first, with the period's running result. */
+export default function OperationsPage() {
+  const { t, language } = useI18n();
+  const [cycles, setCycles] = useState<Cycle[] | null>(null);
+  const [error, setError] = useState("");
+  const [open, setOpen] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setCycles(flattenCycles(await api.getUserOperations()));
+      setError("");
+    } catch (e) {
+      setError(describeError(e, t));
+    }
+  }, [t]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const points = useMemo(() => cumulative(cycles ?? []), [cycles]);
+  const total = points.length ? points[points.length - 1].value : 0;
+
+  return (
+    <PageFrame
+      title={t("operations.title")}
+      padded={false}
+      fixed={
+        <IonRefresher slot="fixed" onIonRefresh={(e) => void load().finally(() => e.detail.complete())}>
+          <IonRefresherContent />
+        </IonRefresher>
+      }
+    >
+      {error && <p role="alert" className="ion-padding">{error}</p>}
+      {cycles === null && !error && <Loading />}
+      {cycles && cycles.length === 0 && (
+        <p className="ion-padding empty" data-testid="operations-empty">
+          {t("operations.empty")}
+        </p>
+      )}
+      {cycles && cycles.length > 0 && (
+        <>
+          <section className="ion-padding summary">
+            <p>
+              {t("operations.periodResult")}:{" "}
+              <strong className={resultClass(total)} data-testid="operations-total">
+                {formatSignedMoney(total, language)}
+              </strong>{" "}
+              <small>({t("operations.cycles", { n: cycles.length })})</small>
+            </p>
+            <CumulativeChart points={points} label={t("operations.periodResult")} />
+          </section>
+          <IonList data-testid="operations-list">
+            {cycles.map((c) => (
+              <div key={c.key}>
+                <IonItem button detail={false} onClick={() => setOpen(open === c.key ? null : c.key)} className="cycle-row">
+                  <IonLabel>
+                    <h2>{c.ativo}</h2>
+                    <p>{formatDateTime(c.horario, language)}</p>
+                  </IonLabel>
+                  <span slot="end" className={resultClass(c.profit)}>
+                    {formatSignedMoney(c.profit, language)}
+                  </span>
+                </IonItem>
+                {open === c.key && <CycleDetails cycle={c} />}
+              </div>
+            ))}
+          </IonList>
+        </>
+      )}
+    </PageFrame>
+  );
+}

@@ -1,0 +1,339 @@
+import {
+  IonButton,
+  IonCheckbox,
+  IonIcon,
+  IonInput,
+  IonItem,
+  IonLabel,
+  IonList,
+  IonListHeader,
+  IonNote,
+  IonRadio,
+  IonRadioGroup,
+  IonSpinner,
+  IonToggle,
+} from "@ionic/react";
+import { chevronBackOutline } from "ionicons/icons";
+import { useEffect, useState } from "react";
+import { ApiError, api, clearToken, setToken, type AlertSettings, type Settings } from "../../api";
+import LanguageSwitch from "../../components/LanguageSwitch";
+import PageFrame from "../../components/PageFrame";
+import SafeHtml from "../../components/SafeHtml";
+import type { MessageKey } from "../../i18n/core";
+import { useI18n } from "../../i18n/I18nProvider";
+import { useAccount } from "../../session/AccountProvider";
+import { describeError } from "../../session/errors";
+import { useToast } from "../../session/useToast";
+import ResetPasswordForm from "../login/ResetPasswordForm";
+import { useHistory } from "react-router-dom";
+
+type Panel = "account" | "password" | "forgot" | "glimpse" | "alerts" | "terms" | "language" | null;
+
+const MIN_PASSWORD = 8;
+
+const ALERT_SWITCHES: { key: Exclude<keyof AlertSettings, "useAlerts">; label: MessageKey }[] = [
+  { key: "glimpseStart", label: "settings.alertStart" },
+  { key: "glimpseStop", label: "settings.alertStop" },
+  { key: "activeClose", label: "settings.alertPairClosed" },
+  { key: "stopLossReached", label: "settings.alertStopLoss" },
+  { key: "stopWinReached", label: "settings.alertStopWin" },
+];
+
+function AccountPanel({ onPassword }: { onPassword: () => void }) {
+  const { t } = useI18n();
+  const toast = useToast();
+  const { account, patch } = useAccount();
+  const [name, setName] = useState(account?.name ?? "");
+  if (!account) return null;
+
+  async function saveName() {
+    try {
+      await api.set("name", name);
+      patch({ name: name.trim() });
+      toast(t("common.saved"), "success");
+    } catch (e) {
+      toast(describeError(e, t), "danger");
+    }
+  }
+
+  return (
+    <IonList>
+      <IonItem>
+        <IonInput
+          label={t("settings.name")}
+          labelPlacement="stacked"
+          name="account-name"
+          value={name}
+          maxlength={80}
+          onIonInput={(e) => setName(String(e.detail.value ?? ""))}
+        />
+        <IonButton slot="end" fill="clear" disabled={!name.trim() || name === account.name} onClick={() => void saveName()}>
+          {t("common.save")}
+        </IonButton>
+      </IonItem>
+      <IonItem>
+        <IonLabel>
+          <p>{t("login.email")}</p>
+          <h3 data-testid="account-email">{account.email}</h3>
+        </IonLabel>
+      </IonItem>
+      <IonItem>
+        <IonLabel>
+          <p>{t("login.password")}</p>
+          <h3>•••••</h3>
+        </IonLabel>
+        <IonButton slot="end" fill="outline" onClick={onPassword}>
+          {t("settings.changePassword")}
+        </IonButton>
+      </IonItem>
+    </IonList>
+  );
+}
+
+function PasswordPanel({ onForgot, onDone }: { onForgot: () => void; onDone: () => void }) {
+  const { t } = useI18n();
+  const toast = useToast();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+
+  async function change() {
+    if (!current) return setError(t("settings.currentRequired"));
+    if (next.length < MIN_PASSWORD) return setError(t("password.tooShort", { n: MIN_PASSWORD }));
+    if (next !== confirm) return setError(t("password.mismatch"));
+    setBusy(true);
+    setError("");
+    try {
+      const answer = await api.changePassword(current, next);
+      setToken(answer.token); // the other sessions ended; this one continues with a new token
+      toast(t("settings.passwordChanged"), "success");
+      onDone();
+    } catch (e) {
+      setError(e instanceof ApiError && e.field === "currentPassword" ? t("settings.currentWrong") : describeError(e, t));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const input = (label: MessageKey, value: string, set: (v: string) => void, name: string) => (
+    <IonInput
+      label={t(label)}
+      labelPlacement="floating"
+      fill="outline"
+      type="password"
+      name={name}
+      value={value}
+      onIonInput={(e) => set(String(e.detail.value ?? ""))}
+    />
+  );
+
+  return (
+    <form
+      className="stack ion-padding"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void change();
+      }}
+    >
+      {input("password.current", current, setCurrent, "current-password")}
+      {input("password.new", next, setNext, "new-password")}
+      {input("password.confirm", confirm, setConfirm, "confirm-password")}
+      {error && (
+        <IonNote color="danger" role="alert">
+          {error}
+        </IonNote>
+      )}
+      <div className="buttons">
+        <IonButton fill="clear" onClick={onForgot}>
+          {t("login.forgot")}
+        </IonButton>
+        <IonButton type="submit" disabled={busy}>
+          {busy ? <IonSpinner name="dots" /> : t("settings.changePassword")}
+        </IonButton>
+      </div>
+    </form>
+  );
+}
+
+function useSettingsSaver() {
+  const { t } = useI18n();
+  const toast = useToast();
+  const { patch } = useAccount();
+  return async (settings: Settings) => {
+    try {
+      await api.set("settings", settings);
+      patch({ settings });
+      toast(t("common.saved"), "success");
+    } catch (e) {
+      toast(describeError(e, t), "danger");
+    }
+  };
+}
+
+function GlimpsePanel({ settings }: { settings: Settings }) {
+  const { t } = useI18n();
+  const save = useSettingsSaver();
+  const [slides, setSlides] = useState(settings.glimpse.slides);
+  const [priority, setPriority] = useState(settings.glimpse.operationPriority);
+  return (
+    <IonList>
+      <IonItem>
+        <IonCheckbox checked={slides} onIonChange={(e) => setSlides(e.detail.checked)} justify="space-between">
+          {t("settings.slides")}
+        </IonCheckbox>
+      </IonItem>
+      <IonRadioGroup value={priority} onIonChange={(e) => setPriority(e.detail.value)}>
+        <IonListHeader>
+          <IonLabel>{t("settings.priority")}</IonLabel>
+        </IonListHeader>
+        <IonItem>
+          <IonRadio value="gale" justify="space-between">
+            <IonLabel className="ion-text-wrap">
+              Martin Gale
+              <p>{t("settings.priorityGale")}</p>
+            </IonLabel>
+          </IonRadio>
+        </IonItem>
+        <IonItem>
+          <IonRadio value="stop" justify="space-between">
+            <IonLabel className="ion-text-wrap">
+              Stop Loss / Stop Win
+              <p>{t("settings.priorityStop")}</p>
+            </IonLabel>
+          </IonRadio>
+        </IonItem>
+      </IonRadioGroup>
+      <div className="ion-padding">
+        <IonButton
+          expand="block"
+          onClick={() => void save({ ...settings, glimpse: { slides, operationPriority: priority } })}
+        >
+          {t("common.save")}
+        </IonButton>
+      </div>
+    </IonList>
+  );
+}
+
+function AlertsPanel({ settings }: { settings: Settings }) {
+  const { t } = useI18n();
+  const save = useSettingsSaver();
+  const [alerts, setAlerts] = useState<AlertSettings>(settings.alerts);
+  return (
+    <IonList>
+      <IonItem>
+        <IonToggle checked={alerts.useAlerts} onIonChange={(e) => setAlerts({ ...alerts, useAlerts: e.detail.checked })}>
+          {t("settings.useAlerts")}
+        </IonToggle>
+      </IonItem>
+      <IonListHeader>
+        <IonLabel>{t("settings.showWhen")}</IonLabel>
+      </IonListHeader>
+      {ALERT_SWITCHES.map(({ key, label }) => (
+        <IonItem key={key}>
+          <IonCheckbox
+            checked={alerts[key]}
+            disabled={!alerts.useAlerts}
+            justify="space-between"
+            onIonChange={(e) => setAlerts({ ...alerts, [key]: e.detail.checked })}
+          >
+            {t(label)}
+          </IonCheckbox>
+        </IonItem>
+      ))}
+      <div className="ion-padding">
+        <IonButton expand="block" onClick={() => void save({ ...settings, alerts })}>
+          {t("common.save")}
+        </IonButton>
+      </div>
+    </IonList>
+  );
+}
+
+function TermsPanel() {
+  const { t } = useI18n();
+  const [terms, setTerms] = useState<string | null>(null);
+  useEffect(() => {
+    api
+      .getTerms()
+      .then((docs) => setTerms(docs[0]?.value ?? ""))
+      .catch((e) => setTerms(describeError(e, t)));
+  }, [t]);
+  if (terms === null) return <IonSpinner />;
+  return <div className="ion-padding terms-text">{terms ? <SafeHtml html={terms} /> : t("terms.empty")}</div>;
+}
+
+const MAIN: { panel: Exclude<Panel, null | "password" | "forgot">; label: MessageKey }[] = [
+  { panel: "account", label: "settings.account" },
+  { panel: "glimpse", label: "settings.glimpse" },
+  { panel: "alerts", label: "settings.alerts" },
+  { panel: "terms", label: "settings.terms" },
+  { panel: "language", label: "settings.language" },
+];
+
+export default function SettingsPage() {
+  const { t } = useI18n();
+  const toast = useToast();
+  const history = useHistory();
+  const { account } = useAccount();
+  const [panel, setPanel] = useState<Panel>(null);
+  if (!account) return null;
+
+  const titles: Record<Exclude<Panel, null>, MessageKey> = {
+    account: "settings.account",
+    password: "settings.changePassword",
+    forgot: "login.forgot",
+    glimpse: "settings.glimpse",
+    alerts: "settings.alerts",
+    terms: "settings.terms",
+    language: "settings.language",
+  };
+  const back = panel === "password" ? "account" : panel === "forgot" ? "password" : null;
+
+  return (
+    <PageFrame title={panel ? t(titles[panel]) : t("settings.title")} padded={false}>
+      {panel === null ? (
+        <IonList>
+          {MAIN.map((item) => (
+            <IonItem key={item.panel} button onClick={() => setPanel(item.panel)}>
+              <IonLabel>{t(item.label)}</IonLabel>
+            </IonItem>
+          ))}
+        </IonList>
+      ) : (
+        <>
+          <IonButton fill="clear" onClick={() => setPanel(back)} data-testid="settings-back">
+            <IonIcon slot="start" icon={chevronBackOutline} />
+            {t("common.back")}
+          </IonButton>
+          {panel === "account" && <AccountPanel onPassword={() => setPanel("password")} />}
+          {panel === "password" && <PasswordPanel onForgot={() => setPanel("forgot")} onDone={() => setPanel("account")} />}
+          {panel === "forgot" && (
+            <div className="ion-padding">
+              <ResetPasswordForm
+                email={account.email}
+                onCancel={() => setPanel("password")}
+                onDone={() => {
+                  // a reset ends every session, this one included
+                  clearToken();
+                  toast(t("reset.done"), "success");
+                  history.replace("/login");
+                }}
+              />
+            </div>
+          )}
+          {panel === "glimpse" && <GlimpsePanel settings={account.settings} />}
+          {panel === "alerts" && <AlertsPanel settings={account.settings} />}
+          {panel === "terms" && <TermsPanel />}
+          {panel === "language" && (
+            <div className="ion-padding">
+              <LanguageSwitch />
+            </div>
+          )}
+        </>
+      )}
+    </PageFrame>
+  );
+}

@@ -1,0 +1,323 @@
+import {
+  IonButton,
+  IonButtons,
+  IonContent,
+  IonHeader,
+  IonIcon,
+  IonModal,
+  IonNote,
+  IonSpinner,
+  IonTextarea,
+  IonTitle,
+  IonToolbar,
+  useIonAlert,
+} from "@ionic/react";
+import { addOutline, arrowDownOutline, arrowUpOutline, refreshOutline, trashOutline } from "ionicons/icons";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { api, type Signal } from "../../api";
+import Loading from "../../components/Loading";
+import PageFrame from "../../components/PageFrame";
+import type { MessageKey } from "../../i18n/core";
+import { useI18n } from "../../i18n/I18nProvider";
+import { clockHHMM, isPast, parseSignalList, sortByTime, type ParseResult, type RejectReason } from "../../lib/signals";
+import { useAccount } from "../../session/AccountProvider";
+import { describeError } from "../../session/errors";
+import { useToast } from "../../session/useToast";
+
+const REFRESH_MS = 5000;
+
+const REASONS: Record<RejectReason["code"], MessageKey> = {
+  unrecognized: "signals.reason.unrecognized",
+  badTime: "signals.reason.badTime",
+  unknownPair: "signals.reason.unknownPair",
+  expiry: "signals.reason.expiry",
+  noPair: "signals.reason.noPair",
+  noTime: "signals.reason.noTime",
+  noDirection: "signals.reason.noDirection",
+  manyPairs: "signals.reason.manyPairs",
+  manyTimes: "signals.reason.manyTimes",
+  manyDirections: "signals.reason.manyDirections",
+  duplicate: "signals.reason.duplicate",
+};
+
+function reasonText(reason: RejectReason, t: ReturnType<typeof useI18n>["t"]): string {
+  const params: Record<string, string | number> = {};
+  if ("text" in reason) params.text = reason.text;
+  if ("line" in reason) params.line = reason.line;
+  return t(REASONS[reason.code], params);
+}
+
+/** Type or paste a list; the parser shows the lines it cannot use and why. */
+function AddListSheet({ open, pairs, onClose, onSaved }: { open: boolean; pairs: string[]; onClose: () => void; onSaved: () => void }) {
+  const { t } = useI18n();
+  const [text, setText] = useState("");
+  const [result, setResult] = useState<ParseResult | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+
+  async function save(parsed: ParseResult) {
+    setBusy(true);
+    setError("");
+    try {
+      await api.insertSignals(parsed.signals.map(({ ativo, hora, operacao }) => ({ ativo, hora, operacao })));
+      setText("");
+      setResult(null);
+      onSaved();
+    } catch (e) {
+      setError(describeError(e, t));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function verify() {
+    const parsed = parseSignalList(text, pairs);
+    if (!parsed.signals.length && !parsed.rejected.length) return setError(t("signals.emptyText"));
+    setError("");
+    setResult(parsed);
+    if (!parsed.rejected.length) void save(parsed);
+  }
+
+  async function paste() {
+    try {
+      setText(await navigator.clipboard.readText());
+      setResult(null);
+    } catch {
+      setError(t("signals.pasteFailed"));
+    }
+  }
+
+  return (
+    <IonModal isOpen={open} onDidDismiss={onClose}>
+      <IonHeader>
+        <IonToolbar>
+          <IonTitle>{t("signals.addTitle")}</IonTitle>
+          <IonButtons slot="end">
+            <IonButton onClick={onClose}>{t("common.close")}</IonButton>
+          </IonButtons>
+        </IonToolbar>
+      </IonHeader>
+      <IonContent className="ion-padding">
+        <IonNote>{t("signals.formats")}</IonNote>
+        <div className="buttons">
+          <IonButton
+            fill="clear"
+            size="small"
+            onClick={() => {
+              setText("");
+              setResult(null);
+            }}
+          >
+            {t("signals.clearText")}
+          </IonButton>
+          <IonButton fill="clear" size="small" onClick={() => void paste()}>
+            {t("signals.paste")}
+          </IonButton>
+        </div>
+        <IonTextarea
+          fill="outline"
+          rows={10}
+          name="signal-list"
+          placeholder={t("signals.placeholder")}
+          value={text}
+          onIonInput={(e) => {
+            setText(String(e.detail.value ?? ""));
+            setResult(null);
+          }}
+          data-testid="signal-text"
+        />
+        {result && result.rejected.length > 0 && (
+          <div className="rejected" data-testid="rejected-lines" role="alert">
+            <p>
+              <strong>{t("signals.rejectedCount", { n: result.rejected.length })}</strong>{" "}
+              {t("signals.acceptedCount", { n: result.signals.length })}
+            </p>
+            <ul>
+              {result.rejected.map((r) => (
+                <li key={r.line}>
+                  <span className="line-no">{t("signals.line", { n: r.line })}</span> <code>{r.text}</code>
+                  <br />
+                  <span className="reason">{reasonText(r.reason, t)}</span>
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {error && (
+          <IonNote color="danger" role="alert">
+            {error}
+          </IonNote>
+        )}
+        <div className="buttons">
+          <IonButton fill="clear" onClick={onClose}>
+            {t("common.cancel")}
+          </IonButton>
+          {result && result.rejected.length > 0 && result.signals.length > 0 ? (
+            <IonButton onClick={() => void save(result)} disabled={busy} data-testid="save-valid-signals">
+              {busy ? <IonSpinner name="dots" /> : t("signals.saveValid", { n: result.signals.length })}
+            </IonButton>
+          ) : (
+            <IonButton onClick={verify} disabled={busy || !text.trim()} data-testid="verify-signals">
+              {busy ? <IonSpinner name="dots" /> : t("signals.verify")}
+            </IonButton>
+          )}
+        </div>
+      </IonContent>
+    </IonModal>
+  );
+}
+
+/** The signal list: refreshed while open, with results in colour; cancel or re-activate one row at a time. */
+export default function SignalsPage() {
+  const { t } = useI18n();
+  const toast = useToast();
+  const [presentAlert] = useIonAlert();
+  const { serverTime, marketTz, refresh } = useAccount();
+  const [signals, setSignals] = useState<Signal[] | null>(null);
+  const [pairs, setPairs] = useState<string[]>([]);
+  const [adding, setAdding] = useState(false);
+  const [error, setError] = useState("");
+
+  const load = useCallback(async () => {
+    try {
+      const [docs] = await Promise.all([api.getSignals(), refresh()]);
+      setSignals(docs[0]?.signals ?? []);
+      setError("");
+    } catch (e) {
+      setError(describeError(e, t));
+    }
+  }, [refresh, t]);
+
+  useEffect(() => {
+    void load();
+    const timer = window.setInterval(() => {
+      if (!document.hidden) void load();
+    }, REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [load]);
+
+  useEffect(() => {
+    api
+      .ativos("full")
+      .then((list) => setPairs(list.map((p) => p.ativo)))
+      .catch((e) => setError(describeError(e, t)));
+  }, [t]);
+
+  const now = serverTime ? clockHHMM(serverTime, marketTz) : "00:00";
+  const rows = useMemo(() => sortByTime(signals ?? []), [signals]);
+
+  async function setStatus(signal: Signal, status: "active" | "canceled") {
+    try {
+      const answer = await api.updateSignal(signal.id, status);
+      if (answer.res !== 1) toast(t("signals.notChangeable"), "danger");
+      await load();
+    } catch (e) {
+      toast(describeError(e, t), "danger");
+    }
+  }
+
+  function startAdding() {
+    if (!signals?.length) return setAdding(true);
+    void presentAlert({
+      header: t("signals.replaceTitle"),
+      message: t("signals.replace"),
+      buttons: [
+        { text: t("common.cancel"), role: "cancel" },
+        { text: t("common.continue"), handler: () => setAdding(true) },
+      ],
+    });
+  }
+
+  function clearAll() {
+    void presentAlert({
+      header: t("signals.clearTitle"),
+      message: t("signals.clearSure"),
+      buttons: [
+        { text: t("common.cancel"), role: "cancel" },
+        {
+          text: t("signals.clearAll"),
+          role: "destructive",
+          handler: () => {
+            api
+              .insertSignals([])
+              .then(load)
+              .catch((e) => toast(describeError(e, t), "danger"));
+          },
+        },
+      ],
+    });
+  }
+
+  return (
+    <PageFrame
+      title={t("signals.title")}
+      panel
+      actions={
+        <>
+          <IonButton aria-label={t("signals.clearAll")} disabled={!signals?.length} onClick={clearAll}>
+            <IonIcon icon={trashOutline} />
+          </IonButton>
+          <IonButton aria-label={t("signals.add")} onClick={startAdding} data-testid="add-signals">
+            <IonIcon icon={addOutline} />
+          </IonButton>
+        </>
+      }
+    >
+      <IonNote>{t("signals.timesNote", { tz: marketTz, now })}</IonNote>
+      {error && <p role="alert">{error}</p>}
+      {signals === null && !error && <Loading />}
+      {signals && signals.length === 0 && <p className="empty">{t("signals.empty")}</p>}
+      {rows.length > 0 && (
+        <table className="data signals" data-testid="signal-table">
+          <thead>
+            <tr>
+              <th>{t("signals.time")}</th>
+              <th>{t("signals.pair")}</th>
+              <th>{t("signals.direction")}</th>
+              <th>{t("signals.result")}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((s) => {
+              const past = isPast(s.hora, now);
+              const classes = [past ? "outdated" : "", s.status === "canceled" ? "canceled" : ""].join(" ").trim();
+              return (
+                <tr key={s.id} className={classes} data-status={s.status}>
+                  <td>{s.hora}</td>
+                  <td>{s.ativo}</td>
+                  <td className={`direction ${s.operacao}`}>
+                    <IonIcon icon={s.operacao === "call" ? arrowUpOutline : arrowDownOutline} /> {s.operacao.toUpperCase()}
+                  </td>
+                  <td className={`result ${s.resultado}`}>{s.resultado ? t(`signals.${s.resultado}` as MessageKey) : ""}</td>
+                  <td>
+                    {s.status === "active" && !past && (
+                      <IonButton fill="clear" size="small" aria-label={t("signals.cancel")} onClick={() => void setStatus(s, "canceled")}>
+                        <IonIcon icon={trashOutline} />
+                      </IonButton>
+                    )}
+                    {s.status === "canceled" && (
+                      <IonButton fill="clear" size="small" aria-label={t("signals.reactivate")} onClick={() => void setStatus(s, "active")}>
+                        <IonIcon icon={refreshOutline} />
+                      </IonButton>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      <AddListSheet
+        open={adding}
+        pairs={pairs}
+        onClose={() => setAdding(false)}
+        onSaved={() => {
+          setAdding(false);
+          toast(t("signals.saved"), "success");
+          void load();
+        }}
+      />
+    </PageFrame>
+  );
+}

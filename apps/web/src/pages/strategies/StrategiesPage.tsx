@@ -1,0 +1,194 @@
+import {
+  IonButton,
+  IonButtons,
+  IonContent,
+  IonHeader,
+  IonIcon,
+  IonItem,
+  IonLabel,
+  IonList,
+  IonModal,
+  IonNote,
+  IonTitle,
+  IonToolbar,
+} from "@ionic/react";
+import { addOutline, arrowDownOutline, arrowUpOutline, checkmarkCircle, informationCircleOutline } from "ionicons/icons";
+import { useCallback, useEffect, useState } from "react";
+import { api, type Strategy } from "../../api";
+import Loading from "../../components/Loading";
+import PageFrame from "../../components/PageFrame";
+import { useI18n } from "../../i18n/I18nProvider";
+import { newDraft, parseSequence, type StrategyDraft } from "../../lib/candles";
+import { shortName } from "../../lib/format";
+import { useAccount } from "../../session/AccountProvider";
+import { describeError } from "../../session/errors";
+import { useToast } from "../../session/useToast";
+import BacktestView from "./BacktestView";
+import CandleRow from "./CandleRow";
+import StrategyEditor from "./StrategyEditor";
+
+type Sheet =
+  | { kind: "detail"; strategy: Strategy; testing: boolean }
+  | { kind: "editor"; draft: StrategyDraft; editing: boolean }
+  | null;
+
+export default function StrategiesPage() {
+  const { t } = useI18n();
+  const toast = useToast();
+  const { account, patch, refresh } = useAccount();
+  const [strategies, setStrategies] = useState<Strategy[] | null>(null);
+  const [error, setError] = useState("");
+  const [sheet, setSheet] = useState<Sheet>(null);
+
+  const load = useCallback(() => {
+    api
+      .getStrategies()
+      .then(setStrategies)
+      .catch((e) => setError(describeError(e, t)));
+  }, [t]);
+  useEffect(load, [load]);
+
+  if (!account) return null;
+  const owned = new Set(account.ownedStrategies ?? []);
+  const mine = (strategies ?? []).filter((s) => owned.has(s.name)).sort((a, b) => a.name.localeCompare(b.name));
+  const me = shortName(account.name);
+  const settings = account.strategySettings;
+  const gales = settings?.gale ? settings.galeCount : 0;
+
+  async function select(name: string) {
+    try {
+      await api.set("strategy", name);
+      patch({ strategy: name });
+    } catch (e) {
+      toast(describeError(e, t), "danger");
+    }
+  }
+
+  function edit(s: Strategy) {
+    const candles = parseSequence(s.sequence);
+    if (!candles) return toast(t("strategy.badSequence"), "danger");
+    setSheet({ kind: "editor", editing: true, draft: { name: s.name, candles, operation: s.operation, mirror: s.mirror } });
+  }
+
+  async function saved() {
+    const wasEditing = sheet?.kind === "editor" && sheet.editing;
+    setSheet(null);
+    toast(wasEditing ? t("strategy.updated") : t("strategy.created"), "success");
+    load();
+    await refresh().catch(() => undefined); // ownedStrategies gained the new one
+  }
+
+  return (
+    <PageFrame
+      title={t("strategy.title")}
+      panel
+      padded={false}
+      actions={
+        <IonButton
+          aria-label={t("strategy.create")}
+          data-testid="create-strategy"
+          onClick={() => setSheet({ kind: "editor", draft: newDraft(), editing: false })}
+        >
+          <IonIcon icon={addOutline} />
+        </IonButton>
+      }
+    >
+      {error && <p role="alert" className="ion-padding">{error}</p>}
+      {!strategies && !error && <Loading />}
+      {strategies && mine.length === 0 && <p className="ion-padding empty">{t("strategy.none")}</p>}
+      <IonList data-testid="strategy-list">
+        {mine.map((s) => {
+          const chosen = account.strategy === s.name;
+          return (
+            <IonItem key={s.name} button detail={false} className={chosen ? "selected" : undefined} onClick={() => void select(s.name)}>
+              <IonIcon slot="start" icon={checkmarkCircle} color={chosen ? "success" : "light"} />
+              <IonLabel>
+                <h2>{s.name}</h2>
+                <p>{t("strategy.by", { name: s.createdBy })}</p>
+              </IonLabel>
+              <IonButton
+                slot="end"
+                fill="clear"
+                aria-label={t("strategy.details", { name: s.name })}
+                onClick={(e) => {
+                  e.stopPropagation();
+                  setSheet({ kind: "detail", strategy: s, testing: false });
+                }}
+              >
+                <IonIcon icon={informationCircleOutline} />
+              </IonButton>
+            </IonItem>
+          );
+        })}
+      </IonList>
+
+      <IonModal isOpen={sheet !== null} onDidDismiss={() => setSheet(null)}>
+        <IonHeader>
+          <IonToolbar>
+            <IonTitle>
+              {sheet?.kind === "detail"
+                ? sheet.strategy.name
+                : sheet?.kind === "editor" && sheet.editing
+                  ? t("strategy.edit")
+                  : t("strategy.create")}
+            </IonTitle>
+            <IonButtons slot="end">
+              <IonButton onClick={() => setSheet(null)}>{t("common.close")}</IonButton>
+            </IonButtons>
+          </IonToolbar>
+        </IonHeader>
+        <IonContent className="ion-padding">
+          {sheet?.kind === "detail" && (
+            <div className="strategy-detail" data-testid="strategy-detail">
+              <p>{t("strategy.by", { name: sheet.strategy.createdBy })}</p>
+              <div className="detail-sequence">
+                <CandleRow candles={parseSequence(sheet.strategy.sequence) ?? []} />
+                <IonIcon
+                  className={`direction ${sheet.strategy.operation}`}
+                  icon={sheet.strategy.operation === "call" ? arrowUpOutline : arrowDownOutline}
+                  aria-label={sheet.strategy.operation.toUpperCase()}
+                />
+              </div>
+              {sheet.strategy.mirror && <IonNote>{t("strategy.mirrored")}</IonNote>}
+              <div className="buttons">
+                <IonButton fill="outline" onClick={() => setSheet({ ...sheet, testing: true })}>
+                  {t("strategy.test")}
+                </IonButton>
+                {sheet.strategy.createdBy === me && (
+                  <IonButton fill="outline" onClick={() => edit(sheet.strategy)}>
+                    {t("strategy.edit")}
+                  </IonButton>
+                )}
+                <IonButton
+                  onClick={() => {
+                    void select(sheet.strategy.name);
+                    setSheet(null);
+                  }}
+                >
+                  {t("strategy.choose")}
+                </IonButton>
+              </div>
+              {sheet.testing && (
+                <BacktestView
+                  sequence={sheet.strategy.sequence}
+                  operation={sheet.strategy.operation}
+                  mirror={sheet.strategy.mirror}
+                  gales={gales}
+                />
+              )}
+            </div>
+          )}
+          {sheet?.kind === "editor" && (
+            <StrategyEditor
+              initial={sheet.draft}
+              editing={sheet.editing}
+              gales={gales}
+              onCancel={() => setSheet(null)}
+              onSaved={() => void saved()}
+            />
+          )}
+        </IonContent>
+      </IonModal>
+    </PageFrame>
+  );
+}

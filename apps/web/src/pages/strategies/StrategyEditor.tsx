@@ -1,0 +1,185 @@
+import {
+  IonButton,
+  IonCheckbox,
+  IonIcon,
+  IonInput,
+  IonItem,
+  IonNote,
+  IonSegment,
+  IonSegmentButton,
+  IonSpinner,
+} from "@ionic/react";
+import { addOutline, arrowDownOutline, arrowUpOutline, removeOutline, swapVerticalOutline } from "ionicons/icons";
+import { useState } from "react";
+import { api } from "../../api";
+import type { MessageKey } from "../../i18n/core";
+import { useI18n } from "../../i18n/I18nProvider";
+import {
+  MAX_CANDLES,
+  MAX_NAME_LENGTH,
+  MIN_CANDLES,
+  invert,
+  nameProblem,
+  resize,
+  sequenceString,
+  setCandle,
+  strategyBody,
+  type Colour,
+  type StrategyDraft,
+} from "../../lib/candles";
+import { describeError } from "../../session/errors";
+import BacktestView from "./BacktestView";
+import CandleRow from "./CandleRow";
+
+const NAME_PROBLEMS: Record<string, MessageKey> = {
+  required: "strategy.nameRequired",
+  tooShort: "strategy.nameShort",
+  tooLong: "strategy.nameLong",
+  reserved: "strategy.nameReserved",
+};
+
+interface Props {
+  initial: StrategyDraft;
+  editing: boolean;
+  gales: number;
+  onSaved: (name: string) => void;
+  onCancel: () => void;
+}
+
+/** Create or edit a strategy: 3-12 candles, the decision, the mirror flag; Test runs the backtest. */
+export default function StrategyEditor({ initial, editing, gales, onSaved, onCancel }: Props) {
+  const { t } = useI18n();
+  const [draft, setDraft] = useState<StrategyDraft>(initial);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [testing, setTesting] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+
+  const update = (changes: Partial<StrategyDraft>) => {
+    setDraft((d) => ({ ...d, ...changes }));
+    setTesting(false);
+  };
+  const paint = (colour: Colour) => {
+    if (selected !== null) update({ candles: setCandle(draft.candles, selected, colour) });
+  };
+
+  async function save() {
+    const problem = nameProblem(draft.name);
+    if (problem) return setError(t(NAME_PROBLEMS[problem]));
+    setBusy(true);
+    setError("");
+    try {
+      const body = strategyBody(draft);
+      const answer = editing ? await api.editStrategy(body) : await api.createStrategy(body);
+      if (answer.res === 1) onSaved(body.name);
+      else setError(editing ? t("strategy.notFound") : t("strategy.nameTaken"));
+    } catch (e) {
+      setError(describeError(e, t));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="editor" data-testid="strategy-editor">
+      <IonItem>
+        <IonInput
+          label={t("strategy.name")}
+          labelPlacement="stacked"
+          name="strategy-name"
+          maxlength={MAX_NAME_LENGTH}
+          counter
+          readonly={editing}
+          value={draft.name}
+          onIonInput={(e) => update({ name: String(e.detail.value ?? "") })}
+        />
+      </IonItem>
+
+      <div className="editor-row">
+        <IonButton fill="outline" size="small" onClick={() => update(invert(draft))}>
+          <IonIcon slot="start" icon={swapVerticalOutline} />
+          {t("strategy.invert")}
+        </IonButton>
+        <div className="counter">
+          <IonButton
+            fill="clear"
+            size="small"
+            aria-label={t("strategy.fewer")}
+            disabled={draft.candles.length <= MIN_CANDLES}
+            onClick={() => {
+              update({ candles: resize(draft.candles, draft.candles.length - 1) });
+              setSelected(null);
+            }}
+          >
+            <IonIcon icon={removeOutline} />
+          </IonButton>
+          <span data-testid="candle-count">{t("strategy.candles", { n: draft.candles.length })}</span>
+          <IonButton
+            fill="clear"
+            size="small"
+            aria-label={t("strategy.more")}
+            disabled={draft.candles.length >= MAX_CANDLES}
+            onClick={() => update({ candles: resize(draft.candles, draft.candles.length + 1) })}
+          >
+            <IonIcon icon={addOutline} />
+          </IonButton>
+        </div>
+      </div>
+
+      <CandleRow candles={draft.candles} selected={selected} onSelect={setSelected} />
+      <div className="palette" aria-label={t("strategy.paint")}>
+        <IonButton size="small" color="danger" disabled={selected === null} onClick={() => paint(-1)}>
+          {t("candle.red")}
+        </IonButton>
+        <IonButton size="small" color="medium" disabled={selected === null} onClick={() => paint(0)}>
+          {t("candle.doji")}
+        </IonButton>
+        <IonButton size="small" color="success" disabled={selected === null} onClick={() => paint(1)}>
+          {t("candle.green")}
+        </IonButton>
+      </div>
+      <IonNote>{selected === null ? t("strategy.tapCandle") : t("strategy.candleN", { n: selected + 1 })}</IonNote>
+
+      <h4>{t("strategy.decision")}</h4>
+      <IonSegment value={draft.operation} onIonChange={(e) => update({ operation: e.detail.value as "call" | "put" })}>
+        <IonSegmentButton value="call">
+          <IonIcon icon={arrowUpOutline} /> CALL
+        </IonSegmentButton>
+        <IonSegmentButton value="put">
+          <IonIcon icon={arrowDownOutline} /> PUT
+        </IonSegmentButton>
+      </IonSegment>
+      <IonItem lines="none">
+        <IonCheckbox checked={draft.mirror} onIonChange={(e) => update({ mirror: e.detail.checked })} labelPlacement="end">
+          {t("strategy.mirror")}
+        </IonCheckbox>
+      </IonItem>
+      <IonNote>{t("strategy.mirrorNote")}</IonNote>
+
+      {error && (
+        <IonNote color="danger" role="alert">
+          {error}
+        </IonNote>
+      )}
+      <div className="buttons">
+        <IonButton fill="clear" onClick={onCancel}>
+          {t("common.cancel")}
+        </IonButton>
+        <IonButton fill="outline" onClick={() => setTesting(true)} data-testid="test-strategy">
+          {t("strategy.test")}
+        </IonButton>
+        <IonButton onClick={() => void save()} disabled={busy} data-testid="save-strategy">
+          {busy ? <IonSpinner name="dots" /> : t("common.save")}
+        </IonButton>
+      </div>
+      {testing && (
+        <BacktestView
+          sequence={sequenceString(draft.candles)}
+          operation={draft.operation}
+          mirror={draft.mirror}
+          gales={gales}
+        />
+      )}
+    </div>
+  );
+}

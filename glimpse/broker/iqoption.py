@@ -378,10 +378,20 @@ class IQOptionBroker(Broker):
             except Exception:
                 log.debug("closing the socket of a stuck connect failed", exc_info=True)
 
+    def _owns_slot(self) -> bool:
+        with _slot:
+            return _slot_owner is self
+
     def _drop(self) -> None:
-        """Close the socket (bounded) and forget the session; keeps the process slot."""
+        """Close the socket (bounded) and forget the session; keeps the process slot.
+
+        Only the slot's owner touches the library: the globals it resets
+        belong to whichever broker holds this process's connection.
+        """
         iq, self._iq = self._iq, None
         self._connected = False
+        if not self._owns_slot():
+            return
         _, global_value, _ = _library()
         api = getattr(iq, "api", None)
         if api is not None and getattr(api, "websocket_client", None) is not None:

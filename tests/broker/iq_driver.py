@@ -183,10 +183,11 @@ def one_connection(d: Driver) -> dict:
     first.connect()
     order_id = first.buy(25, "EURUSD", "call", 1)
     first.order_result(order_id, 10.0)
-    out = {
-        "second": timed(second.connect),
-        "first_balance": timed(first.get_balance),
-    }
+    out = {"second": timed(second.connect)}
+    second.close()  # closing the refused broker leaves the live connection alone
+    out["first_connected"] = first.is_connected()
+    out["first_balance"] = timed(first.get_balance)
+    out["first_buy"] = timed(first.buy, 1, "EURUSD", "put", 1)
     first.close()
     out["second_after_close"] = timed(second.connect)
     out["second_balance"] = timed(second.get_balance)  # a fresh login: the second account's own balance

@@ -95,7 +95,8 @@ def test_one_live_connection_per_process(fake):
     result = fake.run("one_connection")
     refused = error(result["second"], "ConnectionInUse", 0)
     assert "one" in refused["message"]
-    assert result["first_balance"]["ok"] is True
+    assert result["first_connected"] is True
+    assert result["first_balance"]["ok"] is True and result["first_buy"]["ok"] is True
     assert result["second_after_close"]["ok"] is True
     # The second account logged in afresh: its own, untouched balance.
     assert result["first_balance"]["value"] != 10_000.0 and result["second_balance"]["value"] == 10_000.0
@@ -107,7 +108,7 @@ def test_waiting_for_an_order_uses_under_a_tenth_of_a_core(fake):
     assert adapter["wall"] >= 3.5  # it really waited for the order
     assert adapter["cpu"] / adapter["wall"] < 0.10, adapter
     # The measurement can see a spin: the library's check_win_v3 burns a core.
-    assert library["cpu"] / library["wall"] > 0.3, library
+    assert library["cpu"] / library["wall"] > 0.2, library
 
 
 def test_a_lowercase_http_proxy_does_not_capture_loopback(fake):

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "glimpse.commands.broker",
     "glimpse.commands.market",
     "glimpse.commands.backtest",
+    "glimpse.commands.simulate",
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import mongomock
 import pymongo
+from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from glimpse.config import Config
@@ -85,6 +86,37 @@ class _Locked:
         return f"Locked({self._target!r})"
 
 
+def _install_id_lookup() -> None:
+    """Let mongomock answer filters on one `_id` from its id-keyed store.
+
+    mongomock scans (and copies) the whole collection for every query, so an
+    update by `_id` costs O(collection); the ledger and the accounts are
+    touched by `_id` on every order. The answer is the same: the one document
+    with that id, if the rest of the filter applies to it.
+    """
+    from mongomock.collection import Collection
+    from mongomock.filtering import filter_applies
+
+    scan = Collection._iter_documents
+    if getattr(scan, "glimpse_id_lookup", False):
+        return
+
+    def iter_documents(self, filter):
+        key = filter.get("_id") if isinstance(filter, dict) else None
+        if type(key) not in (ObjectId, str, int):  # operators, regexes, lists: the general scan
+            return scan(self, filter)
+        try:
+            doc = self._store[key]
+        except (KeyError, TypeError):
+            return iter(())
+        return iter((doc,)) if filter_applies(filter, doc) else iter(())
+
+    iter_documents.glimpse_id_lookup = True
+    Collection._iter_documents = iter_documents
+
+
+_install_id_lookup()
+
 _embedded_lock = threading.Lock()
 _embedded_clients: dict[str, Any] = {}
 
@@ -121,6 +153,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     # case-folded name (mongomock has no collations, so no collation index).
     STRATEGIES: [IndexModel([("nameKey", ASCENDING)], unique=True, name="nameKey_unique")],
     SERVERS: [IndexModel([("name", ASCENDING)], unique=True, name="name_unique")],
+    # PaperBalances are keyed by email as their _id: unique by construction.
     SERVER_STATUS: [IndexModel([("name", ASCENDING)], unique=True, name="name_unique")],
     OPENED_ACTIVES: [IndexModel([("ativo", ASCENDING)], unique=True, name="ativo_unique")],
     REALTIME_CANDLES: [IndexModel([("ativo", ASCENDING)], unique=True, name="ativo_unique")],

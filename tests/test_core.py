@@ -151,3 +151,23 @@ def test_clock_speed_setting():
             load_config({"GLIMPSE_CLOCK_SPEED": bad})
     with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_SPEED"):
         load_config({"GLIMPSE_CLOCK_SPEED": "5", "GLIMPSE_MONGO_URI": "mongodb://x", "GLIMPSE_SECRET_KEY": "k" * 40, "GLIMPSE_SERVICE_TOKEN": "s" * 20})
+
+
+def test_id_lookups_answer_like_a_scan():
+    import re
+
+    from bson import ObjectId
+
+    db = new_embedded_database()
+    ids = [db.T.insert_one({"n": i, "s": "a" if i % 2 else "b"}).inserted_id for i in range(20)]
+    db.T.insert_one({"_id": "text-id", "n": 99})
+    assert db.T.find_one({"_id": ids[3]})["n"] == 3
+    assert db.T.find_one({"_id": ids[3], "s": "b"}) is None  # the rest of the filter still applies
+    assert db.T.find_one({"_id": ObjectId()}) is None
+    assert db.T.find_one({"_id": "text-id"})["n"] == 99
+    assert db.T.count_documents({"_id": {"$in": ids[:5]}}) == 5
+    assert db.T.count_documents({"_id": re.compile("^text")}) == 1
+    assert db.T.update_one({"_id": ids[4], "n": 4}, {"$set": {"n": 40}}).modified_count == 1
+    assert db.T.update_one({"_id": ids[4], "n": 4}, {"$set": {"n": 41}}).modified_count == 0
+    assert db.T.find_one_and_update({"_id": ids[5]}, {"$inc": {"n": 1}})["n"] == 5
+    assert db.T.find_one({"_id": ids[5]})["n"] == 6

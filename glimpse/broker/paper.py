@@ -129,12 +129,14 @@ class PaperBroker(Broker):
         except ValueError:
             raise AuthError("the paper account's email is not a valid email address") from None
         with _database_errors("connect"):
-            account = self._accounts.find_one({"email": self._email}, {"passwordHash": 1})
+            account = self._accounts.find_one({"_id": self._email}, {"passwordHash": 1})
             if account is None:
                 self._accounts.update_one(
-                    {"email": self._email},
+                    {"_id": self._email},
                     {
+                        # The email is the _id: one account per email, found without a scan.
                         "$setOnInsert": {
+                            "email": self._email,
                             "passwordHash": hash_password(self._password, self._config.password_hash_profile),
                             "cents": dict(STARTING_CENTS),
                             "open": [],
@@ -145,7 +147,7 @@ class PaperBroker(Broker):
                     upsert=True,
                 )
                 # Another process may have registered the email first: check against what is stored.
-                account = self._accounts.find_one({"email": self._email}, {"passwordHash": 1})
+                account = self._accounts.find_one({"_id": self._email}, {"passwordHash": 1})
         if account is None or not verify_password(account.get("passwordHash"), self._password):
             raise AuthError("wrong email or password for the paper account")
         self._connected = True
@@ -173,7 +175,7 @@ class PaperBroker(Broker):
         self._require_connection()
         self._settle_due()
         with _database_errors("get_balance"):
-            account = self._accounts.find_one({"email": self._email}, {"cents": 1})
+            account = self._accounts.find_one({"_id": self._email}, {"cents": 1})
         if account is None:
             raise Unreachable(f"the paper account {self._email} no longer exists")
         return _from_cents(account["cents"][self._mode])
@@ -256,7 +258,7 @@ class PaperBroker(Broker):
         balance_field = f"cents.{self._mode}"
         with _database_errors("buy"):
             taken = self._accounts.find_one_and_update(
-                {"email": self._email, balance_field: {"$gte": stake_cents}},
+                {"_id": self._email, balance_field: {"$gte": stake_cents}},
                 {"$inc": {balance_field: -stake_cents}, "$push": {"open": order}},
                 projection={"_id": 1},
             )
@@ -267,7 +269,7 @@ class PaperBroker(Broker):
     def _find_order(self, order_id: int) -> tuple[dict | None, dict | None]:
         """(open order, settlement record) for `order_id`; at most one is not None."""
         with _database_errors("order lookup"):
-            account = self._accounts.find_one({"email": self._email}, {"open": 1, "settled": 1})
+            account = self._accounts.find_one({"_id": self._email}, {"open": 1, "settled": 1})
         if account is None:
             return None, None
         for order in account.get("open", []):
@@ -324,7 +326,7 @@ class PaperBroker(Broker):
         }
         with _database_errors("settlement"):
             done = self._accounts.update_one(
-                {"email": self._email, "open.id": order["id"]},
+                {"_id": self._email, "open.id": order["id"]},
                 {
                     "$pull": {"open": {"id": order["id"]}},
                     "$inc": {f"cents.{order['account']}": _to_cents(credit)},
@@ -340,7 +342,7 @@ class PaperBroker(Broker):
 
     def _settle_due(self) -> None:
         with _database_errors("settling expired orders"):
-            account = self._accounts.find_one({"email": self._email}, {"open": 1})
+            account = self._accounts.find_one({"_id": self._email}, {"open": 1})
         now = self._clock.now()
         for order in (account or {}).get("open", []):
             if order["expiresAt"] <= now:

@@ -1,0 +1,75 @@
+"""The lister: every few seconds, which pairs are open and at what payout.
+
+A pair is open when the broker says so AND the time in GLIMPSE_TZ falls in
+today's ActivesSchedule window (the weekday taken in the same time zone).
+It writes OpenedActives{ativo, open: "True"|"False", payout} with one bulk
+upsert. A broker call that fails or exceeds its bound skips the tick; the
+last good data stays.
+
+Run alone: python -m auxiliar.lister
+"""
+
+from __future__ import annotations
+
+import logging
+
+from auxiliar.market_account import MarketAccount
+from glimpse import db as names
+from glimpse.broker import BrokerError
+from glimpse.clock import local_datetime
+from glimpse.db import upsert_all
+from glimpse.pairs import PAIR_NAMES
+from glimpse.schedule import is_open
+from glimpse.services import ServiceContext
+from glimpse.ticker import Ticker
+
+log = logging.getLogger(__name__)
+NAME = "Lister"
+
+
+def listing(assets: dict[str, dict], schedules: dict[str, dict], local_dt) -> list[dict]:
+    """OpenedActives documents from the broker's view and the schedule (pure)."""
+    out = []
+    for pair in sorted(set(PAIR_NAMES) | set(assets)):
+        asset = assets.get(pair) or {}
+        open_now = bool(asset.get("open")) and is_open(schedules.get(pair), local_dt)
+        payout = int(asset.get("payout") or 0)
+        out.append({"ativo": pair, "open": "True" if open_now and payout > 0 else "False", "payout": str(payout) if open_now and payout > 0 else 0})
+    return out
+
+
+class Lister(Ticker):
+    def __init__(self, ctx: ServiceContext):
+        super().__init__(ctx, NAME, ctx.config.lister_interval)
+        self.account = MarketAccount(ctx, NAME)
+
+    def tick(self, now: float) -> None:
+        db = self.ctx.db
+        try:
+            assets = self.account.get().open_assets()
+        except BrokerError as exc:
+            self.account.drop(exc)
+            return
+        schedules = {doc["ativo"]: doc for doc in db[names.ACTIVES_SCHEDULE].find({}, {"_id": 0})}
+        docs = listing(assets, schedules, local_datetime(now, self.ctx.config.zone))
+        upsert_all(db[names.OPENED_ACTIVES], "ativo", [dict(d, updatedAt=now) for d in docs])
+
+    def teardown(self) -> None:
+        self.account.close()
+
+
+class ListerService:
+    name = "lister"
+
+    def start(self, ctx: ServiceContext) -> Lister:
+        lister = Lister(ctx)
+        lister.start()
+        return lister
+
+
+service = ListerService()
+
+if __name__ == "__main__":
+    from auxiliar.run import run_alone
+
+    run_alone(service)

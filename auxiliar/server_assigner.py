@@ -1,0 +1,119 @@
+"""The server assigner: every waiting user gets a live waiting server.
+
+Each tick it releases servers whose heartbeat expired while they held a
+user (the user goes back to waiting and is reassigned; whoever serves them
+next reconciles their open orders), ends the Stop of users no server holds,
+and then assigns every waiting user, oldest first. A user is claimed with
+one conditional update (waiting → assigning) and a server with another
+(waiting → assigned), so assigners running side by side never give a user
+two servers. It also counts premiumDays down once a day, idempotently.
+
+Run alone: python -m auxiliar.server_assigner
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bson import ObjectId
+
+from glimpse import alerts, ledger, lifecycle
+from glimpse import db as names
+from glimpse.clock import wall_span
+from glimpse.services import ServiceContext
+from glimpse.ticker import Ticker
+from glimpse.timing import local_day
+
+log = logging.getLogger(__name__)
+NAME = "Server Assigner"
+COUNTDOWN = "premiumCountdown"
+
+
+def count_down_premium(db, now: float, zone) -> bool:
+    """Take one day off every subscription, once per day in GLIMPSE_TZ; True if this call did it."""
+    today = local_day(now, zone)
+    aux = db[names.AUXILIAR]
+    aux.update_one({"name": COUNTDOWN}, {"$setOnInsert": {"value": today}}, upsert=True)
+    claimed = aux.find_one_and_update({"name": COUNTDOWN, "value": {"$lt": today}}, {"$set": {"value": today}})
+    if claimed is None:
+        return False
+    db[names.ACCOUNTS].update_many({"premiumDays": {"$gt": 0}}, {"$inc": {"premiumDays": -1}})
+    return True
+
+
+class Assigner(Ticker):
+    def __init__(self, ctx: ServiceContext, interval: float = 1.0):
+        super().__init__(ctx, NAME, interval)
+        self.assigned = 0
+
+    def tick(self, now: float) -> None:
+        config, db = self.ctx.config, self.ctx.db
+        lease = wall_span(self.ctx.clock, config.lease_seconds)
+        for server in lifecycle.dead_servers(db, now, lease):
+            user = lifecycle.release_dead_server(db, server, now, lease)
+            if user:
+                log.warning("server %s stopped beating while serving user %s: released", server["name"], user)
+        self._finish_orphan_stops(now)
+        self.assign_waiting(now)
+        count_down_premium(db, now, config.zone)
+
+    def _finish_orphan_stops(self, now: float) -> None:
+        """Users stopping with no server: off at once, unless an order of theirs is still open."""
+        db = self.ctx.db
+        for user in db[names.ACCOUNTS].find({"glimpseStatus": "stopping", "server": {"$in": ["", None]}}):
+            if ledger.open_trades(db, str(user["_id"])):
+                continue  # a server must settle it first: assign_waiting gives them one
+            db[names.ACCOUNTS].update_one(
+                {"_id": user["_id"], "glimpseStatus": "stopping", "server": {"$in": ["", None]}},
+                {"$set": {"glimpseStatus": "off", "iqSessionProfit": 0}, "$push": {"alerts": alerts.make(user, alerts.STOPPED, "Você parou o Glimpse.", now)}}
+                if alerts.wanted(user, alerts.STOPPED[1])
+                else {"$set": {"glimpseStatus": "off", "iqSessionProfit": 0}},
+            )
+
+    def assign_waiting(self, now: float) -> int:
+        config, db = self.ctx.config, self.ctx.db
+        waiting = list(
+            db[names.ACCOUNTS]
+            .find({"glimpseStatus": {"$in": ["waiting", "stopping"]}, "server": {"$in": ["", None]}}, {"glimpseStatus": 1, "premiumDays": 1, "waitingSince": 1})
+            .sort([("waitingSince", 1), ("_id", 1)])
+        )
+        servers_left = True
+        count = 0
+        for user in waiting:
+            uid: ObjectId = user["_id"]
+            status = user["glimpseStatus"]
+            if status == "stopping" and not ledger.open_trades(db, str(uid)):
+                continue
+            if status == "waiting" and (user.get("premiumDays") or 0) <= 0:
+                lifecycle.deny(db, uid, "waiting", alerts.notice("Não é assinante", "Sua assinatura terminou: use um código para renová-la.", now))
+                continue
+            server = lifecycle.live_waiting_server(db, str(uid), now, wall_span(self.ctx.clock, config.lease_seconds)) if servers_left else None
+            if server is None:
+                servers_left = False
+                since = user.get("waitingSince") or now
+                if status == "waiting" and now - since > wall_span(self.ctx.clock, config.assign_grace_seconds):
+                    lifecycle.deny(db, uid, "waiting", alerts.notice("Sem operadores disponíveis", "Nenhum servidor livre agora; tente de novo em instantes.", now))
+                continue
+            if lifecycle.claim_user(db, uid, status, server, self.ctx.clock.now()):
+                count += 1
+            else:
+                lifecycle.unclaim_server(db, server, str(uid))
+        self.assigned += count
+        return count
+
+
+class AssignerService:
+    name = "server_assigner"
+
+    def start(self, ctx: ServiceContext) -> Assigner:
+        assigner = Assigner(ctx)
+        assigner.start()
+        return assigner
+
+
+service = AssignerService()
+
+if __name__ == "__main__":
+    from auxiliar.run import run_alone
+
+    run_alone(service)

@@ -1,0 +1,75 @@
+"""What the bots see of the market at a decision instant, read once per process.
+
+Every session of a process decides at the same instant, so the open pairs
+and the realtime candles are read from MongoDB once per instant, and every
+registered strategy is matched in one numpy pass (operational_server.sequence_finder)
+over the colour matrix of the pairs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from glimpse import db as names
+from glimpse.patterns import Strategy
+from operational_server.sequence_finder import candles_by_pair, find_all
+
+MAX_CACHED_INSTANTS = 4
+
+
+@dataclass
+class Snapshot:
+    instant: float
+    actives: list[dict]
+    docs: list[dict]  # RealtimeCandles
+    candles: dict[str, list[dict]]
+    updated: dict[str, float]
+    matches: dict[Strategy, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+class MarketView:
+    def __init__(self, db: Any):
+        self.db = db
+        self._lock = threading.Lock()
+        self._snapshots: dict[float, Snapshot] = {}
+        self._strategies: Counter[Strategy] = Counter()
+
+    def register(self, strategy: Strategy) -> None:
+        with self._lock:
+            self._strategies[strategy] += 1
+
+    def unregister(self, strategy: Strategy) -> None:
+        with self._lock:
+            self._strategies[strategy] -= 1
+            if self._strategies[strategy] <= 0:
+                del self._strategies[strategy]
+
+    def snapshot(self, instant: float) -> Snapshot:
+        with self._lock:
+            snap = self._snapshots.get(instant)
+            if snap is None:
+                snap = self._read(instant)
+                self._snapshots[instant] = snap
+                for old in sorted(self._snapshots)[:-MAX_CACHED_INSTANTS]:
+                    del self._snapshots[old]
+            return snap
+
+    def _read(self, instant: float) -> Snapshot:
+        actives = list(self.db[names.OPENED_ACTIVES].find({}, {"_id": 0}))
+        docs = list(self.db[names.REALTIME_CANDLES].find({}, {"_id": 0}).sort("ativo", 1))
+        updated = {doc["ativo"]: float(doc.get("lastUpdated") or 0) for doc in docs if doc.get("ativo")}
+        return Snapshot(instant, actives, docs, candles_by_pair(docs), updated)
+
+    def matches(self, snap: Snapshot, strategy: Strategy, pairs: list[str]) -> list[tuple[str, str]]:
+        """The strategy's matches among `pairs`, in the original order (primary by pair, then mirrored)."""
+        with self._lock:
+            if strategy not in snap.matches:
+                wanted = [*self._strategies, strategy]
+                for s, found in find_all(snap.docs, wanted).items():
+                    snap.matches.setdefault(s, found)
+            found = snap.matches[strategy]
+        allowed = set(pairs)
+        return [m for m in found if m[0] in allowed]

@@ -1,0 +1,161 @@
+"""The trading modes: what to trade at a decision instant.
+
+Strategy mode matches the user's strategy on the eligible pairs and takes
+the match with the highest payout. Signals mode trades the user's own
+signal for the minute that is about to start, and writes its result back
+into the list.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+from glimpse import alerts
+from glimpse import db as names
+from glimpse.clock import wall_span
+from glimpse.money import money_management
+from glimpse.patterns import PatternError, Strategy
+from glimpse.selection import DEFAULT_FRESHNESS_SECONDS, eligible_pairs, payout_of, payout_passes
+from glimpse.timing import coming_minute
+from operational_server.cycle import CycleOutcome, Decision
+
+if TYPE_CHECKING:
+    from operational_server.session import UserSession
+
+log = logging.getLogger(__name__)
+
+Finished = tuple[str, dict | None]
+
+
+def freshness(clock) -> float:
+    """How old candles may be: 5 s of market time, but never less than a quarter of a wall
+    second, which on a fast clock is what the candle writer can keep up with."""
+    return max(DEFAULT_FRESHNESS_SECONDS, wall_span(clock, 0.25))
+
+
+class Mode(Protocol):
+    name: str
+    strategy_doc: dict | None
+
+    def money_settings(self) -> dict: ...
+
+    def decide(self, instant: float) -> tuple[Decision | None, Finished | None]: ...
+
+    def record(self, decision: Decision, outcome: CycleOutcome) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class StrategyMode:
+    name = "strategy"
+
+    def __init__(self, session: UserSession, user: dict):
+        self.session = session
+        name = user.get("strategy") or ""
+        self.strategy_doc = session.db[names.STRATEGIES].find_one({"nameKey": name.casefold()}) if name else None
+        self.strategy: Strategy | None = None
+        self.problem: str | None = None
+        if self.strategy_doc is None:
+            self.problem = f"A estratégia {name!r} não existe mais."
+        else:
+            try:
+                self.strategy = Strategy.from_document(self.strategy_doc)
+            except PatternError as exc:
+                self.problem = f"A estratégia {name!r} é inválida: {exc}"
+        if self.strategy is not None:
+            session.market.register(self.strategy)
+
+    def money_settings(self) -> dict:
+        return money_management(self.session.user.get("strategySettings") or {}, self.strategy_doc)
+
+    def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
+        s = self.session
+        if self.strategy is None:
+            return None, ("strategy_missing", alerts.notice("Estratégia indisponível.", self.problem or "", s.clock.now()))
+        snap = s.market.snapshot(instant)
+        user = s.user
+        eligible = eligible_pairs(
+            snap.actives, user.get("preferedActives", "todos"), user.get("preferedPayout", "> 75"), snap.updated, s.clock.now(),
+            freshness(s.clock),
+        )
+        if not eligible:
+            return None, None
+        matches = s.market.matches(snap, self.strategy, list(eligible))
+        if not matches:
+            return None, None
+        pair, direction = min(matches, key=lambda m: (-eligible[m[0]], m[0]))
+        return Decision(pair, direction, eligible[pair], instant, list(snap.candles.get(pair, []))), None
+
+    def record(self, decision: Decision, outcome: CycleOutcome) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.strategy is not None:
+            self.session.market.unregister(self.strategy)
+
+
+class SignalsMode:
+    name = "signals"
+    strategy_doc = None
+
+    def __init__(self, session: UserSession, user: dict):
+        self.session = session
+        self.started_minute = coming_minute(session.clock.now() - 60, session.config.zone)
+
+    def money_settings(self) -> dict:
+        return dict(self.session.user.get("signalSettings") or {})
+
+    def _signals(self) -> list[dict]:
+        doc = self.session.db[names.SIGNALS].find_one({"user": self.session.user_id}) or {}
+        return doc.get("signals") or []
+
+    def _write(self, signal_id: str, resultado: str) -> None:
+        self.session.db[names.SIGNALS].update_one(
+            {"user": self.session.user_id, "signals": {"$elemMatch": {"id": signal_id, "status": "active"}}},
+            {"$set": {"signals.$.status": "result", "signals.$.resultado": resultado}},
+        )
+
+    def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
+        s = self.session
+        minute = coming_minute(instant, s.config.zone)
+        signals = [sig for sig in self._signals() if sig.get("status") == "active" and sig.get("id")]
+        # Signals whose minute went by while a cycle was running were not traded: say so.
+        for sig in signals:
+            if self.started_minute <= sig.get("hora", "") < minute:
+                self._write(sig["id"], "skipped")
+        due = [sig for sig in signals if sig.get("hora") == minute]
+        future = [sig for sig in signals if sig.get("hora", "") > minute]
+        actives = {a["ativo"]: a for a in s.market.snapshot(instant).actives}
+        chosen = None
+        for sig in due:
+            active = actives.get(sig.get("ativo"))
+            payout = payout_of(active or {})
+            tradable = active is not None and active.get("open") == "True" and payout > 0
+            if chosen is None and tradable and payout_passes(payout, s.user.get("preferedPayout", "> 75")):
+                chosen = (sig, payout)
+            else:
+                self._write(sig["id"], "skipped")
+        if chosen is None:
+            if not due and not future:
+                return None, ("signals_done", alerts.notice("Lista de sinais encerrada.", "Não há mais sinais ativos para hoje.", s.clock.now(), "info"))
+            return None, None
+        sig, payout = chosen
+        snap = s.market.snapshot(instant)
+        return Decision(sig["ativo"], sig["operacao"], payout, instant, list(snap.candles.get(sig["ativo"], [])), signal_id=sig["id"]), None
+
+    def record(self, decision: Decision, outcome: CycleOutcome) -> None:
+        if decision.signal_id and outcome.result is not None:
+            self._write(decision.signal_id, outcome.result)
+
+    def close(self) -> None:
+        pass
+
+
+def mode_for(session: UserSession, user: dict) -> Mode | None:
+    mode = user.get("mode", "strategy")
+    if mode == "strategy":
+        return StrategyMode(session, user)
+    if mode == "signals":
+        return SignalsMode(session, user)
+    return None  # copy mode is not available

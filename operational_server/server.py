@@ -1,0 +1,53 @@
+"""An operational server: it takes one assignment at a time and serves that
+user's session until it ends. Its heartbeat comes from the process's watch
+thread (operational_server/watch.py), which beats also during orders."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from glimpse import lifecycle
+from glimpse.services import ServiceContext
+from operational_server.market_view import MarketView
+from operational_server.session import ServerIdentity, TimingLog, UserSession
+from operational_server.watch import PoolWatch
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_WALL_SECONDS = 0.1
+
+
+class OperationalServer(threading.Thread):
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        identity: ServerIdentity,
+        market: MarketView,
+        watch: PoolWatch,
+        stop_event: threading.Event,
+        timings: TimingLog | None = None,
+    ):
+        super().__init__(name=f"server-{identity.name}", daemon=True)
+        self.ctx = ctx
+        self.identity = identity
+        self.market = market
+        self.watch = watch
+        self.stop_event = stop_event
+        self.timings = timings
+        self.sessions_served = 0
+
+    def run(self) -> None:
+        db, clock = self.ctx.db, self.ctx.clock
+        while not self.stop_event.is_set():
+            try:
+                user_id = None
+                if self.watch.assigned(self.identity.name):
+                    user_id = lifecycle.take_assignment(db, self.identity.name, self.identity.incarnation, clock.now())
+                if user_id:
+                    UserSession(self.ctx, self.identity, user_id, self.market, self.stop_event, self.timings, self.watch).run()
+                    self.sessions_served += 1
+                    continue
+            except Exception:
+                log.exception("server %s: unexpected failure; going on", self.identity.name)
+            self.stop_event.wait(IDLE_POLL_WALL_SECONDS)

@@ -1,0 +1,235 @@
+"""One user's session on an operational server, from assignment to off.
+
+The server connects the user's broker account, reconciles any order a
+previous server left open, sets the user operating, and then, at every
+decision instant, asks the user's mode (strategy or signals) for a decision
+and runs its gale cycle. It ends when the user presses Stop (after the
+order in flight settles), when a stop is reached, when a buy fails, when a
+signal list runs out, or when the server shuts down or loses its lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from glimpse import alerts, ledger, lifecycle, operations_log
+from glimpse import db as names
+from glimpse.broker import Broker, BrokerError, open_broker
+from glimpse.broker.base import turbo_expiry
+from glimpse.security import DecryptError, decrypt_secret
+from glimpse.services import ServiceContext
+from glimpse.timing import next_decision
+from operational_server import cycle
+from operational_server.market_view import MarketView
+from operational_server.modes import Mode, mode_for
+
+log = logging.getLogger(__name__)
+
+# Wall-clock period at which a waiting session looks at the user's status.
+STATUS_POLL_WALL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    name: str
+    incarnation: str
+
+
+class TimingLog:
+    """Order timing, placedAt − decision instant, in wall-clock milliseconds (for simulate)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.samples: list[float] = []
+
+    def add(self, ms: float) -> None:
+        with self.lock:
+            self.samples.append(ms)
+
+
+class UserSession:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        server: ServerIdentity,
+        user_id: str,
+        market: MarketView,
+        stop_event: threading.Event,
+        timings: TimingLog | None = None,
+        watch=None,
+    ):
+        self.ctx = ctx
+        self.db = ctx.db
+        self.clock = ctx.clock
+        self.config = ctx.config
+        self.server = server
+        self.user_id = user_id
+        self.market = market
+        self.stop_event = stop_event
+        self.timings = timings
+        self.watch = watch  # the process's PoolWatch, when the session runs in a server pool
+        self.session_id = secrets.token_hex(8)
+        self.user: dict = {}
+        self.broker: Broker | None = None
+        self.account_type = "PRACTICE"
+        self.money: dict = {}
+        self.priority = "gale"
+        self.log_id = None
+        self.net = Decimal(0)  # the session's net result, from the orders it settled
+
+    # --- helpers the cycle uses -------------------------------------------------------------
+
+    def reload_user(self) -> dict:
+        self.user = self.db[names.ACCOUNTS].find_one({"_id": lifecycle.oid(self.user_id)}) or {}
+        return self.user
+
+    def still_held(self) -> bool:
+        return lifecycle.holds(self.db, self.server.name, self.server.incarnation, self.user_id)
+
+    def lease_kept(self) -> bool:
+        """Whether this server still holds the user: the watch's word, confirmed in the database on a "no"."""
+        return (self.watch is not None and self.watch.holds(self.server.name, self.user_id)) or self.still_held()
+
+    def user_operating(self) -> bool:
+        return self.reload_user().get("glimpseStatus") == "operating" and self.user.get("server") == self.server.name
+
+    def expiry_of(self, placed_at: float) -> float:
+        return float(turbo_expiry(placed_at, 1))
+
+    def record_timing(self, decided_at: float | None, placed_at: float) -> None:
+        """placedAt − decision instant, in wall milliseconds (clock seconds ÷ speed)."""
+        if decided_at is not None and self.timings is not None:
+            self.timings.add((placed_at - decided_at) / getattr(self.clock, "speed", 1.0) * 1000.0)
+
+    # --- the session ------------------------------------------------------------------------
+
+    def run(self) -> str:
+        reason = "error"
+        end_alert = None
+        try:
+            reason, end_alert = self._run()
+        except Exception:
+            log.exception("session of user %s on %s failed", self.user_id, self.server.name)
+            end_alert = alerts.notice("Glimpse parou.", "Ocorreu um erro no servidor; a operação foi encerrada.", self.clock.now())
+        finally:
+            if self.broker is not None:
+                try:
+                    self.broker.close()
+                except Exception:
+                    log.exception("closing the broker of user %s", self.user_id)
+            if reason not in (cycle.SHUTDOWN, cycle.LOST):
+                lifecycle.finish(self.db, self.user_id, self.server.name, end_alert)
+            lifecycle.free_server(self.db, self.server.name, self.server.incarnation, self.user_id)
+        log.info("session of user %s on %s ended: %s", self.user_id, self.server.name, reason)
+        return reason
+
+    def _connect(self) -> tuple[bool, str]:
+        user = self.user
+        try:
+            password = decrypt_secret(self.config.secret_key, user.get("iqPassword", ""))
+        except DecryptError:
+            return False, "Credenciais da corretora ilegíveis: informe-as novamente."
+        broker = open_broker(self.config, self.db, self.clock, user.get("iqEmail", ""), password, slot_wait=5.0)
+        try:
+            broker.connect()
+            self.account_type = "REAL" if user.get("iqAccountType") == "real" else "PRACTICE"
+            broker.change_balance(self.account_type)
+        except BrokerError as exc:
+            log.warning("user %s: broker connection failed: %s", self.user_id, exc)
+            broker.close()
+            return False, str(exc)
+        self.broker = broker
+        return True, ""
+
+    def _reconcile(self) -> None:
+        """Settle the orders a previous server left open, once each."""
+        for trade in ledger.open_trades(self.db, self.user_id):
+            if trade["status"] == "pending" or trade.get("brokerOrderId") is None:
+                # The process died before the broker answered the buy: no order id to follow.
+                ledger.mark_failed(self.db, trade["_id"], "no broker order id: the server stopped before the broker answered", self.clock.now())
+                continue
+            try:
+                profit = self.broker.order_result(int(trade["brokerOrderId"]), timeout=max(0.0, self.expiry_of(trade["placedAt"]) + cycle.RESULT_GRACE_SECONDS - self.clock.now()))
+            except BrokerError as exc:
+                log.warning("user %s: trade %s could not be reconciled yet: %s", self.user_id, trade["_id"], exc)
+                continue
+            ledger.settle(self.db, trade["_id"], profit, self.clock.now(), None)
+            log.info("user %s: reconciled trade %s (%s)", self.user_id, trade["_id"], profit)
+
+    def _run(self) -> tuple[str, dict | None]:
+        user = self.reload_user()
+        if not user:
+            return "gone", None
+        status = user.get("glimpseStatus")
+        now = self.clock.now()
+        ok, why = self._connect()
+        if not ok:
+            self.db[names.ACCOUNTS].update_one({"_id": lifecycle.oid(self.user_id)}, {"$set": {"iqConnected": False}})
+            return "connect_failed", alerts.notice("Erro ao conectar.", why or "A corretora recusou a conexão.", now)
+        self._reconcile()
+        if status == "stopping" or not lifecycle.start_operating(self.db, self.user_id, self.server.name):
+            return cycle.STOP_USER, alerts.make(self.reload_user(), alerts.STOPPED, "Você parou o Glimpse.", self.clock.now())
+        user = self.reload_user()
+        mode: Mode | None = mode_for(self, user)
+        if mode is None:
+            return "copy_mode", alerts.notice("Modo cópia indisponível.", "O modo cópia ainda não está disponível; escolha estratégia ou sinais.", now, "info")
+        alerts.push(self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now))
+        self.money = mode.money_settings()
+        self.priority = ((user.get("settings") or {}).get("glimpse") or {}).get("operationPriority", "gale")
+        self.log_id = operations_log.start(
+            self.db, user=self.user_id, session=self.session_id, mode=mode.name, strategy=mode.strategy_doc,
+            money=self.money, account_type=self.account_type, now=now,
+        )  # fmt: skip
+        try:
+            return self._loop(mode)
+        finally:
+            mode.close()
+
+    def _loop(self, mode: Mode) -> tuple[str, dict | None]:
+        while True:
+            instant = next_decision(self.clock.now(), self.config.decision_second)
+            state = self._wait_until(instant)
+            if state is not None:
+                return state
+            decision, finished = mode.decide(instant)
+            if finished is not None:
+                return finished
+            if decision is None:
+                continue
+            outcome = cycle.run_cycle(self, decision)
+            mode.record(decision, outcome)
+            if outcome.stop == cycle.STOP_USER:
+                return cycle.STOP_USER, alerts.make(self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now())
+            if outcome.stop in (cycle.SHUTDOWN, cycle.LOST):
+                return outcome.stop, None
+            if outcome.stop == cycle.STOP_LOSS_REACHED:
+                return outcome.stop, alerts.make(self.user, alerts.STOP_LOSS, "O stop loss foi atingido.", self.clock.now())
+            if outcome.stop == cycle.STOP_WIN_REACHED:
+                return outcome.stop, alerts.make(self.user, alerts.STOP_WIN, "O stop win foi atingido.", self.clock.now())
+            if outcome.stop is not None:
+                return outcome.stop, None  # pair closed / order refused: the alert went out with the failure
+
+    def _wait_until(self, instant: float) -> tuple[str, dict | None] | None:
+        """Wait for the decision instant, watching for Stop, shutdown and a lost lease."""
+        while True:
+            if self.stop_event.is_set():
+                return cycle.SHUTDOWN, None
+            # The watch's view may lag by a beat: a "no" is confirmed in the database before acting on it.
+            if not self.lease_kept():
+                return cycle.LOST, None
+            if not (self.watch is not None and self.watch.operating(self.server.name, self.user_id)) and not self.user_operating():
+                return cycle.STOP_USER, alerts.make(self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now())
+            remaining = instant - self.clock.now()
+            if remaining <= 0:
+                return None
+            speed = getattr(self.clock, "speed", 1.0)
+            wall = min(STATUS_POLL_WALL_SECONDS, remaining / speed)
+            if hasattr(self.clock, "advance"):  # a manual clock: move it instead of sleeping
+                self.clock.sleep(min(remaining, STATUS_POLL_WALL_SECONDS))
+            elif self.stop_event.wait(wall):
+                return cycle.SHUTDOWN, None
+

@@ -1,0 +1,89 @@
+"""The embedded bundle's services on a fast clock, in this process, for tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from auxiliar.candles_starter import CandleStreams
+from auxiliar.lister import Lister
+from auxiliar.server_assigner import Assigner
+from glimpse import db as names
+from glimpse import security
+from glimpse.accounts import new_account
+from glimpse.clock import FastClock
+from glimpse.config import Config
+from glimpse.seed import seed_database
+from glimpse.services import ServiceContext
+from operational_server.service import ServerPool, server_names
+
+# Monday 2024-06-03 10:00:05 in São Paulo (13:00:05 UTC): the forex market is open.
+MONDAY_MORNING = 1_717_419_605.0
+
+
+@dataclass
+class Bundle:
+    ctx: ServiceContext
+    running: list[Any] = field(default_factory=list)
+    pool: ServerPool | None = None
+
+    @property
+    def db(self):
+        return self.ctx.db
+
+    def start(self, servers: int = 2, assigners: int = 1) -> Bundle:
+        self.running += [Lister(self.ctx), CandleStreams(self.ctx)]
+        self.running += [Assigner(self.ctx) for _ in range(assigners)]
+        for service in self.running:
+            service.start()
+        if servers:
+            self.pool = ServerPool(self.ctx, server_names(servers, "test_server_")).start()
+            self.running.append(self.pool)
+        return self
+
+    def stop(self) -> None:
+        for service in self.running:
+            service.stop()
+        for service in self.running:
+            service.join(timeout=30)
+
+    def user(self, email: str, **fields: Any) -> str:
+        config = self.ctx.config
+        doc = new_account("Teste Silva", email, security.hash_password("password123", "test"), self.ctx.clock.now(), premium_days=30)
+        doc.update(
+            iqEmail=email,
+            iqPassword=security.encrypt_secret(config.secret_key, "paper-pass"),
+            iqConnected=True,
+            readTerms=True,
+        )
+        doc.update(fields)
+        return str(self.db[names.ACCOUNTS].insert_one(doc).inserted_id)
+
+    def press_start(self, user_id: str) -> None:
+        from bson import ObjectId
+
+        self.db[names.ACCOUNTS].update_one(
+            {"_id": ObjectId(user_id), "glimpseStatus": "off"},
+            {"$set": {"glimpseStatus": "waiting", "waitingSince": self.ctx.clock.now()}},
+        )
+
+    def account(self, user_id: str) -> dict:
+        from bson import ObjectId
+
+        return self.db[names.ACCOUNTS].find_one({"_id": ObjectId(user_id)})
+
+    def wait_for(self, condition: Callable[[], Any], wall_seconds: float, what: str) -> Any:
+        deadline = time.monotonic() + wall_seconds
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {wall_seconds} s waiting for {what}")
+
+
+def make_bundle(config: Config, db: Any, speed: float = 60.0, start: float = MONDAY_MORNING) -> Bundle:
+    seed_database(db)
+    return Bundle(ServiceContext(config=config.with_(clock_speed=speed), db=db, clock=FastClock(speed, start)))

@@ -45,7 +45,7 @@ def build_openapi() -> dict:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body_schema}}}
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Glimpse API",
             "version": glimpse.__version__,

@@ -241,7 +241,7 @@ def plan_update(fields: list[str], values: list[Any], account: dict) -> UserUpda
             hint = " (use checkIq)" if name.startswith("iq") else ""
             raise forbidden(f"{name} is managed by the server{hint}", name)
         if name == "glimpseStatus":
-            if value not in STATUS_TRANSITIONS:
+            if not isinstance(value, str) or value not in STATUS_TRANSITIONS:
                 raise bad_request('glimpseStatus may only be set to "waiting" (start) or "stopping" (stop)', name)
             status = value
         elif name == "alerts":

@@ -14,9 +14,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from glimpse.accounts import MIN_PASSWORD_LENGTH, normalize_email
 from glimpse.pairs import PAIRS
+from glimpse.patterns import PatternError, format_sequence, parse_sequence
 
 HORA_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-SEQUENCE_RE = re.compile(r"^(1|-1|0)(,(1|-1|0)){2,11}$")
+MAX_STRATEGY_CANDLES = 12
+
+
+def _parsed_sequence(value: str, shortest: int) -> tuple[int, ...]:
+    try:
+        sequence = parse_sequence(value)
+    except PatternError as exc:
+        raise ValueError(str(exc)) from None
+    if not shortest <= len(sequence) <= MAX_STRATEGY_CANDLES:
+        raise ValueError(f"must hold {shortest} to {MAX_STRATEGY_CANDLES} colours, got {len(sequence)}")
+    return sequence
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
@@ -125,10 +136,28 @@ class StrategyBody(Body):
     @field_validator("sequence")
     @classmethod
     def _sequence(cls, value: str) -> str:
-        value = value.replace(" ", "")
-        if not SEQUENCE_RE.match(value):
-            raise ValueError("must be 3 to 12 comma-separated values among 1, -1 and 0")
-        return value
+        return format_sequence(_parsed_sequence(value, 3))
+
+
+class BacktestBody(Body):
+    sequence: str = Field(description='Candle colours, oldest first: "1" green, "-1" red, "0" doji; 1 to 12 of them')
+    operation: Literal["call", "put"]
+    mirror: bool = False
+    gales: Annotated[int, Field(ge=0, le=10)] = 2
+    pairs: Annotated[list[str], Field(min_length=1, max_length=40)] | None = Field(default=None, description="default: every pair")
+    days: Annotated[int, Field(ge=1, le=30)] | None = Field(
+        default=None, description="the paper market's last N days; default: the stored month (TestCandles)"
+    )
+
+    @field_validator("sequence")
+    @classmethod
+    def _sequence(cls, value: str) -> str:
+        return format_sequence(_parsed_sequence(value, 1))
+
+    @field_validator("pairs")
+    @classmethod
+    def _pairs(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_pair(p) for p in dict.fromkeys(value)]
 
 
 def _pair(value: str) -> str:

@@ -7,10 +7,14 @@ from pymongo.errors import DuplicateKeyError
 
 from api import audit, auth
 from api.context import ctx
-from api.errors import bad_request, forbidden
+from api.errors import APIError, bad_request, forbidden
 from api.registry import MANAGER, USER_OR_MANAGER, endpoint
-from api.schemas import Empty, StrategyBody
+from api.schemas import BacktestBody, Empty, StrategyBody
 from glimpse import db as names
+from glimpse.backtest import backtest_report
+from glimpse.colour_sources import last_complete_minutes, series_from_market, series_from_test_candles
+from glimpse.pairs import PAIR_NAMES
+from glimpse.paper_market import PaperMarket
 
 bp = Blueprint("strategies", __name__, url_prefix="/glimpse")
 
@@ -89,3 +93,30 @@ def get_test_candles(body: Empty):
 def get_test_candles_annually(body: Empty):
     """A year of candle colours per pair, when an operator has loaded it."""
     return list(ctx().db[names.TEST_CANDLES_ANNUALLY].find({}).sort("ativo", 1))
+
+
+@endpoint(
+    bp,
+    "/backtestStrategy",
+    access=USER_OR_MANAGER,
+    body=BacktestBody,
+    responses={404: "no stored candles for these pairs (and no `days` asked of the paper market)"},
+)
+def backtest_strategy(body: BacktestBody):
+    """How a strategy did on history, per pair and per gale level: {total, pairs}.
+
+    Without `days`, on the month of candle colours stored per pair
+    (TestCandles); with `days`, on the paper market's last N days.
+    """
+    c = ctx()
+    pairs = body.pairs or list(PAIR_NAMES)
+    if body.days is not None:
+        market = PaperMarket(c.config.paper_seed, c.config.paper_payout_min, c.config.paper_payout_max)
+        start, minutes = last_complete_minutes(c.clock.now(), body.days)
+        series = series_from_market(market, pairs, start, minutes)
+    else:
+        docs = c.db[names.TEST_CANDLES].find({"ativo": {"$in": pairs}}, {"ativo": 1, "candles": 1})
+        series = series_from_test_candles(docs)
+        if not series:
+            raise APIError(404, "no stored candles for these pairs: ask for `days` of the paper market", "pairs")
+    return backtest_report(series, body.sequence, body.operation, body.mirror, body.gales)

@@ -29,6 +29,7 @@ SAMPLES: dict[str, object] = {
     "create_strategy": {"name": "Tres Vermelhas", "createdBy": "x", "sequence": "-1,-1,-1", "operation": "call", "mirror": False},
     "edit_strategy": {"name": "Tres Vermelhas", "sequence": "-1,-1,1", "operation": "put", "mirror": True},
     "get_test_candles": {},
+    "backtest_strategy": {"sequence": "-1,-1,-1", "operation": "call", "mirror": True, "gales": 2, "pairs": ["EURUSD"], "days": 1},
     "get_test_candles_annually": {},
     "insert_signals": {"signals": [{"ativo": "EURUSD", "hora": "14:30", "operacao": "call"}], "type": "user"},
     "get_signals": {},

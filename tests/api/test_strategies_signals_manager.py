@@ -163,3 +163,35 @@ def test_invite_codes_for_managers(client, db, manager):
     assert all(c["valid"] and c["premiumDays"] == 10 for c in listed)
     assert db[names.MANAGER_AUDIT].find_one({"didWhat": "createCodes"})["to"] == {"count": 3, "premiumDays": 10}
     assert client.post("/glimpse/checkCode", json={"code": created["codes"][0]}).json == {"res": True}
+
+
+def test_backtest_on_the_stored_month_matches_the_backtester(client, db, user):
+    import numpy as np
+
+    from glimpse.backtest import backtest_report
+
+    rng = np.random.default_rng(7)
+    strings = {pair: "".join(rng.choice(list("+-0"), size=3000, p=[0.49, 0.48, 0.03])) for pair in ("EURUSD", "GBPUSD")}
+    db[names.TEST_CANDLES].insert_many([{"ativo": pair, "candles": text} for pair, text in strings.items()])
+    body = {"sequence": "-1,-1,-1", "operation": "call", "mirror": True, "gales": 2}
+    response = client.post("/glimpse/backtestStrategy", json=body, headers=user.headers)
+    assert response.status_code == 200
+    report = response.json
+    assert set(report["pairs"]) == {"EURUSD", "GBPUSD"}
+    colour = {"+": 1, "-": -1, "0": 0}
+    expected = backtest_report({p: np.array([colour[ch] for ch in t], dtype=np.int8) for p, t in strings.items()}, "-1,-1,-1", "call", True, 2)
+    assert report == expected
+    total = report["total"]
+    assert total["signals"] == sum(total["win_at"]) + total["loss"] + total["unresolved"] and len(total["win_at"]) == 3
+    only = client.post("/glimpse/backtestStrategy", json=dict(body, pairs=["GBPUSD"]), headers=user.headers).json
+    assert set(only["pairs"]) == {"GBPUSD"}
+
+
+def test_backtest_on_the_paper_market_and_without_data(client, db, user):
+    response = client.post("/glimpse/backtestStrategy", json={"sequence": "1,1", "operation": "put", "gales": 1, "pairs": ["EURUSD"], "days": 1}, headers=user.headers)
+    assert response.status_code == 200 and response.json["pairs"]["EURUSD"]["signals"] > 0
+    missing = client.post("/glimpse/backtestStrategy", json={"sequence": "1,1", "operation": "put"}, headers=user.headers)
+    assert missing.status_code == 404 and missing.json["field"] == "pairs"
+    for change, field in (({"gales": 11}, "gales"), ({"days": 31}, "days"), ({"pairs": ["XYZ"]}, "pairs.0"), ({"sequence": "2"}, "sequence")):
+        bad = client.post("/glimpse/backtestStrategy", json={"sequence": "1", "operation": "call", **change}, headers=user.headers)
+        assert bad.status_code == 400 and bad.json["field"].startswith(field.split(".")[0]), (change, bad.json)

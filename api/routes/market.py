@@ -16,6 +16,7 @@ from api.schemas import AtivosBody, AtivoUpdate, CandlesUpdate, CheckIqBody, Emp
 from glimpse import db as names
 from glimpse import security
 from glimpse.accounts import public_view
+from glimpse.broker import AuthError, BrokerError, BrokerTimeout
 
 log = logging.getLogger(__name__)
 bp = Blueprint("market", __name__, url_prefix="/glimpse")
@@ -120,15 +121,13 @@ def check_iq(body: CheckIqBody):
     c = ctx()
     if c.check_broker_credentials is None:
         raise APIError(503, "the broker layer is not available yet: credentials cannot be checked")
-    from glimpse.broker import base as broker_errors  # the adapters load their client libraries lazily
-
     try:
         balances = c.check_broker_credentials(body.email, body.password)
-    except broker_errors.AuthError as exc:
+    except AuthError as exc:
         raise APIError(400, "IQ Option refused these credentials", "password", res=str(exc) or "invalid credentials") from None
-    except broker_errors.BrokerTimeout:
+    except BrokerTimeout:
         raise APIError(504, "the broker did not answer in time") from None
-    except broker_errors.BrokerError as exc:
+    except BrokerError as exc:
         log.warning("checkIq: broker unavailable: %s", exc)
         raise APIError(503, "the broker cannot be reached right now") from None
     p = auth.principal()

@@ -23,7 +23,7 @@ def run_alone(service) -> None:
     if config.embedded:
         print(f"{service.name}: set GLIMPSE_MONGO_URI (the embedded database lives inside `glimpse up`)", file=sys.stderr)
         sys.exit(2)
-    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed))
+    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed, config.clock_anchor))
     running = service.start(ctx)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -51,16 +51,26 @@ class SystemClock:
 
 
 class FastClock:
-    """Clock time = start + (wall time elapsed) × speed."""
+    """Clock time = start + (wall time elapsed since the anchor) × speed.
 
-    def __init__(self, speed: float, start: float | None = None):
+    Without an anchor the clock starts now (monotonic wall time). With an
+    anchor (a wall epoch), every process given the same anchor and speed
+    reads the same market time, so separate processes can share a fast clock.
+    """
+
+    def __init__(self, speed: float, start: float | None = None, anchor: float | None = None):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = float(speed)
+        self._anchor = anchor
         self._wall0 = time.monotonic()
-        self._start = time.time() if start is None else float(start)
+        if start is None:
+            start = time.time() if anchor is None else anchor
+        self._start = float(start)
 
     def now(self) -> float:
+        if self._anchor is not None:
+            return self._start + (time.time() - self._anchor) * self.speed
         return self._start + (time.monotonic() - self._wall0) * self.speed
 
     def sleep(self, seconds: float) -> None:
@@ -77,9 +87,9 @@ def wall_span(clock: Clock, seconds: float) -> float:
     return seconds * getattr(clock, "speed", 1.0)
 
 
-def clock_for(speed: float) -> Clock:
-    """The wall clock, or a fast clock that starts now when `speed` is not 1."""
-    return SystemClock() if speed == 1 else FastClock(speed)
+def clock_for(speed: float, anchor: float | None = None) -> Clock:
+    """The wall clock, or a fast clock when `speed` is not 1 (shared between processes with an anchor)."""
+    return SystemClock() if speed == 1 else FastClock(speed, anchor=anchor)
 
 
 class ManualClock:

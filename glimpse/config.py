@@ -58,6 +58,8 @@ class Config:
     decision_second: float = 58.5
     # Market time runs this many times faster than the wall clock (tests, demos, simulate).
     clock_speed: float = 1.0
+    # Wall epoch at which a fast clock reads the wall time: processes with the same anchor agree.
+    clock_anchor: float | None = None
     # The built web app that the API serves at "/".
     web_dist: str = str(Path(__file__).resolve().parents[1] / "apps" / "web" / "dist")
     # Argon2 cost profile: "standard" in every deployment; "test" is set only
@@ -171,8 +173,16 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"GLIMPSE_CLOCK_SPEED must be a number, got {speed_raw!r}") from None
     if not 0 < clock_speed <= 10_000:
         raise ConfigError("GLIMPSE_CLOCK_SPEED must be greater than 0 and at most 10000")
-    if clock_speed != 1 and mongo_uri is not None:
-        raise ConfigError("GLIMPSE_CLOCK_SPEED is for the embedded bundle only (a shared database needs real time)")
+    anchor_raw = env.get("GLIMPSE_CLOCK_ANCHOR") or ""
+    try:
+        clock_anchor = float(anchor_raw) if anchor_raw else None
+    except ValueError:
+        raise ConfigError(f"GLIMPSE_CLOCK_ANCHOR must be epoch seconds, got {anchor_raw!r}") from None
+    if clock_speed != 1 and mongo_uri is not None and clock_anchor is None:
+        raise ConfigError(
+            "GLIMPSE_CLOCK_SPEED with GLIMPSE_MONGO_URI needs GLIMPSE_CLOCK_ANCHOR (a shared wall epoch), "
+            "so that every process reads the same market time"
+        )
 
     return Config(
         mongo_uri=mongo_uri,
@@ -193,6 +203,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         token_ttl_seconds=_int(env, "GLIMPSE_TOKEN_TTL", 12 * 3600, 60, 30 * 24 * 3600),
         servers=_int(env, "GLIMPSE_SERVERS", 2, 0, 1000),
         clock_speed=clock_speed,
+        clock_anchor=clock_anchor,
         market_email=market_email,
         market_password=market_password,
         lease_seconds=float(_int(env, "GLIMPSE_LEASE_SECONDS", 4, 1, 600)),

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         print("operational_server: set GLIMPSE_MONGO_URI (the embedded database lives inside `glimpse up`)", file=sys.stderr)
         return 2
     names = [args.name] if args.name else server_names(args.workers or 1, args.prefix)
-    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed))
+    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed, config.clock_anchor))
     pool = ServerPool(ctx, names).start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -149,8 +149,16 @@ def test_clock_speed_setting():
     for bad in ("0", "fast", "-2"):
         with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_SPEED"):
             load_config({"GLIMPSE_CLOCK_SPEED": bad})
-    with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_SPEED"):
-        load_config({"GLIMPSE_CLOCK_SPEED": "5", "GLIMPSE_MONGO_URI": "mongodb://x", "GLIMPSE_SECRET_KEY": "k" * 40, "GLIMPSE_SERVICE_TOKEN": "s" * 20})
+    shared = {"GLIMPSE_CLOCK_SPEED": "5", "GLIMPSE_MONGO_URI": "mongodb://x", "GLIMPSE_SECRET_KEY": "k" * 40, "GLIMPSE_SERVICE_TOKEN": "s" * 20}
+    with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_ANCHOR"):
+        load_config(shared)
+    assert load_config(dict(shared, GLIMPSE_CLOCK_ANCHOR="1700000000")).clock_anchor == 1700000000.0
+    # Two clocks with the same anchor read the same market time.
+    import time
+
+    anchor = time.time() - 10
+    a, b = clock_for(60, anchor), clock_for(60, anchor)
+    assert abs(a.now() - b.now()) < 1.0 and a.now() > anchor + 500
 
 
 def test_id_lookups_answer_like_a_scan():

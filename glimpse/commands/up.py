@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if "api" in wanted:
         available["api"].serve(config, background, banner(config))
         return 0
-    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed))
+    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed, config.clock_anchor))
     running = [service.start(ctx) for service in background]
     print(f"Glimpse services running: {', '.join(wanted)}. Press Ctrl-C to stop.", flush=True)
     try:

@@ -189,6 +189,7 @@ export const en: Record<keyof typeof pt, string> = {
   "candle.doji": "Doji",
   "candle.green": "Green",
 
+  "backtest.oneGale": "1 gale",
   "backtest.gales": "{n} gales",
   "backtest.running": "Testing on past candles...",
   "backtest.unavailable": "Strategy testing is not available on this server yet.",
@@ -254,6 +255,8 @@ export const en: Record<keyof typeof pt, string> = {
   "operations.operation": "Operation",
   "operations.value": "Value",
   "operations.expiration": "Expiration",
+  "operations.stopLossNote": "Stop Loss reached",
+  "operations.pairClosedNote": "The pair closed",
   "operations.account": "Account",
 
   "rank.title": "Rank",

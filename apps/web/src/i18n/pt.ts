@@ -188,6 +188,7 @@ export const pt = {
   "candle.doji": "Doji",
   "candle.green": "Verde",
 
+  "backtest.oneGale": "1 gale",
   "backtest.gales": "{n} gales",
   "backtest.running": "Testando nos candles passados...",
   "backtest.unavailable": "O teste de estratégias ainda não está disponível neste servidor.",
@@ -253,6 +254,8 @@ export const pt = {
   "operations.operation": "Operação",
   "operations.value": "Valor",
   "operations.expiration": "Expiração",
+  "operations.stopLossNote": "Stop Loss atingido",
+  "operations.pairClosedNote": "O ativo fechou",
   "operations.account": "Conta",
 
   "rank.title": "Rank",

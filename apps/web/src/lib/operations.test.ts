@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buttonState, canConfigure, startProblem, tryProgress } from "./operating";
-import { cumulative, cycleProfit, flattenCycles, type OperationsDoc } from "./operations";
+import { cumulative, cycleProfit, flattenCycles, readNote, type OperationsDoc } from "./operations";
 
 describe("operation history", () => {
   const docs: OperationsDoc[] = [
@@ -45,6 +45,15 @@ describe("operation history", () => {
   it("accumulates the period's result oldest first", () => {
     expect(cumulative(flattenCycles(docs)).map((p) => p.value)).toEqual([1.6, 1.9, -0.1]);
     expect(cumulative([])).toEqual([]);
+  });
+});
+
+describe("order notes", () => {
+  it("reads the stop-loss and closed-pair notes", () => {
+    expect(readNote("SLR: 6.00")).toEqual({ kind: "stopLoss", amount: 6 });
+    expect(readNote("CLO: 2")).toEqual({ kind: "pairClosed", amount: 2 });
+    expect(readNote("CLO:")).toEqual({ kind: "pairClosed", amount: null });
+    expect(readNote("something")).toEqual({ kind: "other", text: "something" });
   });
 });
 

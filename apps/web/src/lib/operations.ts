@@ -96,3 +96,12 @@ export function cumulative(cycles: Cycle[]): Point[] {
       return { t: c.horario, value: cents / 100 };
     });
 }
+
+export type OrderNote = { kind: "stopLoss" | "pairClosed"; amount: number | null } | { kind: "other"; text: string };
+
+/** The bots' notes in `operacoes[].p`: "SLR: <sum>" (stop loss reached), "CLO: <sum>" (the pair closed). */
+export function readNote(text: string): OrderNote {
+  const m = /^(SLR|CLO):\s*(-?\d+(?:\.\d+)?)?\s*$/.exec(text.trim());
+  if (!m) return { kind: "other", text };
+  return { kind: m[1] === "SLR" ? "stopLoss" : "pairClosed", amount: m[2] === undefined ? null : Number(m[2]) };
+}

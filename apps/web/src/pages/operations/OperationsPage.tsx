@@ -5,10 +5,27 @@ import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatDateTime, formatMoney, formatSignedMoney, resultClass } from "../../lib/format";
-import { cumulative, flattenCycles, type Cycle } from "../../lib/operations";
+import { cumulative, flattenCycles, readNote, type Cycle, type OrderLog } from "../../lib/operations";
 import { describeError } from "../../session/errors";
 import CandleChart from "./CandleChart";
 import CumulativeChart from "./CumulativeChart";
+
+function OrderLine({ order, level }: { order: OrderLog; level: number }) {
+  const { t, language } = useI18n();
+  if (typeof order.p !== "number") {
+    const note = readNote(String(order.p));
+    if (note.kind === "other") return <span className="note">{note.text}</span>;
+    const amount = note.amount === null ? "" : ` (${formatMoney(note.amount, language)})`;
+    return <span className="note">{(note.kind === "stopLoss" ? t("operations.stopLossNote") : t("operations.pairClosedNote")) + amount}</span>;
+  }
+  return (
+    <>
+      {level === 0 ? t("glimpse.entry") : t("glimpse.gale", { n: level })}
+      {typeof order.a === "number" && <span> @ {order.a}</span>}:{" "}
+      <span className={resultClass(order.p)}>{formatSignedMoney(order.p, language)}</span>
+    </>
+  );
+}
 
 function CycleDetails({ cycle }: { cycle: Cycle }) {
   const { t, language } = useI18n();
@@ -34,13 +51,7 @@ function CycleDetails({ cycle }: { cycle: Cycle }) {
       <ol className="orders">
         {cycle.orders.map((o, i) => (
           <li key={i}>
-            {i === 0 ? t("glimpse.entry") : t("glimpse.gale", { n: i })}
-            {o.a !== undefined && <span> @ {o.a}</span>}:{" "}
-            {typeof o.p === "number" ? (
-              <span className={resultClass(o.p)}>{formatSignedMoney(o.p, language)}</span>
-            ) : (
-              <span className="note">{o.p}</span>
-            )}
+            <OrderLine order={o} level={i} />
           </li>
         ))}
       </ol>

@@ -52,7 +52,7 @@ export default function BacktestView(props: Props) {
       <IonSegment value={String(gales)} onIonChange={(e) => setGales(Number(e.detail.value))}>
         {GALE_CHOICES.map((g) => (
           <IonSegmentButton key={g} value={String(g)}>
-            {t("backtest.gales", { n: g })}
+            {g === 1 ? t("backtest.oneGale") : t("backtest.gales", { n: g })}
           </IonSegmentButton>
         ))}
       </IonSegment>
@@ -65,7 +65,7 @@ export default function BacktestView(props: Props) {
       {report && (
         <>
           <p className="signals-count" data-testid="backtest-signals">
-            {t("backtest.signals", { n: report.total.signals })}
+            {t("backtest.signals", { n: report.total.signals.toLocaleString(language) })}
           </p>
           <div className="bars" aria-hidden="true">
             {rows.map((r) => (

@@ -58,6 +58,7 @@ export default function StrategyEditor({ initial, editing, gales, onSaved, onCan
   const update = (changes: Partial<StrategyDraft>) => {
     setDraft((d) => ({ ...d, ...changes }));
     setTesting(false);
+    setError("");
   };
   const paint = (colour: Colour) => {
     if (selected !== null) update({ candles: setCandle(draft.candles, selected, colour) });

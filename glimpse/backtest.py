@@ -73,31 +73,38 @@ def check_gales(gales: int) -> int:
 
 # --- bit planes ------------------------------------------------------------
 
-# Work in slices that stay in the CPU cache: 2**15 words of 64 candles.
-_CHUNK_WORDS = 1 << 15
+# Work in slices that stay in the CPU cache: 2**13 words of 64 candles.
+_CHUNK_WORDS = 1 << 13
 
 
 @dataclass(frozen=True)
 class BitPlanes:
     """Series laid out as little-endian 64-candle words: bit t%64 of word t//64 is candle t."""
 
-    nonzero: np.ndarray  # '<u8': candle is not a doji
-    red: np.ndarray  # '<u8': candle is red
+    bits: np.ndarray  # '<u8', shape (2, words): row 0 non-doji candles, row 1 red candles
     starts: np.ndarray  # int64 global index of each series' first candle (a multiple of 64)
     lengths: np.ndarray  # int64 candles per series
+
+    @property
+    def nonzero(self) -> np.ndarray:
+        return self.bits[0]
+
+    @property
+    def red(self) -> np.ndarray:
+        return self.bits[1]
 
     @classmethod
     def build(cls, series: Sequence[np.ndarray]) -> BitPlanes:
         lengths = np.array([len(s) for s in series], dtype=np.int64)
-        # each series starts on a fresh word and is followed by two empty ones, so
-        # a 64-candle window read from anywhere up to a series' end sees only dojis
-        # past that end, never the next series
+        # one empty word first, then each series on a fresh word followed by two
+        # empty ones: a 64-candle window read from anywhere up to a series' end
+        # sees only dojis past that end, never the next series, and a match that
+        # looks back before a series' start sees only padding
         words = (lengths + _WORD - 1) // _WORD + 2
-        first_words = np.concatenate(([0], np.cumsum(words)[:-1])).astype(np.int64)
-        total = int(words.sum())
-        nonzero = np.zeros(total, dtype="<u8")
-        red = np.zeros(total, dtype="<u8")
-        nonzero_bytes, red_bytes = nonzero.view(np.uint8), red.view(np.uint8)
+        first_words = np.concatenate(([1], 1 + np.cumsum(words)[:-1])).astype(np.int64)
+        total = 1 + int(words.sum())
+        bits = np.zeros((2, total), dtype="<u8")
+        nonzero_bytes, red_bytes = bits[0].view(np.uint8), bits[1].view(np.uint8)
         step = _CHUNK_WORDS * _WORD
         is_red = np.empty(min(step, int(lengths.max(initial=0))), dtype=bool)
         for colours, first in zip(series, first_words.tolist(), strict=True):
@@ -109,7 +116,7 @@ class BitPlanes:
                 nonzero_bytes[at:at + size] = np.packbits(part.view(np.uint8), bitorder="little")
                 np.less(part, 0, out=is_red[:len(part)])
                 red_bytes[at:at + size] = np.packbits(is_red[:len(part)], bitorder="little")
-        return cls(nonzero, red, first_words * _WORD, lengths)
+        return cls(bits, first_words * _WORD, lengths)
 
     @property
     def ends(self) -> np.ndarray:
@@ -137,15 +144,30 @@ def _and_moved(a: np.ndarray, b: np.ndarray, by: int, out: np.ndarray | None = N
 
 
 class _PlaneMatcher:
-    """Finds sequence matches on a slice of the bit planes, sharing run planes between sequences.
+    """Finds a sequence's matches on a slice of the bit planes, and its mirror's at the same time.
 
-    The planes it returns may be shared: callers read them and never write.
+    With `mirror`, every plane holds two halves: the first for the sequence,
+    the second for its mirror (the same runs, with green and red swapped), so
+    one operation serves both. The first word of each half is lead-in, its
+    bits meaningless. A matcher serves one match() call, whose result the
+    caller may overwrite.
     """
 
-    def __init__(self, nonzero: np.ndarray, red: np.ndarray):
+    def __init__(self, nonzero: np.ndarray, red: np.ndarray, mirror: bool):
         self._nonzero = nonzero
         self._red = red
+        self._mirror = mirror
         self._runs: dict[tuple[int, int], np.ndarray] = {}
+
+    def _colour(self, colour: int) -> np.ndarray:
+        if colour == 0:
+            doji = ~self._nonzero
+            return np.concatenate((doji, doji)) if self._mirror else doji
+        green_red = (np.bitwise_xor(self._nonzero, self._red), self._red)  # red is a subset of non-doji
+        first, second = green_red if colour == 1 else green_red[::-1]
+        if self._mirror:
+            return np.concatenate((first, second))
+        return first if first is not self._red else first.copy()  # match() results may be written
 
     def _run(self, colour: int, length: int) -> np.ndarray:
         """Bit t set when candles t-length+1..t all have `colour`."""
@@ -154,12 +176,7 @@ class _PlaneMatcher:
         if plane is not None:
             return plane
         if length == 1:
-            if colour == -1:
-                plane = self._red
-            elif colour == 1:
-                plane = self._nonzero ^ self._red  # red is a subset of non-doji
-            else:
-                plane = ~self._nonzero
+            plane = self._colour(colour)
         else:
             # the newest `half` candles (half a power of two), and the older rest moved back by `half`
             half = 1 << ((length - 1).bit_length() - 1)
@@ -194,27 +211,26 @@ def _low_bits(count: np.ndarray) -> np.ndarray:
     return (_ONE << count.astype(np.uint64)) - _ONE
 
 
-# For every byte value: how many bits are set, and the index of its k-th set bit.
-_BYTE_BITS = np.bitwise_count(np.arange(256, dtype=np.uint8)).astype(np.int64)
-_KTH_BIT = np.array(
-    [[b for b in range(8) if v >> b & 1] + [0] * (8 - _BYTE_BITS[v]) for v in range(256)], dtype=np.int64
-).ravel()  # [value * 8 + k]
-
-
 def _bits_of(words: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The global indices of the set bits of `words`, whose word numbers are `at` (unordered).
 
-    Byte by byte through small tables: no branch or loop per bit, however many
-    bits a word holds (a long run of one colour sets many neighbouring bits).
+    The words are put in order of how many bits they hold, so that round i
+    takes the lowest remaining bit of the first n_i words: no filtering,
+    however many bits a word holds (a long run of one colour sets many
+    neighbouring bits).
     """
-    data = words.view(np.uint8)
-    busy = np.flatnonzero(data != 0)  # nonzero() is much faster on booleans
-    values = data.take(busy).astype(np.int64)
-    counts = _BYTE_BITS.take(values)
-    first_bit = at.take(busy >> 3) * _WORD + (busy & 7) * 8
-    firsts = np.cumsum(counts) - counts
-    kth = np.arange(int(firsts[-1] + counts[-1]) if busy.size else 0) - np.repeat(firsts, counts)
-    return np.repeat(first_bit, counts) + _KTH_BIT.take(np.repeat(values * 8, counts) + kth)
+    counts = np.bitwise_count(words)
+    order = np.argsort(counts, kind="stable")[::-1]
+    words, at, counts = words.take(order), at.take(order) * _WORD, counts.take(order)
+    # holding[i]: how many words hold more than i bits
+    holding = np.searchsorted(-counts.astype(np.int64), -np.arange(int(counts[0]) if counts.size else 0), side="left")
+    found = []
+    for size in holding.tolist():
+        head = words[:size]
+        low = head & (~head + _ONE)
+        found.append(at[:size] + np.bitwise_count(low - _ONE))
+        head ^= low
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -234,35 +250,31 @@ class Cycles:
 def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.ndarray]:
     """Global positions of the signals (in no particular order), and whether each one trades call."""
     sequence = strategy.sequence
-    wants_call = strategy.operation == "call"
-    positions, calls = [], []
     total = planes.nonzero.size
-    for first in range(0, total, _CHUNK_WORDS):
-        # one word of lead-in: a match looks back at most 31 candles
-        lead = 1 if first else 0
-        part = slice(first - lead, min(first + _CHUNK_WORDS, total))
-        matcher = _PlaneMatcher(planes.nonzero[part], planes.red[part])
-        primary = matcher.match(sequence)
+    found_words, found_at, chunk_counts, chunk_firsts, chunk_sizes = [], [], [], [], []
+    for first in range(1, total, _CHUNK_WORDS):
+        # one word of lead-in (the planes start with an empty one): a match looks back at most 31 candles
+        part = slice(first - 1, min(first + _CHUNK_WORDS, total))
+        size = part.stop - part.start
+        both = _PlaneMatcher(planes.nonzero[part], planes.red[part], strategy.mirrored).match(sequence)
+        both[0] = 0  # the lead-in words
         if strategy.mirrored:
-            mirrored = matcher.match(tuple(-c for c in sequence))
-            hits = np.bitwise_or(primary, mirrored)
-        else:
-            mirrored, hits = None, primary
-        at = np.flatnonzero(hits[lead:] != 0) + lead
-        if not at.size:
-            continue
-        hit_words = hits.take(at)
-        words = primary.take(at) if mirrored is not None else hit_words
-        found = _bits_of(words, at + first - lead)
-        positions.append(found)
-        calls.append(np.full(found.size, wants_call))
-        if mirrored is not None:
-            found = _bits_of(hit_words ^ words, at + first - lead)
-            positions.append(found)
-            calls.append(np.full(found.size, not wants_call))
-    if not positions:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    positions, calls = np.concatenate(positions), np.concatenate(calls)
+            both[size] = 0
+        at = np.flatnonzero(both != 0)
+        found_words.append(both.take(at))
+        found_at.append(at)
+        chunk_counts.append(at.size)
+        chunk_firsts.append(part.start)
+        chunk_sizes.append(size)
+    # words of the mirror's half are numbered from `total` on
+    at = np.concatenate(found_at)
+    first = np.repeat(np.array(chunk_firsts), chunk_counts)
+    size = np.repeat(np.array(chunk_sizes), chunk_counts)
+    at += first + (at >= size) * (total - size)
+    positions = _bits_of(np.concatenate(found_words), at)
+    mirrored = positions >= total * _WORD
+    positions -= mirrored * (total * _WORD)
+    calls = ~mirrored if strategy.operation == "call" else mirrored
     if 0 in sequence:
         # Outside the data (the padding around each series) every candle reads
         # as a doji, so a sequence with dojis can match there: keep the matches
@@ -274,13 +286,15 @@ def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.
     return positions, calls
 
 
-def _windows(plane: np.ndarray, word: np.ndarray, shift: np.ndarray, back: np.ndarray) -> np.ndarray:
-    """For each cursor (word * 64 + shift, back = 63 - shift): the plane's 64 candles from there on."""
-    head = plane.take(word)
+def _windows(planes: BitPlanes, cursor: np.ndarray) -> np.ndarray:
+    """Shape (2, n): the 64 candles from each cursor on, as non-doji and red bits."""
+    word = cursor >> 6
+    shift = (cursor & 63).astype(np.uint64)
+    head = planes.bits.take(word, axis=1)
     head >>= shift
-    tail = plane.take(word + 1)
+    tail = planes.bits.take(word + 1, axis=1)
     tail <<= _ONE  # two steps, as a shift by 64 is undefined
-    tail <<= back
+    tail <<= np.uint64(63) - shift
     head |= tail
     return head
 
@@ -300,21 +314,21 @@ def _read(planes: BitPlanes, cursor: np.ndarray, flip: np.ndarray, to_clear: np.
 
     `to_clear` opposite candles may still come before the one that loses the cycle.
     """
-    word = cursor >> 6
-    shift = (cursor & 63).astype(np.uint64)
-    back = np.uint64(63) - shift
-    nonzero = _windows(planes.nonzero, word, shift, back)
-    wins = _windows(planes.red, word, shift, back)
+    nonzero, wins = _windows(planes, cursor)  # wins holds the red candles for now
     wins ^= nonzero & flip
     against = nonzero ^ wins
-    fatal = against.copy()
+    stops = np.empty((2, cursor.size), dtype=np.uint64)
+    stops[0] = wins
+    fatal = stops[1]
+    fatal[:] = against
     if isinstance(to_clear, int):
         for _ in range(to_clear):
             fatal &= fatal - _ONE
     else:
         for cleared in range(gales):
-            fatal = np.where(to_clear > cleared, fatal & (fatal - _ONE), fatal)
-    return nonzero, against, _trailing_zeros(wins), _trailing_zeros(fatal)
+            fatal[:] = np.where(to_clear > cleared, fatal & (fatal - _ONE), fatal)
+    first_win, first_loss = _trailing_zeros(stops)
+    return nonzero, against, first_win, first_loss
 
 
 # Signals are resolved in blocks this long, so that the work arrays stay in the CPU cache.

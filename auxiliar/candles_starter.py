@@ -26,6 +26,8 @@ KEEP = 15
 
 
 class CandleStreams(Ticker):
+    quiet_around_decisions = True
+
     def __init__(self, ctx: ServiceContext, interval: float = 1.0):
         super().__init__(ctx, NAME, interval)
         self.account = MarketAccount(ctx, NAME)

@@ -39,6 +39,8 @@ def listing(assets: dict[str, dict], schedules: dict[str, dict], local_dt) -> li
 
 
 class Lister(Ticker):
+    quiet_around_decisions = True
+
     def __init__(self, ctx: ServiceContext):
         super().__init__(ctx, NAME, ctx.config.lister_interval)
         self.account = MarketAccount(ctx, NAME)

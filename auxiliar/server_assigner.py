@@ -42,6 +42,8 @@ def count_down_premium(db, now: float, zone) -> bool:
 
 
 class Assigner(Ticker):
+    quiet_around_decisions = True
+
     def __init__(self, ctx: ServiceContext, interval: float = 1.0):
         super().__init__(ctx, NAME, interval)
         self.assigned = 0

@@ -114,6 +114,28 @@ def _install_id_lookup() -> None:
     iter_documents.glimpse_id_lookup = True
     Collection._iter_documents = iter_documents
 
+    # mongomock checks a unique index after every write by running a full
+    # query for the key; for a plain single-field index on a scalar value,
+    # comparing that one field is the same check without the query engine.
+    check_uniques = Collection._ensure_uniques
+
+    def ensure_uniques(self, new_data):
+        for index in self._store.indexes.values():
+            if not index.get("unique"):
+                continue
+            key = list(index.get("key"))
+            if len(key) != 1 or index.get("sparse") or index.get("partialFilterExpression") is not None or "." in key[0][0]:
+                return check_uniques(self, new_data)
+            field = key[0][0]
+            value = new_data.get(field)
+            if type(value) not in (ObjectId, str, int):
+                return check_uniques(self, new_data)
+            if sum(1 for doc in self._store.documents if doc.get(field) == value) > 1:
+                raise pymongo.errors.DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+        return None
+
+    Collection._ensure_uniques = ensure_uniques
+
 
 _install_id_lookup()
 

@@ -50,15 +50,14 @@ def register_server(db: Any, name: str, incarnation: str, now: float) -> str | N
     return previous or None
 
 
-def beat(db: Any, server_names: list[str], incarnation: str, now: float) -> int:
-    """Refresh the heartbeat of a process's servers; how many this process still owns."""
-    result = db[names.SERVERS].update_many({"name": {"$in": server_names}, "incarnation": incarnation}, {"$set": {"uptime": now}})
-    return result.matched_count
+def beat(db: Any, incarnation: str, now: float) -> int:
+    """Refresh the heartbeat of every server of a process (they share its incarnation); how many it still owns."""
+    return db[names.SERVERS].update_many({"incarnation": incarnation}, {"$set": {"uptime": now}}).matched_count
 
 
-def server_states(db: Any, server_names: list[str], incarnation: str) -> dict[str, tuple[str, str]]:
+def server_states(db: Any, incarnation: str) -> dict[str, tuple[str, str]]:
     """{server name: (status, target user id)} for the servers this process owns."""
-    cursor = db[names.SERVERS].find({"name": {"$in": server_names}, "incarnation": incarnation}, {"name": 1, "status": 1, "target": 1})
+    cursor = db[names.SERVERS].find({"incarnation": incarnation}, {"name": 1, "status": 1, "target": 1})
     return {doc["name"]: (doc.get("status", ""), doc.get("target", "")) for doc in cursor}
 
 

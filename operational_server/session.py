@@ -95,7 +95,9 @@ class UserSession:
         return (self.watch is not None and self.watch.holds(self.server.name, self.user_id)) or self.still_held()
 
     def user_operating(self) -> bool:
-        return self.reload_user().get("glimpseStatus") == "operating" and self.user.get("server") == self.server.name
+        """Read from the database (only the two fields it needs: this runs right before every buy)."""
+        doc = self.db[names.ACCOUNTS].find_one({"_id": lifecycle.oid(self.user_id)}, {"glimpseStatus": 1, "server": 1}) or {}
+        return doc.get("glimpseStatus") == "operating" and doc.get("server") == self.server.name
 
     def expiry_of(self, placed_at: float) -> float:
         return float(turbo_expiry(placed_at, 1))

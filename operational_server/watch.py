@@ -36,10 +36,10 @@ class PoolWatch(threading.Thread):
 
     def refresh(self) -> None:
         db, now = self.ctx.db, self.ctx.clock.now()
-        owned = lifecycle.beat(db, self.server_names, self.incarnation, now)
+        owned = lifecycle.beat(db, self.incarnation, now)
         if owned < len(self.server_names):
             log.error("%d of this process's servers were taken over by another process", len(self.server_names) - owned)
-        servers = lifecycle.server_states(db, self.server_names, self.incarnation)
+        servers = lifecycle.server_states(db, self.incarnation)
         held = {name: target for name, (status, target) in servers.items() if status == "operating" and target}
         states = lifecycle.user_states(db, list(held.values())) if held else {}
         with self._lock:

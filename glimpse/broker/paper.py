@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -55,6 +56,9 @@ from glimpse.pairs import PAIR_NAMES
 from glimpse.paper_market import PaperMarket
 from glimpse.schedule import is_open
 from glimpse.security import hash_password, verify_password
+
+# How long (wall seconds) a broker reuses the ActivesSchedule it read.
+SCHEDULE_CACHE_WALL_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,7 @@ class PaperBroker(Broker):
         self._mode = "PRACTICE"
         self._connected = False
         self._streams: dict[str, int] = {}
+        self._schedule_cache: tuple[float, dict[str, dict]] | None = None
 
     @property
     def market(self) -> PaperMarket:
@@ -183,9 +188,14 @@ class PaperBroker(Broker):
     # --- market ---------------------------------------------------------------------------------
 
     def _schedule(self, pair: str | None = None) -> dict[str, dict]:
-        query = {} if pair is None else {"ativo": pair}
-        with _database_errors("reading ActivesSchedule"):
-            return {doc["ativo"]: doc for doc in self._schedules.find(query, {"_id": 0})}
+        # The weekly windows change rarely; a buy should not wait on reading them again.
+        now = time.monotonic()
+        if self._schedule_cache is None or now - self._schedule_cache[0] > SCHEDULE_CACHE_WALL_SECONDS:
+            with _database_errors("reading ActivesSchedule"):
+                docs = {doc["ativo"]: doc for doc in self._schedules.find({}, {"_id": 0})}
+            self._schedule_cache = (now, docs)
+        docs = self._schedule_cache[1]
+        return docs if pair is None else {pair: docs[pair]} if pair in docs else {}
 
     def _is_open(self, schedule_doc: dict | None, t: float) -> bool:
         return is_open(schedule_doc, local_datetime(t, self._config.zone))

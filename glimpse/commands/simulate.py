@@ -133,9 +133,11 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
             {"_id": {"$in": [ObjectId(u) for u in user_ids]}, "glimpseStatus": {"$in": ["operating", "waiting", "assigning"]}},
             {"$set": {"glimpseStatus": "stopping"}},
         )
+        # Stopping waits for the orders in flight: at most about two market minutes.
         deadline = time.monotonic() + max(10.0, 150 / speed)
-        while time.monotonic() < deadline and db[names.ACCOUNTS].count_documents({"glimpseStatus": {"$ne": "off"}, "email": {"$regex": "^sim"}}):
-            time.sleep(0.1)
+        ids = [ObjectId(u) for u in user_ids]
+        while time.monotonic() < deadline and db[names.ACCOUNTS].count_documents({"_id": {"$in": ids}, "glimpseStatus": {"$ne": "off"}}):
+            time.sleep(0.5)
     finally:
         for service in running.values():
             service.stop()

@@ -84,6 +84,7 @@ class BitPlanes:
     bits: np.ndarray  # '<u8', shape (2, words): row 0 non-doji candles, row 1 red candles
     starts: np.ndarray  # int64 global index of each series' first candle (a multiple of 64)
     lengths: np.ndarray  # int64 candles per series
+    series_by_word: np.ndarray  # int32 the series each word belongs to (with its padding)
 
     @property
     def nonzero(self) -> np.ndarray:
@@ -103,20 +104,29 @@ class BitPlanes:
         words = (lengths + _WORD - 1) // _WORD + 2
         first_words = np.concatenate(([1], 1 + np.cumsum(words)[:-1])).astype(np.int64)
         total = 1 + int(words.sum())
-        bits = np.zeros((2, total), dtype="<u8")
+        bits = np.empty((2, total), dtype="<u8")  # every byte is written below
+        bits[:, 0] = 0
         nonzero_bytes, red_bytes = bits[0].view(np.uint8), bits[1].view(np.uint8)
-        step = _CHUNK_WORDS * _WORD
+        step = 1 << 20
         is_red = np.empty(min(step, int(lengths.max(initial=0))), dtype=bool)
-        for colours, first in zip(series, first_words.tolist(), strict=True):
+        for colours, first, size in zip(series, first_words.tolist(), words.tolist(), strict=True):
+            at = first * 8
             for begin in range(0, len(colours), step):
                 part = colours[begin:begin + step]
-                at = first * 8 + begin // 8
-                size = (len(part) + 7) // 8
+                packed = (len(part) + 7) // 8
                 # any non-zero byte packs to 1: -1 (0xFF) and 1 alike
-                nonzero_bytes[at:at + size] = np.packbits(part.view(np.uint8), bitorder="little")
+                nonzero_bytes[at:at + packed] = np.packbits(part.view(np.uint8), bitorder="little")
                 np.less(part, 0, out=is_red[:len(part)])
-                red_bytes[at:at + size] = np.packbits(is_red[:len(part)], bitorder="little")
-        return cls(bits, first_words * _WORD, lengths)
+                red_bytes[at:at + packed] = np.packbits(is_red[:len(part)], bitorder="little")
+                at += packed
+            nonzero_bytes[at:(first + size) * 8] = 0  # the rest of the last word, and the padding
+            red_bytes[at:(first + size) * 8] = 0
+        series_by_word = np.repeat(np.arange(len(series), dtype=np.int32), words)
+        return cls(bits, first_words * _WORD, lengths, np.concatenate(([0], series_by_word)).astype(np.int32))
+
+    def series_of(self, positions: np.ndarray) -> np.ndarray:
+        """The series whose words hold the global `positions` (the padding after a series counts as its own)."""
+        return self.series_by_word.take(positions >> 6)
 
     @property
     def ends(self) -> np.ndarray:
@@ -201,11 +211,6 @@ class _PlaneMatcher:
         return result
 
 
-def _trailing_zeros(words: np.ndarray) -> np.ndarray:
-    """Index of the lowest set bit (uint8); 64 for 0."""
-    return np.bitwise_count((words & (~words + _ONE)) - _ONE)
-
-
 def _low_bits(count: np.ndarray) -> np.ndarray:
     """Words with the lowest `count` bits set (count in 0..63)."""
     return (_ONE << count.astype(np.uint64)) - _ONE
@@ -220,7 +225,9 @@ def _bits_of(words: np.ndarray, at: np.ndarray) -> np.ndarray:
     neighbouring bits).
     """
     counts = np.bitwise_count(words)
-    order = np.argsort(counts, kind="stable")[::-1]
+    # by count, most first; within a count in word order, so that the signals come
+    # out in a few ascending sweeps and their cycles are read with few cache misses
+    order = np.argsort(-counts.astype(np.int16), kind="stable")
     words, at, counts = words.take(order), at.take(order) * _WORD, counts.take(order)
     # holding[i]: how many words hold more than i bits
     holding = np.searchsorted(-counts.astype(np.int64), -np.arange(int(counts[0]) if counts.size else 0), side="left")
@@ -279,7 +286,7 @@ def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.
         # Outside the data (the padding around each series) every candle reads
         # as a doji, so a sequence with dojis can match there: keep the matches
         # that end inside a series, with the whole sequence inside it.
-        series = np.searchsorted(planes.starts, positions, side="right") - 1
+        series = planes.series_of(positions)
         local = positions - planes.starts[series]
         keep = np.flatnonzero((local >= len(sequence) - 1) & (local < planes.lengths[series]))
         positions, calls = positions.take(keep), calls.take(keep)
@@ -309,26 +316,35 @@ class _Walk:
     flip: np.ndarray  # all ones for a call (its winning colour is green = non-doji ^ red), 0 for a put
 
 
-def _read(planes: BitPlanes, cursor: np.ndarray, flip: np.ndarray, to_clear: np.ndarray | int, gales: int):
-    """The next 64 candles from each cursor: non-doji and opposite candles, and the first win and loss in them.
+@dataclass
+class _Reading:
+    """What the 64 candles from each cursor hold for an open cycle, and where (if anywhere) it ends."""
 
-    `to_clear` opposite candles may still come before the one that loses the cycle.
-    """
+    nonzero: np.ndarray  # non-doji candles
+    against: np.ndarray  # candles against the direction
+    before: np.ndarray  # the candles before the one that ends the cycle (all 64 when none does)
+    stop: np.ndarray  # uint8: how many candles that is
+    won: np.ndarray  # bool: the cycle ends with a win
+
+
+def _read(planes: BitPlanes, cursor: np.ndarray, flip: np.ndarray, to_clear: np.ndarray | int, gales: int) -> _Reading:
+    """Read 64 candles per open cycle. `to_clear` opposite candles may come before the one that loses it."""
     nonzero, wins = _windows(planes, cursor)  # wins holds the red candles for now
     wins ^= nonzero & flip
     against = nonzero ^ wins
-    stops = np.empty((2, cursor.size), dtype=np.uint64)
-    stops[0] = wins
-    fatal = stops[1]
-    fatal[:] = against
+    fatal = against.copy()
     if isinstance(to_clear, int):
         for _ in range(to_clear):
             fatal &= fatal - _ONE
     else:
         for cleared in range(gales):
-            fatal[:] = np.where(to_clear > cleared, fatal & (fatal - _ONE), fatal)
-    first_win, first_loss = _trailing_zeros(stops)
-    return nonzero, against, first_win, first_loss
+            fatal = np.where(to_clear > cleared, fatal & (fatal - _ONE), fatal)
+    # the first winning or fatal candle ends the cycle; its bit, less one, masks the candles before it
+    ending = wins | fatal
+    ending &= ~ending + _ONE
+    before = ending - _ONE
+    won = (wins & ending) != 0
+    return _Reading(nonzero, against, before, np.bitwise_count(before), won)
 
 
 # Signals are resolved in blocks this long, so that the work arrays stay in the CPU cache.
@@ -342,27 +358,31 @@ def resolve(planes: BitPlanes, positions: np.ndarray, calls: np.ndarray, gales: 
     resolve a cycle; a cycle still open when its series ends is unresolved.
     """
     count = positions.size
-    series = np.searchsorted(planes.starts, positions, side="right") - 1
+    series = planes.series_of(positions).astype(np.int64)
     starts = planes.starts.take(series)
     index = positions - starts
     level = np.empty(count, dtype=np.int64)
     resolved_at = np.empty(count, dtype=np.int64)
     dojis = np.empty(count, dtype=np.int64)
     flips = calls.astype(np.uint64) * _ALL
+    after = index + 1  # the entry candle's index
     longer = []
     for begin in range(0, count, _BLOCK):
         block = slice(begin, begin + _BLOCK)
         # the first 64 candles of every cycle, without branching per signal
-        nonzero, against, first_win, first_loss = _read(planes, positions[block] + 1, flips[block], gales, gales)
-        stop = np.minimum(first_win, first_loss)
-        climbed = np.bitwise_count(against & _low_bits(stop & np.uint8(63)))
-        won = first_win < first_loss
-        level[block] = won * (climbed.astype(np.int64) + 1) - 1  # the win level, or LOSS
-        resolved_at[block] = index[block] + 1 + stop
-        dojis[block] = stop - climbed  # every candle before the stop is a doji or an opposite one
-        open_ = np.flatnonzero(first_win == first_loss)  # both 64: neither is in these 64 candles
+        # (small integers stay uint8 until stored: mixed-type arithmetic is slow)
+        seen = _read(planes, positions[block] + 1, flips[block], gales, gales)
+        climbed = np.bitwise_count(seen.against & seen.before)
+        climbed += np.uint8(1)
+        climbed *= seen.won.view(np.uint8)
+        level[block] = climbed
+        level[block] -= 1  # the win level, or LOSS
+        resolved_at[block] = seen.stop
+        resolved_at[block] += after[block]
+        dojis[block] = np.bitwise_count(~seen.nonzero & seen.before)
+        open_ = np.flatnonzero(seen.stop == _WORD)  # nothing in these 64 candles ends the cycle
         if open_.size:
-            longer.append((open_ + begin, nonzero.take(open_), against.take(open_)))
+            longer.append((open_ + begin, seen.nonzero.take(open_), seen.against.take(open_)))
     if longer:
         # the few cycles longer than 64 candles, or cut short by the end of the data
         signal = np.concatenate([item[0] for item in longer])
@@ -400,17 +420,17 @@ def _walk_on(
         walk = _Walk(walk.signal[alive], walk.cursor[alive], walk.climbed[alive], walk.flip[alive])
         if not walk.signal.size:
             return
-        nonzero, against, first_win, first_loss = _read(planes, walk.cursor, walk.flip, gales - walk.climbed, gales)
-        ended = first_win != first_loss
+        seen = _read(planes, walk.cursor, walk.flip, gales - walk.climbed, gales)
+        ended = seen.stop < _WORD
         done = walk.signal[ended]
-        stop = np.minimum(first_win, first_loss)[ended]
-        climbed_here = np.bitwise_count(against[ended] & _low_bits(stop))
-        level[done] = np.where(first_win[ended] < first_loss[ended], walk.climbed[ended] + climbed_here, LOSS)
-        resolved_at[done] = walk.cursor[ended] - starts[done] + stop
-        dojis[done] += stop - climbed_here
+        before = seen.before[ended]
+        climbed_here = np.bitwise_count(seen.against[ended] & before)
+        level[done] = np.where(seen.won[ended], walk.climbed[ended] + climbed_here, LOSS)
+        resolved_at[done] = walk.cursor[ended] - starts[done] + seen.stop[ended]
+        dojis[done] += np.bitwise_count(~seen.nonzero[ended] & before)
         going = ~ended
         walk = _Walk(walk.signal[going], walk.cursor[going], walk.climbed[going], walk.flip[going])
-        nonzero, against = nonzero[going], against[going]
+        nonzero, against = seen.nonzero[going], seen.against[going]
 
 
 def evaluate(series: Sequence[np.ndarray], strategy: Strategy, gales: int) -> Cycles:

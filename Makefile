@@ -7,7 +7,12 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-runtime
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: up test lint bench seed clean venv
+WEB    := apps/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
+HAVE_NODE := $(shell command -v npm >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' 2>/dev/null && echo yes)
+
+.PHONY: up test lint bench seed clean venv web web-test
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
@@ -25,13 +30,31 @@ $(STAMP_DEV): $(STAMP_RUN) requirements-dev.txt
 
 venv: $(STAMP_DEV)
 
-up: $(STAMP_RUN)
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB)/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+# The app needs Node 20; without it the API still runs, and says at "/" that the app is not built.
+web:
+ifeq ($(HAVE_NODE),yes)
+	@$(MAKE) --no-print-directory $(WEB)/dist/index.html
+else
+	@echo "Node 20 and npm are not installed: skipping the web app build (the API still runs)."
+endif
+
+web-test: $(WEB_STAMP)
+	cd $(WEB) && npm test && npm run build && npm run size
+
+up: $(STAMP_RUN) web
 	$(BIN)/glimpse up
 
 seed: $(STAMP_RUN)
 	$(BIN)/glimpse seed
 
-test: $(STAMP_DEV)
+test: $(STAMP_DEV) web-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -42,4 +65,4 @@ bench: $(STAMP_DEV)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis artifacts $(WEB)/node_modules $(WEB)/dist

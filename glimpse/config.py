@@ -33,7 +33,13 @@ class Config:
     secret_key_generated: bool = False
     service_token: str = ""
     tz: str = "America/Sao_Paulo"
-    cors_origins: tuple[str, ...] = ("http://localhost:8100", "http://127.0.0.1:5000", "capacitor://localhost")
+    # The dev server, the bundle itself, and Capacitor's Android (https://localhost) and iOS origins.
+    cors_origins: tuple[str, ...] = (
+        "http://localhost:8100",
+        "http://127.0.0.1:5000",
+        "https://localhost",
+        "capacitor://localhost",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 5000
     broker: str = "paper"

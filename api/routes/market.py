@@ -155,4 +155,5 @@ def status(body: Empty):
         "maintenance": maintenance.get("value") is True,
         "ativos": [{"ativo": a["ativo"], "payout": a.get("payout", 0)} for a in open_actives()],
         "serverTime": ctx().clock.now(),
+        "tz": ctx().config.tz,
     }

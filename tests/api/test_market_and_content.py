@@ -60,7 +60,7 @@ def test_status_combines_user_and_open_pairs(client, db, user, clock):
     body = client.post("/glimpse/status", json={}, headers=user.headers).json
     assert body["user"]["email"] == user.email and "password" not in body["user"]
     assert body["ativos"] == [{"ativo": "AUDCAD", "payout": "91"}, {"ativo": "EURUSD", "payout": "87"}]
-    assert body["serverTime"] == clock.now()
+    assert body["serverTime"] == clock.now() and body["tz"] == "America/Sao_Paulo"
 
 
 def test_terms_and_random_names(client, db, user):

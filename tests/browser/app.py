@@ -68,8 +68,3 @@ def api_call(base: str, route: str, body: dict | None = None, bearer: str | None
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
-
-
-def has_route(base: str, route: str) -> bool:
-    with urllib.request.urlopen(f"{base}/glimpse/openapi.json", timeout=10) as response:
-        return f"/glimpse/{route}" in json.loads(response.read())["paths"]

@@ -1,9 +1,5 @@
-"""A trader's journey through the app, step by step, in one browser session.
-
-Steps 4 and 5 need the trading pipeline (assigner and operational servers);
-they are written against the documented behaviour and marked xfail until
-that pipeline trades in the embedded bundle.
-"""
+"""A trader's journey through the app, step by step, in one browser session,
+against the embedded bundle (API, market services and bots) on a fast clock."""
 
 from __future__ import annotations
 
@@ -22,7 +18,6 @@ from tests.browser.app import (
     api_call,
     back_home,
     dashboard_status,
-    has_route,
     log_in,
     open_home,
     token,
@@ -34,7 +29,6 @@ IQ_EMAIL = "trader@paper.local"
 IQ_PASSWORD = "paper-password-1"
 STRATEGY = "Tres cores"
 MARKET_TZ = ZoneInfo("America/Sao_Paulo")  # GLIMPSE_TZ is not set by the bundle fixture
-PIPELINE = pytest.mark.xfail(reason="needs the trading pipeline (issue 5)", strict=False)
 
 
 @pytest.fixture(scope="module")
@@ -153,15 +147,13 @@ def test_3_create_a_strategy_and_test_it(page: Page, bundle: str, screenshot):
     editor.locator("ion-checkbox").click()  # mirror
 
     # Test, before saving: the backtest of the draft
-    can_test = has_route(bundle, "backtestStrategy")
-    if can_test:
-        page.get_by_test_id("test-strategy").click()
-        table = page.get_by_test_id("backtest-table")
-        expect(table).to_be_visible(timeout=30_000)
-        expect(table.locator("tbody tr").first).to_contain_text("Total")
-        signals = int(re.search(r"\d+", page.get_by_test_id("backtest-signals").inner_text()).group())
-        assert signals > 0
-        screenshot(page, "03-backtest")
+    page.get_by_test_id("test-strategy").click()
+    table = page.get_by_test_id("backtest-table")
+    expect(table).to_be_visible(timeout=30_000)
+    expect(table.locator("tbody tr").first).to_contain_text("Total")
+    signals = int(re.search(r"\d+", page.get_by_test_id("backtest-signals").inner_text()).group())
+    assert signals > 0
+    screenshot(page, "03-backtest")
 
     page.get_by_test_id("save-strategy").click()
     expect(page.locator("ion-toast", has_text="Estratégia criada!")).to_be_visible()
@@ -173,8 +165,6 @@ def test_3_create_a_strategy_and_test_it(page: Page, bundle: str, screenshot):
     saved = [s for s in api_call(bundle, "getStrategies", bearer=token(page)) if s["name"] == STRATEGY]
     assert saved and saved[0]["sequence"] == "-1,1,-1" and saved[0]["mirror"] is True
     assert api_call(bundle, "getUser", bearer=token(page))["strategy"] == STRATEGY
-    if not can_test:
-        pytest.xfail("the API has no backtestStrategy route yet (the lead adds it): saved, not tested")
 
 
 def test_dashboard_makes_at_most_one_request_per_second(page: Page, bundle: str, screenshot):
@@ -199,7 +189,6 @@ def test_dashboard_makes_at_most_one_request_per_second(page: Page, bundle: str,
     assert min(gaps) > 0.9, gaps
 
 
-@PIPELINE
 def test_4_start_shows_the_operating_card_then_an_operations_row(page: Page, bundle: str, screenshot):
     open_home(page, bundle, "operations")
     expect(page.get_by_test_id("operations-empty").or_(page.get_by_test_id("operations-list"))).to_be_visible()
@@ -232,7 +221,6 @@ def test_4_start_shows_the_operating_card_then_an_operations_row(page: Page, bun
     screenshot(page, "04-operations")
 
 
-@PIPELINE
 def test_5_stop_ends_at_off(page: Page, bundle: str, screenshot):
     open_home(page, bundle)
     status = dashboard_status(page)

@@ -14,6 +14,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY pyproject.toml README.md ./
 COPY glimpse ./glimpse
 COPY api ./api
+COPY auxiliar ./auxiliar
+COPY operational_server ./operational_server
 COPY collections ./collections
 # Editable (compat) install: the seed files stay beside the package in /app.
 RUN pip install --no-cache-dir --no-deps --no-build-isolation --config-settings editable_mode=compat -e . \

@@ -18,7 +18,7 @@ def _compose() -> dict:
 def test_compose_services_and_their_environment():
     compose = _compose()
     services = compose["services"]
-    assert {"mongo", "api"} <= set(services)
+    assert {"mongo", "api", "lister", "candles_starter", "server_assigner", "operational_server"} <= set(services)
     mongo = services["mongo"]
     assert mongo["image"] == "mongo:7" and mongo["restart"] == "unless-stopped"
     assert "healthcheck" in mongo and any(v.startswith("mongo-data:") for v in mongo["volumes"])
@@ -62,3 +62,26 @@ def test_env_example_documents_every_setting():
 
     read = set(re.findall(r'"(GLIMPSE_[A-Z_]+)"', source))
     assert read - {"GLIMPSE_TEST_MONGO_URI"} <= documented, read - documented
+
+
+def test_compose_runs_every_service_against_mongo():
+    services = _compose()["services"]
+    for name in ("lister", "candles_starter", "server_assigner", "operational_server"):
+        service = services[name]
+        env = service["environment"]
+        assert env["GLIMPSE_MONGO_URI"].startswith("mongodb://mongo:"), name
+        assert "GLIMPSE_SECRET_KEY" in env and "GLIMPSE_SERVICE_TOKEN" in env, name
+        assert service["depends_on"]["mongo"]["condition"] == "service_healthy", name
+        assert "ports" not in service, name  # nothing but the API is published
+    for name in ("lister", "candles_starter", "server_assigner"):
+        assert services[name]["command"] == ["glimpse", "up", "--services", name]
+    bot = services["operational_server"]
+    assert bot["command"][:3] == ["python", "-m", "operational_server"]
+    assert "container_name" not in bot  # scalable with --scale
+    assert {"GLIMPSE_MARKET_EMAIL", "GLIMPSE_MARKET_PASSWORD"} <= set(services["lister"]["environment"])
+
+
+def test_the_image_holds_every_service_package():
+    text = (ROOT / "Dockerfile").read_text()
+    for package in ("glimpse", "api", "auxiliar", "operational_server", "collections"):
+        assert f"COPY {package} ./{package}" in text, package

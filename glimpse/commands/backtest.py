@@ -163,7 +163,7 @@ def _paper_series(args: argparse.Namespace) -> dict[str, np.ndarray]:
     except ValueError as exc:
         raise CLIError(f"--seed: {exc}") from None
     start, minutes = sources.last_complete_minutes(SystemClock().now(), days)
-    progress = _progress(len(pairs), "paper market", len(pairs) * minutes >= PROGRESS_FROM)
+    progress = _progress(len(pairs), "paper market", len(pairs) * minutes >= PROGRESS_FROM, "pair")
     series = {}
     for pair in pairs:
         series[pair] = market.colours(pair, start, minutes)
@@ -172,13 +172,13 @@ def _paper_series(args: argparse.Namespace) -> dict[str, np.ndarray]:
     return series
 
 
-def _progress(total: int, label: str, wanted: bool):
+def _progress(total: int, label: str, wanted: bool, unit: str = "job"):
     """A tqdm bar on stderr (terminals only), as a callback `advance(n, close=False)`."""
     bar = None
     if wanted and total > 1:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, desc=label, unit="job", file=sys.stderr, disable=None, leave=False)
+        bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, disable=None, leave=False)
 
     def advance(count: int, close: bool = False) -> None:
         if bar is not None:

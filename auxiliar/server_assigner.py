@@ -79,6 +79,7 @@ class Assigner(Ticker):
             .find({"glimpseStatus": {"$in": ["waiting", "stopping"]}, "server": {"$in": ["", None]}}, {"glimpseStatus": 1, "premiumDays": 1, "waitingSince": 1})
             .sort([("waitingSince", 1), ("_id", 1)])
         )
+        claims = lifecycle.ServerClaims(db, now, wall_span(self.ctx.clock, config.lease_seconds))
         servers_left = True
         count = 0
         for user in waiting:
@@ -89,7 +90,7 @@ class Assigner(Ticker):
             if status == "waiting" and (user.get("premiumDays") or 0) <= 0:
                 lifecycle.deny(db, uid, "waiting", alerts.notice("Não é assinante", "Sua assinatura terminou: use um código para renová-la.", now))
                 continue
-            server = lifecycle.live_waiting_server(db, str(uid), now, wall_span(self.ctx.clock, config.lease_seconds)) if servers_left else None
+            server = claims.claim(str(uid)) if servers_left else None
             if server is None:
                 servers_left = False
                 since = user.get("waitingSince") or now

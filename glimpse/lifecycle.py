@@ -94,14 +94,31 @@ def free_server(db: Any, name: str, incarnation: str, user_id: str) -> None:
     )
 
 
-def live_waiting_server(db: Any, user_id: str, now: float, lease: float) -> str | None:
-    """Claim a live waiting server for `user_id` (waiting → assigned); its name, or None."""
-    doc = db[names.SERVERS].find_one_and_update(
-        {"status": "waiting", "uptime": {"$gte": now - lease}},
-        {"$set": {"status": "assigned", "target": user_id, "assignedAt": now}},
-        sort=[("preferential", -1), ("name", 1)],
-    )
-    return doc["name"] if doc else None
+class ServerClaims:
+    """Claims live waiting servers for users, one conditional update each.
+
+    The candidates are read once per round (preferential first, then by
+    name); a claim still checks that the server is waiting and live, so a
+    server another assigner took meanwhile is simply skipped.
+    """
+
+    def __init__(self, db: Any, now: float, lease: float):
+        self.db, self.now, self.lease = db, now, lease
+        self._candidates: list | None = None
+
+    def claim(self, user_id: str) -> str | None:
+        if self._candidates is None:
+            cursor = self.db[names.SERVERS].find({"status": "waiting", "uptime": {"$gte": self.now - self.lease}}, {"_id": 1, "name": 1})
+            self._candidates = list(cursor.sort([("preferential", -1), ("name", 1)]))
+        while self._candidates:
+            candidate = self._candidates.pop(0)
+            doc = self.db[names.SERVERS].find_one_and_update(
+                {"_id": candidate["_id"], "status": "waiting", "uptime": {"$gte": self.now - self.lease}},
+                {"$set": {"status": "assigned", "target": user_id, "assignedAt": self.now}},
+            )
+            if doc is not None:
+                return doc["name"]
+        return None
 
 
 def unclaim_server(db: Any, name: str, user_id: str) -> None:

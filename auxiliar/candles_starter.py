@@ -11,14 +11,15 @@ Run alone: python -m auxiliar.candles_starter
 from __future__ import annotations
 
 import logging
+import sys
 
 from auxiliar.market_account import MarketAccount
 from glimpse import db as names
 from glimpse.broker import Broker, BrokerError
 from glimpse.db import upsert_all
 from glimpse.pairs import PAIR_NAMES
-from glimpse.services import ServiceContext
-from glimpse.ticker import Ticker
+from glimpse.services import ServiceContext, run_standalone
+from glimpse.ticker import Ticker, TickerService
 
 log = logging.getLogger(__name__)
 NAME = "Realtime Candles"
@@ -62,18 +63,7 @@ class CandleStreams(Ticker):
         self.account.close()
 
 
-class CandlesService:
-    name = "candles_starter"
-
-    def start(self, ctx: ServiceContext) -> CandleStreams:
-        streams = CandleStreams(ctx)
-        streams.start()
-        return streams
-
-
-service = CandlesService()
+service = TickerService("candles_starter", CandleStreams)
 
 if __name__ == "__main__":
-    from auxiliar.run import run_alone
-
-    run_alone(service)
+    sys.exit(run_standalone(service.name, service.start))

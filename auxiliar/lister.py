@@ -12,6 +12,7 @@ Run alone: python -m auxiliar.lister
 from __future__ import annotations
 
 import logging
+import sys
 
 from auxiliar.market_account import MarketAccount
 from glimpse import db as names
@@ -20,8 +21,8 @@ from glimpse.clock import local_datetime
 from glimpse.db import upsert_all
 from glimpse.pairs import PAIR_NAMES
 from glimpse.schedule import is_open
-from glimpse.services import ServiceContext
-from glimpse.ticker import Ticker
+from glimpse.services import ServiceContext, run_standalone
+from glimpse.ticker import Ticker, TickerService
 
 log = logging.getLogger(__name__)
 NAME = "Lister"
@@ -60,18 +61,7 @@ class Lister(Ticker):
         self.account.close()
 
 
-class ListerService:
-    name = "lister"
-
-    def start(self, ctx: ServiceContext) -> Lister:
-        lister = Lister(ctx)
-        lister.start()
-        return lister
-
-
-service = ListerService()
+service = TickerService("lister", Lister)
 
 if __name__ == "__main__":
-    from auxiliar.run import run_alone
-
-    run_alone(service)
+    sys.exit(run_standalone(service.name, service.start))

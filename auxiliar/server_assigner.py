@@ -14,14 +14,15 @@ Run alone: python -m auxiliar.server_assigner
 from __future__ import annotations
 
 import logging
+import sys
 
 from bson import ObjectId
 
 from glimpse import alerts, ledger, lifecycle
 from glimpse import db as names
 from glimpse.clock import wall_span
-from glimpse.services import ServiceContext
-from glimpse.ticker import Ticker
+from glimpse.services import ServiceContext, run_standalone
+from glimpse.ticker import Ticker, TickerService
 from glimpse.timing import local_day
 
 log = logging.getLogger(__name__)
@@ -105,18 +106,7 @@ class Assigner(Ticker):
         return count
 
 
-class AssignerService:
-    name = "server_assigner"
-
-    def start(self, ctx: ServiceContext) -> Assigner:
-        assigner = Assigner(ctx)
-        assigner.start()
-        return assigner
-
-
-service = AssignerService()
+service = TickerService("server_assigner", Assigner)
 
 if __name__ == "__main__":
-    from auxiliar.run import run_alone
-
-    run_alone(service)
+    sys.exit(run_standalone(service.name, service.start))

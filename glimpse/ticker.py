@@ -86,3 +86,16 @@ class Ticker(threading.Thread):
 
     def stop(self) -> None:
         self.stop_event.set()
+
+
+class TickerService:
+    """A ticker as a service of `glimpse up`: `start(ctx)` builds it and starts its thread."""
+
+    def __init__(self, name: str, factory):
+        self.name = name
+        self.factory = factory
+
+    def start(self, ctx: ServiceContext) -> Ticker:
+        ticker = self.factory(ctx)
+        ticker.start()
+        return ticker

@@ -9,13 +9,10 @@ service can run as its own process or container.
 from __future__ import annotations
 
 import argparse
-import threading
 
-from glimpse.clock import clock_for
 from glimpse.commands import CLIError
 from glimpse.config import Config, load_config
-from glimpse.db import open_database
-from glimpse.services import ServiceContext, load_services
+from glimpse.services import context_for, load_services, run_until_stopped
 
 
 def banner(config: Config) -> str:
@@ -54,18 +51,10 @@ def run(args: argparse.Namespace) -> int:
     if "api" in wanted:
         available["api"].serve(config, background, banner(config))
         return 0
-    ctx = ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed, config.clock_anchor))
+    ctx = context_for(config)
     running = [service.start(ctx) for service in background]
     print(f"Glimpse services running: {', '.join(wanted)}. Press Ctrl-C to stop.", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for r in running:
-            r.stop()
-        for r in running:
-            r.join(timeout=30)
+    run_until_stopped(running)
     return 0
 
 

@@ -258,5 +258,4 @@ def plan_update(fields: list[str], values: list[Any], account: dict) -> UserUpda
         if status == "waiting":
             _start_preconditions(account, plan.set)
             plan.set["operating"] = dict(IDLE_OPERATING, tries=[])
-            plan.set["waitingSince"] = None  # stamped by the route with the clock
     return plan

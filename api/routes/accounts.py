@@ -104,7 +104,7 @@ def update_user(body: UpdateUserBody):
         query: dict = {"_id": p.id}
         if plan.status_from is not None:
             query["glimpseStatus"] = {"$in": list(plan.status_from)}
-            if "waitingSince" in plan.set:
+            if plan.set["glimpseStatus"] == "waiting":  # the assigner serves the oldest Start first
                 plan.set["waitingSince"] = ctx().clock.now()
         result = accounts.update_one(query, {"$set": plan.set})
         if result.matched_count == 0:

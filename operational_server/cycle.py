@@ -23,6 +23,7 @@ from glimpse.clock import wall_span
 from glimpse.lifecycle import oid
 from glimpse.money import cents, gale_entries, to_decimal
 from glimpse.stops import STOP_LOSS, checks_now, stop_reached
+from glimpse.timing import minute_start
 
 if TYPE_CHECKING:
     from operational_server.session import UserSession
@@ -66,6 +67,11 @@ def plan(session: UserSession, decision: Decision) -> list[Decimal]:
     money = session.money
     gales = int(money.get("galeCount", 0)) if money.get("gale") else 0
     return gale_entries(money["money"], money.get("galeType", "dobro"), gales, decision.payout, money.get("sobra", 0))
+
+
+def decision_expiry(decision: Decision) -> float:
+    """The end of the minute in which the decision was made: after it, the order would cover the wrong candle."""
+    return minute_start(decision.decided_at) + 60
 
 
 def last_close(candles: list[dict]) -> float | None:
@@ -120,6 +126,11 @@ def run_cycle(session: UserSession, decision: Decision) -> CycleOutcome:
         while level < len(entries):
             if not session.user_operating():  # read from the database right before each buy
                 outcome.stop = STOP_USER  # place no new order
+                break
+            if level == 0 and outcome.orders == 0 and session.clock.now() >= decision_expiry(decision):
+                # The candle the order was meant to cover has begun: a late order would trade another one.
+                log.warning("user %s: decision for %s came too late to place; dropped", session.user_id, decision.pair)
+                session.record_expired()
                 break
             amount = entries[level]
             trade_id = ledger.open_trade(

@@ -45,10 +45,15 @@ class TimingLog:
     def __init__(self):
         self.lock = threading.Lock()
         self.samples: list[float] = []
+        self.expired = 0  # decisions dropped because the candle they were for had begun
 
     def add(self, ms: float) -> None:
         with self.lock:
             self.samples.append(ms)
+
+    def add_expired(self) -> None:
+        with self.lock:
+            self.expired += 1
 
 
 class UserSession:
@@ -101,6 +106,10 @@ class UserSession:
 
     def expiry_of(self, placed_at: float) -> float:
         return float(turbo_expiry(placed_at, 1))
+
+    def record_expired(self) -> None:
+        if self.timings is not None:
+            self.timings.add_expired()
 
     def record_timing(self, decided_at: float | None, placed_at: float) -> None:
         """placedAt − decision instant, in wall milliseconds (clock seconds ÷ speed)."""

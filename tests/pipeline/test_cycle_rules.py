@@ -205,3 +205,12 @@ def test_stops_end_the_cycle_as_the_priority_says(outcomes, gales, stop_loss, st
         assert last["result"] == "win" or last["galeLevel"] == gales
     if stop_reached(net, settings_) is not None and trades:
         assert outcome.stop in (cycle.STOP_LOSS_REACHED, cycle.STOP_WIN_REACHED)
+
+
+def test_a_decision_that_comes_too_late_places_no_order():
+    broker = ScriptedBroker([+1])
+    session = make_session(broker, money())
+    session.clock.set(START + 1.6)  # the decision was at second 58.5; the next candle has begun
+    outcome = run_cycle(session, decision())
+    assert broker.bought == [] and outcome.orders == 0 and outcome.stop is None
+    assert session.db[names.TRADES].count_documents({}) == 0

@@ -374,7 +374,7 @@ def test_server_life_cycle_and_assignment(both):
             lifecycle.register_server(db, "a", "inc-a", 100.0),
             lifecycle.register_server(db, "b", "inc-b", 100.0),
         ]
-        server = lifecycle.live_waiting_server(db, str(user), 101.0, 4.0)
+        server = lifecycle.ServerClaims(db, 101.0, 4.0).claim(str(user))
         out += [
             server,
             lifecycle.claim_user(db, user, "waiting", server, 101.0),
@@ -479,9 +479,9 @@ def test_conditional_claims_are_atomic_across_connections(server):
         barrier = threading.Barrier(len(clients))
 
         def claim(index: int) -> None:
-            db = clients[index][name]
+            claims = lifecycle.ServerClaims(clients[index][name], 0.0, 1.0)
             barrier.wait()
-            while (got := lifecycle.live_waiting_server(db, f"user{index}", 0.0, 1.0)) is not None:
+            while (got := claims.claim(f"user{index}")) is not None:
                 won[index].append(got)
 
         threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(clients))]

@@ -1,19 +1,10 @@
 // Turning a backtestStrategy report into chart rows and table cells.
 
-export interface Stats {
-  signals: number;
-  win_at: number[];
-  loss: number;
-  unresolved: number;
-  dojis: number;
-  win_rate_at: (number | null)[];
-  win_rate_cumulative: (number | null)[];
-}
+import type { BacktestReport, BacktestStats } from "../api/types";
 
-export interface Report {
-  total: Stats;
-  pairs: Record<string, Stats>;
-}
+// The report's shapes are the API's (one definition, in api/types.ts).
+export type Stats = BacktestStats;
+export type Report = BacktestReport;
 
 export interface Row {
   label: string; // "" for the total

@@ -107,17 +107,21 @@ class ServerClaims:
         self._candidates: list | None = None
 
     def claim(self, user_id: str) -> str | None:
-        if self._candidates is None:
-            cursor = self.db[names.SERVERS].find({"status": "waiting", "uptime": {"$gte": self.now - self.lease}}, {"_id": 1, "name": 1})
-            self._candidates = list(cursor.sort([("preferential", -1), ("name", 1)]))
-        while self._candidates:
-            candidate = self._candidates.pop(0)
-            doc = self.db[names.SERVERS].find_one_and_update(
-                {"_id": candidate["_id"], "status": "waiting", "uptime": {"$gte": self.now - self.lease}},
-                {"$set": {"status": "assigned", "target": user_id, "assignedAt": self.now}},
-            )
-            if doc is not None:
-                return doc["name"]
+        # Two reads at most: a server another assigner held for a moment (and gave back
+        # when it lost the user) is waiting again, and the second read finds it.
+        for _ in range(2):
+            if self._candidates is None:
+                cursor = self.db[names.SERVERS].find({"status": "waiting", "uptime": {"$gte": self.now - self.lease}}, {"_id": 1, "name": 1})
+                self._candidates = list(cursor.sort([("preferential", -1), ("name", 1)]))
+            while self._candidates:
+                candidate = self._candidates.pop(0)
+                doc = self.db[names.SERVERS].find_one_and_update(
+                    {"_id": candidate["_id"], "status": "waiting", "uptime": {"$gte": self.now - self.lease}},
+                    {"$set": {"status": "assigned", "target": user_id, "assignedAt": self.now}},
+                )
+                if doc is not None:
+                    return doc["name"]
+            self._candidates = None
         return None
 
 

@@ -16,7 +16,7 @@ from glimpse import db as names
 from glimpse.clock import wall_span
 from glimpse.money import money_management
 from glimpse.patterns import PatternError, Strategy
-from glimpse.selection import DEFAULT_FRESHNESS_SECONDS, eligible_pairs, payout_of, payout_passes
+from glimpse.selection import DEFAULT_FRESHNESS_SECONDS, best_match, eligible_pairs, payout_of, payout_passes
 from glimpse.timing import coming_minute
 from operational_server.cycle import CycleOutcome, Decision
 
@@ -81,10 +81,10 @@ class StrategyMode:
         )
         if not eligible:
             return None, None
-        matches = s.market.matches(snap, self.strategy, list(eligible))
-        if not matches:
+        best = best_match(s.market.matches(snap, self.strategy, list(eligible)), eligible)
+        if best is None:
             return None, None
-        pair, direction = min(matches, key=lambda m: (-eligible[m[0]], m[0]))
+        pair, direction = best
         return Decision(pair, direction, eligible[pair], instant, list(snap.candles.get(pair, []))), None
 
     def record(self, decision: Decision, outcome: CycleOutcome) -> None:

@@ -14,18 +14,18 @@ from api.errors import register_error_handlers
 from api.mailer import OutboxMailer
 from api.routes import BLUEPRINTS
 from api.webapp import register_webapp
-from glimpse.clock import Clock, SystemClock
-from glimpse.config import Config, load_config
-from glimpse.db import open_database
+from glimpse.runtime.clock import Clock, SystemClock
+from glimpse.runtime.config import Config, load_config
+from glimpse.store.db import open_database
 
 log = logging.getLogger(__name__)
 
 
 def _broker_checker(config: Config, db: Any, clock: Clock):
     try:
-        from glimpse.broker import check_credentials
+        from glimpse.market import check_credentials
     except ImportError:
-        log.warning("glimpse.broker is not available: checkIq answers 503")
+        log.warning("glimpse.market is not available: checkIq answers 503")
         return None
     return functools.partial(check_credentials, config, db, clock)
 

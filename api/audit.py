@@ -6,7 +6,7 @@ from typing import Any
 
 from api import auth
 from api.context import ctx
-from glimpse import db as names
+from glimpse.store import db as names
 
 
 def record(target: str, did_what: str, before: Any = None, after: Any = None) -> None:

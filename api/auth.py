@@ -17,8 +17,8 @@ from flask import g, request
 
 from api.context import ctx
 from api.errors import APIError, forbidden, unauthorized
-from glimpse import db as names
-from glimpse import security
+from glimpse.runtime import security
+from glimpse.store import db as names
 
 
 @dataclass

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import current_app
 
-from glimpse.clock import Clock
-from glimpse.config import Config
+from glimpse.runtime.clock import Clock
+from glimpse.runtime.config import Config
 
 
 @dataclass
@@ -18,7 +18,7 @@ class ApiContext:
     db: Any
     clock: Clock
     mailer: Any
-    # (email, password) -> {"account", "treinamento", "real"}; raises glimpse.broker errors.
+    # (email, password) -> {"account", "treinamento", "real"}; raises glimpse.market errors.
     check_broker_credentials: Callable[[str, str], dict] | None
 
 

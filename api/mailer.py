@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from glimpse import db as names
-from glimpse.clock import Clock
+from glimpse.runtime.clock import Clock
+from glimpse.store import db as names
 
 
 class Mailer(Protocol):

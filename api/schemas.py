@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from glimpse.accounts import MIN_PASSWORD_LENGTH, normalize_email
-from glimpse.pairs import PAIRS
-from glimpse.patterns import PatternError, format_sequence, parse_sequence
+from glimpse.rules.pairs import PAIRS
+from glimpse.rules.patterns import PatternError, format_sequence, parse_sequence
+from glimpse.store.accounts import MIN_PASSWORD_LENGTH, normalize_email
 
 HORA_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_STRATEGY_CANDLES = 12

@@ -15,11 +15,11 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from glimpse.clock import clock_for
-from glimpse.config import Config
-from glimpse.db import open_database
-from glimpse.heartbeat import HeartbeatThread
-from glimpse.services import ServiceContext
+from glimpse.runtime.clock import clock_for
+from glimpse.runtime.config import Config
+from glimpse.runtime.heartbeat import HeartbeatThread
+from glimpse.runtime.services import ServiceContext
+from glimpse.store.db import open_database
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class _GunicornApp(BaseApplication):
         config = self.glimpse_config
         db = open_database(config)
         if config.embedded:
-            from glimpse.seed import seed_database
+            from glimpse.store.seed import seed_database
 
             report = seed_database(db)
             log.info("embedded database seeded: %s", report)

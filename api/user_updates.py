@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.errors import APIError, bad_request, forbidden
-from glimpse.accounts import IDLE_OPERATING
-from glimpse.pairs import PAIRS
+from glimpse.rules.pairs import PAIRS
+from glimpse.store.accounts import IDLE_OPERATING
 
 SERVER_MANAGED = frozenset(
     {

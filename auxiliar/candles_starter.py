@@ -14,12 +14,12 @@ import logging
 import sys
 
 from auxiliar.market_account import MarketAccount
-from glimpse import db as names
-from glimpse.broker import Broker, BrokerError
-from glimpse.db import upsert_all
-from glimpse.pairs import PAIR_NAMES
-from glimpse.services import ServiceContext, run_standalone
-from glimpse.ticker import Ticker, TickerService
+from glimpse.market import Broker, BrokerError
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.runtime.services import ServiceContext, run_standalone
+from glimpse.runtime.ticker import Ticker, TickerService
+from glimpse.store import db as names
+from glimpse.store.db import upsert_all
 
 log = logging.getLogger(__name__)
 NAME = "Realtime Candles"

@@ -15,14 +15,14 @@ import logging
 import sys
 
 from auxiliar.market_account import MarketAccount
-from glimpse import db as names
-from glimpse.broker import BrokerError
-from glimpse.clock import local_datetime
-from glimpse.db import upsert_all
-from glimpse.pairs import PAIR_NAMES
-from glimpse.schedule import is_open
-from glimpse.services import ServiceContext, run_standalone
-from glimpse.ticker import Ticker, TickerService
+from glimpse.market import BrokerError
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.rules.schedule import is_open
+from glimpse.runtime.clock import local_datetime
+from glimpse.runtime.services import ServiceContext, run_standalone
+from glimpse.runtime.ticker import Ticker, TickerService
+from glimpse.store import db as names
+from glimpse.store.db import upsert_all
 
 log = logging.getLogger(__name__)
 NAME = "Lister"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from glimpse.broker import Broker, BrokerError, open_broker
-from glimpse.services import ServiceContext
+from glimpse.market import Broker, BrokerError, open_broker
+from glimpse.runtime.services import ServiceContext
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ import sys
 
 from bson import ObjectId
 
-from glimpse import alerts, ledger, lifecycle
-from glimpse import db as names
-from glimpse.clock import wall_span
-from glimpse.services import ServiceContext, run_standalone
-from glimpse.ticker import Ticker, TickerService
-from glimpse.timing import local_day
+from glimpse.rules.timing import local_day
+from glimpse.runtime.clock import wall_span
+from glimpse.runtime.services import ServiceContext, run_standalone
+from glimpse.runtime.ticker import Ticker, TickerService
+from glimpse.store import alerts, ledger, lifecycle
+from glimpse.store import db as names
 
 log = logging.getLogger(__name__)
 NAME = "Server Assigner"

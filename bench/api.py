@@ -33,12 +33,12 @@ from pathlib import Path
 
 import requests
 
-from glimpse.clock import local_datetime
-from glimpse.config import load_config
-from glimpse.pairs import PAIR_NAMES
-from glimpse.paper_market import PaperMarket
-from glimpse.schedule import is_open
-from glimpse.seed import COLLECTIONS_DIR, DEMO_LOGINS, load_collection
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.rules.schedule import is_open
+from glimpse.runtime.clock import local_datetime
+from glimpse.runtime.config import load_config
+from glimpse.store.seed import COLLECTIONS_DIR, DEMO_LOGINS, load_collection
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -48,7 +48,7 @@ SERVER_THREADS = 16  # what api/service.py configures for its gthread worker
 # The server process: the same gunicorn application `glimpse up` runs, without background services.
 SERVER_CODE = (
     "from api.service import service\n"
-    "from glimpse.config import load_config\n"
+    "from glimpse.runtime.config import load_config\n"
     "service.serve(load_config(), [], 'bench: API ready', workers=1)\n"
 )
 

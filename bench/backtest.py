@@ -4,7 +4,7 @@ Prints one JSON object. The workload: 24 pairs x 525,600 candles (12.6M),
 from the paper market (or fixed-seed random colours with --random), one
 9-candle strategy with mirror, 2 gales, independent mode.
 
-- seconds, candles_per_second: the vectorised backtester (glimpse.backtest.backtest_report).
+- seconds, candles_per_second: the vectorised backtester (glimpse.backtest.engine.backtest_report).
 - ratio_vs_python: a plain Python loop of the same rules on a 1 % slice of
   every pair, scaled by 100, over the vectorised time.
 - ratio_vs_floor: the vectorised time over one np.count_nonzero pass on the
@@ -26,9 +26,9 @@ import time
 
 import numpy as np
 
-from glimpse.backtest import backtest_report
-from glimpse.pairs import PAIR_NAMES
-from glimpse.paper_market import PaperMarket
+from glimpse.backtest.engine import backtest_report
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.pairs import PAIR_NAMES
 
 PAIRS = 24
 MINUTES = 365 * 1440

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from glimpse.patterns import ColourMatrix, Strategy, StrategyBatch, colour_matrix
+from glimpse.rules.patterns import ColourMatrix, Strategy, StrategyBatch, colour_matrix
 
 PAIRS = 1000
 STRATEGIES = 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from glimpse.services import run_standalone
+from glimpse.runtime.services import run_standalone
 from operational_server.service import ServerPool, server_names
 
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from glimpse import alerts, ledger, operations_log
-from glimpse import db as names
-from glimpse.broker import AssetClosed, BrokerError, BrokerTimeout, Rejected
-from glimpse.clock import wall_span
-from glimpse.lifecycle import oid
-from glimpse.money import cents, gale_entries, to_decimal
-from glimpse.stops import STOP_LOSS, checks_now, stop_reached
-from glimpse.timing import minute_start
+from glimpse.market import AssetClosed, BrokerError, BrokerTimeout, Rejected
+from glimpse.rules.money import cents, gale_entries, to_decimal
+from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
+from glimpse.rules.timing import minute_start
+from glimpse.runtime.clock import wall_span
+from glimpse.store import alerts, ledger, operations_log
+from glimpse.store import db as names
+from glimpse.store.lifecycle import oid
 
 if TYPE_CHECKING:
     from operational_server.session import UserSession

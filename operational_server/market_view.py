@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from glimpse import db as names
-from glimpse.patterns import Strategy
+from glimpse.rules.patterns import Strategy
+from glimpse.store import db as names
 from operational_server.sequence_finder import candles_by_pair, find_all
 
 MAX_CACHED_INSTANTS = 4

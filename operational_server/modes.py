@@ -11,13 +11,19 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from glimpse import alerts
-from glimpse import db as names
-from glimpse.clock import wall_span
-from glimpse.money import money_management
-from glimpse.patterns import PatternError, Strategy
-from glimpse.selection import DEFAULT_FRESHNESS_SECONDS, best_match, eligible_pairs, payout_of, payout_passes
-from glimpse.timing import coming_minute
+from glimpse.rules.money import money_management
+from glimpse.rules.patterns import PatternError, Strategy
+from glimpse.rules.selection import (
+    DEFAULT_FRESHNESS_SECONDS,
+    best_match,
+    eligible_pairs,
+    payout_of,
+    payout_passes,
+)
+from glimpse.rules.timing import coming_minute
+from glimpse.runtime.clock import wall_span
+from glimpse.store import alerts
+from glimpse.store import db as names
 from operational_server.cycle import CycleOutcome, Decision
 
 if TYPE_CHECKING:

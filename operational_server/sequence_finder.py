@@ -4,7 +4,7 @@ A RealtimeCandles document is `{ativo, candles: [{o, c, ...}] oldest first
 (the last one still forming), lastUpdated: epoch}`. The original stored the
 candle list as a JSON string; both forms are read. A document older than
 `max_age` seconds at `now` is stale and never matched. The matching itself
-is glimpse.patterns'.
+is glimpse.rules.patterns'.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from glimpse.patterns import Strategy, StrategyBatch, colour_matrix
+from glimpse.rules.patterns import Strategy, StrategyBatch, colour_matrix
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from glimpse import lifecycle
-from glimpse.services import ServiceContext
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import lifecycle
 from operational_server.market_view import MarketView
 from operational_server.session import ServerIdentity, TimingLog, UserSession
 from operational_server.watch import PoolWatch

@@ -9,8 +9,8 @@ import secrets
 import socket
 import threading
 
-from glimpse import lifecycle
-from glimpse.services import ServiceContext
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import lifecycle
 from operational_server.market_view import MarketView
 from operational_server.server import OperationalServer
 from operational_server.session import ServerIdentity, TimingLog

@@ -16,13 +16,13 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
-from glimpse import alerts, ledger, lifecycle, operations_log
-from glimpse import db as names
-from glimpse.broker import Broker, BrokerError, open_broker
-from glimpse.broker.base import turbo_expiry
-from glimpse.security import DecryptError, decrypt_secret
-from glimpse.services import ServiceContext
-from glimpse.timing import next_decision
+from glimpse.market import Broker, BrokerError, open_broker
+from glimpse.market.base import turbo_expiry
+from glimpse.rules.timing import next_decision
+from glimpse.runtime.security import DecryptError, decrypt_secret
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import alerts, ledger, lifecycle, operations_log
+from glimpse.store import db as names
 from operational_server import cycle
 from operational_server.market_view import MarketView
 from operational_server.modes import Mode, mode_for

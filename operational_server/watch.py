@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from glimpse import lifecycle
-from glimpse.services import ServiceContext
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import lifecycle
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from glimpse.clock import ManualClock
-from glimpse.config import Config, load_config
-from glimpse.db import ensure_indexes, new_embedded_database
+from glimpse.runtime.clock import ManualClock
+from glimpse.runtime.config import Config, load_config
+from glimpse.store.db import ensure_indexes, new_embedded_database
 
 TEST_MONGO_URI = os.environ.get("GLIMPSE_TEST_MONGO_URI")
 

@@ -1,4 +1,4 @@
-"""glimpse.backtest and glimpse.colour_sources: the rules, checked by hand and against a plain loop."""
+"""glimpse.backtest.engine and glimpse.backtest.sources: the rules, checked by hand and against a plain loop."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glimpse import colour_sources as sources
-from glimpse.backtest import (
+from glimpse.backtest import sources
+from glimpse.backtest.engine import (
     BacktestError,
     Batch,
     as_colours,
     backtest_report,
     run_batch,
 )
-from glimpse.money import MoneyPlan
-from glimpse.patterns import Strategy, format_sequence
+from glimpse.rules.money import MoneyPlan
+from glimpse.rules.patterns import Strategy, format_sequence
 
 FIELDS = {"signals", "win_at", "loss", "unresolved", "dojis", "win_rate_at", "win_rate_cumulative"}
 MONEY_FIELDS = {"net_profit", "max_drawdown", "longest_losing_streak", "equity"}
@@ -387,7 +387,7 @@ def test_series_from_a_market():
 
 
 def test_the_paper_market_is_a_colour_source():
-    from glimpse.paper_market import PaperMarket
+    from glimpse.market.paper_market import PaperMarket
 
     got = sources.series_from_market(PaperMarket(1), ["EURUSD"], 1_717_419_600 - 1440 * 60, 1440)
     assert got["EURUSD"].dtype == np.int8 and got["EURUSD"].size == 1440

@@ -1,4 +1,4 @@
-"""`glimpse seed`, `glimpse user create` and `glimpse manager create` through `glimpse.cli.main`."""
+"""`glimpse seed`, `glimpse user create` and `glimpse manager create` through `glimpse.cli.main.main`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from types import SimpleNamespace
 import pytest
 from bson import ObjectId
 
-from glimpse import db as names
-from glimpse.accounts import new_account
-from glimpse.cli import main
-from glimpse.config import load_config
-from glimpse.db import new_embedded_database, open_database
-from glimpse.security import is_hashed, verify_password
-from glimpse.seed import DEMO_LOGINS
+from glimpse.cli.main import main
+from glimpse.runtime.config import load_config
+from glimpse.runtime.security import is_hashed, verify_password
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
+from glimpse.store.db import new_embedded_database, open_database
+from glimpse.store.seed import DEMO_LOGINS
 
 PASSWORD = "correct horse battery"
 
@@ -43,7 +43,7 @@ def real_mongo(monkeypatch):
         opened.append(config)
         return database
 
-    monkeypatch.setattr("glimpse.commands.seed.open_database", fake_open)
+    monkeypatch.setattr("glimpse.cli.seed.open_database", fake_open)
     return SimpleNamespace(db=database, opened=opened)
 
 

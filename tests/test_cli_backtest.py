@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from glimpse import colour_sources as sources
-from glimpse.backtest import backtest_report
-from glimpse.cli import main
-from glimpse.commands import backtest as command
-from glimpse.paper_market import PaperMarket
+from glimpse.backtest import sources
+from glimpse.backtest.engine import backtest_report
+from glimpse.cli import backtest as command
+from glimpse.cli.main import main
+from glimpse.market.paper_market import PaperMarket
 
 NOW = 1_717_419_600.0 + 30  # Monday 2024-06-03 13:00:30 UTC
 DAY = 1440

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import pytest
 
-from glimpse.commands.market import DEFAULT_TEST_CANDLES_START
-from glimpse.pairs import PAIR_NAMES
-from glimpse.paper_market import PaperMarket
-from glimpse.seed import COLLECTIONS_DIR, load_collection
+from glimpse.cli.market import DEFAULT_TEST_CANDLES_START
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.store.seed import COLLECTIONS_DIR, load_collection
 
 SEED = 20240601
 TARGET = {"+": 49.0, "-": 48.0, "0": 3.0}
@@ -23,7 +23,7 @@ def glimpse(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GLIMPSE_")}
     environment.update({"GLIMPSE_SECRET_KEY": "cli-test-secret-key-" + "x" * 32, **(env or {})})
     return subprocess.run(
-        [sys.executable, "-m", "glimpse.cli", *args],
+        [sys.executable, "-m", "glimpse.cli.main", *args],
         capture_output=True,
         text=True,
         env=environment,

@@ -8,10 +8,10 @@ import threading
 import pymongo
 import pytest
 
-from glimpse import security
-from glimpse.clock import FastClock, ManualClock, sleep_until
-from glimpse.config import ConfigError, load_config
-from glimpse.db import INDEXES, ensure_indexes, new_embedded_database, ping
+from glimpse.runtime import security
+from glimpse.runtime.clock import FastClock, ManualClock, sleep_until
+from glimpse.runtime.config import ConfigError, load_config
+from glimpse.store.db import INDEXES, ensure_indexes, new_embedded_database, ping
 
 
 def test_embedded_config_generates_a_development_key():
@@ -142,7 +142,7 @@ def test_clocks():
 
 
 def test_clock_speed_setting():
-    from glimpse.clock import SystemClock, clock_for
+    from glimpse.runtime.clock import SystemClock, clock_for
 
     assert load_config({"GLIMPSE_CLOCK_SPEED": "30"}).clock_speed == 30.0
     assert isinstance(clock_for(1.0), SystemClock) and isinstance(clock_for(30.0), FastClock)

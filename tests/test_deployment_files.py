@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from glimpse.config import load_config
+from glimpse.runtime.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +57,7 @@ def test_dockerfile_runs_the_cli_as_an_unprivileged_user():
 
 def test_env_example_documents_every_setting():
     documented = {line.split("=", 1)[0].lstrip("# ").strip() for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
-    source = (ROOT / "glimpse" / "config.py").read_text()
+    source = (ROOT / "glimpse" / "runtime" / "config.py").read_text()
     import re
 
     read = set(re.findall(r'"(GLIMPSE_[A-Z_]+)"', source))

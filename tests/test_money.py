@@ -1,4 +1,4 @@
-"""glimpse.money: rounding to cents, the gale formulas, cycle results, Glimpse's money rule."""
+"""glimpse.rules.money: rounding to cents, the gale formulas, cycle results, Glimpse's money rule."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from glimpse.money import (
+from glimpse.rules.money import (
     GLIMPSE_MM,
     MoneyPlan,
     cents,

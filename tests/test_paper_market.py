@@ -1,4 +1,4 @@
-"""glimpse.paper_market: a deterministic, realistic price model."""
+"""glimpse.market.paper_market: a deterministic, realistic price model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glimpse.pairs import PAIR_NAMES, PAIRS
-from glimpse.paper_market import FLAT_MINUTE_RATE, PaperMarket
+from glimpse.market.paper_market import FLAT_MINUTE_RATE, PaperMarket
+from glimpse.rules.pairs import PAIR_NAMES, PAIRS
 
 SEED = 20240601
 MONTH_START = 1_714_532_400  # 2024-05-01 00:00 in São Paulo (03:00 UTC)

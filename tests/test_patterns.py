@@ -1,4 +1,4 @@
-"""glimpse.patterns: candle colours, strategy parsing, `find` and the batch finder."""
+"""glimpse.rules.patterns: candle colours, strategy parsing, `find` and the batch finder."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glimpse.patterns import (
+from glimpse.rules.patterns import (
     MAX_SEQUENCE_LENGTH,
     ColourMatrix,
     PatternError,

@@ -1,4 +1,4 @@
-"""glimpse.schedule: weekday keys and trading windows of ActivesSchedule documents."""
+"""glimpse.rules.schedule: weekday keys and trading windows of ActivesSchedule documents."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glimpse.clock import local_datetime
-from glimpse.pairs import PAIR_NAMES
-from glimpse.schedule import WEEKDAY_KEYS, hhmm, in_window, is_open, weekday_key, windows
-from glimpse.seed import COLLECTIONS_DIR, load_collection
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.rules.schedule import WEEKDAY_KEYS, hhmm, in_window, is_open, weekday_key, windows
+from glimpse.runtime.clock import local_datetime
+from glimpse.store.seed import COLLECTIONS_DIR, load_collection
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 MONDAY = datetime(2024, 6, 3, 10, 0, tzinfo=SAO_PAULO)

@@ -1,4 +1,4 @@
-"""The seed data in collections/ and `glimpse.seed.seed_database`."""
+"""The seed data in collections/ and `glimpse.store.seed.seed_database`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import datetime
 import pytest
 from bson import ObjectId, json_util
 
-from glimpse import db as names
-from glimpse.accounts import new_account
-from glimpse.pairs import PAIR_NAMES, PAIRS
-from glimpse.security import is_hashed, verify_password
-from glimpse.seed import (
+from glimpse.rules.pairs import PAIR_NAMES, PAIRS
+from glimpse.runtime.security import is_hashed, verify_password
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
+from glimpse.store.seed import (
     COLLECTIONS_DIR,
     DEMO_CODES,
     DEMO_LOGINS,
@@ -343,7 +343,7 @@ def test_without_demo_the_published_logins_and_codes_are_skipped_and_the_rest_se
 
 
 def test_without_demo_an_account_with_another_password_is_seeded(db, tmp_path):
-    from glimpse.security import hash_password
+    from glimpse.runtime.security import hash_password
 
     real = {"user": "ops@example.com", "password": hash_password("a real secret", "test"), "name": "Ops"}
     demo = {"user": "admin@glimpse.local", "password": hash_password(DEMO_LOGINS[1][2], "test"), "name": "Demo"}

@@ -24,9 +24,9 @@ from api.schemas import (
     UseCodeBody,
 )
 from api.user_updates import plan_update
-from glimpse import db as names
-from glimpse import security
-from glimpse.accounts import new_account, public_view
+from glimpse.runtime import security
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account, public_view
 
 log = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__, url_prefix="/glimpse")

@@ -11,7 +11,7 @@ from api import auth
 from api.context import ctx
 from api.registry import PUBLIC, USER, endpoint
 from api.schemas import Empty, InsertQuestionBody
-from glimpse import db as names
+from glimpse.store import db as names
 
 bp = Blueprint("content", __name__, url_prefix="/glimpse")
 

@@ -7,9 +7,9 @@ from flask import Blueprint, Response
 from api.context import ctx
 from api.openapi import build_openapi
 from api.registry import PUBLIC, endpoint
-from glimpse.clock import wall_span
-from glimpse.db import ping as db_ping
-from glimpse.heartbeat import statuses
+from glimpse.runtime.clock import wall_span
+from glimpse.runtime.heartbeat import statuses
+from glimpse.store.db import ping as db_ping
 
 bp = Blueprint("health", __name__, url_prefix="/glimpse")
 

@@ -8,9 +8,9 @@ from api import audit
 from api.context import ctx
 from api.registry import MANAGER, endpoint
 from api.schemas import CreateCodesBody, Empty, InsertAuditBody, UpdateServerBody
-from glimpse import db as names
-from glimpse import security
-from glimpse.heartbeat import beat
+from glimpse.runtime import security
+from glimpse.runtime.heartbeat import beat
+from glimpse.store import db as names
 
 bp = Blueprint("manager", __name__, url_prefix="/glimpse")
 

@@ -13,10 +13,10 @@ from api.context import ctx
 from api.errors import APIError, bad_request
 from api.registry import PUBLIC, SERVICE, USER, USER_OR_MANAGER, endpoint
 from api.schemas import AtivosBody, AtivoUpdate, CandlesUpdate, CheckIqBody, Empty
-from glimpse import db as names
-from glimpse import security
-from glimpse.accounts import public_view
-from glimpse.broker import AuthError, BrokerError, BrokerTimeout
+from glimpse.market import AuthError, BrokerError, BrokerTimeout
+from glimpse.runtime import security
+from glimpse.store import db as names
+from glimpse.store.accounts import public_view
 
 log = logging.getLogger(__name__)
 bp = Blueprint("market", __name__, url_prefix="/glimpse")

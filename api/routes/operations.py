@@ -9,7 +9,7 @@ from api.context import ctx
 from api.errors import forbidden
 from api.registry import MANAGER, USER, endpoint
 from api.schemas import Empty, GetUserOperationsBody
-from glimpse import db as names
+from glimpse.store import db as names
 
 bp = Blueprint("operations", __name__, url_prefix="/glimpse")
 

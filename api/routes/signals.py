@@ -11,7 +11,7 @@ from api.context import ctx
 from api.errors import forbidden
 from api.registry import USER, endpoint
 from api.schemas import GetSignalsBody, InsertSignalsBody, UpdateSignalBody
-from glimpse import db as names
+from glimpse.store import db as names
 
 bp = Blueprint("signals", __name__, url_prefix="/glimpse")
 

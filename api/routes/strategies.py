@@ -10,11 +10,11 @@ from api.context import ctx
 from api.errors import APIError, bad_request, forbidden
 from api.registry import MANAGER, USER_OR_MANAGER, endpoint
 from api.schemas import BacktestBody, Empty, StrategyBody
-from glimpse import db as names
-from glimpse.backtest import backtest_report
-from glimpse.colour_sources import last_complete_minutes, series_from_market, series_from_test_candles
-from glimpse.pairs import PAIR_NAMES
-from glimpse.paper_market import PaperMarket
+from glimpse.backtest.engine import backtest_report
+from glimpse.backtest.sources import last_complete_minutes, series_from_market, series_from_test_candles
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.store import db as names
 
 bp = Blueprint("strategies", __name__, url_prefix="/glimpse")
 

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 
 from api import create_app
-from glimpse import db as names
-from glimpse import security
-from glimpse.accounts import new_account
+from glimpse.runtime import security
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
 
 PASSWORD = "correct horse battery"
 
 
 class FakeBrokerCheck:
-    """Stands in for glimpse.broker.check_credentials in API tests."""
+    """Stands in for glimpse.market.check_credentials in API tests."""
 
     def __init__(self):
         self.calls: list[tuple[str, str]] = []

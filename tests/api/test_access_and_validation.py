@@ -7,7 +7,7 @@ import json
 import pytest
 
 from api.registry import ROUTES
-from glimpse import security
+from glimpse.runtime import security
 from tests.api.samples import SAMPLES
 
 PROTECTED = [r for r in ROUTES if r.access]

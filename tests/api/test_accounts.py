@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from glimpse import db as names
-from glimpse import security
+from glimpse.runtime import security
+from glimpse.store import db as names
 from tests.api.conftest import PASSWORD
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from glimpse import db as names
-from glimpse import security
-from glimpse.broker.base import AuthError, BrokerTimeout, Unreachable
+from glimpse.market.base import AuthError, BrokerTimeout, Unreachable
+from glimpse.runtime import security
+from glimpse.store import db as names
 
 
 def test_check_iq_stores_the_password_encrypted(client, db, user, broker_check, config):

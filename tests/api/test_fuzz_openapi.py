@@ -36,10 +36,10 @@ from schemathesis import GenerationMode
 from api import auth
 from api.registry import ROUTES
 from api.user_updates import STATUS_TRANSITIONS, VALIDATORS
-from glimpse import db as names
-from glimpse import security
-from glimpse.pairs import PAIR_NAMES
-from glimpse.seed import DEMO_LOGINS, seed_database
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.runtime import security
+from glimpse.store import db as names
+from glimpse.store.seed import DEMO_LOGINS, seed_database
 from tests.api.samples import SAMPLES
 
 MIN_TOTAL_CASES = 2000

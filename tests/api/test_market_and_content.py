@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glimpse import db as names
+from glimpse.store import db as names
 
 
 def _actives(db):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from glimpse import db as names
-from glimpse import security
-from glimpse.seed import DEMO_LOGINS, seed_database
+from glimpse.runtime import security
+from glimpse.store import db as names
+from glimpse.store.seed import DEMO_LOGINS, seed_database
 
 
 def _walk(value, path=""):

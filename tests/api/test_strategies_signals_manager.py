@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glimpse import db as names
+from glimpse.store import db as names
 
 STRATEGY = {"name": "Tres Vermelhas", "createdBy": "ignored", "sequence": "-1,-1,-1", "operation": "call", "mirror": False}
 
@@ -168,7 +168,7 @@ def test_invite_codes_for_managers(client, db, manager):
 def test_backtest_on_the_stored_month_matches_the_backtester(client, db, user):
     import numpy as np
 
-    from glimpse.backtest import backtest_report
+    from glimpse.backtest.engine import backtest_report
 
     rng = np.random.default_rng(7)
     strings = {pair: "".join(rng.choice(list("+-0"), size=3000, p=[0.49, 0.48, 0.03])) for pair in ("EURUSD", "GBPUSD")}

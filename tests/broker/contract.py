@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from glimpse.broker import (
+from glimpse.market import (
     AssetClosed,
     AuthError,
     Broker,
@@ -26,14 +26,14 @@ from glimpse.broker import (
     Unreachable,
     open_broker,
 )
-from glimpse.broker.base import turbo_expiry
-from glimpse.clock import ManualClock, SystemClock
-from glimpse.config import Config, load_config
-from glimpse.db import ACTIVES_SCHEDULE
-from glimpse.money import win_profit
-from glimpse.pairs import PAIR_NAMES
-from glimpse.paper_market import PaperMarket
-from glimpse.seed import COLLECTIONS_DIR, load_collection
+from glimpse.market.base import turbo_expiry
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.money import win_profit
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.runtime.clock import ManualClock, SystemClock
+from glimpse.runtime.config import Config, load_config
+from glimpse.store.db import ACTIVES_SCHEDULE
+from glimpse.store.seed import COLLECTIONS_DIR, load_collection
 from tests.fakes import iq_server
 
 AMOUNT = 10

@@ -24,10 +24,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from glimpse.broker import BrokerError, check_credentials, open_broker
-from glimpse.broker.iqoption import IQOptionBroker, IQTimeouts
-from glimpse.clock import SystemClock
-from glimpse.config import Config, load_config
+from glimpse.market import BrokerError, check_credentials, open_broker
+from glimpse.market.iqoption import IQOptionBroker, IQTimeouts
+from glimpse.runtime.clock import SystemClock
+from glimpse.runtime.config import Config, load_config
 from tests.broker.contract import CHECKS, FakeIQHarness
 from tests.fakes import iq_server
 

@@ -1,4 +1,4 @@
-"""glimpse.broker.base: IQ Option's expiry rule and the shared argument checks."""
+"""glimpse.market.base: IQ Option's expiry rule and the shared argument checks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from glimpse.broker.base import BrokerTimeout, Rejected, check_order, turbo_expiry
+from glimpse.market.base import BrokerTimeout, Rejected, check_order, turbo_expiry
 
 T = 1_717_419_600  # a minute boundary
 

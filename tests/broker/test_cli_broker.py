@@ -14,7 +14,7 @@ def glimpse(*args: str, env: dict, stdin: str | None = None) -> subprocess.Compl
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GLIMPSE_")}
     environment.update({"GLIMPSE_SECRET_KEY": "cli-test-secret-key-" + "x" * 32, **env})
     return subprocess.run(
-        [sys.executable, "-m", "glimpse.cli", *args],
+        [sys.executable, "-m", "glimpse.cli.main", *args],
         cwd=ROOT,
         env=environment,
         input=stdin,

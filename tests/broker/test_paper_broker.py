@@ -11,15 +11,15 @@ from decimal import Decimal
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
-from glimpse.broker import AuthError, BrokerTimeout, Unreachable, check_credentials, open_broker
-from glimpse.broker.base import turbo_expiry
-from glimpse.broker.paper import PaperBroker
-from glimpse.clock import FastClock, ManualClock
-from glimpse.db import ACTIVES_SCHEDULE, PAPER_BALANCES
-from glimpse.money import win_profit
-from glimpse.paper_market import PaperMarket
-from glimpse.security import is_hashed
-from glimpse.seed import COLLECTIONS_DIR, load_collection
+from glimpse.market import AuthError, BrokerTimeout, Unreachable, check_credentials, open_broker
+from glimpse.market.base import turbo_expiry
+from glimpse.market.paper import PaperBroker
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.money import win_profit
+from glimpse.runtime.clock import FastClock, ManualClock
+from glimpse.runtime.security import is_hashed
+from glimpse.store.db import ACTIVES_SCHEDULE, PAPER_BALANCES
+from glimpse.store.seed import COLLECTIONS_DIR, load_collection
 
 EMAIL, PASSWORD = "trader@example.com", "paper-password"
 MONDAY_10H = 1_717_419_600.0  # 2024-06-03 10:00 in São Paulo
@@ -145,7 +145,7 @@ def test_another_process_settles_the_same_orders_the_same_way(paper_config, db, 
     ]
     code = (
         "import json, sys\n"
-        "from glimpse.paper_market import PaperMarket\n"
+        "from glimpse.market.paper_market import PaperMarket\n"
         f"m = PaperMarket({paper_config.paper_seed})\n"
         "print(json.dumps([m.outcome(r['ativo'], r['direction'], r['openedAt'], r['expiresAt']) for r in json.load(sys.stdin)]))\n"
     )
@@ -241,7 +241,7 @@ def test_check_credentials_returns_the_check_iq_balances(paper_config, db, clock
 
 
 def test_the_factory_follows_glimpse_broker(config, db, clock):
-    from glimpse.broker.iqoption import IQOptionBroker
+    from glimpse.market.iqoption import IQOptionBroker
 
     assert isinstance(open_broker(config.with_(broker="paper"), db, clock, EMAIL, PASSWORD), PaperBroker)
     assert isinstance(

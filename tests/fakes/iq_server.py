@@ -12,7 +12,7 @@ It serves:
   `ssid`), balances, api_option_init_all_result, initialization-data,
   underlying-list, instruments, candles, candle-generated (pushed until
   unsubscribed), option + result (about 50 ms after a buy), option-closed.
-* Prices, candles and settlements from the paper market (glimpse.paper_market)
+* Prices, candles and settlements from the paper market (glimpse.market.paper_market)
   with the server's seed, so they agree with the paper broker. Payouts are
   the paper market's payout of the UTC day. Orders settle early (after
   --settle-delay seconds) unless --settle-at-expiry: the client does not
@@ -47,9 +47,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from glimpse.money import cents, win_profit
-from glimpse.pairs import PAIR_NAMES, PAIRS
-from glimpse.paper_market import PaperMarket
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.money import cents, win_profit
+from glimpse.rules.pairs import PAIR_NAMES, PAIRS
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 PRACTICE_TYPE, REAL_TYPE = 4, 1

@@ -50,7 +50,7 @@ from bson.int64 import Int64
 from mongomock.filtering import filter_applies
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-import glimpse.db  # noqa: F401  (installs the mongomock patches the bundle relies on: fast _id lookups, unique checks)
+import glimpse.store.db  # noqa: F401  (installs the mongomock patches the bundle relies on: fast _id lookups, unique checks)
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,13 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from glimpse import db as names
-from glimpse import heartbeat, ledger, lifecycle
-from glimpse.broker.paper import PaperBroker
-from glimpse.clock import ManualClock
-from glimpse.db import ensure_indexes, new_embedded_database, ping, upsert_all
-from glimpse.seed import seed_database
+from glimpse.market.paper import PaperBroker
+from glimpse.runtime import heartbeat
+from glimpse.runtime.clock import ManualClock
+from glimpse.store import db as names
+from glimpse.store import ledger, lifecycle
+from glimpse.store.db import ensure_indexes, new_embedded_database, ping, upsert_all
+from glimpse.store.seed import seed_database
 from tests.fakes.mongo_server import MongoServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,13 +10,13 @@ from typing import Any
 from auxiliar.candles_starter import CandleStreams
 from auxiliar.lister import Lister
 from auxiliar.server_assigner import Assigner
-from glimpse import db as names
-from glimpse import security
-from glimpse.accounts import new_account
-from glimpse.clock import FastClock
-from glimpse.config import Config
-from glimpse.seed import seed_database
-from glimpse.services import ServiceContext
+from glimpse.runtime import security
+from glimpse.runtime.clock import FastClock
+from glimpse.runtime.config import Config
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
+from glimpse.store.seed import seed_database
 from operational_server.service import ServerPool, server_names
 
 # Monday 2024-06-03 10:00:05 in São Paulo (13:00:05 UTC): the forex market is open.

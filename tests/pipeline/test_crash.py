@@ -38,12 +38,12 @@ import pymongo
 import pytest
 from bson import ObjectId
 
-from glimpse import db as names
-from glimpse import security
-from glimpse.accounts import new_account
-from glimpse.clock import FastClock
-from glimpse.money import cents
-from glimpse.seed import seed_database
+from glimpse.rules.money import cents
+from glimpse.runtime import security
+from glimpse.runtime.clock import FastClock
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
+from glimpse.store.seed import seed_database
 from tests.pipeline.bundle import MONDAY_MORNING
 
 pytestmark = pytest.mark.slow

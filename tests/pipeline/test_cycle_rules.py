@@ -14,16 +14,16 @@ from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glimpse import db as names
-from glimpse import ledger, operations_log
-from glimpse.accounts import new_account
-from glimpse.broker.base import AssetClosed, Broker
-from glimpse.clock import ManualClock
-from glimpse.config import load_config
-from glimpse.db import new_embedded_database
-from glimpse.money import gale_entries
-from glimpse.services import ServiceContext
-from glimpse.stops import stop_reached
+from glimpse.market.base import AssetClosed, Broker
+from glimpse.rules.money import gale_entries
+from glimpse.rules.stops import stop_reached
+from glimpse.runtime.clock import ManualClock
+from glimpse.runtime.config import load_config
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import db as names
+from glimpse.store import ledger, operations_log
+from glimpse.store.accounts import new_account
+from glimpse.store.db import new_embedded_database
 from operational_server import cycle
 from operational_server.cycle import Decision, run_cycle
 from operational_server.market_view import MarketView

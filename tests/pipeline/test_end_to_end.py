@@ -11,8 +11,8 @@ import pytest
 from bson import ObjectId
 
 from auxiliar.server_assigner import Assigner, count_down_premium
-from glimpse import db as names
-from glimpse.money import cents
+from glimpse.rules.money import cents
+from glimpse.store import db as names
 from tests.pipeline.bundle import make_bundle
 
 STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call", "mirror": True, "createdBy": "Teste"}
@@ -72,7 +72,7 @@ def test_a_strategy_user_trades_with_gale_and_stops_on_stop_win(bundle):
 
 def test_b_a_signals_user_gets_three_results_in_their_own_list(bundle):
     clock = bundle.ctx.clock
-    from glimpse.timing import coming_minute
+    from glimpse.rules.timing import coming_minute
 
     zone = bundle.ctx.config.zone
     # Two minutes apart: a 1-minute order bought at second 58.5 runs to the end of the next minute.

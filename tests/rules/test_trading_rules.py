@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glimpse import selection, stops, timing
+from glimpse.rules import selection, stops, timing
 
 SETTINGS = {"stopLoss": True, "stopLossValue": 20, "stopWin": True, "stopWinValue": 10}
 

@@ -1,0 +1,1 @@
+"""Backtesting: the vectorised backtester and the colour sources it reads."""

@@ -1,0 +1,151 @@
+"""`glimpse user create` and `glimpse manager create`: accounts made from the shell.
+
+The password is read with getpass (typed twice) or, with --password-stdin,
+from the first line of standard input; never from the command line, where it
+would land in the shell history and the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from glimpse.cli import CLIError
+from glimpse.runtime.clock import SystemClock
+from glimpse.runtime.config import load_config
+from glimpse.runtime.security import hash_password
+from glimpse.store import db as names
+from glimpse.store.accounts import MIN_PASSWORD_LENGTH, new_account, normalize_email
+from glimpse.store.db import open_database
+from glimpse.store.seed import DEMO_LOGINS
+
+MAX_NAME_LENGTH = 80
+
+
+def register(subparsers) -> None:
+    user = subparsers.add_parser("user", help="manage app users")
+    user_actions = user.add_subparsers(dest="action", metavar="ACTION")
+    user_actions.required = True
+    create = user_actions.add_parser("create", help="create an app user (the password is asked for)")
+    _add_identity_arguments(create)
+    create.add_argument(
+        "--premium-days",
+        type=int,
+        default=0,
+        metavar="D",
+        help="days of subscription; the bot starts only for users with premiumDays > 0 (default 0)",
+    )
+    create.set_defaults(func=create_user)
+
+    manager = subparsers.add_parser("manager", help="manage manager (admin) accounts")
+    manager_actions = manager.add_subparsers(dest="action", metavar="ACTION")
+    manager_actions.required = True
+    create = manager_actions.add_parser("create", help="create a manager account (the password is asked for)")
+    _add_identity_arguments(create)
+    create.set_defaults(func=create_manager)
+
+
+def _add_identity_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", required=True, help="display name")
+    parser.add_argument("--email", required=True, help="login email (stored lower-case)")
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of asking for it",
+    )
+
+
+def valid_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise CLIError("--name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise CLIError(f"--name must be at most {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def valid_email(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except ValueError:
+        raise CLIError(f"--email is not a valid email address: {email.strip()!r}") from None
+
+
+def valid_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise CLIError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if any(password == demo for _, _, demo in DEMO_LOGINS):
+        raise CLIError("the password is one of the published demo passwords; choose another")
+    return password
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise CLIError("--password-stdin: standard input is empty")
+        return valid_password(line.rstrip("\r\n"))
+    try:
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Repeat the password: ")
+    except EOFError:
+        raise CLIError("no password typed (use --password-stdin to pipe it)") from None
+    if first != second:
+        raise CLIError("the passwords do not match")
+    return valid_password(first)
+
+
+def _insert(db: Any, collection: str, email: str, document: dict[str, Any]) -> str:
+    try:
+        return str(db[collection].insert_one(document).inserted_id)
+    except DuplicateKeyError:
+        # Another process registered the email between our check and the insert.
+        raise CLIError(f"--email {email} is already registered") from None
+
+
+def _create(args: argparse.Namespace, collection: str, key: str, build) -> int:
+    name = valid_name(args.name)
+    email = valid_email(args.email)
+    config = load_config()
+    try:
+        db = open_database(config)
+        if db[collection].find_one({key: email}, {"_id": 1}) is not None:
+            raise CLIError(f"--email {email} is already registered")
+        password = read_password(args.password_stdin)
+        document = build(name, email, hash_password(password, config.password_hash_profile))
+        new_id = _insert(db, collection, email, document)
+    except PyMongoError as exc:
+        raise CLIError(f"MongoDB (GLIMPSE_MONGO_URI) failed: {exc}") from exc
+    print(new_id)
+    if config.embedded:
+        print(
+            "note: no GLIMPSE_MONGO_URI is set, so the account went into the embedded in-memory database "
+            "and is gone when this process ends",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def create_user(args: argparse.Namespace) -> int:
+    if args.premium_days < 0:
+        raise CLIError("--premium-days must not be negative")
+
+    def build(name: str, email: str, password_hash: str) -> dict[str, Any]:
+        return new_account(name, email, password_hash, SystemClock().now(), premium_days=args.premium_days)
+
+    result = _create(args, names.ACCOUNTS, "email", build)
+    if args.premium_days == 0:
+        print("note: premiumDays is 0, so this user cannot start the bot until it is raised", file=sys.stderr)
+    return result
+
+
+def create_manager(args: argparse.Namespace) -> int:
+    def build(name: str, email: str, password_hash: str) -> dict[str, Any]:
+        # The original's field names: `user` holds the login email.
+        return {"user": email, "password": password_hash, "name": name}
+
+    return _create(args, names.MANAGER_ACCOUNTS, "user", build)

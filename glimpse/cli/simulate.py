@@ -1,0 +1,208 @@
+"""`glimpse simulate`: the embedded bundle on a fast clock, end to end.
+
+U demo users (a mix of strategy and signal modes, gale types and stops)
+press Start together; the lister, the candle streams, the assigner and U
+operational servers run M market minutes of the paper market; then every
+user presses Stop. It prints a summary: trades and results, net profit,
+assignment latency, order timing (placedAt − decision instant, in wall
+milliseconds whatever the speed), stops triggered and errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import sys
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+
+from glimpse.cli import CLIError
+from glimpse.rules.money import cents
+from glimpse.rules.timing import coming_minute
+from glimpse.runtime import security
+from glimpse.runtime.clock import FastClock
+from glimpse.runtime.config import load_config
+from glimpse.runtime.services import ServiceContext, load_services
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
+from glimpse.store.db import new_embedded_database
+from glimpse.store.seed import seed_database
+
+log = logging.getLogger(__name__)
+
+# Monday 2024-06-03 10:00:05 in São Paulo: the forex market is open for hours.
+DEFAULT_START = "2024-06-03T10:00:05-03:00"
+SERVICES = ("lister", "candles_starter", "server_assigner", "operational_server")
+
+# Strategies short enough to trigger within a simulated half hour.
+SIM_STRATEGIES = [
+    {"name": "Sim Uma Cor", "sequence": "1", "operation": "call", "mirror": True},
+    {"name": "Sim Duas Vermelhas", "sequence": "-1,-1", "operation": "call", "mirror": True},
+    {"name": "Sim Verde Vermelha", "sequence": "1,-1", "operation": "put", "mirror": False},
+]
+GALE_TYPES = ("dobro", "cobrir", "sobra")
+
+
+class ErrorCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.count = 0
+        self.first: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if len(self.first) < 5:
+            self.first.append(f"{record.name}: {record.getMessage()}")
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[index], 3)
+
+
+def _users(ctx: ServiceContext, count: int, minutes: int) -> list[str]:
+    db, clock, config = ctx.db, ctx.clock, ctx.config
+    for strategy in SIM_STRATEGIES:
+        db[names.STRATEGIES].update_one(
+            {"nameKey": strategy["name"].casefold()},
+            {"$setOnInsert": dict(strategy, nameKey=strategy["name"].casefold(), createdBy="Simulação")},
+            upsert=True,
+        )
+    password_hash = security.hash_password(secrets.token_urlsafe(12), "test")
+    broker_password = security.encrypt_secret(config.secret_key, "sim-paper")
+    ids = []
+    for i in range(count):
+        email = f"sim{i:04d}@glimpse.local"
+        doc = new_account(f"Sim User {i}", email, password_hash, clock.now(), premium_days=30,
+                          owned_strategies=[s["name"] for s in SIM_STRATEGIES])  # fmt: skip
+        money = {
+            "money": 2 + i % 3, "gale": i % 4 != 0, "galeCount": 1 + i % 3, "galeType": GALE_TYPES[i % 3], "sobra": 1,
+            "stopLoss": i % 5 == 1, "stopLossValue": 15, "stopWin": i % 5 == 2, "stopWinValue": 6,
+        }  # fmt: skip
+        doc.update(
+            iqEmail=email, iqPassword=broker_password, iqConnected=True, readTerms=True, preferedPayout="> 80",
+            strategy=SIM_STRATEGIES[i % len(SIM_STRATEGIES)]["name"], strategySettings=money, signalSettings=money,
+            mode="signals" if i % 4 == 3 else "strategy",
+        )  # fmt: skip
+        doc["settings"]["glimpse"]["operationPriority"] = "stop" if i % 2 else "gale"
+        user_id = str(db[names.ACCOUNTS].insert_one(doc).inserted_id)
+        if doc["mode"] == "signals":
+            pairs = ["EURUSD", "GBPUSD", "USDJPY", "AUDCAD", "EURJPY"]
+            rows = [
+                {"id": f"{i}-{k}", "status": "active", "ativo": pairs[(i + k) % len(pairs)],
+                 "hora": coming_minute(clock.now() + 60 * (2 + 3 * k), config.zone), "operacao": "call" if (i + k) % 2 else "put",
+                 "resultado": ""}
+                for k in range(max(1, (minutes - 2) // 3))
+            ]  # fmt: skip
+            db[names.SIGNALS].insert_one({"user": user_id, "signals": rows, "type": "user"})
+        ids.append(user_id)
+    return ids
+
+
+def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, Any]:
+    config = load_config({}).with_(password_hash_profile="test", servers=users, clock_speed=speed)
+    db = new_embedded_database("Simulation")
+    seed_database(db)
+    clock = FastClock(speed, start)
+    ctx = ServiceContext(config=config, db=db, clock=clock)
+    errors = ErrorCounter()
+    logging.getLogger().addHandler(errors)
+    available = load_services()
+    missing = [name for name in SERVICES if name not in available]
+    if missing:
+        raise CLIError(f"services not installed: {', '.join(missing)}")
+    user_ids = _users(ctx, users, minutes)
+    running = {name: available[name].start(ctx) for name in SERVICES}
+    try:
+        time.sleep(min(2.0, 120 / speed))  # let the lister and the streams fill the market data
+        pressed = clock.now()
+        db[names.ACCOUNTS].update_many(
+            {"_id": {"$in": [ObjectId(u) for u in user_ids]}}, {"$set": {"glimpseStatus": "waiting", "waitingSince": pressed}}
+        )
+        time.sleep(minutes * 60 / speed)
+        db[names.ACCOUNTS].update_many(
+            {"_id": {"$in": [ObjectId(u) for u in user_ids]}, "glimpseStatus": {"$in": ["operating", "waiting", "assigning"]}},
+            {"$set": {"glimpseStatus": "stopping"}},
+        )
+        # Stopping waits for the orders in flight: at most about two market minutes.
+        deadline = time.monotonic() + max(10.0, 150 / speed)
+        ids = [ObjectId(u) for u in user_ids]
+        while time.monotonic() < deadline and db[names.ACCOUNTS].count_documents({"_id": {"$in": ids}, "glimpseStatus": {"$ne": "off"}}):
+            time.sleep(0.5)
+    finally:
+        for service in running.values():
+            service.stop()
+        for service in running.values():
+            service.join(timeout=60)
+        logging.getLogger().removeHandler(errors)
+    accounts = list(db[names.ACCOUNTS].find({"_id": {"$in": [ObjectId(u) for u in user_ids]}}))
+    latencies = [(a["assignedAt"] - pressed) / speed * 1000 for a in accounts if a.get("assignedAt")]
+    trades = list(db[names.TRADES].find({"user": {"$in": user_ids}}))
+    results = [t.get("result") for t in trades]
+    net = sum((cents(t["profit"]) for t in trades if t.get("profit") is not None), Decimal(0))
+    titles = [a["title"] for acc in accounts for a in acc.get("alerts", [])]
+    timings = getattr(running["operational_server"], "timings", None)
+    samples = list(timings.samples) if timings is not None else []
+    not_off = sum(1 for a in accounts if a.get("glimpseStatus") != "off")
+    open_left = sum(1 for t in trades if t.get("status") != "closed")
+    return {
+        "users": users,
+        "minutes": minutes,
+        "speed": speed,
+        "trades": len(trades),
+        "wins": results.count("win"),
+        "losses": results.count("loss"),
+        "dojis": results.count("doji"),
+        "failed": results.count("failed"),
+        "net_profit": float(net),
+        "assigned_users": len(latencies),
+        "assignment_latency_ms": {"p50": _percentile(latencies, 50), "max": round(max(latencies), 3) if latencies else None},
+        "order_timing_ms": {"samples": len(samples), "p50": _percentile(samples, 50), "p99": _percentile(samples, 99)},
+        "decisions_too_late": getattr(timings, "expired", 0),
+        "stops_triggered": {"stop_win": titles.count("Stop Win."), "stop_loss": titles.count("Stop Loss.")},
+        "users_not_off_at_end": not_off,
+        "trades_not_closed": open_left,
+        "errors": errors.count + not_off + open_left,
+        "error_samples": errors.first,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.users <= 1000:
+        raise CLIError("--users must be from 1 to 1000")
+    if not 1 <= args.minutes <= 24 * 60:
+        raise CLIError("--minutes must be from 1 to 1440")
+    if not 1 <= args.speed <= 600:
+        raise CLIError("--speed must be from 1 to 600")
+    try:
+        start = datetime.fromisoformat(args.start).timestamp()
+    except ValueError:
+        raise CLIError(f"--start must be an ISO date-time with a zone, got {args.start!r}") from None
+    if not args.json:
+        print(f"simulating {args.users} users for {args.minutes} market minutes at {args.speed:g}x ...", file=sys.stderr)
+    summary = simulate(args.users, args.minutes, args.speed, start)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key:>22}: {value}")
+    return 0 if summary["errors"] == 0 else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("simulate", help="run the embedded bundle on a fast clock and summarise it")
+    p.add_argument("--users", type=int, default=20, help="demo users who press Start together (default 20)")
+    p.add_argument("--minutes", type=int, default=10, help="market minutes to run (default 10)")
+    p.add_argument("--speed", type=float, default=60.0, help="market seconds per wall second (default 60)")
+    p.add_argument("--start", default=DEFAULT_START, help=f"market time to start at (default {DEFAULT_START})")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=run)

@@ -1,0 +1,359 @@
+"""The paper broker: trading on the deterministic paper market, the default.
+
+Prices come from glimpse.market.paper_market (a pure function of seed, pair and
+time), so every process quotes and settles alike. What must be shared lives
+in MongoDB, in one PaperBalances document per account:
+
+    {email, passwordHash (argon2id), createdAt,
+     cents: {PRACTICE: int, REAL: int},          # balances in whole cents
+     open: [order, ...], settled: [record, ...]} # the last SETTLED_KEPT settlements
+
+The first connect with an email registers the account (PRACTICE 10,000,
+REAL 0); later connects must give the same password. A buy takes the stake
+from the balance and records the order in one atomic update; settling pulls
+the order and credits stake + profit in another, so an order settles exactly
+once whichever process gets there first. Orders whose expiry has passed are
+also settled on connect() and get_balance(), so balances stay right even if
+the process that bought died.
+
+Time comes from the injected clock: on a ManualClock or FastClock a trading
+day takes seconds, and order_result() returns as soon as the expiry passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from pymongo.errors import PyMongoError
+
+from glimpse.market.base import (
+    AssetClosed,
+    AuthError,
+    Broker,
+    BrokerTimeout,
+    Candle,
+    Rejected,
+    Unreachable,
+    check_mode,
+    check_order,
+    check_pair,
+    check_timeout,
+    turbo_expiry,
+)
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.money import cents, win_profit
+from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.rules.schedule import is_open
+from glimpse.runtime.clock import Clock, local_datetime, sleep_until
+from glimpse.runtime.config import Config
+from glimpse.runtime.security import hash_password, verify_password
+from glimpse.store.accounts import normalize_email
+from glimpse.store.db import ACTIVES_SCHEDULE, PAPER_BALANCES
+
+# How long (wall seconds) a broker reuses the ActivesSchedule it read.
+SCHEDULE_CACHE_WALL_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
+
+STARTING_CENTS = {"PRACTICE": 1_000_000, "REAL": 0}
+SETTLED_KEPT = 500
+MAX_KEEP = 1000
+RESULTS = {1: "win", -1: "loss", 0: "doji"}
+
+
+def _to_cents(amount: Decimal) -> int:
+    return int(cents(amount) * 100)
+
+
+def _from_cents(value: int) -> float:
+    return float(Decimal(value) / 100)
+
+
+def _day(t: float) -> int:
+    """The UTC day number payouts are drawn for (shared with the fake IQ Option server)."""
+    return int(t // 86400)
+
+
+def _check_count(value: Any, name: str, high: int = MAX_KEEP) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise ValueError(f"{name} must be an integer from 1 to {high}, got {value!r}")
+    return value
+
+
+@contextmanager
+def _database_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except PyMongoError as exc:
+        log.error("paper broker: database failure during %s: %s", what, exc)
+        raise Unreachable(f"paper market database unreachable during {what}: {exc}") from exc
+
+
+class PaperBroker(Broker):
+    def __init__(
+        self,
+        config: Config,
+        db: Any,
+        clock: Clock,
+        email: str,
+        password: str,
+        market: PaperMarket | None = None,
+    ):
+        self._config = config
+        self._accounts = db[PAPER_BALANCES]
+        self._schedules = db[ACTIVES_SCHEDULE]
+        self._clock = clock
+        self._email = email or ""
+        self._password = password or ""
+        self._market = market or PaperMarket(
+            config.paper_seed, config.paper_payout_min, config.paper_payout_max
+        )
+        self._mode = "PRACTICE"
+        self._connected = False
+        self._streams: dict[str, int] = {}
+        self._schedule_cache: tuple[float, dict[str, dict]] | None = None
+
+    @property
+    def market(self) -> PaperMarket:
+        return self._market
+
+    # --- session --------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        if not self._email or not self._password:
+            raise AuthError("email and password are required")
+        try:
+            self._email = normalize_email(self._email)
+        except ValueError:
+            raise AuthError("the paper account's email is not a valid email address") from None
+        with _database_errors("connect"):
+            account = self._accounts.find_one({"_id": self._email}, {"passwordHash": 1})
+            if account is None:
+                self._accounts.update_one(
+                    {"_id": self._email},
+                    {
+                        # The email is the _id: one account per email, found without a scan.
+                        "$setOnInsert": {
+                            "email": self._email,
+                            "passwordHash": hash_password(self._password, self._config.password_hash_profile),
+                            "cents": dict(STARTING_CENTS),
+                            "open": [],
+                            "settled": [],
+                            "createdAt": self._clock.now(),
+                        }
+                    },
+                    upsert=True,
+                )
+                # Another process may have registered the email first: check against what is stored.
+                account = self._accounts.find_one({"_id": self._email}, {"passwordHash": 1})
+        if account is None or not verify_password(account.get("passwordHash"), self._password):
+            raise AuthError("wrong email or password for the paper account")
+        self._connected = True
+        self._settle_due()
+
+    def is_connected(self) -> bool:
+        return self._connected
+
+    def close(self) -> None:
+        self._connected = False
+        self._streams.clear()
+
+    def _require_connection(self) -> None:
+        if not self._connected:
+            raise Unreachable("not connected to the paper broker: call connect() first")
+
+    # --- balances -------------------------------------------------------------------------------
+
+    def change_balance(self, mode: str) -> None:
+        check_mode(mode)
+        self._require_connection()
+        self._mode = mode
+
+    def get_balance(self) -> float:
+        self._require_connection()
+        self._settle_due()
+        with _database_errors("get_balance"):
+            account = self._accounts.find_one({"_id": self._email}, {"cents": 1})
+        if account is None:
+            raise Unreachable(f"the paper account {self._email} no longer exists")
+        return _from_cents(account["cents"][self._mode])
+
+    # --- market ---------------------------------------------------------------------------------
+
+    def _schedule(self, pair: str | None = None) -> dict[str, dict]:
+        # The weekly windows change rarely; a buy should not wait on reading them again.
+        now = time.monotonic()
+        if self._schedule_cache is None or now - self._schedule_cache[0] > SCHEDULE_CACHE_WALL_SECONDS:
+            with _database_errors("reading ActivesSchedule"):
+                docs = {doc["ativo"]: doc for doc in self._schedules.find({}, {"_id": 0})}
+            self._schedule_cache = (now, docs)
+        docs = self._schedule_cache[1]
+        return docs if pair is None else {pair: docs[pair]} if pair in docs else {}
+
+    def _is_open(self, schedule_doc: dict | None, t: float) -> bool:
+        return is_open(schedule_doc, local_datetime(t, self._config.zone))
+
+    def open_assets(self) -> dict[str, dict]:
+        self._require_connection()
+        now = self._clock.now()
+        schedules = self._schedule()
+        return {
+            pair: {
+                "open": self._is_open(schedules.get(pair), now),
+                "payout": self._market.payout(pair, _day(now)),
+            }
+            for pair in PAIR_NAMES
+        }
+
+    def start_stream(self, pair: str, keep: int = 15) -> None:
+        check_pair(pair)
+        _check_count(keep, "keep")
+        self._require_connection()
+        self._streams[pair] = keep
+
+    def stream_candles(self, pair: str) -> list[Candle]:
+        keep = self._streams.get(pair)
+        if keep is None:
+            raise ValueError(f"no candle stream for {pair}: call start_stream() first")
+        self._require_connection()
+        now = self._clock.now()
+        current = math.floor(now / 60) * 60
+        return self._market.candles(pair, current - 60 * (keep - 1), keep, 60, until=now)
+
+    def stop_stream(self, pair: str) -> None:
+        self._streams.pop(pair, None)
+
+    def candles(self, pair: str, size: int, count: int, end: float | None = None) -> list[Candle]:
+        check_pair(pair)
+        _check_count(count, "count")
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % 60:
+            raise ValueError(f"size must be a positive multiple of 60 seconds, got {size!r}")
+        self._require_connection()
+        now = self._clock.now()
+        # Nothing after now has happened yet, whatever `end` asks for; like
+        # IQ Option's get-candles, `end` counts in whole seconds.
+        end = math.floor(now if end is None else min(float(end), now))
+        last = math.floor(end / size) * size
+        start = last - size * (count - 1)
+        if start < 0:
+            raise ValueError("the requested candles start before 1970")
+        return self._market.candles(pair, start, count, size, until=end)
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def buy(self, amount, pair: str, direction: str, minutes: int = 1) -> int:
+        stake = check_order(amount, pair, direction, minutes)
+        self._require_connection()
+        now = self._clock.now()
+        if not self._is_open(self._schedule(pair).get(pair), now):
+            raise AssetClosed(f"{pair} is closed for trading now")
+        stake_cents = _to_cents(stake)
+        order = {
+            "id": secrets.randbelow(2**53 - 1) + 1,
+            "ativo": pair,
+            "direction": direction,
+            "amountCents": stake_cents,
+            "payout": self._market.payout(pair, _day(now)),
+            "account": self._mode,
+            "openedAt": now,
+            "expiresAt": turbo_expiry(now, minutes),
+        }
+        balance_field = f"cents.{self._mode}"
+        with _database_errors("buy"):
+            taken = self._accounts.find_one_and_update(
+                {"_id": self._email, balance_field: {"$gte": stake_cents}},
+                {"$inc": {balance_field: -stake_cents}, "$push": {"open": order}},
+                projection={"_id": 1},
+            )
+        if taken is None:
+            raise Rejected("Insufficient funds")
+        return order["id"]
+
+    def _find_order(self, order_id: int) -> tuple[dict | None, dict | None]:
+        """(open order, settlement record) for `order_id`; at most one is not None."""
+        with _database_errors("order lookup"):
+            account = self._accounts.find_one({"_id": self._email}, {"open": 1, "settled": 1})
+        if account is None:
+            return None, None
+        for order in account.get("open", []):
+            if order["id"] == order_id:
+                return order, None
+        for record in account.get("settled", []):
+            if record["id"] == order_id:
+                return None, record
+        return None, None
+
+    def order_result(self, order_id: int, timeout: float) -> float:
+        timeout = check_timeout(timeout)
+        self._require_connection()
+        order, record = self._find_order(order_id)
+        if record is not None:
+            return _from_cents(record["profitCents"])
+        if order is None:
+            raise Rejected(f"unknown order {order_id}")
+        start = self._clock.now()
+        sleep_until(self._clock, min(order["expiresAt"], start + timeout))
+        if self._clock.now() < order["expiresAt"]:
+            raise BrokerTimeout(
+                f"order {order_id} expires at {order['expiresAt']}, after the {timeout:g} s timeout"
+            )
+        return _from_cents(self._settle(order)["profitCents"])
+
+    def _settle(self, order: dict) -> dict:
+        """Settle one expired order (exactly once across processes); its settlement record."""
+        pair, direction = order["ativo"], order["direction"]
+        result = self._market.outcome(pair, direction, order["openedAt"], order["expiresAt"])
+        stake = Decimal(order["amountCents"]) / 100
+        if result > 0:
+            profit = win_profit(stake, order["payout"])
+            credit = stake + profit
+        elif result < 0:
+            profit, credit = -stake, Decimal(0)
+        else:
+            profit, credit = Decimal(0), stake
+        open_price, close_price = self._market.prices(pair, [order["openedAt"], order["expiresAt"]])
+        record = {
+            "id": order["id"],
+            "ativo": pair,
+            "direction": direction,
+            "amountCents": order["amountCents"],
+            "payout": order["payout"],
+            "account": order["account"],
+            "openedAt": order["openedAt"],
+            "expiresAt": order["expiresAt"],
+            "openPrice": float(open_price),
+            "closePrice": float(close_price),
+            "result": RESULTS[result],
+            "profitCents": _to_cents(profit),
+            "settledAt": self._clock.now(),
+        }
+        with _database_errors("settlement"):
+            done = self._accounts.update_one(
+                {"_id": self._email, "open.id": order["id"]},
+                {
+                    "$pull": {"open": {"id": order["id"]}},
+                    "$inc": {f"cents.{order['account']}": _to_cents(credit)},
+                    "$push": {"settled": {"$each": [record], "$slice": -SETTLED_KEPT}},
+                },
+            )
+        if done.modified_count == 0:
+            # Another process settled it first; its record is the same (the market is pure).
+            _, stored = self._find_order(order["id"])
+            if stored is not None:
+                return stored
+        return record
+
+    def _settle_due(self) -> None:
+        with _database_errors("settling expired orders"):
+            account = self._accounts.find_one({"_id": self._email}, {"open": 1})
+        now = self._clock.now()
+        for order in (account or {}).get("open", []):
+            if order["expiresAt"] <= now:
+                self._settle(order)

@@ -1,0 +1,2 @@
+"""Process plumbing: configuration, the injectable clock, the service runner,
+tickers, heartbeats and secrets handling."""

@@ -1,0 +1,101 @@
+"""A service loop that runs a tick every `interval` seconds of clock time.
+
+Deadlines are absolute, so the loop does not drift; a tick that overruns
+skips the missed ones instead of bursting. Each tick writes the service's
+heartbeat (ServerStatus). A failing tick is logged with its context and the
+loop goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from glimpse.runtime.heartbeat import beat
+from glimpse.runtime.services import ServiceContext
+
+log = logging.getLogger(__name__)
+
+
+
+class Ticker(threading.Thread):
+    #: wall-clock floor between ticks, so a fast clock cannot spin a core
+    min_wall_seconds = 0.05
+    #: no tick starts from just before the decision instant (GLIMPSE_DECISION_SECOND) to the
+    #: end of the minute: the bots place their orders then, and a background write would make
+    #: them wait for the database
+    quiet_around_decisions = False
+
+    def __init__(self, ctx: ServiceContext, name: str, interval: float):
+        super().__init__(name=f"service-{name}", daemon=True)
+        self.ctx = ctx
+        self.service_name = name
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.ticks = 0
+        second = ctx.config.decision_second
+        self.quiet = (second - 0.3, 60.0) if self.quiet_around_decisions else None
+
+    def setup(self) -> None:
+        """Runs once before the first tick."""
+
+    def tick(self, now: float) -> None:
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        """Runs once after the last tick."""
+
+    def run(self) -> None:
+        clock = self.ctx.clock
+        try:
+            self.setup()
+            deadline = clock.now()
+            while not self.stop_event.is_set():
+                started = time.monotonic()
+                now = clock.now()
+                if self.quiet is not None and self.quiet[0] <= now % 60 < self.quiet[1]:
+                    deadline = now - now % 60 + self.quiet[1]
+                    self._wait(deadline, started)
+                    continue
+                try:
+                    self.tick(now)
+                except Exception:
+                    log.exception("%s: tick at %.3f failed; next tick goes on", self.service_name, now)
+                self.ticks += 1
+                try:
+                    beat(self.ctx.db, self.service_name, clock.now())
+                except Exception:
+                    log.exception("%s: heartbeat failed", self.service_name)
+                deadline = max(deadline + self.interval, clock.now())
+                self._wait(deadline, started)
+        finally:
+            self.teardown()
+
+    def _wait(self, deadline: float, started: float) -> None:
+        clock = self.ctx.clock
+        while not self.stop_event.is_set():
+            remaining = deadline - clock.now()
+            if remaining <= 0 and time.monotonic() - started >= self.min_wall_seconds:
+                return
+            wall = max(remaining / getattr(clock, "speed", 1.0), self.min_wall_seconds - (time.monotonic() - started), 0.0)
+            if hasattr(clock, "advance"):
+                clock.sleep(max(remaining, 0.0))
+                return
+            self.stop_event.wait(min(wall, 0.5))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+class TickerService:
+    """A ticker as a service of `glimpse up`: `start(ctx)` builds it and starts its thread."""
+
+    def __init__(self, name: str, factory):
+        self.name = name
+        self.factory = factory
+
+    def start(self, ctx: ServiceContext) -> Ticker:
+        ticker = self.factory(ctx)
+        ticker.start()
+        return ticker

@@ -1,0 +1,2 @@
+"""MongoDB state: collection names and the database handle, typed documents, the
+ledger, life cycles, alerts, the operations log, seeding."""

@@ -36,7 +36,7 @@ class Principal:
 def _presented_token(data: dict) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return header[len("Bearer "):].strip() or None
+        return header[len("Bearer ") :].strip() or None
     key = data.get("userKey")
     return key if isinstance(key, str) and key else None
 
@@ -83,7 +83,9 @@ def open_session(kind: str, subject: ObjectId) -> str:
     expires = now + c.config.token_ttl_seconds
     sessions = c.db[names.SESSIONS]
     sessions.delete_many({"expiresAt": {"$lte": now}})
-    sessions.insert_one({"_id": sid, "user": str(subject), "kind": kind, "createdAt": now, "expiresAt": expires})
+    sessions.insert_one(
+        {"_id": sid, "user": str(subject), "kind": kind, "createdAt": now, "expiresAt": expires}
+    )
     return security.sign_token(c.config.secret_key, security.TokenClaims(str(subject), kind, sid, expires))
 
 

@@ -19,7 +19,9 @@ _OPTIONS = JSONOptions(json_mode=JSONMode.RELAXED, tz_aware=True)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(json_util.dumps(payload, json_options=_OPTIONS), status=status, mimetype="application/json")
+    return Response(
+        json_util.dumps(payload, json_options=_OPTIONS), status=status, mimetype="application/json"
+    )
 
 
 def request_json() -> Any:

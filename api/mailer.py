@@ -18,4 +18,6 @@ class OutboxMailer:
         self.db, self.clock = db, clock
 
     def send(self, to: str, subject: str, body: str) -> None:
-        self.db[names.OUTBOX].insert_one({"to": to, "subject": subject, "body": body, "createdAt": self.clock.now()})
+        self.db[names.OUTBOX].insert_one(
+            {"to": to, "subject": subject, "body": body, "createdAt": self.clock.now()}
+        )

@@ -19,7 +19,9 @@ _STATUS_TEXT = {
 
 def build_openapi() -> dict:
     models = sorted({r.body for r in ROUTES if r.body is not None}, key=lambda m: m.__name__)
-    refs, top = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+    refs, top = models_json_schema(
+        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+    )
     paths: dict = {}
     for route in sorted(ROUTES, key=lambda r: r.path):
         responses = {"200": {"description": _STATUS_TEXT[200]}}
@@ -42,7 +44,10 @@ def build_openapi() -> dict:
             schema = refs[(route.body, "validation")]
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
         elif route.body_schema is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body_schema}}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": route.body_schema}},
+            }
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",

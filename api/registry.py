@@ -108,4 +108,14 @@ def endpoint(
     return decorate
 
 
-__all__ = ["APIError", "endpoint", "validate", "ROUTES", "PUBLIC", "USER", "MANAGER", "USER_OR_MANAGER", "SERVICE"]
+__all__ = [
+    "APIError",
+    "endpoint",
+    "validate",
+    "ROUTES",
+    "PUBLIC",
+    "USER",
+    "MANAGER",
+    "USER_OR_MANAGER",
+    "SERVICE",
+]

@@ -29,6 +29,7 @@ def _parsed_sequence(value: str, shortest: int) -> tuple[int, ...]:
         raise ValueError(f"must hold {shortest} to {MAX_STRATEGY_CANDLES} colours, got {len(sequence)}")
     return sequence
 
+
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
@@ -98,7 +99,9 @@ class GetUserBody(Body):
 
 class UpdateUserBody(Body):
     userMail: str | None = Field(default=None, description="The caller's id or email (optional)")
-    fields: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=20)]
+    fields: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=20)
+    ]
     values: Annotated[list[Any], Field(min_length=1, max_length=20)]
 
 
@@ -121,7 +124,9 @@ class AtivosBody(Body):
 class StrategyBody(Body):
     name: Annotated[str, Field(min_length=3, max_length=20)]
     createdBy: str | None = Field(default=None, description="Ignored: the server records the author")
-    sequence: str = Field(description='Candle colours, oldest first: "1" green, "-1" red, "0" doji; 3 to 12 of them')
+    sequence: str = Field(
+        description='Candle colours, oldest first: "1" green, "-1" red, "0" doji; 3 to 12 of them'
+    )
     operation: Literal["call", "put"]
     mirror: bool
 
@@ -140,11 +145,15 @@ class StrategyBody(Body):
 
 
 class BacktestBody(Body):
-    sequence: str = Field(description='Candle colours, oldest first: "1" green, "-1" red, "0" doji; 1 to 12 of them')
+    sequence: str = Field(
+        description='Candle colours, oldest first: "1" green, "-1" red, "0" doji; 1 to 12 of them'
+    )
     operation: Literal["call", "put"]
     mirror: bool = False
     gales: Annotated[int, Field(ge=0, le=10)] = 2
-    pairs: Annotated[list[str], Field(min_length=1, max_length=40)] | None = Field(default=None, description="default: every pair")
+    pairs: Annotated[list[str], Field(min_length=1, max_length=40)] | None = Field(
+        default=None, description="default: every pair"
+    )
     days: Annotated[int, Field(ge=1, le=30)] | None = Field(
         default=None, description="the paper market's last N days; default: the stored month (TestCandles)"
     )

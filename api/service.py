@@ -71,7 +71,9 @@ class _GunicornApp(BaseApplication):
 
             report = seed_database(db)
             log.info("embedded database seeded: %s", report)
-        self.context = ServiceContext(config=config, db=db, clock=clock_for(config.clock_speed, config.clock_anchor))
+        self.context = ServiceContext(
+            config=config, db=db, clock=clock_for(config.clock_speed, config.clock_anchor)
+        )
         return create_app(config, db=db, clock=self.context.clock)
 
     def _start_background(self) -> None:

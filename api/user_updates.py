@@ -175,7 +175,9 @@ def _actives(value: Any, account: dict) -> str:
     if value == "todos":
         return value
     if not isinstance(value, str) or not value:
-        raise bad_request('preferedActives must be "todos" or a comma-separated list of pairs', "preferedActives")
+        raise bad_request(
+            'preferedActives must be "todos" or a comma-separated list of pairs', "preferedActives"
+        )
     chosen: list[str] = []
     for item in value.split(","):
         item = item.strip()
@@ -242,7 +244,9 @@ def plan_update(fields: list[str], values: list[Any], account: dict) -> UserUpda
             raise forbidden(f"{name} is managed by the server{hint}", name)
         if name == "glimpseStatus":
             if not isinstance(value, str) or value not in STATUS_TRANSITIONS:
-                raise bad_request('glimpseStatus may only be set to "waiting" (start) or "stopping" (stop)', name)
+                raise bad_request(
+                    'glimpseStatus may only be set to "waiting" (start) or "stopping" (stop)', name
+                )
             status = value
         elif name == "alerts":
             if not isinstance(value, list) or len(value) > 1000:

@@ -10,7 +10,10 @@ from flask import Flask, jsonify, request, send_from_directory
 
 
 def _is_api_route(app: Flask, path: str) -> bool:
-    return any(rule.rule == path and rule.endpoint not in ("webapp", "webapp_index") for rule in app.url_map.iter_rules())
+    return any(
+        rule.rule == path and rule.endpoint not in ("webapp", "webapp_index")
+        for rule in app.url_map.iter_rules()
+    )
 
 
 def register_webapp(app: Flask, dist: str) -> None:
@@ -25,7 +28,11 @@ def register_webapp(app: Flask, dist: str) -> None:
             return jsonify({"error": "method not allowed"}), 405
         index = root / "index.html"
         if not index.is_file():
-            return jsonify({"error": "the web app is not built: run `make up` (needs Node 20) or `npm run build` in apps/web"}), 404
+            return jsonify(
+                {
+                    "error": "the web app is not built: run `make up` (needs Node 20) or `npm run build` in apps/web"
+                }
+            ), 404
         candidate = (root / path).resolve()
         if path and candidate.is_file() and root.resolve() in candidate.parents:
             return send_from_directory(root, path)

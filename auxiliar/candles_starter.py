@@ -55,7 +55,11 @@ class CandleStreams(Ticker):
             self.account.drop(exc)
             return
         written = self.ctx.clock.now()
-        docs = [{"ativo": pair, "candles": [dict(c) for c in candles], "lastUpdated": written} for pair, candles in rows.items() if candles]
+        docs = [
+            {"ativo": pair, "candles": [dict(c) for c in candles], "lastUpdated": written}
+            for pair, candles in rows.items()
+            if candles
+        ]
         upsert_all(db[names.REALTIME_CANDLES], "ativo", docs)
 
     def teardown(self) -> None:

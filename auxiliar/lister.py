@@ -35,7 +35,13 @@ def listing(assets: dict[str, dict], schedules: dict[str, dict], local_dt) -> li
         asset = assets.get(pair) or {}
         open_now = bool(asset.get("open")) and is_open(schedules.get(pair), local_dt)
         payout = int(asset.get("payout") or 0)
-        out.append({"ativo": pair, "open": "True" if open_now and payout > 0 else "False", "payout": str(payout) if open_now and payout > 0 else 0})
+        out.append(
+            {
+                "ativo": pair,
+                "open": "True" if open_now and payout > 0 else "False",
+                "payout": str(payout) if open_now and payout > 0 else 0,
+            }
+        )
     return out
 
 

@@ -35,7 +35,9 @@ def count_down_premium(db, now: float, zone) -> bool:
     today = local_day(now, zone)
     aux = db[names.AUXILIAR]
     aux.update_one({"name": COUNTDOWN}, {"$setOnInsert": {"value": today}}, upsert=True)
-    claimed = aux.find_one_and_update({"name": COUNTDOWN, "value": {"$lt": today}}, {"$set": {"value": today}})
+    claimed = aux.find_one_and_update(
+        {"name": COUNTDOWN, "value": {"$lt": today}}, {"$set": {"value": today}}
+    )
     if claimed is None:
         return False
     db[names.ACCOUNTS].update_many({"premiumDays": {"$gt": 0}}, {"$inc": {"premiumDays": -1}})
@@ -68,7 +70,10 @@ class Assigner(Ticker):
                 continue  # a server must settle it first: assign_waiting gives them one
             db[names.ACCOUNTS].update_one(
                 {"_id": user["_id"], "glimpseStatus": "stopping", "server": {"$in": ["", None]}},
-                {"$set": {"glimpseStatus": "off", "iqSessionProfit": 0}, "$push": {"alerts": alerts.make(user, alerts.STOPPED, "Você parou o Glimpse.", now)}}
+                {
+                    "$set": {"glimpseStatus": "off", "iqSessionProfit": 0},
+                    "$push": {"alerts": alerts.make(user, alerts.STOPPED, "Você parou o Glimpse.", now)},
+                }
                 if alerts.wanted(user, alerts.STOPPED[1])
                 else {"$set": {"glimpseStatus": "off", "iqSessionProfit": 0}},
             )
@@ -77,7 +82,10 @@ class Assigner(Ticker):
         config, db = self.ctx.config, self.ctx.db
         waiting = list(
             db[names.ACCOUNTS]
-            .find({"glimpseStatus": {"$in": ["waiting", "stopping"]}, "server": {"$in": ["", None]}}, {"glimpseStatus": 1, "premiumDays": 1, "waitingSince": 1})
+            .find(
+                {"glimpseStatus": {"$in": ["waiting", "stopping"]}, "server": {"$in": ["", None]}},
+                {"glimpseStatus": 1, "premiumDays": 1, "waitingSince": 1},
+            )
             .sort([("waitingSince", 1), ("_id", 1)])
         )
         claims = lifecycle.ServerClaims(db, now, wall_span(self.ctx.clock, config.lease_seconds))
@@ -89,14 +97,32 @@ class Assigner(Ticker):
             if status == "stopping" and not ledger.open_trades(db, str(uid)):
                 continue
             if status == "waiting" and (user.get("premiumDays") or 0) <= 0:
-                lifecycle.deny(db, uid, "waiting", alerts.notice("Não é assinante", "Sua assinatura terminou: use um código para renová-la.", now))
+                lifecycle.deny(
+                    db,
+                    uid,
+                    "waiting",
+                    alerts.notice(
+                        "Não é assinante", "Sua assinatura terminou: use um código para renová-la.", now
+                    ),
+                )
                 continue
             server = claims.claim(str(uid)) if servers_left else None
             if server is None:
                 servers_left = False
                 since = user.get("waitingSince") or now
-                if status == "waiting" and now - since > wall_span(self.ctx.clock, config.assign_grace_seconds):
-                    lifecycle.deny(db, uid, "waiting", alerts.notice("Sem operadores disponíveis", "Nenhum servidor livre agora; tente de novo em instantes.", now))
+                if status == "waiting" and now - since > wall_span(
+                    self.ctx.clock, config.assign_grace_seconds
+                ):
+                    lifecycle.deny(
+                        db,
+                        uid,
+                        "waiting",
+                        alerts.notice(
+                            "Sem operadores disponíveis",
+                            "Nenhum servidor livre agora; tente de novo em instantes.",
+                            now,
+                        ),
+                    )
                 continue
             if lifecycle.claim_user(db, uid, status, server, self.ctx.clock.now()):
                 count += 1

@@ -124,7 +124,9 @@ class Server:
             except requests.ConnectionError:
                 pass
             time.sleep(0.2)
-        raise BenchError(f"the server did not answer /glimpse/ping within {timeout:.0f} s:\n{self.log_tail()}")
+        raise BenchError(
+            f"the server did not answer /glimpse/ping within {timeout:.0f} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -159,7 +161,9 @@ def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> st
     now = time.time()
     market = PaperMarket(paper_seed)
     first = int(now) // 60 * 60 - CANDLES_PER_PAIR * 60  # the last 15 closed minutes
-    candles = [{"ativo": pair, "candles": market.candles(pair, first, CANDLES_PER_PAIR)} for pair in PAIR_NAMES]
+    candles = [
+        {"ativo": pair, "candles": market.candles(pair, first, CANDLES_PER_PAIR)} for pair in PAIR_NAMES
+    ]
     body = _expect(requests.post(base_url + "/glimpse/updateCandlesRealtime", json=candles, headers=service, timeout=30),
                    "updateCandlesRealtime")  # fmt: skip
     if body.get("updated") != len(PAIR_NAMES):
@@ -171,7 +175,10 @@ def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> st
          "payout": str(market.payout(pair, today))}
         for pair in PAIR_NAMES
     ]  # fmt: skip
-    _expect(requests.post(base_url + "/glimpse/updateAtivos", json=actives, headers=service, timeout=30), "updateAtivos")
+    _expect(
+        requests.post(base_url + "/glimpse/updateAtivos", json=actives, headers=service, timeout=30),
+        "updateAtivos",
+    )
 
     _, email, password = next(login for login in DEMO_LOGINS if login[0] == "user")
     login = _expect(requests.post(base_url + "/glimpse/login", json={"email": email, "password": password}, timeout=30),
@@ -184,13 +191,19 @@ def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> st
 def check_answers(base_url: str, token: str) -> None:
     """One request per route before measuring, so the figures are about real answers."""
     headers = {"Authorization": f"Bearer {token}"}
-    user = _expect(requests.post(base_url + "/glimpse/getUser", json={}, headers=headers, timeout=10), "getUser")
+    user = _expect(
+        requests.post(base_url + "/glimpse/getUser", json={}, headers=headers, timeout=10), "getUser"
+    )
     if user.get("email") != next(email for role, email, _ in DEMO_LOGINS if role == "user"):
         raise BenchError(f"getUser answered another account: {user.get('email')!r}")
-    actives = _expect(requests.post(base_url + "/glimpse/ativos", json={"type": "full"}, timeout=10), "ativos")
+    actives = _expect(
+        requests.post(base_url + "/glimpse/ativos", json={"type": "full"}, timeout=10), "ativos"
+    )
     if len(actives) != len(PAIR_NAMES):
         raise BenchError(f"ativos listed {len(actives)} pairs, not {len(PAIR_NAMES)}")
-    realtime = _expect(requests.get(base_url + "/glimpse/getCandlesRealtime", timeout=10), "getCandlesRealtime")
+    realtime = _expect(
+        requests.get(base_url + "/glimpse/getCandlesRealtime", timeout=10), "getCandlesRealtime"
+    )
     if len(realtime) != len(PAIR_NAMES) or any(len(doc["candles"]) != CANDLES_PER_PAIR for doc in realtime):
         raise BenchError("getCandlesRealtime does not hold 15 candles for every pair")
 
@@ -274,7 +287,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=12, help="concurrent client threads (default 12)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per route (default 10)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per route first (default 1)")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="unmeasured seconds per route first (default 1)"
+    )
     parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for the server")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 256:
@@ -312,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
             for target in TARGETS:
                 if args.warmup:
                     drive(target, base_url, token, args.clients, args.warmup)
-                routes[f"{target.method} {target.path}"] = drive(target, base_url, token, args.clients, args.seconds)
+                routes[f"{target.method} {target.path}"] = drive(
+                    target, base_url, token, args.clients, args.seconds
+                )
         except BenchError as exc:
             print(f"bench/api.py: {exc}", file=sys.stderr)
             return 1

@@ -60,7 +60,9 @@ def timed(function, repeat: int) -> tuple[float, float]:
     return statistics.median(runs), min(runs)
 
 
-def python_loop(rows: list[list[int]], sequence: tuple[int, ...], wanted: int, gales: int) -> tuple[int, list[int], int, int, int]:
+def python_loop(
+    rows: list[list[int]], sequence: tuple[int, ...], wanted: int, gales: int
+) -> tuple[int, list[int], int, int, int]:
     """The rules as a plain loop (independent mode, with mirror)."""
     k = len(sequence)
     inverse = tuple(-c for c in sequence)
@@ -98,7 +100,9 @@ def python_loop(rows: list[list[int]], sequence: tuple[int, ...], wanted: int, g
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--random", action="store_true", help="fixed-seed random colours instead of the paper market")
+    parser.add_argument(
+        "--random", action="store_true", help="fixed-seed random colours instead of the paper market"
+    )
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
@@ -121,9 +125,17 @@ def main() -> int:
     began = time.perf_counter()
     python_counts = python_loop(rows, tuple(int(c) for c in NINE_REDS.split(",")), 1, GALES)
     python_seconds = (time.perf_counter() - began) * (candles / (share * PAIRS))
-    sliced = backtest_report({n: matrix[i, :share] for i, n in enumerate(names)}, NINE_REDS, "call", True, GALES)
+    sliced = backtest_report(
+        {n: matrix[i, :share] for i, n in enumerate(names)}, NINE_REDS, "call", True, GALES
+    )
     total = sliced["total"]
-    if python_counts != (total["signals"], total["win_at"], total["loss"], total["unresolved"], total["dojis"]):
+    if python_counts != (
+        total["signals"],
+        total["win_at"],
+        total["loss"],
+        total["unresolved"],
+        total["dojis"],
+    ):
         print("the plain loop and the backtester disagree on the 1 % slice", file=sys.stderr)
         return 1
 
@@ -134,7 +146,13 @@ def main() -> int:
                 "data": "fixed-seed random colours" if args.random else f"paper market, seed {SEED}, 2024",
                 "pairs": PAIRS,
                 "candles": candles,
-                "strategy": {"sequence": NINE_REDS, "operation": "call", "mirror": True, "gales": GALES, "mode": "independent"},
+                "strategy": {
+                    "sequence": NINE_REDS,
+                    "operation": "call",
+                    "mirror": True,
+                    "gales": GALES,
+                    "mode": "independent",
+                },
                 "signals": report["total"]["signals"],
                 "seconds": round(seconds, 6),
                 "seconds_best": round(best, 6),
@@ -148,7 +166,11 @@ def main() -> int:
                 "mixed_nine_ratio_vs_floor": round(mixed / floor, 2),
                 "sequential_seconds": round(sequential, 6),
                 "goals": {"candles_per_second": 100_000_000, "ratio_vs_floor_at_most": 10},
-                "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},
+                "machine": {
+                    "cores": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "numpy": np.__version__,
+                },
             }
         )
     )

@@ -139,7 +139,11 @@ def main() -> int:
                 "original_us": round(original_seconds * 1e6, 1),
                 "ratio_vs_original": round(original_seconds / batch_seconds, 1),
                 "goals": {"batch_us_below": 1000, "ratio_vs_original_at_least": 200},
-                "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},
+                "machine": {
+                    "cores": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "numpy": np.__version__,
+                },
             }
         )
     )

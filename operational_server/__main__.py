@@ -10,7 +10,9 @@ from operational_server.service import ServerPool, server_names
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m operational_server", description="Run Glimpse operational servers.")
+    parser = argparse.ArgumentParser(
+        prog="python -m operational_server", description="Run Glimpse operational servers."
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--name", help="the server's name in Servers (one server)")
     group.add_argument("--workers", type=int, help="run N servers named <prefix>01..N")

@@ -66,7 +66,9 @@ class CycleOutcome:
 def plan(session: UserSession, decision: Decision) -> list[Decimal]:
     money = session.money
     gales = int(money.get("galeCount", 0)) if money.get("gale") else 0
-    return gale_entries(money["money"], money.get("galeType", "dobro"), gales, decision.payout, money.get("sobra", 0))
+    return gale_entries(
+        money["money"], money.get("galeType", "dobro"), gales, decision.payout, money.get("sobra", 0)
+    )
 
 
 def decision_expiry(decision: Decision) -> float:
@@ -79,7 +81,9 @@ def last_close(candles: list[dict]) -> float | None:
     return float(candles[-1]["c"]) if candles else None
 
 
-def _set_operating(session: UserSession, decision: Decision, entries: list[Decimal], level: int, started: float, first: bool) -> None:
+def _set_operating(
+    session: UserSession, decision: Decision, entries: list[Decimal], level: int, started: float, first: bool
+) -> None:
     update = {
         "operating.operating": True,
         "operating.active": decision.pair,
@@ -92,12 +96,15 @@ def _set_operating(session: UserSession, decision: Decision, entries: list[Decim
         update["operating.tries"] = tries
     else:
         update[f"operating.tries.{level}.start"] = f"{started:.3f}"
-    session.db[names.ACCOUNTS].update_one({"_id": oid(session.user_id), "server": session.server.name}, {"$set": update})
+    session.db[names.ACCOUNTS].update_one(
+        {"_id": oid(session.user_id), "server": session.server.name}, {"$set": update}
+    )
 
 
 def _set_try_result(session: UserSession, level: int, result: str) -> None:
     session.db[names.ACCOUNTS].update_one(
-        {"_id": oid(session.user_id), "server": session.server.name}, {"$set": {f"operating.tries.{level}.result": result}}
+        {"_id": oid(session.user_id), "server": session.server.name},
+        {"$set": {f"operating.tries.{level}.result": result}},
     )
 
 
@@ -120,7 +127,9 @@ def run_cycle(session: UserSession, decision: Decision) -> CycleOutcome:
     outcome = CycleOutcome()
     entries = plan(session, decision)
     cycle_id = secrets.token_hex(8)
-    entry = operations_log.cycle_entry(decision.pair, decision.decided_at, decision.direction, entries[0], decision.candles)
+    entry = operations_log.cycle_entry(
+        decision.pair, decision.decided_at, decision.direction, entries[0], decision.candles
+    )
     level = 0
     try:
         while level < len(entries):
@@ -129,7 +138,9 @@ def run_cycle(session: UserSession, decision: Decision) -> CycleOutcome:
                 break
             if level == 0 and outcome.orders == 0 and session.clock.now() >= decision_expiry(decision):
                 # The candle the order was meant to cover has begun: a late order would trade another one.
-                log.warning("user %s: decision for %s came too late to place; dropped", session.user_id, decision.pair)
+                log.warning(
+                    "user %s: decision for %s came too late to place; dropped", session.user_id, decision.pair
+                )
                 session.record_expired()
                 break
             amount = entries[level]
@@ -152,12 +163,22 @@ def run_cycle(session: UserSession, decision: Decision) -> CycleOutcome:
             except AssetClosed as exc:
                 ledger.mark_failed(session.db, trade_id, f"pair closed: {exc}", session.clock.now())
                 operations_log.add_marker(entry, "CLO", amount)
-                alerts.push(session.db, session.user_id, alerts.make(session.user, alerts.PAIR_CLOSED, f"{decision.pair} fechou.", session.clock.now()))
+                alerts.push(
+                    session.db,
+                    session.user_id,
+                    alerts.make(
+                        session.user, alerts.PAIR_CLOSED, f"{decision.pair} fechou.", session.clock.now()
+                    ),
+                )
                 outcome.result, outcome.stop = ledger.FAILED, PAIR_CLOSED
                 break
             except (Rejected, BrokerError) as exc:
                 ledger.mark_failed(session.db, trade_id, f"refused: {exc}", session.clock.now())
-                alerts.push(session.db, session.user_id, alerts.notice("Ordem recusada.", str(exc), session.clock.now()))
+                alerts.push(
+                    session.db,
+                    session.user_id,
+                    alerts.notice("Ordem recusada.", str(exc), session.clock.now()),
+                )
                 log.warning("order refused for user %s on %s: %s", session.user_id, decision.pair, exc)
                 outcome.result, outcome.stop = ledger.FAILED, ORDER_REFUSED
                 break

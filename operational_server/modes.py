@@ -59,7 +59,9 @@ class StrategyMode:
     def __init__(self, session: UserSession, user: dict):
         self.session = session
         name = user.get("strategy") or ""
-        self.strategy_doc = session.db[names.STRATEGIES].find_one({"nameKey": name.casefold()}) if name else None
+        self.strategy_doc = (
+            session.db[names.STRATEGIES].find_one({"nameKey": name.casefold()}) if name else None
+        )
         self.strategy: Strategy | None = None
         self.problem: str | None = None
         if self.strategy_doc is None:
@@ -78,11 +80,18 @@ class StrategyMode:
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
         s = self.session
         if self.strategy is None:
-            return None, ("strategy_missing", alerts.notice("Estratégia indisponível.", self.problem or "", s.clock.now()))
+            return None, (
+                "strategy_missing",
+                alerts.notice("Estratégia indisponível.", self.problem or "", s.clock.now()),
+            )
         snap = s.market.snapshot(instant)
         user = s.user
         eligible = eligible_pairs(
-            snap.actives, user.get("preferedActives", "todos"), user.get("preferedPayout", "> 75"), snap.updated, s.clock.now(),
+            snap.actives,
+            user.get("preferedActives", "todos"),
+            user.get("preferedPayout", "> 75"),
+            snap.updated,
+            s.clock.now(),
             freshness(s.clock),
         )
         if not eligible:
@@ -144,11 +153,26 @@ class SignalsMode:
                 self._write(sig["id"], "skipped")
         if chosen is None:
             if not due and not future:
-                return None, ("signals_done", alerts.notice("Lista de sinais encerrada.", "Não há mais sinais ativos para hoje.", s.clock.now(), "info"))
+                return None, (
+                    "signals_done",
+                    alerts.notice(
+                        "Lista de sinais encerrada.",
+                        "Não há mais sinais ativos para hoje.",
+                        s.clock.now(),
+                        "info",
+                    ),
+                )
             return None, None
         sig, payout = chosen
         snap = s.market.snapshot(instant)
-        return Decision(sig["ativo"], sig["operacao"], payout, instant, list(snap.candles.get(sig["ativo"], [])), signal_id=sig["id"]), None
+        return Decision(
+            sig["ativo"],
+            sig["operacao"],
+            payout,
+            instant,
+            list(snap.candles.get(sig["ativo"], [])),
+            signal_id=sig["id"],
+        ), None
 
     def record(self, decision: Decision, outcome: CycleOutcome) -> None:
         if decision.signal_id and outcome.result is not None:

@@ -27,7 +27,10 @@ def candles_by_pair(
     for doc in docs:
         pair = doc.get("ativo")
         if not pair:
-            log.warning("RealtimeCandles document without ativo ignored: %r", {k: doc[k] for k in doc if k != "candles"})
+            log.warning(
+                "RealtimeCandles document without ativo ignored: %r",
+                {k: doc[k] for k in doc if k != "candles"},
+            )
             continue
         if now is not None and max_age is not None and now - float(doc.get("lastUpdated") or 0) > max_age:
             continue
@@ -39,7 +42,9 @@ def candles_by_pair(
                 log.warning("RealtimeCandles of %s hold unreadable JSON, pair skipped: %s", pair, exc)
                 continue
         if not isinstance(candles, list):
-            log.warning("RealtimeCandles of %s hold %s instead of a list, pair skipped", pair, type(candles).__name__)
+            log.warning(
+                "RealtimeCandles of %s hold %s instead of a list, pair skipped", pair, type(candles).__name__
+            )
             continue
         result[pair] = candles
     return result

@@ -43,9 +43,19 @@ class OperationalServer(threading.Thread):
             try:
                 user_id = None
                 if self.watch.assigned(self.identity.name):
-                    user_id = lifecycle.take_assignment(db, self.identity.name, self.identity.incarnation, clock.now())
+                    user_id = lifecycle.take_assignment(
+                        db, self.identity.name, self.identity.incarnation, clock.now()
+                    )
                 if user_id:
-                    UserSession(self.ctx, self.identity, user_id, self.market, self.stop_event, self.timings, self.watch).run()
+                    UserSession(
+                        self.ctx,
+                        self.identity,
+                        user_id,
+                        self.market,
+                        self.stop_event,
+                        self.timings,
+                        self.watch,
+                    ).run()
                     self.sessions_served += 1
                     continue
             except Exception:

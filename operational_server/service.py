@@ -28,7 +28,14 @@ class ServerPool:
         self.timings = TimingLog()
         self.watch = PoolWatch(ctx, names, self.incarnation, self.stop_event)
         self.servers = [
-            OperationalServer(ctx, ServerIdentity(name, self.incarnation), self.market, self.watch, self.stop_event, self.timings)
+            OperationalServer(
+                ctx,
+                ServerIdentity(name, self.incarnation),
+                self.market,
+                self.watch,
+                self.stop_event,
+                self.timings,
+            )
             for name in names
         ]
 
@@ -37,7 +44,11 @@ class ServerPool:
         for server in self.servers:
             previous = lifecycle.register_server(self.ctx.db, server.identity.name, self.incarnation, now)
             if previous:
-                log.warning("server %s restarted while serving user %s: handed back to the assigner", server.identity.name, previous)
+                log.warning(
+                    "server %s restarted while serving user %s: handed back to the assigner",
+                    server.identity.name,
+                    previous,
+                )
         self.watch.start()
         for server in self.servers:
             server.start()

@@ -97,11 +97,18 @@ class UserSession:
 
     def lease_kept(self) -> bool:
         """Whether this server still holds the user: the watch's word, confirmed in the database on a "no"."""
-        return (self.watch is not None and self.watch.holds(self.server.name, self.user_id)) or self.still_held()
+        return (
+            self.watch is not None and self.watch.holds(self.server.name, self.user_id)
+        ) or self.still_held()
 
     def user_operating(self) -> bool:
         """Read from the database (only the two fields it needs: this runs right before every buy)."""
-        doc = self.db[names.ACCOUNTS].find_one({"_id": lifecycle.oid(self.user_id)}, {"glimpseStatus": 1, "server": 1}) or {}
+        doc = (
+            self.db[names.ACCOUNTS].find_one(
+                {"_id": lifecycle.oid(self.user_id)}, {"glimpseStatus": 1, "server": 1}
+            )
+            or {}
+        )
         return doc.get("glimpseStatus") == "operating" and doc.get("server") == self.server.name
 
     def expiry_of(self, placed_at: float) -> float:
@@ -125,7 +132,9 @@ class UserSession:
             reason, end_alert = self._run()
         except Exception:
             log.exception("session of user %s on %s failed", self.user_id, self.server.name)
-            end_alert = alerts.notice("Glimpse parou.", "Ocorreu um erro no servidor; a operação foi encerrada.", self.clock.now())
+            end_alert = alerts.notice(
+                "Glimpse parou.", "Ocorreu um erro no servidor; a operação foi encerrada.", self.clock.now()
+            )
         finally:
             if self.broker is not None:
                 try:
@@ -144,7 +153,9 @@ class UserSession:
             password = decrypt_secret(self.config.secret_key, user.get("iqPassword", ""))
         except DecryptError:
             return False, "Credenciais da corretora ilegíveis: informe-as novamente."
-        broker = open_broker(self.config, self.db, self.clock, user.get("iqEmail", ""), password, slot_wait=5.0)
+        broker = open_broker(
+            self.config, self.db, self.clock, user.get("iqEmail", ""), password, slot_wait=5.0
+        )
         try:
             broker.connect()
             self.account_type = "REAL" if user.get("iqAccountType") == "real" else "PRACTICE"
@@ -161,12 +172,24 @@ class UserSession:
         for trade in ledger.open_trades(self.db, self.user_id):
             if trade["status"] == "pending" or trade.get("brokerOrderId") is None:
                 # The process died before the broker answered the buy: no order id to follow.
-                ledger.mark_failed(self.db, trade["_id"], "no broker order id: the server stopped before the broker answered", self.clock.now())
+                ledger.mark_failed(
+                    self.db,
+                    trade["_id"],
+                    "no broker order id: the server stopped before the broker answered",
+                    self.clock.now(),
+                )
                 continue
             try:
-                profit = self.broker.order_result(int(trade["brokerOrderId"]), timeout=max(0.0, self.expiry_of(trade["placedAt"]) + cycle.RESULT_GRACE_SECONDS - self.clock.now()))
+                profit = self.broker.order_result(
+                    int(trade["brokerOrderId"]),
+                    timeout=max(
+                        0.0, self.expiry_of(trade["placedAt"]) + cycle.RESULT_GRACE_SECONDS - self.clock.now()
+                    ),
+                )
             except BrokerError as exc:
-                log.warning("user %s: trade %s could not be reconciled yet: %s", self.user_id, trade["_id"], exc)
+                log.warning(
+                    "user %s: trade %s could not be reconciled yet: %s", self.user_id, trade["_id"], exc
+                )
                 continue
             ledger.settle(self.db, trade["_id"], profit, self.clock.now(), None)
             log.info("user %s: reconciled trade %s (%s)", self.user_id, trade["_id"], profit)
@@ -179,16 +202,29 @@ class UserSession:
         now = self.clock.now()
         ok, why = self._connect()
         if not ok:
-            self.db[names.ACCOUNTS].update_one({"_id": lifecycle.oid(self.user_id)}, {"$set": {"iqConnected": False}})
-            return "connect_failed", alerts.notice("Erro ao conectar.", why or "A corretora recusou a conexão.", now)
+            self.db[names.ACCOUNTS].update_one(
+                {"_id": lifecycle.oid(self.user_id)}, {"$set": {"iqConnected": False}}
+            )
+            return "connect_failed", alerts.notice(
+                "Erro ao conectar.", why or "A corretora recusou a conexão.", now
+            )
         self._reconcile()
         if status == "stopping" or not lifecycle.start_operating(self.db, self.user_id, self.server.name):
-            return cycle.STOP_USER, alerts.make(self.reload_user(), alerts.STOPPED, "Você parou o Glimpse.", self.clock.now())
+            return cycle.STOP_USER, alerts.make(
+                self.reload_user(), alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
+            )
         user = self.reload_user()
         mode: Mode | None = mode_for(self, user)
         if mode is None:
-            return "copy_mode", alerts.notice("Modo cópia indisponível.", "O modo cópia ainda não está disponível; escolha estratégia ou sinais.", now, "info")
-        alerts.push(self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now))
+            return "copy_mode", alerts.notice(
+                "Modo cópia indisponível.",
+                "O modo cópia ainda não está disponível; escolha estratégia ou sinais.",
+                now,
+                "info",
+            )
+        alerts.push(
+            self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now)
+        )
         self.money = mode.money_settings()
         self.priority = ((user.get("settings") or {}).get("glimpse") or {}).get("operationPriority", "gale")
         self.log_id = operations_log.start(
@@ -214,13 +250,19 @@ class UserSession:
             outcome = cycle.run_cycle(self, decision)
             mode.record(decision, outcome)
             if outcome.stop == cycle.STOP_USER:
-                return cycle.STOP_USER, alerts.make(self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now())
+                return cycle.STOP_USER, alerts.make(
+                    self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
+                )
             if outcome.stop in (cycle.SHUTDOWN, cycle.LOST):
                 return outcome.stop, None
             if outcome.stop == cycle.STOP_LOSS_REACHED:
-                return outcome.stop, alerts.make(self.user, alerts.STOP_LOSS, "O stop loss foi atingido.", self.clock.now())
+                return outcome.stop, alerts.make(
+                    self.user, alerts.STOP_LOSS, "O stop loss foi atingido.", self.clock.now()
+                )
             if outcome.stop == cycle.STOP_WIN_REACHED:
-                return outcome.stop, alerts.make(self.user, alerts.STOP_WIN, "O stop win foi atingido.", self.clock.now())
+                return outcome.stop, alerts.make(
+                    self.user, alerts.STOP_WIN, "O stop win foi atingido.", self.clock.now()
+                )
             if outcome.stop is not None:
                 return outcome.stop, None  # pair closed / order refused: the alert went out with the failure
 
@@ -232,8 +274,13 @@ class UserSession:
             # The watch's view may lag by a beat: a "no" is confirmed in the database before acting on it.
             if not self.lease_kept():
                 return cycle.LOST, None
-            if not (self.watch is not None and self.watch.operating(self.server.name, self.user_id)) and not self.user_operating():
-                return cycle.STOP_USER, alerts.make(self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now())
+            if (
+                not (self.watch is not None and self.watch.operating(self.server.name, self.user_id))
+                and not self.user_operating()
+            ):
+                return cycle.STOP_USER, alerts.make(
+                    self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
+                )
             remaining = instant - self.clock.now()
             if remaining <= 0:
                 return None
@@ -243,4 +290,3 @@ class UserSession:
                 self.clock.sleep(min(remaining, STATUS_POLL_WALL_SECONDS))
             elif self.stop_event.wait(wall):
                 return cycle.SHUTDOWN, None
-

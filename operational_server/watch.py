@@ -22,7 +22,9 @@ BEAT_WALL_SECONDS = 0.25
 
 
 class PoolWatch(threading.Thread):
-    def __init__(self, ctx: ServiceContext, server_names: list[str], incarnation: str, stop_event: threading.Event):
+    def __init__(
+        self, ctx: ServiceContext, server_names: list[str], incarnation: str, stop_event: threading.Event
+    ):
         super().__init__(name="servers-heartbeat", daemon=True)
         self.ctx = ctx
         self.server_names = list(server_names)
@@ -38,9 +40,14 @@ class PoolWatch(threading.Thread):
         db, now = self.ctx.db, self.ctx.clock.now()
         owned = lifecycle.beat(db, self.incarnation, now)
         if owned < len(self.server_names):
-            log.error("%d of this process's servers were taken over by another process", len(self.server_names) - owned)
+            log.error(
+                "%d of this process's servers were taken over by another process",
+                len(self.server_names) - owned,
+            )
         servers = lifecycle.server_states(db, self.incarnation)
-        held = {name: target for name, (status, target) in servers.items() if status == "operating" and target}
+        held = {
+            name: target for name, (status, target) in servers.items() if status == "operating" and target
+        }
         states = lifecycle.user_states(db, list(held.values())) if held else {}
         with self._lock:
             self._servers, self._held, self._states = servers, held, states

@@ -20,7 +20,12 @@ TEST_MONGO_URI = os.environ.get("GLIMPSE_TEST_MONGO_URI")
 
 @pytest.fixture
 def config() -> Config:
-    cfg = load_config({"GLIMPSE_SECRET_KEY": "test-secret-key-" + "x" * 32, "GLIMPSE_SERVICE_TOKEN": "service-token-for-tests"})
+    cfg = load_config(
+        {
+            "GLIMPSE_SECRET_KEY": "test-secret-key-" + "x" * 32,
+            "GLIMPSE_SERVICE_TOKEN": "service-token-for-tests",
+        }
+    )
     return cfg.with_(password_hash_profile="test", mongo_uri=TEST_MONGO_URI)
 
 

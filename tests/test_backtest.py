@@ -37,7 +37,9 @@ def counts(entry: dict) -> tuple:
 # --- the reference: the rules as a plain loop ------------------------------------------
 
 
-def reference_cycles(colours: list[int], strategy: Strategy, gales: int) -> list[tuple[int, object, int, int]]:
+def reference_cycles(
+    colours: list[int], strategy: Strategy, gales: int
+) -> list[tuple[int, object, int, int]]:
     """(signal index, outcome, index that ended it, dojis) for every signal; outcome is a level, 'loss' or None."""
     k = len(strategy.sequence)
     inverse = tuple(-c for c in strategy.sequence)
@@ -108,7 +110,12 @@ def reference_money(cycles: list[tuple], plan: MoneyPlan, gales: int) -> dict:
         equity.append(float(balance))
         peak = max(peak, balance)
         drawdown = max(drawdown, peak - balance)
-    return {"net_profit": float(balance), "max_drawdown": float(drawdown), "longest_losing_streak": longest, "equity": equity}
+    return {
+        "net_profit": float(balance),
+        "max_drawdown": float(drawdown),
+        "longest_losing_streak": longest,
+        "equity": equity,
+    }
 
 
 # --- worked examples ----------------------------------------------------------------
@@ -129,9 +136,21 @@ def test_independent_counts_every_signal_and_sequential_waits_for_the_cycle():
 
 def test_dojis_keep_the_level_and_one_opposite_too_many_is_a_loss():
     # signal at 1; candles: 2 doji, 3 red (gale 1), 4 doji, 5 red: gale 2 > 1 gale -> loss, 2 dojis
-    assert counts(backtest_report(series(A="--0-0-+"), "-1,-1", "call", gales=1)["total"]) == (1, [0, 0], 1, 0, 2)
+    assert counts(backtest_report(series(A="--0-0-+"), "-1,-1", "call", gales=1)["total"]) == (
+        1,
+        [0, 0],
+        1,
+        0,
+        2,
+    )
     # with two gales the same cycle reaches gale 2 and wins on candle 6
-    assert counts(backtest_report(series(A="--0-0-+"), "-1,-1", "call", gales=2)["total"]) == (1, [0, 0, 1], 0, 0, 2)
+    assert counts(backtest_report(series(A="--0-0-+"), "-1,-1", "call", gales=2)["total"]) == (
+        1,
+        [0, 0, 1],
+        0,
+        0,
+        2,
+    )
 
 
 def test_data_that_ends_first_leaves_the_signal_unresolved():
@@ -143,8 +162,20 @@ def test_data_that_ends_first_leaves_the_signal_unresolved():
 
 def test_mirror_trades_the_other_way_and_puts_win_on_red():
     # "++-": the mirror of two reds (two greens) trades a put, and candle 2 is red
-    assert counts(backtest_report(series(A="++-"), "-1,-1", "call", mirror=True)["total"]) == (1, [1], 0, 0, 0)
-    assert counts(backtest_report(series(A="++-"), "-1,-1", "call", mirror=False)["total"]) == (0, [0], 0, 0, 0)
+    assert counts(backtest_report(series(A="++-"), "-1,-1", "call", mirror=True)["total"]) == (
+        1,
+        [1],
+        0,
+        0,
+        0,
+    )
+    assert counts(backtest_report(series(A="++-"), "-1,-1", "call", mirror=False)["total"]) == (
+        0,
+        [0],
+        0,
+        0,
+        0,
+    )
     # a put after two reds loses on a green candle with no gales
     assert counts(backtest_report(series(A="--+"), "-1,-1", "put")["total"]) == (1, [0], 1, 0, 0)
 
@@ -171,7 +202,9 @@ def test_money_worked_example_sequential():
     # A "--+---+": signal 1 wins at the entry (ends at 2); signal 4 wins at gale 1 (ends at 6)
     # B "------": signal 1 loses (candles 2, 3, 4 red; ends at 4); signal 5 is unresolved
     plan = MoneyPlan.of(2, "sobra", 87, 1)
-    report = backtest_report(series(A="--+---+", B="------"), "-1,-1", "call", gales=2, sequential=True, money=plan)
+    report = backtest_report(
+        series(A="--+---+", B="------"), "-1,-1", "call", gales=2, sequential=True, money=plan
+    )
     a, b, total = report["pairs"]["A"], report["pairs"]["B"], report["total"]
     assert counts(a) == (2, [1, 1, 0], 0, 0, 0)
     assert a["equity"] == [1.74, 2.74] and a["net_profit"] == 2.74 and a["max_drawdown"] == 0.0
@@ -193,12 +226,22 @@ def test_report_shape_is_exact_and_json_ready():
         assert len(entry["win_at"]) == len(entry["win_rate_at"]) == len(entry["win_rate_cumulative"]) == 3
     assert json.loads(json.dumps(report)) == report
     with_money = backtest_report(
-        series(A="--+"), "-1,-1", "call", gales=1, sequential=True, money={"stake": 2, "galeType": "dobro", "payout": 80}
+        series(A="--+"),
+        "-1,-1",
+        "call",
+        gales=1,
+        sequential=True,
+        money={"stake": 2, "galeType": "dobro", "payout": 80},
     )
     assert set(with_money["total"]) == FIELDS | MONEY_FIELDS
     assert with_money["total"]["net_profit"] == 1.6
     without_curve = backtest_report(
-        series(A="--+"), "-1,-1", "call", sequential=True, money=MoneyPlan.of(2, "dobro", 80), include_equity=False
+        series(A="--+"),
+        "-1,-1",
+        "call",
+        sequential=True,
+        money=MoneyPlan.of(2, "dobro", 80),
+        include_equity=False,
     )
     assert "equity" not in without_curve["total"] and without_curve["total"]["net_profit"] == 1.6
 
@@ -213,7 +256,10 @@ def test_report_shape_is_exact_and_json_ready():
         ({"sequence": "1", "operation": "call", "gales": True}, "gales"),
         ({"sequence": "1", "operation": "call", "money": {"stake": 2, "payout": 80}}, "sequential"),
         ({"sequence": "1", "operation": "call", "sequential": True, "money": {"payout": 80}}, "stake"),
-        ({"sequence": "1", "operation": "call", "sequential": True, "money": {"stake": 2, "payout": 0}}, "payout"),
+        (
+            {"sequence": "1", "operation": "call", "sequential": True, "money": {"stake": 2, "payout": 0}},
+            "payout",
+        ),
     ],
 )
 def test_bad_requests_are_refused_with_a_clear_error(kwargs, message):
@@ -234,8 +280,15 @@ def test_colour_arrays_are_read_by_sign():
 
 def test_a_process_pool_gives_the_same_reports_as_one_process():
     rng = np.random.default_rng(7)
-    data = {f"P{i}": rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=3000, p=[0.48, 0.04, 0.48]) for i in range(6)}
-    plans = {"three reds": Strategy((-1, -1, -1), "call", True), "doji": Strategy((0,), "put"), "mixed": Strategy((1, 0, -1), "put", True)}
+    data = {
+        f"P{i}": rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=3000, p=[0.48, 0.04, 0.48])
+        for i in range(6)
+    }
+    plans = {
+        "three reds": Strategy((-1, -1, -1), "call", True),
+        "doji": Strategy((0,), "put"),
+        "mixed": Strategy((1, 0, -1), "put", True),
+    }
     plan = MoneyPlan.of(2, "sobra", 87, 1)
     for sequential, money in ((False, None), (True, plan)):
         batch = Batch(plans, data, gales=2, sequential=sequential, pairs_per_job=2)
@@ -244,7 +297,9 @@ def test_a_process_pool_gives_the_same_reports_as_one_process():
         many = run_batch(batch, money, processes=2)
         assert many == one
         for name, strategy in plans.items():
-            single = backtest_report(data, strategy.sequence, strategy.operation, strategy.mirror, 2, sequential, money)
+            single = backtest_report(
+                data, strategy.sequence, strategy.operation, strategy.mirror, 2, sequential, money
+            )
             assert one[name] == single
 
 
@@ -282,10 +337,23 @@ def test_backtester_equals_the_reference_loop(data):
     strategy = data.draw(strategies_for(rows))
     gales = data.draw(st.integers(0, 4))
     sequential = data.draw(st.booleans())
-    plan = MoneyPlan.of(data.draw(st.sampled_from(["1", "2.5"])), data.draw(st.sampled_from(["dobro", "cobrir", "sobra"])), 87, 1)
+    plan = MoneyPlan.of(
+        data.draw(st.sampled_from(["1", "2.5"])),
+        data.draw(st.sampled_from(["dobro", "cobrir", "sobra"])),
+        87,
+        1,
+    )
     money = plan if sequential and data.draw(st.booleans()) else None
 
-    report = backtest_report(colours, format_sequence(strategy.sequence), strategy.operation, strategy.mirror, gales, sequential, money)
+    report = backtest_report(
+        colours,
+        format_sequence(strategy.sequence),
+        strategy.operation,
+        strategy.mirror,
+        gales,
+        sequential,
+        money,
+    )
 
     totals = [0, [0] * (gales + 1), 0, 0, 0]
     all_cycles = []
@@ -295,7 +363,11 @@ def test_backtester_equals_the_reference_loop(data):
             cycles = one_bot(cycles)
         expected = reference_counts(cycles, gales)
         assert counts(report["pairs"][name]) == expected
-        totals = [totals[0] + expected[0], [a + b for a, b in zip(totals[1], expected[1], strict=True)], *(totals[i] + expected[i] for i in (2, 3, 4))]
+        totals = [
+            totals[0] + expected[0],
+            [a + b for a, b in zip(totals[1], expected[1], strict=True)],
+            *(totals[i] + expected[i] for i in (2, 3, 4)),
+        ]
         if money:
             wanted = reference_money(cycles, plan, gales)
             got = {key: report["pairs"][name][key] for key in wanted}
@@ -325,7 +397,10 @@ def test_colour_strings_round_trip_and_name_the_bad_character():
 def test_colours_files_are_keyed_by_line_index(tmp_path):
     path = tmp_path / "colours.txt"
     path.write_text("+-+\n\n--0\n")
-    assert {k: v.tolist() for k, v in sources.read_colours_file(path).items()} == {"0": [1, -1, 1], "2": [-1, -1, 0]}
+    assert {k: v.tolist() for k, v in sources.read_colours_file(path).items()} == {
+        "0": [1, -1, 1],
+        "2": [-1, -1, 0],
+    }
     path.write_text("+-?\n")
     with pytest.raises(sources.ColourSourceError, match="line 1"):
         sources.read_colours_file(path)
@@ -337,7 +412,10 @@ def test_test_candles_documents_both_ways():
     docs = [{"ativo": "EURUSD", "candles": "+-0"}, {"candles": "--"}]
     got = sources.series_from_test_candles(docs)
     assert list(got) == ["EURUSD", "1"]
-    assert sources.documents_for_test_candles(got) == [{"ativo": "EURUSD", "candles": "+-0"}, {"ativo": "1", "candles": "--"}]
+    assert sources.documents_for_test_candles(got) == [
+        {"ativo": "EURUSD", "candles": "+-0"},
+        {"ativo": "1", "candles": "--"},
+    ]
     with pytest.raises(sources.ColourSourceError, match="two documents"):
         sources.series_from_test_candles([{"ativo": "A", "candles": "+"}, {"ativo": "A", "candles": "-"}])
     with pytest.raises(sources.ColourSourceError, match="no 'candles'"):

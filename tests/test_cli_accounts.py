@@ -192,7 +192,10 @@ def test_user_create_needs_a_name(embedded, monkeypatch, capsys):
 
 def test_manager_create_stores_the_original_fields(embedded, monkeypatch, capsys):
     feed_stdin(monkeypatch, PASSWORD + "\n")
-    assert main(["manager", "create", "--name", "Ops Team", "--email", "Ops@Example.com", "--password-stdin"]) == 0
+    assert (
+        main(["manager", "create", "--name", "Ops Team", "--email", "Ops@Example.com", "--password-stdin"])
+        == 0
+    )
     new_id = capsys.readouterr().out.strip()
     manager = embedded[names.MANAGER_ACCOUNTS].find_one({"_id": ObjectId(new_id)})
     assert set(manager) == {"_id", "user", "password", "name"}

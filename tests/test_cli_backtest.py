@@ -22,7 +22,10 @@ def colours_file(tmp_path):
     """Three paper-market days, one pair per line: data the project generates."""
     market = PaperMarket(7)
     start = int(NOW // 60) * 60 - 3 * DAY * 60
-    lines = [sources.string_from_series(market.colours(pair, start, 3 * DAY)) for pair in ("EURUSD", "GBPUSD", "USDJPY")]
+    lines = [
+        sources.string_from_series(market.colours(pair, start, 3 * DAY))
+        for pair in ("EURUSD", "GBPUSD", "USDJPY")
+    ]
     path = tmp_path / "colours.txt"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -36,7 +39,19 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_json_output_is_the_report_object(colours_file, capsys):
     code, out, err = run_cli(
-        capsys, "--colours", str(colours_file), "--sequence", "-1,-1,-1", "--operation", "call", "--mirror", "--gales", "2", "--json", "--jobs", "1"
+        capsys,
+        "--colours",
+        str(colours_file),
+        "--sequence",
+        "-1,-1,-1",
+        "--operation",
+        "call",
+        "--mirror",
+        "--gales",
+        "2",
+        "--json",
+        "--jobs",
+        "1",
     )
     assert code == 0, err
     report = json.loads(out)
@@ -45,14 +60,30 @@ def test_json_output_is_the_report_object(colours_file, capsys):
     expected = backtest_report(sources.read_colours_file(colours_file), "-1,-1,-1", "call", True, 2)
     assert report == expected
     assert report["total"]["signals"] > 500  # three reds (or greens) happen about every 4 minutes
-    assert sum(report["total"]["win_at"]) + report["total"]["loss"] + report["total"]["unresolved"] == report["total"]["signals"]
+    assert (
+        sum(report["total"]["win_at"]) + report["total"]["loss"] + report["total"]["unresolved"]
+        == report["total"]["signals"]
+    )
 
 
 def test_a_process_pool_prints_the_same_report(colours_file, capsys):
-    args = ["--colours", str(colours_file), "--sequence", "1,0", "--operation", "put", "--mirror", "--gales", "3", "--json"]
+    args = [
+        "--colours",
+        str(colours_file),
+        "--sequence",
+        "1,0",
+        "--operation",
+        "put",
+        "--mirror",
+        "--gales",
+        "3",
+        "--json",
+    ]
     outputs = []
     for jobs in ("1", "2"):
-        code, out, _ = run_cli(capsys, *args, "--sequential", "--stake", "2", "--payout", "87", "--sobra", "1", "--jobs", jobs)
+        code, out, _ = run_cli(
+            capsys, *args, "--sequential", "--stake", "2", "--payout", "87", "--sobra", "1", "--jobs", jobs
+        )
         assert code == 0
         outputs.append(json.loads(out))
     assert outputs[0] == outputs[1]
@@ -63,8 +94,25 @@ def test_single_line_file_and_money_figures(tmp_path, capsys):
     path = tmp_path / "one.txt"
     path.write_text("--+---+\n")
     code, out, _ = run_cli(
-        capsys, "--colours", str(path), "--sequence", "-1,-1", "--operation", "call", "--gales", "2",
-        "--sequential", "--stake", "2", "--gale-type", "sobra", "--payout", "87", "--sobra", "1", "--json",
+        capsys,
+        "--colours",
+        str(path),
+        "--sequence",
+        "-1,-1",
+        "--operation",
+        "call",
+        "--gales",
+        "2",
+        "--sequential",
+        "--stake",
+        "2",
+        "--gale-type",
+        "sobra",
+        "--payout",
+        "87",
+        "--sobra",
+        "1",
+        "--json",
     )
     assert code == 0
     report = json.loads(out)
@@ -74,7 +122,9 @@ def test_single_line_file_and_money_figures(tmp_path, capsys):
 
 
 def test_text_output_is_a_table(colours_file, capsys):
-    code, out, _ = run_cli(capsys, "--colours", str(colours_file), "--sequence", "-1,-1", "--operation", "call", "--gales", "1")
+    code, out, _ = run_cli(
+        capsys, "--colours", str(colours_file), "--sequence", "-1,-1", "--operation", "call", "--gales", "1"
+    )
     assert code == 0
     lines = out.strip().splitlines()
     assert lines[0] == "strategy -1,-1 (independent, 1 gale)"
@@ -89,7 +139,18 @@ def test_paper_market_pairs_end_with_the_last_complete_minute(monkeypatch, capsy
 
     monkeypatch.setattr(command, "SystemClock", Clock)
     code, out, err = run_cli(
-        capsys, "--pairs", "eurusd,GBPUSD", "--days", "1", "--seed", "11", "--sequence", "1,1", "--operation", "put", "--json"
+        capsys,
+        "--pairs",
+        "eurusd,GBPUSD",
+        "--days",
+        "1",
+        "--seed",
+        "11",
+        "--sequence",
+        "1,1",
+        "--operation",
+        "put",
+        "--json",
     )
     assert code == 0, err
     report = json.loads(out)
@@ -103,20 +164,49 @@ def test_strategies_from_the_database(db, monkeypatch, capsys, colours_file):
     monkeypatch.setattr(command, "_database", lambda: db)
     db["Strategies"].insert_many(
         [
-            {"name": "Nine Reds", "nameKey": "nine reds", "sequence": "-1,-1,-1,-1,-1,-1,-1,-1,-1", "operation": "call", "mirror": False, "createdBy": "Glimpse"},
-            {"name": "Two greens", "nameKey": "two greens", "sequence": "1,1", "operation": "put", "mirror": True, "createdBy": "Glimpse"},
+            {
+                "name": "Nine Reds",
+                "nameKey": "nine reds",
+                "sequence": "-1,-1,-1,-1,-1,-1,-1,-1,-1",
+                "operation": "call",
+                "mirror": False,
+                "createdBy": "Glimpse",
+            },
+            {
+                "name": "Two greens",
+                "nameKey": "two greens",
+                "sequence": "1,1",
+                "operation": "put",
+                "mirror": True,
+                "createdBy": "Glimpse",
+            },
         ]
     )
-    code, out, _ = run_cli(capsys, "--strategy", "NINE REDS", "--colours", str(colours_file), "--gales", "1", "--json")
+    code, out, _ = run_cli(
+        capsys, "--strategy", "NINE REDS", "--colours", str(colours_file), "--gales", "1", "--json"
+    )
     assert code == 0
     single = json.loads(out)
-    assert single == backtest_report(sources.read_colours_file(colours_file), "-1," * 8 + "-1", "call", False, 1)
+    assert single == backtest_report(
+        sources.read_colours_file(colours_file), "-1," * 8 + "-1", "call", False, 1
+    )
 
-    code, out, _ = run_cli(capsys, "--strategy", "nine reds", "--strategy", "Two greens", "--colours", str(colours_file), "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "--strategy",
+        "nine reds",
+        "--strategy",
+        "Two greens",
+        "--colours",
+        str(colours_file),
+        "--json",
+    )
     assert code == 0
     both = json.loads(out)
     assert list(both) == ["Nine Reds", "Two greens"]
-    assert both["Two greens"] == backtest_report(sources.read_colours_file(colours_file), "1,1", "put", True, 0)
+    assert both["Two greens"] == backtest_report(
+        sources.read_colours_file(colours_file), "1,1", "put", True, 0
+    )
 
     code, _, err = run_cli(capsys, "--strategy", "nope", "--colours", str(colours_file))
     assert code == 2 and "--strategy: no strategy named 'nope'" in err
@@ -126,7 +216,9 @@ def test_test_candles_from_the_database(db, monkeypatch, capsys):
     monkeypatch.setattr(command, "_database", lambda: db)
     code, _, err = run_cli(capsys, "--test-candles", "--sequence", "1", "--operation", "call")
     assert code == 2 and "empty" in err
-    db["TestCandles"].insert_many([{"ativo": "EURUSD", "candles": "+-+-++"}, {"ativo": "GBPUSD", "candles": "--++"}])
+    db["TestCandles"].insert_many(
+        [{"ativo": "EURUSD", "candles": "+-+-++"}, {"ativo": "GBPUSD", "candles": "--++"}]
+    )
     code, out, _ = run_cli(capsys, "--test-candles", "--sequence", "1", "--operation", "call", "--json")
     assert code == 0
     assert json.loads(out) == backtest_report(series_of({"EURUSD": "+-+-++", "GBPUSD": "--++"}), "1", "call")
@@ -149,7 +241,18 @@ def test_plot_draws_a_png(colours_file, tmp_path, capsys):
     for extra in ([], ["--sequential", "--stake", "5", "--gale-type", "cobrir", "--payout", "85"]):
         target = tmp_path / f"plot{len(extra)}.png"
         code, _, err = run_cli(
-            capsys, "--colours", str(colours_file), "--sequence", "-1,-1,-1", "--operation", "call", "--gales", "2", "--plot", str(target), *extra
+            capsys,
+            "--colours",
+            str(colours_file),
+            "--sequence",
+            "-1,-1,-1",
+            "--operation",
+            "call",
+            "--gales",
+            "2",
+            "--plot",
+            str(target),
+            *extra,
         )
         assert code == 0, err
         assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -164,14 +267,52 @@ def test_plot_draws_a_png(colours_file, tmp_path, capsys):
         (["--colours", "{file}", "--sequence", "1,2", "--operation", "call"], "--sequence: sequence item 1"),
         (["--colours", "{file}", "--sequence", "1"], "--operation: required"),
         (["--colours", "{file}", "--sequence", "1", "--operation", "call", "--gales", "11"], "--gales"),
-        (["--colours", "{file}", "--sequence", "1", "--operation", "call", "--stake", "2", "--payout", "80"], "--stake: money figures"),
-        (["--colours", "{file}", "--sequence", "1", "--operation", "call", "--sequential", "--stake", "2"], "--payout: required"),
-        (["--colours", "{file}", "--sequence", "1", "--operation", "call", "--sequential", "--stake", "0", "--payout", "80"], "stake"),
+        (
+            [
+                "--colours",
+                "{file}",
+                "--sequence",
+                "1",
+                "--operation",
+                "call",
+                "--stake",
+                "2",
+                "--payout",
+                "80",
+            ],
+            "--stake: money figures",
+        ),
+        (
+            ["--colours", "{file}", "--sequence", "1", "--operation", "call", "--sequential", "--stake", "2"],
+            "--payout: required",
+        ),
+        (
+            [
+                "--colours",
+                "{file}",
+                "--sequence",
+                "1",
+                "--operation",
+                "call",
+                "--sequential",
+                "--stake",
+                "0",
+                "--payout",
+                "80",
+            ],
+            "stake",
+        ),
         (["--colours", "{missing}", "--sequence", "1", "--operation", "call"], "--colours: cannot read"),
         (["--colours", "{bad}", "--sequence", "1", "--operation", "call"], "--colours: "),
         (["--sequence", "1", "--operation", "call"], "one data source"),
-        (["--colours", "{file}", "--pairs", "EURUSD", "--sequence", "1", "--operation", "call"], "one data source"),
-        (["--colours", "{file}", "--days", "3", "--sequence", "1", "--operation", "call"], "--days goes with --pairs"),
+        (
+            ["--colours", "{file}", "--pairs", "EURUSD", "--sequence", "1", "--operation", "call"],
+            "one data source",
+        ),
+        (
+            ["--colours", "{file}", "--days", "3", "--sequence", "1", "--operation", "call"],
+            "--days goes with --pairs",
+        ),
         (["--pairs", "EURUSD,XYZ", "--sequence", "1", "--operation", "call"], "--pairs: unknown pair 'XYZ'"),
         (["--pairs", "EURUSD", "--days", "0", "--sequence", "1", "--operation", "call"], "--days"),
         (["--colours", "{file}", "--sequence", "1", "--operation", "call", "--jobs", "0"], "--jobs"),
@@ -187,4 +328,3 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, message, tmp_path, capsy
     assert out == ""
     assert message in err
     assert err.startswith("glimpse backtest: ")
-

@@ -24,7 +24,10 @@ def test_embedded_config_generates_a_development_key():
     "env, variable",
     [
         ({"GLIMPSE_MONGO_URI": "mongodb://db:27017"}, "GLIMPSE_SECRET_KEY"),
-        ({"GLIMPSE_MONGO_URI": "mongodb://db:27017", "GLIMPSE_SECRET_KEY": "k" * 40}, "GLIMPSE_SERVICE_TOKEN"),
+        (
+            {"GLIMPSE_MONGO_URI": "mongodb://db:27017", "GLIMPSE_SECRET_KEY": "k" * 40},
+            "GLIMPSE_SERVICE_TOKEN",
+        ),
         ({"GLIMPSE_MONGO_URI": "http://nope"}, "GLIMPSE_MONGO_URI"),
         ({"GLIMPSE_SECRET_KEY": "short"}, "GLIMPSE_SECRET_KEY"),
         ({"GLIMPSE_TZ": "Mars/Olympus"}, "GLIMPSE_TZ"),
@@ -89,7 +92,9 @@ def _race_claims(db):
 
         def claim(i, name=f"s{round_}", barrier=barrier, winners=winners):
             barrier.wait()
-            doc = db.Servers.find_one_and_update({"name": name, "status": "waiting"}, {"$set": {"status": "assigned", "by": i}})
+            doc = db.Servers.find_one_and_update(
+                {"name": name, "status": "waiting"}, {"$set": {"status": "assigned", "by": i}}
+            )
             if doc is not None:
                 winners.append(i)
 
@@ -149,7 +154,12 @@ def test_clock_speed_setting():
     for bad in ("0", "fast", "-2"):
         with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_SPEED"):
             load_config({"GLIMPSE_CLOCK_SPEED": bad})
-    shared = {"GLIMPSE_CLOCK_SPEED": "5", "GLIMPSE_MONGO_URI": "mongodb://x", "GLIMPSE_SECRET_KEY": "k" * 40, "GLIMPSE_SERVICE_TOKEN": "s" * 20}
+    shared = {
+        "GLIMPSE_CLOCK_SPEED": "5",
+        "GLIMPSE_MONGO_URI": "mongodb://x",
+        "GLIMPSE_SECRET_KEY": "k" * 40,
+        "GLIMPSE_SERVICE_TOKEN": "s" * 20,
+    }
     with pytest.raises(ConfigError, match="GLIMPSE_CLOCK_ANCHOR"):
         load_config(shared)
     assert load_config(dict(shared, GLIMPSE_CLOCK_ANCHOR="1700000000")).clock_anchor == 1700000000.0

@@ -18,7 +18,9 @@ def _compose() -> dict:
 def test_compose_services_and_their_environment():
     compose = _compose()
     services = compose["services"]
-    assert {"mongo", "api", "lister", "candles_starter", "server_assigner", "operational_server"} <= set(services)
+    assert {"mongo", "api", "lister", "candles_starter", "server_assigner", "operational_server"} <= set(
+        services
+    )
     mongo = services["mongo"]
     assert mongo["image"] == "mongo:7" and mongo["restart"] == "unless-stopped"
     assert "healthcheck" in mongo and any(v.startswith("mongo-data:") for v in mongo["volumes"])
@@ -29,7 +31,13 @@ def test_compose_services_and_their_environment():
             assert str(port).startswith("127.0.0.1:"), (name, port)
     api = services["api"]
     env = api["environment"]
-    for variable in ("GLIMPSE_MONGO_URI", "GLIMPSE_SECRET_KEY", "GLIMPSE_SERVICE_TOKEN", "GLIMPSE_TZ", "GLIMPSE_API_HOST"):
+    for variable in (
+        "GLIMPSE_MONGO_URI",
+        "GLIMPSE_SECRET_KEY",
+        "GLIMPSE_SERVICE_TOKEN",
+        "GLIMPSE_TZ",
+        "GLIMPSE_API_HOST",
+    ):
         assert variable in env, variable
     assert env["GLIMPSE_MONGO_URI"].startswith("mongodb://mongo:")
     assert api["depends_on"]["mongo"]["condition"] == "service_healthy"
@@ -56,7 +64,11 @@ def test_dockerfile_runs_the_cli_as_an_unprivileged_user():
 
 
 def test_env_example_documents_every_setting():
-    documented = {line.split("=", 1)[0].lstrip("# ").strip() for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
+    documented = {
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line
+    }
     source = (ROOT / "glimpse" / "runtime" / "config.py").read_text()
     import re
 

@@ -125,7 +125,14 @@ def test_money_plan_validates_and_builds_entries():
 def test_glimpse_strategies_force_their_money_management():
     settings = {"money": 50, "gale": False, "galeCount": 3, "galeType": "dobro", "sobra": 0, "stopLoss": True}
     forced = money_management(settings, {"name": "Nine reds", "createdBy": "Glimpse"})
-    assert forced == {"money": 2, "gale": True, "galeCount": 1, "galeType": "sobra", "sobra": 1, "stopLoss": True}
+    assert forced == {
+        "money": 2,
+        "gale": True,
+        "galeCount": 1,
+        "galeType": "sobra",
+        "sobra": 1,
+        "stopLoss": True,
+    }
     assert settings["money"] == 50  # the user's settings are left alone
     assert dict(GLIMPSE_MM) == {"money": 2, "gale": True, "galeCount": 1, "galeType": "sobra", "sobra": 1}
 

@@ -107,7 +107,9 @@ def test_operation_and_mirror_parsing():
 
 
 def test_strategy_from_document_and_format():
-    strategy = Strategy.from_document({"name": "x", "sequence": "-1,-1,0", "operation": "put", "mirror": True})
+    strategy = Strategy.from_document(
+        {"name": "x", "sequence": "-1,-1,0", "operation": "put", "mirror": True}
+    )
     assert strategy == Strategy((-1, -1, 0), "put", True)
     assert format_sequence(strategy.sequence) == "-1,-1,0"
     assert strategy.mirrored
@@ -197,7 +199,13 @@ prices = st.sampled_from([1.0, 1.00001, 1.5, 150.25, 0.99999])
 
 @st.composite
 def markets(draw):
-    names = draw(st.lists(st.sampled_from(["EURUSD", "GBPUSD", "USDJPY", "AUDCAD", "EURJPY", "NZDUSD"]), unique=True, max_size=6))
+    names = draw(
+        st.lists(
+            st.sampled_from(["EURUSD", "GBPUSD", "USDJPY", "AUDCAD", "EURJPY", "NZDUSD"]),
+            unique=True,
+            max_size=6,
+        )
+    )
     market = {}
     for name in names:
         count = draw(st.integers(0, 16))
@@ -253,8 +261,16 @@ def test_sequence_finder_reads_realtime_candles_documents(caplog):
 
     docs = [
         {"ativo": "EURUSD", "candles": candles_of("+---"), "lastUpdated": 1000.0},
-        {"ativo": "GBPUSD", "candles": json.dumps(candles_of("0+++")), "lastUpdated": 1000.0},  # the original's JSON string
-        {"ativo": "USDJPY", "candles": candles_of("---"), "lastUpdated": 900.0},  # stale at 1000 with max_age 5
+        {
+            "ativo": "GBPUSD",
+            "candles": json.dumps(candles_of("0+++")),
+            "lastUpdated": 1000.0,
+        },  # the original's JSON string
+        {
+            "ativo": "USDJPY",
+            "candles": candles_of("---"),
+            "lastUpdated": 900.0,
+        },  # stale at 1000 with max_age 5
         {"ativo": "AUDCAD", "candles": "{not json", "lastUpdated": 1000.0},
     ]
     assert sequence_finder.find(docs, "-1,-1,-1", "call", True, now=1000.0, max_age=5) == [

@@ -67,7 +67,10 @@ def test_load_collection_reads_canonical_and_relaxed_extended_json(tmp_path):
         json.dumps(
             [
                 {"_id": {"$oid": oid}, "when": {"$date": "2024-06-03T13:00:00Z"}},
-                {"_id": {"$oid": "65f0a1b2c3d4e5f6a7b8c9d1"}, "when": {"$date": {"$numberLong": "1717419600000"}}},
+                {
+                    "_id": {"$oid": "65f0a1b2c3d4e5f6a7b8c9d1"},
+                    "when": {"$date": {"$numberLong": "1717419600000"}},
+                },
             ]
         )
     )
@@ -100,7 +103,12 @@ def schedules() -> dict[str, dict]:
 
 
 def valid_hhmm(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value // 100 <= 23 and 0 <= value % 100 <= 59
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 <= value // 100 <= 23
+        and 0 <= value % 100 <= 59
+    )
 
 
 def test_every_pair_has_exactly_one_schedule():
@@ -265,7 +273,13 @@ def test_auxiliar_holds_terms_names_version_and_maintenance():
     assert "analysisAccount" not in aux
     terms = aux["Terms"]["value"]
     assert terms.lstrip().startswith("<") and len(terms) > 2000
-    for phrase in ("opções binárias", "risco", "sua própria conta", "garantia", "Lei Geral de Proteção de Dados"):
+    for phrase in (
+        "opções binárias",
+        "risco",
+        "sua própria conta",
+        "garantia",
+        "Lei Geral de Proteção de Dados",
+    ):
         assert phrase in terms, phrase
     pools = aux["randomNames"]["value"]
     for pool in (pools["name"], pools["sourname"]):
@@ -346,7 +360,11 @@ def test_without_demo_an_account_with_another_password_is_seeded(db, tmp_path):
     from glimpse.runtime.security import hash_password
 
     real = {"user": "ops@example.com", "password": hash_password("a real secret", "test"), "name": "Ops"}
-    demo = {"user": "admin@glimpse.local", "password": hash_password(DEMO_LOGINS[1][2], "test"), "name": "Demo"}
+    demo = {
+        "user": "admin@glimpse.local",
+        "password": hash_password(DEMO_LOGINS[1][2], "test"),
+        "name": "Demo",
+    }
     (tmp_path / "ManagerAccounts.json").write_text(json_util.dumps([real, demo]))
     report = seed_database(db, collections_dir=tmp_path, allow_demo=False)
     assert report.skipped_demo == [(names.MANAGER_ACCOUNTS, "admin@glimpse.local")]

@@ -93,7 +93,13 @@ def get_user(body: GetUserBody):
     return public_view(auth.principal().doc)
 
 
-@endpoint(bp, "/updateUser", access=USER, body=UpdateUserBody, responses={409: "glimpseStatus cannot change from the current state"})
+@endpoint(
+    bp,
+    "/updateUser",
+    access=USER,
+    body=UpdateUserBody,
+    responses={409: "glimpseStatus cannot change from the current state"},
+)
 def update_user(body: UpdateUserBody):
     """Change whitelisted fields of the caller's account (`fields[i]` = `values[i]`)."""
     _require_self(body.userMail, "userMail")
@@ -109,9 +115,15 @@ def update_user(body: UpdateUserBody):
         result = accounts.update_one(query, {"$set": plan.set})
         if result.matched_count == 0:
             current = p.doc.get("glimpseStatus")
-            raise APIError(409, f"glimpseStatus cannot change from {current!r} to {plan.set['glimpseStatus']!r}", "glimpseStatus")
+            raise APIError(
+                409,
+                f"glimpseStatus cannot change from {current!r} to {plan.set['glimpseStatus']!r}",
+                "glimpseStatus",
+            )
     for flags in plan.alert_flags:
-        changes = {f"alerts.$.{k}": v for k, v in (("read", flags.read), ("shown", flags.shown)) if v is not None}
+        changes = {
+            f"alerts.$.{k}": v for k, v in (("read", flags.read), ("shown", flags.shown)) if v is not None
+        }
         if changes:
             accounts.update_one({"_id": p.id, "alerts.time": flags.time}, {"$set": changes})
     return {"message": "User updated!"}
@@ -126,7 +138,9 @@ def check_code(body: CheckCodeBody):
     return {"res": bool(doc.get("valid"))}
 
 
-@endpoint(bp, "/insertUser", access=PUBLIC, body=InsertUserBody, responses={409: "the email is already registered"})
+@endpoint(
+    bp, "/insertUser", access=PUBLIC, body=InsertUserBody, responses={409: "the email is already registered"}
+)
 def insert_user(body: InsertUserBody):
     """Register with an invite code, which is consumed in the same step."""
     c = ctx()
@@ -140,7 +154,13 @@ def insert_user(body: InsertUserBody):
     )
     if code is None:
         raise bad_request("the invite code is unknown or already used", "code")
-    doc = new_account(body.userName, body.userMail, _hash(body.userPassword), now, premium_days=int(code.get("premiumDays", 0)))
+    doc = new_account(
+        body.userName,
+        body.userMail,
+        _hash(body.userPassword),
+        now,
+        premium_days=int(code.get("premiumDays", 0)),
+    )
     try:
         inserted = accounts.insert_one(doc)
     except DuplicateKeyError:
@@ -163,7 +183,9 @@ def use_code(body: UseCodeBody):
         {"$set": {"valid": False, "usedBy": email, "usedWhen": c.clock.now()}},
     )
     if code is not None:
-        c.db[names.ACCOUNTS].update_one({"_id": p.id}, {"$inc": {"premiumDays": int(code.get("premiumDays", 0))}})
+        c.db[names.ACCOUNTS].update_one(
+            {"_id": p.id}, {"$inc": {"premiumDays": int(code.get("premiumDays", 0))}}
+        )
         return {"res": "Code used!"}
     if codes.find_one({"code": body.code, "usedBy": email}) is not None:
         return {"res": "Code used!"}
@@ -195,7 +217,15 @@ def request_password_reset(body: RequestResetBody):
     now = c.clock.now()
     c.db[names.ACCOUNTS].update_one(
         {"_id": account["_id"]},
-        {"$set": {"passwordReset": {"hash": _hash(code), "expiresAt": now + c.config.reset_code_ttl_seconds, "attempts": 0}}},
+        {
+            "$set": {
+                "passwordReset": {
+                    "hash": _hash(code),
+                    "expiresAt": now + c.config.reset_code_ttl_seconds,
+                    "attempts": 0,
+                }
+            }
+        },
     )
     minutes = c.config.reset_code_ttl_seconds // 60
     c.mailer.send(
@@ -218,10 +248,17 @@ def reset_password(body: ResetPasswordBody):
     account = accounts.find_one({"email": body.email})
     reset = (account or {}).get("passwordReset") or {}
     invalid = bad_request("the code is wrong, expired or already used", "code")
-    if not reset or reset.get("expiresAt", 0) <= c.clock.now() or reset.get("attempts", 0) >= MAX_RESET_ATTEMPTS:
+    if (
+        not reset
+        or reset.get("expiresAt", 0) <= c.clock.now()
+        or reset.get("attempts", 0) >= MAX_RESET_ATTEMPTS
+    ):
         raise invalid
     if not security.verify_password(reset.get("hash", ""), body.code.strip().upper()):
-        accounts.update_one({"_id": account["_id"], "passwordReset": {"$exists": True}}, {"$inc": {"passwordReset.attempts": 1}})
+        accounts.update_one(
+            {"_id": account["_id"], "passwordReset": {"$exists": True}},
+            {"$inc": {"passwordReset.attempts": 1}},
+        )
         raise invalid
     # Conditional on the same reset document, so the code works once even under a race.
     result = accounts.update_one(

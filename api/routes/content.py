@@ -45,8 +45,11 @@ def get_rank(body: Empty):
     me = auth.principal().id_hex
     pools_doc = ctx().db[names.AUXILIAR].find_one({"name": "randomNames"}) or {}
     pools = pools_doc.get("value") or {}
-    cursor = ctx().db[names.ACCOUNTS].find({}, {"name": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1}).sort(
-        [("iqPeriodProfit", -1), ("_id", 1)]
+    cursor = (
+        ctx()
+        .db[names.ACCOUNTS]
+        .find({}, {"name": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1})
+        .sort([("iqPeriodProfit", -1), ("_id", 1)])
     )
     rank = []
     for doc in cursor.limit(RANK_SIZE):
@@ -66,5 +69,7 @@ def get_rank(body: Empty):
 def insert_question(body: InsertQuestionBody):
     """Send a question to the team."""
     p = auth.principal()
-    ctx().db[names.QUESTIONS].insert_one({"who": p.doc.get("email", ""), "question": body.question, "when": ctx().clock.now()})
+    ctx().db[names.QUESTIONS].insert_one(
+        {"who": p.doc.get("email", ""), "question": body.question, "when": ctx().clock.now()}
+    )
     return {"res": 1}

@@ -80,7 +80,10 @@ def create_codes(body: CreateCodesBody):
     """Create `count` invite codes that grant `premiumDays` days: {res: 1, codes: [...]}."""
     codes = [security.new_code(12) for _ in range(body.count)]
     ctx().db[names.CODES].insert_many(
-        [{"code": code, "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": body.premiumDays} for code in codes]
+        [
+            {"code": code, "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": body.premiumDays}
+            for code in codes
+        ]
     )
     audit.record("Codes", "createCodes", None, {"count": body.count, "premiumDays": body.premiumDays})
     return {"res": 1, "codes": codes}

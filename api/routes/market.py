@@ -68,7 +68,11 @@ def update_ativos(data):
     for item in items:
         is_open = item.open if isinstance(item.open, bool) else item.open == "True"
         payout = str(int(item.payout)) if is_open else 0
-        coll.update_one({"ativo": item.ativo}, {"$set": {"open": "True" if is_open else "False", "payout": payout}}, upsert=True)
+        coll.update_one(
+            {"ativo": item.ativo},
+            {"$set": {"open": "True" if is_open else "False", "payout": payout}},
+            upsert=True,
+        )
     return {"msg": f"Actives updated: {len(items)}"}
 
 
@@ -80,7 +84,9 @@ def update_candles_realtime(data):
     coll = ctx().db[names.REALTIME_CANDLES]
     for item in items:
         candles = [c.model_dump(by_alias=True, exclude_none=True) for c in item.candles]
-        coll.update_one({"ativo": item.ativo}, {"$set": {"candles": candles, "lastUpdated": now}}, upsert=True)
+        coll.update_one(
+            {"ativo": item.ativo}, {"$set": {"candles": candles, "lastUpdated": now}}, upsert=True
+        )
     return {"res": 1, "updated": len(items)}
 
 
@@ -114,7 +120,11 @@ def bot_updates():
     "/checkIq",
     access=USER,
     body=CheckIqBody,
-    responses={400: "the broker refused the credentials", 503: "the broker cannot be reached", 504: "the broker did not answer in time"},
+    responses={
+        400: "the broker refused the credentials",
+        503: "the broker cannot be reached",
+        504: "the broker did not answer in time",
+    },
 )
 def check_iq(body: CheckIqBody):
     """Validate IQ Option credentials with the broker, store them (password encrypted) and return the balances."""
@@ -124,7 +134,9 @@ def check_iq(body: CheckIqBody):
     try:
         balances = c.check_broker_credentials(body.email, body.password)
     except AuthError as exc:
-        raise APIError(400, "IQ Option refused these credentials", "password", res=str(exc) or "invalid credentials") from None
+        raise APIError(
+            400, "IQ Option refused these credentials", "password", res=str(exc) or "invalid credentials"
+        ) from None
     except BrokerTimeout:
         raise APIError(504, "the broker did not answer in time") from None
     except BrokerError as exc:
@@ -143,7 +155,12 @@ def check_iq(body: CheckIqBody):
             }
         },
     )
-    return {"res": 1, "account": balances["account"], "treinamento": balances["treinamento"], "real": balances["real"]}
+    return {
+        "res": 1,
+        "account": balances["account"],
+        "treinamento": balances["treinamento"],
+        "real": balances["real"],
+    }
 
 
 @endpoint(bp, "/status", access=USER, body=Empty)

@@ -32,8 +32,10 @@ def insert_signals(body: InsertSignalsBody):
         row = item.model_dump()
         row["id"] = row.get("id") or secrets.token_hex(6)
         signals.append(row)
-    result = ctx().db[names.SIGNALS].update_one(
-        {"user": user}, {"$set": {"signals": signals, "type": body.type}}, upsert=True
+    result = (
+        ctx()
+        .db[names.SIGNALS]
+        .update_one({"user": user}, {"$set": {"signals": signals, "type": body.type}}, upsert=True)
     )
     return {"res": 1, "exists": result.matched_count > 0}
 
@@ -49,8 +51,15 @@ def get_signals(body: GetSignalsBody):
 def update_signal(body: UpdateSignalBody):
     """Cancel or re-activate one signal by its id: {res: 1}, or {res: 0} when no such open signal exists."""
     user = auth.principal().id_hex
-    result = ctx().db[names.SIGNALS].update_one(
-        {"user": user, "signals": {"$elemMatch": {"id": body.id, "status": {"$in": ["active", "canceled"]}}}},
-        {"$set": {"signals.$.status": body.status}},
+    result = (
+        ctx()
+        .db[names.SIGNALS]
+        .update_one(
+            {
+                "user": user,
+                "signals": {"$elemMatch": {"id": body.id, "status": {"$in": ["active", "canceled"]}}},
+            },
+            {"$set": {"signals.$.status": body.status}},
+        )
     )
     return {"res": 1 if result.matched_count else 0}

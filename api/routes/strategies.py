@@ -62,7 +62,12 @@ def create_strategy(body: StrategyBody):
     if p.kind == "user":
         ctx().db[names.ACCOUNTS].update_one({"_id": p.id}, {"$addToSet": {"ownedStrategies": body.name}})
     else:
-        audit.record(body.name, "createStrategy", None, {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror})
+        audit.record(
+            body.name,
+            "createStrategy",
+            None,
+            {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror},
+        )
     return {"res": 1}
 
 
@@ -118,5 +123,7 @@ def backtest_strategy(body: BacktestBody):
         docs = c.db[names.TEST_CANDLES].find({"ativo": {"$in": pairs}}, {"ativo": 1, "candles": 1})
         series = series_from_test_candles(docs)
         if not series:
-            raise APIError(404, "no stored candles for these pairs: ask for `days` of the paper market", "pairs")
+            raise APIError(
+                404, "no stored candles for these pairs: ask for `days` of the paper market", "pairs"
+            )
     return backtest_report(series, body.sequence, body.operation, body.mirror, body.gales)

@@ -112,15 +112,15 @@ class BitPlanes:
         for colours, first, size in zip(series, first_words.tolist(), words.tolist(), strict=True):
             at = first * 8
             for begin in range(0, len(colours), step):
-                part = colours[begin:begin + step]
+                part = colours[begin : begin + step]
                 packed = (len(part) + 7) // 8
                 # any non-zero byte packs to 1: -1 (0xFF) and 1 alike
-                nonzero_bytes[at:at + packed] = np.packbits(part.view(np.uint8), bitorder="little")
-                np.less(part, 0, out=is_red[:len(part)])
-                red_bytes[at:at + packed] = np.packbits(is_red[:len(part)], bitorder="little")
+                nonzero_bytes[at : at + packed] = np.packbits(part.view(np.uint8), bitorder="little")
+                np.less(part, 0, out=is_red[: len(part)])
+                red_bytes[at : at + packed] = np.packbits(is_red[: len(part)], bitorder="little")
                 at += packed
-            nonzero_bytes[at:(first + size) * 8] = 0  # the rest of the last word, and the padding
-            red_bytes[at:(first + size) * 8] = 0
+            nonzero_bytes[at : (first + size) * 8] = 0  # the rest of the last word, and the padding
+            red_bytes[at : (first + size) * 8] = 0
         series_by_word = np.repeat(np.arange(len(series), dtype=np.int32), words)
         return cls(bits, first_words * _WORD, lengths, np.concatenate(([0], series_by_word)).astype(np.int32))
 
@@ -206,7 +206,9 @@ class _PlaneMatcher:
         result = self._run(*runs[0])
         offset = runs[0][1]
         for number, (colour, length) in enumerate(runs[1:]):
-            result = _and_moved(result, self._run(colour, length), offset, out=None if number == 0 else result)
+            result = _and_moved(
+                result, self._run(colour, length), offset, out=None if number == 0 else result
+            )
             offset += length
         return result
 
@@ -230,7 +232,9 @@ def _bits_of(words: np.ndarray, at: np.ndarray) -> np.ndarray:
     order = np.argsort(-counts.astype(np.int16), kind="stable")
     words, at, counts = words.take(order), at.take(order) * _WORD, counts.take(order)
     # holding[i]: how many words hold more than i bits
-    holding = np.searchsorted(-counts.astype(np.int64), -np.arange(int(counts[0]) if counts.size else 0), side="left")
+    holding = np.searchsorted(
+        -counts.astype(np.int64), -np.arange(int(counts[0]) if counts.size else 0), side="left"
+    )
     found = []
     for size in holding.tolist():
         head = words[:size]
@@ -251,7 +255,13 @@ class Cycles:
     dojis: np.ndarray  # int64 dojis met on the walk
 
     def take(self, chosen: np.ndarray) -> Cycles:
-        return Cycles(self.series[chosen], self.index[chosen], self.level[chosen], self.resolved_at[chosen], self.dojis[chosen])
+        return Cycles(
+            self.series[chosen],
+            self.index[chosen],
+            self.level[chosen],
+            self.resolved_at[chosen],
+            self.dojis[chosen],
+        )
 
 
 def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.ndarray]:
@@ -327,7 +337,9 @@ class _Reading:
     won: np.ndarray  # bool: the cycle ends with a win
 
 
-def _read(planes: BitPlanes, cursor: np.ndarray, flip: np.ndarray, to_clear: np.ndarray | int, gales: int) -> _Reading:
+def _read(
+    planes: BitPlanes, cursor: np.ndarray, flip: np.ndarray, to_clear: np.ndarray | int, gales: int
+) -> _Reading:
     """Read 64 candles per open cycle. `to_clear` opposite candles may come before the one that loses it."""
     nonzero, wins = _windows(planes, cursor)  # wins holds the red candles for now
     wins ^= nonzero & flip
@@ -389,7 +401,9 @@ def resolve(planes: BitPlanes, positions: np.ndarray, calls: np.ndarray, gales: 
         walk = _Walk(signal, positions[signal] + 1, np.zeros(signal.size, dtype=np.int64), flips[signal])
         nonzero = np.concatenate([item[1] for item in longer])
         against = np.concatenate([item[2] for item in longer])
-        _walk_on(planes, planes.ends.take(series), starts, walk, nonzero, against, gales, level, resolved_at, dojis)
+        _walk_on(
+            planes, planes.ends.take(series), starts, walk, nonzero, against, gales, level, resolved_at, dojis
+        )
     return Cycles(series, index, level, resolved_at, dojis)
 
 
@@ -453,7 +467,9 @@ def sequential(cycles: Cycles) -> np.ndarray:
     key = ordered.series * stride + ordered.index
     # an unresolved cycle holds the bot until its series ends
     free_from = np.where(
-        ordered.level == UNRESOLVED, (ordered.series + 1) * stride, ordered.series * stride + ordered.resolved_at + 1
+        ordered.level == UNRESOLVED,
+        (ordered.series + 1) * stride,
+        ordered.series * stride + ordered.resolved_at + 1,
     )
     following = np.searchsorted(key, free_from, side="left").tolist()
     taken = []
@@ -513,7 +529,9 @@ def pair_results(cycles: Cycles, pair_count: int, gales: int, as_one_bot: bool) 
         cycles = cycles.take(sequential(cycles))
     # one count per (series, outcome); outcome columns: unresolved, loss, win at 0..gales
     columns = gales + 3
-    outcomes = np.bincount(cycles.series * columns + (cycles.level - UNRESOLVED), minlength=pair_count * columns)
+    outcomes = np.bincount(
+        cycles.series * columns + (cycles.level - UNRESOLVED), minlength=pair_count * columns
+    )
     outcomes = outcomes.reshape(pair_count, columns)
     dojis = np.bincount(cycles.series, weights=cycles.dojis, minlength=pair_count)
     results = []
@@ -595,7 +613,10 @@ def money_plan(money: MoneyPlan | Mapping[str, Any] | None) -> MoneyPlan | None:
         return money
     try:
         return MoneyPlan.of(
-            money["stake"], money.get("gale_type", money.get("galeType", "dobro")), money["payout"], money.get("sobra", 0)
+            money["stake"],
+            money.get("gale_type", money.get("galeType", "dobro")),
+            money["payout"],
+            money.get("sobra", 0),
         )
     except KeyError as exc:
         raise BacktestError(f"money needs {exc.args[0]!r}") from None
@@ -668,13 +689,15 @@ class Batch:
         names = tuple(self.series_by_pair)
         size = max(1, int(self.pairs_per_job))
         self.jobs = [
-            Job(name, strategy, names[i:i + size])
+            Job(name, strategy, names[i : i + size])
             for name, strategy in self.strategies.items()
             for i in range(0, len(names), size)
         ] or [Job(name, strategy, ()) for name, strategy in self.strategies.items()]
 
 
-def _run_job(job: Job, series: Mapping[str, Any], gales: int, sequential_mode: bool) -> tuple[str, dict[str, PairResult]]:
+def _run_job(
+    job: Job, series: Mapping[str, Any], gales: int, sequential_mode: bool
+) -> tuple[str, dict[str, PairResult]]:
     return job.name, run_pairs(series, job.strategy, gales, sequential_mode)
 
 
@@ -690,7 +713,8 @@ def run_batch(
         raise BacktestError("money figures need the sequential mode")
     per_strategy: dict[str, dict[str, PairResult]] = {name: {} for name in batch.strategies}
     arguments = [
-        (job, {pair: batch.series_by_pair[pair] for pair in job.pairs}, batch.gales, batch.sequential) for job in batch.jobs
+        (job, {pair: batch.series_by_pair[pair] for pair in job.pairs}, batch.gales, batch.sequential)
+        for job in batch.jobs
     ]
     if processes > 1 and len(arguments) > 1:
         with ProcessPoolExecutor(max_workers=min(processes, len(arguments))) as pool:

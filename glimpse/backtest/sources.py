@@ -48,7 +48,7 @@ def series_from_string(text: str, name: str = "colours") -> np.ndarray:
     bad = np.flatnonzero(series == _INVALID)
     if bad.size:
         at = int(bad[0])
-        shown = text.strip().encode("utf-8")[at:at + 1].decode("utf-8", "replace")
+        shown = text.strip().encode("utf-8")[at : at + 1].decode("utf-8", "replace")
         raise ColourSourceError(f"{name}: character {at + 1} is {shown!r}; only +, - and 0 are colours")
     return series
 
@@ -147,7 +147,9 @@ def series_from_csv(source: str | Path | io.TextIOBase, default_pair: str = "0")
         try:
             move = float(row[close_at]) - float(row[open_at])
         except (IndexError, ValueError):
-            raise ColourSourceError(f"CSV row {row_number}: open and close must be numbers, got {row!r}") from None
+            raise ColourSourceError(
+                f"CSV row {row_number}: open and close must be numbers, got {row!r}"
+            ) from None
         pair = row[pair_at].strip() if pair_at is not None and pair_at < len(row) else default_pair
         moves.setdefault(pair or default_pair, []).append(move)
     if not moves:
@@ -190,6 +192,8 @@ def last_complete_minutes(now: float, days: int) -> tuple[int, int]:
     return end - minutes * 60, minutes
 
 
-def series_from_market(market: ColourMarket, pairs: Sequence[str], start_epoch: int, minutes: int) -> dict[str, np.ndarray]:
+def series_from_market(
+    market: ColourMarket, pairs: Sequence[str], start_epoch: int, minutes: int
+) -> dict[str, np.ndarray]:
     """Each pair's colours over `minutes` minutes from `start_epoch`."""
     return {pair: market.colours(pair, start_epoch, minutes) for pair in pairs}

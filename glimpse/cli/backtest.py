@@ -45,31 +45,51 @@ def register(subparsers) -> None:
         "losses, unresolved cycles and dojis per pair and in total.",
     )
     strategy = parser.add_argument_group("strategy (--sequence, or --strategy)")
-    strategy.add_argument("--sequence", help='colours oldest first, e.g. "-1,-1,-1" (1 green, -1 red, 0 doji)')
+    strategy.add_argument(
+        "--sequence", help='colours oldest first, e.g. "-1,-1,-1" (1 green, -1 red, 0 doji)'
+    )
     strategy.add_argument("--operation", choices=("call", "put"), help="direction after the sequence")
-    strategy.add_argument("--mirror", action="store_true", help="also trade the inverted sequence the other way")
-    strategy.add_argument("--strategy", action="append", metavar="NAME", help="a strategy from the database (repeatable)")
-    strategy.add_argument("--gales", type=int, default=0, help=f"gales after the entry, 0..{MAX_GALES} (default 0)")
+    strategy.add_argument(
+        "--mirror", action="store_true", help="also trade the inverted sequence the other way"
+    )
+    strategy.add_argument(
+        "--strategy", action="append", metavar="NAME", help="a strategy from the database (repeatable)"
+    )
+    strategy.add_argument(
+        "--gales", type=int, default=0, help=f"gales after the entry, 0..{MAX_GALES} (default 0)"
+    )
 
     data = parser.add_argument_group("data (one of)")
-    data.add_argument("--colours", metavar="FILE", help="a +-0 string per line: one pair per line, or a single line")
+    data.add_argument(
+        "--colours", metavar="FILE", help="a +-0 string per line: one pair per line, or a single line"
+    )
     data.add_argument("--csv", metavar="FILE", help="a CSV of open,close (and optionally pair) per candle")
-    data.add_argument("--test-candles", action="store_true", help="the TestCandles collection of the database")
-    data.add_argument("--pairs", help="paper market pairs, e.g. EURUSD,GBPUSD, up to the last complete minute")
+    data.add_argument(
+        "--test-candles", action="store_true", help="the TestCandles collection of the database"
+    )
+    data.add_argument(
+        "--pairs", help="paper market pairs, e.g. EURUSD,GBPUSD, up to the last complete minute"
+    )
     data.add_argument("--days", type=int, help="days of paper market candles (default 30)")
     data.add_argument("--seed", type=int, help="paper market seed (default GLIMPSE_PAPER_SEED)")
 
     mode = parser.add_argument_group("mode and money")
-    mode.add_argument("--sequential", action="store_true", help="one bot: a new signal only after the previous cycle")
+    mode.add_argument(
+        "--sequential", action="store_true", help="one bot: a new signal only after the previous cycle"
+    )
     mode.add_argument("--stake", help="first entry; adds equity, net profit, drawdown (needs --sequential)")
-    mode.add_argument("--gale-type", choices=GALE_TYPES, default="sobra", help="how gales grow (default sobra)")
+    mode.add_argument(
+        "--gale-type", choices=GALE_TYPES, default="sobra", help="how gales grow (default sobra)"
+    )
     mode.add_argument("--payout", help="payout percent, e.g. 87 (needed with --stake)")
     mode.add_argument("--sobra", default="0", help="the sobra gale's extra (default 0)")
 
     output = parser.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="print the report as JSON")
     output.add_argument("--plot", metavar="PNG", help="draw the equity curve and win rates per gale level")
-    output.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    output.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+    )
     # argparse takes a value starting with "-" for an option unless it looks like a
     # negative number; let it also take a colour sequence such as -1,-1,-1 as a value.
     parser._negative_number_matcher = re.compile(r"^-\d+$|^-\d*\.\d+$|^-?\d+(\s*,\s*-?\d+)*$")
@@ -227,7 +247,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _plot_all(reports: dict[str, dict], path: Path) -> None:
     for index, (name, report) in enumerate(reports.items()):
-        target = path if len(reports) == 1 else path.with_name(f"{path.stem}-{index + 1}{path.suffix or '.png'}")
+        target = (
+            path if len(reports) == 1 else path.with_name(f"{path.stem}-{index + 1}{path.suffix or '.png'}")
+        )
         try:
             plot_report(report, name, target)
         except OSError as exc:
@@ -247,12 +269,16 @@ def plot_report(report: dict[str, Any], name: str, path: Path) -> None:
         equity_axes.plot(total["equity"], color="black", linewidth=1.6, label="total")
         equity_axes.set_xlabel("cycle")
         equity_axes.set_ylabel("equity")
-        equity_axes.set_title(f"{name}: equity (net {total['net_profit']:.2f}, max drawdown {total['max_drawdown']:.2f})")
+        equity_axes.set_title(
+            f"{name}: equity (net {total['net_profit']:.2f}, max drawdown {total['max_drawdown']:.2f})"
+        )
         if len(report["pairs"]) <= 12:
             equity_axes.legend(fontsize="small", ncols=2)
     else:
         equity_axes.axis("off")
-        equity_axes.text(0.5, 0.5, "no equity curve: run with --sequential --stake S --payout P", ha="center", va="center")
+        equity_axes.text(
+            0.5, 0.5, "no equity curve: run with --sequential --stake S --payout P", ha="center", va="center"
+        )
 
     names = [*report["pairs"], "TOTAL"]
     entries = [*report["pairs"].values(), total]
@@ -287,14 +313,29 @@ def render(name: str, report: dict[str, Any], args: argparse.Namespace) -> str:
         header += ["net", "max dd", "lose run"]
     rows = [header]
     for pair, entry in [*report["pairs"].items(), ("TOTAL", report["total"])]:
-        row = [pair, str(entry["signals"]), *map(str, entry["win_at"]), str(entry["loss"]), str(entry["unresolved"])]
+        row = [
+            pair,
+            str(entry["signals"]),
+            *map(str, entry["win_at"]),
+            str(entry["loss"]),
+            str(entry["unresolved"]),
+        ]
         row += [str(entry["dojis"]), _percent(entry["win_rate_cumulative"][-1])]
         if money:
-            row += [f"{entry['net_profit']:.2f}", f"{entry['max_drawdown']:.2f}", str(entry["longest_losing_streak"])]
+            row += [
+                f"{entry['net_profit']:.2f}",
+                f"{entry['max_drawdown']:.2f}",
+                str(entry["longest_losing_streak"]),
+            ]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     gales = levels - 1
     lines = [f"strategy {name} ({mode}, {gales} gale{'' if gales == 1 else 's'})"]
     for row in rows:
-        lines.append("  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                cell.rjust(width) if i else cell.ljust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     return "\n".join(lines) + "\n\n"

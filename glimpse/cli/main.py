@@ -27,7 +27,9 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="glimpse", description="Glimpse: automation bundle for IQ Option traders.")
+    parser = argparse.ArgumentParser(
+        prog="glimpse", description="Glimpse: automation bundle for IQ Option traders."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -28,7 +28,9 @@ def register(subparsers) -> None:
         action="store_true",
         help="also seed the published demo logins and invite codes into a real MongoDB",
     )
-    parser.add_argument("--yes", action="store_true", help="confirm --reset against a real MongoDB without asking")
+    parser.add_argument(
+        "--yes", action="store_true", help="confirm --reset against a real MongoDB without asking"
+    )
     parser.set_defaults(func=run)
 
 

@@ -126,17 +126,23 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         time.sleep(min(2.0, 120 / speed))  # let the lister and the streams fill the market data
         pressed = clock.now()
         db[names.ACCOUNTS].update_many(
-            {"_id": {"$in": [ObjectId(u) for u in user_ids]}}, {"$set": {"glimpseStatus": "waiting", "waitingSince": pressed}}
+            {"_id": {"$in": [ObjectId(u) for u in user_ids]}},
+            {"$set": {"glimpseStatus": "waiting", "waitingSince": pressed}},
         )
         time.sleep(minutes * 60 / speed)
         db[names.ACCOUNTS].update_many(
-            {"_id": {"$in": [ObjectId(u) for u in user_ids]}, "glimpseStatus": {"$in": ["operating", "waiting", "assigning"]}},
+            {
+                "_id": {"$in": [ObjectId(u) for u in user_ids]},
+                "glimpseStatus": {"$in": ["operating", "waiting", "assigning"]},
+            },
             {"$set": {"glimpseStatus": "stopping"}},
         )
         # Stopping waits for the orders in flight: at most about two market minutes.
         deadline = time.monotonic() + max(10.0, 150 / speed)
         ids = [ObjectId(u) for u in user_ids]
-        while time.monotonic() < deadline and db[names.ACCOUNTS].count_documents({"_id": {"$in": ids}, "glimpseStatus": {"$ne": "off"}}):
+        while time.monotonic() < deadline and db[names.ACCOUNTS].count_documents(
+            {"_id": {"$in": ids}, "glimpseStatus": {"$ne": "off"}}
+        ):
             time.sleep(0.5)
     finally:
         for service in running.values():
@@ -165,8 +171,15 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         "failed": results.count("failed"),
         "net_profit": float(net),
         "assigned_users": len(latencies),
-        "assignment_latency_ms": {"p50": _percentile(latencies, 50), "max": round(max(latencies), 3) if latencies else None},
-        "order_timing_ms": {"samples": len(samples), "p50": _percentile(samples, 50), "p99": _percentile(samples, 99)},
+        "assignment_latency_ms": {
+            "p50": _percentile(latencies, 50),
+            "max": round(max(latencies), 3) if latencies else None,
+        },
+        "order_timing_ms": {
+            "samples": len(samples),
+            "p50": _percentile(samples, 50),
+            "p99": _percentile(samples, 99),
+        },
         "decisions_too_late": getattr(timings, "expired", 0),
         "stops_triggered": {"stop_win": titles.count("Stop Win."), "stop_loss": titles.count("Stop Loss.")},
         "users_not_off_at_end": not_off,
@@ -188,7 +201,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise CLIError(f"--start must be an ISO date-time with a zone, got {args.start!r}") from None
     if not args.json:
-        print(f"simulating {args.users} users for {args.minutes} market minutes at {args.speed:g}x ...", file=sys.stderr)
+        print(
+            f"simulating {args.users} users for {args.minutes} market minutes at {args.speed:g}x ...",
+            file=sys.stderr,
+        )
     summary = simulate(args.users, args.minutes, args.speed, start)
     if args.json:
         print(json.dumps(summary))
@@ -203,6 +219,8 @@ def register(sub) -> None:
     p.add_argument("--users", type=int, default=20, help="demo users who press Start together (default 20)")
     p.add_argument("--minutes", type=int, default=10, help="market minutes to run (default 10)")
     p.add_argument("--speed", type=float, default=60.0, help="market seconds per wall second (default 60)")
-    p.add_argument("--start", default=DEFAULT_START, help=f"market time to start at (default {DEFAULT_START})")
+    p.add_argument(
+        "--start", default=DEFAULT_START, help=f"market time to start at (default {DEFAULT_START})"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)

@@ -24,7 +24,11 @@ def banner(config: Config) -> str:
         f"  API health:   {url}/glimpse/health",
         f"  OpenAPI:      {url}/glimpse/openapi.json",
         f"  Broker:       {config.broker}",
-        *([f"  Clock:        market time runs {config.clock_speed:g}x faster than the wall clock"] if config.clock_speed != 1 else []),
+        *(
+            [f"  Clock:        market time runs {config.clock_speed:g}x faster than the wall clock"]
+            if config.clock_speed != 1
+            else []
+        ),
         f"  Database:     {'embedded (in memory, seeded)' if config.embedded else config.db_name + ' on GLIMPSE_MONGO_URI'}",
     ]
     if config.embedded:
@@ -33,7 +37,9 @@ def banner(config: Config) -> str:
         lines.append("  Demo logins:")
         lines.extend(f"    {role:<8} {email}  /  {password}" for role, email, password in DEMO_LOGINS)
         if config.secret_key_generated:
-            lines.append("  (development secret key generated for this run: tokens end when the process stops)")
+            lines.append(
+                "  (development secret key generated for this run: tokens end when the process stops)"
+            )
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
@@ -41,12 +47,20 @@ def banner(config: Config) -> str:
 def run(args: argparse.Namespace) -> int:
     config = load_config()
     available = load_services()
-    wanted = list(available) if args.services == "all" else [s.strip() for s in args.services.split(",") if s.strip()]
+    wanted = (
+        list(available)
+        if args.services == "all"
+        else [s.strip() for s in args.services.split(",") if s.strip()]
+    )
     unknown = [s for s in wanted if s not in available]
     if unknown:
-        raise CLIError(f"--services: unknown service(s) {', '.join(unknown)}; known: {', '.join(sorted(available))}")
+        raise CLIError(
+            f"--services: unknown service(s) {', '.join(unknown)}; known: {', '.join(sorted(available))}"
+        )
     if config.embedded and set(wanted) != set(available):
-        raise CLIError("--services needs GLIMPSE_MONGO_URI: the embedded database cannot be shared between processes")
+        raise CLIError(
+            "--services needs GLIMPSE_MONGO_URI: the embedded database cannot be shared between processes"
+        )
     background = [available[name] for name in wanted if name != "api"]
     if "api" in wanted:
         available["api"].serve(config, background, banner(config))

@@ -75,7 +75,11 @@ def gale_entries(
         raise ValueError(f"stake must be at least 0.01, got {stake!r}")
     if gale_type not in GALE_TYPES:
         raise ValueError(f"gale type must be one of {', '.join(GALE_TYPES)}, got {gale_type!r}")
-    if isinstance(gale_count, bool) or not isinstance(gale_count, numbers.Integral) or not 0 <= gale_count <= MAX_GALES:
+    if (
+        isinstance(gale_count, bool)
+        or not isinstance(gale_count, numbers.Integral)
+        or not 0 <= gale_count <= MAX_GALES
+    ):
         raise ValueError(f"gale count must be an integer from 0 to {MAX_GALES}, got {gale_count!r}")
     extra = to_decimal(sobra, "sobra")
     if extra < 0:
@@ -99,7 +103,10 @@ def cycle_nets(entries: list[Decimal], payout_percent: Amount) -> tuple[list[Dec
     A win at level j earns entries[j]'s profit minus the stakes lost before
     it; a loss costs every stake of the cycle. Dojis cost nothing.
     """
-    wins = [win_profit(entry, payout_percent) - sum(entries[:level], Decimal(0)) for level, entry in enumerate(entries)]
+    wins = [
+        win_profit(entry, payout_percent) - sum(entries[:level], Decimal(0))
+        for level, entry in enumerate(entries)
+    ]
     return wins, -sum(entries, Decimal(0))
 
 
@@ -114,7 +121,12 @@ class MoneyPlan:
 
     @classmethod
     def of(cls, stake: Amount, gale_type: str, payout_percent: Amount, sobra: Amount = 0) -> MoneyPlan:
-        plan = cls(cents(to_decimal(stake, "stake")), gale_type, to_decimal(payout_percent, "payout"), to_decimal(sobra, "sobra"))
+        plan = cls(
+            cents(to_decimal(stake, "stake")),
+            gale_type,
+            to_decimal(payout_percent, "payout"),
+            to_decimal(sobra, "sobra"),
+        )
         plan.entries(0)  # validates the stake, the gale type and the sobra
         _payout_fraction(plan.payout_percent)  # a win pays stake x payout, whatever the gale type
         return plan
@@ -126,7 +138,9 @@ class MoneyPlan:
         return cycle_nets(self.entries(gales), self.payout_percent)
 
 
-def money_management(settings: Mapping[str, Any], strategy: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def money_management(
+    settings: Mapping[str, Any], strategy: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The money settings a strategy trades with: the user's, unless "Glimpse" wrote the strategy."""
     effective = dict(settings)
     if strategy is not None and strategy.get("createdBy") == GLIMPSE_AUTHOR:

@@ -57,7 +57,9 @@ _FOREX = (
 _OTC = ("EURUSD", "GBPUSD", "USDJPY", "USDCHF", "EURGBP", "EURJPY", "NZDUSD", "AUDCAD")
 
 FOREX_PAIRS: tuple[Pair, ...] = tuple(Pair(n, lvl, d) for n, lvl, d in _FOREX)
-OTC_PAIRS: tuple[Pair, ...] = tuple(Pair(p.name + "-OTC", p.level, p.decimals) for p in FOREX_PAIRS if p.name in _OTC)
+OTC_PAIRS: tuple[Pair, ...] = tuple(
+    Pair(p.name + "-OTC", p.level, p.decimals) for p in FOREX_PAIRS if p.name in _OTC
+)
 PAIRS: dict[str, Pair] = {p.name: p for p in FOREX_PAIRS + OTC_PAIRS}
 PAIR_NAMES: tuple[str, ...] = tuple(sorted(PAIRS))
 

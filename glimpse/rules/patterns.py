@@ -124,7 +124,9 @@ class Strategy:
     mirror: bool = False
 
     @classmethod
-    def parse(cls, sequence: str | Iterable[int | str], operation: str, mirror: bool | str = False) -> Strategy:
+    def parse(
+        cls, sequence: str | Iterable[int | str], operation: str, mirror: bool | str = False
+    ) -> Strategy:
         return cls(parse_sequence(sequence), parse_operation(operation), parse_mirror(mirror))
 
     @classmethod
@@ -160,24 +162,36 @@ class ColourMatrix:
     counts: np.ndarray  # int64, shape (P,)
 
     @classmethod
-    def of(cls, pairs: Sequence[str], colours: np.ndarray, counts: Sequence[int] | None = None) -> ColourMatrix:
+    def of(
+        cls, pairs: Sequence[str], colours: np.ndarray, counts: Sequence[int] | None = None
+    ) -> ColourMatrix:
         matrix = np.ascontiguousarray(colours, dtype=np.int8)
         if matrix.ndim != 2 or matrix.shape[0] != len(pairs):
-            raise PatternError(f"colour matrix must have one row per pair, got shape {matrix.shape} for {len(pairs)} pairs")
+            raise PatternError(
+                f"colour matrix must have one row per pair, got shape {matrix.shape} for {len(pairs)} pairs"
+            )
         width = matrix.shape[1]
-        filled = np.full(len(pairs), width, dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+        filled = (
+            np.full(len(pairs), width, dtype=np.int64)
+            if counts is None
+            else np.asarray(counts, dtype=np.int64)
+        )
         if filled.shape != (len(pairs),) or np.any(filled < 0) or np.any(filled > width):
-            raise PatternError("counts must give, per pair, a number of candles between 0 and the matrix width")
+            raise PatternError(
+                "counts must give, per pair, a number of candles between 0 and the matrix width"
+            )
         return cls(tuple(pairs), matrix, filled)
 
 
-def colour_matrix(candles_by_pair: Mapping[str, Sequence[Mapping[str, Any]]], window: int | None = None) -> ColourMatrix:
+def colour_matrix(
+    candles_by_pair: Mapping[str, Sequence[Mapping[str, Any]]], window: int | None = None
+) -> ColourMatrix:
     """The colour matrix of `{pair: [{o, c}, ...] oldest first}`, keeping the newest `window` candles."""
     pairs = tuple(candles_by_pair)
     rows = [candles_by_pair[pair] for pair in pairs]
     width = max((len(row) for row in rows), default=0) if window is None else int(window)
     # all the pairs' newest candles in one flat list, so numpy converts them in one go
-    newest = [row[len(row) - min(len(row), width):] for row in rows]
+    newest = [row[len(row) - min(len(row), width) :] for row in rows]
     counts = np.array([len(row) for row in newest], dtype=np.int64)
     flat = colours([candle for row in newest for candle in row])
     matrix = np.zeros((len(pairs), width), dtype=np.int8)
@@ -204,7 +218,9 @@ class StrategyBatch:
         self.strategies = tuple(strategies)
         self.lengths = np.array([len(s) for s in self.strategies], dtype=np.int64)
         self.codes = np.array([sequence_code(s.sequence) for s in self.strategies], dtype=np.int64)
-        self.mirror_codes = np.array([sequence_code(inverted(s.sequence)) for s in self.strategies], dtype=np.int64)
+        self.mirror_codes = np.array(
+            [sequence_code(inverted(s.sequence)) for s in self.strategies], dtype=np.int64
+        )
         self.mirrored = np.array([s.mirrored for s in self.strategies], dtype=bool)
         self.max_length = int(self.lengths.max(initial=0))
         self._powers = 3 ** np.arange(MAX_SEQUENCE_LENGTH, dtype=np.int64)
@@ -216,7 +232,7 @@ class StrategyBatch:
         if depth == 0 or not self.strategies:
             empty = np.zeros((pairs_count, len(self.strategies)), dtype=bool)
             return empty, empty.copy()
-        newest_first = matrix.colours[:, width - depth:][:, ::-1]
+        newest_first = matrix.colours[:, width - depth :][:, ::-1]
         # suffix[p, j]: code of row p's newest j + 1 colours
         suffix = np.cumsum((newest_first + np.int8(1)) * self._powers[:depth], axis=1)
         codes = suffix[:, np.minimum(self.lengths, depth) - 1]
@@ -241,7 +257,7 @@ class StrategyBatch:
             matches: list[tuple[str, str]] = []
             for bounds, names, flipped in found:
                 direction = opposite(strategy.operation) if flipped else strategy.operation
-                matches += [(name, direction) for name in names[bounds[index]:bounds[index + 1]]]
+                matches += [(name, direction) for name in names[bounds[index] : bounds[index + 1]]]
             results.append(matches)
         return results
 

@@ -25,7 +25,7 @@ def next_decision(now: float, second: float = DEFAULT_DECISION_SECOND) -> float:
 
 
 def coming_minute(decision_instant: float, zone: ZoneInfo) -> str:
-    """"HH:MM" (in `zone`) of the minute that starts right after a decision instant: the signal it trades."""
+    """ "HH:MM" (in `zone`) of the minute that starts right after a decision instant: the signal it trades."""
     start = math.floor(decision_instant / 60) * 60 + 60
     return datetime.fromtimestamp(start, tz=zone).strftime("%H:%M")
 

@@ -147,7 +147,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         origins = tuple(o.strip() for o in origins_raw.split(",") if o.strip())
         for origin in origins:
             if origin != "*" and "://" not in origin:
-                raise ConfigError(f"GLIMPSE_CORS_ORIGINS entries must be origins like https://app.example, got {origin!r}")
+                raise ConfigError(
+                    f"GLIMPSE_CORS_ORIGINS entries must be origins like https://app.example, got {origin!r}"
+                )
 
     payout_min = _int(env, "GLIMPSE_PAPER_PAYOUT_MIN", 80, 1, 100)
     payout_max = _int(env, "GLIMPSE_PAPER_PAYOUT_MAX", 92, 1, 100)
@@ -162,7 +164,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     market_email = env.get("GLIMPSE_MARKET_EMAIL") or Config.market_email
     market_password = env.get("GLIMPSE_MARKET_PASSWORD") or Config.market_password
     if broker == "iqoption" and not (env.get("GLIMPSE_MARKET_EMAIL") and env.get("GLIMPSE_MARKET_PASSWORD")):
-        log.warning("GLIMPSE_BROKER=iqoption without GLIMPSE_MARKET_EMAIL/PASSWORD: the lister and candle streams cannot log in")
+        log.warning(
+            "GLIMPSE_BROKER=iqoption without GLIMPSE_MARKET_EMAIL/PASSWORD: the lister and candle streams cannot log in"
+        )
 
     decision_raw = env.get("GLIMPSE_DECISION_SECOND") or "58.5"
     try:

@@ -23,7 +23,9 @@ def statuses(db: Any, now: float, lease: float = DEFAULT_LEASE_SECONDS) -> list[
     out = []
     for doc in db[names.SERVER_STATUS].find({}, {"_id": 0}).sort("name", 1):
         age = now - float(doc.get("uptime", 0))
-        out.append({"name": doc["name"], "uptime": doc.get("uptime", 0), "age": round(age, 3), "alive": age <= lease})
+        out.append(
+            {"name": doc["name"], "uptime": doc.get("uptime", 0), "age": round(age, 3), "alive": age <= lease}
+        )
     return out
 
 

@@ -69,7 +69,7 @@ def decrypt_secret(secret_key: str, stored: str) -> str:
         raise DecryptError("not an encrypted secret")
     key = base64.urlsafe_b64encode(_derive(secret_key, "glimpse/broker-password"))
     try:
-        return Fernet(key).decrypt(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+        return Fernet(key).decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
     except InvalidToken:
         raise DecryptError("the secret does not decrypt with GLIMPSE_SECRET_KEY") from None
 

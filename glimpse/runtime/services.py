@@ -50,7 +50,9 @@ def context_for(config: Config) -> ServiceContext:
     from glimpse.runtime.clock import clock_for
     from glimpse.store.db import open_database
 
-    return ServiceContext(config=config, db=open_database(config), clock=clock_for(config.clock_speed, config.clock_anchor))
+    return ServiceContext(
+        config=config, db=open_database(config), clock=clock_for(config.clock_speed, config.clock_anchor)
+    )
 
 
 def run_until_stopped(running: list[Running], join_timeout: float = 70.0) -> None:
@@ -90,7 +92,10 @@ def run_standalone(name: str, start) -> int:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
     if config.embedded:
-        print(f"{name}: set GLIMPSE_MONGO_URI (the embedded database lives inside `glimpse up`)", file=sys.stderr)
+        print(
+            f"{name}: set GLIMPSE_MONGO_URI (the embedded database lives inside `glimpse up`)",
+            file=sys.stderr,
+        )
         return 2
     run_until_stopped([start(context_for(config))])
     return 0

@@ -18,7 +18,6 @@ from glimpse.runtime.services import ServiceContext
 log = logging.getLogger(__name__)
 
 
-
 class Ticker(threading.Thread):
     #: wall-clock floor between ticks, so a fast clock cannot spin a core
     min_wall_seconds = 0.05
@@ -78,7 +77,11 @@ class Ticker(threading.Thread):
             remaining = deadline - clock.now()
             if remaining <= 0 and time.monotonic() - started >= self.min_wall_seconds:
                 return
-            wall = max(remaining / getattr(clock, "speed", 1.0), self.min_wall_seconds - (time.monotonic() - started), 0.0)
+            wall = max(
+                remaining / getattr(clock, "speed", 1.0),
+                self.min_wall_seconds - (time.monotonic() - started),
+                0.0,
+            )
             if hasattr(clock, "advance"):
                 clock.sleep(max(remaining, 0.0))
                 return

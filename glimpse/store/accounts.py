@@ -20,6 +20,7 @@ def normalize_email(text: str) -> str:
         raise ValueError("not a valid email address")
     return email
 
+
 # Fields that hold secrets. They are never sent to a client.
 SECRET_FIELDS = ("password", "iqPassword", "passwordReset", "passwordRecoverCode")
 

@@ -124,7 +124,12 @@ def _install_id_lookup() -> None:
             if not index.get("unique"):
                 continue
             key = list(index.get("key"))
-            if len(key) != 1 or index.get("sparse") or index.get("partialFilterExpression") is not None or "." in key[0][0]:
+            if (
+                len(key) != 1
+                or index.get("sparse")
+                or index.get("partialFilterExpression") is not None
+                or "." in key[0][0]
+            ):
                 return check_uniques(self, new_data)
             field = key[0][0]
             value = new_data.get(field)
@@ -219,7 +224,9 @@ def upsert_all(collection: Any, key: str, docs: list[dict]) -> None:
             for doc in docs:
                 collection._target.update_one({key: doc[key]}, {"$set": doc}, upsert=True)
         return
-    collection.bulk_write([UpdateOne({key: doc[key]}, {"$set": doc}, upsert=True) for doc in docs], ordered=False)
+    collection.bulk_write(
+        [UpdateOne({key: doc[key]}, {"$set": doc}, upsert=True) for doc in docs], ordered=False
+    )
 
 
 def ping(db: Any) -> bool:

@@ -69,7 +69,15 @@ def open_trade(
 def mark_open(db: Any, trade_id: ObjectId, order_id: int, placed_at: float, open_price: float | None) -> None:
     db[names.TRADES].update_one(
         {"_id": trade_id, "status": "pending"},
-        {"$set": {"status": "open", "brokerOrderId": order_id, "placedAt": placed_at, "openedAt": placed_at, "openPrice": open_price}},
+        {
+            "$set": {
+                "status": "open",
+                "brokerOrderId": order_id,
+                "placedAt": placed_at,
+                "openedAt": placed_at,
+                "openPrice": open_price,
+            }
+        },
     )
 
 
@@ -87,7 +95,15 @@ def settle(db: Any, trade_id: ObjectId, profit: Decimal, closed_at: float, close
     trades = db[names.TRADES]
     done = trades.update_one(
         {"_id": trade_id, "status": "open"},
-        {"$set": {"status": "closed", "result": result_of(profit), "profit": float(profit), "closedAt": closed_at, "closePrice": close_price}},
+        {
+            "$set": {
+                "status": "closed",
+                "result": result_of(profit),
+                "profit": float(profit),
+                "closedAt": closed_at,
+                "closePrice": close_price,
+            }
+        },
     )
     trade = trades.find_one({"_id": trade_id})
     if trade is not None and trade.get("status") == "closed" and trade.get("result") != FAILED:
@@ -111,5 +127,6 @@ def apply_to_user(db: Any, trade: dict) -> bool:
 
 
 def open_trades(db: Any, user: str) -> list[dict]:
-    return list(db[names.TRADES].find({"user": user, "status": {"$in": ["pending", "open"]}}).sort("decidedAt", 1))
-
+    return list(
+        db[names.TRADES].find({"user": user, "status": {"$in": ["pending", "open"]}}).sort("decidedAt", 1)
+    )

@@ -52,7 +52,9 @@ def register_server(db: Any, name: str, incarnation: str, now: float) -> str | N
 
 def beat(db: Any, incarnation: str, now: float) -> int:
     """Refresh the heartbeat of every server of a process (they share its incarnation); how many it still owns."""
-    return db[names.SERVERS].update_many({"incarnation": incarnation}, {"$set": {"uptime": now}}).matched_count
+    return (
+        db[names.SERVERS].update_many({"incarnation": incarnation}, {"$set": {"uptime": now}}).matched_count
+    )
 
 
 def server_states(db: Any, incarnation: str) -> dict[str, tuple[str, str]]:
@@ -63,7 +65,9 @@ def server_states(db: Any, incarnation: str) -> dict[str, tuple[str, str]]:
 
 def user_states(db: Any, user_ids: list[str]) -> dict[str, tuple[str, str]]:
     """{user id: (glimpseStatus, server)} for these users."""
-    cursor = db[names.ACCOUNTS].find({"_id": {"$in": [oid(u) for u in user_ids]}}, {"glimpseStatus": 1, "server": 1})
+    cursor = db[names.ACCOUNTS].find(
+        {"_id": {"$in": [oid(u) for u in user_ids]}}, {"glimpseStatus": 1, "server": 1}
+    )
     return {str(doc["_id"]): (doc.get("glimpseStatus", ""), doc.get("server", "")) for doc in cursor}
 
 
@@ -111,7 +115,9 @@ class ServerClaims:
         # when it lost the user) is waiting again, and the second read finds it.
         for _ in range(2):
             if self._candidates is None:
-                cursor = self.db[names.SERVERS].find({"status": "waiting", "uptime": {"$gte": self.now - self.lease}}, {"_id": 1, "name": 1})
+                cursor = self.db[names.SERVERS].find(
+                    {"status": "waiting", "uptime": {"$gte": self.now - self.lease}}, {"_id": 1, "name": 1}
+                )
                 self._candidates = list(cursor.sort([("preferential", -1), ("name", 1)]))
             while self._candidates:
                 candidate = self._candidates.pop(0)
@@ -126,7 +132,9 @@ class ServerClaims:
 
 
 def unclaim_server(db: Any, name: str, user_id: str) -> None:
-    db[names.SERVERS].update_one({"name": name, "status": "assigned", "target": user_id}, {"$set": {"status": "waiting", "target": ""}})
+    db[names.SERVERS].update_one(
+        {"name": name, "status": "assigned", "target": user_id}, {"$set": {"status": "waiting", "target": ""}}
+    )
 
 
 def dead_servers(db: Any, now: float, lease: float) -> list[dict]:
@@ -155,7 +163,9 @@ def release_user(db: Any, user_id: str, server: str, now: float) -> None:
         {"_id": oid(user_id), "server": server, "glimpseStatus": {"$in": ["assigning", "operating"]}},
         {"$set": {"glimpseStatus": "waiting", "server": "", "waitingSince": now}},
     )
-    accounts.update_one({"_id": oid(user_id), "server": server, "glimpseStatus": "stopping"}, {"$set": {"server": ""}})
+    accounts.update_one(
+        {"_id": oid(user_id), "server": server, "glimpseStatus": "stopping"}, {"$set": {"server": ""}}
+    )
 
 
 def claim_user(db: Any, user_id: ObjectId, from_status: str, server: str, now: float) -> bool:
@@ -189,11 +199,21 @@ def start_operating(db: Any, user_id: str, server: str) -> bool:
 def finish(db: Any, user_id: str, server: str, alert_doc: dict | None = None) -> bool:
     """The server ends a session: the user goes off and the session profit starts again from zero."""
     update: dict = {
-        "$set": {"glimpseStatus": "off", "server": "", "iqSessionProfit": 0, "operating": dict(IDLE_OPERATING, tries=[])}
+        "$set": {
+            "glimpseStatus": "off",
+            "server": "",
+            "iqSessionProfit": 0,
+            "operating": dict(IDLE_OPERATING, tries=[]),
+        }
     }
     if alert_doc is not None:
         update["$push"] = {"alerts": alert_doc}
     result = db[names.ACCOUNTS].update_one(
-        {"_id": oid(user_id), "server": server, "glimpseStatus": {"$in": ["assigning", "operating", "stopping"]}}, update
+        {
+            "_id": oid(user_id),
+            "server": server,
+            "glimpseStatus": {"$in": ["assigning", "operating", "stopping"]},
+        },
+        update,
     )
     return result.modified_count == 1

@@ -20,7 +20,15 @@ from glimpse.store import db as names
 
 
 def start(
-    db: Any, *, user: str, session: str, mode: str, strategy: dict | None, money: dict, account_type: str, now: float
+    db: Any,
+    *,
+    user: str,
+    session: str,
+    mode: str,
+    strategy: dict | None,
+    money: dict,
+    account_type: str,
+    now: float,
 ) -> ObjectId:
     doc = {
         "operationTime": now,
@@ -43,7 +51,14 @@ def start(
 
 
 def cycle_entry(ativo: str, horario: float, operacao: str, money: Decimal, candles: list[dict]) -> dict:
-    return {"ativo": ativo, "horario": horario, "operacao": operacao, "money": float(cents(money)), "candles": [candles], "operacoes": []}
+    return {
+        "ativo": ativo,
+        "horario": horario,
+        "operacao": operacao,
+        "money": float(cents(money)),
+        "candles": [candles],
+        "operacoes": [],
+    }
 
 
 def add_order(entry: dict, price: float | None, profit: Decimal) -> None:

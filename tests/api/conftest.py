@@ -60,7 +60,13 @@ def client(app):
 
 
 def insert_user(db, config, clock, email: str, name: str = "Ana Maria Silva", **fields: Any) -> str:
-    doc = new_account(name, email, security.hash_password(PASSWORD, config.password_hash_profile), clock.now(), premium_days=30)
+    doc = new_account(
+        name,
+        email,
+        security.hash_password(PASSWORD, config.password_hash_profile),
+        clock.now(),
+        premium_days=30,
+    )
     doc.update(fields)
     return str(db[names.ACCOUNTS].insert_one(doc).inserted_id)
 
@@ -96,7 +102,11 @@ def other_user(make_user) -> Caller:
 def manager(client, db, config) -> Caller:
     email = "boss@example.com"
     inserted = db[names.MANAGER_ACCOUNTS].insert_one(
-        {"user": email, "name": "Chefe", "password": security.hash_password(PASSWORD, config.password_hash_profile)}
+        {
+            "user": email,
+            "name": "Chefe",
+            "password": security.hash_password(PASSWORD, config.password_hash_profile),
+        }
     )
     body = login(client, email, route="/glimpse/managerLogin")
     assert body["res"] == 1

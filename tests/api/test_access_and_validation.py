@@ -18,8 +18,12 @@ def _call(client, route, body=None, headers=None, raw=None):
     if route.method == "GET":
         return client.get(route.path, headers=headers or {})
     if raw is not None:
-        return client.post(route.path, data=raw, headers={"Content-Type": "application/json", **(headers or {})})
-    return client.post(route.path, json=body if body is not None else SAMPLES.get(route.view_name, {}), headers=headers or {})
+        return client.post(
+            route.path, data=raw, headers={"Content-Type": "application/json", **(headers or {})}
+        )
+    return client.post(
+        route.path, json=body if body is not None else SAMPLES.get(route.view_name, {}), headers=headers or {}
+    )
 
 
 def _token_for(route, user, manager, service_headers):
@@ -61,7 +65,9 @@ def test_no_token_is_401(client, route):
 def test_wrong_token_is_401(client, route):
     response = _call(client, route, headers={"Authorization": "Bearer not-a-token"})
     assert response.status_code == 401
-    forged = security.sign_token("another-secret-key-" + "y" * 32, security.TokenClaims("0" * 24, "user", "sid", 4e9))
+    forged = security.sign_token(
+        "another-secret-key-" + "y" * 32, security.TokenClaims("0" * 24, "user", "sid", 4e9)
+    )
     assert _call(client, route, headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
@@ -74,7 +80,9 @@ def test_expired_token_is_401(client, clock, config, route, user, manager, servi
     assert "expired" in response.json["error"]
 
 
-@pytest.mark.parametrize("route", [r for r in PROTECTED if r.access != ("user", "manager")], ids=lambda r: r.path)
+@pytest.mark.parametrize(
+    "route", [r for r in PROTECTED if r.access != ("user", "manager")], ids=lambda r: r.path
+)
 def test_token_of_the_wrong_kind_is_403(client, route, user, manager):
     wrong = manager if "user" in route.access else user
     response = _call(client, route, headers=wrong.headers)
@@ -143,5 +151,7 @@ def test_unknown_route_is_json_404(client):
 
 
 def test_oversized_body_is_413(client, config, user):
-    response = client.post("/glimpse/insertQuestion", data="x" * (config.max_body_bytes + 10), headers=user.headers)
+    response = client.post(
+        "/glimpse/insertQuestion", data="x" * (config.max_body_bytes + 10), headers=user.headers
+    )
     assert response.status_code == 413 and "error" in response.json

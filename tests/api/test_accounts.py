@@ -13,12 +13,16 @@ def test_login_answers_the_original_shape(client, user):
     body = client.post("/glimpse/login", json={"email": "ANA@example.com ", "password": PASSWORD}).json
     assert body["res"] == 1 and body["_id"] == {"$oid": user.id} and isinstance(body["token"], str)
     assert client.post("/glimpse/login", json={"email": user.email, "password": "nope"}).json == {"res": -1}
-    assert client.post("/glimpse/login", json={"email": "ghost@example.com", "password": "x"}).json == {"res": -1}
+    assert client.post("/glimpse/login", json={"email": "ghost@example.com", "password": "x"}).json == {
+        "res": -1
+    }
 
 
 def test_login_failures_are_throttled_per_email(client, user, config):
     for _ in range(config.login_max_failures):
-        assert client.post("/glimpse/login", json={"email": user.email, "password": "bad"}).json == {"res": -1}
+        assert client.post("/glimpse/login", json={"email": user.email, "password": "bad"}).json == {
+            "res": -1
+        }
     response = client.post("/glimpse/login", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429 and "error" in response.json
 
@@ -33,7 +37,12 @@ def test_login_throttle_window_passes(client, user, config, clock):
 def test_login_failures_are_throttled_per_address(client, config):
     # Many emails from one address: the address is throttled too.
     for i in range(config.login_max_failures * 4):
-        assert client.post("/glimpse/login", json={"email": f"guess{i}@example.com", "password": "bad"}).status_code == 200
+        assert (
+            client.post(
+                "/glimpse/login", json={"email": f"guess{i}@example.com", "password": "bad"}
+            ).status_code
+            == 200
+        )
     response = client.post("/glimpse/login", json={"email": "someone@example.com", "password": "x"})
     assert response.status_code == 429
 
@@ -41,22 +50,35 @@ def test_login_failures_are_throttled_per_address(client, config):
 def test_manager_login(client, manager):
     body = client.post("/glimpse/managerLogin", json={"email": manager.email, "password": PASSWORD}).json
     assert body["res"] == 1 and body["name"] == "Chefe" and body["token"]
-    assert client.post("/glimpse/managerLogin", json={"email": manager.email, "password": "x"}).json == {"res": -1}
+    assert client.post("/glimpse/managerLogin", json={"email": manager.email, "password": "x"}).json == {
+        "res": -1
+    }
     # A user's credentials are not a manager's.
-    assert client.post("/glimpse/managerLogin", json={"email": "ana@example.com", "password": PASSWORD}).json == {"res": -1}
+    assert client.post(
+        "/glimpse/managerLogin", json={"email": "ana@example.com", "password": PASSWORD}
+    ).json == {"res": -1}
 
 
 def test_logout_revokes_only_that_token(client, user):
     second = client.post("/glimpse/login", json={"email": user.email, "password": PASSWORD}).json["token"]
     assert client.post("/glimpse/logout", json={}, headers=user.headers).json == {"res": 1}
     assert client.post("/glimpse/getUser", json={}, headers=user.headers).status_code == 401
-    assert client.post("/glimpse/getUser", json={}, headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    assert (
+        client.post("/glimpse/getUser", json={}, headers={"Authorization": f"Bearer {second}"}).status_code
+        == 200
+    )
 
 
 def test_get_user_hides_secrets(client, user, db):
     db[names.ACCOUNTS].update_one(
         {"email": user.email},
-        {"$set": {"iqPassword": security.encrypt_secret("k" * 40, "iq"), "iqConnected": True, "passwordReset": {"hash": "x"}}},
+        {
+            "$set": {
+                "iqPassword": security.encrypt_secret("k" * 40, "iq"),
+                "iqConnected": True,
+                "passwordReset": {"hash": "x"},
+            }
+        },
     )
     body = client.post("/glimpse/getUser", json={"userMail": user.email}, headers=user.headers).json
     assert body["_id"] == {"$oid": user.id} and body["email"] == user.email
@@ -65,7 +87,9 @@ def test_get_user_hides_secrets(client, user, db):
     assert body["iqConnected"] is True
     assert isinstance(body["iqPeriodProfit"], (int, float)) and body["glimpseStatus"] == "off"
     # The original app sends the id as userMail on some routes: both identify the caller.
-    assert client.post("/glimpse/getUser", json={"userMail": user.id}, headers=user.headers).status_code == 200
+    assert (
+        client.post("/glimpse/getUser", json={"userMail": user.id}, headers=user.headers).status_code == 200
+    )
 
 
 def test_get_user_of_another_user_is_403(client, user, other_user):
@@ -75,7 +99,9 @@ def test_get_user_of_another_user_is_403(client, user, other_user):
 
 
 def _update(client, caller, fields, values, **extra):
-    return client.post("/glimpse/updateUser", json={"fields": fields, "values": values, **extra}, headers=caller.headers)
+    return client.post(
+        "/glimpse/updateUser", json={"fields": fields, "values": values, **extra}, headers=caller.headers
+    )
 
 
 def _doc(db, caller):
@@ -84,7 +110,17 @@ def _doc(db, caller):
 
 def test_update_user_whitelisted_fields(client, user, db):
     settings = {
-        "alerts": {k: False for k in ("useAlerts", "glimpseStart", "glimpseStop", "activeClose", "stopLossReached", "stopWinReached")},
+        "alerts": {
+            k: False
+            for k in (
+                "useAlerts",
+                "glimpseStart",
+                "glimpseStop",
+                "activeClose",
+                "stopLossReached",
+                "stopWinReached",
+            )
+        },
         "glimpse": {"slides": False, "operationPriority": "stop"},
     }
     money = {"money": 2.5, "gale": True, "galeCount": 2, "galeType": "sobra", "sobra": 1, "stopLoss": True,
@@ -161,10 +197,16 @@ def test_start_and_stop_transitions(client, user, db):
     # Start needs broker credentials.
     response = _update(client, user, ["glimpseStatus"], ["waiting"])
     assert response.status_code == 409 and response.json["field"] == "glimpseStatus"
-    db[names.ACCOUNTS].update_one({"email": user.email}, {"$set": {"iqConnected": True, "iqPassword": "enc1:x"}})
+    db[names.ACCOUNTS].update_one(
+        {"email": user.email}, {"$set": {"iqConnected": True, "iqPassword": "enc1:x"}}
+    )
     assert _update(client, user, ["glimpseStatus"], ["waiting"]).status_code == 200
     doc = _doc(db, user)
-    assert doc["glimpseStatus"] == "waiting" and doc["operating"]["operating"] is False and doc["waitingSince"] > 0
+    assert (
+        doc["glimpseStatus"] == "waiting"
+        and doc["operating"]["operating"] is False
+        and doc["waitingSince"] > 0
+    )
     # Already started: waiting -> waiting is refused.
     assert _update(client, user, ["glimpseStatus"], ["waiting"]).status_code == 409
     assert _update(client, user, ["glimpseStatus"], ["operating"]).status_code == 400
@@ -181,7 +223,9 @@ def test_stop_works_while_operating(client, user, db):
 
 
 def test_start_needs_a_strategy_in_strategy_mode(client, user, db):
-    db[names.ACCOUNTS].update_one({"email": user.email}, {"$set": {"iqConnected": True, "iqPassword": "enc1:x", "strategy": ""}})
+    db[names.ACCOUNTS].update_one(
+        {"email": user.email}, {"$set": {"iqConnected": True, "iqPassword": "enc1:x", "strategy": ""}}
+    )
     response = _update(client, user, ["glimpseStatus"], ["waiting"])
     assert response.status_code == 409 and "strategy" in response.json["error"]
     assert _update(client, user, ["mode", "glimpseStatus"], ["signals", "waiting"]).status_code == 200
@@ -190,7 +234,18 @@ def test_start_needs_a_strategy_in_strategy_mode(client, user, db):
 def test_alerts_only_flags_change(client, user, db):
     db[names.ACCOUNTS].update_one(
         {"email": user.email},
-        {"$push": {"alerts": {"title": "Stop Win.", "description": "", "read": False, "shown": False, "time": "1717419700.000", "type": "info"}}},
+        {
+            "$push": {
+                "alerts": {
+                    "title": "Stop Win.",
+                    "description": "",
+                    "read": False,
+                    "shown": False,
+                    "time": "1717419700.000",
+                    "type": "info",
+                }
+            }
+        },
     )
     alerts = _doc(db, user)["alerts"]
     sent = [dict(a, read=True, shown=True, title="changed!") for a in alerts]
@@ -201,9 +256,16 @@ def test_alerts_only_flags_change(client, user, db):
 
 
 def test_insert_user_consumes_the_code(client, db):
-    db[names.CODES].insert_one({"code": "WELCOME1", "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": 30})
+    db[names.CODES].insert_one(
+        {"code": "WELCOME1", "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": 30}
+    )
     assert client.post("/glimpse/checkCode", json={"code": "WELCOME1"}).json == {"res": True}
-    body = {"userName": "Nova  Pessoa", "userMail": "Nova@Example.com", "userPassword": "a good password", "code": "WELCOME1"}
+    body = {
+        "userName": "Nova  Pessoa",
+        "userMail": "Nova@Example.com",
+        "userPassword": "a good password",
+        "code": "WELCOME1",
+    }
     response = client.post("/glimpse/insertUser", json=body)
     assert response.status_code == 200 and response.json["message"] == "User created!"
     doc = db[names.ACCOUNTS].find_one({"email": "nova@example.com"})
@@ -216,13 +278,21 @@ def test_insert_user_consumes_the_code(client, db):
     again = client.post("/glimpse/insertUser", json=dict(body, userMail="third@example.com"))
     assert again.status_code == 400 and again.json["field"] == "code"
     # The new user can log in.
-    assert client.post("/glimpse/login", json={"email": "nova@example.com", "password": "a good password"}).json["res"] == 1
+    assert (
+        client.post("/glimpse/login", json={"email": "nova@example.com", "password": "a good password"}).json[
+            "res"
+        ]
+        == 1
+    )
 
 
 def test_insert_user_existing_email_is_409_and_keeps_the_code(client, db, user):
-    db[names.CODES].insert_one({"code": "WELCOME2", "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": 7})
+    db[names.CODES].insert_one(
+        {"code": "WELCOME2", "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": 7}
+    )
     response = client.post(
-        "/glimpse/insertUser", json={"userName": "X", "userMail": user.email, "userPassword": "a good password", "code": "WELCOME2"}
+        "/glimpse/insertUser",
+        json={"userName": "X", "userMail": user.email, "userPassword": "a good password", "code": "WELCOME2"},
     )
     assert response.status_code == 409 and response.json["field"] == "userMail"
     assert db[names.CODES].find_one({"code": "WELCOME2"})["valid"] is True
@@ -236,27 +306,54 @@ def test_insert_user_validates(client):
 
 
 def test_use_code_adds_premium_days_once(client, db, user):
-    db[names.CODES].insert_one({"code": "MORE30", "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": 30})
-    assert client.post("/glimpse/useCode", json={"code": "MORE30", "user": user.email}, headers=user.headers).json == {"res": "Code used!"}
+    db[names.CODES].insert_one(
+        {"code": "MORE30", "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": 30}
+    )
+    assert client.post(
+        "/glimpse/useCode", json={"code": "MORE30", "user": user.email}, headers=user.headers
+    ).json == {"res": "Code used!"}
     assert _doc(db, user)["premiumDays"] == 60
     # Idempotent for the same user, refused for an unknown code, 403 for another user's email.
-    assert client.post("/glimpse/useCode", json={"code": "MORE30"}, headers=user.headers).json == {"res": "Code used!"}
+    assert client.post("/glimpse/useCode", json={"code": "MORE30"}, headers=user.headers).json == {
+        "res": "Code used!"
+    }
     assert _doc(db, user)["premiumDays"] == 60
     assert client.post("/glimpse/useCode", json={"code": "NOPE"}, headers=user.headers).status_code == 400
-    assert client.post("/glimpse/useCode", json={"code": "MORE30", "user": "x@y.zz"}, headers=user.headers).status_code == 403
+    assert (
+        client.post(
+            "/glimpse/useCode", json={"code": "MORE30", "user": "x@y.zz"}, headers=user.headers
+        ).status_code
+        == 403
+    )
 
 
 def test_change_password_revokes_tokens(client, user, db):
-    other_session = client.post("/glimpse/login", json={"email": user.email, "password": PASSWORD}).json["token"]
-    wrong = client.post("/glimpse/changePassword", json={"currentPassword": "wrong", "newPassword": "brand new pass"}, headers=user.headers)
+    other_session = client.post("/glimpse/login", json={"email": user.email, "password": PASSWORD}).json[
+        "token"
+    ]
+    wrong = client.post(
+        "/glimpse/changePassword",
+        json={"currentPassword": "wrong", "newPassword": "brand new pass"},
+        headers=user.headers,
+    )
     assert wrong.status_code == 400 and wrong.json["field"] == "currentPassword"
-    response = client.post("/glimpse/changePassword", json={"currentPassword": PASSWORD, "newPassword": "brand new pass"}, headers=user.headers)
+    response = client.post(
+        "/glimpse/changePassword",
+        json={"currentPassword": PASSWORD, "newPassword": "brand new pass"},
+        headers=user.headers,
+    )
     assert response.status_code == 200 and response.json["res"] == 1
     for token in (user.token, other_session):
-        assert client.post("/glimpse/getUser", json={}, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert (
+            client.post("/glimpse/getUser", json={}, headers={"Authorization": f"Bearer {token}"}).status_code
+            == 401
+        )
     fresh = {"Authorization": f"Bearer {response.json['token']}"}
     assert client.post("/glimpse/getUser", json={}, headers=fresh).status_code == 200
-    assert client.post("/glimpse/login", json={"email": user.email, "password": "brand new pass"}).json["res"] == 1
+    assert (
+        client.post("/glimpse/login", json={"email": user.email, "password": "brand new pass"}).json["res"]
+        == 1
+    )
     assert security.verify_password(_doc(db, user)["password"], "brand new pass")
 
 
@@ -267,19 +364,31 @@ def _mailed_code(db, email: str) -> str:
 
 def test_password_reset_flow(client, user, db, clock, config):
     assert client.post("/glimpse/requestPasswordReset", json={"email": user.email}).json == {"res": 1}
-    assert client.post("/glimpse/requestPasswordReset", json={"email": "ghost@example.com"}).json == {"res": 1}
+    assert client.post("/glimpse/requestPasswordReset", json={"email": "ghost@example.com"}).json == {
+        "res": 1
+    }
     assert db[names.OUTBOX].count_documents({"to": "ghost@example.com"}) == 0
     code = _mailed_code(db, user.email)
     stored = _doc(db, user)["passwordReset"]
     assert security.is_hashed(stored["hash"]) and code not in str(stored)
-    bad = client.post("/glimpse/resetPassword", json={"email": user.email, "code": "WRONGCOD", "newPassword": "new password 1"})
+    bad = client.post(
+        "/glimpse/resetPassword",
+        json={"email": user.email, "code": "WRONGCOD", "newPassword": "new password 1"},
+    )
     assert bad.status_code == 400 and bad.json["field"] == "code"
-    ok = client.post("/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 1"})
+    ok = client.post(
+        "/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 1"}
+    )
     assert ok.status_code == 200 and ok.json == {"res": 1}
     assert client.post("/glimpse/getUser", json={}, headers=user.headers).status_code == 401  # sessions ended
-    assert client.post("/glimpse/login", json={"email": user.email, "password": "new password 1"}).json["res"] == 1
+    assert (
+        client.post("/glimpse/login", json={"email": user.email, "password": "new password 1"}).json["res"]
+        == 1
+    )
     # Single use.
-    again = client.post("/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 2"})
+    again = client.post(
+        "/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 2"}
+    )
     assert again.status_code == 400
 
 
@@ -287,13 +396,20 @@ def test_password_reset_code_expires_and_limits_attempts(client, user, db, clock
     client.post("/glimpse/requestPasswordReset", json={"email": user.email})
     code = _mailed_code(db, user.email)
     clock.advance(config.reset_code_ttl_seconds + 1)
-    response = client.post("/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 1"})
+    response = client.post(
+        "/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 1"}
+    )
     assert response.status_code == 400
     client.post("/glimpse/requestPasswordReset", json={"email": user.email})
     code = _mailed_code(db, user.email)
     for _ in range(5):
-        client.post("/glimpse/resetPassword", json={"email": user.email, "code": "AAAAAAAA", "newPassword": "new password 1"})
-    response = client.post("/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 1"})
+        client.post(
+            "/glimpse/resetPassword",
+            json={"email": user.email, "code": "AAAAAAAA", "newPassword": "new password 1"},
+        )
+    response = client.post(
+        "/glimpse/resetPassword", json={"email": user.email, "code": code, "newPassword": "new password 1"}
+    )
     assert response.status_code == 400  # too many wrong attempts burn the code
 
 

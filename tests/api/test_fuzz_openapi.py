@@ -132,22 +132,42 @@ def seed(client, db, clock, user, manager, service_headers) -> dict:
                                      "l": 0.999 + i / 1000, "from": start + 60 * i} for i in range(15)]}
         for pair in PAIR_NAMES
     ]  # fmt: skip
-    assert client.post("/glimpse/updateCandlesRealtime", json=candles, headers=service_headers).status_code == 200
+    assert (
+        client.post("/glimpse/updateCandlesRealtime", json=candles, headers=service_headers).status_code
+        == 200
+    )
     opened = [{"ativo": pair, "open": "True", "payout": "87"} for pair in PAIR_NAMES[::2]]
     assert client.post("/glimpse/updateAtivos", json=opened, headers=service_headers).status_code == 200
     strategy = {caller.email: f"Fuzz {caller.email.split('@')[0]}" for caller in (user, manager)}
     for caller in (user, manager):
         body = SAMPLES["create_strategy"] | {"name": strategy[caller.email]}
-        assert client.post("/glimpse/createStrategy", json=body, headers=caller.headers).get_json() == {"res": 1}
-    assert client.post("/glimpse/insertSignals", json=SAMPLES["insert_signals"], headers=user.headers).status_code == 200
+        assert client.post("/glimpse/createStrategy", json=body, headers=caller.headers).get_json() == {
+            "res": 1
+        }
+    assert (
+        client.post(
+            "/glimpse/insertSignals", json=SAMPLES["insert_signals"], headers=user.headers
+        ).status_code
+        == 200
+    )
     signal_id = db[names.SIGNALS].find_one({"user": user.id})["signals"][0]["id"]
-    created = client.post("/glimpse/createCodes", json={"count": 3, "premiumDays": 7}, headers=manager.headers)
+    created = client.post(
+        "/glimpse/createCodes", json={"count": 3, "premiumDays": 7}, headers=manager.headers
+    )
     assert created.status_code == 200
     codes = created.get_json()["codes"]
-    assert client.post("/glimpse/insertQuestion", json=SAMPLES["insert_question"], headers=user.headers).status_code == 200
+    assert (
+        client.post(
+            "/glimpse/insertQuestion", json=SAMPLES["insert_question"], headers=user.headers
+        ).status_code
+        == 200
+    )
     now = clock.now()
     db[names.SERVERS].insert_many(
-        [{"name": f"glimpse_0{i}", "status": "waiting", "target": "", "uptime": now, "preferential": False} for i in (1, 2)]
+        [
+            {"name": f"glimpse_0{i}", "status": "waiting", "target": "", "uptime": now, "preferential": False}
+            for i in (1, 2)
+        ]
     )
     db[names.OPERATIONS].insert_one(
         {"operationTime": now, "user": user.id, "operationType": "strategy", "strategy": strategy[user.email],
@@ -164,7 +184,11 @@ def seed(client, db, clock, user, manager, service_headers) -> dict:
 
 # Any JSON value, for the values of updateUser fields.
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
     max_leaves=8,
 )
@@ -185,7 +209,9 @@ class Mixer:
     def passes(self, operation) -> list[tuple[GenerationMode, int, tuple[str, ...]]]:
         """(generation mode, examples, bases) for each run over this operation."""
         view = view_of(operation)
-        positive_bases = ("generated", "sample_over", "generated_over") if view in self.samples else ("generated",)
+        positive_bases = (
+            ("generated", "sample_over", "generated_over") if view in self.samples else ("generated",)
+        )
         runs = [(GenerationMode.POSITIVE, POSITIVE_EXAMPLES, positive_bases)]
         if operation.body:
             # Negative cases stay as generated: laying valid fields over them could make them valid.
@@ -203,10 +229,18 @@ class Mixer:
         elif not (isinstance(sample, dict) and isinstance(case.body, dict)):
             case.body = sample
         elif base == "sample_over":
-            keys = data.draw(st.sets(st.sampled_from(sorted(sample))), label="sample fields") if sample else set()
+            keys = (
+                data.draw(st.sets(st.sampled_from(sorted(sample))), label="sample fields")
+                if sample
+                else set()
+            )
             case.body = {**case.body, **{k: sample[k] for k in keys}}
         else:
-            keys = data.draw(st.sets(st.sampled_from(sorted(case.body))), label="generated fields") if case.body else set()
+            keys = (
+                data.draw(st.sets(st.sampled_from(sorted(case.body))), label="generated fields")
+                if case.body
+                else set()
+            )
             case.body = {**sample, **{k: case.body[k] for k in keys}}
 
     def _account_update(self, data) -> dict:
@@ -348,4 +382,7 @@ def test_generated_requests_find_no_server_error(app, client, db, clock, user, m
         if route.access:
             # Tokens were refused (none, forged) and accepted (anything that got past auth).
             assert statuses[401] > 0, (route.path, statuses)
-            assert sum(n for status, n in statuses.items() if status not in (401, 403)) > 0, (route.path, statuses)
+            assert sum(n for status, n in statuses.items() if status not in (401, 403)) > 0, (
+                route.path,
+                statuses,
+            )

@@ -22,12 +22,18 @@ def test_ativos_full_and_compact(client, db):
     assert [a["ativo"] for a in full.json] == ["AUDCAD", "EURUSD", "GBPUSD"]
     assert "$oid" in full.json[0]["_id"]
     compact = client.post("/glimpse/ativos", json={"type": "compact"}).json
-    assert [(a["ativo"], a["open"], a["payout"]) for a in compact] == [("AUDCAD", "True", "91"), ("EURUSD", "True", "87")]
+    assert [(a["ativo"], a["open"], a["payout"]) for a in compact] == [
+        ("AUDCAD", "True", "91"),
+        ("EURUSD", "True", "87"),
+    ]
     assert client.post("/glimpse/ativos", json={"type": "other"}).json["field"] == "type"
 
 
 def test_update_ativos_is_a_service_route(client, db, service_headers):
-    body = [{"ativo": "EURUSD", "open": "True", "payout": 88}, {"ativo": "EURJPY-OTC", "open": False, "payout": "80"}]
+    body = [
+        {"ativo": "EURUSD", "open": "True", "payout": 88},
+        {"ativo": "EURJPY-OTC", "open": False, "payout": "80"},
+    ]
     response = client.post("/glimpse/updateAtivos", json=body, headers=service_headers)
     assert response.status_code == 200 and response.json == {"msg": "Actives updated: 2"}
     docs = {d["ativo"]: d for d in db[names.OPENED_ACTIVES].find()}
@@ -36,8 +42,15 @@ def test_update_ativos_is_a_service_route(client, db, service_headers):
 
 
 def test_realtime_candles_roundtrip(client, db, service_headers, clock):
-    candles = [{"o": 1.08 + i / 1e4, "c": 1.0801 + i / 1e4, "h": 1.0803, "l": 1.0799, "from": 1717419000 + 60 * i} for i in range(15)]
-    response = client.post("/glimpse/updateCandlesRealtime", json=[{"ativo": "EURUSD", "candles": candles}], headers=service_headers)
+    candles = [
+        {"o": 1.08 + i / 1e4, "c": 1.0801 + i / 1e4, "h": 1.0803, "l": 1.0799, "from": 1717419000 + 60 * i}
+        for i in range(15)
+    ]
+    response = client.post(
+        "/glimpse/updateCandlesRealtime",
+        json=[{"ativo": "EURUSD", "candles": candles}],
+        headers=service_headers,
+    )
     assert response.json == {"res": 1, "updated": 1}
     out = client.get("/glimpse/getCandlesRealtime").json
     assert len(out) == 1 and out[0]["ativo"] == "EURUSD" and out[0]["candles"] == candles
@@ -45,7 +58,9 @@ def test_realtime_candles_roundtrip(client, db, service_headers, clock):
 
 
 def test_bot_updates_lists_servers(client, db):
-    db[names.SERVERS].insert_one({"name": "glimpse_01", "status": "waiting", "target": "", "uptime": 1717419600.5})
+    db[names.SERVERS].insert_one(
+        {"name": "glimpse_01", "status": "waiting", "target": "", "uptime": 1717419600.5}
+    )
     assert client.get("/glimpse/botUpdates").json == [{"botName": "glimpse_01", "lastUpdate": 1717419600500}]
 
 
@@ -65,16 +80,25 @@ def test_status_combines_user_and_open_pairs(client, db, user, clock):
 
 def test_terms_and_random_names(client, db, user):
     db[names.AUXILIAR].insert_many(
-        [{"name": "Terms", "value": "<h1>Termos</h1>"}, {"name": "randomNames", "value": {"name": ["Rui"], "sourname": ["Lima"]}}]
+        [
+            {"name": "Terms", "value": "<h1>Termos</h1>"},
+            {"name": "randomNames", "value": {"name": ["Rui"], "sourname": ["Lima"]}},
+        ]
     )
     assert client.post("/glimpse/getTerms", json={}).json[0]["value"] == "<h1>Termos</h1>"
-    assert client.post("/glimpse/getRandomNames", json={}, headers=user.headers).json[0]["value"]["name"] == ["Rui"]
+    assert client.post("/glimpse/getRandomNames", json={}, headers=user.headers).json[0]["value"]["name"] == [
+        "Rui"
+    ]
 
 
 def test_rank_uses_pseudonyms_except_for_the_caller(client, db, user, other_user, make_user):
-    db[names.AUXILIAR].insert_one({"name": "randomNames", "value": {"name": ["Rui", "Lia"], "sourname": ["Lima", "Melo"]}})
+    db[names.AUXILIAR].insert_one(
+        {"name": "randomNames", "value": {"name": ["Rui", "Lia"], "sourname": ["Lima", "Melo"]}}
+    )
     db[names.ACCOUNTS].update_one({"email": user.email}, {"$set": {"iqPeriodProfit": 10, "iqPeriodLoss": 2}})
-    db[names.ACCOUNTS].update_one({"email": other_user.email}, {"$set": {"iqPeriodProfit": 50, "iqPeriodLoss": 1}})
+    db[names.ACCOUNTS].update_one(
+        {"email": other_user.email}, {"$set": {"iqPeriodProfit": 50, "iqPeriodLoss": 1}}
+    )
     rank = client.post("/glimpse/getRank", json={}, headers=user.headers).json
     assert [r["profit"] for r in rank] == [50, 10]
     assert rank[1] == {"name": "Ana Maria Silva", "profit": 10, "loss": 2, "me": True}
@@ -86,14 +110,18 @@ def test_rank_uses_pseudonyms_except_for_the_caller(client, db, user, other_user
 
 
 def test_insert_question_records_the_author(client, db, user, manager):
-    assert client.post("/glimpse/insertQuestion", json={"question": "Oi?", "who": "someone else"}, headers=user.headers).json == {"res": 1}
+    assert client.post(
+        "/glimpse/insertQuestion", json={"question": "Oi?", "who": "someone else"}, headers=user.headers
+    ).json == {"res": 1}
     questions = client.post("/glimpse/getQuestions", json={}, headers=manager.headers).json
     assert questions[0]["who"] == user.email and questions[0]["question"] == "Oi?"
 
 
 def test_ping_health_openapi(client, db, clock):
     assert client.get("/glimpse/ping").data == b"pong"
-    db[names.SERVER_STATUS].insert_many([{"name": "Lister", "uptime": clock.now() - 1}, {"name": "Old", "uptime": clock.now() - 60}])
+    db[names.SERVER_STATUS].insert_many(
+        [{"name": "Lister", "uptime": clock.now() - 1}, {"name": "Old", "uptime": clock.now() - 60}]
+    )
     health = client.get("/glimpse/health").json
     assert health["database"] == "ok"
     assert {s["name"]: s["alive"] for s in health["services"]} == {"Lister": True, "Old": False}
@@ -118,10 +146,17 @@ def test_health_reports_an_unreachable_database(config, clock):
 def test_cors_allows_the_app_origin(client):
     response = client.options(
         "/glimpse/getUser",
-        headers={"Origin": "http://localhost:8100", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "Authorization"},
+        headers={
+            "Origin": "http://localhost:8100",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization",
+        },
     )
     assert response.headers.get("Access-Control-Allow-Origin") == "http://localhost:8100"
-    other = client.options("/glimpse/getUser", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    other = client.options(
+        "/glimpse/getUser",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert other.headers.get("Access-Control-Allow-Origin") is None
 
 
@@ -134,7 +169,9 @@ def test_status_reports_maintenance(client, db, user):
 def test_the_built_app_is_served_at_the_root(config, db, clock, tmp_path):
     from api import create_app
 
-    missing = create_app(config.with_(web_dist=str(tmp_path / "none")), db=db, clock=clock, check_broker_credentials=None)
+    missing = create_app(
+        config.with_(web_dist=str(tmp_path / "none")), db=db, clock=clock, check_broker_credentials=None
+    )
     response = missing.test_client().get("/")
     assert response.status_code == 404 and "not built" in response.json["error"]
     (tmp_path / "assets").mkdir()
@@ -145,5 +182,8 @@ def test_the_built_app_is_served_at_the_root(config, db, clock, tmp_path):
     assert b"Glimpse app" in c.get("/").data
     assert c.get("/assets/app.js").data == b"console.log(1)"
     assert b"Glimpse app" in c.get("/home/operations").data  # the app's own routes
-    assert c.get("/../../etc/passwd").status_code in (404, 200) and b"root:" not in c.get("/../../etc/passwd").data
+    assert (
+        c.get("/../../etc/passwd").status_code in (404, 200)
+        and b"root:" not in c.get("/../../etc/passwd").data
+    )
     assert c.get("/glimpse/nothing").json == {"error": "no such route"}

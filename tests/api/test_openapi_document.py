@@ -118,7 +118,9 @@ def test_every_body_model_lists_its_fields_and_required_fields(document):
     for route in ROUTES:
         if route.body is None:
             continue
-        schema = resolve(document, ops[(route.method, route.path)]["requestBody"]["content"]["application/json"]["schema"])
+        schema = resolve(
+            document, ops[(route.method, route.path)]["requestBody"]["content"]["application/json"]["schema"]
+        )
         fields = {info.alias or name: info for name, info in route.body.model_fields.items()}
         required = {name for name, info in fields.items() if info.is_required()}
         assert schema.get("type") == "object", route.path

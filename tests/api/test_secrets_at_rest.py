@@ -25,19 +25,42 @@ def test_no_plaintext_password_anywhere(client, db, clock):
     code = db[names.CODES].find_one({"valid": True})["code"]
     plaintexts = ["first password 1", "second password 2", "third password 3", "iq broker secret"]
     plaintexts += [password for _, _, password in DEMO_LOGINS]
-    register = {"userName": "Caio Prado", "userMail": "caio@example.com", "userPassword": plaintexts[0], "code": code}
+    register = {
+        "userName": "Caio Prado",
+        "userMail": "caio@example.com",
+        "userPassword": plaintexts[0],
+        "code": code,
+    }
     assert client.post("/glimpse/insertUser", json=register).status_code == 200
-    token = client.post("/glimpse/login", json={"email": "caio@example.com", "password": plaintexts[0]}).json["token"]
+    token = client.post("/glimpse/login", json={"email": "caio@example.com", "password": plaintexts[0]}).json[
+        "token"
+    ]
     headers = {"Authorization": f"Bearer {token}"}
-    assert client.post("/glimpse/checkIq", json={"email": "caio.iq@example.com", "password": plaintexts[3]}, headers=headers).status_code == 200
-    changed = client.post("/glimpse/changePassword", json={"currentPassword": plaintexts[0], "newPassword": plaintexts[1]}, headers=headers)
+    assert (
+        client.post(
+            "/glimpse/checkIq",
+            json={"email": "caio.iq@example.com", "password": plaintexts[3]},
+            headers=headers,
+        ).status_code
+        == 200
+    )
+    changed = client.post(
+        "/glimpse/changePassword",
+        json={"currentPassword": plaintexts[0], "newPassword": plaintexts[1]},
+        headers=headers,
+    )
     assert changed.status_code == 200
     client.post("/glimpse/requestPasswordReset", json={"email": "caio@example.com"})
     mail = db[names.OUTBOX].find_one({"to": "caio@example.com"})["body"]
     reset_code = re.search(r"\b([A-Z2-9]{8})\b", mail).group(1)
-    assert client.post("/glimpse/resetPassword", json={"email": "caio@example.com", "code": reset_code, "newPassword": plaintexts[2]}).json == {"res": 1}
+    assert client.post(
+        "/glimpse/resetPassword",
+        json={"email": "caio@example.com", "code": reset_code, "newPassword": plaintexts[2]},
+    ).json == {"res": 1}
     demo_email, demo_password = DEMO_LOGINS[0][1], DEMO_LOGINS[0][2]
-    assert client.post("/glimpse/login", json={"email": demo_email, "password": demo_password}).json["res"] == 1
+    assert (
+        client.post("/glimpse/login", json={"email": demo_email, "password": demo_password}).json["res"] == 1
+    )
 
     checked = 0
     for collection in db.list_collection_names():

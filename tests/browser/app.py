@@ -63,7 +63,10 @@ def api_call(base: str, route: str, body: dict | None = None, bearer: str | None
     request = urllib.request.Request(
         f"{base}/glimpse/{route}",
         data=json.dumps(body or {}).encode(),
-        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {bearer}"} if bearer else {})},
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {bearer}"} if bearer else {}),
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:

@@ -58,7 +58,9 @@ def _run(cmd: list[str], what: str) -> None:
 def _build_web_app(dist: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail("the browser tests need the built app: install Node 20 (with npm) or build apps/web elsewhere")
+        pytest.fail(
+            "the browser tests need the built app: install Node 20 (with npm) or build apps/web elsewhere"
+        )
     installed = WEB / "node_modules" / ".package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < (WEB / "package-lock.json").stat().st_mtime:
         _run([npm, "ci", "--no-audit", "--no-fund"], "npm ci")
@@ -74,7 +76,9 @@ def web_dist() -> Path:
     if given:
         dist = Path(given)
         if not (dist / "index.html").is_file():
-            pytest.fail(f"GLIMPSE_WEB_DIST={given} holds no index.html: build the app first (npm run build in apps/web)")
+            pytest.fail(
+                f"GLIMPSE_WEB_DIST={given} holds no index.html: build the app first (npm run build in apps/web)"
+            )
         return dist
     dist = WEB / "dist"
     index = dist / "index.html"
@@ -125,14 +129,21 @@ def bundle(web_dist: Path, tmp_path_factory) -> Iterator[str]:
     glimpse = Path(sys.executable).with_name("glimpse")
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(glimpse), "up"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [str(glimpse), "up"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _answers(base + "/glimpse/ping"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"`glimpse up` did not answer /glimpse/ping on {base}:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(
+                    f"`glimpse up` did not answer /glimpse/ping on {base}:\n{log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.3)
         yield base
     finally:

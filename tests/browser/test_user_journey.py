@@ -53,7 +53,9 @@ def test_1_log_in_and_accept_the_terms(page: Page, bundle: str, screenshot):
     screenshot(page, "01-terms")
     assert accept_terms_if_shown(page)
     words = api_call(bundle, "getUser", bearer=token(page))["name"].split()
-    expect(page.get_by_test_id("user-name")).to_have_text(" ".join([words[0], words[-1]]) if len(words) > 1 else words[0])
+    expect(page.get_by_test_id("user-name")).to_have_text(
+        " ".join([words[0], words[-1]]) if len(words) > 1 else words[0]
+    )
     screenshot(page, "01-dashboard")
 
     # the token is kept, never the password
@@ -191,7 +193,9 @@ def test_dashboard_makes_at_most_one_request_per_second(page: Page, bundle: str,
 
 def test_4_start_shows_the_operating_card_then_an_operations_row(page: Page, bundle: str, screenshot):
     open_home(page, bundle, "operations")
-    expect(page.get_by_test_id("operations-empty").or_(page.get_by_test_id("operations-list"))).to_be_visible()
+    expect(
+        page.get_by_test_id("operations-empty").or_(page.get_by_test_id("operations-list"))
+    ).to_be_visible()
     before = page.locator(".cycle-row").count()
 
     open_home(page, bundle)
@@ -228,7 +232,9 @@ def test_5_stop_ends_at_off(page: Page, bundle: str, screenshot):
         page.get_by_test_id("start").click()
     stop = page.get_by_test_id("stop")
     expect(stop).to_be_visible(timeout=30_000)
-    with page.expect_request(lambda r: r.url.endswith("/glimpse/updateUser") and "stopping" in (r.post_data or "")):
+    with page.expect_request(
+        lambda r: r.url.endswith("/glimpse/updateUser") and "stopping" in (r.post_data or "")
+    ):
         stop.click()
     screenshot(page, "05-stopping")
     expect(status).to_have_attribute("data-status", "off", timeout=60_000)
@@ -283,7 +289,9 @@ def test_6_a_signal_list_with_a_bad_line(page: Page, bundle: str, screenshot):
     screenshot(page, "06-canceled")
     eur.get_by_role("button", name="Reativar sinal").click()
     expect(eur).to_have_attribute("data-status", "active")
-    statuses = {s["ativo"]: s["status"] for s in api_call(bundle, "getSignals", bearer=token(page))[0]["signals"]}
+    statuses = {
+        s["ativo"]: s["status"] for s in api_call(bundle, "getSignals", bearer=token(page))[0]["signals"]
+    }
     assert statuses == {"EURUSD-OTC": "active", "GBPUSD-OTC": "active", "USDJPY": "active"}
 
 
@@ -339,7 +347,16 @@ def test_8_change_the_language(new_context, bundle: str, screenshot):
 
 
 def test_9_alerts_rank_and_a_password_change(new_context, bundle: str, screenshot):
-    api_call(bundle, "insertUser", {"userName": "Rosa Alves", "userMail": "rosa@glimpse.local", "userPassword": "rosa-pass-1", "code": "XLPUFWWS4B"})
+    api_call(
+        bundle,
+        "insertUser",
+        {
+            "userName": "Rosa Alves",
+            "userMail": "rosa@glimpse.local",
+            "userPassword": "rosa-pass-1",
+            "code": "XLPUFWWS4B",
+        },
+    )
     page = new_context("pt-BR").new_page()
     log_in(page, bundle, "rosa@glimpse.local", "rosa-pass-1")
     accept_terms_if_shown(page)

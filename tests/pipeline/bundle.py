@@ -51,7 +51,13 @@ class Bundle:
 
     def user(self, email: str, **fields: Any) -> str:
         config = self.ctx.config
-        doc = new_account("Teste Silva", email, security.hash_password("password123", "test"), self.ctx.clock.now(), premium_days=30)
+        doc = new_account(
+            "Teste Silva",
+            email,
+            security.hash_password("password123", "test"),
+            self.ctx.clock.now(),
+            premium_days=30,
+        )
         doc.update(
             iqEmail=email,
             iqPassword=security.encrypt_secret(config.secret_key, "paper-pass"),
@@ -86,4 +92,6 @@ class Bundle:
 
 def make_bundle(config: Config, db: Any, speed: float = 60.0, start: float = MONDAY_MORNING) -> Bundle:
     seed_database(db)
-    return Bundle(ServiceContext(config=config.with_(clock_speed=speed), db=db, clock=FastClock(speed, start)))
+    return Bundle(
+        ServiceContext(config=config.with_(clock_speed=speed), db=db, clock=FastClock(speed, start))
+    )

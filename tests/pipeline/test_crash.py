@@ -109,7 +109,9 @@ class Processes:
         log = self.log_dir / f"{key}.{self._starts[key]}.log"
         self.logs.append(log)
         with open(log, "w") as out:
-            process = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", *args], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
         self.running[key] = process
         return process
 
@@ -143,7 +145,11 @@ class Processes:
 def start_mongo(log_dir: Path) -> tuple[subprocess.Popen, int]:
     errors = open(log_dir / "mongo_server.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.mongo_server", "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True
+        [sys.executable, "-m", "tests.fakes.mongo_server", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
     )
     errors.close()
     deadline = time.monotonic() + 30
@@ -158,7 +164,9 @@ def start_mongo(log_dir: Path) -> tuple[subprocess.Popen, int]:
             break
     process.kill()
     process.wait(10)
-    raise AssertionError(f"the fake MongoDB server did not start: {(log_dir / 'mongo_server.log').read_text()[-2000:]}")
+    raise AssertionError(
+        f"the fake MongoDB server did not start: {(log_dir / 'mongo_server.log').read_text()[-2000:]}"
+    )
 
 
 def shared_anchor(speed: float, market_start: float) -> float:
@@ -174,7 +182,9 @@ class Crash:
         self.db, self.user_id, self.uid, self.clock = db, user_id, str(user_id), clock
 
     def account(self) -> dict:
-        return self.db[names.ACCOUNTS].find_one({"_id": self.user_id}, {"glimpseStatus": 1, "server": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1})
+        return self.db[names.ACCOUNTS].find_one(
+            {"_id": self.user_id}, {"glimpseStatus": 1, "server": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1}
+        )
 
     def holder(self) -> str | None:
         """The server holding the user, when Servers and Accounts agree the user is operating on it."""
@@ -190,7 +200,9 @@ class Crash:
 
     def fresh_open_trade(self, server: str, seen: set, min_level: int = 0) -> dict | None:
         """An open order placed by `server` less than a wall second ago, at gale level `min_level` or more."""
-        trade = self.db[names.TRADES].find_one({"user": self.uid, "status": "open", "server": server, "galeLevel": {"$gte": min_level}})
+        trade = self.db[names.TRADES].find_one(
+            {"user": self.uid, "status": "open", "server": server, "galeLevel": {"$gte": min_level}}
+        )
         if trade and trade["_id"] not in seen and self.clock.now() - trade["placedAt"] < SPEED:
             return trade
         return None
@@ -229,7 +241,9 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         db = client["Glimpse"]
         seed_database(db)
         db[names.STRATEGIES].insert_one(dict(STRATEGY))
-        account = new_account("Teste Queda", EMAIL, security.hash_password("password123", "test"), clock.now(), premium_days=30)
+        account = new_account(
+            "Teste Queda", EMAIL, security.hash_password("password123", "test"), clock.now(), premium_days=30
+        )
         account.update(
             iqEmail=EMAIL,
             iqPassword=security.encrypt_secret(SECRET_KEY, "paper-pass"),
@@ -249,25 +263,42 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         wait_for(lambda: all(crash.live(n) for n in SERVERS), 60, "both operational servers to beat")
 
         # Start, as the app does it.
-        db[names.ACCOUNTS].update_one({"_id": user_id, "glimpseStatus": "off"}, {"$set": {"glimpseStatus": "waiting", "waitingSince": clock.now()}})
+        db[names.ACCOUNTS].update_one(
+            {"_id": user_id, "glimpseStatus": "off"},
+            {"$set": {"glimpseStatus": "waiting", "waitingSince": clock.now()}},
+        )
         killed: set = set()
         for round_, offset in enumerate(KILL_OFFSETS[:KILLS], start=1):
             holder = wait_for(crash.holder, 60, f"round {round_}: the user operating on a server")
             trade = None
             if round_ in GALE_ROUNDS:  # kill a gale order when one comes: the cycle must not go on elsewhere
                 try:
-                    trade = wait_for(lambda h=holder: crash.fresh_open_trade(h, killed, 1), GALE_WAIT, f"round {round_}: a gale order")
+                    trade = wait_for(
+                        lambda h=holder: crash.fresh_open_trade(h, killed, 1),
+                        GALE_WAIT,
+                        f"round {round_}: a gale order",
+                    )
                 except AssertionError:
-                    report.append(f"round {round_}: no gale order within {GALE_WAIT} s; killing the next order instead")
+                    report.append(
+                        f"round {round_}: no gale order within {GALE_WAIT} s; killing the next order instead"
+                    )
             if trade is None:
-                trade = wait_for(lambda h=holder: crash.fresh_open_trade(h, killed), 90, f"round {round_}: an open order on {holder}")
+                trade = wait_for(
+                    lambda h=holder: crash.fresh_open_trade(h, killed),
+                    90,
+                    f"round {round_}: an open order on {holder}",
+                )
             # Kill `offset` wall seconds into the order (deadlines in wall time: the clock runs SPEED times faster).
             time.sleep(max(0.0, crash.wall_of(trade["placedAt"]) + offset - time.time()))
-            assert crash.holder() == holder, f"round {round_}: {holder} no longer holds the user before the kill"
+            assert crash.holder() == holder, (
+                f"round {round_}: {holder} no longer holds the user before the kill"
+            )
             processes.kill(holder)
             killed_at = time.monotonic()
             in_flight = crash.trades({"status": {"$in": ["pending", "open"]}})
-            assert [t["status"] for t in in_flight] == ["open"], f"round {round_}: the kill did not land in the middle of an order: {in_flight}"
+            assert [t["status"] for t in in_flight] == ["open"], (
+                f"round {round_}: the kill did not land in the middle of an order: {in_flight}"
+            )
             victim = in_flight[0]
             killed.add(victim["_id"])
 
@@ -282,7 +313,9 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
             took = time.monotonic() - killed_at
             # The killed order: closed once, with its result, by the server that took over.
             settled = wait_for(
-                lambda victim=victim: (t := db[names.TRADES].find_one({"_id": victim["_id"]}))["status"] == "closed" and t,
+                lambda victim=victim: (
+                    (t := db[names.TRADES].find_one({"_id": victim["_id"]}))["status"] == "closed" and t
+                ),
                 30,
                 f"round {round_}: the killed order {victim['_id']} to settle",
             )
@@ -298,7 +331,9 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
 
         # Stop, as the app does it: the order in flight settles, then the user is off.
         wait_for(crash.holder, 60, "the user operating before Stop")
-        db[names.ACCOUNTS].update_one({"_id": user_id, "glimpseStatus": "operating"}, {"$set": {"glimpseStatus": "stopping"}})
+        db[names.ACCOUNTS].update_one(
+            {"_id": user_id, "glimpseStatus": "operating"}, {"$set": {"glimpseStatus": "stopping"}}
+        )
         wait_for(lambda: crash.account()["glimpseStatus"] == "off", 60, "the user to be off after Stop")
 
         trades = crash.trades()
@@ -313,7 +348,9 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         for cycle, cycle_trades in by_cycle.items():
             decisive = [t["galeLevel"] for t in cycle_trades if t["result"] != "doji"]
             assert len(decisive) == len(set(decisive)), f"cycle {cycle} has a level twice: {cycle_trades}"
-            assert len({t["server"] for t in cycle_trades}) == 1, f"cycle {cycle} was continued by another server"
+            assert len({t["server"] for t in cycle_trades}) == 1, (
+                f"cycle {cycle} was continued by another server"
+            )
         # Money: the paper account moved by exactly the ledger's net, and so did the user's figures.
         net = sum((cents(t["profit"]) for t in trades), Decimal(0))
         paper = db[names.PAPER_BALANCES].find_one({"_id": EMAIL})
@@ -323,11 +360,16 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         assert sorted(settled_ids) == sorted(order_ids)  # every broker order once, nothing the ledger lacks
         account = crash.account()
         assert cents(account["iqPeriodProfit"]) - cents(account["iqPeriodLoss"]) == net
-        servers = {d["name"]: (d["status"], d["target"]) for d in db[names.SERVERS].find({"name": {"$in": list(SERVERS)}})}
+        servers = {
+            d["name"]: (d["status"], d["target"])
+            for d in db[names.SERVERS].find({"name": {"$in": list(SERVERS)}})
+        }
         assert servers == {name: ("waiting", "") for name in SERVERS}
         crashed = [log.name for log in processes.logs if "Traceback" in log.read_text(errors="replace")]
         assert crashed == [], f"unexpected failures logged by {crashed}"
-        report.append(f"{len(trades)} orders in {len(by_cycle)} cycles, net {net:+.2f}; paper balance {paper['cents']['PRACTICE'] / 100:.2f}")
+        report.append(
+            f"{len(trades)} orders in {len(by_cycle)} cycles, net {net:+.2f}; paper balance {paper['cents']['PRACTICE'] / 100:.2f}"
+        )
         print("\n".join(report))
     except BaseException:
         print("\n".join(report))

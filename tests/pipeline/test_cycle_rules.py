@@ -61,14 +61,24 @@ class ScriptedBroker(Broker):
 
     # Unused by the cycle.
     def connect(self): ...
-    def is_connected(self): return True  # noqa: E704
+    def is_connected(self):
+        return True  # noqa: E704
+
     def change_balance(self, mode): ...
-    def get_balance(self): return 0.0  # noqa: E704
-    def open_assets(self): return {}  # noqa: E704
+    def get_balance(self):
+        return 0.0  # noqa: E704
+
+    def open_assets(self):
+        return {}  # noqa: E704
+
     def start_stream(self, pair, keep=15): ...
-    def stream_candles(self, pair): return []  # noqa: E704
+    def stream_candles(self, pair):
+        return []  # noqa: E704
+
     def stop_stream(self, pair): ...
-    def candles(self, pair, size, count, end=None): return []  # noqa: E704
+    def candles(self, pair, size, count, end=None):
+        return []  # noqa: E704
+
     def close(self): ...
 
 
@@ -79,7 +89,9 @@ def make_session(broker, money, priority="gale"):
     doc = new_account("Ana Silva", "ana@example.com", "$argon2id$x", clock.now(), premium_days=10)
     doc.update(glimpseStatus="operating", server="s1", strategySettings=money)
     user_id = str(db[names.ACCOUNTS].insert_one(doc).inserted_id)
-    db[names.SERVERS].insert_one({"name": "s1", "incarnation": "i1", "status": "operating", "target": user_id, "uptime": clock.now()})
+    db[names.SERVERS].insert_one(
+        {"name": "s1", "incarnation": "i1", "status": "operating", "target": user_id, "uptime": clock.now()}
+    )
     ctx = ServiceContext(config=config, db=db, clock=clock)
     session = UserSession(ctx, ServerIdentity("s1", "i1"), user_id, MarketView(db), threading.Event())
     session.broker = broker
@@ -111,11 +123,18 @@ def test_a_loss_then_a_win_places_the_gale_entries():
     assert outcome.result == "win" and outcome.orders == 2
     assert outcome.net == Decimal("-2.00") + Decimal("3.00")  # 3.45 × 0.87 = 3.0015 → 3.00
     trades = list(session.db[names.TRADES].find().sort("galeLevel", 1))
-    assert [(t["galeLevel"], t["status"], t["result"], t["profit"]) for t in trades] == [(0, "closed", "loss", -2.0), (1, "closed", "win", 3.0)]
+    assert [(t["galeLevel"], t["status"], t["result"], t["profit"]) for t in trades] == [
+        (0, "closed", "loss", -2.0),
+        (1, "closed", "win", 3.0),
+    ]
     log = session.db[names.OPERATIONS].find_one({"_id": session.log_id})
     assert [o["p"] for o in log["operations"][0]["operacoes"]] == [-2.0, 3.0]
     user = session.reload_user()
-    assert user["iqPeriodProfit"] == 3.0 and user["iqPeriodLoss"] == 2.0 and round(user["iqSessionProfit"], 2) == 1.0
+    assert (
+        user["iqPeriodProfit"] == 3.0
+        and user["iqPeriodLoss"] == 2.0
+        and round(user["iqSessionProfit"], 2) == 1.0
+    )
     assert [t["result"] for t in user["operating"]["tries"]] == ["loss", "win", ""]
 
 
@@ -123,7 +142,12 @@ def test_a_doji_repeats_the_level_and_all_losses_mark_slr():
     broker = ScriptedBroker([0, -1, 0, -1])
     session = make_session(broker, money(gales=1))
     outcome = run_cycle(session, decision())
-    assert [b[0] for b in broker.bought] == [Decimal("2.00"), Decimal("2.00"), Decimal("3.45"), Decimal("3.45")]
+    assert [b[0] for b in broker.bought] == [
+        Decimal("2.00"),
+        Decimal("2.00"),
+        Decimal("3.45"),
+        Decimal("3.45"),
+    ]
     assert outcome.result == "loss" and outcome.net == Decimal("-5.45")
     entries = session.db[names.OPERATIONS].find_one({"_id": session.log_id})["operations"][0]["operacoes"]
     assert [e["p"] for e in entries] == [0.0, -2.0, 0.0, -3.45, "SLR: 5.45"]
@@ -137,14 +161,19 @@ def test_a_closed_pair_fails_the_order_and_stops():
     trade = session.db[names.TRADES].find_one()
     assert trade["status"] == "closed" and trade["result"] == "failed" and trade["profit"] == 0.0
     assert any(a["title"] == "Ativo fechado." for a in session.reload_user()["alerts"])
-    assert session.db[names.OPERATIONS].find_one({"_id": session.log_id})["operations"][0]["operacoes"][-1]["p"] == "CLO: 2.00"
+    assert (
+        session.db[names.OPERATIONS].find_one({"_id": session.log_id})["operations"][0]["operacoes"][-1]["p"]
+        == "CLO: 2.00"
+    )
 
 
 def test_stop_pressed_mid_order_lets_it_settle_and_places_no_new_one():
     session_box = {}
 
     def press_stop(count):
-        session_box["s"].db[names.ACCOUNTS].update_one({"_id": ObjectId(session_box["s"].user_id)}, {"$set": {"glimpseStatus": "stopping"}})
+        session_box["s"].db[names.ACCOUNTS].update_one(
+            {"_id": ObjectId(session_box["s"].user_id)}, {"$set": {"glimpseStatus": "stopping"}}
+        )
 
     broker = ScriptedBroker([-1, -1, -1], on_buy=press_stop)
     session = make_session(broker, money(gales=2))
@@ -165,7 +194,9 @@ def test_never_an_order_while_the_user_is_not_operating(outcomes, gales, stop_af
 
     def maybe_stop(count):
         if count == stop_after:
-            box["s"].db[names.ACCOUNTS].update_one({"_id": ObjectId(box["s"].user_id)}, {"$set": {"glimpseStatus": "stopping"}})
+            box["s"].db[names.ACCOUNTS].update_one(
+                {"_id": ObjectId(box["s"].user_id)}, {"$set": {"glimpseStatus": "stopping"}}
+            )
             box["stopped_at"] = count
 
     broker = ScriptedBroker(outcomes, on_buy=maybe_stop)
@@ -200,7 +231,11 @@ def test_stops_end_the_cycle_as_the_priority_says(outcomes, gales, stop_loss, st
         assert Decimal(str(trade["amount"])) == plan[trade["galeLevel"]]
         assert index == 0 or trade["galeLevel"] >= trades[index - 1]["galeLevel"]  # one cycle, never back
     # With priority "gale" the cycle runs to its end: a win, or every level lost.
-    if priority == "gale" and trades and outcome.stop in (None, cycle.STOP_LOSS_REACHED, cycle.STOP_WIN_REACHED):
+    if (
+        priority == "gale"
+        and trades
+        and outcome.stop in (None, cycle.STOP_LOSS_REACHED, cycle.STOP_WIN_REACHED)
+    ):
         last = trades[-1]
         assert last["result"] == "win" or last["galeLevel"] == gales
     if stop_reached(net, settings_) is not None and trades:

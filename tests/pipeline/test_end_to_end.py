@@ -15,7 +15,14 @@ from glimpse.rules.money import cents
 from glimpse.store import db as names
 from tests.pipeline.bundle import make_bundle
 
-STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call", "mirror": True, "createdBy": "Teste"}
+STRATEGY = {
+    "name": "Qualquer Cor",
+    "nameKey": "qualquer cor",
+    "sequence": "1",
+    "operation": "call",
+    "mirror": True,
+    "createdBy": "Teste",
+}
 
 
 def _money(**changes):
@@ -39,7 +46,13 @@ def _agree_to_the_cent(bundle, user_id, email):
     account = bundle.account(user_id)
     assert cents(account["iqPeriodProfit"]) - cents(account["iqPeriodLoss"]) == net
     logged = sum(
-        (cents(o["p"]) for log in bundle.db[names.OPERATIONS].find({"user": user_id}) for c in log["operations"] for o in c["operacoes"] if not isinstance(o["p"], str)),
+        (
+            cents(o["p"])
+            for log in bundle.db[names.OPERATIONS].find({"user": user_id})
+            for c in log["operations"]
+            for o in c["operacoes"]
+            if not isinstance(o["p"], str)
+        ),
         Decimal(0),
     )
     assert logged == net
@@ -50,7 +63,12 @@ def _agree_to_the_cent(bundle, user_id, email):
 
 def test_a_strategy_user_trades_with_gale_and_stops_on_stop_win(bundle):
     bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user("win@example.com", strategy=STRATEGY["name"], ownedStrategies=[STRATEGY["name"]], strategySettings=_money(stopWin=True, stopWinValue=3))
+    uid = bundle.user(
+        "win@example.com",
+        strategy=STRATEGY["name"],
+        ownedStrategies=[STRATEGY["name"]],
+        strategySettings=_money(stopWin=True, stopWinValue=3),
+    )
     bundle.start(servers=2)
     bundle.press_start(uid)
     bundle.wait_for(lambda: bundle.account(uid)["glimpseStatus"] == "operating", 15, "the user to operate")
@@ -93,20 +111,35 @@ def test_b_a_signals_user_gets_three_results_in_their_own_list(bundle):
     assert bundle.db[names.SIGNALS].find_one({"user": other})["signals"][0]["status"] == "active"
     assert bundle.account(uid)["alerts"][-1]["title"] == "Lista de sinais encerrada."
     trades, _ = _agree_to_the_cent(bundle, uid, "signals@example.com")
-    assert sorted((t["ativo"], t["operacao"]) for t in trades) == [("EURUSD", "call"), ("GBPUSD", "put"), ("USDJPY", "call")]
+    assert sorted((t["ativo"], t["operacao"]) for t in trades) == [
+        ("EURUSD", "call"),
+        ("GBPUSD", "put"),
+        ("USDJPY", "call"),
+    ]
 
 
 def test_c_stop_pressed_in_the_middle_of_an_order(bundle):
     bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user("stop@example.com", strategy=STRATEGY["name"], ownedStrategies=[STRATEGY["name"]], strategySettings=_money())
+    uid = bundle.user(
+        "stop@example.com",
+        strategy=STRATEGY["name"],
+        ownedStrategies=[STRATEGY["name"]],
+        strategySettings=_money(),
+    )
     bundle.start(servers=1)
     bundle.press_start(uid)
-    trade = bundle.wait_for(lambda: bundle.db[names.TRADES].find_one({"user": uid, "status": "open"}), 90, "an open order")
-    bundle.db[names.ACCOUNTS].update_one({"_id": ObjectId(uid), "glimpseStatus": "operating"}, {"$set": {"glimpseStatus": "stopping"}})
+    trade = bundle.wait_for(
+        lambda: bundle.db[names.TRADES].find_one({"user": uid, "status": "open"}), 90, "an open order"
+    )
+    bundle.db[names.ACCOUNTS].update_one(
+        {"_id": ObjectId(uid), "glimpseStatus": "operating"}, {"$set": {"glimpseStatus": "stopping"}}
+    )
     bundle.wait_for(lambda: bundle.account(uid)["glimpseStatus"] == "off", 60, "the user to end off")
     settled = bundle.db[names.TRADES].find_one({"_id": trade["_id"]})
     assert settled["status"] == "closed" and settled["result"] in ("win", "loss", "doji")
-    later = bundle.db[names.TRADES].count_documents({"user": uid, "decidedAt": {"$gt": trade["decidedAt"]}, "galeLevel": 0})
+    later = bundle.db[names.TRADES].count_documents(
+        {"user": uid, "decidedAt": {"$gt": trade["decidedAt"]}, "galeLevel": 0}
+    )
     assert later == 0
     assert bundle.db[names.TRADES].count_documents({"user": uid, "_id": {"$gt": trade["_id"]}}) == 0
     assert bundle.account(uid)["alerts"][-1]["title"] == "Glimpse parou."
@@ -129,7 +162,18 @@ def test_e_two_assigners_give_fifty_users_one_server_each(bundle):
     for uid in users:
         bundle.press_start(uid)
     now = clock.now()
-    db[names.SERVERS].insert_many([{"name": f"srv{i:02d}", "status": "waiting", "target": "", "uptime": now + 3600, "incarnation": "x"} for i in range(50)])
+    db[names.SERVERS].insert_many(
+        [
+            {
+                "name": f"srv{i:02d}",
+                "status": "waiting",
+                "target": "",
+                "uptime": now + 3600,
+                "incarnation": "x",
+            }
+            for i in range(50)
+        ]
+    )
     assigners = [Assigner(bundle.ctx), Assigner(bundle.ctx)]
     barrier = threading.Barrier(2)
 
@@ -168,7 +212,9 @@ def test_no_live_server_keeps_the_user_waiting_then_denies(bundle):
     grace = bundle.ctx.config.assign_grace_seconds * bundle.ctx.clock.speed
     assigner.assign_waiting(now + grace + 1)
     account = bundle.account(uid)
-    assert account["glimpseStatus"] == "off" and account["alerts"][-1]["title"] == "Sem operadores disponíveis"
+    assert (
+        account["glimpseStatus"] == "off" and account["alerts"][-1]["title"] == "Sem operadores disponíveis"
+    )
 
 
 def test_premium_days_count_down_once_a_day(bundle):

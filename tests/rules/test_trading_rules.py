@@ -23,7 +23,11 @@ def test_stops_on_the_net_result():
     assert stops.stop_reached(100, dict(SETTINGS, stopWin=False)) is None
 
 
-@given(net=st.decimals(min_value=-1000, max_value=1000, places=2), loss=st.decimals(0, 500, places=2), win=st.decimals(0, 500, places=2))
+@given(
+    net=st.decimals(min_value=-1000, max_value=1000, places=2),
+    loss=st.decimals(0, 500, places=2),
+    win=st.decimals(0, 500, places=2),
+)
 def test_stop_reached_matches_its_definition(net, loss, win):
     settings = {"stopLoss": True, "stopLossValue": loss, "stopWin": True, "stopWinValue": win}
     result = stops.stop_reached(net, settings)
@@ -61,9 +65,19 @@ ACTIVES = [
 
 def test_eligible_pairs():
     fresh = {a["ativo"]: 100.0 for a in ACTIVES}
-    assert selection.eligible_pairs(ACTIVES, "todos", "> 85", fresh, now=103.0) == {"EURUSD": 87, "GBPUSD": 91, "EURJPY": 91}
-    assert selection.eligible_pairs(ACTIVES, "EURUSD,USDJPY,AUDCAD", "> 75", fresh, now=103.0) == {"EURUSD": 87, "AUDCAD": 80}
-    assert selection.eligible_pairs(ACTIVES, "todos", "= 91", fresh, now=103.0) == {"GBPUSD": 91, "EURJPY": 91}
+    assert selection.eligible_pairs(ACTIVES, "todos", "> 85", fresh, now=103.0) == {
+        "EURUSD": 87,
+        "GBPUSD": 91,
+        "EURJPY": 91,
+    }
+    assert selection.eligible_pairs(ACTIVES, "EURUSD,USDJPY,AUDCAD", "> 75", fresh, now=103.0) == {
+        "EURUSD": 87,
+        "AUDCAD": 80,
+    }
+    assert selection.eligible_pairs(ACTIVES, "todos", "= 91", fresh, now=103.0) == {
+        "GBPUSD": 91,
+        "EURJPY": 91,
+    }
     stale = dict(fresh, GBPUSD=90.0)
     assert "GBPUSD" not in selection.eligible_pairs(ACTIVES, "todos", "> 85", stale, now=103.0)
     assert selection.eligible_pairs(ACTIVES, "todos", "> 85", {}, now=103.0) == {}

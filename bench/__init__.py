@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints JSON (see README, Benchmarks)."""

@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -115,6 +116,7 @@ class Server:
 
     def wait_ready(self, base_url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        assert self.process is not None, "start() first"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BenchError(f"the server exited with code {self.process.returncode}:\n{self.log_tail()}")
@@ -149,7 +151,7 @@ class Server:
                 continue
 
 
-def _expect(response: requests.Response, what: str) -> dict | list:
+def _expect(response: requests.Response, what: str) -> Any:
     if response.status_code != 200:
         raise BenchError(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
     return response.json()
@@ -161,7 +163,7 @@ def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> st
     now = time.time()
     market = PaperMarket(paper_seed)
     first = int(now) // 60 * 60 - CANDLES_PER_PAIR * 60  # the last 15 closed minutes
-    candles = [
+    candles: list[Any] = [
         {"ativo": pair, "candles": market.candles(pair, first, CANDLES_PER_PAIR)} for pair in PAIR_NAMES
     ]
     body = _expect(requests.post(base_url + "/glimpse/updateCandlesRealtime", json=candles, headers=service, timeout=30),
@@ -234,15 +236,16 @@ def _client(target: Target, base_url: str, token: str, start: threading.Barrier,
                     response = session.post(url, json=target.body, timeout=30)
                 ok = response.status_code == 200
                 _ = response.content
+                failure: object = response.status_code
             except requests.RequestException as exc:
-                ok, response = False, exc
+                ok, failure = False, exc
             elapsed = time.perf_counter() - began
             if ok:
                 result.latencies.append(elapsed)
             else:
                 result.errors += 1
                 if not result.first_error:
-                    result.first_error = str(getattr(response, "status_code", response))[:200]
+                    result.first_error = str(failure)[:200]
 
 
 def drive(target: Target, base_url: str, token: str, clients: int, seconds: float) -> dict:

@@ -34,7 +34,9 @@ def db():
     if TEST_MONGO_URI:
         import pymongo
 
-        client = pymongo.MongoClient(TEST_MONGO_URI, serverSelectionTimeoutMS=5000, tz_aware=True)
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            TEST_MONGO_URI, serverSelectionTimeoutMS=5000, tz_aware=True
+        )
         name = "glimpse_test_" + uuid.uuid4().hex[:12]
         database = client[name]
         ensure_indexes(database)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def reference_cycles(
     k = len(strategy.sequence)
     inverse = tuple(-c for c in strategy.sequence)
     wanted = 1 if strategy.operation == "call" else -1
-    cycles = []
+    cycles: list[tuple[int, object, int, int]] = []
     for t in range(k - 1, len(colours)):
         window = tuple(colours[t - k + 1 : t + 1])
         if window == strategy.sequence:
@@ -53,7 +54,8 @@ def reference_cycles(
             direction = -wanted
         else:
             continue
-        level, dojis, outcome, ended = 0, 0, None, -1
+        level, dojis, ended = 0, 0, -1
+        outcome: object = None
         for r in range(t + 1, len(colours)):
             if colours[r] == 0:
                 dojis += 1
@@ -355,7 +357,7 @@ def test_backtester_equals_the_reference_loop(data):
         money,
     )
 
-    totals = [0, [0] * (gales + 1), 0, 0, 0]
+    totals: list[Any] = [0, [0] * (gales + 1), 0, 0, 0]
     all_cycles = []
     for name, row in zip(colours, rows, strict=True):
         cycles = reference_cycles(row, strategy, gales)

@@ -87,7 +87,7 @@ def test_embedded_conditional_claims_are_atomic():
 def _race_claims(db):
     for round_ in range(20):
         db.Servers.insert_one({"name": f"s{round_}", "status": "waiting"})
-        winners = []
+        winners: list[object] = []
         barrier = threading.Barrier(8)
 
         def claim(i, name=f"s{round_}", barrier=barrier, winners=winners):

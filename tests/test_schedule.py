@@ -83,7 +83,7 @@ def test_unknown_weekday_key_is_refused():
 )
 def test_is_open_matches_a_minute_by_minute_reference(windows_, hour, minute):
     day = [[h1 * 100 + m1, h2 * 100 + m2] for h1, m1, h2, m2 in windows_]
-    covered = set()
+    covered: set[int] = set()
     for start, end in day:
         if (start, end) == (0, 0):
             continue

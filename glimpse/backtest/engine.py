@@ -285,9 +285,9 @@ def find_signals(planes: BitPlanes, strategy: Strategy) -> tuple[np.ndarray, np.
         chunk_sizes.append(size)
     # words of the mirror's half are numbered from `total` on
     at = np.concatenate(found_at)
-    first = np.repeat(np.array(chunk_firsts), chunk_counts)
-    size = np.repeat(np.array(chunk_sizes), chunk_counts)
-    at += first + (at >= size) * (total - size)
+    firsts = np.repeat(np.array(chunk_firsts), chunk_counts)
+    sizes = np.repeat(np.array(chunk_sizes), chunk_counts)
+    at += firsts + (at >= sizes) * (total - sizes)
     positions = _bits_of(np.concatenate(found_words), at)
     mirrored = positions >= total * _WORD
     positions -= mirrored * (total * _WORD)
@@ -582,11 +582,12 @@ def combine(
     pairs: dict[str, Any] = {}
     total = PairResult(0, [0] * levels, 0, 0, 0)
     nets = _net_cents(money, gales) if money is not None else None
-    merged_levels, merged_at = [], []
+    merged_levels: list[np.ndarray] = []
+    merged_at: list[np.ndarray] = []
     for name, result in results.items():
         entry = _stats(result.signals, result.win_at, result.loss, result.unresolved, result.dojis)
         if nets is not None:
-            if result.levels is None:
+            if result.levels is None or result.resolved_at is None:
                 raise BacktestError("money figures need the sequential mode")
             entry.update(_money(result.levels, nets).as_dict(include_equity))
             merged_levels.append(result.levels)

@@ -140,6 +140,7 @@ def series_from_csv(source: str | Path | io.TextIOBase, default_pair: str = "0")
         return None
 
     open_at, close_at, pair_at = column(_OPEN, True), column(_CLOSE, True), column(_PAIR, False)
+    assert open_at is not None and close_at is not None  # required columns raise above
     moves: dict[str, list[float]] = {}
     for row_number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):

@@ -51,6 +51,8 @@ def eligible_pairs(
     out: dict[str, int] = {}
     for active in opened_actives:
         pair = active.get("ativo")
+        if not isinstance(pair, str):
+            continue
         if active.get("open") != "True" or (chosen is not None and pair not in chosen):
             continue
         payout = payout_of(active)

@@ -153,7 +153,9 @@ def test_3_create_a_strategy_and_test_it(page: Page, bundle: str, screenshot):
     table = page.get_by_test_id("backtest-table")
     expect(table).to_be_visible(timeout=30_000)
     expect(table.locator("tbody tr").first).to_contain_text("Total")
-    signals = int(re.search(r"\d+", page.get_by_test_id("backtest-signals").inner_text()).group())
+    found = re.search(r"\d+", page.get_by_test_id("backtest-signals").inner_text())
+    assert found is not None
+    signals = int(found.group())
     assert signals > 0
     screenshot(page, "03-backtest")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -54,7 +55,7 @@ def test_payout_rule():
         selection.payout_passes(85, ">85")
 
 
-ACTIVES = [
+ACTIVES: list[dict[str, Any]] = [
     {"ativo": "EURUSD", "open": "True", "payout": "87"},
     {"ativo": "GBPUSD", "open": "True", "payout": "91"},
     {"ativo": "USDJPY", "open": "False", "payout": 0},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from pymongo.errors import DuplicateKeyError
 
 from api import audit, auth
 from api.context import ctx
@@ -13,12 +12,13 @@ from api.schemas import BacktestBody, Empty, StrategyBody
 from glimpse.backtest.engine import backtest_report
 from glimpse.backtest.sources import last_complete_minutes, series_from_market, series_from_test_candles
 from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.money import GLIMPSE_AUTHOR
 from glimpse.rules.pairs import PAIR_NAMES
 from glimpse.store import db as names
+from glimpse.store import strategies
+from glimpse.store.strategies import StrategyDoc
 
 bp = Blueprint("strategies", __name__, url_prefix="/glimpse")
-
-GLIMPSE_AUTHOR = "Glimpse"
 
 
 def short_name(name: str) -> str:
@@ -31,10 +31,8 @@ def short_name(name: str) -> str:
 def get_strategies(body: Empty):
     """Strategies: a user sees Glimpse's and their own; a manager sees all."""
     p = auth.principal()
-    query: dict = {}
-    if p.kind == "user":
-        query = {"$or": [{"createdBy": GLIMPSE_AUTHOR}, {"name": {"$in": p.doc.get("ownedStrategies", [])}}]}
-    return list(ctx().db[names.STRATEGIES].find(query, {"nameKey": 0, "owner": 0}).sort("name", 1))
+    owned = p.doc.get("ownedStrategies", []) if p.kind == "user" else None
+    return [strategy.public() for strategy in strategies.visible(ctx().db, owned)]
 
 
 @endpoint(bp, "/createStrategy", access=USER_OR_MANAGER, body=StrategyBody)
@@ -45,19 +43,16 @@ def create_strategy(body: StrategyBody):
     if p.kind == "user" and reserved:
         raise bad_request('names containing "Glimpse" are reserved', "name")
     author = GLIMPSE_AUTHOR if p.kind == "manager" else short_name(p.doc.get("name", ""))
-    doc = {
-        "name": body.name,
-        "nameKey": body.name.casefold(),
-        "createdBy": author,
-        "owner": p.id_hex,
-        "sequence": body.sequence,
-        "operation": body.operation,
-        "mirror": body.mirror,
-        "createdAt": ctx().clock.now(),
-    }
-    try:
-        ctx().db[names.STRATEGIES].insert_one(doc)
-    except DuplicateKeyError:
+    strategy = StrategyDoc(
+        name=body.name,
+        created_by=author,
+        sequence=body.sequence,
+        operation=body.operation,
+        mirror=body.mirror,
+        owner=p.id_hex,
+        created_at=ctx().clock.now(),
+    )
+    if not strategies.insert(ctx().db, strategy):
         return {"res": 0}
     if p.kind == "user":
         ctx().db[names.ACCOUNTS].update_one({"_id": p.id}, {"$addToSet": {"ownedStrategies": body.name}})
@@ -75,16 +70,15 @@ def create_strategy(body: StrategyBody):
 def edit_strategy(body: StrategyBody):
     """Change a strategy's candles, direction and mirror: {res: 1}, or {res: 0} when no strategy has that name."""
     p = auth.principal()
-    coll = ctx().db[names.STRATEGIES]
-    current = coll.find_one({"nameKey": body.name.casefold()})
-    if current is None:
+    current = strategies.find_by_name(ctx().db, body.name)
+    if current is None or current.id is None:
         return {"res": 0}
-    if p.kind == "user" and current.get("owner") != p.id_hex:
+    if p.kind == "user" and current.owner != p.id_hex:
         raise forbidden("only the strategy's creator or a manager may edit it", "name")
     change = {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror}
-    coll.update_one({"_id": current["_id"]}, {"$set": change})
+    strategies.set_rule(ctx().db, current.id, body.sequence, body.operation, body.mirror)
     if p.kind == "manager":
-        audit.record(current["name"], "editStrategy", {k: current.get(k) for k in change}, change)
+        audit.record(current.name, "editStrategy", current.rule(), change)
     return {"res": 1}
 
 

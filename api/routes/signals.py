@@ -11,7 +11,8 @@ from api.context import ctx
 from api.errors import forbidden
 from api.registry import USER, endpoint
 from api.schemas import GetSignalsBody, InsertSignalsBody, UpdateSignalBody
-from glimpse.store import db as names
+from glimpse.store import signals
+from glimpse.store.signals import Signal
 
 bp = Blueprint("signals", __name__, url_prefix="/glimpse")
 
@@ -27,39 +28,32 @@ def _own(reference: str | None, field: str) -> str:
 def insert_signals(body: InsertSignalsBody):
     """Replace the caller's signal list: {res: 1, exists} (`exists`: a list was there before)."""
     user = _own(body.user, "user")
-    signals = []
-    for item in body.signals:
-        row = item.model_dump()
-        row["id"] = row.get("id") or secrets.token_hex(6)
-        signals.append(row)
-    result = (
-        ctx()
-        .db[names.SIGNALS]
-        .update_one({"user": user}, {"$set": {"signals": signals, "type": body.type}}, upsert=True)
-    )
-    return {"res": 1, "exists": result.matched_count > 0}
+    rows = [
+        Signal(
+            id=item.id or secrets.token_hex(6),
+            ativo=item.ativo,
+            hora=item.hora,
+            operacao=item.operacao,
+            status=item.status,
+            resultado=item.resultado,
+        )
+        for item in body.signals
+    ]
+    existed = signals.replace(ctx().db, user, rows, body.type)
+    return {"res": 1, "exists": existed}
 
 
 @endpoint(bp, "/getSignals", access=USER, body=GetSignalsBody)
 def get_signals(body: GetSignalsBody):
     """The caller's signal list as [{_id, user, signals, type}], or [] when there is none."""
     user = _own(body.user, "user")
-    return list(ctx().db[names.SIGNALS].find({"user": user}))
+    found = signals.find_for_user(ctx().db, user)
+    return [] if found is None else [found.public()]
 
 
 @endpoint(bp, "/updateSignal", access=USER, body=UpdateSignalBody)
 def update_signal(body: UpdateSignalBody):
     """Cancel or re-activate one signal by its id: {res: 1}, or {res: 0} when no such open signal exists."""
     user = auth.principal().id_hex
-    result = (
-        ctx()
-        .db[names.SIGNALS]
-        .update_one(
-            {
-                "user": user,
-                "signals": {"$elemMatch": {"id": body.id, "status": {"$in": ["active", "canceled"]}}},
-            },
-            {"$set": {"signals.$.status": body.status}},
-        )
-    )
-    return {"res": 1 if result.matched_count else 0}
+    changed = signals.set_status(ctx().db, user, body.id, body.status, (signals.ACTIVE, signals.CANCELED))
+    return {"res": 1 if changed else 0}

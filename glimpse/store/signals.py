@@ -1,0 +1,115 @@
+"""`Signals`: one timed signal list per user, each signal a row with its own id.
+
+Slotted dataclasses, not pydantic models: the API validates what the app
+sends (api/schemas.py) before it reaches the store, so reading back needs
+only a field-by-field copy, which stays cheap for a list of 500 rows.
+
+On disk (the original's field names): `{user: <account id, hex>, signals:
+[{id, status, ativo, hora, operacao, resultado}], type: "user"}`. A row's
+`status` is "active", "canceled" or "result" (then `resultado` holds
+"win", "loss", "doji" or "skipped").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from glimpse.store import db as names
+
+ACTIVE, CANCELED, RESULT = "active", "canceled", "result"
+
+
+@dataclass(slots=True)
+class Signal:
+    id: str
+    ativo: str
+    hora: str  # "HH:MM" in GLIMPSE_TZ
+    operacao: str  # "call" | "put"
+    status: str = ACTIVE
+    resultado: str = ""
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Signal:
+        return cls(
+            id=str(doc.get("id") or ""),
+            ativo=str(doc.get("ativo", "")),
+            hora=str(doc.get("hora", "")),
+            operacao=str(doc.get("operacao", "")),
+            status=str(doc.get("status", ACTIVE)),
+            resultado=str(doc.get("resultado") or ""),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "ativo": self.ativo,
+            "hora": self.hora,
+            "operacao": self.operacao,
+            "resultado": self.resultado,
+        }
+
+
+@dataclass(slots=True)
+class SignalList:
+    user: str  # the account id, hex
+    signals: list[Signal] = field(default_factory=list)
+    type: str = "user"
+    id: ObjectId | None = None  # _id
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> SignalList:
+        rows = doc.get("signals") or []
+        return cls(
+            user=str(doc.get("user", "")),
+            signals=[Signal.from_doc(row) for row in rows if isinstance(row, Mapping)],
+            type=str(doc.get("type", "user")),
+            id=doc.get("_id"),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The shape clients get: {_id, user, signals, type}."""
+        doc: dict[str, Any] = {} if self.id is None else {"_id": self.id}
+        doc.update(user=self.user, signals=[row.to_doc() for row in self.signals], type=self.type)
+        return doc
+
+    def active(self) -> list[Signal]:
+        """The rows still to trade (with an id to record their result by)."""
+        return [row for row in self.signals if row.status == ACTIVE and row.id]
+
+
+def find_for_user(db: Any, user: str) -> SignalList | None:
+    """The user's signal list, or None when they never sent one."""
+    doc = db[names.SIGNALS].find_one({"user": user})
+    return SignalList.from_doc(doc) if doc is not None else None
+
+
+def replace(db: Any, user: str, signals: Iterable[Signal], type: str = "user") -> bool:
+    """Replace the user's whole list (as the original's insertSignals did); True when one was there before."""
+    rows = [row.to_doc() for row in signals]
+    result = db[names.SIGNALS].update_one(
+        {"user": user}, {"$set": {"signals": rows, "type": type}}, upsert=True
+    )
+    return bool(result.matched_count)
+
+
+def set_status(db: Any, user: str, signal_id: str, status: str, from_statuses: Iterable[str]) -> bool:
+    """Move one row to `status`, only from one of `from_statuses`; False when no such row is there."""
+    result = db[names.SIGNALS].update_one(
+        {"user": user, "signals": {"$elemMatch": {"id": signal_id, "status": {"$in": list(from_statuses)}}}},
+        {"$set": {"signals.$.status": status}},
+    )
+    return bool(result.matched_count)
+
+
+def record_result(db: Any, user: str, signal_id: str, resultado: str) -> bool:
+    """An active row gets its outcome ("win", "loss", "doji", "skipped"); False when it was not active."""
+    result = db[names.SIGNALS].update_one(
+        {"user": user, "signals": {"$elemMatch": {"id": signal_id, "status": ACTIVE}}},
+        {"$set": {"signals.$.status": RESULT, "signals.$.resultado": resultado}},
+    )
+    return bool(result.matched_count)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from glimpse.runtime.services import run_standalone
+from glimpse.runtime.services import run_standalone, standalone_parser
 from operational_server.service import ServerPool, server_names
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m operational_server", description="Run Glimpse operational servers."
+    parser = standalone_parser(
+        "operational_server", "Run Glimpse operational servers.", prog="python -m operational_server"
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--name", help="the server's name in Servers (one server)")
@@ -22,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         print("operational_server: --workers must be from 1 to 500", file=sys.stderr)
         return 2
     names = [args.name] if args.name else server_names(args.workers or 1, args.prefix)
-    return run_standalone("operational_server", lambda ctx: ServerPool(ctx, names).start())
+    # The command line is parsed above: the runner gets none of it.
+    return run_standalone("operational_server", lambda ctx: ServerPool(ctx, names).start(), argv=[])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ into the list.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from glimpse.rules.money import money_management
 from glimpse.rules.patterns import PatternError, Strategy
@@ -21,13 +21,12 @@ from glimpse.rules.selection import (
     payout_passes,
 )
 from glimpse.rules.timing import coming_minute
-from glimpse.runtime.clock import wall_span
+from glimpse.runtime.clock import Clock, wall_span
+from glimpse.runtime.config import Config
 from glimpse.store import alerts
 from glimpse.store import db as names
 from operational_server.cycle import CycleOutcome, Decision
-
-if TYPE_CHECKING:
-    from operational_server.session import UserSession
+from operational_server.market_view import MarketView
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +37,17 @@ def freshness(clock) -> float:
     """How old candles may be: 5 s of market time, but never less than a quarter of a wall
     second, which on a fast clock is what the candle writer can keep up with."""
     return max(DEFAULT_FRESHNESS_SECONDS, wall_span(clock, 0.25))
+
+
+class ModeHost(Protocol):
+    """What a mode reads from the session that runs it."""
+
+    db: Any
+    clock: Clock
+    config: Config
+    market: MarketView
+    user_id: str
+    user: dict
 
 
 class Mode(Protocol):
@@ -56,7 +66,7 @@ class Mode(Protocol):
 class StrategyMode:
     name = "strategy"
 
-    def __init__(self, session: UserSession, user: dict):
+    def __init__(self, session: ModeHost, user: dict):
         self.session = session
         name = user.get("strategy") or ""
         self.strategy_doc = (
@@ -112,9 +122,9 @@ class StrategyMode:
 
 class SignalsMode:
     name = "signals"
-    strategy_doc = None
+    strategy_doc: dict | None = None
 
-    def __init__(self, session: UserSession, user: dict):
+    def __init__(self, session: ModeHost, user: dict):
         self.session = session
         self.started_minute = coming_minute(session.clock.now() - 60, session.config.zone)
 
@@ -182,7 +192,7 @@ class SignalsMode:
         pass
 
 
-def mode_for(session: UserSession, user: dict) -> Mode | None:
+def mode_for(session: ModeHost, user: dict) -> Mode | None:
     mode = user.get("mode", "strategy")
     if mode == "strategy":
         return StrategyMode(session, user)

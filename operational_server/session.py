@@ -15,6 +15,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from glimpse.market import Broker, BrokerError, open_broker
 from glimpse.market.base import turbo_expiry
@@ -83,8 +84,7 @@ class UserSession:
         self.account_type = "PRACTICE"
         self.money: dict = {}
         self.priority = "gale"
-        self.log_id = None
-        self.net = Decimal(0)  # the session's net result, from the orders it settled
+        self.log_id: Any = None
 
     # --- helpers the cycle uses -------------------------------------------------------------
 
@@ -123,6 +123,33 @@ class UserSession:
         if decided_at is not None and self.timings is not None:
             self.timings.add((placed_at - decided_at) / getattr(self.clock, "speed", 1.0) * 1000.0)
 
+    def net(self) -> Decimal:
+        """The session's net result, from the ledger (so a later server sees the same figure)."""
+        return ledger.session_net(self.db, self.user_id, self.session_id)
+
+    def cycle_context(self) -> cycle.CycleContext:
+        assert self.broker is not None
+        return cycle.CycleContext(
+            db=self.db,
+            clock=self.clock,
+            broker=self.broker,
+            user_id=self.user_id,
+            user=self.user,
+            server_name=self.server.name,
+            session_id=self.session_id,
+            account_type=self.account_type,
+            money=self.money,
+            priority=self.priority,
+            log_id=self.log_id,
+            user_operating=self.user_operating,
+            lease_kept=self.lease_kept,
+            shutting_down=self.stop_event.is_set,
+            expiry_of=self.expiry_of,
+            record_expired=self.record_expired,
+            record_timing=self.record_timing,
+            net=self.net,
+        )
+
     # --- the session ------------------------------------------------------------------------
 
     def run(self) -> str:
@@ -150,7 +177,7 @@ class UserSession:
     def _connect(self) -> tuple[bool, str]:
         user = self.user
         try:
-            password = decrypt_secret(self.config.secret_key, user.get("iqPassword", ""))
+            password = decrypt_secret(self.config.secret_key.get_secret_value(), user.get("iqPassword", ""))
         except DecryptError:
             return False, "Credenciais da corretora ilegíveis: informe-as novamente."
         broker = open_broker(
@@ -169,6 +196,7 @@ class UserSession:
 
     def _reconcile(self) -> None:
         """Settle the orders a previous server left open, once each."""
+        assert self.broker is not None
         for trade in ledger.open_trades(self.db, self.user_id):
             if trade["status"] == "pending" or trade.get("brokerOrderId") is None:
                 # The process died before the broker answered the buy: no order id to follow.
@@ -191,7 +219,7 @@ class UserSession:
                     "user %s: trade %s could not be reconciled yet: %s", self.user_id, trade["_id"], exc
                 )
                 continue
-            ledger.settle(self.db, trade["_id"], profit, self.clock.now(), None)
+            ledger.settle(self.db, trade["_id"], Decimal(str(profit)), self.clock.now(), None)
             log.info("user %s: reconciled trade %s (%s)", self.user_id, trade["_id"], profit)
 
     def _run(self) -> tuple[str, dict | None]:
@@ -247,7 +275,7 @@ class UserSession:
                 return finished
             if decision is None:
                 continue
-            outcome = cycle.run_cycle(self, decision)
+            outcome = cycle.run_cycle(self.cycle_context(), decision)
             mode.record(decision, outcome)
             if outcome.stop == cycle.STOP_USER:
                 return cycle.STOP_USER, alerts.make(

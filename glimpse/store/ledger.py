@@ -130,3 +130,9 @@ def open_trades(db: Any, user: str) -> list[dict]:
     return list(
         db[names.TRADES].find({"user": user, "status": {"$in": ["pending", "open"]}}).sort("decidedAt", 1)
     )
+
+
+def session_net(db: Any, user: str, session: str) -> Decimal:
+    """The net result of a user's session: the sum of its settled trades."""
+    cursor = db[names.TRADES].find({"user": user, "session": session, "status": "closed"}, {"profit": 1})
+    return sum((cents(t["profit"]) for t in cursor if t.get("profit") is not None), Decimal(0))

@@ -118,7 +118,7 @@ def decision(payout=87):
 def test_a_loss_then_a_win_places_the_gale_entries():
     broker = ScriptedBroker([-1, +1])
     session = make_session(broker, money(gales=2))
-    outcome = run_cycle(session, decision())
+    outcome = run_cycle(session.cycle_context(), decision())
     assert [b[0] for b in broker.bought] == [Decimal("2.00"), Decimal("3.45")]
     assert outcome.result == "win" and outcome.orders == 2
     assert outcome.net == Decimal("-2.00") + Decimal("3.00")  # 3.45 × 0.87 = 3.0015 → 3.00
@@ -141,7 +141,7 @@ def test_a_loss_then_a_win_places_the_gale_entries():
 def test_a_doji_repeats_the_level_and_all_losses_mark_slr():
     broker = ScriptedBroker([0, -1, 0, -1])
     session = make_session(broker, money(gales=1))
-    outcome = run_cycle(session, decision())
+    outcome = run_cycle(session.cycle_context(), decision())
     assert [b[0] for b in broker.bought] == [
         Decimal("2.00"),
         Decimal("2.00"),
@@ -156,7 +156,7 @@ def test_a_doji_repeats_the_level_and_all_losses_mark_slr():
 def test_a_closed_pair_fails_the_order_and_stops():
     broker = ScriptedBroker([], closed=True)
     session = make_session(broker, money())
-    outcome = run_cycle(session, decision())
+    outcome = run_cycle(session.cycle_context(), decision())
     assert outcome.stop == cycle.PAIR_CLOSED and outcome.result == ledger.FAILED
     trade = session.db[names.TRADES].find_one()
     assert trade["status"] == "closed" and trade["result"] == "failed" and trade["profit"] == 0.0
@@ -168,7 +168,7 @@ def test_a_closed_pair_fails_the_order_and_stops():
 
 
 def test_stop_pressed_mid_order_lets_it_settle_and_places_no_new_one():
-    session_box = {}
+    session_box: dict = {}
 
     def press_stop(count):
         session_box["s"].db[names.ACCOUNTS].update_one(
@@ -178,7 +178,7 @@ def test_stop_pressed_mid_order_lets_it_settle_and_places_no_new_one():
     broker = ScriptedBroker([-1, -1, -1], on_buy=press_stop)
     session = make_session(broker, money(gales=2))
     session_box["s"] = session
-    outcome = run_cycle(session, decision())
+    outcome = run_cycle(session.cycle_context(), decision())
     assert len(broker.bought) == 1 and outcome.stop == cycle.STOP_USER
     assert session.db[names.TRADES].find_one()["status"] == "closed"
 
@@ -190,7 +190,7 @@ def test_stop_pressed_mid_order_lets_it_settle_and_places_no_new_one():
     stop_after=st.integers(1, 6),
 )
 def test_never_an_order_while_the_user_is_not_operating(outcomes, gales, stop_after):
-    box = {}
+    box: dict = {}
 
     def maybe_stop(count):
         if count == stop_after:
@@ -202,7 +202,7 @@ def test_never_an_order_while_the_user_is_not_operating(outcomes, gales, stop_af
     broker = ScriptedBroker(outcomes, on_buy=maybe_stop)
     session = make_session(broker, money(gales=gales))
     box["s"] = session
-    run_cycle(session, decision())
+    run_cycle(session.cycle_context(), decision())
     if "stopped_at" in box:
         assert len(broker.bought) == box["stopped_at"]  # the order in flight, then nothing
 
@@ -219,7 +219,7 @@ def test_stops_end_the_cycle_as_the_priority_says(outcomes, gales, stop_loss, st
     settings_ = money(gales=gales, stop_loss=stop_loss, stop_win=stop_win)
     broker = ScriptedBroker(outcomes)
     session = make_session(broker, settings_, priority)
-    outcome = run_cycle(session, decision())
+    outcome = run_cycle(session.cycle_context(), decision())
     plan = gale_entries(2, "sobra", gales, 87, 1)
     trades = list(session.db[names.TRADES].find().sort("_id", 1))
     net = Decimal(0)
@@ -246,6 +246,6 @@ def test_a_decision_that_comes_too_late_places_no_order():
     broker = ScriptedBroker([+1])
     session = make_session(broker, money())
     session.clock.set(START + 1.6)  # the decision was at second 58.5; the next candle has begun
-    outcome = run_cycle(session, decision())
+    outcome = run_cycle(session.cycle_context(), decision())
     assert broker.bought == [] and outcome.orders == 0 and outcome.stop is None
     assert session.db[names.TRADES].count_documents({}) == 0

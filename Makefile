@@ -12,7 +12,11 @@ WEB_STAMP := $(WEB)/node_modules/.installed
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
 HAVE_NODE := $(shell command -v npm >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' 2>/dev/null && echo yes)
 
-.PHONY: up test lint bench seed clean venv web web-test
+.PHONY: up test lint format typecheck bench seed clean venv web web-test browser
+
+# The browser tests drive Debian's chromium (browsers are never downloaded).
+CHROMIUM := /usr/bin/chromium
+CHROMIUM_HINT := sudo apt-get install chromium
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
@@ -54,12 +58,44 @@ up: $(STAMP_RUN) web
 seed: $(STAMP_RUN)
 	$(BIN)/glimpse seed
 
-test: $(STAMP_DEV) web-test
+# Installs Debian's chromium once, when it is missing and we are root. Never fails:
+# without a browser the suite skips the browser tests and says so at the end
+# (under CI=true the browser tests fail instead).
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	  echo "$(CHROMIUM) is missing and this is not root: not installing it ($(CHROMIUM_HINT))."; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "$(CHROMIUM) is missing and there is no apt-get: not installing it."; \
+	else \
+	  echo "Installing Debian's chromium for the browser tests (once)..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	    || echo "apt-get could not install chromium: the browser tests will be skipped."; \
+	fi
+
+# In order: lint, format, types, the web app (unit tests, build, size), then pytest.
+test: $(STAMP_DEV) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	@$(MAKE) --no-print-directory web-test
+	@status=0; GLIMPSE_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest || status=$$?; \
+	if [ ! -x $(CHROMIUM) ]; then \
+	  echo; \
+	  echo "!!! BROWSER TESTS SKIPPED: $(CHROMIUM) is missing. Install it with: $(CHROMIUM_HINT)"; \
+	  echo "!!! (under CI=true a missing browser fails the suite)"; \
+	fi; \
+	exit $$status
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
+
+format: $(STAMP_DEV)
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy
 
 bench: $(STAMP_DEV)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

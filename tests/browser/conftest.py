@@ -2,7 +2,10 @@
 
 The bundle (`glimpse up`) runs as a subprocess on a free loopback port with a
 fast market clock and serves the built app at "/". Chromium is never
-downloaded: the tests use /usr/bin/chromium and fail (not skip) without it.
+downloaded: the tests use /usr/bin/chromium (`make test` installs Debian's
+package when it can). Without it the tests that drive the browser are skipped,
+except under CI=true, where they fail: CI must never pass without them.
+GLIMPSE_TEST_CHROMIUM names another executable (also how the skip is tested).
 Screenshots of every step go to artifacts/screenshots/ (git-ignored).
 """
 
@@ -25,7 +28,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "apps" / "web"
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("GLIMPSE_TEST_CHROMIUM") or "/usr/bin/chromium")
+INSTALL_HINT = "sudo apt-get install chromium"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CLOCK_SPEED = "30"  # market time runs 30x faster: a 1-minute order settles in 2 s
 CHROMIUM_ARGS = [
@@ -39,6 +43,28 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 START_TIMEOUT_S = 90
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _missing_chromium_message() -> str:
+    return (
+        f"{CHROMIUM} is missing: install Debian's chromium package ({INSTALL_HINT}). "
+        "The browser tests never download a browser."
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests that need chromium when it is missing, unless this is CI."""
+    if CHROMIUM.exists() or _in_ci():
+        return
+    here = Path(__file__).parent
+    skip = pytest.mark.skip(reason=f"BROWSER TESTS SKIPPED: {_missing_chromium_message()}")
+    for item in items:
+        if here in item.path.parents and "playwright_driver" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
 
 
 def _newest_source_mtime() -> float:
@@ -153,9 +179,9 @@ def bundle(web_dist: Path, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def playwright_driver():
     if not CHROMIUM.exists():
+        # Reached under CI=true (elsewhere these tests were skipped at collection).
         pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium). "
-            "The browser tests never download a browser."
+            _missing_chromium_message() + (" CI=true: a missing browser is a failure." if _in_ci() else "")
         )
     from playwright.sync_api import sync_playwright
 

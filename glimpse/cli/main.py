@@ -1,6 +1,6 @@
 """The `glimpse` command line.
 
-Each subcommand lives in its own module under glimpse/commands and exposes
+Each subcommand lives in its own module under glimpse/cli and exposes
 `register(subparsers)`, which adds its parser and sets `func(args) -> int`.
 A `CLIError` ends the command with its message on stderr and exit code 2.
 """
@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 
+from glimpse import __version__
 from glimpse.cli import CLIError
 from glimpse.runtime.config import ConfigError
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glimpse", description="Glimpse: automation bundle for IQ Option traders."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"glimpse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:

@@ -47,11 +47,11 @@ def authenticate(access: tuple[str, ...], data: dict) -> Principal:
     if token is None:
         raise unauthorized("authentication required: send Authorization: Bearer <token>")
     c = ctx()
-    if "service" in access and security.constant_time_equal(token, c.config.service_token):
+    if "service" in access and security.constant_time_equal(token, c.config.service_token.get_secret_value()):
         g.principal = Principal("service", None, {}, None)
         return g.principal
     try:
-        claims = security.read_token(c.config.secret_key, token, c.clock.now())
+        claims = security.read_token(c.config.secret_key.get_secret_value(), token, c.clock.now())
     except security.TokenError as exc:
         raise unauthorized(str(exc)) from None
     session = c.db[names.SESSIONS].find_one({"_id": claims.session})
@@ -86,7 +86,9 @@ def open_session(kind: str, subject: ObjectId) -> str:
     sessions.insert_one(
         {"_id": sid, "user": str(subject), "kind": kind, "createdAt": now, "expiresAt": expires}
     )
-    return security.sign_token(c.config.secret_key, security.TokenClaims(str(subject), kind, sid, expires))
+    return security.sign_token(
+        c.config.secret_key.get_secret_value(), security.TokenClaims(str(subject), kind, sid, expires)
+    )
 
 
 def close_session(session_id: str) -> None:

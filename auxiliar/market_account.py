@@ -22,7 +22,13 @@ class MarketAccount:
             return self.broker
         self.close()
         config = self.ctx.config
-        broker = open_broker(config, self.ctx.db, self.ctx.clock, config.market_email, config.market_password)
+        broker = open_broker(
+            config,
+            self.ctx.db,
+            self.ctx.clock,
+            config.market_email,
+            config.market_password.get_secret_value(),
+        )
         broker.connect()
         log.info("%s: connected to the %s broker", self.who, config.broker)
         self.broker = broker

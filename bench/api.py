@@ -324,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
             server.wait_ready(base_url, args.startup_timeout)
             startup_s = time.perf_counter() - started
-            token = prepare_data(base_url, config.service_token, config.paper_seed, config.zone)
+            token = prepare_data(
+                base_url, config.service_token.get_secret_value(), config.paper_seed, config.zone
+            )
             check_answers(base_url, token)
             routes = {}
             for target in TARGETS:

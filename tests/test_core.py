@@ -14,49 +14,6 @@ from glimpse.runtime.config import ConfigError, load_config
 from glimpse.store.db import INDEXES, ensure_indexes, new_embedded_database, ping
 
 
-def test_embedded_config_generates_a_development_key():
-    cfg = load_config({})
-    assert cfg.embedded and cfg.secret_key_generated and len(cfg.secret_key) >= 32
-    assert cfg.db_name == "Glimpse" and cfg.tz == "America/Sao_Paulo" and cfg.broker == "paper"
-
-
-@pytest.mark.parametrize(
-    "env, variable",
-    [
-        ({"GLIMPSE_MONGO_URI": "mongodb://db:27017"}, "GLIMPSE_SECRET_KEY"),
-        (
-            {"GLIMPSE_MONGO_URI": "mongodb://db:27017", "GLIMPSE_SECRET_KEY": "k" * 40},
-            "GLIMPSE_SERVICE_TOKEN",
-        ),
-        ({"GLIMPSE_MONGO_URI": "http://nope"}, "GLIMPSE_MONGO_URI"),
-        ({"GLIMPSE_SECRET_KEY": "short"}, "GLIMPSE_SECRET_KEY"),
-        ({"GLIMPSE_TZ": "Mars/Olympus"}, "GLIMPSE_TZ"),
-        ({"GLIMPSE_API_PORT": "seventy"}, "GLIMPSE_API_PORT"),
-        ({"GLIMPSE_API_PORT": "70000"}, "GLIMPSE_API_PORT"),
-        ({"GLIMPSE_BROKER": "binance"}, "GLIMPSE_BROKER"),
-        ({"GLIMPSE_CORS_ORIGINS": "example.com"}, "GLIMPSE_CORS_ORIGINS"),
-    ],
-)
-def test_bad_configuration_names_the_variable(env, variable):
-    with pytest.raises(ConfigError, match=variable):
-        load_config(env)
-
-
-def test_real_deployment_configuration():
-    cfg = load_config(
-        {
-            "GLIMPSE_MONGO_URI": "mongodb://db:27017",
-            "GLIMPSE_SECRET_KEY": "k" * 40,
-            "GLIMPSE_SERVICE_TOKEN": "s" * 20,
-            "GLIMPSE_CORS_ORIGINS": "https://app.example, https://manager.example",
-            "GLIMPSE_API_PORT": "8000",
-        }
-    )
-    assert not cfg.embedded and not cfg.secret_key_generated
-    assert cfg.cors_origins == ("https://app.example", "https://manager.example")
-    assert cfg.api_port == 8000
-
-
 def test_indexes_are_idempotent_and_unique(db):
     ensure_indexes(db)
     ensure_indexes(db)

@@ -32,7 +32,9 @@ def get_random_names(body: Empty):
 
 def pseudonym(user_id: str, pools: dict) -> str:
     """A stable pseudonym for a user, drawn from the pools with a keyed hash, so it cannot be reversed."""
-    digest = hmac.new(ctx().config.secret_key.encode(), ("rank:" + user_id).encode(), hashlib.sha256).digest()
+    digest = hmac.new(
+        ctx().config.secret_key.get_secret_value().encode(), ("rank:" + user_id).encode(), hashlib.sha256
+    ).digest()
     first, last = pools.get("name") or [], pools.get("sourname") or []
     if not first or not last:
         return "Trader " + digest[:3].hex().upper()

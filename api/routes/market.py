@@ -148,7 +148,7 @@ def check_iq(body: CheckIqBody):
         {
             "$set": {
                 "iqEmail": body.email,
-                "iqPassword": security.encrypt_secret(c.config.secret_key, body.password),
+                "iqPassword": security.encrypt_secret(c.config.secret_key.get_secret_value(), body.password),
                 "iqConnected": True,
                 "iqBalancePractice": balances["treinamento"],
                 "iqBalanceReal": balances["real"],

@@ -78,7 +78,7 @@ def _users(ctx: ServiceContext, count: int, minutes: int) -> list[str]:
             upsert=True,
         )
     password_hash = security.hash_password(secrets.token_urlsafe(12), "test")
-    broker_password = security.encrypt_secret(config.secret_key, "sim-paper")
+    broker_password = security.encrypt_secret(config.secret_key.get_secret_value(), "sim-paper")
     ids = []
     for i in range(count):
         email = f"sim{i:04d}@glimpse.local"

@@ -161,7 +161,9 @@ def open_database(config: Config) -> Any:
     process, so the API and the service threads see the same data.
     """
     if config.mongo_uri:
-        client = pymongo.MongoClient(config.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+        client = pymongo.MongoClient(
+            config.mongo_uri.get_secret_value(), serverSelectionTimeoutMS=5000, tz_aware=True
+        )
         db = client[config.db_name]
     else:
         with _embedded_lock:

@@ -115,4 +115,4 @@ def manager(client, db, config) -> Caller:
 
 @pytest.fixture
 def service_headers(config) -> dict[str, str]:
-    return {"Authorization": f"Bearer {config.service_token}"}
+    return {"Authorization": f"Bearer {config.service_token.get_secret_value()}"}

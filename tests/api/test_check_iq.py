@@ -20,7 +20,7 @@ def test_check_iq_stores_the_password_encrypted(client, db, user, broker_check, 
     assert doc["iqEmail"] == "ana.iq@example.com" and doc["iqConnected"] is True
     assert (
         "iq-secret" not in doc["iqPassword"]
-        and security.decrypt_secret(config.secret_key, doc["iqPassword"]) == "iq-secret"
+        and security.decrypt_secret(config.secret_key.get_secret_value(), doc["iqPassword"]) == "iq-secret"
     )
     view = client.post("/glimpse/getUser", json={}, headers=user.headers).json
     assert view["iqConnected"] is True and "iqPassword" not in view

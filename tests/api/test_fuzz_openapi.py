@@ -85,14 +85,16 @@ class Tokens:
     def _alive(self, token: str) -> bool:
         ctx = self.app.extensions["glimpse"]
         try:
-            claims = security.read_token(ctx.config.secret_key, token, ctx.clock.now())
+            claims = security.read_token(ctx.config.secret_key.get_secret_value(), token, ctx.clock.now())
         except security.TokenError:
             return False
         return ctx.db[names.SESSIONS].find_one({"_id": claims.session}) is not None
 
     def header(self, kind: str) -> dict[str, str]:
         if kind == "service":
-            return {"Authorization": f"Bearer {self.app.extensions['glimpse'].config.service_token}"}
+            return {
+                "Authorization": f"Bearer {self.app.extensions['glimpse'].config.service_token.get_secret_value()}"
+            }
         token = self.cache.get(kind)
         if token is None or not self._alive(token):
             with self.app.app_context():

@@ -60,7 +60,7 @@ class Bundle:
         )
         doc.update(
             iqEmail=email,
-            iqPassword=security.encrypt_secret(config.secret_key, "paper-pass"),
+            iqPassword=security.encrypt_secret(config.secret_key.get_secret_value(), "paper-pass"),
             iqConnected=True,
             readTerms=True,
         )

@@ -51,6 +51,7 @@ from mongomock.filtering import filter_applies
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 import glimpse.store.db  # noqa: F401  (installs the mongomock patches the bundle relies on: fast _id lookups, unique checks)
+from tests.fakes.mongo_traps import Traps
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,9 @@ class Backend:
             "createIndexes": self._create_indexes, "listIndexes": self._list_indexes,
             "listCollections": self._list_collections, "drop": self._drop, "dropDatabase": self._drop_database,
         }  # fmt: skip
+        # Fault injection (tests/fakes/mongo_traps.py): kill or pause a process when a chosen write is applied.
+        self.traps = Traps()
+        self.commands["fakeTrap"] = self.traps.command
 
     def new_connection_id(self) -> int:
         return next(self._connection_ids)
@@ -163,6 +167,7 @@ class Backend:
         try:
             with self.lock:
                 reply = handler(db, command[name], command)
+                self.traps.after_write(db.name, name, command, reply)
         except CommandError as exc:
             return _error(exc.code, exc.name, str(exc))
         except (OperationFailure, NotImplementedError, ValueError, TypeError, KeyError) as exc:

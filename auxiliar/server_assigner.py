@@ -57,7 +57,7 @@ class Assigner(Ticker):
         for server in lifecycle.dead_servers(db, now, lease):
             user = lifecycle.release_dead_server(db, server, now, lease)
             if user:
-                log.warning("server %s stopped beating while serving user %s: released", server["name"], user)
+                log.warning("server %s stopped beating while serving user %s: released", server.name, user)
         self._finish_orphan_stops(now)
         self.assign_waiting(now)
         count_down_premium(db, now, config.zone)
@@ -106,7 +106,8 @@ class Assigner(Ticker):
                     ),
                 )
                 continue
-            server = claims.claim(str(uid)) if servers_left else None
+            assignment = lifecycle.new_assignment()
+            server = claims.claim(str(uid), assignment) if servers_left else None
             if server is None:
                 servers_left = False
                 since = user.get("waitingSince") or now
@@ -124,10 +125,10 @@ class Assigner(Ticker):
                         ),
                     )
                 continue
-            if lifecycle.claim_user(db, uid, status, server, self.ctx.clock.now()):
+            if lifecycle.claim_user(db, uid, status, server, self.ctx.clock.now(), assignment=assignment):
                 count += 1
             else:
-                lifecycle.unclaim_server(db, server, str(uid))
+                lifecycle.unclaim_server(db, server, str(uid), assignment=assignment)
         self.assigned += count
         return count
 

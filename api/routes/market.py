@@ -16,6 +16,7 @@ from api.schemas import AtivosBody, AtivoUpdate, CandlesUpdate, CheckIqBody, Emp
 from glimpse.market import AuthError, BrokerError, BrokerTimeout
 from glimpse.runtime import security
 from glimpse.store import db as names
+from glimpse.store import servers
 from glimpse.store.accounts import public_view
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,8 @@ def get_candles_realtime():
 def bot_updates():
     """Each operational server with the time of its last heartbeat (milliseconds)."""
     return [
-        {"botName": doc["name"], "lastUpdate": int(float(doc.get("uptime", 0)) * 1000)}
-        for doc in ctx().db[names.SERVERS].find({}, {"name": 1, "uptime": 1}).sort("name", 1)
+        {"botName": server.name, "lastUpdate": int(server.uptime * 1000)}
+        for server in servers.all_servers(ctx().db)
     ]
 
 

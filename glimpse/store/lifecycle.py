@@ -6,10 +6,20 @@ flight has settled). Server `status`: waiting → assigned → operating →
 waiting. Every transition names the state it comes from, so a stale writer
 can never move a state backwards; the assigner and the servers share these
 functions so that both sides speak the same protocol.
+
+Every assignment has an id of its own (`assignment`, on the server document
+and on the account), new each time the assigner gives a user a server. The
+transitions a server makes for a session (start operating, finish, free the
+server) and the releases of the assigner name that id, so a server paused
+past its lease, whose user was meanwhile assigned again (even to the same
+server), can no longer free, finish or stop the newer assignment. Callers
+that pass no `assignment` get the older match on server and user alone.
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -17,13 +27,58 @@ from pymongo import ReturnDocument
 
 from glimpse.store import db as names
 from glimpse.store.accounts import IDLE_OPERATING
+from glimpse.store.servers import HOLDING, ServerDoc
 
-# Servers that may hold a user.
-HOLDING = ("assigned", "operating")
+__all__ = [
+    "HOLDING",
+    "Assignment",
+    "ServerClaims",
+    "beat",
+    "claim_user",
+    "dead_servers",
+    "deny",
+    "finish",
+    "free_server",
+    "holds",
+    "new_assignment",
+    "oid",
+    "register_server",
+    "release_dead_server",
+    "release_user",
+    "server_states",
+    "start_operating",
+    "take",
+    "take_assignment",
+    "unclaim_server",
+    "user_states",
+]
+
+# Users a server may be serving.
+LIVE_USER = ("assigning", "operating", "stopping")
 
 
 def oid(user_id: str | ObjectId) -> ObjectId:
     return user_id if isinstance(user_id, ObjectId) else ObjectId(user_id)
+
+
+def new_assignment() -> str:
+    """A fresh assignment id."""
+    return secrets.token_hex(8)
+
+
+def _of(query: dict[str, Any], assignment: str | None) -> dict[str, Any]:
+    """`query`, narrowed to one assignment when it is named."""
+    if assignment is not None:
+        query["assignment"] = assignment
+    return query
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """What a server took: the user, and the id of this assignment of them."""
+
+    user: str  # account id, hex
+    id: str | None  # None for a server document written before assignment ids existed
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -39,28 +94,34 @@ def register_server(db: Any, name: str, incarnation: str, now: float) -> str | N
     before = db[names.SERVERS].find_one_and_update(
         {"name": name},
         {
-            "$set": {"status": "waiting", "target": "", "uptime": now, "incarnation": incarnation},
+            "$set": {
+                "status": "waiting",
+                "target": "",
+                "assignment": "",
+                "uptime": now,
+                "incarnation": incarnation,
+            },
             "$setOnInsert": {"preferential": False},
         },
         upsert=True,
     )
-    previous = (before or {}).get("target") if (before or {}).get("status") in HOLDING else None
-    if previous:
-        release_user(db, previous, name, now)
-    return previous or None
+    server = ServerDoc.from_doc(before) if before is not None else None
+    if server is None or not server.holding:
+        return None
+    release_user(db, server.target, name, now, assignment=server.assignment or None)
+    return server.target
 
 
 def beat(db: Any, incarnation: str, now: float) -> int:
     """Refresh the heartbeat of every server of a process (they share its incarnation); how many it still owns."""
-    return (
-        db[names.SERVERS].update_many({"incarnation": incarnation}, {"$set": {"uptime": now}}).matched_count
-    )
+    result = db[names.SERVERS].update_many({"incarnation": incarnation}, {"$set": {"uptime": now}})
+    return int(result.matched_count)
 
 
 def server_states(db: Any, incarnation: str) -> dict[str, tuple[str, str]]:
     """{server name: (status, target user id)} for the servers this process owns."""
     cursor = db[names.SERVERS].find({"incarnation": incarnation}, {"name": 1, "status": 1, "target": 1})
-    return {doc["name"]: (doc.get("status", ""), doc.get("target", "")) for doc in cursor}
+    return {str(doc["name"]): (str(doc.get("status", "")), str(doc.get("target", ""))) for doc in cursor}
 
 
 def user_states(db: Any, user_ids: list[str]) -> dict[str, tuple[str, str]]:
@@ -68,34 +129,45 @@ def user_states(db: Any, user_ids: list[str]) -> dict[str, tuple[str, str]]:
     cursor = db[names.ACCOUNTS].find(
         {"_id": {"$in": [oid(u) for u in user_ids]}}, {"glimpseStatus": 1, "server": 1}
     )
-    return {str(doc["_id"]): (doc.get("glimpseStatus", ""), doc.get("server", "")) for doc in cursor}
+    return {
+        str(doc["_id"]): (str(doc.get("glimpseStatus", "")), str(doc.get("server") or "")) for doc in cursor
+    }
 
 
-def holds(db: Any, name: str, incarnation: str, user_id: str) -> bool:
-    """Whether this server process still holds `user_id` (the assigner may have released it)."""
-    return (
-        db[names.SERVERS].count_documents(
-            {"name": name, "incarnation": incarnation, "status": "operating", "target": user_id}, limit=1
-        )
-        == 1
+def holds(db: Any, name: str, incarnation: str, user_id: str, *, assignment: str | None = None) -> bool:
+    """Whether this server process still holds `user_id` (in this assignment, when named)."""
+    query = _of(
+        {"name": name, "incarnation": incarnation, "status": "operating", "target": user_id}, assignment
     )
+    return int(db[names.SERVERS].count_documents(query, limit=1)) == 1
 
 
-def take_assignment(db: Any, name: str, incarnation: str, now: float) -> str | None:
-    """assigned → operating for this server; the user it was given, or None."""
+def take(db: Any, name: str, incarnation: str, now: float) -> Assignment | None:
+    """assigned → operating for this server; the assignment it was given, or None."""
     doc = db[names.SERVERS].find_one_and_update(
         {"name": name, "incarnation": incarnation, "status": "assigned"},
         {"$set": {"status": "operating", "operatingSince": now}},
         return_document=ReturnDocument.AFTER,
     )
-    return doc["target"] if doc else None
+    if doc is None:
+        return None
+    server = ServerDoc.from_doc(doc)
+    return Assignment(server.target, server.assignment or None)
 
 
-def free_server(db: Any, name: str, incarnation: str, user_id: str) -> None:
-    db[names.SERVERS].update_one(
-        {"name": name, "incarnation": incarnation, "target": user_id},
-        {"$set": {"status": "waiting", "target": ""}},
+def take_assignment(db: Any, name: str, incarnation: str, now: float) -> str | None:
+    """assigned → operating for this server; the user it was given, or None (see `take`)."""
+    taken = take(db, name, incarnation, now)
+    return taken.user if taken is not None else None
+
+
+def free_server(db: Any, name: str, incarnation: str, user_id: str, *, assignment: str | None = None) -> bool:
+    """The server's session ended: waiting again, unless it already serves another assignment."""
+    result = db[names.SERVERS].update_one(
+        _of({"name": name, "incarnation": incarnation, "target": user_id}, assignment),
+        {"$set": {"status": "waiting", "target": "", "assignment": ""}},
     )
+    return int(result.modified_count) == 1
 
 
 class ServerClaims:
@@ -108,9 +180,14 @@ class ServerClaims:
 
     def __init__(self, db: Any, now: float, lease: float):
         self.db, self.now, self.lease = db, now, lease
-        self._candidates: list | None = None
+        self._candidates: list[dict[str, Any]] | None = None
 
-    def claim(self, user_id: str) -> str | None:
+    def claim(self, user_id: str, assignment: str | None = None) -> str | None:
+        """The name of the server now assigned to `user_id` in `assignment`, or None.
+
+        The assigner names the assignment (`new_assignment()`) and gives the
+        same id to `claim_user`; without one the claim carries none.
+        """
         # Two reads at most: a server another assigner held for a moment (and gave back
         # when it lost the user) is waiting again, and the second read finds it.
         for _ in range(2):
@@ -123,82 +200,110 @@ class ServerClaims:
                 candidate = self._candidates.pop(0)
                 doc = self.db[names.SERVERS].find_one_and_update(
                     {"_id": candidate["_id"], "status": "waiting", "uptime": {"$gte": self.now - self.lease}},
-                    {"$set": {"status": "assigned", "target": user_id, "assignedAt": self.now}},
+                    {
+                        "$set": {
+                            "status": "assigned",
+                            "target": user_id,
+                            "assignment": assignment or "",
+                            "assignedAt": self.now,
+                        }
+                    },
                 )
                 if doc is not None:
-                    return doc["name"]
+                    return str(doc["name"])
             self._candidates = None
         return None
 
 
-def unclaim_server(db: Any, name: str, user_id: str) -> None:
+def unclaim_server(db: Any, name: str, user_id: str, *, assignment: str | None = None) -> None:
     db[names.SERVERS].update_one(
-        {"name": name, "status": "assigned", "target": user_id}, {"$set": {"status": "waiting", "target": ""}}
+        _of({"name": name, "status": "assigned", "target": user_id}, assignment),
+        {"$set": {"status": "waiting", "target": "", "assignment": ""}},
     )
 
 
-def dead_servers(db: Any, now: float, lease: float) -> list[dict]:
-    return list(db[names.SERVERS].find({"status": {"$in": list(HOLDING)}, "uptime": {"$lt": now - lease}}))
+def dead_servers(db: Any, now: float, lease: float) -> list[ServerDoc]:
+    cursor = db[names.SERVERS].find({"status": {"$in": list(HOLDING)}, "uptime": {"$lt": now - lease}})
+    return [ServerDoc.from_doc(doc) for doc in cursor]
 
 
-def release_dead_server(db: Any, server: dict, now: float, lease: float) -> str | None:
+def release_dead_server(db: Any, server: ServerDoc, now: float, lease: float) -> str | None:
     """Free a server whose heartbeat expired while it held a user; the user, or None if it came back."""
     freed = db[names.SERVERS].find_one_and_update(
-        {"name": server["name"], "status": {"$in": list(HOLDING)}, "uptime": {"$lt": now - lease}},
-        {"$set": {"status": "waiting", "target": "", "releasedAt": now}},
+        {"name": server.name, "status": {"$in": list(HOLDING)}, "uptime": {"$lt": now - lease}},
+        {"$set": {"status": "waiting", "target": "", "assignment": "", "releasedAt": now}},
     )
-    if freed is None or not freed.get("target"):
+    if freed is None:
         return None
-    release_user(db, freed["target"], freed["name"], now)
-    return freed["target"]
+    was = ServerDoc.from_doc(freed)
+    if not was.target:
+        return None
+    release_user(db, was.target, was.name, now, assignment=was.assignment or None)
+    return was.target
 
 
 # --- users -------------------------------------------------------------------------------------
 
 
-def release_user(db: Any, user_id: str, server: str, now: float) -> None:
+def release_user(db: Any, user_id: str, server: str, now: float, *, assignment: str | None = None) -> None:
     """A user whose server is gone goes back to the assigner: waiting, or still stopping."""
     accounts = db[names.ACCOUNTS]
     accounts.update_one(
-        {"_id": oid(user_id), "server": server, "glimpseStatus": {"$in": ["assigning", "operating"]}},
+        _of({"_id": oid(user_id), "server": server, "glimpseStatus": {"$in": ["assigning", "operating"]}}, assignment),
         {"$set": {"glimpseStatus": "waiting", "server": "", "waitingSince": now}},
-    )
+    )  # fmt: skip
     accounts.update_one(
-        {"_id": oid(user_id), "server": server, "glimpseStatus": "stopping"}, {"$set": {"server": ""}}
+        _of({"_id": oid(user_id), "server": server, "glimpseStatus": "stopping"}, assignment),
+        {"$set": {"server": ""}},
     )
 
 
-def claim_user(db: Any, user_id: ObjectId, from_status: str, server: str, now: float) -> bool:
+def claim_user(
+    db: Any, user_id: ObjectId, from_status: str, server: str, now: float, *, assignment: str | None = None
+) -> bool:
     """waiting → assigning (or stopping stays stopping) with `server`, if nobody claimed the user first."""
     to_status = "assigning" if from_status == "waiting" else from_status
+    change: dict[str, Any] = {"glimpseStatus": to_status, "server": server, "assignedAt": now}
+    if assignment is not None:
+        change["assignment"] = assignment
     result = db[names.ACCOUNTS].update_one(
-        {"_id": user_id, "glimpseStatus": from_status, "server": {"$in": ["", None]}},
-        {"$set": {"glimpseStatus": to_status, "server": server, "assignedAt": now}},
+        {"_id": user_id, "glimpseStatus": from_status, "server": {"$in": ["", None]}}, {"$set": change}
     )
-    return result.modified_count == 1
+    return int(result.modified_count) == 1
 
 
-def deny(db: Any, user_id: ObjectId, from_status: str, alert_doc: dict) -> bool:
+def deny(db: Any, user_id: ObjectId, from_status: str, alert_doc: dict[str, Any]) -> bool:
     """Send a user back to off with an alert (from `from_status` only)."""
     result = db[names.ACCOUNTS].update_one(
         {"_id": user_id, "glimpseStatus": from_status},
         {"$set": {"glimpseStatus": "off", "server": ""}, "$push": {"alerts": alert_doc}},
     )
-    return result.modified_count == 1
+    return int(result.modified_count) == 1
 
 
-def start_operating(db: Any, user_id: str, server: str) -> bool:
-    """assigning → operating, for the server that was given the user."""
+def start_operating(db: Any, user_id: str, server: str, *, assignment: str | None = None) -> bool:
+    """assigning → operating, for the server that was given the user (in this assignment, when named)."""
     result = db[names.ACCOUNTS].update_one(
-        {"_id": oid(user_id), "glimpseStatus": "assigning", "server": server},
+        _of({"_id": oid(user_id), "glimpseStatus": "assigning", "server": server}, assignment),
         {"$set": {"glimpseStatus": "operating", "operating": dict(IDLE_OPERATING, tries=[])}},
     )
-    return result.modified_count == 1
+    return int(result.modified_count) == 1
 
 
-def finish(db: Any, user_id: str, server: str, alert_doc: dict | None = None) -> bool:
-    """The server ends a session: the user goes off and the session profit starts again from zero."""
-    update: dict = {
+def finish(
+    db: Any,
+    user_id: str,
+    server: str,
+    alert_doc: dict[str, Any] | None = None,
+    *,
+    assignment: str | None = None,
+) -> bool:
+    """The server ends a session: the user goes off and the session profit starts again from zero.
+
+    Named with its `assignment`, it ends only that one: a newer assignment
+    of the same user (on this very server, too) is left alone.
+    """
+    update: dict[str, Any] = {
         "$set": {
             "glimpseStatus": "off",
             "server": "",
@@ -209,11 +314,7 @@ def finish(db: Any, user_id: str, server: str, alert_doc: dict | None = None) ->
     if alert_doc is not None:
         update["$push"] = {"alerts": alert_doc}
     result = db[names.ACCOUNTS].update_one(
-        {
-            "_id": oid(user_id),
-            "server": server,
-            "glimpseStatus": {"$in": ["assigning", "operating", "stopping"]},
-        },
+        _of({"_id": oid(user_id), "server": server, "glimpseStatus": {"$in": list(LIVE_USER)}}, assignment),
         update,
     )
-    return result.modified_count == 1
+    return int(result.modified_count) == 1

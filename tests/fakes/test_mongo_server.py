@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pymongo
 import pytest
@@ -44,6 +45,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def client(server):
+    c: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=5000, tz_aware=True) as c:
         yield c
 
@@ -371,11 +373,12 @@ def test_server_life_cycle_and_assignment(both):
     def scenario(db):
         user = ObjectId("65a000000000000000000001")
         db[names.ACCOUNTS].insert_one({"_id": user, "glimpseStatus": "waiting", "server": ""})
-        out = [
+        out: list[Any] = [
             lifecycle.register_server(db, "a", "inc-a", 100.0),
             lifecycle.register_server(db, "b", "inc-b", 100.0),
         ]
         server = lifecycle.ServerClaims(db, 101.0, 4.0).claim(str(user))
+        assert server is not None
         out += [
             server,
             lifecycle.claim_user(db, user, "waiting", server, 101.0),
@@ -392,7 +395,7 @@ def test_server_life_cycle_and_assignment(both):
         ]
         out += [
             lifecycle.user_states(db, [str(user)]),
-            [s["name"] for s in lifecycle.dead_servers(db, 110.0, 4.0)],
+            [s.name for s in lifecycle.dead_servers(db, 110.0, 4.0)],
         ]
         out += [lifecycle.release_dead_server(db, lifecycle.dead_servers(db, 110.0, 4.0)[0], 110.0, 4.0)]
         out += [db[names.ACCOUNTS].find_one({"_id": user}, {"_id": 0, "glimpseStatus": 1, "server": 1})]
@@ -471,7 +474,9 @@ def test_paper_broker_over_pymongo(both, config):
 def test_conditional_claims_are_atomic_across_connections(server):
     """Eight clients race to claim 60 servers, as assigners in separate processes would: each is claimed once."""
     name = "fake_race_" + uuid.uuid4().hex[:6]
-    clients = [pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=5000) for _ in range(8)]
+    clients: list[pymongo.MongoClient[dict[str, Any]]] = [
+        pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=5000) for _ in range(8)
+    ]
     try:
         clients[0][name][names.SERVERS].insert_many(
             [{"name": f"s{i:02d}", "status": "waiting", "target": "", "uptime": 1e12} for i in range(60)]
@@ -512,10 +517,14 @@ def test_the_module_runs_as_a_process_and_says_its_port():
         text=True,
     )
     try:
+        assert process.stdout is not None
         line = process.stdout.readline()
         assert line.startswith("listening on ")
         port = int(line.split()[-1])
-        with pymongo.MongoClient(f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=5000) as c:
+        local: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+            f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=5000
+        )
+        with local as c:
             c.t.c.insert_one({"_id": 1})
             assert c.t.c.find_one() == {"_id": 1}
     finally:

@@ -1,0 +1,119 @@
+"""Assignment incarnations: a server that lost its user cannot touch the user's next assignment.
+
+The scenario of the fault campaign (issue 10, F3 "stranded" and "false
+stop"): a server pauses past its lease, the assigner releases its user and
+gives them a server again (here the same one, which is the hard case: same
+server name, same process), and then the paused session wakes up and ends
+its session as it would have.
+"""
+
+from __future__ import annotations
+
+from auxiliar.server_assigner import Assigner
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import alerts, lifecycle
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
+
+SERVER, PROCESS = "glimpse_t_01", "process-1"
+
+
+def _waiting_user(db, now: float) -> str:
+    doc = new_account("Ana Lima", "ana@example.com", "x", now, premium_days=30)
+    doc.update(glimpseStatus="waiting", server="", waitingSince=now)
+    return str(db[names.ACCOUNTS].insert_one(doc).inserted_id)
+
+
+def _account(db, user: str) -> dict:
+    return db[names.ACCOUNTS].find_one({"_id": lifecycle.oid(user)})
+
+
+def _server(db) -> dict:
+    return db[names.SERVERS].find_one({"name": SERVER})
+
+
+def test_the_assigner_names_one_assignment_on_both_documents_and_a_new_one_each_time(config, db, clock):
+    assigner = Assigner(ServiceContext(config, db, clock))
+    user = _waiting_user(db, clock.now())
+    lifecycle.register_server(db, SERVER, PROCESS, clock.now())
+    assigner.tick(clock.now())
+    first = _server(db)["assignment"]
+    assert first and _account(db, user)["assignment"] == first
+    assert _account(db, user)["glimpseStatus"] == "assigning" and _server(db)["target"] == user
+
+    taken = lifecycle.take(db, SERVER, PROCESS, clock.now())
+    assert taken == lifecycle.Assignment(user, first)
+    assert lifecycle.start_operating(db, user, SERVER, assignment=first)
+
+    # The server pauses past its lease: released, and (once it beats again) assigned anew.
+    clock.advance(config.lease_seconds + 1)
+    assigner.tick(clock.now())
+    assert _account(db, user)["glimpseStatus"] == "waiting" and _server(db)["status"] == "waiting"
+    lifecycle.beat(db, PROCESS, clock.now())
+    assigner.tick(clock.now())
+    second = _server(db)["assignment"]
+    assert second not in ("", first) and _account(db, user)["assignment"] == second
+    assert _server(db)["target"] == user and _account(db, user)["server"] == SERVER
+
+
+def _stale_and_fresh(config, db, clock) -> tuple[str, str, str]:
+    """A user whose first assignment on SERVER went stale and who was assigned SERVER again."""
+    assigner = Assigner(ServiceContext(config, db, clock))
+    user = _waiting_user(db, clock.now())
+    lifecycle.register_server(db, SERVER, PROCESS, clock.now())
+    assigner.tick(clock.now())
+    stale = lifecycle.take(db, SERVER, PROCESS, clock.now())
+    assert stale is not None and stale.id is not None
+    assert lifecycle.start_operating(db, user, SERVER, assignment=stale.id)
+    clock.advance(config.lease_seconds + 1)
+    assigner.tick(clock.now())
+    lifecycle.beat(db, PROCESS, clock.now())
+    assigner.tick(clock.now())
+    fresh = _server(db)["assignment"]
+    return user, stale.id, fresh
+
+
+def test_a_stale_free_finish_or_start_changes_nothing(config, db, clock):
+    user, stale, fresh = _stale_and_fresh(config, db, clock)
+    account_before, server_before = _account(db, user), _server(db)
+    stopped = alerts.notice("Glimpse parou.", "Você parou o Glimpse.", clock.now())
+
+    assert lifecycle.free_server(db, SERVER, PROCESS, user, assignment=stale) is False
+    assert lifecycle.finish(db, user, SERVER, stopped, assignment=stale) is False
+    assert lifecycle.start_operating(db, user, SERVER, assignment=stale) is False
+    assert lifecycle.holds(db, SERVER, PROCESS, user, assignment=stale) is False
+    lifecycle.release_user(db, user, SERVER, clock.now(), assignment=stale)
+    lifecycle.unclaim_server(db, SERVER, user, assignment=stale)
+
+    assert _account(db, user) == account_before and _server(db) == server_before
+    assert _account(db, user)["glimpseStatus"] == "assigning" and _server(db)["status"] == "assigned"
+
+    # The fresh assignment goes on normally, and its own session ends it.
+    assert lifecycle.take(db, SERVER, PROCESS, clock.now()) == lifecycle.Assignment(user, fresh)
+    assert lifecycle.start_operating(db, user, SERVER, assignment=fresh)
+    assert lifecycle.holds(db, SERVER, PROCESS, user, assignment=fresh)
+    assert lifecycle.finish(db, user, SERVER, None, assignment=fresh)
+    assert lifecycle.free_server(db, SERVER, PROCESS, user, assignment=fresh)
+    assert _account(db, user)["glimpseStatus"] == "off" and _server(db)["status"] == "waiting"
+    assert not any(a["description"] == "Você parou o Glimpse." for a in _account(db, user)["alerts"])
+
+
+def test_without_the_assignment_id_the_stale_finish_would_hit_the_fresh_assignment(config, db, clock):
+    # Why the id is needed: server name and user alone match the newer assignment.
+    user, _, _ = _stale_and_fresh(config, db, clock)
+    assert lifecycle.finish(db, user, SERVER, None) is True
+    assert _account(db, user)["glimpseStatus"] == "off"
+
+
+def test_a_stale_server_restart_does_not_release_the_users_next_assignment(config, db, clock):
+    user, stale, fresh = _stale_and_fresh(config, db, clock)
+    # Another server now holds the user in a third assignment; the old server document still says
+    # it held them in the stale one (as after a crash between the two writes of a release).
+    db[names.SERVERS].update_one(
+        {"name": SERVER}, {"$set": {"status": "operating", "target": user, "assignment": stale}}
+    )
+    db[names.ACCOUNTS].update_one(
+        {"_id": lifecycle.oid(user)}, {"$set": {"server": SERVER, "assignment": "third"}}
+    )
+    assert lifecycle.register_server(db, SERVER, "process-2", clock.now()) == user
+    assert _account(db, user)["glimpseStatus"] == "assigning" and _account(db, user)["server"] == SERVER

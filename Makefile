@@ -74,13 +74,14 @@ browser:
 	    || echo "apt-get could not install chromium: the browser tests will be skipped."; \
 	fi
 
-# In order: lint, format, types, the web app (unit tests, build, size), then pytest.
+# In order: lint, format, types, the web app (unit tests, build, size), then pytest
+# (PYTEST_ARGS narrows it, e.g. make test PYTEST_ARGS=tests/rules).
 test: $(STAMP_DEV) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@$(MAKE) --no-print-directory web-test
-	@status=0; GLIMPSE_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest || status=$$?; \
+	@status=0; GLIMPSE_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ ! -x $(CHROMIUM) ]; then \
 	  echo; \
 	  echo "!!! BROWSER TESTS SKIPPED: $(CHROMIUM) is missing. Install it with: $(CHROMIUM_HINT)"; \

@@ -12,6 +12,7 @@ from flask_cors import CORS
 from api.context import ApiContext
 from api.errors import register_error_handlers
 from api.mailer import OutboxMailer
+from api.manager_app import register_manager_app
 from api.routes import BLUEPRINTS
 from api.webapp import register_webapp
 from glimpse.runtime.clock import Clock, SystemClock
@@ -60,6 +61,7 @@ def create_app(
     )
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    register_manager_app(app, config)
     register_webapp(app, config.web_dist)
     register_error_handlers(app)
     return app

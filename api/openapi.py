@@ -38,6 +38,7 @@ def build_openapi() -> dict:
             "tags": [route.tag],
             "x-glimpse-access": list(route.access) or ["public"],
             "security": [{"bearerAuth": []}] if route.access else [],
+            **({"x-glimpse-role": route.role} if route.role else {}),
             "responses": responses,
         }
         if route.body is not None:

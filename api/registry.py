@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from api import auth
+from api import auth, manager_roles
 from api.errors import APIError, bad_request
 from api.jsonio import json_response, request_json
 
@@ -38,6 +38,7 @@ class Route:
     tag: str
     responses: dict[int, str] = field(default_factory=dict)
     body_schema: dict | None = None  # for bodies that are not an object (updateAtivos)
+    role: str | None = None  # the manager role the route needs (api/manager_roles.py)
 
 
 ROUTES: list[Route] = []
@@ -69,13 +70,17 @@ def endpoint(
     summary: str = "",
     responses: dict[int, str] | None = None,
     body_schema: dict | None = None,
+    role: str | None = None,
 ) -> Callable:
     def decorate(view: Callable) -> Callable:
+        needed = manager_roles.route_role(view.__name__, access, role)
+
         @functools.wraps(view)
         def wrapper():
             data = request_json() if method != "GET" else {}
             if access:
-                auth.authenticate(access, data if isinstance(data, dict) else {})
+                caller = auth.authenticate(access, data if isinstance(data, dict) else {})
+                manager_roles.check(caller.kind, caller.doc, needed)
             if body is not None:
                 result = view(validate(body, data))
             elif body_schema is not None:
@@ -101,6 +106,7 @@ def endpoint(
                 tag=bp.name,
                 responses=responses or {},
                 body_schema=body_schema,
+                role=needed,
             )
         )
         return wrapper

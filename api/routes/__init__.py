@@ -1,6 +1,6 @@
 """The API's blueprints, one per area."""
 
-from api.routes import accounts, content, health, manager, market, operations, signals, strategies
+from api.routes import accounts, admin, content, health, manager, market, operations, signals, strategies
 
 BLUEPRINTS = [
     health.bp,
@@ -11,4 +11,5 @@ BLUEPRINTS = [
     signals.bp,
     operations.bp,
     manager.bp,
+    admin.bp,
 ]

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from api import auth
 from api.context import ctx
 from api.errors import APIError, bad_request, forbidden
-from api.registry import MANAGER, PUBLIC, USER, USER_OR_MANAGER, endpoint
+from api.registry import PUBLIC, USER, USER_OR_MANAGER, endpoint
 from api.schemas import (
     ChangePasswordBody,
     CheckCodeBody,
@@ -269,19 +269,3 @@ def reset_password(body: ResetPasswordBody):
         raise invalid
     auth.close_all_sessions("user", account["_id"])
     return {"res": 1}
-
-
-# Routes kept from the original manager contract that read accounts.
-@endpoint(bp, "/getUsers", access=MANAGER, body=Empty)
-def get_users(body: Empty):
-    """Every user, with the fields the manager app lists."""
-    projection = {
-        "name": 1, "email": 1, "iqAccountType": 1, "iqPeriodProfit": 1, "iqSessionProfit": 1, "glimpseStatus": 1,
-        "premiumDays": 1, "strategy": 1, "iqPeriodLoss": 1, "lastLogin": 1, "ownedStrategies": 1, "mode": 1,
-        "strategySettings": 1,
-    }  # fmt: skip
-    users = []
-    for doc in ctx().db[names.ACCOUNTS].find({}, projection).sort("name", 1):
-        doc["operationSettings"] = doc.pop("strategySettings", {})
-        users.append(doc)
-    return users

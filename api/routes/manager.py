@@ -1,31 +1,260 @@
-"""Manager routes: servers, audit, questions, auxiliary documents, invite codes."""
+"""Manager reads: users, operations, trades, servers, audit, questions, codes,
+the overview board; and the original manager writes (updateServer,
+insertAudit, createCodes).
+
+Every list pages with `limit` and `cursor` (see api/paging.py): the body is
+the original array, the next page's cursor is in the `X-Glimpse-Next` header.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from api import audit
+from bson import ObjectId
+from flask import Blueprint, Response, stream_with_context
+
+from api import audit, paging
 from api.context import ctx
+from api.manager_roles import ADMIN, SUPPORT
+from api.manager_schemas import (
+    AuditQuery,
+    CodesQuery,
+    OperationsQuery,
+    QuestionsQuery,
+    TradesQuery,
+    UserDetailBody,
+    UsersQuery,
+)
 from api.registry import MANAGER, endpoint
 from api.schemas import CreateCodesBody, Empty, InsertAuditBody, UpdateServerBody
+from glimpse.rules.money import cents
 from glimpse.runtime import security
 from glimpse.runtime.heartbeat import beat
+from glimpse.store import codes as code_store
 from glimpse.store import db as names
+from glimpse.store import managers as manager_store
+from glimpse.store import questions as question_store
+from glimpse.store.accounts import public_view
 
 bp = Blueprint("manager", __name__, url_prefix="/glimpse")
 
 # Auxiliar documents that hold credentials never leave the API.
 SECRET_AUXILIAR = ("analysisAccount",)
+STATUSES = ("off", "waiting", "assigning", "operating", "stopping")
+PAGED = {200: "one page (an array); the next page's cursor is in the X-Glimpse-Next header"}
 
 
-@endpoint(bp, "/getServerStatus", access=MANAGER, body=Empty)
+def _time_range(field: str, since: float | None, until: float | None) -> dict[str, Any]:
+    bounds: dict[str, Any] = {}
+    if since is not None:
+        bounds["$gte"] = since
+    if until is not None:
+        bounds["$lt"] = until
+    return {field: bounds} if bounds else {}
+
+
+# ------------------------------------------------------------------ users
+
+
+USER_LIST_FIELDS = {
+    "name": 1, "email": 1, "iqAccountType": 1, "iqPeriodProfit": 1, "iqSessionProfit": 1, "glimpseStatus": 1,
+    "premiumDays": 1, "strategy": 1, "iqPeriodLoss": 1, "lastLogin": 1, "ownedStrategies": 1, "mode": 1,
+    "strategySettings": 1, "blocked": 1,
+}  # fmt: skip
+
+
+def users_filter(body: UsersQuery) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if body.q:
+        pattern = re.compile(re.escape(body.q.strip()), re.IGNORECASE)
+        parts.append({"$or": [{"name": pattern}, {"email": pattern}]})
+    if body.status is not None:
+        parts.append({"glimpseStatus": body.status})
+    if body.premium is not None:
+        parts.append({"premiumDays": {"$gt": 0}} if body.premium else {"premiumDays": {"$lte": 0}})
+    if body.blocked is not None:
+        parts.append({"blocked": True} if body.blocked else {"blocked": {"$ne": True}})
+    return paging.combine(*parts)
+
+
+@endpoint(bp, "/getUsers", access=MANAGER, body=UsersQuery, role=SUPPORT, responses=PAGED)
+def get_users(body: UsersQuery):
+    """Users by name, with the fields the manager app lists; filters `q` (name or email), `status`, `premium`, `blocked`."""
+    rows, following = paging.fetch(
+        ctx().db[names.ACCOUNTS], users_filter(body), "name", 1, body.limit, body.cursor, USER_LIST_FIELDS
+    )
+
+    def shape(doc: dict[str, Any]) -> dict[str, Any]:
+        doc["operationSettings"] = doc.pop("strategySettings", {})
+        doc["blocked"] = doc.get("blocked") is True
+        return doc
+
+    return paging.page_response(rows, following, shape)
+
+
+@endpoint(bp, "/getUserDetail", access=MANAGER, body=UserDetailBody, role=SUPPORT)
+def get_user_detail(body: UserDetailBody):
+    """One user's account (no secret), with their server and open trades; `user` is null when unknown."""
+    db = ctx().db
+    doc = db[names.ACCOUNTS].find_one({"_id": ObjectId(body.user)}, {"appliedTrades": 0})
+    if doc is None:
+        return {"user": None, "openTrades": [], "server": None}
+    view = public_view(doc)
+    view["blocked"] = doc.get("blocked") is True
+    open_trades = list(
+        db[names.TRADES].find({"user": body.user, "status": {"$in": ["pending", "open"]}}).limit(20)
+    )
+    server = db[names.SERVERS].find_one(
+        {"target": body.user}, {"_id": 0, "name": 1, "status": 1, "uptime": 1}
+    )
+    return {"user": view, "openTrades": open_trades, "server": server}
+
+
+# ------------------------------------------------------------------ operations and trades
+
+
+@endpoint(bp, "/getAllOperations", access=MANAGER, body=OperationsQuery, role=SUPPORT, responses=PAGED)
+def get_all_operations(body: OperationsQuery):
+    """Session logs, newest first; filters `user`, `mode`, `since`, `until` (epoch seconds)."""
+    query = paging.combine(
+        {"user": body.user} if body.user else {},
+        {"operationType": body.mode} if body.mode else {},
+        _time_range("operationTime", body.since, body.until),
+    )
+    rows, following = paging.fetch(
+        ctx().db[names.OPERATIONS], query, "operationTime", -1, body.limit, body.cursor
+    )
+    return paging.page_response(rows, following)
+
+
+def trades_filter(body: TradesQuery) -> dict[str, Any]:
+    return paging.combine(
+        {"user": body.user} if body.user else {},
+        {"ativo": body.ativo} if body.ativo else {},
+        {"result": body.result} if body.result else {},
+        {"status": body.status} if body.status else {},
+        _time_range("decidedAt", body.since, body.until),
+    )
+
+
+@endpoint(bp, "/getTrades", access=MANAGER, body=TradesQuery, role=SUPPORT, responses=PAGED)
+def get_trades(body: TradesQuery):
+    """The Trades ledger, newest first; filters `user`, `ativo`, `result`, `status`, `since`, `until`."""
+    rows, following = paging.fetch(
+        ctx().db[names.TRADES], trades_filter(body), "decidedAt", -1, body.limit, body.cursor
+    )
+    return paging.page_response(rows, following)
+
+
+CSV_COLUMNS = ("_id", "user", "session", "server", "cycle", "ativo", "operacao", "amount", "galeLevel", "payout",
+               "account", "decidedAt", "placedAt", "closedAt", "openPrice", "closePrice", "brokerOrderId",
+               "result", "profit", "status")  # fmt: skip
+EXPORT_BATCH = 1000
+
+
+@endpoint(
+    bp, "/exportTrades", access=MANAGER, body=TradesQuery, role=SUPPORT, responses={200: "text/csv, streamed"}
+)
+def export_trades(body: TradesQuery):
+    """Every trade that matches the filters, as CSV, streamed in keyset batches (flat memory)."""
+    db, query = ctx().db, trades_filter(body)
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        cursor: str | None = None
+        while True:
+            batch, cursor = paging.fetch_batch(db[names.TRADES], query, "decidedAt", -1, EXPORT_BATCH, cursor)
+            for trade in batch:
+                writer.writerow(["" if trade.get(c) is None else trade.get(c) for c in CSV_COLUMNS])
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if cursor is None:
+                return
+
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="trades.csv"'},
+    )
+
+
+# ------------------------------------------------------------------ overview
+
+
+def _day_start(now: float) -> float:
+    local = datetime.fromtimestamp(now, ctx().config.zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+@endpoint(bp, "/getOverview", access=MANAGER, body=Empty, role=SUPPORT)
+def get_overview(body: Empty):
+    """The live board: users by status, servers with heartbeat age, today's orders and net, per hour."""
+    c = ctx()
+    db, now, lease = c.db, c.clock.now(), c.config.lease_seconds
+    users = {status: db[names.ACCOUNTS].count_documents({"glimpseStatus": status}) for status in STATUSES}
+    blocked = db[names.ACCOUNTS].count_documents({"blocked": True})
+    servers = []
+    for doc in db[names.SERVERS].find({}, {"_id": 0, "name": 1, "status": 1, "target": 1, "uptime": 1,
+                                          "preferential": 1, "drain": 1}).sort("name", 1):  # fmt: skip
+        age = now - float(doc.get("uptime") or 0)
+        servers.append(doc | {"age": round(age, 1), "alive": age <= lease})
+    services = []
+    for doc in db[names.SERVER_STATUS].find({}, {"_id": 0}).sort("name", 1):
+        uptime = doc.get("uptime") if isinstance(doc.get("uptime"), (int, float)) else 0
+        services.append({"name": doc.get("name", ""), "age": round(now - float(uptime), 1)})
+    start = _day_start(now)
+    counts = {"orders": 0, "win": 0, "loss": 0, "doji": 0, "failed": 0, "open": 0}
+    net = Decimal(0)
+    hours: dict[int, dict[str, Any]] = {}
+    fields = {"_id": 0, "decidedAt": 1, "result": 1, "profit": 1, "status": 1}
+    for trade in db[names.TRADES].find({"decidedAt": {"$gte": start}}, fields):
+        counts["orders"] += 1
+        hour = int((float(trade.get("decidedAt") or start) - start) // 3600)
+        slot = hours.setdefault(hour, {"hour": hour, "orders": 0, "net": Decimal(0)})
+        slot["orders"] += 1
+        if trade.get("status") != "closed":
+            counts["open"] += 1
+            continue
+        result = trade.get("result")
+        if result in counts:
+            counts[result] += 1
+        if trade.get("profit") is not None:
+            profit = cents(trade["profit"])
+            net += profit
+            slot["net"] += profit
+    per_hour = [slot | {"net": float(slot["net"])} for _, slot in sorted(hours.items())]
+    return {
+        "now": now,
+        "lease": lease,
+        "users": users,
+        "blocked": blocked,
+        "servers": servers,
+        "services": services,
+        "today": counts | {"net": float(net), "since": start},
+        "perHour": per_hour,
+    }
+
+
+# ------------------------------------------------------------------ servers and services
+
+
+@endpoint(bp, "/getServerStatus", access=MANAGER, body=Empty, role=SUPPORT)
 def get_server_status(body: Empty):
     """The heartbeats of the API and the services (ServerStatus)."""
     beat(ctx().db, "API", ctx().clock.now())
     return list(ctx().db[names.SERVER_STATUS].find({}).sort("name", 1))
 
 
-@endpoint(bp, "/updateServer", access=MANAGER, body=UpdateServerBody)
+@endpoint(bp, "/updateServer", access=MANAGER, body=UpdateServerBody, role=ADMIN)
 def update_server(body: UpdateServerBody):
     """Set an operational server's status and target user."""
     coll = ctx().db[names.SERVERS]
@@ -38,52 +267,83 @@ def update_server(body: UpdateServerBody):
     return {"res": 1}
 
 
-@endpoint(bp, "/getOperatingServers", access=MANAGER, body=Empty)
+@endpoint(bp, "/getOperatingServers", access=MANAGER, body=Empty, role=SUPPORT)
 def get_operating_servers(body: Empty):
     """Every operational server with its status, target and heartbeat."""
     return list(ctx().db[names.SERVERS].find({}).sort("name", 1))
 
 
-@endpoint(bp, "/getAudit", access=MANAGER, body=Empty)
-def get_audit(body: Empty):
-    """The manager audit log, newest first."""
-    return list(ctx().db[names.MANAGER_AUDIT].find({}).sort("when", -1).limit(5000))
+# ------------------------------------------------------------------ audit
 
 
-@endpoint(bp, "/insertAudit", access=MANAGER, body=InsertAuditBody)
+@endpoint(bp, "/getAudit", access=MANAGER, body=AuditQuery, role=SUPPORT, responses=PAGED)
+def get_audit(body: AuditQuery):
+    """The manager audit log, newest first; filters `who`, `didWhat`, `since`, `until`."""
+    query = paging.combine(
+        {"who": body.who} if body.who else {},
+        {"didWhat": body.didWhat} if body.didWhat else {},
+        _time_range("when", body.since, body.until),
+    )
+    rows, following = paging.fetch(ctx().db[names.MANAGER_AUDIT], query, "when", -1, body.limit, body.cursor)
+    return paging.page_response(rows, following)
+
+
+@endpoint(bp, "/insertAudit", access=MANAGER, body=InsertAuditBody, role=ADMIN)
 def insert_audit(body: InsertAuditBody):
     """Append a record to the audit log (the author and time are the server's)."""
     audit.record(body.target, body.didWhat, body.from_, body.to)
     return {"res": 1}
 
 
-@endpoint(bp, "/getQuestions", access=MANAGER, body=Empty)
-def get_questions(body: Empty):
-    """Questions users sent, newest first."""
-    return list(ctx().db[names.QUESTIONS].find({}).sort("when", -1))
+# ------------------------------------------------------------------ questions, content, codes, managers
 
 
-@endpoint(bp, "/getAuxiliar", access=MANAGER, body=Empty)
+@endpoint(bp, "/getQuestions", access=MANAGER, body=QuestionsQuery, role=SUPPORT, responses=PAGED)
+def get_questions(body: QuestionsQuery):
+    """Questions users sent, newest first; filter `answered`."""
+    rows, following = paging.fetch(
+        ctx().db[names.QUESTIONS],
+        question_store.answered_filter(body.answered),
+        "when",
+        -1,
+        body.limit,
+        body.cursor,
+    )
+    return paging.page_response(rows, following)
+
+
+@endpoint(bp, "/getAuxiliar", access=MANAGER, body=Empty, role=SUPPORT)
 def get_auxiliar(body: Empty):
     """The auxiliary documents (terms, name pools, app version, maintenance flag), without credentials."""
     return list(ctx().db[names.AUXILIAR].find({"name": {"$nin": list(SECRET_AUXILIAR)}}).sort("name", 1))
 
 
-@endpoint(bp, "/getCodes", access=MANAGER, body=Empty)
-def get_codes(body: Empty):
-    """Every invite code with its use."""
-    return list(ctx().db[names.CODES].find({}).sort("code", 1))
+@endpoint(bp, "/getCodes", access=MANAGER, body=CodesQuery, role=SUPPORT, responses=PAGED)
+def get_codes(body: CodesQuery):
+    """Invite codes with who used each and when; filter `used`."""
+    rows, following = paging.fetch(
+        ctx().db[names.CODES], code_store.used_filter(body.used), "code", 1, body.limit, body.cursor
+    )
+    return paging.page_response(rows, following)
 
 
-@endpoint(bp, "/createCodes", access=MANAGER, body=CreateCodesBody)
+@endpoint(bp, "/createCodes", access=MANAGER, body=CreateCodesBody, role=ADMIN)
 def create_codes(body: CreateCodesBody):
     """Create `count` invite codes that grant `premiumDays` days: {res: 1, codes: [...]}."""
     codes = [security.new_code(12) for _ in range(body.count)]
+    now = ctx().clock.now()
     ctx().db[names.CODES].insert_many(
         [
-            {"code": code, "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": body.premiumDays}
+            {"code": code, "valid": True, "usedBy": "", "usedWhen": 0, "premiumDays": body.premiumDays,
+             "createdAt": now}
             for code in codes
         ]
-    )
+    )  # fmt: skip
     audit.record("Codes", "createCodes", None, {"count": body.count, "premiumDays": body.premiumDays})
     return {"res": 1, "codes": codes}
+
+
+@endpoint(bp, "/getManagers", access=MANAGER, body=Empty, role=SUPPORT)
+def get_managers(body: Empty):
+    """Every manager with their role and whether they are disabled (no password)."""
+    return manager_store.listing(ctx().db)

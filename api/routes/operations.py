@@ -7,8 +7,8 @@ from flask import Blueprint
 from api import auth
 from api.context import ctx
 from api.errors import forbidden
-from api.registry import MANAGER, USER, endpoint
-from api.schemas import Empty, GetUserOperationsBody
+from api.registry import USER, endpoint
+from api.schemas import GetUserOperationsBody
 from glimpse.store import db as names
 
 bp = Blueprint("operations", __name__, url_prefix="/glimpse")
@@ -22,9 +22,3 @@ def get_user_operations(body: GetUserOperationsBody):
         raise forbidden("you may only read your own operations", "userId")
     cursor = ctx().db[names.OPERATIONS].find({"user": p.id_hex}).sort("operationTime", -1).limit(body.limit)
     return list(cursor)
-
-
-@endpoint(bp, "/getAllOperations", access=MANAGER, body=Empty)
-def get_all_operations(body: Empty):
-    """Every session log, newest first."""
-    return list(ctx().db[names.OPERATIONS].find({}).sort("operationTime", -1).limit(5000))

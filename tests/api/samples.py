@@ -69,3 +69,8 @@ SAMPLES: dict[str, object] = {
     "get_codes": {},
     "create_codes": {"count": 2, "premiumDays": 30},
 }
+
+# The manager's routes keep their samples beside their tests.
+from tests.api.manager_samples import MANAGER_SAMPLES  # noqa: E402
+
+SAMPLES.update(MANAGER_SAMPLES)

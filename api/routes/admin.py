@@ -218,7 +218,7 @@ def _set_auxiliar(name: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         .find_one_and_update(
             {"name": name},
             {"$set": changes},
-            projection={"_id": 0},
+            projection={"value": 1, "message": 1},
             upsert=True,
             return_document=ReturnDocument.BEFORE,
         )
@@ -354,19 +354,26 @@ def revoke_code(body: RevokeCodeBody):
     before = code_store.revoke_unused(ctx().db, body.code, ctx().clock.now())
     if before is None:
         return UNCHANGED
-    audit.record(body.code, "revokeCode", before, {**before, "valid": False, "revoked": True})
+    was = _plain(before, "code", "valid", "usedBy", "premiumDays")
+    audit.record(body.code, "revokeCode", was, {**(was or {}), "valid": False, "revoked": True})
     return DONE
+
+
+def _official(db: Any, owner: str) -> bool:
+    """Glimpse's own strategies are seeded (no owner) or made by a manager; a user's never are."""
+    if not owner:
+        return True
+    return (
+        ObjectId.is_valid(owner) and db[names.MANAGER_ACCOUNTS].count_documents({"_id": ObjectId(owner)}) > 0
+    )
 
 
 @endpoint(bp, "/retireStrategy", access=MANAGER, body=RetireStrategyBody, role=ADMIN)
 def retire_strategy(body: RetireStrategyBody):
     """Remove an official Glimpse strategy that no user has selected: {res: 1}, or {res: 0}."""
     db = ctx().db
-    key = body.name.casefold()
-    doc = db[names.STRATEGIES].find_one(
-        {"nameKey": key, "createdBy": GLIMPSE_AUTHOR, "owner": {"$in": ["", None]}}
-    )
-    if doc is None:
+    doc = db[names.STRATEGIES].find_one({"nameKey": body.name.casefold(), "createdBy": GLIMPSE_AUTHOR})
+    if doc is None or not _official(db, str(doc.get("owner") or "")):
         return UNCHANGED
     if db[names.ACCOUNTS].count_documents({"strategy": doc["name"]}, limit=1):
         raise APIError(409, "a user has this strategy selected", "name")
@@ -387,9 +394,7 @@ def _server_flag(name: str, field: str, on: bool, action: str) -> dict[str, int]
     before = (
         ctx()
         .db[names.SERVERS]
-        .find_one_and_update(
-            {"name": name, field: {"$ne": on}}, {"$set": {field: on}}, projection={"_id": 0, field: 1}
-        )
+        .find_one_and_update({"name": name, field: {"$ne": on}}, {"$set": {field: on}}, projection={field: 1})
     )
     if before is None:
         return UNCHANGED
@@ -417,10 +422,15 @@ def release_server_user(body: ServerRef):
     before = c.db[names.SERVERS].find_one_and_update(
         {"name": body.name, "status": {"$in": list(lifecycle.HOLDING)}, "target": {"$nin": ["", None]}},
         {"$set": {"status": "waiting", "target": "", "releasedAt": now}},
-        projection={"_id": 0, "status": 1, "target": 1},
+        projection={"status": 1, "target": 1},
     )
     if before is None:
         return UNCHANGED
     lifecycle.release_user(c.db, before["target"], body.name, now)
-    audit.record(body.name, "releaseServerUser", before, {"status": "waiting", "target": ""})
+    audit.record(
+        body.name,
+        "releaseServerUser",
+        _plain(before, "status", "target"),
+        {"status": "waiting", "target": ""},
+    )
     return DONE

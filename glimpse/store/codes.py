@@ -16,10 +16,12 @@ def used_filter(used: bool | None) -> dict[str, Any]:
 
 
 def revoke_unused(db: Any, code: str, now: float) -> dict[str, Any] | None:
-    """Invalidate a code nobody used; the code as it was, or None when it is unknown, used or revoked."""
+    """Invalidate a code nobody used; the code as it was, or None when it is unknown, used or revoked.
+
+    (The projection keeps `_id`: mongomock's find_one_and_update updates the document it found by `_id`.)"""
     before: dict[str, Any] | None = db[names.CODES].find_one_and_update(
         {"code": code, "valid": True, "usedBy": {"$in": ["", None]}},
         {"$set": {"valid": False, "revoked": True, "revokedAt": now}},
-        projection={"_id": 0, "code": 1, "valid": 1, "usedBy": 1, "premiumDays": 1},
+        projection={"code": 1, "valid": 1, "usedBy": 1, "premiumDays": 1},
     )
     return before

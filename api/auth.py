@@ -19,14 +19,16 @@ from api.context import ctx
 from api.errors import APIError, forbidden, unauthorized
 from glimpse.runtime import security
 from glimpse.store import db as names
+from glimpse.store.accounts import Account
 
 
 @dataclass
 class Principal:
     kind: str  # "user" | "manager" | "service"
     id: ObjectId | None
-    doc: dict[str, Any]
+    doc: dict[str, Any]  # the stored document (ManagerAccounts for managers); users: read `account`
     session: str | None
+    account: Account | None = None  # the typed account, for users
 
     @property
     def id_hex(self) -> str:
@@ -67,8 +69,17 @@ def authenticate(access: tuple[str, ...], data: dict) -> Principal:
         raise unauthorized("account no longer exists")
     if claims.kind not in access:
         raise forbidden(f"this route needs a {' or '.join(access)} token")
-    g.principal = Principal(claims.kind, oid, doc, claims.session)
+    account = Account.from_doc(doc) if claims.kind == "user" else None
+    g.principal = Principal(claims.kind, oid, doc, claims.session, account)
     return g.principal
+
+
+def user() -> Account:
+    """The calling user's account (routes with access=USER)."""
+    account = g.principal.account
+    if account is None:
+        raise forbidden("this route needs a user token")
+    return account
 
 
 def principal() -> Principal:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.errors import APIError, bad_request, forbidden
 from glimpse.rules.pairs import PAIRS
-from glimpse.store.accounts import IDLE_OPERATING
+from glimpse.store.accounts import PROFILE_FIELDS, Account
 
 SERVER_MANAGED = frozenset(
     {
@@ -115,16 +115,20 @@ class AlertFlags(BaseModel):
     shown: bool | None = None
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 @dataclass
 class UserUpdate:
     """A validated updateUser request, ready to apply."""
 
-    set: dict[str, Any] = field(default_factory=dict)
-    status_from: tuple[str, ...] | None = None  # a conditional glimpseStatus transition
+    set: dict[str, Any] = field(default_factory=dict)  # profile fields (accounts.PROFILE_FIELDS)
+    status: str | None = None  # "waiting" (Start) or "stopping" (Stop)
+    status_from: tuple[str, ...] = ()  # the states that transition may leave from
     alert_flags: list[AlertFlags] = field(default_factory=list)
 
 
-def _model(model: type[BaseModel], value: Any, name: str) -> BaseModel:
+def _model(model: type[M], value: Any, name: str) -> M:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -134,14 +138,14 @@ def _model(model: type[BaseModel], value: Any, name: str) -> BaseModel:
         raise bad_request(f"{path}: {first.get('msg', 'invalid')}", path) from None
 
 
-def _name(value: Any, account: dict) -> str:
+def _name(value: Any, account: Account) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 80:
         raise bad_request("name must be a non-empty string of at most 80 characters", "name")
     return " ".join(value.split())
 
 
 def _bool(name: str):
-    def check(value: Any, account: dict) -> bool:
+    def check(value: Any, account: Account) -> bool:
         if not isinstance(value, bool):
             raise bad_request(f"{name} must be true or false", name)
         return value
@@ -149,14 +153,14 @@ def _bool(name: str):
     return check
 
 
-def _last_login(value: Any, account: dict) -> Any:
+def _last_login(value: Any, account: Account) -> Any:
     if value == "":
         return ""
     return _model(LastLogin, value, "lastLogin").model_dump()
 
 
 def _choice(name: str, choices: tuple[str, ...]):
-    def check(value: Any, account: dict) -> str:
+    def check(value: Any, account: Account) -> str:
         if value not in choices:
             raise bad_request(f"{name} must be one of: {', '.join(choices)}", name)
         return value
@@ -164,14 +168,14 @@ def _choice(name: str, choices: tuple[str, ...]):
     return check
 
 
-def _payout(value: Any, account: dict) -> str:
+def _payout(value: Any, account: Account) -> str:
     match = PAYOUT_RE.match(value) if isinstance(value, str) else None
     if not match or not 50 <= int(match.group(2)) <= 100:
         raise bad_request('preferedPayout must be "> N" or "= N" with N from 50 to 100', "preferedPayout")
     return f"{match.group(1)} {int(match.group(2))}"
 
 
-def _actives(value: Any, account: dict) -> str:
+def _actives(value: Any, account: Account) -> str:
     if value == "todos":
         return value
     if not isinstance(value, str) or not value:
@@ -188,22 +192,22 @@ def _actives(value: Any, account: dict) -> str:
     return ",".join(chosen)
 
 
-def _strategy(value: Any, account: dict) -> str:
+def _strategy(value: Any, account: Account) -> str:
     if value == "":
         return value
-    if not isinstance(value, str) or value not in account.get("ownedStrategies", []):
+    if not isinstance(value, str) or value not in account.owned_strategies:
         raise bad_request("strategy must be one of your strategies (ownedStrategies)", "strategy")
     return value
 
 
 def _money_settings(name: str):
-    def check(value: Any, account: dict) -> dict:
+    def check(value: Any, account: Account) -> dict:
         return _model(MoneySettings, value, name).checked(name)
 
     return check
 
 
-def _settings(value: Any, account: dict) -> dict:
+def _settings(value: Any, account: Account) -> dict:
     return _model(Settings, value, "settings").model_dump()
 
 
@@ -222,16 +226,16 @@ VALIDATORS = {
 }
 
 
-def _start_preconditions(account: dict, changes: dict) -> None:
+def _start_preconditions(account: Account, changes: dict) -> None:
     """Start is refused, with the reason, when the bot could not trade."""
-    merged = {**account, **changes}
-    if not (merged.get("iqConnected") and merged.get("iqPassword")):
+    if not account.has_broker_credentials:
         raise APIError(409, "Configure your IQ Option account before starting (checkIq).", "glimpseStatus")
-    if merged.get("mode", "strategy") == "strategy" and not merged.get("strategy"):
+    mode = changes.get("mode", account.mode)
+    if mode == "strategy" and not changes.get("strategy", account.strategy):
         raise APIError(409, "Select a strategy before starting.", "glimpseStatus")
 
 
-def plan_update(fields: list[str], values: list[Any], account: dict) -> UserUpdate:
+def plan_update(fields: list[str], values: list[Any], account: Account) -> UserUpdate:
     if len(fields) != len(values):
         raise bad_request("fields and values must have the same length", "values")
     if len(set(fields)) != len(fields):
@@ -256,10 +260,10 @@ def plan_update(fields: list[str], values: list[Any], account: dict) -> UserUpda
             plan.set[name] = VALIDATORS[name](value, account)
         else:
             raise bad_request(f"unknown or unchangeable field {name!r}", name)
+    assert set(plan.set) <= PROFILE_FIELDS, "a validator without its field in accounts.PROFILE_FIELDS"
     if status is not None:
-        plan.set["glimpseStatus"] = status
+        plan.status = status
         plan.status_from = STATUS_TRANSITIONS[status]
         if status == "waiting":
             _start_preconditions(account, plan.set)
-            plan.set["operating"] = dict(IDLE_OPERATING, tries=[])
     return plan

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint
-from pymongo.errors import DuplicateKeyError
 
 from api import auth
 from api.context import ctx
@@ -25,8 +24,8 @@ from api.schemas import (
 )
 from api.user_updates import plan_update
 from glimpse.runtime import security
+from glimpse.store import accounts
 from glimpse.store import db as names
-from glimpse.store.accounts import new_account, public_view
 
 log = logging.getLogger(__name__)
 bp = Blueprint("accounts", __name__, url_prefix="/glimpse")
@@ -41,7 +40,7 @@ def _is_self(reference: str | None) -> bool:
     if reference is None or reference == "":
         return True
     p = auth.principal()
-    return reference == p.id_hex or reference.strip().lower() == p.doc.get("email", "")
+    return reference == p.id_hex or reference.strip().lower() == auth.user().email
 
 
 def _require_self(reference: str | None, field: str) -> None:
@@ -49,32 +48,34 @@ def _require_self(reference: str | None, field: str) -> None:
         raise forbidden("you may only act on your own account", field)
 
 
-def _login(collection: str, email: str, password: str) -> dict | None:
-    email = email.strip().lower()
-    auth.check_login_allowed(email)
-    key = "user" if collection == names.MANAGER_ACCOUNTS else "email"
-    doc = ctx().db[collection].find_one({key: email})
-    if doc is None or not security.verify_password(doc.get("password", ""), password):
+def _checked(email: str, stored_hash: str | None, password: str) -> bool:
+    """Whether `password` matches (a missing account counts as a failed login, too)."""
+    if stored_hash is None or not security.verify_password(stored_hash, password):
         auth.record_login_failure(email)
-        return None
+        return False
     auth.clear_login_failures(email)
-    return doc
+    return True
 
 
 @endpoint(bp, "/login", access=PUBLIC, body=LoginBody, responses={429: "too many failed logins"})
 def login(body: LoginBody):
     """Log a user in: {res: 1, token, _id} or {res: -1}."""
-    doc = _login(names.ACCOUNTS, body.email, body.password)
-    if doc is None:
+    email = body.email.strip().lower()
+    auth.check_login_allowed(email)
+    account = accounts.find_by_email(ctx().db, email)
+    if not _checked(email, None if account is None else account.password, body.password):
         return {"res": -1}
-    return {"res": 1, "token": auth.open_session("user", doc["_id"]), "_id": doc["_id"]}
+    assert account is not None and account.id is not None
+    return {"res": 1, "token": auth.open_session("user", account.id), "_id": account.id}
 
 
 @endpoint(bp, "/managerLogin", access=PUBLIC, body=LoginBody, responses={429: "too many failed logins"})
 def manager_login(body: LoginBody):
     """Log a manager in: {res: 1, name, token} or {res: -1}."""
-    doc = _login(names.MANAGER_ACCOUNTS, body.email, body.password)
-    if doc is None:
+    email = body.email.strip().lower()
+    auth.check_login_allowed(email)
+    doc = ctx().db[names.MANAGER_ACCOUNTS].find_one({"user": email})
+    if not _checked(email, None if doc is None else doc.get("password", ""), body.password):
         return {"res": -1}
     return {"res": 1, "name": doc.get("name", ""), "token": auth.open_session("manager", doc["_id"])}
 
@@ -82,7 +83,9 @@ def manager_login(body: LoginBody):
 @endpoint(bp, "/logout", access=USER_OR_MANAGER, body=Empty)
 def logout(body: Empty):
     """End this session: its token stops working."""
-    auth.close_session(auth.principal().session)
+    session = auth.principal().session
+    if session is not None:
+        auth.close_session(session)
     return {"res": 1}
 
 
@@ -90,7 +93,7 @@ def logout(body: Empty):
 def get_user(body: GetUserBody):
     """The caller's account, without any secret; `iqConnected` tells whether broker credentials are set."""
     _require_self(body.userMail, "userMail")
-    return public_view(auth.principal().doc)
+    return auth.user().public()
 
 
 @endpoint(
@@ -104,28 +107,25 @@ def update_user(body: UpdateUserBody):
     """Change whitelisted fields of the caller's account (`fields[i]` = `values[i]`)."""
     _require_self(body.userMail, "userMail")
     p = auth.principal()
-    plan = plan_update(body.fields, body.values, p.doc)
-    accounts = ctx().db[names.ACCOUNTS]
-    if plan.set:
-        query: dict = {"_id": p.id}
-        if plan.status_from is not None:
-            query["glimpseStatus"] = {"$in": list(plan.status_from)}
-            if plan.set["glimpseStatus"] == "waiting":  # the assigner serves the oldest Start first
-                plan.set["waitingSince"] = ctx().clock.now()
-        result = accounts.update_one(query, {"$set": plan.set})
-        if result.matched_count == 0:
-            current = p.doc.get("glimpseStatus")
+    account = auth.user()
+    plan = plan_update(body.fields, body.values, account)
+    db = ctx().db
+    if plan.status is not None and p.id is not None:
+        if plan.status == "waiting":  # the assigner serves the oldest Start first
+            moved = accounts.press_start(db, p.id, plan.status_from, ctx().clock.now(), plan.set)
+        else:
+            moved = accounts.press_stop(db, p.id, plan.status_from, plan.set)
+        if not moved:
             raise APIError(
                 409,
-                f"glimpseStatus cannot change from {current!r} to {plan.set['glimpseStatus']!r}",
+                f"glimpseStatus cannot change from {account.glimpse_status!r} to {plan.status!r}",
                 "glimpseStatus",
             )
+    elif plan.set and p.id is not None:
+        accounts.update_profile(db, p.id, plan.set)
     for flags in plan.alert_flags:
-        changes = {
-            f"alerts.$.{k}": v for k, v in (("read", flags.read), ("shown", flags.shown)) if v is not None
-        }
-        if changes:
-            accounts.update_one({"_id": p.id, "alerts.time": flags.time}, {"$set": changes})
+        if p.id is not None:
+            accounts.mark_alert(db, p.id, flags.time, flags.read, flags.shown)
     return {"message": "User updated!"}
 
 
@@ -144,8 +144,8 @@ def check_code(body: CheckCodeBody):
 def insert_user(body: InsertUserBody):
     """Register with an invite code, which is consumed in the same step."""
     c = ctx()
-    accounts, codes = c.db[names.ACCOUNTS], c.db[names.CODES]
-    if accounts.find_one({"email": body.userMail}, {"_id": 1}) is not None:
+    codes = c.db[names.CODES]
+    if accounts.email_taken(c.db, body.userMail):
         raise APIError(409, "this email is already registered", "userMail")
     now = c.clock.now()
     code = codes.find_one_and_update(
@@ -154,20 +154,19 @@ def insert_user(body: InsertUserBody):
     )
     if code is None:
         raise bad_request("the invite code is unknown or already used", "code")
-    doc = new_account(
+    new_id = accounts.create(
+        c.db,
         body.userName,
         body.userMail,
         _hash(body.userPassword),
         now,
         premium_days=int(code.get("premiumDays", 0)),
     )
-    try:
-        inserted = accounts.insert_one(doc)
-    except DuplicateKeyError:
+    if new_id is None:
         # Someone registered the same email meanwhile: give the code back.
         codes.update_one({"_id": code["_id"]}, {"$set": {"valid": True, "usedBy": "", "usedWhen": 0}})
-        raise APIError(409, "this email is already registered", "userMail") from None
-    return {"message": "User created!", "_id": inserted.inserted_id}
+        raise APIError(409, "this email is already registered", "userMail")
+    return {"message": "User created!", "_id": new_id}
 
 
 @endpoint(bp, "/useCode", access=USER, body=UseCodeBody)
@@ -176,16 +175,15 @@ def use_code(body: UseCodeBody):
     _require_self(body.user, "user")
     c = ctx()
     p = auth.principal()
-    email = p.doc["email"]
+    email = auth.user().email
     codes = c.db[names.CODES]
     code = codes.find_one_and_update(
         {"code": body.code, "valid": True},
         {"$set": {"valid": False, "usedBy": email, "usedWhen": c.clock.now()}},
     )
     if code is not None:
-        c.db[names.ACCOUNTS].update_one(
-            {"_id": p.id}, {"$inc": {"premiumDays": int(code.get("premiumDays", 0))}}
-        )
+        if p.id is not None:
+            accounts.add_premium_days(c.db, p.id, int(code.get("premiumDays", 0)))
         return {"res": "Code used!"}
     if codes.find_one({"code": body.code, "usedBy": email}) is not None:
         return {"res": "Code used!"}
@@ -196,10 +194,16 @@ def use_code(body: UseCodeBody):
 def change_password(body: ChangePasswordBody):
     """Change the caller's password; every other session ends, and a new token is returned."""
     p = auth.principal()
-    if not security.verify_password(p.doc.get("password", ""), body.currentPassword):
+    stored = p.account.password if p.account is not None else p.doc.get("password", "")
+    if not security.verify_password(stored, body.currentPassword):
         raise bad_request("the current password is wrong", "currentPassword")
-    collection = names.ACCOUNTS if p.kind == "user" else names.MANAGER_ACCOUNTS
-    ctx().db[collection].update_one({"_id": p.id}, {"$set": {"password": _hash(body.newPassword)}})
+    assert p.id is not None  # users and managers have ids; the service token has no password
+    if p.account is not None:
+        accounts.set_password(ctx().db, p.id, _hash(body.newPassword))
+    else:
+        ctx().db[names.MANAGER_ACCOUNTS].update_one(
+            {"_id": p.id}, {"$set": {"password": _hash(body.newPassword)}}
+        )
     auth.close_all_sessions(p.kind, p.id)
     return {"res": 1, "token": auth.open_session(p.kind, p.id)}
 
@@ -209,24 +213,13 @@ def request_password_reset(body: RequestResetBody):
     """Mail a single-use reset code. Always {res: 1}, so it does not reveal who has an account."""
     c = ctx()
     auth.check_login_allowed(body.email)
-    account = c.db[names.ACCOUNTS].find_one({"email": body.email}, {"_id": 1})
-    if account is None:
+    account_id = accounts.id_of_email(c.db, body.email)
+    if account_id is None:
         auth.record_login_failure(body.email)
         return {"res": 1}
     code = security.new_code(8)
     now = c.clock.now()
-    c.db[names.ACCOUNTS].update_one(
-        {"_id": account["_id"]},
-        {
-            "$set": {
-                "passwordReset": {
-                    "hash": _hash(code),
-                    "expiresAt": now + c.config.reset_code_ttl_seconds,
-                    "attempts": 0,
-                }
-            }
-        },
-    )
+    accounts.start_password_reset(c.db, account_id, _hash(code), now + c.config.reset_code_ttl_seconds)
     minutes = c.config.reset_code_ttl_seconds // 60
     c.mailer.send(
         body.email,
@@ -244,28 +237,22 @@ MAX_RESET_ATTEMPTS = 5
 def reset_password(body: ResetPasswordBody):
     """Set a new password with the mailed code; the code then stops working and every session ends."""
     c = ctx()
-    accounts = c.db[names.ACCOUNTS]
-    account = accounts.find_one({"email": body.email})
-    reset = (account or {}).get("passwordReset") or {}
+    account = accounts.find_by_email(c.db, body.email)
+    reset = (account.password_reset if account is not None else None) or {}
     invalid = bad_request("the code is wrong, expired or already used", "code")
     if (
-        not reset
+        account is None
+        or account.id is None
+        or not reset
         or reset.get("expiresAt", 0) <= c.clock.now()
         or reset.get("attempts", 0) >= MAX_RESET_ATTEMPTS
     ):
         raise invalid
     if not security.verify_password(reset.get("hash", ""), body.code.strip().upper()):
-        accounts.update_one(
-            {"_id": account["_id"], "passwordReset": {"$exists": True}},
-            {"$inc": {"passwordReset.attempts": 1}},
-        )
+        accounts.count_reset_attempt(c.db, account.id)
         raise invalid
     # Conditional on the same reset document, so the code works once even under a race.
-    result = accounts.update_one(
-        {"_id": account["_id"], "passwordReset.hash": reset["hash"]},
-        {"$set": {"password": _hash(body.newPassword)}, "$unset": {"passwordReset": ""}},
-    )
-    if result.modified_count == 0:
+    if not accounts.finish_password_reset(c.db, account.id, reset.get("hash", ""), _hash(body.newPassword)):
         raise invalid
-    auth.close_all_sessions("user", account["_id"])
+    auth.close_all_sessions("user", account.id)
     return {"res": 1}

@@ -11,7 +11,9 @@ from api import auth
 from api.context import ctx
 from api.registry import PUBLIC, USER, endpoint
 from api.schemas import Empty, InsertQuestionBody
+from glimpse.store import accounts
 from glimpse.store import db as names
+from glimpse.store.accounts import reais
 
 bp = Blueprint("content", __name__, url_prefix="/glimpse")
 
@@ -47,20 +49,14 @@ def get_rank(body: Empty):
     me = auth.principal().id_hex
     pools_doc = ctx().db[names.AUXILIAR].find_one({"name": "randomNames"}) or {}
     pools = pools_doc.get("value") or {}
-    cursor = (
-        ctx()
-        .db[names.ACCOUNTS]
-        .find({}, {"name": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1})
-        .sort([("iqPeriodProfit", -1), ("_id", 1)])
-    )
     rank = []
-    for doc in cursor.limit(RANK_SIZE):
-        mine = str(doc["_id"]) == me
+    for account in accounts.by_period_profit(ctx().db, RANK_SIZE):
+        mine = str(account.id) == me
         rank.append(
             {
-                "name": doc.get("name", "") if mine else pseudonym(str(doc["_id"]), pools),
-                "profit": doc.get("iqPeriodProfit", 0),
-                "loss": doc.get("iqPeriodLoss", 0),
+                "name": account.name if mine else pseudonym(str(account.id), pools),
+                "profit": reais(account.period_profit),
+                "loss": reais(account.period_loss),
                 "me": mine,
             }
         )
@@ -70,8 +66,7 @@ def get_rank(body: Empty):
 @endpoint(bp, "/insertQuestion", access=USER, body=InsertQuestionBody)
 def insert_question(body: InsertQuestionBody):
     """Send a question to the team."""
-    p = auth.principal()
     ctx().db[names.QUESTIONS].insert_one(
-        {"who": p.doc.get("email", ""), "question": body.question, "when": ctx().clock.now()}
+        {"who": auth.user().email, "question": body.question, "when": ctx().clock.now()}
     )
     return {"res": 1}

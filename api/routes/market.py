@@ -15,9 +15,8 @@ from api.registry import PUBLIC, SERVICE, USER, USER_OR_MANAGER, endpoint
 from api.schemas import AtivosBody, AtivoUpdate, CandlesUpdate, CheckIqBody, Empty
 from glimpse.market import AuthError, BrokerError, BrokerTimeout
 from glimpse.runtime import security
+from glimpse.store import accounts, servers
 from glimpse.store import db as names
-from glimpse.store import servers
-from glimpse.store.accounts import public_view
 
 log = logging.getLogger(__name__)
 bp = Blueprint("market", __name__, url_prefix="/glimpse")
@@ -144,18 +143,15 @@ def check_iq(body: CheckIqBody):
         log.warning("checkIq: broker unavailable: %s", exc)
         raise APIError(503, "the broker cannot be reached right now") from None
     p = auth.principal()
-    c.db[names.ACCOUNTS].update_one(
-        {"_id": p.id},
-        {
-            "$set": {
-                "iqEmail": body.email,
-                "iqPassword": security.encrypt_secret(c.config.secret_key.get_secret_value(), body.password),
-                "iqConnected": True,
-                "iqBalancePractice": balances["treinamento"],
-                "iqBalanceReal": balances["real"],
-            }
-        },
-    )
+    if p.id is not None:
+        accounts.set_broker_credentials(
+            c.db,
+            p.id,
+            body.email,
+            security.encrypt_secret(c.config.secret_key.get_secret_value(), body.password),
+            balances["treinamento"],
+            balances["real"],
+        )
     return {
         "res": 1,
         "account": balances["account"],
@@ -169,7 +165,7 @@ def status(body: Empty):
     """Everything the dashboard shows, in one call: the account, the open pairs, the maintenance flag."""
     maintenance = ctx().db[names.AUXILIAR].find_one({"name": "Maintenance"}, {"value": 1}) or {}
     return {
-        "user": public_view(auth.principal().doc),
+        "user": auth.user().public(),
         "maintenance": maintenance.get("value") is True,
         "ativos": [{"ativo": a["ativo"], "payout": a.get("payout", 0)} for a in open_actives()],
         "serverTime": ctx().clock.now(),

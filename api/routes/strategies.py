@@ -14,8 +14,8 @@ from glimpse.backtest.sources import last_complete_minutes, series_from_market, 
 from glimpse.market.paper_market import PaperMarket
 from glimpse.rules.money import GLIMPSE_AUTHOR
 from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.store import accounts, strategies
 from glimpse.store import db as names
-from glimpse.store import strategies
 from glimpse.store.strategies import StrategyDoc
 
 bp = Blueprint("strategies", __name__, url_prefix="/glimpse")
@@ -31,7 +31,7 @@ def short_name(name: str) -> str:
 def get_strategies(body: Empty):
     """Strategies: a user sees Glimpse's and their own; a manager sees all."""
     p = auth.principal()
-    owned = p.doc.get("ownedStrategies", []) if p.kind == "user" else None
+    owned = p.account.owned_strategies if p.account is not None else None
     return [strategy.public() for strategy in strategies.visible(ctx().db, owned)]
 
 
@@ -42,7 +42,7 @@ def create_strategy(body: StrategyBody):
     reserved = "glimpse" in body.name.casefold()
     if p.kind == "user" and reserved:
         raise bad_request('names containing "Glimpse" are reserved', "name")
-    author = GLIMPSE_AUTHOR if p.kind == "manager" else short_name(p.doc.get("name", ""))
+    author = GLIMPSE_AUTHOR if p.account is None else short_name(p.account.name)
     strategy = StrategyDoc(
         name=body.name,
         created_by=author,
@@ -54,8 +54,8 @@ def create_strategy(body: StrategyBody):
     )
     if not strategies.insert(ctx().db, strategy):
         return {"res": 0}
-    if p.kind == "user":
-        ctx().db[names.ACCOUNTS].update_one({"_id": p.id}, {"$addToSet": {"ownedStrategies": body.name}})
+    if p.account is not None and p.id is not None:
+        accounts.add_owned_strategy(ctx().db, p.id, body.name)
     else:
         audit.record(
             body.name,

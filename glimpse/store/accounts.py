@@ -1,10 +1,28 @@
-"""The shape of a user account (`Accounts`) and the fields that never leave the API."""
+"""`Accounts`: the typed user account, its defaults, and every read and write of it.
+
+The document keeps the original's field names on disk (name, email,
+glimpseStatus, iqPeriodProfit, strategySettings, ...). The profit fields
+(iqSessionProfit, iqPeriodProfit, iqPeriodLoss) are integer cents; the
+ledger (glimpse/store/ledger.py) moves them with `$inc` of ints, and older
+documents that still hold reais as floats are read exactly until converted.
+Life-cycle transitions (glimpseStatus with server and assignment) live in
+glimpse/store/lifecycle.py.
+"""
 
 from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypedDict, cast
+
+from bson import Decimal128, ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from glimpse.rules.money import cents
+from glimpse.store import db as names
 
 DEFAULT_STRATEGY = "Glimpse Baixo Risco"
 
@@ -110,8 +128,536 @@ def new_account(
     }
 
 
-def public_view(account: dict[str, Any]) -> dict[str, Any]:
-    """The account as a client may see it: no secret, plus `iqConnected`."""
-    view = {k: v for k, v in account.items() if k not in SECRET_FIELDS}
-    view["iqConnected"] = bool(account.get("iqConnected")) and bool(account.get("iqPassword"))
-    return view
+# --- the typed account ---------------------------------------------------------------------------
+#
+# A slotted dataclass, not a pydantic model: getUser and status run it on every
+# call, and the documents are the store's own (the API validates what users
+# send before it gets here), so a read is a field-by-field copy (a few µs for
+# the whole account) instead of a validation (tens of µs). Nested parts stay the
+# dicts they are on disk, typed with TypedDicts, so reading them costs nothing.
+
+
+class MoneySettings(TypedDict, total=False):
+    money: float
+    gale: bool
+    galeCount: int
+    galeType: str  # "dobro" | "cobrir" | "sobra"
+    sobra: float
+    stopLoss: bool
+    stopLossValue: float
+    stopWin: bool
+    stopWinValue: float
+
+
+class AlertPrefs(TypedDict, total=False):
+    useAlerts: bool
+    glimpseStart: bool
+    glimpseStop: bool
+    activeClose: bool
+    stopLossReached: bool
+    stopWinReached: bool
+
+
+class GlimpsePrefs(TypedDict, total=False):
+    slides: bool
+    operationPriority: str  # "gale" | "stop"
+
+
+class Settings(TypedDict, total=False):
+    alerts: AlertPrefs
+    glimpse: GlimpsePrefs
+
+
+class Try(TypedDict, total=False):
+    start: str | int
+    result: str
+
+
+class Operating(TypedDict, total=False):
+    """What the app shows of the cycle in flight."""
+
+    operating: bool
+    active: str
+    money: float
+    operacao: str
+    tries: list[Try]
+
+
+class Alert(TypedDict):
+    title: str
+    description: str
+    read: bool
+    shown: bool
+    time: str  # epoch seconds, as a string (the original's shape)
+    type: str
+
+
+class LastLogin(TypedDict, total=False):
+    time: str
+    ip: str
+    location: str
+
+
+class PasswordReset(TypedDict, total=False):
+    hash: str
+    expiresAt: float
+    attempts: int
+
+
+def money_cents(value: object) -> int:
+    """A stored profit field as integer cents.
+
+    Integers are cents (how the ledger writes them). Floats and Decimal128 are
+    reais from documents written before the change, read exactly (12.34 → 1234)
+    until the conversion rewrites them; anything else counts as 0.
+    """
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal128):
+        value = value.to_decimal()
+    if isinstance(value, (float, Decimal)):
+        try:
+            return int(cents(value) * 100)
+        except ValueError:  # NaN or an infinity: not an amount
+            return 0
+    return 0
+
+
+def reais(amount_cents: int) -> float:
+    """Integer cents as the reais number the app shows (2 decimals)."""
+    return amount_cents / 100
+
+
+def _float(value: object, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def _int(value: object, default: int = 0) -> int:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return int(value)
+    return default
+
+
+# Stored field name -> attribute, for every field the model owns.
+FIELDS: dict[str, str] = {
+    "_id": "id",
+    "name": "name",
+    "email": "email",
+    "password": "password",
+    "type": "type",
+    "phone": "phone",
+    "cpf": "cpf",
+    "image": "image",
+    "readTerms": "read_terms",
+    "lastLogin": "last_login",
+    "firstAccess": "first_access",
+    "createdAt": "created_at",
+    "glimpseStatus": "glimpse_status",
+    "server": "server",
+    "assignment": "assignment",
+    "waitingSince": "waiting_since",
+    "assignedAt": "assigned_at",
+    "operating": "operating",
+    "iqEmail": "iq_email",
+    "iqPassword": "iq_password",
+    "iqConnected": "iq_connected",
+    "iqAccountType": "iq_account_type",
+    "iqBalancePractice": "iq_balance_practice",
+    "iqBalanceReal": "iq_balance_real",
+    "iqPeriodProfit": "period_profit",
+    "iqPeriodLoss": "period_loss",
+    "iqSessionProfit": "session_profit",
+    "premiumDays": "premium_days",
+    "preferedPayout": "prefered_payout",
+    "preferedActives": "prefered_actives",
+    "mode": "mode",
+    "strategy": "strategy",
+    "ownedStrategies": "owned_strategies",
+    "strategySettings": "strategy_settings",
+    "signalSettings": "signal_settings",
+    "settings": "settings",
+    "alerts": "alerts",
+    "passwordReset": "password_reset",
+    "passwordRecoverCode": "password_recover_code",
+}
+PROFIT_FIELDS = ("iqSessionProfit", "iqPeriodProfit", "iqPeriodLoss")
+
+
+@dataclass(slots=True)
+class Account:
+    """A user account (`Accounts`). Attributes carry the stored names in FIELDS.
+
+    The three profit fields are integer cents; `public()` turns them into
+    reais, the one place the API answers with money.
+    """
+
+    id: ObjectId | None = None
+    name: str = ""
+    email: str = ""
+    password: str = ""  # a password hash
+    type: str = "user"
+    phone: str = ""
+    cpf: str = ""
+    image: str = ""
+    read_terms: bool = False
+    last_login: LastLogin | str = ""
+    first_access: Any = 1
+    created_at: float | None = None
+    glimpse_status: str = "off"  # off | waiting | assigning | operating | stopping
+    server: str = ""  # the server serving the user
+    assignment: str = ""  # the id of the user's current assignment (glimpse/store/lifecycle.py)
+    waiting_since: float | None = None
+    assigned_at: float | None = None
+    operating: Operating = field(default_factory=lambda: cast(Operating, dict(IDLE_OPERATING, tries=[])))
+    iq_email: str = ""
+    iq_password: str = ""  # encrypted with GLIMPSE_SECRET_KEY
+    iq_connected: bool = False
+    iq_account_type: str = "treinamento"  # "treinamento" | "real"
+    iq_balance_practice: float | str = 0
+    iq_balance_real: float | str = 0
+    period_profit: int = 0  # iqPeriodProfit, cents
+    period_loss: int = 0  # iqPeriodLoss, cents (positive)
+    session_profit: int = 0  # iqSessionProfit, cents
+    premium_days: int = 0
+    prefered_payout: str = "> 75"
+    prefered_actives: str | list[str] = "todos"
+    mode: str = "strategy"  # strategy | signals | copy
+    strategy: str = ""
+    owned_strategies: list[str] = field(default_factory=list)
+    strategy_settings: MoneySettings = field(default_factory=lambda: MoneySettings())
+    signal_settings: MoneySettings = field(default_factory=lambda: MoneySettings())
+    settings: Settings = field(default_factory=lambda: Settings())
+    alerts: list[Alert] = field(default_factory=list)
+    password_reset: PasswordReset | None = None
+    password_recover_code: str | None = None  # the original's plaintext recovery code; never sent
+    # Fields the model does not own (written by other parts: appliedTrades, blocked, ...), as stored.
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The stored field names this account was read with, in their order (for `public`).
+    present: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Account:
+        g = doc.get
+        last_login = g("lastLogin", "")
+        prefered = g("preferedActives", "todos")
+        owned = g("ownedStrategies")
+        reset = g("passwordReset")
+        recover = g("passwordRecoverCode")
+        balance_practice, balance_real = g("iqBalancePractice", 0), g("iqBalanceReal", 0)
+        return cls(
+            id=g("_id"),
+            name=str(g("name") or ""),
+            email=str(g("email") or ""),
+            password=str(g("password") or ""),
+            type=str(g("type") or "user"),
+            phone=str(g("phone") or ""),
+            cpf=str(g("cpf") or ""),
+            image=str(g("image") or ""),
+            read_terms=g("readTerms") is True,
+            last_login=last_login if isinstance(last_login, (dict, str)) else "",  # type: ignore[arg-type]
+            first_access=g("firstAccess", 1),
+            created_at=_float(g("createdAt")) if g("createdAt") is not None else None,
+            glimpse_status=str(g("glimpseStatus") or "off"),
+            server=str(g("server") or ""),
+            assignment=str(g("assignment") or ""),
+            waiting_since=_float(g("waitingSince")) if g("waitingSince") is not None else None,
+            assigned_at=_float(g("assignedAt")) if g("assignedAt") is not None else None,
+            operating=cast(Operating, g("operating") or {}),
+            iq_email=str(g("iqEmail") or ""),
+            iq_password=str(g("iqPassword") or ""),
+            iq_connected=bool(g("iqConnected")),
+            iq_account_type=str(g("iqAccountType") or "treinamento"),
+            iq_balance_practice=balance_practice if isinstance(balance_practice, (int, float, str)) else 0,
+            iq_balance_real=balance_real if isinstance(balance_real, (int, float, str)) else 0,
+            period_profit=money_cents(g("iqPeriodProfit")),
+            period_loss=money_cents(g("iqPeriodLoss")),
+            session_profit=money_cents(g("iqSessionProfit")),
+            premium_days=_int(g("premiumDays")),
+            prefered_payout=str(g("preferedPayout") or "> 75"),
+            prefered_actives=prefered if isinstance(prefered, (str, list)) else "todos",
+            mode=str(g("mode") or "strategy"),
+            strategy=str(g("strategy") or ""),
+            owned_strategies=[str(name) for name in owned] if isinstance(owned, list) else [],
+            strategy_settings=cast(MoneySettings, g("strategySettings") or {}),
+            signal_settings=cast(MoneySettings, g("signalSettings") or {}),
+            settings=cast(Settings, g("settings") or {}),
+            alerts=g("alerts") or [],
+            password_reset=reset if isinstance(reset, dict) else None,  # type: ignore[arg-type]
+            password_recover_code=None if recover is None else str(recover),
+            extra={k: v for k, v in doc.items() if k not in FIELDS},
+            present=tuple(doc),
+        )
+
+    def stored(self, key: str) -> Any:
+        """The value of a stored field name, as it is written to disk (profits in cents)."""
+        attr = FIELDS.get(key)
+        if attr is None:
+            return self.extra.get(key)
+        return getattr(self, attr)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The document to store: every owned field under its stored name, then the others."""
+        doc = {key: getattr(self, attr) for key, attr in FIELDS.items()}
+        if self.id is None:
+            del doc["_id"]
+        if self.password_reset is None:
+            del doc["passwordReset"]
+        if self.password_recover_code is None:
+            del doc["passwordRecoverCode"]
+        doc.update(self.extra)
+        return doc
+
+    def public(self) -> dict[str, Any]:
+        """The account as a client may see it: the stored fields without any secret, the
+        profits in reais, and `iqConnected` (credentials set and checked)."""
+        keys = self.present or tuple(self.to_doc())
+        view: dict[str, Any] = {}
+        for key in keys:
+            if key in SECRET_FIELDS:
+                continue
+            attr = FIELDS.get(key)
+            view[key] = self.extra.get(key) if attr is None else getattr(self, attr)
+        for key, amount in (
+            ("iqSessionProfit", self.session_profit),
+            ("iqPeriodProfit", self.period_profit),
+            ("iqPeriodLoss", self.period_loss),
+        ):
+            if key in view:
+                view[key] = reais(amount)
+        view["iqConnected"] = self.iq_connected and bool(self.iq_password)
+        return view
+
+    # --- what the rules read ---------------------------------------------------------------
+
+    @property
+    def has_broker_credentials(self) -> bool:
+        return self.iq_connected and bool(self.iq_password)
+
+    @property
+    def operation_priority(self) -> str:
+        return str((self.settings.get("glimpse") or {}).get("operationPriority", "gale"))
+
+    def wants_alert(self, setting: str | None) -> bool:
+        """Whether the user's settings ask for an alert switched by `setting` (None: always)."""
+        if setting is None:
+            return True
+        prefs: Mapping[str, Any] = self.settings.get("alerts") or {}
+        return bool(prefs.get("useAlerts", True)) and bool(prefs.get(setting, True))
+
+
+def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored account document as a client may see it (see `Account.public`)."""
+    return Account.from_doc(doc).public()
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def _oid(account_id: str | ObjectId) -> ObjectId:
+    return account_id if isinstance(account_id, ObjectId) else ObjectId(account_id)
+
+
+def find_by_id(db: Any, account_id: str | ObjectId) -> Account | None:
+    doc = db[names.ACCOUNTS].find_one({"_id": _oid(account_id)})
+    return Account.from_doc(doc) if doc is not None else None
+
+
+def find_by_email(db: Any, email: str) -> Account | None:
+    """The account with this (stored, lower-case) email, or None."""
+    doc = db[names.ACCOUNTS].find_one({"email": email})
+    return Account.from_doc(doc) if doc is not None else None
+
+
+def email_taken(db: Any, email: str) -> bool:
+    return db[names.ACCOUNTS].find_one({"email": email}, {"_id": 1}) is not None
+
+
+def id_of_email(db: Any, email: str) -> ObjectId | None:
+    doc = db[names.ACCOUNTS].find_one({"email": email}, {"_id": 1})
+    return None if doc is None else cast(ObjectId, doc["_id"])
+
+
+def by_period_profit(db: Any, limit: int) -> list[Account]:
+    """The best of the period (name and period figures only), highest profit first."""
+    cursor = (
+        db[names.ACCOUNTS]
+        .find({}, {"name": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1})
+        .sort([("iqPeriodProfit", -1), ("_id", 1)])
+        .limit(limit)
+    )
+    return [Account.from_doc(doc) for doc in cursor]
+
+
+def awaiting_server(db: Any) -> list[Account]:
+    """Users waiting for a server, or stopping with none, oldest Start first (status fields only)."""
+    cursor = (
+        db[names.ACCOUNTS]
+        .find(
+            {"glimpseStatus": {"$in": ["waiting", "stopping"]}, "server": {"$in": ["", None]}},
+            {"glimpseStatus": 1, "premiumDays": 1, "waitingSince": 1, "assignment": 1},
+        )
+        .sort([("waitingSince", 1), ("_id", 1)])
+    )
+    return [Account.from_doc(doc) for doc in cursor]
+
+
+def stopping_without_server(db: Any) -> list[Account]:
+    """Users who pressed Stop while no server held them."""
+    cursor = db[names.ACCOUNTS].find({"glimpseStatus": "stopping", "server": {"$in": ["", None]}})
+    return [Account.from_doc(doc) for doc in cursor]
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+def create(
+    db: Any,
+    name: str,
+    email: str,
+    password_hash: str,
+    now: float,
+    *,
+    premium_days: int = 0,
+    owned_strategies: list[str] | None = None,
+) -> ObjectId | None:
+    """Insert a new account with the defaults; its id, or None when the email is taken."""
+    doc = new_account(
+        name, email, password_hash, now, premium_days=premium_days, owned_strategies=owned_strategies
+    )
+    try:
+        return cast(ObjectId, db[names.ACCOUNTS].insert_one(doc).inserted_id)
+    except DuplicateKeyError:
+        return None
+
+
+# Fields a user may change with updateUser (api/user_updates.py validates each value).
+PROFILE_FIELDS = frozenset(
+    {
+        "name", "readTerms", "lastLogin", "mode", "preferedPayout", "preferedActives", "iqAccountType",
+        "strategy", "strategySettings", "signalSettings", "settings",
+    }
+)  # fmt: skip
+
+
+def update_profile(db: Any, account_id: ObjectId, changes: Mapping[str, Any]) -> None:
+    """`$set` validated profile fields (PROFILE_FIELDS only)."""
+    unknown = set(changes) - PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    if changes:
+        db[names.ACCOUNTS].update_one({"_id": account_id}, {"$set": dict(changes)})
+
+
+def press_start(
+    db: Any, account_id: ObjectId, from_statuses: Iterable[str], now: float, changes: Mapping[str, Any]
+) -> bool:
+    """App Start: → waiting (from one of `from_statuses`) with the profile `changes`, one update."""
+    update = dict(changes)
+    update.update(glimpseStatus="waiting", waitingSince=now, operating=dict(IDLE_OPERATING, tries=[]))
+    result = db[names.ACCOUNTS].update_one(
+        {"_id": account_id, "glimpseStatus": {"$in": list(from_statuses)}}, {"$set": update}
+    )
+    return bool(result.matched_count)
+
+
+def press_stop(
+    db: Any, account_id: ObjectId, from_statuses: Iterable[str], changes: Mapping[str, Any]
+) -> bool:
+    """App Stop: → stopping (from one of `from_statuses`) with the profile `changes`, one update."""
+    update = dict(changes)
+    update["glimpseStatus"] = "stopping"
+    result = db[names.ACCOUNTS].update_one(
+        {"_id": account_id, "glimpseStatus": {"$in": list(from_statuses)}}, {"$set": update}
+    )
+    return bool(result.matched_count)
+
+
+def mark_alert(db: Any, account_id: ObjectId, time: str, read: bool | None, shown: bool | None) -> None:
+    """Set the read/shown flags of the alert stamped `time`."""
+    changes = {f"alerts.$.{k}": v for k, v in (("read", read), ("shown", shown)) if v is not None}
+    if changes:
+        db[names.ACCOUNTS].update_one({"_id": account_id, "alerts.time": time}, {"$set": changes})
+
+
+def add_premium_days(db: Any, account_id: ObjectId, days: int) -> None:
+    db[names.ACCOUNTS].update_one({"_id": account_id}, {"$inc": {"premiumDays": days}})
+
+
+def count_down_premium_days(db: Any) -> int:
+    """One day off every running subscription; how many accounts it touched."""
+    result = db[names.ACCOUNTS].update_many({"premiumDays": {"$gt": 0}}, {"$inc": {"premiumDays": -1}})
+    return int(result.modified_count)
+
+
+def set_password(db: Any, account_id: ObjectId, password_hash: str) -> None:
+    db[names.ACCOUNTS].update_one({"_id": account_id}, {"$set": {"password": password_hash}})
+
+
+def start_password_reset(db: Any, account_id: ObjectId, code_hash: str, expires_at: float) -> None:
+    reset = PasswordReset(hash=code_hash, expiresAt=expires_at, attempts=0)
+    db[names.ACCOUNTS].update_one({"_id": account_id}, {"$set": {"passwordReset": reset}})
+
+
+def count_reset_attempt(db: Any, account_id: ObjectId) -> None:
+    db[names.ACCOUNTS].update_one(
+        {"_id": account_id, "passwordReset": {"$exists": True}}, {"$inc": {"passwordReset.attempts": 1}}
+    )
+
+
+def finish_password_reset(db: Any, account_id: ObjectId, code_hash: str, password_hash: str) -> bool:
+    """Set the new password, if the reset stamped `code_hash` is still there (so a code works once)."""
+    result = db[names.ACCOUNTS].update_one(
+        {"_id": account_id, "passwordReset.hash": code_hash},
+        {"$set": {"password": password_hash}, "$unset": {"passwordReset": ""}},
+    )
+    return int(result.modified_count) == 1
+
+
+def set_broker_credentials(
+    db: Any,
+    account_id: ObjectId,
+    email: str,
+    encrypted_password: str,
+    balance_practice: float,
+    balance_real: float,
+) -> None:
+    """Checked IQ Option credentials (the password already encrypted) and the balances the broker gave."""
+    db[names.ACCOUNTS].update_one(
+        {"_id": account_id},
+        {
+            "$set": {
+                "iqEmail": email,
+                "iqPassword": encrypted_password,
+                "iqConnected": True,
+                "iqBalancePractice": balance_practice,
+                "iqBalanceReal": balance_real,
+            }
+        },
+    )
+
+
+def set_broker_disconnected(db: Any, account_id: str | ObjectId) -> None:
+    """The broker refused the stored credentials: Start stays refused until checkIq succeeds again."""
+    db[names.ACCOUNTS].update_one({"_id": _oid(account_id)}, {"$set": {"iqConnected": False}})
+
+
+def add_owned_strategy(db: Any, account_id: ObjectId, name: str) -> None:
+    db[names.ACCOUNTS].update_one({"_id": account_id}, {"$addToSet": {"ownedStrategies": name}})
+
+
+def end_orphan_stop(db: Any, account: Account, alert_doc: Mapping[str, Any] | None) -> bool:
+    """stopping with no server → off, for the assignment that was read; False if anything moved meanwhile."""
+    update: dict[str, Any] = {"$set": {"glimpseStatus": "off", "iqSessionProfit": 0}}
+    if alert_doc is not None:
+        update["$push"] = {"alerts": dict(alert_doc)}
+    query: dict[str, Any] = {"_id": account.id, "glimpseStatus": "stopping", "server": {"$in": ["", None]}}
+    if account.assignment:
+        query["assignment"] = account.assignment
+    result = db[names.ACCOUNTS].update_one(query, update)
+    return int(result.modified_count) == 1

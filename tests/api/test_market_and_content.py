@@ -95,9 +95,12 @@ def test_rank_uses_pseudonyms_except_for_the_caller(client, db, user, other_user
     db[names.AUXILIAR].insert_one(
         {"name": "randomNames", "value": {"name": ["Rui", "Lia"], "sourname": ["Lima", "Melo"]}}
     )
-    db[names.ACCOUNTS].update_one({"email": user.email}, {"$set": {"iqPeriodProfit": 10, "iqPeriodLoss": 2}})
+    # The profit fields are stored in integer cents.
     db[names.ACCOUNTS].update_one(
-        {"email": other_user.email}, {"$set": {"iqPeriodProfit": 50, "iqPeriodLoss": 1}}
+        {"email": user.email}, {"$set": {"iqPeriodProfit": 1000, "iqPeriodLoss": 200}}
+    )
+    db[names.ACCOUNTS].update_one(
+        {"email": other_user.email}, {"$set": {"iqPeriodProfit": 5000, "iqPeriodLoss": 100}}
     )
     rank = client.post("/glimpse/getRank", json={}, headers=user.headers).json
     assert [r["profit"] for r in rank] == [50, 10]

@@ -12,6 +12,8 @@ export default defineConfig({
   server: {
     port: 8100,
     proxy: { "/glimpse": { target: api, changeOrigin: false } },
+    // The code shared with the manager app sits beside this folder (apps/shared).
+    fs: { allow: [".."] },
   },
   build: {
     outDir: "dist",

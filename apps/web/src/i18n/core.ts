@@ -1,35 +1,19 @@
-// Languages: Brazilian Portuguese (the original's) and English. The choice is
-// kept in localStorage; without one, the browser's language decides.
+// The user app's texts in Brazilian Portuguese (the original's) and English;
+// choosing the language and filling placeholders is shared (apps/shared/src/i18n.ts).
 
+import { createTranslator, type Language } from "../../../shared/src/i18n";
 import { en } from "./en";
 import { pt } from "./pt";
 
-export type MessageKey = keyof typeof pt;
-export type Language = "pt-BR" | "en";
-export type Params = Record<string, string | number>;
+export { LANGUAGES, STORAGE_KEY, detectLanguage } from "../../../shared/src/i18n";
+export type { Language, Params } from "../../../shared/src/i18n";
 
-export const LANGUAGES: Language[] = ["pt-BR", "en"];
-export const STORAGE_KEY = "glimpse.lang";
+export type MessageKey = keyof typeof pt;
 
 const dictionaries: Record<Language, Record<MessageKey, string>> = { "pt-BR": pt, en };
 
-/** The stored choice if valid, else pt-BR for any Portuguese browser language, else English. */
-export function detectLanguage(stored: string | null, browserLanguages: readonly string[]): Language {
-  if (stored === "pt-BR" || stored === "en") return stored;
-  for (const tag of browserLanguages) {
-    const lower = tag.toLowerCase();
-    if (lower.startsWith("pt")) return "pt-BR";
-    if (lower.startsWith("en")) return "en";
-  }
-  return "en";
-}
-
 /** The text of `key` with {placeholders} filled in. */
-export function translate(language: Language, key: MessageKey, params?: Params): string {
-  const text = dictionaries[language][key] ?? dictionaries["pt-BR"][key] ?? key;
-  if (!params) return text;
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
-}
+export const translate = createTranslator<MessageKey>(dictionaries);
 
 export function dictionary(language: Language): Record<MessageKey, string> {
   return dictionaries[language];

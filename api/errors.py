@@ -51,7 +51,8 @@ def register_error_handlers(app: Flask) -> None:
             405: "method not allowed",
             413: "request body too large",
         }
-        return jsonify({"error": messages.get(exc.code, exc.description or exc.name)}), exc.code
+        code = exc.code or 500
+        return jsonify({"error": messages.get(code, exc.description or exc.name)}), code
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

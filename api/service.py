@@ -78,6 +78,7 @@ class _GunicornApp(BaseApplication):
 
     def _start_background(self) -> None:
         ctx = self.context
+        assert ctx is not None, "load() runs before the workers start"
         heartbeat = HeartbeatThread(ctx.db, "API", ctx.clock)
         heartbeat.start()
         self.running.append(heartbeat)

@@ -62,7 +62,7 @@ class _Locked:
         if callable(attr) and not name.startswith("_"):
             lock = self._lock
 
-            def call(*args, **kwargs):
+            def call(*args: Any, **kwargs: Any) -> Any:
                 with lock:
                     result = attr(*args, **kwargs)
                 if isinstance(result, (mongomock.Collection, mongomock.Database)):
@@ -77,7 +77,7 @@ class _Locked:
 
     def __eq__(self, other: object) -> bool:
         other_target = other._target if isinstance(other, _Locked) else other
-        return self._target == other_target
+        return bool(self._target == other_target)
 
     def __hash__(self) -> int:
         return hash(self._target)
@@ -97,11 +97,11 @@ def _install_id_lookup() -> None:
     from mongomock.collection import Collection
     from mongomock.filtering import filter_applies
 
-    scan = Collection._iter_documents
+    scan: Any = Collection._iter_documents
     if getattr(scan, "glimpse_id_lookup", False):
         return
 
-    def iter_documents(self, filter):
+    def iter_documents(self: Any, filter: Any) -> Any:
         key = filter.get("_id") if isinstance(filter, dict) else None
         if type(key) not in (ObjectId, str, int):  # operators, regexes, lists: the general scan
             return scan(self, filter)
@@ -109,17 +109,17 @@ def _install_id_lookup() -> None:
             doc = self._store[key]
         except (KeyError, TypeError):
             return iter(())
-        return iter((doc,)) if filter_applies(filter, doc) else iter(())
+        return iter((doc,)) if filter_applies(filter, doc) else iter(())  # type: ignore[no-untyped-call]
 
-    iter_documents.glimpse_id_lookup = True
-    Collection._iter_documents = iter_documents
+    setattr(iter_documents, "glimpse_id_lookup", True)  # noqa: B010 (a function attribute mypy cannot see)
+    setattr(Collection, "_iter_documents", iter_documents)  # noqa: B010 (patching mongomock)
 
     # mongomock checks a unique index after every write by running a full
     # query for the key; for a plain single-field index on a scalar value,
     # comparing that one field is the same check without the query engine.
-    check_uniques = Collection._ensure_uniques
+    check_uniques: Any = Collection._ensure_uniques
 
-    def ensure_uniques(self, new_data):
+    def ensure_uniques(self: Any, new_data: Any) -> Any:
         for index in self._store.indexes.values():
             if not index.get("unique"):
                 continue
@@ -139,7 +139,7 @@ def _install_id_lookup() -> None:
                 raise pymongo.errors.DuplicateKeyError("E11000 Duplicate Key Error", 11000)
         return None
 
-    Collection._ensure_uniques = ensure_uniques
+    setattr(Collection, "_ensure_uniques", ensure_uniques)  # noqa: B010 (patching mongomock)
 
 
 _install_id_lookup()
@@ -150,7 +150,7 @@ _embedded_clients: dict[str, Any] = {}
 
 def new_embedded_database(name: str = "Glimpse") -> Any:
     """A fresh, empty in-memory database (tests use one each)."""
-    client = mongomock.MongoClient()
+    client: Any = mongomock.MongoClient()
     return _Locked(client, threading.RLock())[name]
 
 
@@ -161,10 +161,10 @@ def open_database(config: Config) -> Any:
     process, so the API and the service threads see the same data.
     """
     if config.mongo_uri:
-        client = pymongo.MongoClient(
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             config.mongo_uri.get_secret_value(), serverSelectionTimeoutMS=5000, tz_aware=True
         )
-        db = client[config.db_name]
+        db: Any = client[config.db_name]
     else:
         with _embedded_lock:
             db = _embedded_clients.get(config.db_name)
@@ -212,7 +212,7 @@ def ensure_indexes(db: Any) -> None:
         db[collection].create_indexes(models)
 
 
-def upsert_all(collection: Any, key: str, docs: list[dict]) -> None:
+def upsert_all(collection: Any, key: str, docs: list[dict[str, Any]]) -> None:
     """`$set` each document on the one with the same `key`, inserting it when absent.
 
     On MongoDB this is one unordered bulk write (one round trip); mongomock's

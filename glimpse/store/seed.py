@@ -95,6 +95,8 @@ def _is_demo(collection: str, doc: dict[str, Any]) -> bool:
         return doc.get("code") in DEMO_CODES
     if collection in _LOGIN_COLLECTIONS:
         stored = doc.get("password")
+        if not isinstance(stored, str):
+            return False
         return any(verify_password(stored, password) for _, _, password in DEMO_LOGINS)
     return False
 

@@ -18,7 +18,11 @@ from glimpse.market.base import (
     BrokerTimeout,
     Candle,
     ConnectionInUse,
+    Disconnected,
+    Fill,
+    OrderLookup,
     Rejected,
+    Settlement,
     Unreachable,
 )
 from glimpse.runtime.clock import Clock
@@ -32,7 +36,11 @@ __all__ = [
     "BrokerTimeout",
     "Candle",
     "ConnectionInUse",
+    "Disconnected",
+    "Fill",
+    "OrderLookup",
     "Rejected",
+    "Settlement",
     "Unreachable",
     "check_credentials",
     "open_broker",

@@ -10,13 +10,19 @@ broker traffic.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
 
 from glimpse.rules.money import cents, to_decimal
 from glimpse.rules.pairs import PAIRS
+
+log = logging.getLogger(__name__)
 
 ACCOUNT_MODES = ("PRACTICE", "REAL")
 DIRECTIONS = ("call", "put")
@@ -46,6 +52,14 @@ class Unreachable(BrokerError):
     """The broker cannot be reached, or the connection was lost."""
 
 
+class Disconnected(Unreachable):
+    """The connection dropped: while waiting on an order, or during a buy (then order_may_exist=True).
+
+    Call reconnect(), then settlement() or find_order() again: the broker
+    still holds the order.
+    """
+
+
 class BrokerTimeout(BrokerError):
     """The broker did not answer in time."""
 
@@ -64,6 +78,100 @@ class Rejected(BrokerError):
 
 class ConnectionInUse(BrokerError):
     """This process already holds its one live connection to the broker."""
+
+
+# Where a quote of a Fill or a Settlement comes from: the broker's own
+# messages, our candle stream (the broker did not say), or nowhere.
+QUOTE_SOURCES = ("broker", "stream", "none")
+ORDER_STATES = ("open", "settled", "not_placed", "unknown")
+
+
+@dataclass(frozen=True)
+class Fill:
+    """The broker took the order."""
+
+    order_id: int
+    open_quote: float | None  # the open quote as the broker reports it
+    expires_at: float  # epoch seconds
+    quote_source: str  # "broker", "stream" or "none" (where open_quote came from)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The broker settled the order."""
+
+    profit: Decimal  # whole cents (rules.money.cents): > 0 win, < 0 loss, 0 doji
+    close_quote: float | None
+    closed_at: float  # epoch seconds: the option's close (its expiry)
+    quote_source: str  # "broker", "stream" or "none" (where close_quote came from)
+
+
+@dataclass(frozen=True)
+class OrderLookup:
+    """What the broker says about an order we may have placed (Broker.find_order)."""
+
+    state: str  # "open" | "settled" | "not_placed" | "unknown"
+    fill: Fill | None = None
+    settlement: Settlement | None = None
+
+    def __post_init__(self) -> None:
+        if self.state not in ORDER_STATES:
+            raise ValueError(f"state must be one of {ORDER_STATES}, got {self.state!r}")
+        if self.state in ("open", "settled") and self.fill is None:
+            raise ValueError(f"an {self.state} order has a fill")
+        if (self.state == "settled") != (self.settlement is not None):
+            raise ValueError("a settlement comes with, and only with, the settled state")
+
+
+def check_client_key(client_key: str) -> str:
+    if not isinstance(client_key, str) or not 1 <= len(client_key) <= 200:
+        raise ValueError(f"client_key must be a string of 1 to 200 characters, got {client_key!r}")
+    return client_key
+
+
+# Reconnection back-off: the first pause, the cap, and the default budget (seconds).
+RECONNECT_FIRST_PAUSE = 0.5
+RECONNECT_MAX_PAUSE = 30.0
+RECONNECT_BUDGET = 300.0
+
+
+def reconnect_with_backoff(
+    connect: Callable[[], None],
+    what: str,
+    *,
+    budget: float = RECONNECT_BUDGET,
+    first_pause: float = RECONNECT_FIRST_PAUSE,
+    max_pause: float = RECONNECT_MAX_PAUSE,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Call `connect` until it succeeds, pausing 0.5, 1, 2, 4 ... s (capped) between tries.
+
+    Returns the number of attempts. AuthError is raised at once (a password
+    does not get better by waiting); any other BrokerError is retried until
+    `budget` seconds have gone, then raised as Unreachable. It logs one line
+    per state change (lost, back), not one per attempt.
+    """
+    start = time.monotonic()
+    pause = first_pause
+    attempts = 0
+    log.warning("%s: connection lost, reconnecting", what)
+    while True:
+        attempts += 1
+        try:
+            connect()
+        except AuthError:
+            log.error("%s: the broker refused the credentials while reconnecting", what)
+            raise
+        except BrokerError as exc:
+            remaining = budget - (time.monotonic() - start)
+            if remaining <= 0:
+                log.error("%s: still disconnected after %d attempts, giving up", what, attempts)
+                raise Unreachable(f"{what}: could not reconnect within {budget:g} s ({exc})") from exc
+            sleep(min(pause, remaining))
+            pause = min(pause * 2, max_pause)
+            continue
+        log.warning("%s: reconnected after %d attempt(s)", what, attempts)
+        return attempts
 
 
 # One candle: `from` is its start (epoch seconds); o, c, h, l are quotes at the
@@ -173,6 +281,69 @@ class Broker(ABC):
     @abstractmethod
     def close(self) -> None:
         """Disconnect; safe to call more than once."""
+
+    # --- orders with an idempotency key (the ledger's write-ahead) --------------------------------
+
+    def place(
+        self,
+        amount,
+        pair: str,
+        direction: str,
+        minutes: int = 1,
+        *,
+        client_key: str,
+        sent_at: float | None = None,
+    ) -> Fill:
+        """Open an option like buy(), and return what the broker reported.
+
+        `client_key` is our idempotency key, written to the ledger before the
+        call; placing again with the same key returns the first order's fill
+        and never places twice. `sent_at` (optional) is when the ledger wrote
+        the intent: an adapter may refuse (Rejected) to send an intent so old
+        that find_order() may already have declared it not placed. Any error
+        after the request may have reached the broker (a timeout, a dropped
+        socket) is raised with order_may_exist=True; then ask find_order().
+        This default (for adapters without quotes) wraps buy().
+        """
+        check_client_key(client_key)
+        order_id = self.buy(amount, pair, direction, minutes)
+        return Fill(order_id, None, float(turbo_expiry(time.time(), minutes)), "none")
+
+    def settlement(self, order_id: int, timeout: float) -> Settlement:
+        """Like order_result(), with the close quote.
+
+        Raises BrokerTimeout when the order is not settled within `timeout`,
+        Disconnected when the connection dropped. This default wraps order_result().
+        """
+        profit = self.order_result(order_id, timeout)
+        return Settlement(cents(to_decimal(profit)), None, time.time(), "none")
+
+    def find_order(
+        self,
+        client_key: str,
+        *,
+        pair: str,
+        direction: str,
+        amount,
+        sent_at: float,
+        order_id: int | None = None,
+    ) -> OrderLookup:
+        """Ask the broker whether it holds this order.
+
+        "open" (with its fill), "settled" (fill and settlement), "not_placed"
+        when the broker proves it never placed it and never will, "unknown"
+        when it cannot tell yet (ask again later). It never raises a
+        BrokerError: a broker that cannot be asked answers "unknown".
+        """
+        return OrderLookup("unknown")
+
+    def reconnect(self) -> None:
+        """After a dropped connection: log in again with exponential back-off (capped)."""
+        reconnect_with_backoff(self._reconnect_once, type(self).__name__)
+
+    def _reconnect_once(self) -> None:
+        self.close()
+        self.connect()
 
     def late_orders(self) -> list[dict]:
         """Buys that failed with order_may_exist and that the broker turned out to execute.

@@ -22,7 +22,20 @@ is used unmodified. What this adapter adds around it:
 * IQ_Option has no logout() in this version: close() logs out through the
   HTTP resource and closes the socket.
 * connect() raises AttributeError when the login host is down; that, and
-  every other transport failure, becomes Unreachable.
+  every other transport failure, becomes Unreachable. A socket that drops
+  during a buy or while an order runs raises Disconnected (a buy: with
+  order_may_exist); reconnect() logs in again with capped exponential back-off.
+* Quotes: the buy reply (`option`) carries the open quote in `value`, and
+  `option-closed` the close quote in `expiration_value` (field names of the
+  real broker from memory: the library reads neither). When a message lacks
+  one, the quote is taken from our candle stream (quote_source "stream").
+* Finding an order (find_order): first what this process saw (its fills and
+  the late replies), then the broker's option history (`get-options`, the
+  library's get_options_v2 channel; reply `options`). An order absent from a
+  complete history is "not_placed" only once its buy can no longer land:
+  a buy names its expiry (at most 90 s after sending), and the broker refuses
+  a buy whose expiry has passed, so after `IQTimeouts.landing` seconds from
+  sending it never executes. Before that the answer is "unknown".
 * Hosts default to IQ Option's; GLIMPSE_IQ_HTTP_BASE / GLIMPSE_IQ_WS_URL
   redirect them (tests, relays) by wrapping two methods of IQOptionAPI.
   The wrap also puts a timeout on the library's HTTP requests. It stays for
@@ -40,6 +53,7 @@ import ipaddress
 import itertools
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -56,12 +70,19 @@ from glimpse.market.base import (
     BrokerTimeout,
     Candle,
     ConnectionInUse,
+    Disconnected,
+    Fill,
+    OrderLookup,
     Rejected,
+    Settlement,
     Unreachable,
+    check_client_key,
     check_mode,
     check_order,
     check_pair,
     check_timeout,
+    reconnect_with_backoff,
+    turbo_expiry,
 )
 from glimpse.rules.money import cents, to_decimal
 from glimpse.runtime.clock import Clock, SystemClock
@@ -77,6 +98,10 @@ RELEASE_GRACE_SECONDS = 3.0  # how long the watchdog works to end a stuck librar
 STOP_QUIET_SECONDS = 0.6  # no candle for this long after an unsubscribe: the stream stopped
 MAX_COUNT = 1000
 RESULTS_KEPT = 1000
+HISTORY_LIMIT = 100  # options asked of the history per look
+HISTORY_POLL_SECONDS = 2.0  # between looks at the history while an order's close is due
+SEND_SKEW_SECONDS = 5.0  # an order in the history may carry a time this much before our send time
+_RESULT_NAMES = {"win": "win", "loose": "loss", "loss": "loss", "equal": "doji", "doji": "doji"}
 # Words of IQ Option's buy refusals that mean the pair cannot be traded now.
 _CLOSED_HINTS = ("suspend", "closed", "not available", "unavailable", "disabled", "not enabled")
 
@@ -93,6 +118,15 @@ class IQTimeouts:
     close: float = 5.0
     http: float = 15.0  # each HTTP request the library makes (login, logout)
     slot_wait: float = 0.0  # how long connect() waits for this process's connection to be free
+    # place(sent_at=...) sends no buy whose intent is older than this.
+    place_deadline: float = 20.0
+    # After this long from the intent (sent_at), a buy can no longer execute: it
+    # was sent within place_deadline, its expiry is at most 90 s after sending,
+    # and the broker refuses a buy whose expiry has passed.
+    landing: float = 120.0
+    reconnect_budget: float = 300.0  # reconnect() gives up after this long
+    reconnect_first_pause: float = 0.5  # then doubling, up to reconnect_max_pause
+    reconnect_max_pause: float = 30.0
 
 
 # --- process-wide state of the library -----------------------------------------------------------
@@ -185,7 +219,7 @@ def _is_loopback(host: str | None) -> bool:
 def _bypass_proxy_for_loopback(ws_url: str) -> None:
     """websocket-client 0.56 proxies even 127.0.0.1 when a lowercase http_proxy is set."""
     host = urlsplit(ws_url).hostname
-    if not _is_loopback(host):
+    if host is None or not _is_loopback(host):
         return
     entries = [e for e in os.environ.get("no_proxy", "").replace(" ", "").split(",") if e]
     missing = [name for name in (*_LOOPBACK_NAMES, host) if name not in entries]
@@ -285,7 +319,7 @@ class IQOptionBroker(Broker):
         # The library runs on the wall clock (its expiry maths reads time.time()).
         self._clock = clock or SystemClock()
         self.timeouts = timeouts or IQTimeouts()
-        self._iq = None
+        self._iq: Any = None  # the library's IQ_Option (untyped)
         self._connected = False
         self._mode = "PRACTICE"
         self._streams: dict[str, int] = {}
@@ -294,6 +328,11 @@ class IQOptionBroker(Broker):
         self._unconfirmed: dict[str, dict] = {}  # request id -> buy whose reply was late
         self._late: list[dict] = []
         self._results: dict[int, float] = {}
+        self._fills: dict[str, Fill] = {}  # client key -> what the broker reported
+        self._in_flight: dict[str, tuple[str, float]] = {}  # client key -> (request id, send time)
+        self._orders: dict[int, dict] = {}  # order id -> {pair, direction, amount, client_key, expires_at}
+        self._claimed: dict[int, str] = {}  # order id -> the client key find_order matched it to
+        self._settlements: dict[int, Settlement] = {}
 
     # --- the process slot -----------------------------------------------------------------------
 
@@ -349,7 +388,8 @@ class IQOptionBroker(Broker):
         except _Expired as exc:
             raise BrokerTimeout(f"IQ Option login did not complete: {exc}") from None
         except Exception as exc:  # the library raises AttributeError when the login host is down
-            log.warning("IQ Option connect failed: %s: %s", type(exc).__name__, exc)
+            # Debug only: reconnect() retries this, and logs once per state change.
+            log.debug("IQ Option connect failed: %s: %s", type(exc).__name__, exc)
             raise Unreachable(f"IQ Option is unreachable ({type(exc).__name__}: {exc})") from None
         if not ok:
             raise _login_refusal(reason)
@@ -645,44 +685,141 @@ class IQOptionBroker(Broker):
         stake = check_order(amount, pair, direction, minutes)
         active = self._active_id(pair)
         with self._lock:
-            api = self._api()
-            self._collect_late_orders()
-            request_id = f"glimpse-buy-{next(self._request_ids)}"
             order = {"pair": pair, "direction": direction, "amount": float(stake)}
+            reply = self._buy(stake, active, minutes, order)
+            return int(reply["id"])
+
+    def place(
+        self,
+        amount,
+        pair: str,
+        direction: str,
+        minutes: int = 1,
+        *,
+        client_key: str,
+        sent_at: float | None = None,
+    ) -> Fill:
+        """buy() with an idempotency key; see Broker.place.
+
+        `sent_at` (optional, epoch seconds): when the ledger wrote the intent.
+        A buy is not sent when the intent is older than IQTimeouts.place_deadline
+        (a process that was paused): find_order's "not_placed" rests on it.
+        """
+        check_client_key(client_key)
+        stake = check_order(amount, pair, direction, minutes)
+        active = self._active_id(pair)
+        with self._lock:
+            self._collect_late_orders()
+            known = self._fills.get(client_key)
+            if known is not None:
+                return known  # the same key again: the order the broker already took
+            if client_key in self._in_flight:
+                raise BrokerTimeout(
+                    f"a buy with key {client_key} is still unanswered: the order may exist (ask find_order)",
+                    order_may_exist=True,
+                )
+            if sent_at is not None:
+                age = self._server_time(self._api()) - sent_at
+                if age > self.timeouts.place_deadline:
+                    raise Rejected(
+                        f"the order {client_key} was written {age:.0f} s ago: too late to send it "
+                        f"(more than {self.timeouts.place_deadline:g} s)"
+                    )
+            order = {
+                "pair": pair,
+                "direction": direction,
+                "amount": float(stake),
+                "client_key": client_key,
+                "minutes": minutes,
+            }
+            reply = self._buy(stake, active, minutes, order)
+            return self._record_fill(reply, order, minutes)
+
+    def _buy(self, stake, active: int, minutes: int, order: dict) -> dict:
+        """Send one buy and wait for its reply; the reply carrying the order id."""
+        api = self._api()
+        self._collect_late_orders()
+        request_id = f"glimpse-buy-{next(self._request_ids)}"
+        key = order.get("client_key")
+        if key is not None:
+            self._in_flight[key] = (request_id, self._server_time(api))
+        try:
             self._send(
-                f"buy {pair}",
-                lambda: api.buyv3(float(stake), active, direction, minutes, request_id),
+                f"buy {order['pair']}",
+                lambda: api.buyv3(float(stake), active, order["direction"], minutes, request_id),
                 order_may_exist=True,
             )
-            deadline = time.monotonic() + self.timeouts.buy
-            while True:
-                reply = api.buy_multi_option.pop(request_id, None)
-                if reply is not None:
-                    if "message" in reply:
-                        raise _refusal(str(reply["message"]))
-                    if "id" in reply:
-                        return int(reply["id"])
-                    raise BrokerError(f"unexpected buy reply from IQ Option: {reply!r}")
-                if not self._alive():
-                    self._connected = False
-                    self._unconfirmed[request_id] = order
-                    raise Unreachable(
-                        "the connection to IQ Option was lost after a buy was sent: the order may exist",
-                        order_may_exist=True,
-                    )
-                if time.monotonic() >= deadline:
-                    self._unconfirmed[request_id] = order
-                    log.warning(
-                        "IQ Option did not confirm a buy of %s %s within %.1f s",
-                        pair,
-                        direction,
-                        self.timeouts.buy,
-                    )
-                    raise BrokerTimeout(
-                        f"IQ Option did not confirm the buy within {self.timeouts.buy:g} s: the order may exist",
-                        order_may_exist=True,
-                    )
-                time.sleep(POLL_SECONDS)
+        except Unreachable as exc:
+            self._unconfirmed[request_id] = order
+            raise Disconnected(str(exc), order_may_exist=True) from None
+        except BrokerTimeout:
+            self._unconfirmed[request_id] = order
+            raise
+        deadline = time.monotonic() + self.timeouts.buy
+        while True:
+            reply = api.buy_multi_option.pop(request_id, None)
+            if reply is not None:
+                if key is not None:
+                    self._in_flight.pop(key, None)
+                if "message" in reply:
+                    raise _refusal(str(reply["message"]))
+                if "id" in reply:
+                    return reply
+                raise BrokerError(f"unexpected buy reply from IQ Option: {reply!r}")
+            if not self._alive():
+                self._connected = False
+                self._unconfirmed[request_id] = order
+                log.warning(
+                    "the IQ Option socket dropped during a buy of %s %s", order["pair"], order["direction"]
+                )
+                raise Disconnected(
+                    "the connection to IQ Option was lost after a buy was sent: the order may exist",
+                    order_may_exist=True,
+                )
+            if time.monotonic() >= deadline:
+                self._unconfirmed[request_id] = order
+                log.warning(
+                    "IQ Option did not confirm a buy of %s %s within %.1f s",
+                    order["pair"],
+                    order["direction"],
+                    self.timeouts.buy,
+                )
+                raise BrokerTimeout(
+                    f"IQ Option did not confirm the buy within {self.timeouts.buy:g} s: the order may exist",
+                    order_may_exist=True,
+                )
+            time.sleep(POLL_SECONDS)
+
+    def _stream_quote(self, pair: str, at: float | None) -> float | None:
+        """A quote from our candle stream: the open of the candle starting at `at`, or the last close."""
+        if pair not in self._streams or self._iq is None:
+            return None
+        try:
+            table = dict(self._iq.api.real_time_candles[pair][60])
+        except Exception:  # noqa: BLE001 - no stream table: no quote
+            return None
+        if at is not None:
+            candle = table.get(int(at))
+            return float(candle["open"]) if candle is not None else None
+        if not table:
+            return None
+        return float(table[max(table)]["close"])
+
+    def _record_fill(self, reply: dict, order: dict, minutes: int) -> Fill:
+        order_id = int(reply["id"])
+        quote, source = _number(reply.get("value")), "broker"
+        if quote is None:
+            quote = self._stream_quote(order["pair"], None)
+            source = "stream" if quote is not None else "none"
+        expires = _number(reply.get("exp")) or float(turbo_expiry(self._server_time(self._iq.api), minutes))
+        fill = Fill(order_id, quote, expires, source)
+        key = order.get("client_key")
+        self._orders[order_id] = {**order, "expires_at": expires}
+        if key is not None:
+            self._fills[key] = fill
+            self._claimed[order_id] = key
+            self._in_flight.pop(key, None)
+        return fill
 
     def _collect_late_orders(self) -> None:
         """Move buys that timed out but got their reply after all into late_orders()."""
@@ -694,8 +831,16 @@ class IQOptionBroker(Broker):
             if reply is None:
                 continue
             order = self._unconfirmed.pop(request_id)
+            key = order.get("client_key")
+            if key is not None and self._in_flight.get(key, ("", 0.0))[0] == request_id:
+                self._in_flight.pop(key, None)
             if "id" in reply:
-                late = {"order_id": int(reply["id"]), **order}
+                late = {
+                    "order_id": int(reply["id"]),
+                    **{k: order[k] for k in ("pair", "direction", "amount")},
+                }
+                if key is not None:
+                    self._record_fill(reply, order, order.get("minutes", 1))
                 self._late.append(late)
                 log.warning("IQ Option executed a buy after its timeout: %s", late)
 
@@ -706,11 +851,15 @@ class IQOptionBroker(Broker):
             return late
 
     def order_result(self, order_id: int, timeout: float) -> float:
+        return float(self.settlement(order_id, timeout).profit)
+
+    def settlement(self, order_id: int, timeout: float) -> Settlement:
         timeout = check_timeout(timeout)
         key = int(order_id)
-        if key in self._results:
-            return self._results[key]
+        if key in self._settlements:
+            return self._settlements[key]
         deadline = time.monotonic() + timeout
+        next_history = time.monotonic() + HISTORY_POLL_SECONDS
         while True:
             iq = self._iq
             if iq is None:
@@ -720,16 +869,206 @@ class IQOptionBroker(Broker):
             # arrived before this call is there already.
             closed = (api.order_async.get(key) or {}).get("option-closed")
             if closed:
-                msg = closed["msg"]
-                profit = float(cents(to_decimal(msg["profit_amount"]) - to_decimal(msg["amount"])))
                 api.order_async.pop(key, None)
-                if len(self._results) >= RESULTS_KEPT:
-                    self._results.pop(next(iter(self._results)))
-                self._results[key] = profit
-                return profit
+                return self._remember(key, self._settlement_from(closed["msg"], key))
             if not self._alive():
                 self._connected = False
-                raise Unreachable(f"the connection to IQ Option was lost while order {order_id} was running")
+                log.warning("the IQ Option socket dropped while order %s was running", order_id)
+                raise Disconnected(f"the connection to IQ Option was lost while order {order_id} was running")
+            if time.monotonic() >= next_history and self._close_due(key):
+                # An option-closed sent while our socket was down never comes again: ask the history.
+                next_history = time.monotonic() + HISTORY_POLL_SECONDS
+                entry = self._history_entry(key)
+                if entry is not None and entry.get("closed"):
+                    return self._remember(key, entry["settlement"])
             if time.monotonic() >= deadline:
                 raise BrokerTimeout(f"order {order_id} did not settle within {timeout:g} s")
             time.sleep(min(RESULT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    def _close_due(self, order_id: int) -> bool:
+        expires = (self._orders.get(order_id) or {}).get("expires_at")
+        return expires is None or self._server_time(self._iq.api) >= expires
+
+    def _remember(self, order_id: int, settlement: Settlement) -> Settlement:
+        for cache in (self._settlements, self._results):
+            if len(cache) >= RESULTS_KEPT:
+                cache.pop(next(iter(cache)))
+        self._settlements[order_id] = settlement
+        self._results[order_id] = float(settlement.profit)
+        return settlement
+
+    def _settlement_from(self, msg: dict, order_id: int) -> Settlement:
+        profit = cents(to_decimal(msg["profit_amount"]) - to_decimal(msg["amount"]))
+        closed_at = _number(msg.get("expiration_time")) or (self._orders.get(order_id) or {}).get(
+            "expires_at"
+        )
+        closed_at = float(closed_at) if closed_at is not None else time.time()
+        quote, source = _number(msg.get("expiration_value")), "broker"
+        if quote is None:
+            pair = (self._orders.get(order_id) or {}).get("pair")
+            quote = self._stream_quote(pair, closed_at) if pair else None
+            source = "stream" if quote is not None else "none"
+        return Settlement(profit, quote, closed_at, source)
+
+    # --- the broker's option history ------------------------------------------------------------
+
+    def _history(self) -> list[dict]:
+        """The account's latest options (open and closed), newest first, as the broker lists them."""
+        with self._lock:
+            api = self._api()
+            raw = self._request(
+                "get-options",
+                reset=lambda: setattr(api, "get_options_v2_data", None),
+                send=lambda: api.get_options_v2(HISTORY_LIMIT, "turbo,binary"),
+                reply=lambda: api.get_options_v2_data,
+            )
+        msg = raw.get("msg") if isinstance(raw, dict) else None
+        options = msg.get("options") if isinstance(msg, dict) else msg
+        if not isinstance(options, list):
+            raise BrokerError(f"unexpected option history from IQ Option: {str(raw)[:200]}")
+        return [entry for entry in (self._history_item(o) for o in options) if entry is not None]
+
+    def _history_item(self, raw: Any) -> dict | None:
+        try:
+            order_id = int(raw["id"])
+            amount = cents(to_decimal(raw["amount"]))
+            expires = _number(raw.get("expired") or raw.get("expiration_time"))
+            entry: dict[str, Any] = {
+                "id": order_id,
+                "active_id": int(raw["active_id"]),
+                "direction": str(raw["direction"]),
+                "amount": amount,
+                "created": _number(raw.get("created") or raw.get("open_time")),
+                "expires_at": expires,
+            }
+            opened = _number(raw.get("value"))
+            entry["fill"] = Fill(
+                order_id, opened, float(expires or 0.0), "broker" if opened is not None else "none"
+            )
+            result = _RESULT_NAMES.get(str(raw.get("result") or raw.get("win") or ""))
+            entry["closed"] = result is not None and raw.get("profit_amount") is not None
+            if entry["closed"]:
+                entry["settlement"] = self._settlement_from(
+                    {
+                        "profit_amount": raw["profit_amount"],
+                        "amount": raw["amount"],
+                        "expiration_time": expires,
+                        "expiration_value": raw.get("expiration_value"),
+                    },
+                    order_id,
+                )
+            return entry
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            log.debug("skipping an option of the history that cannot be read: %r", raw)
+            return None
+
+    def _history_entry(self, order_id: int) -> dict | None:
+        try:
+            history = self._history()
+        except BrokerError as exc:
+            log.debug("IQ Option option history unavailable: %s", exc)
+            return None
+        return next((entry for entry in history if entry["id"] == order_id), None)
+
+    def find_order(
+        self,
+        client_key: str,
+        *,
+        pair: str,
+        direction: str,
+        amount,
+        sent_at: float,
+        order_id: int | None = None,
+    ) -> OrderLookup:
+        check_client_key(client_key)
+        stake = check_order(amount, pair, direction, 1)
+        active = self._active_id(pair)
+        with self._lock:
+            self._collect_late_orders()
+            fill = self._fills.get(client_key)
+        known_id = fill.order_id if fill is not None else order_id
+        if known_id is not None and known_id in self._settlements:
+            return OrderLookup("settled", fill or self._bare_fill(known_id), self._settlements[known_id])
+        if not self.is_connected():
+            return OrderLookup("open", fill) if fill is not None else OrderLookup("unknown")
+        try:
+            history = self._history()
+        except BrokerError as exc:
+            log.info("cannot read the IQ Option option history now: %s", exc)
+            return OrderLookup("open", fill) if fill is not None else OrderLookup("unknown")
+        entry = self._match(history, client_key, known_id, active, direction, stake, sent_at)
+        if entry is not None:
+            self._claimed[entry["id"]] = client_key
+            self._orders.setdefault(
+                entry["id"],
+                {"pair": pair, "direction": direction, "amount": float(stake), "client_key": client_key,
+                 "expires_at": entry["expires_at"]},
+            )  # fmt: skip
+            found = fill or entry["fill"]
+            self._fills.setdefault(client_key, found)
+            if entry["closed"]:
+                return OrderLookup("settled", found, self._remember(entry["id"], entry["settlement"]))
+            return OrderLookup("open", found)
+        if fill is not None:
+            return OrderLookup("open", fill)  # the broker took it (we hold its reply); the history lags
+        if known_id is not None:
+            return OrderLookup("unknown")  # an order id the history does not list (yet)
+        sent = max(sent_at, self._in_flight.get(client_key, ("", sent_at))[1])
+        if self._server_time(self._iq.api) < sent + self.timeouts.landing:
+            return OrderLookup("unknown")  # the buy may still land
+        oldest = min((e["created"] for e in history if e["created"] is not None), default=None)
+        if len(history) >= HISTORY_LIMIT and (oldest is None or oldest > sent_at - SEND_SKEW_SECONDS):
+            return OrderLookup("unknown")  # the history we got does not reach back to the send
+        return OrderLookup("not_placed")
+
+    def _bare_fill(self, order_id: int) -> Fill:
+        expires = (self._orders.get(order_id) or {}).get("expires_at") or 0.0
+        return Fill(order_id, None, float(expires), "none")
+
+    def _match(
+        self,
+        history: list[dict],
+        client_key: str,
+        order_id: int | None,
+        active: int,
+        direction: str,
+        stake,
+        sent_at: float,
+    ) -> dict | None:
+        if order_id is not None:
+            return next((e for e in history if e["id"] == order_id), None)
+        candidates = [
+            e
+            for e in history
+            if e["active_id"] == active
+            and e["direction"] == direction
+            and e["amount"] == stake
+            and e["created"] is not None
+            and sent_at - SEND_SKEW_SECONDS <= e["created"] <= sent_at + self.timeouts.landing
+            and self._claimed.get(e["id"], client_key) == client_key
+        ]
+        # The earliest after the send: a later twin belongs to a later buy.
+        return min(candidates, key=lambda e: e["created"], default=None)
+
+    # --- reconnecting ---------------------------------------------------------------------------
+
+    def reconnect(self, *, budget: float | None = None) -> None:
+        """Log in again after a dropped socket, with capped exponential back-off.
+
+        Keeps the balance mode and the candle streams. Raises AuthError at
+        once, Unreachable once `budget` (default IQTimeouts.reconnect_budget)
+        seconds have gone without a connection.
+        """
+        reconnect_with_backoff(
+            self.connect,
+            "IQ Option",
+            budget=self.timeouts.reconnect_budget if budget is None else budget,
+            first_pause=self.timeouts.reconnect_first_pause,
+            max_pause=self.timeouts.reconnect_max_pause,
+        )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None

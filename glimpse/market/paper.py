@@ -6,7 +6,9 @@ in MongoDB, in one PaperBalances document per account:
 
     {email, passwordHash (argon2id), createdAt,
      cents: {PRACTICE: int, REAL: int},          # balances in whole cents
-     open: [order, ...], settled: [record, ...]} # the last SETTLED_KEPT settlements
+     open: [order, ...], settled: [record, ...], # the last SETTLED_KEPT settlements
+     keys: [clientKey, ...],                     # the last KEYS_KEPT keys placed or voided
+     voided: [clientKey, ...]}                   # keys find_order() declared not placed
 
 The first connect with an email registers the account (PRACTICE 10,000,
 REAL 0); later connects must give the same password. A buy takes the stake
@@ -15,6 +17,20 @@ the order and credits stake + profit in another, so an order settles exactly
 once whichever process gets there first. Orders whose expiry has passed are
 also settled on connect() and get_balance(), so balances stay right even if
 the process that bought died.
+
+The order book is keyed by the caller's client_key (the ledger's idempotency
+key). place() adds the order, takes the stake and records the key in ONE
+conditional update that only applies while the key is unknown, so a retried
+place() with the same key returns the first order and never places twice.
+
+find_order()'s rule for "not_placed": when no order carries the key, it
+writes the key to `keys` and `voided` in one conditional update (only if the
+key is still unknown). From then on a place() with that key cannot land,
+however late its write arrives (a paused process, a slow network): it is
+refused with Rejected. So "not_placed" is a proof, never a guess. If the
+key landed just before the fence, the second read finds the order.
+Keys older than KEYS_KEPT orders of the account are forgotten: such a
+key's order is reported "unknown" if it is no longer in the book.
 
 Time comes from the injected clock: on a ManualClock or FastClock a trading
 day takes seconds, and order_result() returns as soon as the expiry passes.
@@ -29,7 +45,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pymongo.errors import PyMongoError
 
@@ -37,10 +53,15 @@ from glimpse.market.base import (
     AssetClosed,
     AuthError,
     Broker,
+    BrokerError,
     BrokerTimeout,
     Candle,
+    Fill,
+    OrderLookup,
     Rejected,
+    Settlement,
     Unreachable,
+    check_client_key,
     check_mode,
     check_order,
     check_pair,
@@ -64,6 +85,8 @@ log = logging.getLogger(__name__)
 
 STARTING_CENTS = {"PRACTICE": 1_000_000, "REAL": 0}
 SETTLED_KEPT = 500
+KEYS_KEPT = 5000
+VOIDED_KEPT = 1000
 MAX_KEEP = 1000
 RESULTS = {1: "win", -1: "loss", 0: "doji"}
 
@@ -88,12 +111,14 @@ def _check_count(value: Any, name: str, high: int = MAX_KEEP) -> int:
 
 
 @contextmanager
-def _database_errors(what: str) -> Iterator[None]:
+def _database_errors(what: str, order_may_exist: bool = False) -> Iterator[None]:
     try:
         yield
     except PyMongoError as exc:
         log.error("paper broker: database failure during %s: %s", what, exc)
-        raise Unreachable(f"paper market database unreachable during {what}: {exc}") from exc
+        raise Unreachable(
+            f"paper market database unreachable during {what}: {exc}", order_may_exist=order_may_exist
+        ) from exc
 
 
 class PaperBroker(Broker):
@@ -225,7 +250,7 @@ class PaperBroker(Broker):
         self._require_connection()
         now = self._clock.now()
         current = math.floor(now / 60) * 60
-        return self._market.candles(pair, current - 60 * (keep - 1), keep, 60, until=now)
+        return cast(list[Candle], self._market.candles(pair, current - 60 * (keep - 1), keep, 60, until=now))
 
     def stop_stream(self, pair: str) -> None:
         self._streams.pop(pair, None)
@@ -244,11 +269,27 @@ class PaperBroker(Broker):
         start = last - size * (count - 1)
         if start < 0:
             raise ValueError("the requested candles start before 1970")
-        return self._market.candles(pair, start, count, size, until=end)
+        return cast(list[Candle], self._market.candles(pair, start, count, size, until=end))
 
     # --- orders ---------------------------------------------------------------------------------
 
     def buy(self, amount, pair: str, direction: str, minutes: int = 1) -> int:
+        return self.place(
+            amount, pair, direction, minutes, client_key=f"paper-buy-{secrets.token_hex(12)}"
+        ).order_id
+
+    def place(
+        self,
+        amount,
+        pair: str,
+        direction: str,
+        minutes: int = 1,
+        *,
+        client_key: str,
+        sent_at: float | None = None,
+    ) -> Fill:
+        # sent_at is not needed here: find_order's fence refuses a late write of a voided key.
+        check_client_key(client_key)
         stake = check_order(amount, pair, direction, minutes)
         self._require_connection()
         now = self._clock.now()
@@ -257,6 +298,7 @@ class PaperBroker(Broker):
         stake_cents = _to_cents(stake)
         order = {
             "id": secrets.randbelow(2**53 - 1) + 1,
+            "clientKey": client_key,
             "ativo": pair,
             "direction": direction,
             "amountCents": stake_cents,
@@ -264,17 +306,142 @@ class PaperBroker(Broker):
             "account": self._mode,
             "openedAt": now,
             "expiresAt": turbo_expiry(now, minutes),
+            "openPrice": self._quote(pair, now),
         }
         balance_field = f"cents.{self._mode}"
-        with _database_errors("buy"):
+        # The write may apply even if its reply is lost: then the order may exist.
+        with _database_errors("buy", order_may_exist=True):
             taken = self._accounts.find_one_and_update(
-                {"_id": self._email, balance_field: {"$gte": stake_cents}},
-                {"$inc": {balance_field: -stake_cents}, "$push": {"open": order}},
+                {"_id": self._email, balance_field: {"$gte": stake_cents}, "keys": {"$ne": client_key}},
+                {
+                    "$inc": {balance_field: -stake_cents},
+                    "$push": {"open": order, "keys": {"$each": [client_key], "$slice": -KEYS_KEPT}},
+                },
                 projection={"_id": 1},
             )
         if taken is None:
+            with _database_errors("buy", order_may_exist=True):
+                placed, record, voided = self._by_key(client_key)
+            if placed is not None or record is not None:
+                return self._fill(placed or record or {})  # the same key again: the first order
+            if voided:
+                raise Rejected(f"the order {client_key} was declared not placed and can no longer be placed")
             raise Rejected("Insufficient funds")
-        return order["id"]
+        return self._fill(order)
+
+    def _quote(self, pair: str, t: float) -> float:
+        return float(self._market.prices(pair, [t])[0])
+
+    def _fill(self, order: dict) -> Fill:
+        open_price = order.get("openPrice")
+        if open_price is None:  # an order placed before the book kept its quote
+            open_price = self._quote(order["ativo"], order["openedAt"])
+        return Fill(int(order["id"]), float(open_price), float(order["expiresAt"]), "broker")
+
+    @staticmethod
+    def _settlement(record: dict) -> Settlement:
+        return Settlement(
+            cents(Decimal(record["profitCents"]) / 100),
+            float(record["closePrice"]),
+            float(record["expiresAt"]),
+            "broker",
+        )
+
+    def _by_key(self, client_key: str, order_id: int | None = None) -> tuple[dict | None, dict | None, bool]:
+        """(open order, settlement record, voided) of the order with this key (or, failing that, this id)."""
+        account = self._accounts.find_one({"_id": self._email}, {"open": 1, "settled": 1, "voided": 1})
+        if account is None:
+            return None, None, False
+        for field in ("clientKey", "id"):
+            wanted = client_key if field == "clientKey" else order_id
+            if wanted is None:
+                continue
+            for order in account.get("open", []):
+                if order.get(field) == wanted:
+                    return order, None, False
+            for record in account.get("settled", []):
+                if record.get(field) == wanted:
+                    return None, record, False
+        return None, None, client_key in account.get("voided", [])
+
+    def find_order(
+        self,
+        client_key: str,
+        *,
+        pair: str,
+        direction: str,
+        amount,
+        sent_at: float,
+        order_id: int | None = None,
+    ) -> OrderLookup:
+        check_client_key(client_key)
+        if not self._connected:
+            return OrderLookup("unknown")
+        try:
+            return self._lookup(client_key, pair, direction, order_id, fence=True)
+        except BrokerError as exc:
+            log.warning("paper broker: cannot look up order %s now: %s", client_key, exc)
+            return OrderLookup("unknown")
+
+    def _lookup(
+        self, client_key: str, pair: str, direction: str, order_id: int | None, *, fence: bool
+    ) -> OrderLookup:
+        with _database_errors("order lookup"):
+            order, record, voided = self._by_key(client_key, order_id)
+        found = order or record
+        if found is not None and found.get("clientKey") not in (None, client_key):
+            found = order = record = None  # the id belongs to another key's order: not ours
+        if found is not None and (found["ativo"], found["direction"]) != (pair, direction):
+            found = order = record = None  # an id match for another pair or direction
+        if order is not None and order["expiresAt"] <= self._clock.now():
+            record, order = self._settle(order), None
+        if record is not None:
+            return OrderLookup("settled", self._fill(record), self._settlement(record))
+        if order is not None:
+            return OrderLookup("open", self._fill(order))
+        if voided:
+            return OrderLookup("not_placed")
+        if not fence:
+            return OrderLookup("unknown")  # the key is known but its order left the book long ago
+        # The fence: after this write no place() with the key can land.
+        with _database_errors("voiding an order key"):
+            fenced = self._accounts.update_one(
+                {"_id": self._email, "keys": {"$ne": client_key}},
+                {
+                    "$push": {
+                        "keys": {"$each": [client_key], "$slice": -KEYS_KEPT},
+                        "voided": {"$each": [client_key], "$slice": -VOIDED_KEPT},
+                    }
+                },
+            )
+        if fenced.modified_count:
+            log.info("paper broker: order %s was never placed; its key is voided", client_key)
+            return OrderLookup("not_placed")
+        return self._lookup(client_key, pair, direction, order_id, fence=False)
+
+    def settlement(self, order_id: int, timeout: float) -> Settlement:
+        timeout = check_timeout(timeout)
+        self._require_connection()
+        order, record = self._find_order(order_id)
+        if record is None:
+            if order is None:
+                raise Rejected(f"unknown order {order_id}")
+            self._wait_for_expiry(order, timeout)
+            record = self._settle(order)
+        return self._settlement(record)
+
+    def _wait_for_expiry(self, order: dict, timeout: float) -> None:
+        start = self._clock.now()
+        sleep_until(self._clock, min(order["expiresAt"], start + timeout))
+        if self._clock.now() < order["expiresAt"]:
+            raise BrokerTimeout(
+                f"order {order['id']} expires at {order['expiresAt']}, after the {timeout:g} s timeout"
+            )
+
+    def _reconnect_once(self) -> None:
+        # The paper "connection" is the database: log in again, keep the streams.
+        self._connected = False
+        self.connect()
 
     def _find_order(self, order_id: int) -> tuple[dict | None, dict | None]:
         """(open order, settlement record) for `order_id`; at most one is not None."""
@@ -298,12 +465,7 @@ class PaperBroker(Broker):
             return _from_cents(record["profitCents"])
         if order is None:
             raise Rejected(f"unknown order {order_id}")
-        start = self._clock.now()
-        sleep_until(self._clock, min(order["expiresAt"], start + timeout))
-        if self._clock.now() < order["expiresAt"]:
-            raise BrokerTimeout(
-                f"order {order_id} expires at {order['expiresAt']}, after the {timeout:g} s timeout"
-            )
+        self._wait_for_expiry(order, timeout)
         return _from_cents(self._settle(order)["profitCents"])
 
     def _settle(self, order: dict) -> dict:
@@ -321,6 +483,7 @@ class PaperBroker(Broker):
         open_price, close_price = self._market.prices(pair, [order["openedAt"], order["expiresAt"]])
         record = {
             "id": order["id"],
+            "clientKey": order.get("clientKey"),
             "ativo": pair,
             "direction": direction,
             "amountCents": order["amountCents"],

@@ -14,6 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from glimpse.market import (
@@ -26,9 +27,9 @@ from glimpse.market import (
     Unreachable,
     open_broker,
 )
-from glimpse.market.base import turbo_expiry
+from glimpse.market.base import Disconnected, Fill, OrderLookup, Settlement, turbo_expiry
 from glimpse.market.paper_market import PaperMarket
-from glimpse.rules.money import win_profit
+from glimpse.rules.money import cents, win_profit
 from glimpse.rules.pairs import PAIR_NAMES
 from glimpse.runtime.clock import ManualClock, SystemClock
 from glimpse.runtime.config import Config, load_config
@@ -67,7 +68,17 @@ class Harness:
         """Make the next order of `pair`/`direction` settle as outcome (win, loss, doji)."""
         raise NotImplementedError
 
+    def hold_settlements(self) -> None:
+        """Keep the next orders open for a while (until let_time_pass or a few seconds)."""
+
+    def drop(self) -> None:
+        """Drop the broker connection (only harnesses in DROP_HARNESSES)."""
+        raise NotImplementedError
+
     # shared
+
+    def new_key(self) -> str:
+        return f"contract-{uuid.uuid4().hex}"
 
     def fresh_email(self) -> str:
         return f"contract-{uuid.uuid4().hex[:12]}@example.com"
@@ -161,6 +172,16 @@ class FakeIQHarness(Harness):
 
     def force(self, pair: str, direction: str, outcome: str) -> None:
         iq_server.control(self.base_url, outcomes=[outcome])
+
+    def hold_settlements(self) -> None:
+        iq_server.control(self.base_url, settle_delay=3.0)
+
+    def drop(self) -> None:
+        assert iq_server.drop(self.base_url) >= 1
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        iq_server.control(self.base_url, settle_delay=0.5)
 
 
 def raises(error: type[BaseException], call: Callable, *args, **kwargs) -> BaseException:
@@ -352,6 +373,143 @@ def check_an_unknown_order_is_an_error(h: Harness) -> None:
     b = h.connected()
     raises(BrokerError, b.order_result, 987_654_321, 0.2)
 
+
+# --- orders with an idempotency key: quotes, settlement, finding an order ------------------------
+
+
+def _quote_range(h: Harness, pair: str, start: float, end: float) -> tuple[float, float]:
+    """The lowest and highest quote of `pair` from `start` to `end` (the minutes that cover them)."""
+    first = math.floor(start / 60) * 60
+    candles = h.market.candles(pair, first, math.floor(end / 60) - first // 60 + 1, until=end)
+    return min(c["l"] for c in candles), max(c["h"] for c in candles)
+
+
+def _price(h: Harness, pair: str, t: float) -> float:
+    return float(h.market.prices(pair, [t])[0])
+
+
+def check_place_and_settlement_report_the_brokers_quotes(h: Harness) -> None:
+    b = h.connected()
+    pair = h.open_pair
+    payout = b.open_assets()[pair]["payout"]
+    before = h.now()
+    fill = b.place(AMOUNT, pair, "call", 1, client_key=h.new_key())
+    after = h.now()
+    assert isinstance(fill, Fill) and isinstance(fill.order_id, int)
+    assert fill.quote_source == "broker" and fill.open_quote is not None
+    low, high = _quote_range(h, pair, before, after)
+    assert low <= fill.open_quote <= high, (fill, low, high)
+    if before == after:  # a clock that stood still: the quote of that very instant
+        assert fill.open_quote == _price(h, pair, before)
+    assert fill.expires_at in (turbo_expiry(before), turbo_expiry(after))
+    settled = b.settlement(fill.order_id, h.result_timeout)
+    assert isinstance(settled, Settlement) and isinstance(settled.profit, Decimal)
+    assert settled.profit == cents(settled.profit)
+    assert settled.quote_source == "broker" and settled.closed_at == fill.expires_at
+    assert settled.close_quote == _price(h, pair, fill.expires_at)
+    # The result follows the two quotes the broker reported (a call wins when the close is higher).
+    if settled.close_quote > fill.open_quote:
+        assert settled.profit == win_profit(AMOUNT, payout)
+    elif settled.close_quote < fill.open_quote:
+        assert settled.profit == -AMOUNT
+    else:
+        assert settled.profit == 0
+    assert b.settlement(fill.order_id, h.result_timeout) == settled  # asking again gives the same answer
+    assert b.order_result(fill.order_id, h.result_timeout) == float(settled.profit)
+
+
+def check_place_with_the_same_key_places_once(h: Harness) -> None:
+    b = h.connected()
+    pair, key = h.open_pair, h.new_key()
+    before = b.get_balance()
+    h.hold_settlements()
+    first = b.place(AMOUNT, pair, "put", 1, client_key=key)
+    again = b.place(AMOUNT, pair, "put", 1, client_key=key)
+    assert again == first
+    assert b.get_balance() == round(before - AMOUNT, 2)  # one stake taken
+    other = b.place(AMOUNT, pair, "put", 1, client_key=h.new_key())
+    assert other.order_id != first.order_id
+    assert b.get_balance() == round(before - 2 * AMOUNT, 2)
+
+
+def check_find_order_sees_it_open_then_settled_from_a_new_connection(h: Harness) -> None:
+    email, pair, key = h.fresh_email(), h.open_pair, h.new_key()
+    b = h.broker(email)
+    b.connect()
+    h.hold_settlements()
+    sent_at = h.now()
+    fill = b.place(AMOUNT, pair, "call", 1, client_key=key)
+    order: dict[str, Any] = {"pair": pair, "direction": "call", "amount": AMOUNT, "sent_at": sent_at}
+    assert b.find_order(key, **order) == OrderLookup("open", fill)
+    settled = b.settlement(fill.order_id, h.result_timeout)
+    assert b.find_order(key, **order) == OrderLookup("settled", fill, settled)
+    # Another server (a new connection, nothing in memory) finds the same order.
+    b.close()
+    fresh = h.broker(email)
+    fresh.connect()
+    found = fresh.find_order(key, **order)
+    assert found.state == "settled" and found.fill == fill, found
+    assert found.settlement is not None
+    assert (found.settlement.profit, found.settlement.close_quote) == (settled.profit, settled.close_quote)
+    # A key of another order does not claim this one.
+    assert fresh.find_order(h.new_key(), **dict(order, sent_at=sent_at - 3600)).state == "not_placed"
+
+
+def check_find_order_proves_a_key_never_placed_and_it_never_lands(h: Harness) -> None:
+    b = h.connected()
+    pair, key = h.open_pair, h.new_key()
+    long_ago = h.now() - 3600
+    before = b.get_balance()
+    looked = b.find_order(key, pair=pair, direction="put", amount=AMOUNT, sent_at=long_ago)
+    assert looked == OrderLookup("not_placed")
+    # The request of that intent, arriving now, is refused: the answer stays true.
+    raises(Rejected, b.place, AMOUNT, pair, "put", 1, client_key=key, sent_at=long_ago)
+    assert (
+        b.find_order(key, pair=pair, direction="put", amount=AMOUNT, sent_at=long_ago).state == "not_placed"
+    )
+    assert b.get_balance() == before
+
+
+def check_find_order_is_unknown_when_the_broker_cannot_be_asked(h: Harness) -> None:
+    b = h.broker()  # never connected
+    looked = b.find_order(
+        h.new_key(), pair=h.open_pair, direction="call", amount=AMOUNT, sent_at=h.now() - 3600
+    )
+    assert looked == OrderLookup("unknown")
+
+
+def check_reconnect_keeps_the_account_and_its_orders(h: Harness) -> None:
+    b = h.connected()
+    h.hold_settlements()
+    fill = b.place(AMOUNT, h.open_pair, "call", 1, client_key=h.new_key())
+    b.reconnect()
+    assert b.is_connected()
+    assert b.get_balance() == round(h.initial_practice - AMOUNT, 2)
+    settled = b.settlement(fill.order_id, h.result_timeout)
+    assert settled.close_quote == _price(h, h.open_pair, fill.expires_at)
+
+
+def check_a_dropped_socket_raises_disconnected_and_reconnect_resumes_the_wait(h: Harness) -> None:
+    b = h.connected()
+    key = h.new_key()
+    h.hold_settlements()
+    sent_at = h.now()
+    fill = b.place(AMOUNT, h.open_pair, "put", 1, client_key=key)
+    h.drop()
+    start = time.monotonic()
+    raises(Disconnected, b.settlement, fill.order_id, h.result_timeout)
+    assert time.monotonic() - start < h.result_timeout / 2  # not a timeout: the drop itself
+    assert not b.is_connected()
+    b.reconnect()
+    assert b.is_connected()
+    settled = b.settlement(fill.order_id, h.result_timeout)
+    assert settled.close_quote == _price(h, h.open_pair, fill.expires_at)
+    found = b.find_order(key, pair=h.open_pair, direction="put", amount=AMOUNT, sent_at=sent_at)
+    assert found == OrderLookup("settled", fill, settled)
+
+
+# Checks that need Harness.drop(): the paper broker has no socket to drop.
+DROP_CHECKS = frozenset({"check_a_dropped_socket_raises_disconnected_and_reconnect_resumes_the_wait"})
 
 CHECKS: dict[str, Callable[[Harness], None]] = {
     name: check for name, check in globals().items() if name.startswith("check_") and callable(check)

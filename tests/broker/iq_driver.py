@@ -12,6 +12,7 @@ and how long the call took.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import logging
@@ -33,7 +34,19 @@ from tests.fakes import iq_server
 
 PASSWORD = "fake-password"
 # Short bounds, so the failure cases end quickly.
-FAST = IQTimeouts(connect=3.0, request=3.0, send=2.0, buy=1.0, stream_start=3.0, close=2.0, http=3.0)
+FAST = IQTimeouts(
+    connect=3.0,
+    request=3.0,
+    send=2.0,
+    buy=1.0,
+    stream_start=3.0,
+    close=2.0,
+    http=3.0,
+    place_deadline=1.0,
+    landing=3.0,
+    reconnect_first_pause=0.2,
+    reconnect_max_pause=1.0,
+)
 
 SCENARIOS: dict[str, Callable[[Driver], dict]] = {}
 
@@ -43,10 +56,10 @@ def scenario(fn: Callable[[Driver], dict]) -> Callable[[Driver], dict]:
     return fn
 
 
-def timed(call: Callable, *args: Any) -> dict:
+def timed(call: Callable, *args: Any, **kwargs: Any) -> dict:
     start = time.monotonic()
     try:
-        value = call(*args)
+        value = call(*args, **kwargs)
     except BrokerError as exc:
         return {
             "ok": False,
@@ -161,6 +174,109 @@ def failures(d: Driver) -> dict:
     out["connected_after_reconnect"] = b.is_connected()
     out["balance_after_reconnect"] = timed(b.get_balance)
     b.close()
+    return out
+
+
+def _lookup(result: Any) -> dict:
+    """An OrderLookup as JSON."""
+    return json.loads(json.dumps(dataclasses.asdict(result), default=str))
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.getMessage()}")
+
+
+@scenario
+def faults(d: Driver) -> dict:
+    """Buys and waits through dropped sockets, late and lost replies; finding the orders afterwards."""
+    out: dict[str, Any] = {}
+    b = d.broker()
+    b.connect()
+    order: dict[str, Any] = {"pair": "EURUSD", "direction": "call", "amount": 10}
+
+    def place(key: str) -> dict:
+        return timed(b.place, 10, "EURUSD", "call", 1, client_key=key)
+
+    def find(key: str, sent_at: float) -> dict:
+        return _lookup(b.find_order(key, **order, sent_at=sent_at))
+
+    # 1. The socket drops during the buy; the broker executed it.
+    d.control(drop_on_buy=True, settle_delay=3.0)
+    sent = time.time()
+    out["drop_buy"] = place("drop-buy")
+    out["drop_buy_connected"] = b.is_connected()
+    out["drop_buy_unknown_offline"] = find("drop-buy", sent)
+    out["drop_buy_reconnect"] = timed(b.reconnect)
+    out["drop_buy_found"] = find("drop-buy", sent)
+    out["drop_buy_settled"] = timed(
+        lambda: dataclasses.asdict(b.settlement(out["drop_buy_found"]["fill"]["order_id"], 10.0))
+    )
+    out["drop_buy_found_after"] = find("drop-buy", sent)
+
+    # 2. A buy reply later than the adapter waits: unknown first, then found.
+    d.control(buy_reply_delay=2.0, settle_delay=3.0)
+    sent = time.time()
+    out["late"] = place("late")
+    out["late_unknown"] = find("late", sent)
+    out["late_retry"] = place("late")  # the same key again: no second buy
+    time.sleep(2.0)
+    out["late_found"] = find("late", sent)
+    d.control(buy_reply_delay=0.05)
+
+    # 3. A buy that never executes: unknown while it may land, then not placed.
+    d.control(buy_silent=True)
+    sent = time.time()
+    out["silent"] = place("silent")
+    out["silent_unknown"] = find("silent", sent)
+    time.sleep(FAST.landing + 0.5)
+    out["silent_not_placed"] = find("silent", sent)
+    d.control(buy_silent=False)
+
+    # 4. An order that never closes: settlement times out, the order is open.
+    d.control(never_close=True)
+    sent = time.time()
+    fill = b.place(10, "EURUSD", "call", 1, client_key="never")
+    d.control(never_close=False)
+    out["never_settlement"] = timed(b.settlement, fill.order_id, 1.0)
+    out["never_found"] = find("never", sent)
+
+    # 5. No quote in the broker's messages: the open quote comes from our candle stream.
+    b.start_stream("EURUSD", 3)
+    d.control(omit_quotes=True, settle_delay=0.5)
+    stream_fill = b.place(10, "EURUSD", "call", 1, client_key="no-quotes")
+    out["stream_fill"] = dataclasses.asdict(stream_fill)
+    out["stream_last_close"] = b.stream_candles("EURUSD")[-1]["c"]
+    out["stream_settlement"] = dataclasses.asdict(b.settlement(stream_fill.order_id, 10.0))
+    b.stop_stream("EURUSD")
+    d.control(omit_quotes=False)
+
+    # 6. An idle drop: reconnect logs one line when lost and one when back.
+    lines = _Lines()
+    logging.getLogger("glimpse.market").addHandler(lines)
+    logging.getLogger("glimpse.market").setLevel(logging.DEBUG)
+    out["idle_dropped"] = iq_server.drop(d.url)
+    time.sleep(0.3)
+    out["idle_connected"] = b.is_connected()
+    out["idle_reconnect"] = timed(b.reconnect)
+    out["idle_connected_after"] = b.is_connected()
+    out["idle_balance"] = timed(b.get_balance)
+    out["idle_lines"] = [line for line in lines.lines if "reconnect" in line or "lost" in line]
+    b.close()
+
+    # 7. Nobody answers: back-off within the budget, two lines (lost, giving up), not one per try.
+    lines.lines.clear()
+    dead = d.broker(ws_url=f"ws://127.0.0.1:{free_port()}/echo/websocket")
+    out["dead_reconnect"] = timed(dead.reconnect, budget=2.0)
+    out["dead_lines"] = [line for line in lines.lines if "reconnect" in line or "giving up" in line]
+    out["fake_orders"] = [
+        {k: o[k] for k in ("id", "status", "open_quote", "close_quote")}
+        for o in iq_server.state(d.url)["orders"]
+    ]
     return out
 
 

@@ -77,7 +77,8 @@ def test_a_dropped_socket_fails_fast_and_reconnects(failures):
     assert failures["connected_after_drop"] is False
     error(failures["balance_after_drop"], "Unreachable", 0)
     error(failures["candles_after_drop"], "Unreachable", 0)  # the library's get_candles would hang here
-    error(failures["result_after_drop"], "Unreachable", 0)
+    # Waiting on an order: the drop is told apart from other failures (issue 10).
+    error(failures["result_after_drop"], "Disconnected", 0)
     assert failures["reconnect"]["ok"] is True and failures["connected_after_reconnect"] is True
     assert failures["balance_after_reconnect"]["ok"] is True
 
@@ -134,3 +135,85 @@ def test_check_credentials_reads_both_balances(fake):
     assert result["ok"] == {"account": result["email"], "treinamento": 10_000.0, "real": 0.0}
     assert result["wrong"] == "AuthError"
     assert result["factory"] == "IQOptionBroker"
+
+
+@pytest.fixture(scope="module")
+def faults(fake_server):
+    from tests.fakes import iq_server
+
+    iq_server.reset(fake_server.url)
+    return fake_server.run("faults", timeout=150)
+
+
+def _order(faults, order_id) -> dict:
+    (order,) = [o for o in faults["fake_orders"] if o["id"] == order_id]
+    return order
+
+
+def test_a_socket_dropped_during_a_buy_is_disconnected_and_the_order_is_found_after_reconnect(faults):
+    dropped = error(faults["drop_buy"], "Disconnected", 1.0)
+    assert dropped["order_may_exist"] is True
+    assert faults["drop_buy_connected"] is False
+    assert faults["drop_buy_unknown_offline"]["state"] == "unknown"  # cannot ask while disconnected
+    assert faults["drop_buy_reconnect"]["ok"] is True
+    found = faults["drop_buy_found"]
+    assert found["state"] == "open", found
+    order = _order(faults, found["fill"]["order_id"])
+    assert found["fill"]["open_quote"] == order["open_quote"] and found["fill"]["quote_source"] == "broker"
+    settled = faults["drop_buy_settled"]
+    assert settled["ok"] is True and settled["value"]["close_quote"] == order["close_quote"]
+    assert faults["drop_buy_found_after"]["state"] == "settled"
+    assert faults["drop_buy_found_after"]["settlement"]["profit"] == settled["value"]["profit"]
+
+
+def test_a_late_buy_reply_is_unknown_then_found_and_never_bought_twice(faults):
+    late = error(faults["late"], "BrokerTimeout", 1.0)
+    assert late["order_may_exist"] is True
+    assert faults["late_unknown"]["state"] == "unknown"
+    retry = error(faults["late_retry"], "BrokerTimeout", 0)
+    assert retry["order_may_exist"] is True and retry["elapsed"] < 0.5  # refused at once: no second buy
+    found = faults["late_found"]
+    assert found["state"] in ("open", "settled"), found
+    _order(faults, found["fill"]["order_id"])
+    late_orders = [o for o in faults["fake_orders"] if o["id"] == found["fill"]["order_id"]]
+    assert len(late_orders) == 1
+
+
+def test_a_buy_that_never_executed_is_unknown_until_it_can_no_longer_land(faults):
+    silent = error(faults["silent"], "BrokerTimeout", 1.0)
+    assert silent["order_may_exist"] is True
+    assert faults["silent_unknown"]["state"] == "unknown"
+    assert faults["silent_not_placed"] == {"state": "not_placed", "fill": None, "settlement": None}
+
+
+def test_an_order_that_never_closes_times_out_and_stays_open(faults):
+    timed_out = error(faults["never_settlement"], "BrokerTimeout", 1.0)
+    assert timed_out["elapsed"] >= 1.0
+    assert faults["never_found"]["state"] == "open"
+
+
+def test_quotes_missing_from_the_brokers_messages_come_from_the_stream(faults):
+    fill = faults["stream_fill"]
+    assert fill["quote_source"] == "stream" and isinstance(fill["open_quote"], float)
+    assert abs(fill["open_quote"] - faults["stream_last_close"]) < 0.01
+    settled = faults["stream_settlement"]
+    assert settled["quote_source"] in ("stream", "none")
+    assert (settled["close_quote"] is None) == (settled["quote_source"] == "none")
+
+
+def test_reconnect_after_an_idle_drop_logs_once_per_state_change(faults):
+    assert faults["idle_dropped"] >= 1 and faults["idle_connected"] is False
+    assert faults["idle_reconnect"]["ok"] is True and faults["idle_connected_after"] is True
+    assert faults["idle_balance"]["ok"] is True
+    lost, back = faults["idle_lines"]
+    assert "connection lost" in lost and "reconnected after 1 attempt" in back
+
+
+def test_reconnect_backs_off_within_its_budget_then_gives_up(faults):
+    gave_up = error(faults["dead_reconnect"], "Unreachable", 2.0)
+    assert gave_up["elapsed"] >= 2.0
+    # Several attempts, but only two lines: lost, then giving up.
+    lost, last = faults["dead_lines"]
+    assert "connection lost" in lost and "giving up" in last
+    attempts = int(last.split("after ")[1].split(" attempts")[0])
+    assert 3 <= attempts <= 8  # 0.2 + 0.4 + 0.8 + 1.0 ... s within 2 s: back-off, not a busy loop

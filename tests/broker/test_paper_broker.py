@@ -7,11 +7,12 @@ import subprocess
 import sys
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
-from glimpse.market import AuthError, BrokerTimeout, Unreachable, check_credentials, open_broker
+from glimpse.market import AuthError, BrokerTimeout, Rejected, Unreachable, check_credentials, open_broker
 from glimpse.market.base import turbo_expiry
 from glimpse.market.paper import PaperBroker
 from glimpse.market.paper_market import PaperMarket
@@ -249,3 +250,84 @@ def test_the_factory_follows_glimpse_broker(config, db, clock):
     )
     with pytest.raises(ValueError, match="GLIMPSE_BROKER"):
         open_broker(config.with_(broker="other"), db, clock, EMAIL, PASSWORD)
+
+
+# --- the order book keyed by client_key (issue 10) ------------------------------------------------
+
+ORDER: dict[str, Any] = {"pair": "EURUSD", "direction": "call", "amount": 10}
+
+
+def test_racing_places_with_one_key_place_one_order(paper_config, db, clock, schedule):
+    brokers = [connected(paper_config, db, clock) for _ in range(4)]
+    fills = []
+    threads = [
+        threading.Thread(target=lambda b=b: fills.append(b.place(10, "EURUSD", "call", 1, client_key="k-1")))
+        for b in brokers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(fills) == 4 and len({f.order_id for f in fills}) == 1
+    doc = account(db)
+    assert [o["clientKey"] for o in doc["open"]] == ["k-1"]
+    assert doc["cents"]["PRACTICE"] == 1_000_000 - 1000
+
+
+def test_a_write_that_lands_after_not_placed_is_refused(paper_config, db, clock, schedule):
+    """A paused process: its intent was reconciled as not placed before its buy reached the database."""
+    paused = connected(paper_config, db, clock)
+    reconciler = connected(paper_config, db, clock)
+    sent_at = clock.now()
+    clock.advance(30)
+    assert reconciler.find_order("k-late", **ORDER, sent_at=sent_at).state == "not_placed"
+    with pytest.raises(Rejected, match="not placed"):
+        paused.place(10, "EURUSD", "call", 1, client_key="k-late")
+    doc = account(db)
+    assert doc["open"] == [] and doc["cents"]["PRACTICE"] == 1_000_000
+    assert reconciler.find_order("k-late", **ORDER, sent_at=sent_at).state == "not_placed"
+
+
+def test_an_order_that_landed_first_is_found_not_voided(paper_config, db, clock, schedule):
+    buyer = connected(paper_config, db, clock)
+    fill = buyer.place(10, "EURUSD", "call", 1, client_key="k-landed")
+    found = connected(paper_config, db, clock).find_order("k-landed", **ORDER, sent_at=clock.now())
+    assert found.state == "open" and found.fill == fill
+    assert "k-landed" not in account(db).get("voided", [])
+    # Expired meanwhile: find_order settles it, as the broker would have.
+    clock.advance(120)
+    settled = buyer.find_order("k-landed", **ORDER, sent_at=clock.now())
+    assert settled.state == "settled" and settled.settlement is not None
+    (record,) = account(db)["settled"]
+    assert settled.settlement.profit == Decimal(record["profitCents"]) / 100
+    assert settled.settlement.close_quote == record["closePrice"] and record["clientKey"] == "k-landed"
+
+
+def test_quotes_are_the_paper_markets_exactly(paper_config, db, schedule):
+    market = PaperMarket(paper_config.paper_seed)
+    clock = ManualClock(MONDAY_10H + 12.25)
+    broker = connected(paper_config, db, clock)
+    fill = broker.place(10, "GBPUSD", "put", 1, client_key="k-quotes")
+    assert fill.open_quote == float(market.prices("GBPUSD", [MONDAY_10H + 12.25])[0])
+    assert fill.expires_at == turbo_expiry(MONDAY_10H + 12.25) and fill.quote_source == "broker"
+    settled = broker.settlement(fill.order_id, 300)
+    assert settled.close_quote == market.price("GBPUSD", fill.expires_at)
+    assert settled.closed_at == fill.expires_at and settled.quote_source == "broker"
+
+
+def test_an_unreachable_database_during_a_place_may_have_placed_it(paper_config, clock):
+    from unittest import mock
+
+    from pymongo.errors import AutoReconnect
+
+    broker = PaperBroker(paper_config, mock.MagicMock(), clock, EMAIL, PASSWORD)
+    broker._connected = True
+    broker._schedule_cache = (float("inf"), {})
+    broker._is_open = lambda doc, t: True  # type: ignore[method-assign,assignment]
+    broker._accounts.find_one_and_update.side_effect = AutoReconnect("primary stepped down")
+    with pytest.raises(Unreachable) as caught:
+        broker.place(10, "EURUSD", "call", 1, client_key="k-db")
+    assert caught.value.order_may_exist is True
+    # And a lookup that cannot read the book answers unknown rather than raising.
+    broker._accounts.find_one.side_effect = AutoReconnect("no primary")
+    assert broker.find_order("k-db", **ORDER, sent_at=0).state == "unknown"

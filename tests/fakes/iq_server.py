@@ -22,7 +22,18 @@ It serves:
   arrive), buy_reply_delay (they arrive late), never_close (option-closed
   never arrives), mute_profile (an ssid gets no profile: connect hangs),
   settle_delay, outcomes (forced results for the next settlements: win, loss,
-  doji). POST /fake/drop drops every socket mid-session (TCP abort).
+  doji), drop_on_buy (the next buy executes, then every socket of its account
+  drops before the reply), omit_quotes (buy replies and option-closed carry no
+  quotes). POST /fake/drop drops every socket mid-session (TCP abort): idle,
+  or with an order open.
+* The account's option history: `sendMessage get-options` is answered with
+  `options` ({"options": [...]}, newest first): id, active_id, direction,
+  amount, created (epoch s), expired, value (open quote), status, and once
+  closed result (win|loose|equal), profit_amount and expiration_value (close
+  quote). The real broker's field names here are from memory, not verified.
+* Quotes: the buy reply's `value` is the open quote (the paper market's price
+  at the moment of the buy) and option-closed's `expiration_value` the close
+  quote (the price at the expiry second).
   GET /fake/state reports orders, accounts, sessions and the message counts.
 Only loopback addresses can be bound.
 """
@@ -78,6 +89,8 @@ class Switches:
     mute_profile: bool = False
     settle_delay: float | None = 0.5  # None: at the real expiry
     outcomes: list[str] = field(default_factory=list)
+    drop_on_buy: bool = False
+    omit_quotes: bool = False
 
     def update(self, changes: dict[str, Any]) -> None:
         for key, value in changes.items():
@@ -311,6 +324,8 @@ class FakeIQOption:
             await conn.send("candles", {"candles": self._candles(body)})
         elif name == "binary-options.open-option":
             self._spawn(self._buy(conn, request_id, body))
+        elif name == "get-options":
+            await conn.send("options", {"options": self._history(conn.email, body)}, request_id="")
 
     # --- market ---------------------------------------------------------------------------------
 
@@ -401,6 +416,37 @@ class FakeIQOption:
 
     # --- orders ---------------------------------------------------------------------------------
 
+    def _history(self, email: str | None, body: dict) -> list[dict]:
+        limit = body.get("limit")
+        limit = limit if isinstance(limit, int) and 0 < limit <= 1000 else 100
+        mine = [o for o in self.orders.values() if o["email"] == email and email is not None]
+        mine.sort(key=lambda o: o["opened_at"], reverse=True)
+        history = []
+        for order in mine[:limit]:
+            entry = {
+                "id": order["id"],
+                "active_id": order["active_id"],
+                "direction": order["direction"],
+                "amount": float(order["amount"]),
+                "created": order["opened_at"],
+                "expired": order["expired"],
+                "value": order["open_quote"],
+                "status": "closed" if order["status"] == "closed" else "open",
+            }
+            if order["status"] == "closed":
+                entry.update(
+                    result={"win": "win", "loss": "loose", "doji": "equal"}[order["result"]],
+                    profit_amount=float(order["profit_amount"]),
+                    expiration_value=order["close_quote"],
+                )
+            history.append(entry)
+        return history
+
+    def _drop_account(self, email: str | None) -> None:
+        for conn in list(self.connections):
+            if conn.email == email and conn.request.transport is not None:
+                conn.request.transport.abort()
+
     async def _buy(self, conn: Connection, request_id: str, body: dict) -> None:
         switches = self.switches
         if switches.buy_silent:
@@ -444,17 +490,24 @@ class FakeIQOption:
             "opened_at": now,
             "expired": expired,
             "status": "open",
+            "open_quote": float(self.market.prices(pair, [now])[0]),
+            "close_quote": float(self.market.prices(pair, [expired])[0]),
             "_never_close": switches.never_close,
         }
         self.orders[order["id"]] = order
-        await conn.send(
-            "option",
-            {"id": order["id"], "active_id": order["active_id"], "direction": order["direction"],
-             "price": float(amount), "exp": expired, "type": "turbo", "user_balance_id": balance["id"]},
-            request_id=request_id,
-        )  # fmt: skip
-        await conn.send("result", {"success": True}, request_id=request_id)
         delay = switches.settle_delay if switches.settle_delay is not None else max(0.0, expired - now)
+        if switches.drop_on_buy:
+            # Executed, and the socket dies before the reply: the client never learns the id.
+            switches.drop_on_buy = False
+            self._drop_account(conn.email)
+            self._spawn(self._settle(order, delay))
+            return
+        reply = {"id": order["id"], "active_id": order["active_id"], "direction": order["direction"],
+                 "price": float(amount), "exp": expired, "type": "turbo", "user_balance_id": balance["id"]}  # fmt: skip
+        if not switches.omit_quotes:
+            reply["value"] = order["open_quote"]
+        await conn.send("option", reply, request_id=request_id)
+        await conn.send("result", {"success": True}, request_id=request_id)
         self._spawn(self._settle(order, delay))
 
     async def _settle(self, order: dict, delay: float) -> None:
@@ -484,6 +537,8 @@ class FakeIQOption:
             "direction": order["direction"],
             "expiration_time": order["expired"],
         }
+        if not self.switches.omit_quotes:
+            msg.update(value=order["open_quote"], expiration_value=order["close_quote"])
         # To every live socket of the account: the client keeps order state per process.
         for conn in list(self.connections):
             if conn.email == order["email"]:

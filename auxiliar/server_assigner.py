@@ -22,8 +22,9 @@ from glimpse.rules.timing import local_day
 from glimpse.runtime.clock import wall_span
 from glimpse.runtime.services import ServiceContext, run_standalone
 from glimpse.runtime.ticker import Ticker, TickerService
-from glimpse.store import alerts, ledger, lifecycle
+from glimpse.store import alerts, lifecycle
 from glimpse.store import db as names
+from glimpse.store import trades as ledger
 
 log = logging.getLogger(__name__)
 NAME = "Server Assigner"

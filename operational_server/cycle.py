@@ -1,11 +1,23 @@
 """One gale cycle: the entry and its gales on one pair and direction.
 
-Each order is written to the ledger before it is sent, and marked open with
-the broker's id before the code waits for its result. The next entry is
-placed as soon as the previous order settles; a doji repeats the level. The
-stops are looked at after every settled order when the priority is "stop",
-and when the cycle is over in any case. A user who pressed Stop gets no new
-order: the one in flight settles, and the cycle ends there.
+Each order is written to the ledger before it is sent (write-ahead, with an
+idempotency key), and marked open with what the broker reported (order id,
+open quote, expiry) before the code waits for its settlement. A buy that
+failed in a way that may have executed leaves the trade "unknown": the
+broker is asked (operational_server.reconcile) until it answers or a bound
+passes, and no new order is placed meanwhile. The next entry is placed as
+soon as the previous order settles; a doji repeats the level. The stops are
+looked at, on the session's net read from the ledger, after every settled
+order when the priority is "stop", and when the cycle is over in any case.
+A user who pressed Stop gets no new order: the one in flight settles, and
+the cycle ends there. Each order reaches the Operations log as it is placed
+and again as it settles.
+
+A cycle lives in one server: when its server dies, the next server settles
+the order in flight and starts a new cycle at level 0 on its next decision
+(a gale is a bet on the candle right after the loss; that moment is gone
+by the time a lease expires). The session's net, and so its stops, carry
+over, because they are read from the ledger.
 """
 
 from __future__ import annotations
@@ -17,21 +29,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout, Rejected
-from glimpse.rules.money import cents, gale_entries, to_decimal
+from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout
+from glimpse.rules.money import cents, gale_entries
 from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
 from glimpse.rules.timing import minute_start
-from glimpse.runtime.clock import Clock, wall_span
-from glimpse.store import alerts, ledger, operations_log
+from glimpse.runtime.clock import Clock
+from glimpse.store import alerts, operations_log, trades
 from glimpse.store import db as names
 from glimpse.store.lifecycle import oid
+from glimpse.store.trades import from_cents
+from operational_server import orders, reconcile
 
 log = logging.getLogger(__name__)
 
 # How long past an order's expiry we keep asking for its result.
-RESULT_GRACE_SECONDS = 30.0
-# Each wait on the broker is cut into slices this long (wall seconds), so a shutdown is noticed.
-RESULT_SLICE_WALL_SECONDS = 0.5
+RESULT_GRACE_SECONDS = reconcile.RESULT_GRACE_SECONDS
 
 # Why a cycle ended the session (None: it did not).
 STOP_USER = "user"
@@ -41,6 +53,7 @@ PAIR_CLOSED = "pair_closed"
 ORDER_REFUSED = "order_refused"
 SHUTDOWN = "shutdown"
 LOST = "lost"
+UNRESOLVED = "unresolved"  # an order's fate is unknown: no new order until the broker tells
 
 
 @dataclass
@@ -67,7 +80,8 @@ class CycleContext:
     user_id: str
     user: dict  # the account as last read: its alert preferences
     server_name: str
-    session_id: str
+    session_id: str  # the Glimpse session: from the user's Start to off, across hand-overs
+    server_session: str  # this server's part of it
     account_type: str
     money: dict
     priority: str
@@ -102,11 +116,6 @@ def decision_expiry(decision: Decision) -> float:
     return minute_start(decision.decided_at) + 60
 
 
-def last_close(candles: list[dict]) -> float | None:
-    """The price at purchase as the candle stream last saw it (a broker answers a buy with an id only)."""
-    return float(candles[-1]["c"]) if candles else None
-
-
 def _set_operating(
     ctx: CycleContext, decision: Decision, entries: list[Decimal], level: int, started: float, first: bool
 ) -> None:
@@ -132,107 +141,171 @@ def _set_try_result(ctx: CycleContext, level: int, result: str) -> None:
     )
 
 
-def wait_result(ctx: CycleContext, order_id: int, expires_at: float) -> Decimal | None:
-    """The order's profit, or None when the server is shutting down or lost its user first."""
-    deadline = expires_at + RESULT_GRACE_SECONDS
-    while True:
-        if ctx.shutting_down() or not ctx.lease_kept():
-            return None
-        remaining = deadline - ctx.clock.now()
-        try:
-            slice_ = wall_span(ctx.clock, RESULT_SLICE_WALL_SECONDS)
-            return to_decimal(ctx.broker.order_result(order_id, timeout=max(0.0, min(slice_, remaining))))
-        except BrokerTimeout:
-            if remaining <= 0:
-                raise
-
-
 def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
     outcome = CycleOutcome()
     entries = plan(ctx, decision)
     cycle_id = secrets.token_hex(8)
     entry = operations_log.cycle_entry(
-        decision.pair, decision.decided_at, decision.direction, entries[0], decision.candles
+        decision.pair, decision.decided_at, decision.direction, entries[0], decision.candles, cycle_id
+    )
+    resolver = reconcile.Reconciler(
+        ctx.db, ctx.clock, ctx.broker, lambda: not ctx.shutting_down() and ctx.lease_kept()
     )
     level = 0
-    try:
-        while level < len(entries):
-            if not ctx.user_operating():  # read from the database right before each buy
-                outcome.stop = STOP_USER  # place no new order
-                break
-            if level == 0 and outcome.orders == 0 and ctx.clock.now() >= decision_expiry(decision):
-                # The candle the order was meant to cover has begun: a late order would trade another one.
-                log.warning(
-                    "user %s: decision for %s came too late to place; dropped", ctx.user_id, decision.pair
-                )
-                ctx.record_expired()
-                break
-            amount = entries[level]
-            trade_id = ledger.open_trade(
-                ctx.db,
-                user=ctx.user_id,
-                session=ctx.session_id,
-                server=ctx.server_name,
-                ativo=decision.pair,
-                operacao=decision.direction,
-                amount=amount,
-                gale_level=level,
-                payout=decision.payout,
-                decided_at=decision.decided_at if level == 0 else ctx.clock.now(),
-                cycle=cycle_id,
-                account=ctx.account_type,
+    while level < len(entries):
+        if not ctx.user_operating():  # read from the database right before each buy
+            outcome.stop = STOP_USER  # place no new order
+            break
+        if level == 0 and outcome.orders == 0 and ctx.clock.now() >= decision_expiry(decision):
+            # The candle the order was meant to cover has begun: a late order would trade another one.
+            log.warning(
+                "user %s: decision for %s came too late to place; dropped", ctx.user_id, decision.pair
             )
-            try:
-                order_id = ctx.broker.buy(amount, decision.pair, decision.direction, 1)
-            except AssetClosed as exc:
-                ledger.mark_failed(ctx.db, trade_id, f"pair closed: {exc}", ctx.clock.now())
-                operations_log.add_marker(entry, "CLO", amount)
-                alerts.push(
-                    ctx.db,
-                    ctx.user_id,
-                    alerts.make(ctx.user, alerts.PAIR_CLOSED, f"{decision.pair} fechou.", ctx.clock.now()),
-                )
-                outcome.result, outcome.stop = ledger.FAILED, PAIR_CLOSED
+            ctx.record_expired()
+            break
+        if trades.is_blocked(ctx.db, ctx.user_id, ctx.session_id):
+            # An order whose fate the broker has not told: no new order until it has.
+            outcome.stop = UNRESOLVED
+            break
+        amount = entries[level]
+        sent_at = ctx.clock.now()
+        trade = trades.record_intent(
+            ctx.db,
+            user=ctx.user_id,
+            session=ctx.session_id,
+            server_session=ctx.server_session,
+            server=ctx.server_name,
+            ativo=decision.pair,
+            operacao=decision.direction,
+            amount=amount,
+            gale_level=level,
+            payout=decision.payout,
+            decided_at=decision.decided_at if level == 0 else sent_at,
+            sent_at=sent_at,
+            cycle=cycle_id,
+            account=ctx.account_type,
+        )
+        settlement: orders.Settlement | None = None
+        try:
+            fill = orders.place(
+                ctx.broker,
+                ctx.clock,
+                amount,
+                decision.pair,
+                decision.direction,
+                client_key=trade.clientKey,
+                sent_at=sent_at,
+                candles=decision.candles,
+            )
+        except BrokerError as exc:
+            if not (orders.may_have_executed(exc) or isinstance(exc, BrokerTimeout)):
+                _refused(ctx, decision, entry, trade, amount, exc, outcome)
                 break
-            except (Rejected, BrokerError) as exc:
-                ledger.mark_failed(ctx.db, trade_id, f"refused: {exc}", ctx.clock.now())
-                alerts.push(
-                    ctx.db,
-                    ctx.user_id,
-                    alerts.notice("Ordem recusada.", str(exc), ctx.clock.now()),
+            # The broker may have taken it: only the broker can say (never "failed").
+            log.warning("user %s: buy on %s may have executed: %s", ctx.user_id, decision.pair, exc)
+            trades.mark_unknown(ctx.db, trade.id, f"{type(exc).__name__}: {exc}", ctx.clock.now())
+            operations_log.order_placed(ctx.db, ctx.log_id, entry, trade.id, None)
+            outcome.orders += 1
+            resolved = _resolve(ctx, resolver, trade)
+            if resolved is None:
+                outcome.stop = (
+                    SHUTDOWN if ctx.shutting_down() else LOST if not ctx.lease_kept() else UNRESOLVED
                 )
-                log.warning("order refused for user %s on %s: %s", ctx.user_id, decision.pair, exc)
-                outcome.result, outcome.stop = ledger.FAILED, ORDER_REFUSED
-                break
+                return outcome
+            if resolved.status == trades.CLOSED:
+                if resolved.result == trades.NOT_PLACED:
+                    break  # nothing was placed: the cycle's moment is gone, so it ends without a result
+                settlement = orders.Settlement(
+                    from_cents(resolved.profit or 0), resolved.closePrice, resolved.closedAt or 0.0, "ledger"
+                )
+            trade = resolved
+            fill = orders.Fill(
+                int(trade.brokerOrderId or 0),
+                trade.openPrice,
+                float(trade.expiresAt or resolver.expiry(trade)),
+                trade.quoteSource or "broker",
+            )
+        else:
             placed_at = ctx.clock.now()
             ctx.record_timing(decision.decided_at if level == 0 else None, placed_at)
-            open_price = last_close(decision.candles)
-            ledger.mark_open(ctx.db, trade_id, order_id, placed_at, open_price)
-            _set_operating(ctx, decision, entries, level, placed_at, first=outcome.orders == 0)
+            trades.mark_open(
+                ctx.db,
+                trade.id,
+                fill.order_id,
+                placed_at,
+                fill.open_quote,
+                expires_at=fill.expires_at,
+                quote_source=fill.quote_source,
+            )
+            operations_log.order_placed(ctx.db, ctx.log_id, entry, trade.id, fill.open_quote)
             outcome.orders += 1
-            profit = wait_result(ctx, order_id, ctx.expiry_of(placed_at))
-            if profit is None:
-                outcome.stop = SHUTDOWN if ctx.shutting_down() else LOST
+            trade = trades.get(ctx.db, trade.id) or trade
+        _set_operating(ctx, decision, entries, level, trade.placedAt or sent_at, first=outcome.orders == 1)
+        if settlement is None:
+            settlement = resolver.wait_settlement(trade, fill.expires_at + reconcile.RESULT_GRACE_SECONDS)
+            if settlement is None:
+                outcome.stop = (
+                    SHUTDOWN if ctx.shutting_down() else LOST if not ctx.lease_kept() else UNRESOLVED
+                )
                 return outcome  # the open trade is reconciled by whoever serves the user next
-            profit = cents(profit)
-            ledger.settle(ctx.db, trade_id, profit, ctx.clock.now(), None)
-            operations_log.add_order(entry, open_price, profit)
-            outcome.net += profit
-            outcome.result = ledger.result_of(profit)
-            _set_try_result(ctx, level, outcome.result)
-            if profit < 0:
-                level += 1
-                if level == len(entries):
-                    operations_log.add_marker(entry, "SLR", sum(entries, Decimal(0)))
-            over = profit > 0 or level == len(entries)
-            if checks_now(ctx.priority, cycle_over=over):
-                outcome.stop = _stop_reason(ctx)
-            if over or outcome.stop:
-                break
-    finally:
-        if outcome.stop not in (SHUTDOWN, LOST) and (outcome.orders or outcome.result == ledger.FAILED):
-            operations_log.push_cycle(ctx.db, ctx.log_id, entry)
+            resolver.apply(trade, settlement)
+        profit = cents(settlement.profit)
+        outcome.net += profit
+        outcome.result = trades.result_of(profit)
+        _set_try_result(ctx, level, outcome.result)
+        if profit < 0:
+            level += 1
+            if level == len(entries):
+                operations_log.add_marker(ctx.db, ctx.log_id, entry, "SLR", sum(entries, Decimal(0)))
+        over = profit > 0 or level == len(entries)
+        if checks_now(ctx.priority, cycle_over=over):
+            outcome.stop = _stop_reason(ctx)
+        if over or outcome.stop:
+            break
     return outcome
+
+
+def _resolve(ctx: CycleContext, resolver: reconcile.Reconciler, trade: trades.Trade) -> trades.Trade | None:
+    """Ask the broker about an unknown buy until it answers or the bound passes; the trade, or None.
+
+    None: still unknown (flagged when the bound passed, or left for the next
+    server when this one must stop).
+    """
+    while resolver.keep_going():
+        status = resolver.lookup(trade)
+        if status in (trades.OPEN, trades.CLOSED):
+            return trades.get(ctx.db, trade.id)
+        if ctx.clock.now() > resolver.bound(trade):
+            resolver.flag(trade)
+            return None
+        ctx.clock.sleep(resolver.slice())
+    return None
+
+
+def _refused(
+    ctx: CycleContext,
+    decision: Decision,
+    entry: dict,
+    trade: trades.Trade,
+    amount: Decimal,
+    exc: BrokerError,
+    outcome: CycleOutcome,
+) -> None:
+    """A buy the broker proved it did not place: closed as failed, no money moved."""
+    now = ctx.clock.now()
+    if isinstance(exc, AssetClosed):
+        trades.mark_failed(ctx.db, trade.id, f"pair closed: {exc}", now)
+        operations_log.add_marker(ctx.db, ctx.log_id, entry, "CLO", amount)
+        alerts.push(
+            ctx.db, ctx.user_id, alerts.make(ctx.user, alerts.PAIR_CLOSED, f"{decision.pair} fechou.", now)
+        )
+        outcome.result, outcome.stop = trades.FAILED, PAIR_CLOSED
+        return
+    trades.mark_failed(ctx.db, trade.id, f"refused: {exc}", now)
+    operations_log.open_cycle(ctx.db, ctx.log_id, entry)
+    alerts.push(ctx.db, ctx.user_id, alerts.notice("Ordem recusada.", str(exc), now))
+    log.warning("order refused for user %s on %s: %s", ctx.user_id, decision.pair, exc)
+    outcome.result, outcome.stop = trades.FAILED, ORDER_REFUSED
 
 
 def _stop_reason(ctx: CycleContext) -> str | None:

@@ -10,7 +10,7 @@ import socket
 import threading
 
 from glimpse.runtime.services import ServiceContext
-from glimpse.store import lifecycle
+from glimpse.store import lifecycle, trades
 from operational_server.market_view import MarketView
 from operational_server.server import OperationalServer
 from operational_server.session import ServerIdentity, TimingLog
@@ -40,6 +40,10 @@ class ServerPool:
         ]
 
     def start(self) -> ServerPool:
+        # Documents written before money was stored in cents; idempotent, so every start may run it.
+        converted = trades.convert_money(self.ctx.db)
+        if any(converted.values()):
+            log.info("money converted to integer cents: %s", converted)
         now = self.ctx.clock.now()
         for server in self.servers:
             previous = lifecycle.register_server(self.ctx.db, server.identity.name, self.incarnation, now)

@@ -22,9 +22,9 @@ from glimpse.market.base import turbo_expiry
 from glimpse.rules.timing import next_decision
 from glimpse.runtime.security import DecryptError, decrypt_secret
 from glimpse.runtime.services import ServiceContext
-from glimpse.store import alerts, ledger, lifecycle, operations_log
+from glimpse.store import alerts, lifecycle, operations_log, trades
 from glimpse.store import db as names
-from operational_server import cycle
+from operational_server import cycle, reconcile
 from operational_server.market_view import MarketView
 from operational_server.modes import Mode, mode_for
 
@@ -78,7 +78,10 @@ class UserSession:
         self.stop_event = stop_event
         self.timings = timings
         self.watch = watch  # the process's PoolWatch, when the session runs in a server pool
-        self.session_id = secrets.token_hex(8)
+        self.server_session = secrets.token_hex(8)
+        # The Glimpse session (Start to off, across hand-overs); adopted from the account in _run.
+        self.session_id = self.server_session
+        self.continued = False  # whether this server took over a Glimpse session another one began
         self.user: dict = {}
         self.broker: Broker | None = None
         self.account_type = "PRACTICE"
@@ -125,7 +128,7 @@ class UserSession:
 
     def net(self) -> Decimal:
         """The session's net result, from the ledger (so a later server sees the same figure)."""
-        return ledger.session_net(self.db, self.user_id, self.session_id)
+        return trades.session_net(self.db, self.user_id, self.session_id)
 
     def cycle_context(self) -> cycle.CycleContext:
         assert self.broker is not None
@@ -137,6 +140,7 @@ class UserSession:
             user=self.user,
             server_name=self.server.name,
             session_id=self.session_id,
+            server_session=self.server_session,
             account_type=self.account_type,
             money=self.money,
             priority=self.priority,
@@ -170,6 +174,7 @@ class UserSession:
                     log.exception("closing the broker of user %s", self.user_id)
             if reason not in (cycle.SHUTDOWN, cycle.LOST):
                 lifecycle.finish(self.db, self.user_id, self.server.name, end_alert)
+                trades.end_glimpse_session(self.db, self.user_id, self.session_id)
             lifecycle.free_server(self.db, self.server.name, self.server.incarnation, self.user_id)
         log.info("session of user %s on %s ended: %s", self.user_id, self.server.name, reason)
         return reason
@@ -194,33 +199,30 @@ class UserSession:
         self.broker = broker
         return True, ""
 
-    def _reconcile(self) -> None:
-        """Settle the orders a previous server left open, once each."""
+    def reconciler(self) -> reconcile.Reconciler:
         assert self.broker is not None
-        for trade in ledger.open_trades(self.db, self.user_id):
-            if trade["status"] == "pending" or trade.get("brokerOrderId") is None:
-                # The process died before the broker answered the buy: no order id to follow.
-                ledger.mark_failed(
-                    self.db,
-                    trade["_id"],
-                    "no broker order id: the server stopped before the broker answered",
-                    self.clock.now(),
-                )
-                continue
-            try:
-                profit = self.broker.order_result(
-                    int(trade["brokerOrderId"]),
-                    timeout=max(
-                        0.0, self.expiry_of(trade["placedAt"]) + cycle.RESULT_GRACE_SECONDS - self.clock.now()
-                    ),
-                )
-            except BrokerError as exc:
-                log.warning(
-                    "user %s: trade %s could not be reconciled yet: %s", self.user_id, trade["_id"], exc
-                )
-                continue
-            ledger.settle(self.db, trade["_id"], Decimal(str(profit)), self.clock.now(), None)
-            log.info("user %s: reconciled trade %s (%s)", self.user_id, trade["_id"], profit)
+        return reconcile.Reconciler(
+            self.db, self.clock, self.broker, lambda: not self.stop_event.is_set() and self.lease_kept()
+        )
+
+    def _reconcile(self, wait: bool = True) -> list[trades.Trade]:
+        """Resolve the orders a previous server (or this one) left unresolved; those that block new orders."""
+        self.reconciler().run(self.user_id, wait=wait)
+        return trades.blocking(self.db, self.user_id, self.session_id)
+
+    def begin_glimpse_session(self, now: float) -> None:
+        """Continue the user's Glimpse session (after a hand-over) or begin one; then reconcile.
+
+        Continuing means the same session key: the same net (read from the
+        ledger), so the same stop distance, and the same Operations log.
+        """
+        self.session_id, self.continued = trades.glimpse_session(
+            self.db, self.user_id, self.server_session, now
+        )
+        self._reconcile()
+
+    def _flagged(self) -> bool:
+        return any(t.flagged for t in trades.blocking(self.db, self.user_id, self.session_id))
 
     def _run(self) -> tuple[str, dict | None]:
         user = self.reload_user()
@@ -236,7 +238,7 @@ class UserSession:
             return "connect_failed", alerts.notice(
                 "Erro ao conectar.", why or "A corretora recusou a conexão.", now
             )
-        self._reconcile()
+        self.begin_glimpse_session(now)
         if status == "stopping" or not lifecycle.start_operating(self.db, self.user_id, self.server.name):
             return cycle.STOP_USER, alerts.make(
                 self.reload_user(), alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
@@ -250,9 +252,10 @@ class UserSession:
                 now,
                 "info",
             )
-        alerts.push(
-            self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now)
-        )
+        if not self.continued:  # a hand-over is not a new start
+            alerts.push(
+                self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now)
+            )
         self.money = mode.money_settings()
         self.priority = ((user.get("settings") or {}).get("glimpse") or {}).get("operationPriority", "gale")
         self.log_id = operations_log.start(
@@ -267,9 +270,18 @@ class UserSession:
     def _loop(self, mode: Mode) -> tuple[str, dict | None]:
         while True:
             instant = next_decision(self.clock.now(), self.config.decision_second)
+            # An order whose fate the broker has not told yet: ask again, and decide nothing until it answers.
+            # (Checked before waiting, so the decision instant itself costs nothing more.)
+            blocked = trades.is_blocked(self.db, self.user_id, self.session_id) and bool(
+                self._reconcile(wait=False)
+            )
+            if blocked and self._flagged():
+                return cycle.UNRESOLVED, None  # the user was told when the order was flagged
             state = self._wait_until(instant)
             if state is not None:
                 return state
+            if blocked:
+                continue
             decision, finished = mode.decide(instant)
             if finished is not None:
                 return finished
@@ -283,6 +295,10 @@ class UserSession:
                 )
             if outcome.stop in (cycle.SHUTDOWN, cycle.LOST):
                 return outcome.stop, None
+            if outcome.stop == cycle.UNRESOLVED:
+                if self._flagged():
+                    return cycle.UNRESOLVED, None  # the user was told when the order was flagged
+                continue  # reconciled before the next decision
             if outcome.stop == cycle.STOP_LOSS_REACHED:
                 return outcome.stop, alerts.make(
                     self.user, alerts.STOP_LOSS, "O stop loss foi atingido.", self.clock.now()

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "glimpse.cli.market",
     "glimpse.cli.backtest",
     "glimpse.cli.simulate",
+    "glimpse.cli.ledger",
 )
 
 

@@ -1,11 +1,19 @@
 """The per-session `Operations` log in the original's shape, which the app shows.
 
-One document per session: `{operationTime, user, operationType, strategy,
-accountType, expiration, money, gale, galeCount, galeType, sobra, operations}`;
-each finished gale cycle is pushed to `operations` as
-`{ativo, horario, operacao, money, candles: [[{o, c, h, l, from}]], operacoes: [{a, p}]}`,
-where `p` is each order's cash result, or "SLR: <sum>" when every gale was
-lost, or "CLO: <sum>" when the pair closed and a buy failed.
+One document per Glimpse session (from Start to off, across hand-overs):
+`{operationTime, user, session, operationType, strategy, accountType,
+expiration, money, gale, galeCount, galeType, sobra, operations}`; each gale
+cycle is an entry of `operations`:
+`{ativo, horario, operacao, money, cycle, candles: [[{o, c, h, l, from}]], operacoes: [{a, p, trade}]}`.
+
+Every order reaches the log as it is placed (`p` null, `a` the open quote)
+and again as it settles (`p` its cash result), so a cycle cut by a crash
+still shows what happened. `p` is "SLR: <sum>" when every gale was lost, or
+"CLO: <sum>" when the pair closed and a buy failed.
+
+Money is stored in integer cents (`money`, `stoploss`, numeric `p`; the
+document carries `moneyUnit: "cents"`); `for_app` gives the original's reais
+at the API's edge.
 """
 
 from __future__ import annotations
@@ -15,8 +23,18 @@ from typing import Any
 
 from bson import ObjectId
 
-from glimpse.rules.money import cents
+from glimpse.rules.money import Amount, cents
 from glimpse.store import db as names
+
+CENTS_UNIT = "cents"
+
+
+def _to_cents(value: Amount) -> int:
+    return int(cents(value) * 100)
+
+
+def _reais(value: Any) -> Any:
+    return float(Decimal(value) / 100) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def start(
@@ -25,12 +43,14 @@ def start(
     user: str,
     session: str,
     mode: str,
-    strategy: dict | None,
-    money: dict,
+    strategy: dict[str, Any] | None,
+    money: dict[str, Any],
     account_type: str,
     now: float,
 ) -> ObjectId:
-    doc = {
+    """The log of a Glimpse session: created by its first server, found again by the next ones."""
+    stop_loss = money.get("stopLossValue") if money.get("stopLoss") else None
+    doc: dict[str, Any] = {
         "operationTime": now,
         "user": user,
         "session": session,
@@ -39,36 +59,141 @@ def start(
         "operation": (strategy or {}).get("operation") if mode == "strategy" else None,
         "accountType": account_type,
         "expiration": 1,
-        "money": money.get("money"),
+        "money": None if money.get("money") is None else _to_cents(money["money"]),
         "gale": money.get("gale"),
         "galeCount": money.get("galeCount"),
         "galeType": money.get("galeType"),
         "sobra": money.get("sobra"),
-        "stoploss": money.get("stopLossValue") if money.get("stopLoss") else None,
+        "stoploss": None if stop_loss is None else _to_cents(stop_loss),
         "operations": [],
+        "moneyUnit": CENTS_UNIT,
     }
-    return db[names.OPERATIONS].insert_one(doc).inserted_id
+    found = db[names.OPERATIONS].find_one_and_update(
+        {"user": user, "session": session}, {"$setOnInsert": doc}, upsert=True, projection={"_id": 1}
+    )
+    if found is not None:
+        return ObjectId(found["_id"])
+    created = db[names.OPERATIONS].find_one({"user": user, "session": session}, {"_id": 1})
+    return ObjectId(created["_id"])
 
 
-def cycle_entry(ativo: str, horario: float, operacao: str, money: Decimal, candles: list[dict]) -> dict:
+def cycle_entry(
+    ativo: str, horario: float, operacao: str, money: Decimal, candles: list[dict[str, Any]], cycle: str = ""
+) -> dict[str, Any]:
     return {
         "ativo": ativo,
         "horario": horario,
         "operacao": operacao,
-        "money": float(cents(money)),
+        "money": _to_cents(money),
+        "cycle": cycle,
         "candles": [candles],
         "operacoes": [],
     }
 
 
-def add_order(entry: dict, price: float | None, profit: Decimal) -> None:
-    entry["operacoes"].append({"a": price, "p": float(cents(profit))})
+def _entry_index(db: Any, log_id: ObjectId, cycle: str) -> int | None:
+    doc = db[names.OPERATIONS].find_one({"_id": log_id}, {"operations.cycle": 1}) or {}
+    for index, entry in enumerate(doc.get("operations") or []):
+        if entry.get("cycle") == cycle:
+            return index
+    return None
 
 
-def add_marker(entry: dict, marker: str, total: Decimal) -> None:
+def open_cycle(db: Any, log_id: ObjectId, entry: dict[str, Any]) -> None:
+    """Add the cycle's entry once (at its first order)."""
+    db[names.OPERATIONS].update_one(
+        {"_id": log_id, "operations.cycle": {"$ne": entry["cycle"]}}, {"$push": {"operations": entry}}
+    )
+
+
+def _push(db: Any, log_id: ObjectId, entry: dict[str, Any], item: dict[str, Any]) -> None:
+    open_cycle(db, log_id, entry)
+    index = _entry_index(db, log_id, entry["cycle"])
+    if index is not None:
+        db[names.OPERATIONS].update_one(
+            {"_id": log_id, f"operations.{index}.cycle": entry["cycle"]},
+            {"$push": {f"operations.{index}.operacoes": item}},
+        )
+
+
+def order_placed(
+    db: Any, log_id: ObjectId, entry: dict[str, Any], trade_id: ObjectId, price: float | None
+) -> None:
+    """An order the broker took (or may have taken): in the log now, its result to follow."""
+    _push(db, log_id, entry, {"a": price, "p": None, "trade": str(trade_id)})
+
+
+def order_settled(
+    db: Any, user: str, session: str, trade_id: ObjectId, price: float | None, profit: Decimal
+) -> bool:
+    """Write an order's cash result into the session's log, wherever the order was logged."""
+    key = str(trade_id)
+    doc = db[names.OPERATIONS].find_one(
+        {"user": user, "session": session, "operations.operacoes.trade": key},
+        {"operations.operacoes.trade": 1, "operations.operacoes.a": 1},
+    )
+    if doc is None:
+        return False
+    for i, entry in enumerate(doc.get("operations") or []):
+        for j, order in enumerate(entry.get("operacoes") or []):
+            if order.get("trade") == key:
+                update: dict[str, Any] = {f"operations.{i}.operacoes.{j}.p": _to_cents(profit)}
+                if order.get("a") is None and price is not None:
+                    update[f"operations.{i}.operacoes.{j}.a"] = price
+                done = db[names.OPERATIONS].update_one(
+                    {"_id": doc["_id"], f"operations.{i}.operacoes.{j}.trade": key}, {"$set": update}
+                )
+                return bool(done.modified_count == 1)
+    return False
+
+
+def add_marker(db: Any, log_id: ObjectId, entry: dict[str, Any], marker: str, total: Decimal) -> None:
     """ "SLR" (every gale lost) or "CLO" (the pair closed), with the cycle's stakes at risk."""
-    entry["operacoes"].append({"a": None, "p": f"{marker}: {cents(total)}"})
+    _push(db, log_id, entry, {"a": None, "p": f"{marker}: {cents(total)}"})
 
 
-def push_cycle(db: Any, log_id: ObjectId, entry: dict) -> None:
-    db[names.OPERATIONS].update_one({"_id": log_id}, {"$push": {"operations": entry}})
+def for_app(doc: dict[str, Any]) -> dict[str, Any]:
+    """The log as the app reads it: money in reais (as the original stored it)."""
+    if doc.get("moneyUnit") != CENTS_UNIT:
+        return doc
+    out = {k: v for k, v in doc.items() if k != "moneyUnit"}
+    out["money"] = _reais(doc.get("money"))
+    out["stoploss"] = _reais(doc.get("stoploss"))
+    out["operations"] = [
+        {
+            **entry,
+            "money": _reais(entry.get("money")),
+            "operacoes": [{**o, "p": _reais(o.get("p"))} for o in entry.get("operacoes") or []],
+        }
+        for entry in doc.get("operations") or []
+    ]
+    return out
+
+
+def convert_to_cents(db: Any) -> int:
+    """Convert every Operations document still in reais; safe to run again (it then does nothing)."""
+    converted = 0
+    for doc in list(db[names.OPERATIONS].find({"moneyUnit": {"$ne": CENTS_UNIT}})):
+
+        def money(value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return value  # None, or a note such as "SLR: 5.45"
+            return _to_cents(value)
+
+        new = {
+            "moneyUnit": CENTS_UNIT,
+            "money": money(doc.get("money")),
+            "stoploss": money(doc.get("stoploss")),
+            "operations": [
+                {
+                    **entry,
+                    "money": money(entry.get("money")),
+                    "operacoes": [{**o, "p": money(o.get("p"))} for o in entry.get("operacoes") or []],
+                }
+                for entry in doc.get("operations") or []
+            ],
+        }
+        # Conditional on what was read, so a log written meanwhile is converted on the next run instead.
+        match = {"_id": doc["_id"], "moneyUnit": {"$ne": CENTS_UNIT}, "operations": doc.get("operations")}
+        converted += db[names.OPERATIONS].update_one(match, {"$set": new}).modified_count
+    return converted

@@ -29,7 +29,8 @@ from glimpse.market.paper import PaperBroker
 from glimpse.runtime import heartbeat
 from glimpse.runtime.clock import ManualClock
 from glimpse.store import db as names
-from glimpse.store import ledger, lifecycle
+from glimpse.store import lifecycle
+from glimpse.store import trades as ledger
 from glimpse.store.db import ensure_indexes, new_embedded_database, ping, upsert_all
 from glimpse.store.seed import seed_database
 from tests.fakes.mongo_server import MongoServer

@@ -38,7 +38,6 @@ import pymongo
 import pytest
 from bson import ObjectId
 
-from glimpse.rules.money import cents
 from glimpse.runtime import security
 from glimpse.runtime.clock import FastClock
 from glimpse.store import db as names
@@ -323,7 +322,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
             assert settled["brokerOrderId"] == victim["brokerOrderId"]
             report.append(
                 f"round {round_}: killed {holder} {offset:.1f} s into order {victim['brokerOrderId']} "
-                f"(level {victim['galeLevel']}); {new_holder} operating {took:.2f} s later; order settled {settled['result']} {settled['profit']:+.2f}"
+                f"(level {victim['galeLevel']}); {new_holder} operating {took:.2f} s later; order settled {settled['result']} {settled['profit'] / 100:+.2f}"
             )
             # The killed server comes back under its name, so the next round has two servers again.
             processes.start(holder, ["operational_server", "--name", holder])
@@ -352,14 +351,15 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
                 f"cycle {cycle} was continued by another server"
             )
         # Money: the paper account moved by exactly the ledger's net, and so did the user's figures.
-        net = sum((cents(t["profit"]) for t in trades), Decimal(0))
+        assert all(type(t["profit"]) is int and type(t["amount"]) is int for t in trades)  # integer cents
+        net = Decimal(sum(t["profit"] for t in trades)) / 100
         paper = db[names.PAPER_BALANCES].find_one({"_id": EMAIL})
         assert paper["open"] == []
         assert paper["cents"]["PRACTICE"] == STARTING_CENTS + int(net * 100)
         settled_ids = [record["id"] for record in paper["settled"]]
         assert sorted(settled_ids) == sorted(order_ids)  # every broker order once, nothing the ledger lacks
         account = crash.account()
-        assert cents(account["iqPeriodProfit"]) - cents(account["iqPeriodLoss"]) == net
+        assert Decimal(account["iqPeriodProfit"] - account["iqPeriodLoss"]) / 100 == net
         servers = {
             d["name"]: (d["status"], d["target"])
             for d in db[names.SERVERS].find({"name": {"$in": list(SERVERS)}})

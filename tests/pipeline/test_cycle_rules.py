@@ -14,50 +14,101 @@ from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glimpse.market.base import AssetClosed, Broker
+from glimpse.market.base import AssetClosed, Broker, turbo_expiry
 from glimpse.rules.money import gale_entries
 from glimpse.rules.stops import stop_reached
 from glimpse.runtime.clock import ManualClock
 from glimpse.runtime.config import load_config
 from glimpse.runtime.services import ServiceContext
 from glimpse.store import db as names
-from glimpse.store import ledger, operations_log
+from glimpse.store import operations_log
+from glimpse.store import trades as ledger
 from glimpse.store.accounts import new_account
 from glimpse.store.db import new_embedded_database
 from operational_server import cycle
 from operational_server.cycle import Decision, run_cycle
 from operational_server.market_view import MarketView
+from operational_server.orders import Fill, OrderLookup, Settlement
 from operational_server.session import ServerIdentity, UserSession
 
 START = 1_717_419_600.0 + 58.5  # a decision instant
 
 
 class ScriptedBroker(Broker):
-    """Answers buys with ids and settles them with scripted outcomes (+1 win, -1 loss, 0 doji)."""
+    """Fills buys and settles them with scripted outcomes (+1 win, -1 loss, 0 doji).
 
-    def __init__(self, outcomes, payout=87, on_buy=None, closed=False):
+    Each order gets its own open quote and close quote, as a broker reports
+    them. `faults` maps a buy's number (1-based) to (exception, executed):
+    the buy raises, and the broker has or has not executed it. `lookups`
+    scripts find_order's first answers ("unknown"), before it tells the truth;
+    `always_unknown` never tells it.
+    """
+
+    def __init__(self, outcomes, payout=87, on_buy=None, closed=False, faults=None, lookups=(), always_unknown=False, on_settlement=None):  # fmt: skip
         self.outcomes = list(outcomes)
         self.payout = payout
         self.on_buy = on_buy
+        self.on_settlement = on_settlement
         self.closed = closed
+        self.faults = dict(faults or {})
+        self.lookups = list(lookups)
+        self.always_unknown = always_unknown
+        self.clock = None
+        self.attempts = 0
+        self.reconnects = 0
         self.bought: list[tuple[Decimal, str, str]] = []
-        self.results: dict[int, float] = {}
+        self.orders: dict[int, dict] = {}
 
-    def buy(self, amount, pair, direction, minutes=1):
+    def now(self) -> float:
+        return self.clock.now() if self.clock is not None else START
+
+    def place(self, amount, pair, direction, minutes=1, *, client_key, sent_at=None):
         if self.closed:
             raise AssetClosed(f"{pair} is closed")
+        self.attempts += 1
+        fault = self.faults.get(self.attempts)
+        if fault is not None and not fault[1]:
+            raise fault[0]
         amount = Decimal(str(amount))
         self.bought.append((amount, pair, direction))
         outcome = self.outcomes.pop(0) if self.outcomes else -1
         profit = amount * self.payout / 100 if outcome > 0 else -amount if outcome < 0 else Decimal(0)
         order_id = len(self.bought)
-        self.results[order_id] = float(profit.quantize(Decimal("0.01")))
+        open_quote = 1.1 + order_id / 1000
+        close_quote = open_quote + (0.0005 if outcome > 0 else -0.0005 if outcome < 0 else 0.0)
+        expires = float(turbo_expiry(self.now(), minutes))
+        self.orders[order_id] = {
+            "key": client_key, "pair": pair, "direction": direction, "amount": amount,
+            "fill": Fill(order_id, open_quote, expires, "broker"),
+            "settlement": Settlement(profit.quantize(Decimal("0.01")), close_quote, expires, "broker"),
+        }  # fmt: skip
         if self.on_buy:
             self.on_buy(len(self.bought))
-        return order_id
+        if fault is not None:
+            raise fault[0]  # executed, but the reply never came
+        return self.orders[order_id]["fill"]
+
+    def settlement(self, order_id, timeout):
+        if self.on_settlement:
+            self.on_settlement(order_id)
+        return self.orders[order_id]["settlement"]
+
+    def find_order(self, client_key, *, pair, direction, amount, sent_at, order_id=None):
+        if self.always_unknown or (self.lookups and self.lookups.pop(0) == "unknown"):
+            return OrderLookup("unknown")
+        for order in self.orders.values():
+            if order["key"] == client_key:
+                return OrderLookup("settled", order["fill"], order["settlement"])
+        return OrderLookup("not_placed")
+
+    def reconnect(self):
+        self.reconnects += 1
+
+    def buy(self, amount, pair, direction, minutes=1):
+        raise AssertionError("the cycle places orders with place()")
 
     def order_result(self, order_id, timeout):
-        return self.results[order_id]
+        raise AssertionError("the cycle waits with settlement()")
 
     # Unused by the cycle.
     def connect(self): ...
@@ -95,11 +146,18 @@ def make_session(broker, money, priority="gale"):
     ctx = ServiceContext(config=config, db=db, clock=clock)
     session = UserSession(ctx, ServerIdentity("s1", "i1"), user_id, MarketView(db), threading.Event())
     session.broker = broker
+    broker.clock = clock
+    return start_session(session, money, priority)
+
+
+def start_session(session, money, priority="gale"):
+    """What UserSession._run does once the broker is connected: adopt the Glimpse session, reconcile, log."""
     session.money = money
     session.priority = priority
+    session.begin_glimpse_session(session.clock.now())
     session.reload_user()
-    session.log_id = operations_log.start(db, user=user_id, session=session.session_id, mode="strategy", strategy=None,
-                                          money=money, account_type="PRACTICE", now=clock.now())  # fmt: skip
+    session.log_id = operations_log.start(session.db, user=session.user_id, session=session.session_id, mode="strategy",
+                                          strategy=None, money=money, account_type="PRACTICE", now=session.clock.now())  # fmt: skip
     return session
 
 
@@ -124,17 +182,13 @@ def test_a_loss_then_a_win_places_the_gale_entries():
     assert outcome.net == Decimal("-2.00") + Decimal("3.00")  # 3.45 × 0.87 = 3.0015 → 3.00
     trades = list(session.db[names.TRADES].find().sort("galeLevel", 1))
     assert [(t["galeLevel"], t["status"], t["result"], t["profit"]) for t in trades] == [
-        (0, "closed", "loss", -2.0),
-        (1, "closed", "win", 3.0),
+        (0, "closed", "loss", -200),
+        (1, "closed", "win", 300),
     ]
     log = session.db[names.OPERATIONS].find_one({"_id": session.log_id})
-    assert [o["p"] for o in log["operations"][0]["operacoes"]] == [-2.0, 3.0]
+    assert [o["p"] for o in log["operations"][0]["operacoes"]] == [-200, 300]
     user = session.reload_user()
-    assert (
-        user["iqPeriodProfit"] == 3.0
-        and user["iqPeriodLoss"] == 2.0
-        and round(user["iqSessionProfit"], 2) == 1.0
-    )
+    assert user["iqPeriodProfit"] == 300 and user["iqPeriodLoss"] == 200 and user["iqSessionProfit"] == 100
     assert [t["result"] for t in user["operating"]["tries"]] == ["loss", "win", ""]
 
 
@@ -150,7 +204,7 @@ def test_a_doji_repeats_the_level_and_all_losses_mark_slr():
     ]
     assert outcome.result == "loss" and outcome.net == Decimal("-5.45")
     entries = session.db[names.OPERATIONS].find_one({"_id": session.log_id})["operations"][0]["operacoes"]
-    assert [e["p"] for e in entries] == [0.0, -2.0, 0.0, -3.45, "SLR: 5.45"]
+    assert [e["p"] for e in entries] == [0, -200, 0, -345, "SLR: 5.45"]
 
 
 def test_a_closed_pair_fails_the_order_and_stops():
@@ -227,8 +281,8 @@ def test_stops_end_the_cycle_as_the_priority_says(outcomes, gales, stop_loss, st
         crossed = stop_reached(net, settings_) is not None
         if priority == "stop":
             assert not crossed, "an order was placed after the net result crossed a stop"
-        net += Decimal(str(trade["profit"]))
-        assert Decimal(str(trade["amount"])) == plan[trade["galeLevel"]]
+        net += Decimal(trade["profit"]) / 100
+        assert Decimal(trade["amount"]) / 100 == plan[trade["galeLevel"]]
         assert index == 0 or trade["galeLevel"] >= trades[index - 1]["galeLevel"]  # one cycle, never back
     # With priority "gale" the cycle runs to its end: a win, or every level lost.
     if (

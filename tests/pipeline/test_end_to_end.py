@@ -11,7 +11,6 @@ import pytest
 from bson import ObjectId
 
 from auxiliar.server_assigner import Assigner, count_down_premium
-from glimpse.rules.money import cents
 from glimpse.store import db as names
 from tests.pipeline.bundle import make_bundle
 
@@ -40,22 +39,23 @@ def bundle(config, db):
 
 
 def _agree_to_the_cent(bundle, user_id, email):
+    """Ledger, account figures, Operations log and paper balance agree; every stored amount is integer cents."""
     trades = list(bundle.db[names.TRADES].find({"user": user_id}))
     assert trades and all(t["status"] == "closed" for t in trades)
-    net = sum((cents(t["profit"]) for t in trades), Decimal(0))
+    assert all(type(t["profit"]) is int and type(t["amount"]) is int for t in trades)
+    net_cents = sum(t["profit"] for t in trades)
+    net = Decimal(net_cents) / 100
     account = bundle.account(user_id)
-    assert cents(account["iqPeriodProfit"]) - cents(account["iqPeriodLoss"]) == net
-    logged = sum(
-        (
-            cents(o["p"])
-            for log in bundle.db[names.OPERATIONS].find({"user": user_id})
-            for c in log["operations"]
-            for o in c["operacoes"]
-            if not isinstance(o["p"], str)
-        ),
-        Decimal(0),
-    )
-    assert logged == net
+    assert type(account["iqPeriodProfit"]) is int and type(account["iqPeriodLoss"]) is int
+    assert account["iqPeriodProfit"] - account["iqPeriodLoss"] == net_cents
+    logged = [
+        o["p"]
+        for log in bundle.db[names.OPERATIONS].find({"user": user_id})
+        for c in log["operations"]
+        for o in c["operacoes"]
+        if not isinstance(o["p"], str)
+    ]
+    assert all(type(p) is int for p in logged) and sum(logged) == net_cents
     paper = bundle.db[names.PAPER_BALANCES].find_one({"email": email})
     assert Decimal(paper["cents"]["PRACTICE"]) / 100 == Decimal(10000) + net
     return trades, net
@@ -82,7 +82,7 @@ def test_a_strategy_user_trades_with_gale_and_stops_on_stop_win(bundle):
     # Each gale entry follows the plan: 2, then (2 + 1) / 0.payout, ...
     for t in trades:
         if t["galeLevel"] == 0:
-            assert t["amount"] == 2.0
+            assert t["amount"] == 200
         assert t["brokerOrderId"] is not None and t["placedAt"] >= t["decidedAt"]
     server = bundle.db[names.SERVERS].find_one({"target": uid})
     assert server is None  # freed

@@ -1,0 +1,511 @@
+"""The Trades store: one document per order, the source of truth for money.
+
+Write-ahead: an order is written before it is sent (status "pending", with
+an idempotency key `clientKey`), marked "open" with what the broker
+reported (order id, open quote, expiry) as soon as the broker answers, and
+"closed" with its result once it settles. A buy that failed in a way that
+may still have executed (a timeout, a dropped socket, a crash) leaves the
+trade "unknown": only the broker can say what happened (`find_order`), and
+until it does no new order is placed for the user. A trade the broker
+proves it never placed is closed as "not_placed"; one that stays unknown
+past a bound is `flagged` for the operator, never guessed.
+
+Money is exact on disk: `amount` and `profit` are integer cents. Quotes
+(`openPrice`, `closePrice`) are floats: they are prices, not money; where
+each came from is in `quoteSource` / `closeQuoteSource` ("broker" or
+"stream").
+
+Settling is conditional on the trade not being closed yet, so a result is
+recorded once even when two processes reconcile the same order. The user's
+profit fields follow with an idempotent credit: `$inc` guarded by the ids
+of the trades already applied, then `credited: True` on the trade. A crash
+between the two halves leaves a closed trade with `credited: False`, which
+`heal_credits` (run at every session start and reconciliation) applies.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+
+from glimpse.rules.money import Amount, cents
+from glimpse.store import db as names
+from glimpse.store import operations_log
+from glimpse.store.lifecycle import oid
+
+# Results.
+WIN, LOSS, DOJI, FAILED, NOT_PLACED = "win", "loss", "doji", "failed", "not_placed"
+# Statuses.
+PENDING, OPEN, UNKNOWN, CLOSED = "pending", "open", "unknown", "closed"
+# Trades whose money is not known yet: no new order for the user while one of them is not flagged.
+UNRESOLVED = (PENDING, OPEN, UNKNOWN)
+# The marker of documents whose money is stored in integer cents (see convert_to_cents).
+CENTS_UNIT = "cents"
+
+
+def to_cents(value: Amount) -> int:
+    """An amount of reais as integer cents (rounded once, by glimpse.rules.money.cents)."""
+    return int(cents(value) * 100)
+
+
+def from_cents(value: int) -> Decimal:
+    return Decimal(value) / 100
+
+
+def result_of(profit: Decimal) -> str:
+    return WIN if profit > 0 else LOSS if profit < 0 else DOJI
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One order in the ledger; attributes are the document's fields (money in cents)."""
+
+    id: ObjectId
+    user: str
+    session: str
+    server: str
+    cycle: str
+    ativo: str
+    operacao: str
+    amount: int
+    galeLevel: int
+    payout: int
+    status: str
+    clientKey: str
+    account: str = "PRACTICE"
+    serverSession: str = ""
+    decidedAt: float = 0.0
+    sentAt: float | None = None
+    placedAt: float | None = None
+    openedAt: float | None = None
+    expiresAt: float | None = None
+    closedAt: float | None = None
+    openPrice: float | None = None
+    closePrice: float | None = None
+    quoteSource: str | None = None
+    closeQuoteSource: str | None = None
+    brokerOrderId: int | None = None
+    result: str | None = None
+    profit: int | None = None
+    credited: bool = False
+    flagged: bool = False
+    failure: str | None = None
+
+    @property
+    def stake(self) -> Decimal:
+        return from_cents(self.amount)
+
+    @property
+    def profit_reais(self) -> Decimal | None:
+        return None if self.profit is None else from_cents(self.profit)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Trade:
+        in_cents = doc.get("moneyUnit") == CENTS_UNIT
+
+        def money(value: Any) -> int:
+            # A document written before the conversion to cents holds reais.
+            return int(value) if in_cents else to_cents(value)
+
+        return cls(
+            id=doc["_id"],
+            user=doc["user"],
+            session=doc.get("session", ""),
+            server=doc.get("server", ""),
+            cycle=doc.get("cycle", ""),
+            ativo=doc["ativo"],
+            operacao=doc["operacao"],
+            amount=money(doc["amount"]),
+            galeLevel=int(doc.get("galeLevel", 0)),
+            payout=int(doc.get("payout", 0)),
+            status=doc["status"],
+            clientKey=doc.get("clientKey") or str(doc["_id"]),
+            account=doc.get("account", "PRACTICE"),
+            serverSession=doc.get("serverSession", ""),
+            decidedAt=float(doc.get("decidedAt") or 0.0),
+            sentAt=doc.get("sentAt"),
+            placedAt=doc.get("placedAt"),
+            openedAt=doc.get("openedAt"),
+            expiresAt=doc.get("expiresAt"),
+            closedAt=doc.get("closedAt"),
+            openPrice=doc.get("openPrice"),
+            closePrice=doc.get("closePrice"),
+            quoteSource=doc.get("quoteSource"),
+            closeQuoteSource=doc.get("closeQuoteSource"),
+            brokerOrderId=doc.get("brokerOrderId"),
+            result=doc.get("result"),
+            profit=None if doc.get("profit") is None else money(doc["profit"]),
+            credited=bool(doc.get("credited", doc.get("status") == CLOSED)),
+            flagged=bool(doc.get("flagged", False)),
+            failure=doc.get("failure"),
+        )
+
+
+def _get(db: Any, trade_id: ObjectId) -> Trade | None:
+    doc = db[names.TRADES].find_one({"_id": trade_id})
+    return None if doc is None else Trade.from_doc(doc)
+
+
+def get(db: Any, trade_id: ObjectId) -> Trade | None:
+    return _get(db, trade_id)
+
+
+def record_intent(
+    db: Any,
+    *,
+    user: str,
+    session: str,
+    server: str,
+    ativo: str,
+    operacao: str,
+    amount: Decimal,
+    gale_level: int,
+    payout: int,
+    decided_at: float,
+    cycle: str,
+    account: str,
+    server_session: str = "",
+    sent_at: float | None = None,
+) -> Trade:
+    """Write the order before it is sent: status "pending", with its idempotency key."""
+    doc: dict[str, Any] = {
+        "user": user,
+        "session": session,
+        "serverSession": server_session,
+        "server": server,
+        "cycle": cycle,
+        "ativo": ativo,
+        "operacao": operacao,
+        "amount": to_cents(amount),
+        "galeLevel": gale_level,
+        "payout": payout,
+        "account": account,
+        "clientKey": secrets.token_hex(12),
+        "decidedAt": decided_at,
+        "sentAt": sent_at if sent_at is not None else decided_at,
+        "placedAt": None,
+        "openedAt": None,
+        "expiresAt": None,
+        "closedAt": None,
+        "openPrice": None,
+        "closePrice": None,
+        "quoteSource": None,
+        "closeQuoteSource": None,
+        "brokerOrderId": None,
+        "result": None,
+        "profit": None,
+        "status": PENDING,
+        "credited": False,
+        "flagged": False,
+        "moneyUnit": CENTS_UNIT,
+    }
+    doc["_id"] = db[names.TRADES].insert_one(doc).inserted_id
+    return Trade.from_doc(doc)
+
+
+def open_trade(db: Any, **fields: Any) -> ObjectId:
+    """record_intent, returning the new trade's id (the ledger's older spelling)."""
+    return record_intent(db, **fields).id
+
+
+def mark_sent(db: Any, trade_id: ObjectId, sent_at: float) -> None:
+    db[names.TRADES].update_one({"_id": trade_id, "status": PENDING}, {"$set": {"sentAt": sent_at}})
+
+
+def mark_open(
+    db: Any,
+    trade_id: ObjectId,
+    order_id: int,
+    placed_at: float,
+    open_price: float | None,
+    *,
+    expires_at: float | None = None,
+    quote_source: str | None = None,
+) -> bool:
+    """pending or unknown → open, with what the broker reported about the fill."""
+    done = db[names.TRADES].update_one(
+        {"_id": trade_id, "status": {"$in": [PENDING, UNKNOWN]}},
+        {
+            "$set": {
+                "status": OPEN,
+                "brokerOrderId": order_id,
+                "placedAt": placed_at,
+                "openedAt": placed_at,
+                "openPrice": open_price,
+                "expiresAt": expires_at,
+                "quoteSource": quote_source,
+            }
+        },
+    )
+    return bool(done.modified_count == 1)
+
+
+def mark_unknown(db: Any, trade_id: ObjectId, reason: str, now: float) -> bool:
+    """A buy that failed in a way that may have executed: only the broker can say."""
+    done = db[names.TRADES].update_one(
+        {"_id": trade_id, "status": PENDING},
+        {"$set": {"status": UNKNOWN, "unknownSince": now, "failure": reason}},
+    )
+    return bool(done.modified_count == 1)
+
+
+def _close_without_money(db: Any, trade_id: ObjectId, result: str, reason: str, now: float) -> bool:
+    done = db[names.TRADES].update_one(
+        {"_id": trade_id, "status": {"$in": [PENDING, UNKNOWN]}},
+        {
+            "$set": {
+                "status": CLOSED,
+                "result": result,
+                "profit": 0,
+                "closedAt": now,
+                "failure": reason,
+                "credited": True,
+                "flagged": False,
+            }
+        },
+    )
+    return bool(done.modified_count == 1)
+
+
+def mark_failed(db: Any, trade_id: ObjectId, reason: str, now: float) -> bool:
+    """A buy the broker refused (an error that proves nothing was placed): no money moved."""
+    return _close_without_money(db, trade_id, FAILED, reason, now)
+
+
+def mark_not_placed(db: Any, trade_id: ObjectId, reason: str, now: float) -> bool:
+    """The broker proved it never placed this order."""
+    return _close_without_money(db, trade_id, NOT_PLACED, reason, now)
+
+
+def flag(db: Any, trade_id: ObjectId, now: float) -> bool:
+    """Still unresolved past the bound: the operator must look (the first flag returns True)."""
+    done = db[names.TRADES].update_one(
+        {"_id": trade_id, "status": {"$in": list(UNRESOLVED)}, "flagged": {"$ne": True}},
+        {"$set": {"flagged": True, "flaggedAt": now}},
+    )
+    return bool(done.modified_count == 1)
+
+
+def settle(
+    db: Any,
+    trade_id: ObjectId,
+    profit: Decimal,
+    closed_at: float,
+    close_price: float | None,
+    *,
+    close_source: str | None = None,
+) -> bool:
+    """Record a trade's result and credit it to the user. False if it was already settled."""
+    value = to_cents(profit)
+    done = db[names.TRADES].update_one(
+        {"_id": trade_id, "status": {"$in": list(UNRESOLVED)}},
+        {
+            "$set": {
+                "status": CLOSED,
+                "result": result_of(from_cents(value)),
+                "profit": value,
+                "closedAt": closed_at,
+                "closePrice": close_price,
+                "closeQuoteSource": close_source,
+                "credited": False,
+                "flagged": False,
+            }
+        },
+    )
+    trade = _get(db, trade_id)
+    if trade is not None and trade.status == CLOSED and not trade.credited:
+        credit(db, trade)
+    return bool(done.modified_count == 1)
+
+
+def credit(db: Any, trade: Trade) -> bool:
+    """Add a settled trade to the user's profit fields, once; True if this call applied it."""
+    if trade.result not in (WIN, LOSS, DOJI) or trade.profit is None:
+        return False
+    convert_account(db, trade.user)
+    inc: dict[str, int] = {}
+    if trade.profit > 0:
+        inc["iqPeriodProfit"] = trade.profit
+    elif trade.profit < 0:
+        inc["iqPeriodLoss"] = -trade.profit
+    accounts = db[names.ACCOUNTS]
+    update: dict[str, Any] = {"$push": {"appliedTrades": {"$each": [trade.id], "$slice": -200}}}
+    if inc:
+        update["$inc"] = inc
+    applied = accounts.update_one({"_id": oid(trade.user), "appliedTrades": {"$ne": trade.id}}, update)
+    db[names.TRADES].update_one({"_id": trade.id}, {"$set": {"credited": True}})
+    sync_session_profit(db, trade.user, trade.session)
+    return bool(applied.modified_count == 1)
+
+
+def sync_session_profit(db: Any, user: str, session: str) -> None:
+    """iqSessionProfit := the ledger's net of the session, while the account is still in that session."""
+    db[names.ACCOUNTS].update_one(
+        {"_id": oid(user), "glimpseSession": session},
+        {"$set": {"iqSessionProfit": session_net_cents(db, user, session)}},
+    )
+
+
+def heal_credits(db: Any, user: str) -> int:
+    """Credit the user's closed trades a crash left uncredited; how many were applied now."""
+    cursor = db[names.TRADES].find({"user": user, "status": CLOSED, "credited": False})
+    return sum(1 for doc in list(cursor) if credit(db, Trade.from_doc(doc)))
+
+
+def unresolved(db: Any, user: str, *, include_flagged: bool = False) -> list[Trade]:
+    """The user's trades whose money is not known yet, oldest first."""
+    query: dict[str, Any] = {"user": user, "status": {"$in": list(UNRESOLVED)}}
+    if not include_flagged:
+        query["flagged"] = {"$ne": True}
+    return [Trade.from_doc(d) for d in db[names.TRADES].find(query).sort("decidedAt", 1)]
+
+
+def blocking(db: Any, user: str, session: str) -> list[Trade]:
+    """Unresolved trades that forbid a new order in `session`.
+
+    Any unflagged one (it may resolve any moment), and the flagged ones of
+    this session: its net, hence its stops, cannot be known without them. A
+    trade flagged in an earlier Glimpse session waits for the operator but
+    does not block the user's next session, whose net starts from zero.
+    """
+    return [t for t in unresolved(db, user, include_flagged=True) if not t.flagged or t.session == session]
+
+
+def is_blocked(db: Any, user: str, session: str) -> bool:
+    """Whether `blocking` has any trade (one cheap query: it runs right before every buy)."""
+    query = {
+        "user": user,
+        "status": {"$in": list(UNRESOLVED)},
+        "$or": [{"flagged": {"$ne": True}}, {"session": session}],
+    }
+    return bool(db[names.TRADES].count_documents(query, limit=1))
+
+
+def open_trades(db: Any, user: str) -> list[Trade]:
+    """Unresolved trades a server must still settle (flagged ones wait for the operator)."""
+    return unresolved(db, user)
+
+
+def session_net_cents(db: Any, user: str, session: str) -> int:
+    cursor = db[names.TRADES].find({"user": user, "session": session, "status": CLOSED})
+    return sum(Trade.from_doc(d).profit or 0 for d in cursor)
+
+
+def session_net(db: Any, user: str, session: str) -> Decimal:
+    """The net result of a user's Glimpse session: the sum of its settled trades."""
+    return from_cents(session_net_cents(db, user, session))
+
+
+def of_user(db: Any, user: str) -> list[Trade]:
+    return [Trade.from_doc(d) for d in db[names.TRADES].find({"user": user}).sort("decidedAt", 1)]
+
+
+# --- the Glimpse session: from the user's Start to off, across hand-overs -----------------
+
+
+def glimpse_session(db: Any, user: str, candidate: str, now: float) -> tuple[str, bool]:
+    """The user's Glimpse session key, and whether this server continues it (True) or began it.
+
+    The key lives in the account (`glimpseSession`), set by the first server
+    that serves the user after Start and kept across hand-overs, so the
+    session's net, its stops and its Operations log survive a dead server.
+    A key whose account figure `iqSessionProfit` no longer matches its
+    ledger net was left behind by an off transition that did not clear it:
+    it is replaced.
+    """
+    accounts = db[names.ACCOUNTS]
+    doc = accounts.find_one({"_id": oid(user)}, {"glimpseSession": 1, "iqSessionProfit": 1, "moneyUnit": 1})
+    if doc is None:
+        return candidate, False
+    key = doc.get("glimpseSession")
+    if key:
+        heal_credits(db, user)
+        doc = accounts.find_one({"_id": oid(user)}, {"iqSessionProfit": 1, "moneyUnit": 1}) or {}
+        figure = doc.get("iqSessionProfit") or 0
+        figure_cents = figure if doc.get("moneyUnit") == CENTS_UNIT else to_cents(figure)
+        if figure_cents == session_net_cents(db, user, key):
+            return str(key), True
+    claimed = accounts.update_one(
+        {"_id": oid(user), "glimpseSession": key},
+        {"$set": {"glimpseSession": candidate, "glimpseSessionStart": now, "iqSessionProfit": 0}},
+    )
+    if claimed.modified_count == 1:
+        return candidate, False
+    again = accounts.find_one({"_id": oid(user)}, {"glimpseSession": 1}) or {}
+    return str(again.get("glimpseSession") or candidate), bool(again.get("glimpseSession"))
+
+
+def end_glimpse_session(db: Any, user: str, session: str) -> None:
+    """The user went off: the next Start begins a new Glimpse session."""
+    db[names.ACCOUNTS].update_one(
+        {"_id": oid(user), "glimpseSession": session, "glimpseStatus": "off"},
+        {"$unset": {"glimpseSession": "", "glimpseSessionStart": ""}},
+    )
+
+
+# --- the conversion of documents written in float reais ----------------------------------
+
+# The Accounts fields that hold money.
+ACCOUNT_MONEY_FIELDS = ("iqSessionProfit", "iqPeriodProfit", "iqPeriodLoss")
+
+
+def convert_account(db: Any, user: str | ObjectId) -> bool:
+    """Store the account's profit fields in cents, once (the marker `moneyUnit` says it was done).
+
+    Every `$inc` in cents runs after this, so a field without the marker
+    always holds reais. The update is conditional on the values it read,
+    so a concurrent credit makes it read again instead of losing money.
+    """
+    accounts = db[names.ACCOUNTS]
+    for _ in range(10):
+        fields = {f: 1 for f in ACCOUNT_MONEY_FIELDS}
+        doc = accounts.find_one(
+            {"_id": oid(user), "moneyUnit": {"$ne": CENTS_UNIT}}, {**fields, "moneyUnit": 1}
+        )
+        if doc is None:
+            return False
+        match: dict[str, Any] = {"_id": doc["_id"], "moneyUnit": {"$ne": CENTS_UNIT}}
+        new: dict[str, Any] = {"moneyUnit": CENTS_UNIT}
+        for f in ACCOUNT_MONEY_FIELDS:
+            match[f] = doc.get(f)
+            new[f] = to_cents(doc.get(f) or 0)
+        if accounts.update_one(match, {"$set": new}).modified_count == 1:
+            return True
+    raise RuntimeError(f"the account {user} kept changing while its money was converted to cents")
+
+
+def convert_trade(db: Any, doc: dict[str, Any]) -> bool:
+    money: dict[str, Any] = {"moneyUnit": CENTS_UNIT, "amount": to_cents(doc.get("amount") or 0)}
+    if doc.get("profit") is not None:
+        money["profit"] = to_cents(doc["profit"])
+    match = {
+        "_id": doc["_id"],
+        "moneyUnit": {"$ne": CENTS_UNIT},
+        "amount": doc.get("amount"),
+        "profit": doc.get("profit"),
+    }
+    if doc.get("status") == CLOSED and "credited" not in doc:
+        money["credited"] = True  # written before credits were tracked: applied with appliedTrades
+    return bool(db[names.TRADES].update_one(match, {"$set": money}).modified_count == 1)
+
+
+def convert_to_cents(db: Any) -> dict[str, int]:
+    """Convert every Trades and Accounts document still in reais; safe to run again (it then does nothing)."""
+    trades = sum(
+        1 for doc in list(db[names.TRADES].find({"moneyUnit": {"$ne": CENTS_UNIT}})) if convert_trade(db, doc)
+    )
+    accounts = sum(
+        1
+        for doc in list(db[names.ACCOUNTS].find({"moneyUnit": {"$ne": CENTS_UNIT}}, {"_id": 1}))
+        if convert_account(db, doc["_id"])
+    )
+    return {"trades": trades, "accounts": accounts}
+
+
+def convert_money(db: Any) -> dict[str, int]:
+    """Trades, Accounts profit fields and Operations still in float reais → integer cents (idempotent)."""
+    return {**convert_to_cents(db), "operations": operations_log.convert_to_cents(db)}

@@ -402,14 +402,8 @@ class Account:
         return getattr(self, attr)
 
     def to_doc(self) -> dict[str, Any]:
-        """The document to store: every owned field under its stored name, then the others."""
-        doc = {key: getattr(self, attr) for key, attr in FIELDS.items()}
-        if self.id is None:
-            del doc["_id"]
-        if self.password_reset is None:
-            del doc["passwordReset"]
-        if self.password_recover_code is None:
-            del doc["passwordRecoverCode"]
+        """The document to store: every owned field that has a value under its stored name, then the others."""
+        doc = {key: value for key, attr in FIELDS.items() if (value := getattr(self, attr)) is not None}
         doc.update(self.extra)
         return doc
 

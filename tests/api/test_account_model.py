@@ -1,0 +1,114 @@
+"""The typed account: stored names, profits in integer cents, and the shape the API answers with."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bson import Decimal128, ObjectId
+
+from glimpse.store import accounts
+from glimpse.store import db as names
+from glimpse.store.accounts import SECRET_FIELDS, Account, money_cents, new_account, public_view
+
+
+def test_profit_fields_are_cents_and_old_float_reais_are_read_exactly():
+    assert money_cents(1234) == 1234  # new documents: integer cents
+    assert money_cents(12.34) == 1234  # old documents: reais as a float
+    assert money_cents(0.1 + 0.2) == 30  # the float sum the ledger used to leave behind
+    assert money_cents(-2.675) == -268  # half up, away from zero, on the shortest repr
+    assert money_cents(Decimal128(Decimal("1.005"))) == 101
+    assert money_cents(None) == 0 and money_cents("") == 0 and money_cents(True) == 0
+    assert money_cents(float("nan")) == 0
+
+
+def test_an_account_round_trips_through_its_stored_names():
+    doc = new_account("Ana Lima", "Ana@Example.com", "hash", 100.0, premium_days=3)
+    doc.update(_id=ObjectId(), appliedTrades=[ObjectId()], iqSessionProfit=-250, iqPeriodProfit=12.5)
+    account = Account.from_doc(doc)
+    assert account.email == "ana@example.com" and account.premium_days == 3
+    assert account.session_profit == -250 and account.period_profit == 1250
+    assert account.extra == {"appliedTrades": doc["appliedTrades"]}
+    stored = account.to_doc()
+    assert set(stored) == set(doc) | {"server", "assignment"}  # the life-cycle fields, "" when idle
+    assert stored["server"] == stored["assignment"] == ""
+    assert stored["iqPeriodProfit"] == 1250 and isinstance(stored["iqPeriodProfit"], int)
+    assert {k: v for k, v in stored.items() if k not in ("iqPeriodProfit", "server", "assignment")} == {
+        k: v for k, v in doc.items() if k != "iqPeriodProfit"
+    }
+
+
+def test_the_public_view_keeps_the_stored_shape_without_secrets_and_answers_reais():
+    doc = new_account("Ana Lima", "ana@example.com", "hash", 100.0)
+    doc.update(
+        _id=ObjectId(),
+        iqPassword="encrypted",
+        iqConnected=True,
+        passwordReset={"hash": "h", "expiresAt": 1.0, "attempts": 0},
+        iqSessionProfit=174,
+        iqPeriodProfit=0.3,
+        iqPeriodLoss=1000,
+        server="glimpse_01",
+    )
+    view = public_view(doc)
+    assert set(view) == (set(doc) - set(SECRET_FIELDS)) | {"iqConnected"}
+    assert view["iqSessionProfit"] == 1.74 and view["iqPeriodProfit"] == 0.3 and view["iqPeriodLoss"] == 10
+    assert view["iqConnected"] is True and view["server"] == "glimpse_01"
+    assert view["settings"] is doc["settings"]  # nested parts are handed on, not copied
+
+
+def test_get_user_and_status_answer_profits_in_reais(client, db, user):
+    db[names.ACCOUNTS].update_one(
+        {"email": user.email}, {"$set": {"iqSessionProfit": 1234, "iqPeriodProfit": 99.99, "iqPeriodLoss": 5}}
+    )
+    body = client.post("/glimpse/getUser", json={}, headers=user.headers).json
+    assert (body["iqSessionProfit"], body["iqPeriodProfit"], body["iqPeriodLoss"]) == (12.34, 99.99, 0.05)
+    status = client.post("/glimpse/status", json={}, headers=user.headers).json
+    assert status["user"]["iqSessionProfit"] == 12.34 and "password" not in status["user"]
+
+
+def test_store_reads_and_conditional_writes(db, clock):
+    new_id = accounts.create(db, "Ana Lima", "ana@example.com", "hash", clock.now(), premium_days=2)
+    assert new_id is not None
+    assert accounts.create(db, "Other", "ana@example.com", "hash", clock.now()) is None  # the email is taken
+    found = accounts.find_by_email(db, "ana@example.com")
+    assert found is not None and found.id == new_id and accounts.email_taken(db, "ana@example.com")
+    assert accounts.find_by_id(db, str(new_id)) == found
+
+    # Start only from off, Stop only from a running state: each one conditional update.
+    assert accounts.press_start(db, new_id, ("off",), clock.now(), {"mode": "signals"})
+    assert not accounts.press_start(db, new_id, ("off",), clock.now(), {})
+    started = accounts.find_by_id(db, new_id)
+    assert started is not None and started.glimpse_status == "waiting" and started.mode == "signals"
+    assert started.waiting_since == clock.now()
+    assert accounts.press_stop(db, new_id, ("operating", "waiting", "assigning"), {})
+    assert not accounts.press_stop(db, new_id, ("operating", "waiting", "assigning"), {})
+
+    accounts.start_password_reset(db, new_id, "code-hash", clock.now() + 60)
+    accounts.count_reset_attempt(db, new_id)
+    reset = accounts.find_by_id(db, new_id)
+    assert reset is not None and reset.password_reset == {
+        "hash": "code-hash",
+        "expiresAt": clock.now() + 60,
+        "attempts": 1,
+    }
+    assert not accounts.finish_password_reset(db, new_id, "another-hash", "new")
+    assert accounts.finish_password_reset(db, new_id, "code-hash", "new")
+    assert not accounts.finish_password_reset(db, new_id, "code-hash", "newer")  # a code works once
+    after = accounts.find_by_id(db, new_id)
+    assert after is not None and after.password == "new" and after.password_reset is None
+
+
+def test_an_orphan_stop_ends_only_the_assignment_that_was_read(db, clock):
+    new_id = accounts.create(db, "Ana Lima", "ana@example.com", "hash", clock.now(), premium_days=2)
+    assert new_id is not None
+    db[names.ACCOUNTS].update_one(
+        {"_id": new_id}, {"$set": {"glimpseStatus": "stopping", "server": "", "assignment": "a1"}}
+    )
+    (read,) = accounts.stopping_without_server(db)
+    # Meanwhile the user was given a server again in a new assignment, and lost it.
+    db[names.ACCOUNTS].update_one({"_id": new_id}, {"$set": {"assignment": "a2"}})
+    assert not accounts.end_orphan_stop(db, read, None)
+    (again,) = accounts.stopping_without_server(db)
+    assert accounts.end_orphan_stop(db, again, None)
+    done = accounts.find_by_id(db, new_id)
+    assert done is not None and done.glimpse_status == "off" and done.session_profit == 0

@@ -84,8 +84,11 @@ test: $(STAMP_DEV) browser
 	@status=0; GLIMPSE_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ ! -x $(CHROMIUM) ]; then \
 	  echo; \
-	  echo "!!! BROWSER TESTS SKIPPED: $(CHROMIUM) is missing. Install it with: $(CHROMIUM_HINT)"; \
-	  echo "!!! (under CI=true a missing browser fails the suite)"; \
+	  case "$$CI" in \
+	    [Tt]rue|TRUE|1|[Yy]es) echo "!!! BROWSER TESTS FAILED (CI=$$CI): $(CHROMIUM) is missing. Install it with: $(CHROMIUM_HINT)";; \
+	    *) echo "!!! BROWSER TESTS SKIPPED: $(CHROMIUM) is missing. Install it with: $(CHROMIUM_HINT)"; \
+	       echo "!!! (under CI=true a missing browser fails the suite)";; \
+	  esac; \
 	fi; \
 	exit $$status
 

@@ -31,6 +31,7 @@ from glimpse.runtime.clock import ManualClock
 from glimpse.store import db as names
 from glimpse.store import lifecycle
 from glimpse.store import trades as ledger
+from glimpse.store.accounts import Account
 from glimpse.store.db import ensure_indexes, new_embedded_database, ping, upsert_all
 from glimpse.store.seed import seed_database
 from tests.fakes.mongo_server import MongoServer
@@ -421,7 +422,7 @@ def test_ledger_settles_once_and_applies_once(both):
         trade = ledger.open_trade(db, user=str(user), session="s", server="a", ativo="EURUSD", operacao="call", amount=Decimal("2"),
                                   gale_level=0, payout=87, decided_at=58.5, cycle="c", account="PRACTICE")  # fmt: skip
         ledger.mark_open(db, trade, 12345, 59.0, 1.1)
-        pending = [t["status"] for t in ledger.open_trades(db, str(user))]
+        pending = [t.status for t in ledger.open_trades(db, str(user))]
         settled = [
             ledger.settle(db, trade, Decimal("1.74"), 120.0, None),
             ledger.settle(db, trade, Decimal("1.74"), 121.0, None),
@@ -439,7 +440,8 @@ def test_ledger_settles_once_and_applies_once(both):
         pending == ["open"]
         and settled == [True, False]
         and doc["result"] == "win"
-        and account["iqSessionProfit"] == 1.74
+        and Account.from_doc(account).period_profit
+        == 174  # cents; the session figure follows the Glimpse session (trades.credit)
     )
     assert still_open == []
 

@@ -22,7 +22,7 @@ from glimpse.rules.timing import local_day
 from glimpse.runtime.clock import wall_span
 from glimpse.runtime.services import ServiceContext, run_standalone
 from glimpse.runtime.ticker import Ticker, TickerService
-from glimpse.store import alerts, lifecycle
+from glimpse.store import accounts, alerts, lifecycle
 from glimpse.store import db as names
 from glimpse.store import trades as ledger
 
@@ -41,7 +41,7 @@ def count_down_premium(db, now: float, zone) -> bool:
     )
     if claimed is None:
         return False
-    db[names.ACCOUNTS].update_many({"premiumDays": {"$gt": 0}}, {"$inc": {"premiumDays": -1}})
+    accounts.count_down_premium_days(db)
     return True
 
 
@@ -66,38 +66,27 @@ class Assigner(Ticker):
     def _finish_orphan_stops(self, now: float) -> None:
         """Users stopping with no server: off at once, unless an order of theirs is still open."""
         db = self.ctx.db
-        for user in db[names.ACCOUNTS].find({"glimpseStatus": "stopping", "server": {"$in": ["", None]}}):
-            if ledger.open_trades(db, str(user["_id"])):
+        for user in accounts.stopping_without_server(db):
+            if ledger.open_trades(db, str(user.id)):
                 continue  # a server must settle it first: assign_waiting gives them one
-            db[names.ACCOUNTS].update_one(
-                {"_id": user["_id"], "glimpseStatus": "stopping", "server": {"$in": ["", None]}},
-                {
-                    "$set": {"glimpseStatus": "off", "iqSessionProfit": 0},
-                    "$push": {"alerts": alerts.make(user, alerts.STOPPED, "Você parou o Glimpse.", now)},
-                }
-                if alerts.wanted(user, alerts.STOPPED[1])
-                else {"$set": {"glimpseStatus": "off", "iqSessionProfit": 0}},
+            accounts.end_orphan_stop(
+                db, user, alerts.make(user, alerts.STOPPED, "Você parou o Glimpse.", now)
             )
 
     def assign_waiting(self, now: float) -> int:
         config, db = self.ctx.config, self.ctx.db
-        waiting = list(
-            db[names.ACCOUNTS]
-            .find(
-                {"glimpseStatus": {"$in": ["waiting", "stopping"]}, "server": {"$in": ["", None]}},
-                {"glimpseStatus": 1, "premiumDays": 1, "waitingSince": 1},
-            )
-            .sort([("waitingSince", 1), ("_id", 1)])
-        )
+        waiting = accounts.awaiting_server(db)
         claims = lifecycle.ServerClaims(db, now, wall_span(self.ctx.clock, config.lease_seconds))
         servers_left = True
         count = 0
         for user in waiting:
-            uid: ObjectId = user["_id"]
-            status = user["glimpseStatus"]
+            if user.id is None:
+                continue
+            uid: ObjectId = user.id
+            status = user.glimpse_status
             if status == "stopping" and not ledger.open_trades(db, str(uid)):
                 continue
-            if status == "waiting" and (user.get("premiumDays") or 0) <= 0:
+            if status == "waiting" and user.premium_days <= 0:
                 lifecycle.deny(
                     db,
                     uid,
@@ -111,7 +100,7 @@ class Assigner(Ticker):
             server = claims.claim(str(uid), assignment) if servers_left else None
             if server is None:
                 servers_left = False
-                since = user.get("waitingSince") or now
+                since = user.waiting_since or now
                 if status == "waiting" and now - since > wall_span(
                     self.ctx.clock, config.assign_grace_seconds
                 ):

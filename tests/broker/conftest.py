@@ -12,6 +12,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class FakeServer:
 
 def _first_line(process: subprocess.Popen, deadline: float) -> str:
     while time.monotonic() < deadline:
+        assert process.stdout is not None
         ready, _, _ = select.select([process.stdout], [], [], 0.2)
         if ready:
             return process.stdout.readline()
@@ -67,7 +69,7 @@ def _first_line(process: subprocess.Popen, deadline: float) -> str:
 
 
 @pytest.fixture(scope="session")
-def fake_server(tmp_path_factory) -> FakeServer:
+def fake_server(tmp_path_factory) -> Iterator[FakeServer]:
     log = tmp_path_factory.mktemp("fake-iq-option") / "server.log"
     with open(log, "w") as errors:
         process = subprocess.Popen(

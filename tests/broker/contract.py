@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from glimpse.market import (
     AssetClosed,
@@ -38,6 +38,7 @@ from glimpse.store.seed import COLLECTIONS_DIR, load_collection
 from tests.fakes import iq_server
 
 AMOUNT = 10
+E = TypeVar("E", bound=BaseException)
 
 
 class Harness:
@@ -184,7 +185,7 @@ class FakeIQHarness(Harness):
         iq_server.control(self.base_url, settle_delay=0.5)
 
 
-def raises(error: type[BaseException], call: Callable, *args, **kwargs) -> BaseException:
+def raises(error: type[E], call: Callable, *args, **kwargs) -> E:
     try:
         call(*args, **kwargs)
     except error as exc:

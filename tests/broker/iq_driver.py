@@ -299,7 +299,7 @@ def one_connection(d: Driver) -> dict:
     first.connect()
     order_id = first.buy(25, "EURUSD", "call", 1)
     first.order_result(order_id, 10.0)
-    out = {"second": timed(second.connect)}
+    out: dict[str, Any] = {"second": timed(second.connect)}
     second.close()  # closing the refused broker leaves the live connection alone
     out["first_connected"] = first.is_connected()
     out["first_balance"] = timed(first.get_balance)
@@ -315,7 +315,7 @@ def one_connection(d: Driver) -> dict:
 def cpu(d: Driver) -> dict:
     b = d.broker()
     b.connect()
-    out = {}
+    out: dict[str, Any] = {}
     d.control(settle_delay=4.0)
     order_id = b.buy(10, "EURUSD", "call", 1)
     wall, used = time.monotonic(), time.process_time()
@@ -356,7 +356,7 @@ def secrets(d: Driver) -> dict:
     b = d.broker()
     b.connect()
     new_sessions = set(iq_server.state(d.url)["sessions"]) - sessions_before
-    out = {"ssid_during": global_value.SSID in new_sessions}
+    out: dict[str, Any] = {"ssid_during": global_value.SSID in new_sessions}
     b.get_balance()
     b.order_result(b.buy(10, "EURUSD", "call", 1), 10.0)
     b.close()

@@ -150,7 +150,7 @@ class FakeIQOption:
         self.push_period = push_period
         self.switches = switches or Switches()
         self.actives = _actives()
-        self.pair_of = {active_id: name for name, active_id in self.actives.items()}
+        self.pair_of: dict[Any, str] = {active_id: name for name, active_id in self.actives.items()}
         self.accounts: dict[str, Account] = {}
         self.sessions: dict[str, str] = {}  # ssid -> email
         self.connections: set[Connection] = set()
@@ -285,7 +285,8 @@ class FakeIQOption:
         task.add_done_callback(self._background.discard)
 
     async def _dispatch(self, conn: Connection, frame: dict) -> None:
-        name, msg = frame.get("name"), frame.get("msg")
+        name = frame.get("name")
+        msg: Any = frame.get("msg")
         inner = msg.get("name") if isinstance(msg, dict) else None
         self.received[f"{name} {inner}" if inner else str(name)] += 1
         if name == "ssid":
@@ -376,7 +377,8 @@ class FakeIQOption:
         ]
 
     def _candles(self, body: dict) -> list[dict]:
-        active_id, size, count = body.get("active_id"), body.get("size"), body.get("count")
+        active_id: Any = body.get("active_id")
+        size, count = body.get("size"), body.get("count")
         pair = self.pair_of.get(active_id)
         if pair is None or not isinstance(size, int) or size <= 0 or size % 60 or not isinstance(count, int):
             return []
@@ -455,7 +457,8 @@ class FakeIQOption:
         now = time.time()
         pair = self.pair_of.get(body.get("active_id"))
         account = self._account(conn.email) if conn.email else None
-        balance = account.balances.get(body.get("user_balance_id")) if account else None
+        balance_id: Any = body.get("user_balance_id")
+        balance = account.balances.get(balance_id) if account else None
         amount = cents(body.get("price", 0))
         expired = body.get("expired")
         error = None
@@ -473,7 +476,7 @@ class FakeIQOption:
             error = "Invalid direction"
         elif not isinstance(expired, int) or expired <= now:
             error = "Expiration time is invalid"
-        if error is not None:
+        if error is not None or pair is None or balance is None or not isinstance(expired, int):
             await conn.send("option", {"message": error}, request_id=request_id)
             await conn.send("result", {"success": False, "message": error}, request_id=request_id)
             return
@@ -631,7 +634,8 @@ async def _serve(args: argparse.Namespace) -> None:
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    server: Any = site._server
+    port = server.sockets[0].getsockname()[1]
     print(f"fake IQ Option server on http://{args.host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

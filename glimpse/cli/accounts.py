@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -18,8 +18,9 @@ from glimpse.cli import CLIError
 from glimpse.runtime.clock import SystemClock
 from glimpse.runtime.config import load_config
 from glimpse.runtime.security import hash_password
+from glimpse.store import accounts
 from glimpse.store import db as names
-from glimpse.store.accounts import MIN_PASSWORD_LENGTH, new_account, normalize_email
+from glimpse.store.accounts import MIN_PASSWORD_LENGTH, normalize_email
 from glimpse.store.db import open_database
 from glimpse.store.seed import DEMO_LOGINS
 
@@ -106,25 +107,26 @@ def read_password(from_stdin: bool) -> str:
     return valid_password(first)
 
 
-def _insert(db: Any, collection: str, email: str, document: dict[str, Any]) -> str:
-    try:
-        return str(db[collection].insert_one(document).inserted_id)
-    except DuplicateKeyError:
-        # Another process registered the email between our check and the insert.
-        raise CLIError(f"--email {email} is already registered") from None
+class _Kind(Protocol):
+    def taken(self, db: Any, email: str) -> bool: ...
+
+    def insert(self, db: Any, name: str, email: str, password_hash: str) -> Any:
+        """The new account's id, or None when the email was registered meanwhile."""
 
 
-def _create(args: argparse.Namespace, collection: str, key: str, build) -> int:
+def _create(args: argparse.Namespace, kind: _Kind) -> int:
     name = valid_name(args.name)
     email = valid_email(args.email)
     config = load_config()
     try:
         db = open_database(config)
-        if db[collection].find_one({key: email}, {"_id": 1}) is not None:
+        if kind.taken(db, email):
             raise CLIError(f"--email {email} is already registered")
         password = read_password(args.password_stdin)
-        document = build(name, email, hash_password(password, config.password_hash_profile))
-        new_id = _insert(db, collection, email, document)
+        new_id = kind.insert(db, name, email, hash_password(password, config.password_hash_profile))
+        if new_id is None:
+            # Another process registered the email between our check and the insert.
+            raise CLIError(f"--email {email} is already registered")
     except PyMongoError as exc:
         raise CLIError(f"MongoDB (GLIMPSE_MONGO_URI) failed: {exc}") from exc
     print(new_id)
@@ -141,21 +143,34 @@ def create_user(args: argparse.Namespace) -> int:
     if args.premium_days < 0:
         raise CLIError("--premium-days must not be negative")
 
-    def build(name: str, email: str, password_hash: str) -> dict[str, Any]:
-        return new_account(name, email, password_hash, SystemClock().now(), premium_days=args.premium_days)
+    class User:
+        def taken(self, db: Any, email: str) -> bool:
+            return accounts.email_taken(db, email)
 
-    result = _create(args, names.ACCOUNTS, "email", build)
+        def insert(self, db: Any, name: str, email: str, password_hash: str) -> Any:
+            return accounts.create(
+                db, name, email, password_hash, SystemClock().now(), premium_days=args.premium_days
+            )
+
+    result = _create(args, User())
     if args.premium_days == 0:
         print("note: premiumDays is 0, so this user cannot start the bot until it is raised", file=sys.stderr)
     return result
 
 
 def create_manager(args: argparse.Namespace) -> int:
-    def build(name: str, email: str, password_hash: str) -> dict[str, Any]:
-        # The original's field names: `user` holds the login email.
-        doc = {"user": email, "password": password_hash, "name": name}
-        if args.role is not None:
-            doc["rol"] = args.role
-        return doc
+    class Manager:
+        def taken(self, db: Any, email: str) -> bool:
+            return db[names.MANAGER_ACCOUNTS].find_one({"user": email}, {"_id": 1}) is not None
 
-    return _create(args, names.MANAGER_ACCOUNTS, "user", build)
+        def insert(self, db: Any, name: str, email: str, password_hash: str) -> Any:
+            # The original's field names: `user` holds the login email.
+            doc = {"user": email, "password": password_hash, "name": name}
+            if args.role is not None:
+                doc["rol"] = args.role
+            try:
+                return db[names.MANAGER_ACCOUNTS].insert_one(doc).inserted_id
+            except DuplicateKeyError:
+                return None
+
+    return _create(args, Manager())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from auxiliar.server_assigner import Assigner
 from glimpse.runtime.services import ServiceContext
-from glimpse.store import alerts, lifecycle
+from glimpse.store import accounts, alerts, lifecycle
 from glimpse.store import db as names
 from glimpse.store.accounts import new_account
 
@@ -82,6 +82,7 @@ def test_a_stale_free_finish_or_start_changes_nothing(config, db, clock):
     assert lifecycle.finish(db, user, SERVER, stopped, assignment=stale) is False
     assert lifecycle.start_operating(db, user, SERVER, assignment=stale) is False
     assert lifecycle.holds(db, SERVER, PROCESS, user, assignment=stale) is False
+    assert accounts.update_operating(db, user, SERVER, {"active": "EURUSD"}, assignment=stale) is False
     lifecycle.release_user(db, user, SERVER, clock.now(), assignment=stale)
     lifecycle.unclaim_server(db, SERVER, user, assignment=stale)
 
@@ -92,6 +93,10 @@ def test_a_stale_free_finish_or_start_changes_nothing(config, db, clock):
     assert lifecycle.take(db, SERVER, PROCESS, clock.now()) == lifecycle.Assignment(user, fresh)
     assert lifecycle.start_operating(db, user, SERVER, assignment=fresh)
     assert lifecycle.holds(db, SERVER, PROCESS, user, assignment=fresh)
+    assert lifecycle.operating_on(db, user, SERVER, assignment=fresh)
+    assert not lifecycle.operating_on(db, user, SERVER, assignment=stale)
+    assert accounts.update_operating(db, user, SERVER, {"active": "EURUSD"}, assignment=fresh)
+    assert _account(db, user)["operating"]["active"] == "EURUSD"
     assert lifecycle.finish(db, user, SERVER, None, assignment=fresh)
     assert lifecycle.free_server(db, SERVER, PROCESS, user, assignment=fresh)
     assert _account(db, user)["glimpseStatus"] == "off" and _server(db)["status"] == "waiting"

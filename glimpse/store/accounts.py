@@ -655,3 +655,20 @@ def end_orphan_stop(db: Any, account: Account, alert_doc: Mapping[str, Any] | No
         query["assignment"] = account.assignment
     result = db[names.ACCOUNTS].update_one(query, update)
     return int(result.modified_count) == 1
+
+
+def update_operating(
+    db: Any,
+    account_id: str | ObjectId,
+    server: str,
+    fields: Mapping[str, Any],
+    *,
+    assignment: str | None = None,
+) -> bool:
+    """Set parts of `operating` (keys below it: "active", "tries.0.result", ...) while `server` serves
+    the user (in `assignment`, when named); False when it no longer does."""
+    query: dict[str, Any] = {"_id": _oid(account_id), "server": server}
+    if assignment is not None:
+        query["assignment"] = assignment
+    changes = {f"operating.{key}": value for key, value in fields.items()}
+    return bool(db[names.ACCOUNTS].update_one(query, {"$set": changes}).matched_count)

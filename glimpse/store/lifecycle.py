@@ -42,6 +42,7 @@ __all__ = [
     "holds",
     "new_assignment",
     "oid",
+    "operating_on",
     "register_server",
     "release_dead_server",
     "release_user",
@@ -140,6 +141,12 @@ def holds(db: Any, name: str, incarnation: str, user_id: str, *, assignment: str
         {"name": name, "incarnation": incarnation, "status": "operating", "target": user_id}, assignment
     )
     return int(db[names.SERVERS].count_documents(query, limit=1)) == 1
+
+
+def operating_on(db: Any, user_id: str, server: str, *, assignment: str | None = None) -> bool:
+    """Whether the user is operating on `server` (in `assignment`, when named): read right before a buy."""
+    query = _of({"_id": oid(user_id), "glimpseStatus": "operating", "server": server}, assignment)
+    return int(db[names.ACCOUNTS].count_documents(query, limit=1)) == 1
 
 
 def take(db: Any, name: str, incarnation: str, now: float) -> Assignment | None:

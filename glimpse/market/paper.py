@@ -375,6 +375,7 @@ class PaperBroker(Broker):
         order_id: int | None = None,
     ) -> OrderLookup:
         check_client_key(client_key)
+        check_order(amount, pair, direction, 1)
         if not self._connected:
             return OrderLookup("unknown")
         try:

@@ -249,6 +249,17 @@ def check_invalid_arguments_raise_value_errors(h: Harness) -> None:
     raises(ValueError, b.start_stream, "XXXYYY", 5)
     raises(ValueError, b.stream_candles, h.open_pair)  # no stream started
     raises(ValueError, b.order_result, 1, -1)
+    raises(ValueError, b.settlement, 1, -1)
+    raises(ValueError, b.place, AMOUNT, h.open_pair, "call", 1, client_key="")
+    raises(ValueError, b.place, AMOUNT, h.open_pair, "down", 1, client_key=h.new_key())
+    for pair, direction, amount in [
+        ("XXXYYY", "call", AMOUNT),
+        (h.open_pair, "up", AMOUNT),
+        (h.open_pair, "call", 0),
+    ]:
+        raises(
+            ValueError, b.find_order, h.new_key(), pair=pair, direction=direction, amount=amount, sent_at=0
+        )
     assert b.get_balance() == h.initial_practice  # nothing was bought
 
 

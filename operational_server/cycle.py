@@ -163,6 +163,11 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             )
             ctx.record_expired()
             break
+        if outcome.orders == 0:
+            # A stop reached before this cycle (by another server of the same session, say): no new cycle.
+            outcome.stop = _stop_reason(ctx)
+            if outcome.stop:
+                break
         if trades.is_blocked(ctx.db, ctx.user_id, ctx.session_id):
             # An order whose fate the broker has not told: no new order until it has.
             outcome.stop = UNRESOLVED
@@ -195,7 +200,6 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
                 decision.direction,
                 client_key=trade.clientKey,
                 sent_at=sent_at,
-                candles=decision.candles,
             )
         except BrokerError as exc:
             if not (orders.may_have_executed(exc) or isinstance(exc, BrokerTimeout)):
@@ -204,6 +208,8 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             # The broker may have taken it: only the broker can say (never "failed").
             log.warning("user %s: buy on %s may have executed: %s", ctx.user_id, decision.pair, exc)
             trades.mark_unknown(ctx.db, trade.id, f"{type(exc).__name__}: {exc}", ctx.clock.now())
+            if isinstance(exc, orders.Disconnected):
+                orders.reconnect(ctx.broker)  # the broker can only be asked once it is back
             operations_log.order_placed(ctx.db, ctx.log_id, entry, trade.id, None)
             outcome.orders += 1
             resolved = _resolve(ctx, resolver, trade)

@@ -44,7 +44,7 @@ class ScriptedBroker(Broker):
     `always_unknown` never tells it.
     """
 
-    def __init__(self, outcomes, payout=87, on_buy=None, closed=False, faults=None, lookups=(), always_unknown=False, on_settlement=None):  # fmt: skip
+    def __init__(self, outcomes, payout=87, on_buy=None, closed=False, faults=None, lookups=(), always_unknown=False, on_settlement=None, open_lookup=False):  # fmt: skip
         self.outcomes = list(outcomes)
         self.payout = payout
         self.on_buy = on_buy
@@ -53,6 +53,7 @@ class ScriptedBroker(Broker):
         self.faults = dict(faults or {})
         self.lookups = list(lookups)
         self.always_unknown = always_unknown
+        self.open_lookup = open_lookup  # find_order answers "open" (the order has not settled yet)
         self.clock = None
         self.attempts = 0
         self.reconnects = 0
@@ -98,6 +99,8 @@ class ScriptedBroker(Broker):
             return OrderLookup("unknown")
         for order in self.orders.values():
             if order["key"] == client_key:
+                if self.open_lookup:
+                    return OrderLookup("open", order["fill"])
                 return OrderLookup("settled", order["fill"], order["settlement"])
         return OrderLookup("not_placed")
 

@@ -19,7 +19,7 @@ from typing import Any
 from bson import ObjectId
 from flask import Blueprint, Response, stream_with_context
 
-from api import audit, paging
+from api import audit, auth, paging
 from api.context import ctx
 from api.manager_roles import ADMIN, SUPPORT
 from api.manager_schemas import (
@@ -347,3 +347,10 @@ def create_codes(body: CreateCodesBody):
 def get_managers(body: Empty):
     """Every manager with their role and whether they are disabled (no password)."""
     return manager_store.listing(ctx().db)
+
+
+@endpoint(bp, "/managerMe", access=MANAGER, body=Empty, role=SUPPORT)
+def manager_me(body: Empty):
+    """The calling manager: {user, name, rol}, so the app shows only what the role may do."""
+    doc = auth.principal().doc
+    return {"user": doc.get("user", ""), "name": doc.get("name", ""), "rol": manager_store.role_of(doc)}

@@ -17,6 +17,7 @@ MANAGER_SAMPLES: dict[str, object] = {
     "get_questions": {"limit": 20, "answered": False},
     "get_codes": {"limit": 20, "used": False},
     "get_managers": {},
+    "manager_me": {},
     "grant_premium_days": {"user": SOME_ID, "days": 30},
     "block_user": {"user": SOME_ID, "blocked": True, "reason": "chargeback"},
     "force_stop": {"user": SOME_ID},

@@ -496,3 +496,8 @@ def test_cli_manager_create_sets_the_role(monkeypatch, capsys):
     assert db[names.MANAGER_ACCOUNTS].find_one({"user": "help@example.com"})["rol"] == "support"
     with pytest.raises(SystemExit):
         main([*args, "--role", "owner"])
+
+
+def test_manager_me_tells_the_role(client, manager, support):
+    assert post(client, "managerMe", manager).json == {"user": manager.email, "name": "Chefe", "rol": "admin"}
+    assert post(client, "managerMe", support).json["rol"] == "support"

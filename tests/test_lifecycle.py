@@ -110,6 +110,15 @@ def test_without_the_assignment_id_the_stale_finish_would_hit_the_fresh_assignme
     assert _account(db, user)["glimpseStatus"] == "off"
 
 
+def test_a_manager_release_frees_the_server_and_only_its_assignment_of_the_user(config, db, clock):
+    user, stale, fresh = _stale_and_fresh(config, db, clock)
+    was = lifecycle.release_server(db, SERVER, clock.now())
+    assert was is not None and was.target == user and was.assignment == fresh
+    assert _server(db)["status"] == "waiting" and _server(db)["target"] == ""
+    assert _account(db, user)["glimpseStatus"] == "waiting" and _account(db, user)["server"] == ""
+    assert lifecycle.release_server(db, SERVER, clock.now()) is None  # nothing held any more
+
+
 def test_a_stale_server_restart_does_not_release_the_users_next_assignment(config, db, clock):
     user, stale, fresh = _stale_and_fresh(config, db, clock)
     # Another server now holds the user in a third assignment; the old server document still says

@@ -45,6 +45,7 @@ __all__ = [
     "operating_on",
     "register_server",
     "release_dead_server",
+    "release_server",
     "release_user",
     "server_states",
     "start_operating",
@@ -247,6 +248,22 @@ def release_dead_server(db: Any, server: ServerDoc, now: float, lease: float) ->
         return None
     release_user(db, was.target, was.name, now, assignment=was.assignment or None)
     return was.target
+
+
+def release_server(db: Any, name: str, now: float) -> ServerDoc | None:
+    """A manager frees a server that holds a user, live or not: the server as it was, or None.
+
+    Its user goes back to the assigner (or stays stopping), for that assignment only.
+    """
+    before = db[names.SERVERS].find_one_and_update(
+        {"name": name, "status": {"$in": list(HOLDING)}, "target": {"$nin": ["", None]}},
+        {"$set": {"status": "waiting", "target": "", "assignment": "", "releasedAt": now}},
+    )
+    if before is None:
+        return None
+    was = ServerDoc.from_doc(before)
+    release_user(db, was.target, was.name, now, assignment=was.assignment or None)
+    return was
 
 
 # --- users -------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class ServerDoc:
     target: str = ""  # the user it holds (account id, hex), or ""
     uptime: float = 0.0  # last heartbeat
     preferential: bool = False
+    drain: bool | None = None  # a manager asked it to take no new user
     incarnation: str | None = None  # the process that runs it
     assignment: str | None = None  # the current assignment's id
     assigned_at: float | None = None  # assignedAt
@@ -63,6 +64,7 @@ class ServerDoc:
             target=str(doc.get("target") or ""),
             uptime=_float_or_none(doc.get("uptime")) or 0.0,
             preferential=bool(doc.get("preferential", False)),
+            drain=None if doc.get("drain") is None else bool(doc.get("drain")),
             incarnation=None if incarnation is None else str(incarnation),
             assignment=None if assignment is None else str(assignment),
             assigned_at=_float_or_none(doc.get("assignedAt")),
@@ -82,6 +84,7 @@ class ServerDoc:
             preferential=self.preferential,
         )
         for key, value in (
+            ("drain", self.drain),
             ("incarnation", self.incarnation),
             ("assignment", self.assignment),
             ("assignedAt", self.assigned_at),

@@ -10,6 +10,8 @@ its session as it would have.
 from __future__ import annotations
 
 from auxiliar.server_assigner import Assigner
+from glimpse.runtime.heartbeat import HeartbeatThread
+from glimpse.runtime.heartbeat import statuses as heartbeat_statuses
 from glimpse.runtime.services import ServiceContext
 from glimpse.store import accounts, alerts, lifecycle
 from glimpse.store import db as names
@@ -119,6 +121,15 @@ def test_a_manager_release_frees_the_server_and_only_its_assignment_of_the_user(
     assert lifecycle.release_server(db, SERVER, clock.now()) is None  # nothing held any more
 
 
+def test_a_process_beats_only_for_the_servers_it_names(db):
+    lifecycle.register_server(db, "s1", PROCESS, 100.0)
+    lifecycle.register_server(db, "s2", PROCESS, 100.0)
+    assert lifecycle.beat(db, PROCESS, 105.0, servers=["s1"]) == 1
+    uptimes = {d["name"]: d["uptime"] for d in db[names.SERVERS].find()}
+    assert uptimes == {"s1": 105.0, "s2": 100.0}
+    assert lifecycle.beat(db, PROCESS, 106.0) == 2
+
+
 def test_a_stale_server_restart_does_not_release_the_users_next_assignment(config, db, clock):
     user, stale, fresh = _stale_and_fresh(config, db, clock)
     # Another server now holds the user in a third assignment; the old server document still says
@@ -131,3 +142,20 @@ def test_a_stale_server_restart_does_not_release_the_users_next_assignment(confi
     )
     assert lifecycle.register_server(db, SERVER, "process-2", clock.now()) == user
     assert _account(db, user)["glimpseStatus"] == "assigning" and _account(db, user)["server"] == SERVER
+
+
+def test_a_service_heartbeat_ages_while_its_service_is_not_healthy(db, clock):
+    answers = iter([True, False, False])
+
+    def healthy() -> bool:
+        answer = next(answers, None)
+        if answer is None:
+            thread.stop()
+            return False
+        return answer
+
+    thread = HeartbeatThread(db, "Lister", clock, interval=1.0, healthy=healthy)
+    start = clock.now()
+    thread.run()  # in this thread: the manual clock moves one interval per beat
+    (status,) = heartbeat_statuses(db, clock.now(), lease=1.5)
+    assert status["uptime"] == start and status["alive"] is False

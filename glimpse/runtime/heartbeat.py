@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from glimpse.runtime.clock import Clock, sleep_until
@@ -18,7 +19,7 @@ def beat(db: Any, name: str, now: float, **extra: Any) -> None:
     db[names.SERVER_STATUS].update_one({"name": name}, {"$set": {"uptime": now, **extra}}, upsert=True)
 
 
-def statuses(db: Any, now: float, lease: float = DEFAULT_LEASE_SECONDS) -> list[dict]:
+def statuses(db: Any, now: float, lease: float = DEFAULT_LEASE_SECONDS) -> list[dict[str, Any]]:
     """Every service's last heartbeat, its age in seconds and whether it is within the lease."""
     out = []
     for doc in db[names.SERVER_STATUS].find({}, {"_id": 0}).sort("name", 1):
@@ -30,18 +31,33 @@ def statuses(db: Any, now: float, lease: float = DEFAULT_LEASE_SECONDS) -> list[
 
 
 class HeartbeatThread(threading.Thread):
-    """Beats every `interval` seconds of `clock` time until stopped."""
+    """Beats every `interval` seconds of `clock` time until stopped.
 
-    def __init__(self, db: Any, name: str, clock: Clock, interval: float = 1.0):
+    With `healthy`, a beat is written only while it answers True: a service
+    whose work has stopped lets its heartbeat age instead of looking alive.
+    """
+
+    def __init__(
+        self,
+        db: Any,
+        name: str,
+        clock: Clock,
+        interval: float = 1.0,
+        healthy: Callable[[], bool] | None = None,
+    ):
         super().__init__(name=f"heartbeat-{name}", daemon=True)
         self.db, self.service, self.clock, self.interval = db, name, clock, interval
+        self.healthy = healthy
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         next_beat = self.clock.now()
         while not self._stop_event.is_set():
             try:
-                beat(self.db, self.service, self.clock.now())
+                if self.healthy is None or self.healthy():
+                    beat(self.db, self.service, self.clock.now())
+                else:
+                    log.warning("%s is not healthy: no heartbeat", self.service)
             except Exception:
                 log.exception("heartbeat of %s failed; retrying next interval", self.service)
             next_beat += self.interval

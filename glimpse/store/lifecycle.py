@@ -114,9 +114,16 @@ def register_server(db: Any, name: str, incarnation: str, now: float) -> str | N
     return server.target
 
 
-def beat(db: Any, incarnation: str, now: float) -> int:
-    """Refresh the heartbeat of every server of a process (they share its incarnation); how many it still owns."""
-    result = db[names.SERVERS].update_many({"incarnation": incarnation}, {"$set": {"uptime": now}})
+def beat(db: Any, incarnation: str, now: float, *, servers: list[str] | None = None) -> int:
+    """Refresh the heartbeat of the servers of a process (they share its incarnation); how many it still owns.
+
+    With `servers`, only those beat: a process leaves out a server whose thread
+    died or cannot serve, so its lease runs out and the assigner releases its user.
+    """
+    query: dict[str, Any] = {"incarnation": incarnation}
+    if servers is not None:
+        query["name"] = {"$in": list(servers)}
+    result = db[names.SERVERS].update_many(query, {"$set": {"uptime": now}})
     return int(result.matched_count)
 
 

@@ -34,9 +34,7 @@ from glimpse.rules.money import cents, gale_entries
 from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
 from glimpse.rules.timing import minute_start
 from glimpse.runtime.clock import Clock
-from glimpse.store import alerts, operations_log, trades
-from glimpse.store import db as names
-from glimpse.store.lifecycle import oid
+from glimpse.store import accounts, alerts, operations_log, trades
 from glimpse.store.trades import from_cents
 from operational_server import orders, reconcile
 
@@ -80,6 +78,7 @@ class CycleContext:
     user_id: str
     user: dict  # the account as last read: its alert preferences
     server_name: str
+    assignment: str | None  # this assignment of the user to the server (life-cycle writes name it)
     session_id: str  # the Glimpse session: from the user's Start to off, across hand-overs
     server_session: str  # this server's part of it
     account_type: str
@@ -119,25 +118,24 @@ def decision_expiry(decision: Decision) -> float:
 def _set_operating(
     ctx: CycleContext, decision: Decision, entries: list[Decimal], level: int, started: float, first: bool
 ) -> None:
-    update = {
-        "operating.operating": True,
-        "operating.active": decision.pair,
-        "operating.operacao": decision.direction,
-        "operating.money": float(entries[level]),
+    update: dict[str, Any] = {
+        "operating": True,
+        "active": decision.pair,
+        "operacao": decision.direction,
+        "money": float(entries[level]),
     }
     if first:  # a new cycle: one try per planned entry
-        tries = [{"start": 0, "result": ""} for _ in entries]
+        tries: list[dict[str, Any]] = [{"start": 0, "result": ""} for _ in entries]
         tries[0]["start"] = f"{started:.3f}"
-        update["operating.tries"] = tries
+        update["tries"] = tries
     else:
-        update[f"operating.tries.{level}.start"] = f"{started:.3f}"
-    ctx.db[names.ACCOUNTS].update_one({"_id": oid(ctx.user_id), "server": ctx.server_name}, {"$set": update})
+        update[f"tries.{level}.start"] = f"{started:.3f}"
+    accounts.update_operating(ctx.db, ctx.user_id, ctx.server_name, update, assignment=ctx.assignment)
 
 
 def _set_try_result(ctx: CycleContext, level: int, result: str) -> None:
-    ctx.db[names.ACCOUNTS].update_one(
-        {"_id": oid(ctx.user_id), "server": ctx.server_name},
-        {"$set": {f"operating.tries.{level}.result": result}},
+    accounts.update_operating(
+        ctx.db, ctx.user_id, ctx.server_name, {f"tries.{level}.result": result}, assignment=ctx.assignment
     )
 
 

@@ -41,20 +41,19 @@ class OperationalServer(threading.Thread):
         db, clock = self.ctx.db, self.ctx.clock
         while not self.stop_event.is_set():
             try:
-                user_id = None
+                taken = None
                 if self.watch.assigned(self.identity.name):
-                    user_id = lifecycle.take_assignment(
-                        db, self.identity.name, self.identity.incarnation, clock.now()
-                    )
-                if user_id:
+                    taken = lifecycle.take(db, self.identity.name, self.identity.incarnation, clock.now())
+                if taken is not None and taken.user:
                     UserSession(
                         self.ctx,
                         self.identity,
-                        user_id,
+                        taken.user,
                         self.market,
                         self.stop_event,
                         self.timings,
                         self.watch,
+                        assignment=taken.id,
                     ).run()
                     self.sessions_served += 1
                     continue

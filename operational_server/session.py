@@ -67,6 +67,8 @@ class UserSession:
         stop_event: threading.Event,
         timings: TimingLog | None = None,
         watch=None,
+        *,
+        assignment: str | None = None,
     ):
         self.ctx = ctx
         self.db = ctx.db
@@ -78,6 +80,9 @@ class UserSession:
         self.stop_event = stop_event
         self.timings = timings
         self.watch = watch  # the process's PoolWatch, when the session runs in a server pool
+        # This assignment of the user to this server: every life-cycle write names it, so a stale
+        # session can never free, finish or stop a newer assignment of the same user.
+        self.assignment = assignment
         self.server_session = secrets.token_hex(8)
         # The Glimpse session (Start to off, across hand-overs); adopted from the account in _run.
         self.session_id = self.server_session
@@ -96,7 +101,9 @@ class UserSession:
         return self.user
 
     def still_held(self) -> bool:
-        return lifecycle.holds(self.db, self.server.name, self.server.incarnation, self.user_id)
+        return lifecycle.holds(
+            self.db, self.server.name, self.server.incarnation, self.user_id, assignment=self.assignment
+        )
 
     def lease_kept(self) -> bool:
         """Whether this server still holds the user: the watch's word, confirmed in the database on a "no"."""
@@ -105,14 +112,8 @@ class UserSession:
         ) or self.still_held()
 
     def user_operating(self) -> bool:
-        """Read from the database (only the two fields it needs: this runs right before every buy)."""
-        doc = (
-            self.db[names.ACCOUNTS].find_one(
-                {"_id": lifecycle.oid(self.user_id)}, {"glimpseStatus": 1, "server": 1}
-            )
-            or {}
-        )
-        return doc.get("glimpseStatus") == "operating" and doc.get("server") == self.server.name
+        """Read from the database (one count: this runs right before every buy)."""
+        return lifecycle.operating_on(self.db, self.user_id, self.server.name, assignment=self.assignment)
 
     def expiry_of(self, placed_at: float) -> float:
         return float(turbo_expiry(placed_at, 1))
@@ -139,6 +140,7 @@ class UserSession:
             user_id=self.user_id,
             user=self.user,
             server_name=self.server.name,
+            assignment=self.assignment,
             session_id=self.session_id,
             server_session=self.server_session,
             account_type=self.account_type,
@@ -173,9 +175,13 @@ class UserSession:
                 except Exception:
                     log.exception("closing the broker of user %s", self.user_id)
             if reason not in (cycle.SHUTDOWN, cycle.LOST):
-                lifecycle.finish(self.db, self.user_id, self.server.name, end_alert)
+                lifecycle.finish(
+                    self.db, self.user_id, self.server.name, end_alert, assignment=self.assignment
+                )
                 trades.end_glimpse_session(self.db, self.user_id, self.session_id)
-            lifecycle.free_server(self.db, self.server.name, self.server.incarnation, self.user_id)
+            lifecycle.free_server(
+                self.db, self.server.name, self.server.incarnation, self.user_id, assignment=self.assignment
+            )
         log.info("session of user %s on %s ended: %s", self.user_id, self.server.name, reason)
         return reason
 
@@ -239,7 +245,9 @@ class UserSession:
                 "Erro ao conectar.", why or "A corretora recusou a conexão.", now
             )
         self.begin_glimpse_session(now)
-        if status == "stopping" or not lifecycle.start_operating(self.db, self.user_id, self.server.name):
+        if status == "stopping" or not lifecycle.start_operating(
+            self.db, self.user_id, self.server.name, assignment=self.assignment
+        ):
             return cycle.STOP_USER, alerts.make(
                 self.reload_user(), alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
             )

@@ -379,3 +379,18 @@ def test_over_a_long_run_the_ledger_sum_equals_the_account_fields_to_the_cent(cy
     executed = {t["brokerOrderId"] for t in docs if t["result"] in ("win", "loss", "doji")}
     assert executed == set(broker.orders)  # every order the broker took is in the ledger, once
     assert_money_agrees(session)
+
+
+def test_a_session_of_an_older_assignment_places_nothing_for_the_newer_one():
+    broker = ScriptedBroker([+1])
+    session = make_session(broker, money())
+    session.assignment = "first"
+    session.db[names.ACCOUNTS].update_one(
+        {"_id": ObjectId(session.user_id)}, {"$set": {"assignment": "second"}}
+    )
+    outcome = run_cycle(session.cycle_context(), decision())
+    assert outcome.stop == cycle.STOP_USER and broker.attempts == 0
+    session.db[names.ACCOUNTS].update_one(
+        {"_id": ObjectId(session.user_id)}, {"$set": {"assignment": "first"}}
+    )
+    assert run_cycle(session.cycle_context(), decision()).orders == 1

@@ -200,23 +200,29 @@ def get_overview(body: Empty):
     """The live board: users by status, servers with heartbeat age, today's orders and net, per hour."""
     c = ctx()
     db, now, lease = c.db, c.clock.now(), c.config.lease_seconds
+    # Heartbeats and leases are wall time (glimpse.runtime.clock.wall_span), also on a fast market clock.
+    speed = float(getattr(c.clock, "speed", 1.0)) or 1.0
+
+    def age_of(uptime: Any) -> float:
+        return round(max(0.0, now - float(uptime)) / speed, 1) if isinstance(uptime, (int, float)) else -1.0
+
     users = {status: db[names.ACCOUNTS].count_documents({"glimpseStatus": status}) for status in STATUSES}
     blocked = db[names.ACCOUNTS].count_documents({"blocked": True})
     servers = []
-    for doc in db[names.SERVERS].find({}, {"_id": 0, "name": 1, "status": 1, "target": 1, "uptime": 1,
-                                          "preferential": 1, "drain": 1}).sort("name", 1):  # fmt: skip
-        age = now - float(doc.get("uptime") or 0)
-        servers.append(doc | {"age": round(age, 1), "alive": age <= lease})
+    fields = {"_id": 0, "name": 1, "status": 1, "target": 1, "uptime": 1, "preferential": 1, "drain": 1}
+    for doc in db[names.SERVERS].find({}, fields).sort("name", 1):
+        age = age_of(doc.get("uptime"))
+        servers.append(doc | {"age": age, "alive": 0 <= age <= lease})
     services = []
     for doc in db[names.SERVER_STATUS].find({}, {"_id": 0}).sort("name", 1):
-        uptime = doc.get("uptime") if isinstance(doc.get("uptime"), (int, float)) else 0
-        services.append({"name": doc.get("name", ""), "age": round(now - float(uptime), 1)})
+        age = age_of(doc.get("uptime"))
+        services.append({"name": doc.get("name", ""), "age": age, "alive": 0 <= age <= lease})
     start = _day_start(now)
     counts = {"orders": 0, "win": 0, "loss": 0, "doji": 0, "failed": 0, "open": 0}
     net = Decimal(0)
     hours: dict[int, dict[str, Any]] = {}
-    fields = {"_id": 0, "decidedAt": 1, "result": 1, "profit": 1, "status": 1}
-    for trade in db[names.TRADES].find({"decidedAt": {"$gte": start}}, fields):
+    trade_fields = {"_id": 0, "decidedAt": 1, "result": 1, "profit": 1, "status": 1}
+    for trade in db[names.TRADES].find({"decidedAt": {"$gte": start}}, trade_fields):
         counts["orders"] += 1
         hour = int((float(trade.get("decidedAt") or start) - start) // 3600)
         slot = hours.setdefault(hour, {"hour": hour, "orders": 0, "net": Decimal(0)})

@@ -66,7 +66,7 @@ export interface Overview {
   users: Record<Status, number>;
   blocked: number;
   servers: { name: string; status: string; target: string; age: number; alive: boolean; preferential?: boolean; drain?: boolean }[];
-  services: { name: string; age: number }[];
+  services: { name: string; age: number; alive: boolean }[];
   today: { orders: number; win: number; loss: number; doji: number; failed: number; open: number; net: number; since: number };
   perHour: { hour: number; orders: number; net: number }[];
 }

@@ -73,8 +73,8 @@ export default function OverviewPage() {
                   </tr>
                 ))}
                 {data.services.map((s) => (
-                  <tr key={s.name} className="service">
-                    <td>{s.name}</td><td>{t("servers.service")}</td><td>—</td><td>{formatAge(s.age)}</td>
+                  <tr key={s.name} className={s.alive ? "service" : "service dead"}>
+                    <td>{s.name}</td><td>{t("servers.service")}</td><td>—</td><td>{formatAge(s.age)}{s.alive ? "" : ` · ${t("servers.outOfLease")}`}</td>
                   </tr>
                 ))}
               </tbody>

@@ -16,7 +16,7 @@ from typing import Any
 
 import nh3
 from bson import ObjectId
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 from pymongo import ReturnDocument
 
 from api import audit, auth
@@ -92,6 +92,16 @@ def refuse_blocked_logins():
     if doc is None or not security.verify_password(doc.get("password", ""), password):
         return None
     raise APIError(403, f"this account is {flag}: contact support", "email")
+
+
+@bp.after_app_request
+def audit_manager_password_changes(response):
+    """A manager's own password change is a manager write too: recorded, without any hash."""
+    if request.path == "/glimpse/changePassword" and response.status_code == 200:
+        caller = g.get("principal")
+        if caller is not None and caller.kind == "manager":
+            audit.record(str(caller.doc.get("user", "")), "changePassword", None, {"password": "changed"})
+    return response
 
 
 # ------------------------------------------------------------------ users

@@ -501,3 +501,12 @@ def test_cli_manager_create_sets_the_role(monkeypatch, capsys):
 def test_manager_me_tells_the_role(client, manager, support):
     assert post(client, "managerMe", manager).json == {"user": manager.email, "name": "Chefe", "rol": "admin"}
     assert post(client, "managerMe", support).json["rol"] == "support"
+
+
+def test_a_managers_own_password_change_is_audited_without_the_hash(client, db, manager, user):
+    body = {"currentPassword": PASSWORD, "newPassword": "a brand new password"}
+    assert post(client, "changePassword", manager, body).status_code == 200
+    record = audits(db, "changePassword")[0]
+    assert record["who"] == record["target"] == manager.email and record["to"] == {"password": "changed"}
+    assert post(client, "changePassword", user, body).status_code == 200
+    assert len(audits(db, "changePassword")) == 1  # a trader's change is not a manager write

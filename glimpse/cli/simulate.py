@@ -23,7 +23,6 @@ from typing import Any
 from bson import ObjectId
 
 from glimpse.cli import CLIError
-from glimpse.rules.money import cents
 from glimpse.rules.timing import coming_minute
 from glimpse.runtime import security
 from glimpse.runtime.clock import FastClock
@@ -33,6 +32,7 @@ from glimpse.store import db as names
 from glimpse.store.accounts import new_account
 from glimpse.store.db import new_embedded_database
 from glimpse.store.seed import seed_database
+from glimpse.store.trades import Trade
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ DEFAULT_START = "2024-06-03T10:00:05-03:00"
 SERVICES = ("lister", "candles_starter", "server_assigner", "operational_server")
 
 # Strategies short enough to trigger within a simulated half hour.
-SIM_STRATEGIES = [
+SIM_STRATEGIES: list[dict[str, Any]] = [
     {"name": "Sim Uma Cor", "sequence": "1", "operation": "call", "mirror": True},
     {"name": "Sim Duas Vermelhas", "sequence": "-1,-1", "operation": "call", "mirror": True},
     {"name": "Sim Verde Vermelha", "sequence": "1,-1", "operation": "put", "mirror": False},
@@ -152,14 +152,14 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         logging.getLogger().removeHandler(errors)
     accounts = list(db[names.ACCOUNTS].find({"_id": {"$in": [ObjectId(u) for u in user_ids]}}))
     latencies = [(a["assignedAt"] - pressed) / speed * 1000 for a in accounts if a.get("assignedAt")]
-    trades = list(db[names.TRADES].find({"user": {"$in": user_ids}}))
-    results = [t.get("result") for t in trades]
-    net = sum((cents(t["profit"]) for t in trades if t.get("profit") is not None), Decimal(0))
+    trades = [Trade.from_doc(d) for d in db[names.TRADES].find({"user": {"$in": user_ids}})]
+    results = [t.result for t in trades]
+    net = sum((t.profit_reais for t in trades if t.profit_reais is not None), Decimal(0))
     titles = [a["title"] for acc in accounts for a in acc.get("alerts", [])]
     timings = getattr(running["operational_server"], "timings", None)
     samples = list(timings.samples) if timings is not None else []
     not_off = sum(1 for a in accounts if a.get("glimpseStatus") != "off")
-    open_left = sum(1 for t in trades if t.get("status") != "closed")
+    open_left = sum(1 for t in trades if t.status != "closed")
     return {
         "users": users,
         "minutes": minutes,
@@ -169,6 +169,7 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         "losses": results.count("loss"),
         "dojis": results.count("doji"),
         "failed": results.count("failed"),
+        "not_placed": results.count("not_placed"),
         "net_profit": float(net),
         "assigned_users": len(latencies),
         "assignment_latency_ms": {

@@ -8,7 +8,7 @@ decorator turns its return value (dict, list or Response) into JSON.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ class Route:
 ROUTES: list[Route] = []
 
 
-def _field_of(error: dict) -> str:
+def _field_of(error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     return ".".join(loc) if loc else "body"
 

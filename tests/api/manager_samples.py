@@ -4,9 +4,11 @@ Ids are well formed but match nothing in a fresh database: those actions answer 
 
 from __future__ import annotations
 
+from typing import Any
+
 SOME_ID = "0123456789abcdef01234567"
 
-MANAGER_SAMPLES: dict[str, object] = {
+MANAGER_SAMPLES: dict[str, Any] = {
     "get_users": {"limit": 20, "q": "ana", "status": "off", "premium": True, "blocked": False},
     "get_user_detail": {"user": SOME_ID},
     "get_all_operations": {"limit": 20, "mode": "strategy", "since": 0},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-SAMPLES: dict[str, object] = {
+from typing import Any
+
+SAMPLES: dict[str, Any] = {
     "login": {"email": "ana@example.com", "password": "correct horse battery"},
     "manager_login": {"email": "boss@example.com", "password": "correct horse battery"},
     "logout": {},

@@ -359,7 +359,9 @@ def test_change_password_revokes_tokens(client, user, db):
 
 def _mailed_code(db, email: str) -> str:
     message = db[names.OUTBOX].find_one({"to": email}, sort=[("createdAt", -1)])
-    return re.search(r"\b([A-Z2-9]{8})\b", message["body"]).group(1)
+    found = re.search(r"\b([A-Z2-9]{8})\b", message["body"])
+    assert found is not None
+    return found.group(1)
 
 
 def test_password_reset_flow(client, user, db, clock, config):

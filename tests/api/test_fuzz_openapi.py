@@ -24,6 +24,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pytest
 import schemathesis
@@ -78,7 +79,7 @@ class Tokens:
     """Live tokens for the test user and manager, re-opened when a case ended their session
     (logout, changePassword)."""
 
-    app: object
+    app: Any
     ids: dict[str, str]
     cache: dict[str, str] = field(default_factory=dict)
 
@@ -214,7 +215,9 @@ class Mixer:
         positive_bases = (
             ("generated", "sample_over", "generated_over") if view in self.samples else ("generated",)
         )
-        runs = [(GenerationMode.POSITIVE, POSITIVE_EXAMPLES, positive_bases)]
+        runs: list[tuple[GenerationMode, int, tuple[str, ...]]] = [
+            (GenerationMode.POSITIVE, POSITIVE_EXAMPLES, positive_bases)
+        ]
         if operation.body:
             # Negative cases stay as generated: laying valid fields over them could make them valid.
             runs.append((GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES, ("generated",)))
@@ -356,7 +359,7 @@ def test_generated_requests_find_no_server_error(app, client, db, clock, user, m
     document = client.get("/glimpse/openapi.json").get_json()
     schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config())
     schema.app = app
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [cast(Any, result).ok() for result in schema.get_all_operations()]
 
     tracebacks = _Tracebacks()
     errors_log = logging.getLogger("api.errors")

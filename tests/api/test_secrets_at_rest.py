@@ -52,7 +52,9 @@ def test_no_plaintext_password_anywhere(client, db, clock):
     assert changed.status_code == 200
     client.post("/glimpse/requestPasswordReset", json={"email": "caio@example.com"})
     mail = db[names.OUTBOX].find_one({"to": "caio@example.com"})["body"]
-    reset_code = re.search(r"\b([A-Z2-9]{8})\b", mail).group(1)
+    found = re.search(r"\b([A-Z2-9]{8})\b", mail)
+    assert found is not None
+    reset_code = found.group(1)
     assert client.post(
         "/glimpse/resetPassword",
         json={"email": "caio@example.com", "code": reset_code, "newPassword": plaintexts[2]},

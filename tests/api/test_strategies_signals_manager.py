@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from glimpse.store import db as names
 
 STRATEGY = {
@@ -96,7 +98,7 @@ def test_test_candles(client, db, user, manager):
     assert client.post("/glimpse/getTestCandlesAnnually", json={}, headers=manager.headers).json == []
 
 
-SIGNALS = {
+SIGNALS: dict[str, Any] = {
     "signals": [
         {"status": "active", "ativo": "EURUSD", "hora": "14:30", "operacao": "call", "resultado": ""},
         {"ativo": "GBPUSD-OTC", "hora": "14:30", "operacao": "put"},

@@ -126,7 +126,7 @@ class Backend:
     """One mongomock client (any number of databases) behind one lock, and the open cursors."""
 
     def __init__(self):
-        self.client = mongomock.MongoClient()
+        self.client: Any = mongomock.MongoClient()
         self.lock = threading.RLock()
         self.cursors: dict[
             int, tuple[str, list[dict], int]
@@ -260,7 +260,7 @@ class Backend:
                 continue
             if command.get("ordered", True):
                 break
-        reply = {"n": n, "nModified": modified}
+        reply: dict[str, Any] = {"n": n, "nModified": modified}
         if upserted:
             reply["upserted"] = upserted
         return self._write_reply(reply, errors)
@@ -375,7 +375,8 @@ class Backend:
         return {"cursor": {"id": Int64(cursor_id if rest else 0), "ns": namespace, "nextBatch": batch}}
 
     def _kill_cursors(self, db, _collection, command) -> dict:
-        killed, missing = [], []
+        killed: list[Any] = []
+        missing: list[Any] = []
         for cursor_id in command.get("cursors", []):
             (killed if self.cursors.pop(int(cursor_id), None) is not None else missing).append(cursor_id)
         return {"cursorsKilled": killed, "cursorsNotFound": missing, "cursorsAlive": [], "cursorsUnknown": []}
@@ -549,7 +550,8 @@ class MongoServer:
 
     @property
     def uri(self) -> str:
-        return f"mongodb://{self._tcp.server_address[0]}:{self.port}/"
+        host = self._tcp.server_address[0]
+        return f"mongodb://{host if isinstance(host, str) else host.decode()}:{self.port}/"
 
     def start(self) -> MongoServer:
         self._thread = threading.Thread(

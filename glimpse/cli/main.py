@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "glimpse.cli.backtest",
     "glimpse.cli.simulate",
     "glimpse.cli.ledger",
+    "glimpse.cli.signals",
 )
 
 

@@ -72,7 +72,14 @@ class Reconciler:
             settlement.close_quote,
             close_source=settlement.quote_source,
         )
-        operations_log.order_settled(self.db, trade.user, trade.session, trade.id, None, settlement.profit)
+        if not operations_log.order_settled(
+            self.db, trade.user, trade.session, trade.id, None, settlement.profit
+        ):
+            current = trades.get(self.db, trade.id) or trade
+            operations_log.add_reconciled_order(self.db, user=trade.user, session=trade.session, cycle=trade.cycle,
+                                                ativo=trade.ativo, horario=trade.decidedAt, operacao=trade.operacao,
+                                                money=trade.stake, trade_id=trade.id, price=current.openPrice,
+                                                profit=settlement.profit)  # fmt: skip
         return done
 
     def lookup(self, trade: Trade) -> str:

@@ -126,7 +126,7 @@ def order_placed(
 def order_settled(
     db: Any, user: str, session: str, trade_id: ObjectId, price: float | None, profit: Decimal
 ) -> bool:
-    """Write an order's cash result into the session's log, wherever the order was logged."""
+    """Write an order's cash result into the session's log, wherever the order was logged; False if it was not."""
     key = str(trade_id)
     doc = db[names.OPERATIONS].find_one(
         {"user": user, "session": session, "operations.operacoes.trade": key},
@@ -143,8 +143,31 @@ def order_settled(
                 done = db[names.OPERATIONS].update_one(
                     {"_id": doc["_id"], f"operations.{i}.operacoes.{j}.trade": key}, {"$set": update}
                 )
-                return bool(done.modified_count == 1)
+                return bool(done.matched_count == 1)  # logged (now, or by an earlier call)
     return False
+
+
+def add_reconciled_order(
+    db: Any,
+    *,
+    user: str,
+    session: str,
+    cycle: str,
+    ativo: str,
+    horario: float,
+    operacao: str,
+    money: Decimal,
+    trade_id: ObjectId,
+    price: float | None,
+    profit: Decimal,
+) -> bool:
+    """An order settled by reconciliation that never reached the log (its server died around the buy)."""
+    doc = db[names.OPERATIONS].find_one({"user": user, "session": session}, {"_id": 1})
+    if doc is None:
+        return False
+    entry = cycle_entry(ativo, horario, operacao, money, [], cycle)
+    _push(db, doc["_id"], entry, {"a": price, "p": _to_cents(profit), "trade": str(trade_id)})
+    return True
 
 
 def add_marker(db: Any, log_id: ObjectId, entry: dict[str, Any], marker: str, total: Decimal) -> None:

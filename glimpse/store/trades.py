@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 
 from glimpse.rules.money import Amount, cents
 from glimpse.store import db as names
 from glimpse.store import operations_log
+from glimpse.store.accounts import money_cents
 from glimpse.store.lifecycle import oid
 
 # Results.
@@ -418,16 +419,14 @@ def glimpse_session(db: Any, user: str, candidate: str, now: float) -> tuple[str
     it is replaced.
     """
     accounts = db[names.ACCOUNTS]
-    doc = accounts.find_one({"_id": oid(user)}, {"glimpseSession": 1, "iqSessionProfit": 1, "moneyUnit": 1})
+    doc = accounts.find_one({"_id": oid(user)}, {"glimpseSession": 1})
     if doc is None:
         return candidate, False
     key = doc.get("glimpseSession")
     if key:
         heal_credits(db, user)
-        doc = accounts.find_one({"_id": oid(user)}, {"iqSessionProfit": 1, "moneyUnit": 1}) or {}
-        figure = doc.get("iqSessionProfit") or 0
-        figure_cents = figure if doc.get("moneyUnit") == CENTS_UNIT else to_cents(figure)
-        if figure_cents == session_net_cents(db, user, key):
+        doc = accounts.find_one({"_id": oid(user)}, {"iqSessionProfit": 1}) or {}
+        if money_cents(doc.get("iqSessionProfit")) == session_net_cents(db, user, key):
             return str(key), True
     claimed = accounts.update_one(
         {"_id": oid(user), "glimpseSession": key},
@@ -454,28 +453,31 @@ ACCOUNT_MONEY_FIELDS = ("iqSessionProfit", "iqPeriodProfit", "iqPeriodLoss")
 
 
 def convert_account(db: Any, user: str | ObjectId) -> bool:
-    """Store the account's profit fields in cents, once (the marker `moneyUnit` says it was done).
+    """Store the account's profit fields in integer cents, once.
 
-    Every `$inc` in cents runs after this, so a field without the marker
-    always holds reais. The update is conditional on the values it read,
-    so a concurrent credit makes it read again instead of losing money.
+    The convention of glimpse.store.accounts: an integer is cents, a float
+    (or Decimal128) is reais from before the change. Every `$inc` in cents
+    runs after this, so an account is never half in each unit. The update is
+    conditional on the values it read, so a concurrent credit makes it read
+    again instead of losing money; with nothing left in reais it does nothing.
     """
     accounts = db[names.ACCOUNTS]
     for _ in range(10):
-        fields = {f: 1 for f in ACCOUNT_MONEY_FIELDS}
-        doc = accounts.find_one(
-            {"_id": oid(user), "moneyUnit": {"$ne": CENTS_UNIT}}, {**fields, "moneyUnit": 1}
-        )
+        doc = accounts.find_one({"_id": oid(user)}, {f: 1 for f in ACCOUNT_MONEY_FIELDS})
         if doc is None:
             return False
-        match: dict[str, Any] = {"_id": doc["_id"], "moneyUnit": {"$ne": CENTS_UNIT}}
-        new: dict[str, Any] = {"moneyUnit": CENTS_UNIT}
-        for f in ACCOUNT_MONEY_FIELDS:
-            match[f] = doc.get(f)
-            new[f] = to_cents(doc.get(f) or 0)
+        stale = [f for f in ACCOUNT_MONEY_FIELDS if f in doc and _in_reais(doc[f])]
+        if not stale:
+            return False
+        match: dict[str, Any] = {"_id": doc["_id"], **{f: doc[f] for f in stale}}
+        new = {f: money_cents(doc[f]) for f in stale}
         if accounts.update_one(match, {"$set": new}).modified_count == 1:
             return True
     raise RuntimeError(f"the account {user} kept changing while its money was converted to cents")
+
+
+def _in_reais(value: Any) -> bool:
+    return isinstance(value, (float, Decimal128)) and not isinstance(value, bool)
 
 
 def convert_trade(db: Any, doc: dict[str, Any]) -> bool:
@@ -499,9 +501,7 @@ def convert_to_cents(db: Any) -> dict[str, int]:
         1 for doc in list(db[names.TRADES].find({"moneyUnit": {"$ne": CENTS_UNIT}})) if convert_trade(db, doc)
     )
     accounts = sum(
-        1
-        for doc in list(db[names.ACCOUNTS].find({"moneyUnit": {"$ne": CENTS_UNIT}}, {"_id": 1}))
-        if convert_account(db, doc["_id"])
+        1 for doc in list(db[names.ACCOUNTS].find({}, {"_id": 1})) if convert_account(db, doc["_id"])
     )
     return {"trades": trades, "accounts": accounts}
 

@@ -14,7 +14,7 @@ from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glimpse.market.base import AssetClosed, Broker, turbo_expiry
+from glimpse.market.base import AssetClosed, Broker, Disconnected, turbo_expiry
 from glimpse.rules.money import gale_entries
 from glimpse.rules.stops import stop_reached
 from glimpse.runtime.clock import ManualClock
@@ -44,7 +44,7 @@ class ScriptedBroker(Broker):
     `always_unknown` never tells it.
     """
 
-    def __init__(self, outcomes, payout=87, on_buy=None, closed=False, faults=None, lookups=(), always_unknown=False, on_settlement=None, open_lookup=False):  # fmt: skip
+    def __init__(self, outcomes, payout=87, on_buy=None, closed=False, faults=None, lookups=(), always_unknown=False, on_settlement=None, open_lookup=False, settlement_drops=0):  # fmt: skip
         self.outcomes = list(outcomes)
         self.payout = payout
         self.on_buy = on_buy
@@ -54,6 +54,7 @@ class ScriptedBroker(Broker):
         self.lookups = list(lookups)
         self.always_unknown = always_unknown
         self.open_lookup = open_lookup  # find_order answers "open" (the order has not settled yet)
+        self.settlement_drops = settlement_drops  # settlement() first raises Disconnected this many times
         self.clock = None
         self.attempts = 0
         self.reconnects = 0
@@ -90,6 +91,9 @@ class ScriptedBroker(Broker):
         return self.orders[order_id]["fill"]
 
     def settlement(self, order_id, timeout):
+        if self.settlement_drops:
+            self.settlement_drops -= 1
+            raise Disconnected("socket closed while the order was open")
         if self.on_settlement:
             self.on_settlement(order_id)
         return self.orders[order_id]["settlement"]

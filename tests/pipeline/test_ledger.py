@@ -394,3 +394,28 @@ def test_a_session_of_an_older_assignment_places_nothing_for_the_newer_one():
         {"_id": ObjectId(session.user_id)}, {"$set": {"assignment": "first"}}
     )
     assert run_cycle(session.cycle_context(), decision()).orders == 1
+
+
+def test_an_order_reconciled_after_its_server_died_around_the_buy_reaches_operations_once():
+    broker = ScriptedBroker([-1])
+    first = make_session(broker, money())
+    trade = left_by_a_dead_server(first, broker, executed=True)  # never logged: the server died first
+    second = next_session(first, broker, money())
+    logged = [o for o in ops_orders(second) if o.get("trade") == str(trade.id)]
+    assert [(o["a"], o["p"]) for o in logged] == [(broker.orders[1]["fill"].open_quote, -200)]
+    # Settling it again (a second reconciler) neither changes nor duplicates it.
+    fake = reconcile.Reconciler(second.db, second.clock, broker, lambda: True)
+    settled = trades.get(second.db, trade.id)
+    assert settled is not None and settled.status == "closed"
+    fake.apply(settled, broker.orders[1]["settlement"])
+    assert len([o for o in ops_orders(second) if o.get("trade") == str(trade.id)]) == 1
+    assert_money_agrees(second)
+
+
+def test_a_socket_dropped_with_an_order_open_reconnects_and_settles_it():
+    broker = ScriptedBroker([-1, +1], settlement_drops=2)
+    session = make_session(broker, money(gales=1))
+    outcome = run_cycle(session.cycle_context(), decision())
+    assert broker.reconnects == 2 and outcome.result == "win"
+    assert [(t["status"], t["profit"]) for t in ledger(session)] == [("closed", -200), ("closed", 300)]
+    assert_money_agrees(session)

@@ -38,8 +38,10 @@ from glimpse.runtime import security
 from glimpse.runtime.heartbeat import beat
 from glimpse.store import codes as code_store
 from glimpse.store import db as names
+from glimpse.store import lifecycle
 from glimpse.store import managers as manager_store
 from glimpse.store import questions as question_store
+from glimpse.store import servers as server_store
 from glimpse.store.accounts import public_view
 
 bp = Blueprint("manager", __name__, url_prefix="/glimpse")
@@ -91,9 +93,11 @@ def get_users(body: UsersQuery):
     )
 
     def shape(doc: dict[str, Any]) -> dict[str, Any]:
-        doc["operationSettings"] = doc.pop("strategySettings", {})
-        doc["blocked"] = doc.get("blocked") is True
-        return doc
+        view = public_view(doc)  # the profits in reais, as the app gets them
+        view.pop("iqConnected", None)
+        view["operationSettings"] = view.pop("strategySettings", {})
+        view["blocked"] = doc.get("blocked") is True
+        return view
 
     return paging.page_response(rows, following, shape)
 
@@ -162,23 +166,22 @@ EXPORT_BATCH = 1000
     bp, "/exportTrades", access=MANAGER, body=TradesQuery, role=SUPPORT, responses={200: "text/csv, streamed"}
 )
 def export_trades(body: TradesQuery):
-    """Every trade that matches the filters, as CSV, streamed in keyset batches (flat memory)."""
+    """Every trade that matches the filters, as CSV, streamed: one database cursor read in batches,
+    written out every EXPORT_BATCH rows, so memory stays flat however many trades match."""
     db, query = ctx().db, trades_filter(body)
 
     def rows() -> Iterator[str]:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        cursor: str | None = None
-        while True:
-            batch, cursor = paging.fetch_batch(db[names.TRADES], query, "decidedAt", -1, EXPORT_BATCH, cursor)
-            for trade in batch:
-                writer.writerow(["" if trade.get(c) is None else trade.get(c) for c in CSV_COLUMNS])
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-            if cursor is None:
-                return
+        found = db[names.TRADES].find(query).sort([("decidedAt", -1), ("_id", -1)]).batch_size(EXPORT_BATCH)
+        for count, trade in enumerate(found, 1):
+            writer.writerow(["" if trade.get(c) is None else trade.get(c) for c in CSV_COLUMNS])
+            if count % EXPORT_BATCH == 0:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
 
     return Response(
         stream_with_context(rows()),
@@ -263,20 +266,21 @@ def get_server_status(body: Empty):
 @endpoint(bp, "/updateServer", access=MANAGER, body=UpdateServerBody, role=ADMIN)
 def update_server(body: UpdateServerBody):
     """Set an operational server's status and target user."""
-    coll = ctx().db[names.SERVERS]
-    before = coll.find_one({"name": body.name}, {"_id": 0, "status": 1, "target": 1})
+    # A manager's change is an assignment of its own: the session of the one before cannot write over it.
+    holding = body.status in server_store.HOLDING and bool(body.target)
+    assignment = lifecycle.new_assignment() if holding else ""
+    before = server_store.set_by_manager(ctx().db, body.name, body.status, body.target, assignment)
     if before is None:
         return {"res": 0}
     after = {"status": body.status, "target": body.target}
-    coll.update_one({"name": body.name}, {"$set": after})
-    audit.record(body.name, "updateServer", before, after)
+    audit.record(body.name, "updateServer", {"status": before.status, "target": before.target}, after)
     return {"res": 1}
 
 
 @endpoint(bp, "/getOperatingServers", access=MANAGER, body=Empty, role=SUPPORT)
 def get_operating_servers(body: Empty):
     """Every operational server with its status, target and heartbeat."""
-    return list(ctx().db[names.SERVERS].find({}).sort("name", 1))
+    return [server.public() for server in server_store.all_servers(ctx().db)]
 
 
 # ------------------------------------------------------------------ audit

@@ -360,6 +360,20 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         assert sorted(settled_ids) == sorted(order_ids)  # every broker order once, nothing the ledger lacks
         account = crash.account()
         assert Decimal(account["iqPeriodProfit"] - account["iqPeriodLoss"]) / 100 == net
+        # Operations shows every order the broker took, with its result; and the hand-overs did not
+        # cut the Glimpse session: one log and one "started" alert from Start to Stop.
+        logs = list(db[names.OPERATIONS].find({"user": crash.uid}))
+        logged = {
+            o["trade"]: o["p"]
+            for log in logs
+            for c in log["operations"]
+            for o in c["operacoes"]
+            if o.get("trade")
+        }
+        assert logged == {str(t["_id"]): t["profit"] for t in trades if t["brokerOrderId"] is not None}
+        assert len(logs) == 1
+        titles = [a["title"] for a in db[names.ACCOUNTS].find_one({"_id": user_id})["alerts"]]
+        assert titles.count("Glimpse Iniciou.") == 1, titles
         servers = {
             d["name"]: (d["status"], d["target"])
             for d in db[names.SERVERS].find({"name": {"$in": list(SERVERS)}})

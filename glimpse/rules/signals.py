@@ -706,7 +706,12 @@ def parse_signals(
             continue
         line = _read_line(number, raw, known, today)
         core = line.core()
-        only_emoji_dir = core == {"dir"} and not line.word_dirs
+        # "🟢🟢🟢" is a ruler, but "Direção: 🔼" completes the signal being written
+        only_emoji_dir = (
+            core == {"dir"}
+            and not line.word_dirs
+            and not (pending.lines and not pending.complete() and pending.takes(line))
+        )
         prose = len(core) == 1 and bool(line.unknown)
         conflict = _line_conflict(line)
         if not core or only_emoji_dir or prose or (conflict is not None and len(core) < 2):

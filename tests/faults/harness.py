@@ -92,6 +92,7 @@ STAKE_CENTS = 200  # level 0 of MONEY; a gale entry is larger
 AUX = ("auxiliar.lister", "auxiliar.candles_starter", "auxiliar.server_assigner")
 FINAL_RESULTS = ("win", "loss", "doji", "failed", "not_placed")
 SETTLED_RESULTS = ("win", "loss", "doji")
+CENTS_UNIT = "cents"  # the moneyUnit marker of Trades and Operations documents stored in cents
 
 
 def wait_for(condition: Callable[[], Any], wall_seconds: float, what: str, poll: float = 0.05) -> Any:
@@ -105,18 +106,26 @@ def wait_for(condition: Callable[[], Any], wall_seconds: float, what: str, poll:
         time.sleep(poll)
 
 
-def money(doc: dict, name: str) -> Decimal | None:
-    """An amount as stored, in reais: `<name>Cents` (integer cents) when present, else `<name>`
-    (float, Decimal128 or Decimal), so the checks hold before and after money moves to cents."""
-    whole = doc.get(f"{name}Cents")
-    if whole is not None:
-        return Decimal(int(whole)) / 100
-    value = doc.get(name)
-    if value is None or isinstance(value, str):
+def money(value: Any, in_cents: bool) -> Decimal | None:
+    """A stored amount in reais: integer cents when `in_cents`, else reais (float, Decimal128),
+    so the checks read documents written before and after money moved to cents."""
+    if value is None or isinstance(value, str | bool):
         return None
     if isinstance(value, Decimal128):
         value = value.to_decimal()
+    if in_cents:
+        return Decimal(int(value)) / 100
     return cents(value)
+
+
+def trade_profit(trade: dict) -> Decimal | None:
+    return money(trade.get("profit"), trade.get("moneyUnit") == CENTS_UNIT)
+
+
+def account_field(account: dict, name: str) -> Decimal:
+    # Accounts' profit fields: integers are cents (as the ledger writes them), floats are old reais.
+    value = account.get(name)
+    return money(value, isinstance(value, int)) or Decimal(0)
 
 
 @dataclass
@@ -152,6 +161,7 @@ class Cluster:
         self.clock: FastClock | None = None
         self.recoveries: dict[str, list[float]] = {}
         self.started = time.monotonic()
+        self.stuck: list[str] = []  # users not trading again within lease + 10 s of a fault
 
     def note(self, line: str) -> None:
         self.lines.append(f"[{time.monotonic() - self.started:6.1f} s] {line}")
@@ -376,33 +386,51 @@ class Cluster:
         assert self.client is not None
         self.client.admin.command({"fakeTrap": "clear"})
 
-    def resumed(self, user: User, since: float, what: str) -> float | None:
-        """Wall seconds until the user is operating on a live server with an order placed after
-        market time `since` (issue 10: within lease + 10 s); None, and a report line, if not."""
+    def resumed(self, user: User, what: str) -> float | None:
+        """Wall seconds until the user is operating on a live server with a new order at the broker
+        (issue 10: within lease + 10 s of the fault's end); None, and a violation, if not."""
+        return self.resumed_all([user], what)[0]
+
+    def resumed_all(self, users: list[User], what: str) -> list[float | None]:
+        """`resumed` for several users at once, timed from now (call it when the fault ends)."""
+        known = self.placed_orders()
         start = time.monotonic()
         deadline = start + RECOVERY_SECONDS
-        while time.monotonic() < deadline:
-            if self.holder(user) and self.db[names.TRADES].find_one(
-                {"user": user.uid, "placedAt": {"$gte": since}}
-            ):
-                took = time.monotonic() - start
-                self.recoveries.setdefault(what, []).append(took)
-                self.note(f"{what}: {user.email} trading again {took:.1f} s later")
-                return took
+        took: dict[str, float] = {}
+        while time.monotonic() < deadline and len(took) < len(users):
+            for user in users:
+                if user.uid not in took and self.trading_since(user, known):
+                    took[user.uid] = time.monotonic() - start
+                    self.recoveries.setdefault(what, []).append(took[user.uid])
+                    self.note(f"{what}: {user.email} trading again {took[user.uid]:.1f} s later")
             time.sleep(0.05)
-        account = self.account(user)
-        self.note(
-            f"{what}: {user.email} NOT trading again within {RECOVERY_SECONDS:g} s "
-            f"(status {account.get('glimpseStatus')!r} on {account.get('server')!r})"
-        )
-        return None
+        for user in users:
+            if user.uid not in took:
+                account = self.account(user)
+                self.stuck.append(
+                    f"stuck user: after {what}, {user.email} not trading again within {RECOVERY_SECONDS:g} s "
+                    f"(status {account.get('glimpseStatus')!r} on {account.get('server')!r})"
+                )
+                self.note(self.stuck[-1])
+        return [took.get(user.uid) for user in users]
+
+    def placed_orders(self) -> set[ObjectId]:
+        """The trades the broker has taken so far (they have a broker order id)."""
+        return {d["_id"] for d in self.db[names.TRADES].find({"brokerOrderId": {"$ne": None}}, {"_id": 1})}
+
+    def trading_since(self, user: User, known: set[ObjectId]) -> bool:
+        """Operating on a live server, with an order at the broker that is not in `known`."""
+        if not self.holder(user):
+            return False
+        placed = self.db[names.TRADES].find({"user": user.uid, "brokerOrderId": {"$ne": None}}, {"_id": 1})
+        return any(d["_id"] not in known for d in placed)
 
     # --- the end of a scenario ------------------------------------------------------------------
 
     def finish(self) -> list[str]:
         """Press Stop for every user, let the orders in flight settle, and check the invariants;
         the violations found (empty when every invariant holds)."""
-        violations: list[str] = []
+        violations: list[str] = list(self.stuck)
         for user in self.accounts:
             self.press_stop(user)
         for user in self.accounts:
@@ -491,10 +519,10 @@ class Cluster:
             if found is None or profit is None:
                 continue
             t = found
-            if t.get("result") not in SETTLED_RESULTS or money(t, "profit") != profit:
+            if t.get("result") not in SETTLED_RESULTS or trade_profit(t) != profit:
                 v.append(
                     f"wrong result: {who} order {order_id} settled {profit:+} at the broker, the ledger says "
-                    f"{t.get('result')} {money(t, 'profit')}"
+                    f"{t.get('result')} {trade_profit(t)}"
                 )
         for t in trades:
             if t.get("result") in ("failed", "not_placed") and t.get("brokerOrderId") is not None:
@@ -502,11 +530,9 @@ class Cluster:
                     f"wrong result: {who} order {t['brokerOrderId']} executed but recorded {t['result']}"
                 )
         # The profit fields equal the ledger's sum to the cent, and the broker's balance moved by it.
-        net = sum((money(t, "profit") or Decimal(0) for t in trades), Decimal(0))
+        net = sum((trade_profit(t) or Decimal(0) for t in trades), Decimal(0))
         account = self.account(user)
-        fields = (money(account, "iqPeriodProfit") or Decimal(0)) - (
-            money(account, "iqPeriodLoss") or Decimal(0)
-        )
+        fields = account_field(account, "iqPeriodProfit") - account_field(account, "iqPeriodLoss")
         if fields != net:
             v.append(
                 f"profit fields: {who} iqPeriodProfit − iqPeriodLoss = {fields} but the ledger sums {net}"
@@ -517,11 +543,13 @@ class Cluster:
         # Operations shows every order: one numeric result per settled order, the same amounts.
         shown: list[Decimal] = []
         for log_doc in self.db[names.OPERATIONS].find({"user": user.uid}):
+            in_cents = log_doc.get("moneyUnit") == CENTS_UNIT
             for entry in log_doc.get("operations", []):
                 for order in entry.get("operacoes", []):
-                    if isinstance(order.get("p"), int | float | Decimal128):
-                        shown.append(money(order, "p") or Decimal(0))
-        settled = [money(t, "profit") or Decimal(0) for t in trades if t.get("result") in SETTLED_RESULTS]
+                    p = money(order.get("p"), in_cents)
+                    if p is not None:
+                        shown.append(p)
+        settled = [trade_profit(t) or Decimal(0) for t in trades if t.get("result") in SETTLED_RESULTS]
         if sorted(shown) != sorted(settled):
             v.append(
                 f"Operations: {who} shows {len(shown)} orders ({sum(shown, Decimal(0))}) "

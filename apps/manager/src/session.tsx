@@ -54,7 +54,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       } catch (error) {
         const message =
           error instanceof ApiError && error.status === 403
-            ? t("toast.forbidden", { reason: error.message })
+            ? t("toast.forbidden", { reason: error.message.includes("admin role") ? t("toast.adminOnly") : error.message })
             : error instanceof ApiError
               ? error.message
               : t("toast.error");

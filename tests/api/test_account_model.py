@@ -112,3 +112,17 @@ def test_an_orphan_stop_ends_only_the_assignment_that_was_read(db, clock):
     assert accounts.end_orphan_stop(db, again, None)
     done = accounts.find_by_id(db, new_id)
     assert done is not None and done.glimpse_status == "off" and done.session_profit == 0
+
+
+def test_the_manager_user_list_answers_profits_in_reais(client, db, user, manager):
+    db[names.ACCOUNTS].update_one(
+        {"email": user.email},
+        {"$set": {"iqSessionProfit": -150, "iqPeriodProfit": 2000, "iqPeriodLoss": 1.5}},
+    )
+    (row,) = [
+        r
+        for r in client.post("/glimpse/getUsers", json={}, headers=manager.headers).json
+        if r["email"] == user.email
+    ]
+    assert (row["iqSessionProfit"], row["iqPeriodProfit"], row["iqPeriodLoss"]) == (-1.5, 20, 1.5)
+    assert "password" not in row and "strategySettings" not in row and row["operationSettings"]["money"] == 10

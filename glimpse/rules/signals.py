@@ -139,20 +139,22 @@ _FILLER = frozenset(
     """.split()
 )
 
-_TZ_RE = re.compile(r"(?:UTC|GMT)\s?([+\-\u2212])\s?(\d{1,2})(?::?(\d{2}))?(?![0-9])")
+_TZ_RE = re.compile(r"(?:UTC|GMT)\s?([+\-\u2212])\s?([0-9]{1,2})(?::?([0-9]{2}))?(?![0-9])")
 _TZ_ZERO_RE = re.compile(r"(?:UTC|GMT)(?![A-Z0-9+\-\u2212])")
 _BRASILIA_RE = re.compile(r"(?:HORA(?:RIO)?\s(?:OFICIAL\s)?DE\s)?BRASILIA(?![A-Z0-9])|BRT(?![A-Z0-9])")
-_ISO_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])")
-_DMY_RE = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![0-9/])|(\d{1,2})-(\d{1,2})-(\d{4})(?![0-9])")
-_TIME_RE = re.compile(r"(\d{1,2})[:H](\d{2})(?::(\d{2}))?(?![0-9])")
-_DOT_TIME_RE = re.compile(r"\d{1,2}\.\d{2}(?![0-9.])")
+_ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?![0-9])")
+_DMY_RE = re.compile(
+    r"([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}|[0-9]{2}))?(?![0-9/])|([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})(?![0-9])"
+)
+_TIME_RE = re.compile(r"([0-9]{1,2})[:H]([0-9]{2})(?::([0-9]{2}))?(?![0-9])")
+_DOT_TIME_RE = re.compile(r"[0-9]{1,2}\.[0-9]{2}(?![0-9.])")
 _EXPIRY_RE = re.compile(
-    r"M(\d{1,3})(?![A-Z0-9])|H(\d{1,2})(?![A-Z0-9])"
-    r"|(\d{1,3})\s?(?:MINUTOS|MINUTO|MINS|MIN|M)(?![A-Z0-9])|(\d{1,2})\s?(?:HORAS|HORA|H)(?![A-Z0-9])"
+    r"M([0-9]{1,3})(?![A-Z0-9])|H([0-9]{1,2})(?![A-Z0-9])"
+    r"|([0-9]{1,3})\s?(?:MINUTOS|MINUTO|MINS|MIN|M)(?![A-Z0-9])|([0-9]{1,2})\s?(?:HORAS|HORA|H)(?![A-Z0-9])"
 )
 _GALE_RE = re.compile(
-    r"(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G)\s?:?\s?(\d)(?![0-9])"
-    r"|(\d)\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO)(?![A-Z0-9])"
+    r"(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G)\s?:?\s?([0-9])(?![0-9])"
+    r"|([0-9])\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO)(?![A-Z0-9])"
     r"|(SEM)\s(?:MARTINGALES|MARTINGALE|GALES|GALE|PROTECOES|PROTECAO)(?![A-Z0-9])"
 )
 _PAIR_RE = re.compile(

@@ -1,83 +1,130 @@
 import { describe, expect, it } from "vitest";
-import { clockHHMM, isPast, parseSignalList, sortByTime } from "./signals";
+import corpus from "../../../../tests/fixtures/signals/corpus.json";
+import { clockHHMM, isPast, parseSignalList, sortByTime, type ParseResult } from "./signals";
 
-const PAIRS = ["EURUSD", "EURUSD-OTC", "GBPUSD", "USDJPY", "AUDCAD-OTC", "EURJPY"];
-
-function one(line: string) {
-  const result = parseSignalList(line, PAIRS);
-  return result;
+// The same corpus the server's parser passes (tests/rules/test_signal_parser.py).
+interface CaseSignal {
+  line: number;
+  ativo: string;
+  hora: string;
+  operacao: string;
+  expiry?: number | null;
+  gale?: number | null;
+  date?: string | null;
+  past?: boolean;
+  utc_offset?: number | null;
+  lines?: number[];
+}
+interface CaseRejection {
+  line: number;
+  code: string;
+  detail?: string | null;
+  first_line?: number | null;
+  lines?: number[];
+}
+interface Case {
+  name: string;
+  input: string;
+  now?: string;
+  signals: CaseSignal[];
+  rejected: CaseRejection[];
 }
 
-describe("accepted formats", () => {
-  it.each([
-    ["M1;EURUSD-OTC;09:30;PUT", { ativo: "EURUSD-OTC", hora: "09:30", operacao: "put" }],
-    ["EUR/USD 14:30 CALL", { ativo: "EURUSD", hora: "14:30", operacao: "call" }],
-    ["M1,GBPUSD,10:05,call", { ativo: "GBPUSD", hora: "10:05", operacao: "call" }],
-    ["USDJPY | 16:45 | PUT", { ativo: "USDJPY", hora: "16:45", operacao: "put" }],
-    ["EUR/USD - 14:30:00 - PUT", { ativo: "EURUSD", hora: "14:30", operacao: "put" }],
-    ["09:30;EURJPY;CALL;M1", { ativo: "EURJPY", hora: "09:30", operacao: "call" }],
-    ["03/06/2024;9:05;AUDCAD-OTC;PUT", { ativo: "AUDCAD-OTC", hora: "09:05", operacao: "put" }],
-    ["EURUSD OTC 11:00 put", { ativo: "EURUSD-OTC", hora: "11:00", operacao: "put" }],
-    ["eur/usd-otc;12:00;CALL", { ativo: "EURUSD-OTC", hora: "12:00", operacao: "call" }],
-    ["🔴 EURUSD 13:15 VENDA 1M", { ativo: "EURUSD", hora: "13:15", operacao: "put" }],
-    ["GBPUSD\t17:20\tCOMPRA", { ativo: "GBPUSD", hora: "17:20", operacao: "call" }],
-    ["M1 EURUSD 23:59:59 CALL", { ativo: "EURUSD", hora: "23:59", operacao: "call" }],
-  ])("%s", (line, expected) => {
-    const { signals, rejected } = one(line);
-    expect(rejected).toEqual([]);
-    expect(signals).toEqual([{ line: 1, ...expected }]);
+const CASES = corpus.cases as Case[];
+
+function run(c: Case): ParseResult {
+  return parseSignalList(c.input, corpus.pairs, {
+    today: corpus.options.today,
+    now: c.now,
+    marketUtcOffset: corpus.options.market_utc_offset,
+  });
+}
+
+function lineCount(text: string): number {
+  return text.split(/\r\n|\r|\n/).length;
+}
+
+describe("the shared corpus", () => {
+  it("is the one the server is held to", () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(60);
+    expect(corpus.pairs).toContain("EURUSD-OTC");
   });
 
-  it("parses a whole list, skipping blank lines and numbering lines as pasted", () => {
-    const text = "M1;EURUSD;09:30;PUT\r\n\r\nM1;GBPUSD;09:35;CALL\n   \nM1;USDJPY;09:40;CALL\n";
-    const { signals, rejected } = parseSignalList(text, PAIRS);
-    expect(rejected).toEqual([]);
-    expect(signals.map((s) => [s.line, s.ativo])).toEqual([
-      [1, "EURUSD"],
-      [3, "GBPUSD"],
-      [5, "USDJPY"],
-    ]);
+  it.each(CASES.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const result = run(c);
+    expect(
+      result.signals.map((s) => ({
+        line: s.line,
+        lines: s.lines,
+        ativo: s.ativo,
+        hora: s.hora,
+        operacao: s.operacao,
+        expiry: s.expiry,
+        gale: s.gale,
+        date: s.date,
+        past: s.past,
+        utc_offset: s.utcOffset,
+      })),
+    ).toEqual(
+      c.signals.map((s) => ({
+        line: s.line,
+        lines: s.lines ?? [s.line],
+        ativo: s.ativo,
+        hora: s.hora,
+        operacao: s.operacao,
+        expiry: s.expiry ?? null,
+        gale: s.gale ?? null,
+        date: s.date ?? null,
+        past: s.past ?? false,
+        utc_offset: s.utc_offset ?? null,
+      })),
+    );
+    expect(
+      result.rejected.map((r) => ({
+        line: r.line,
+        lines: r.lines,
+        code: r.reason.code,
+        detail: "text" in r.reason ? r.reason.text : null,
+        first_line: "line" in r.reason ? r.reason.line : null,
+      })),
+    ).toEqual(
+      c.rejected.map((r) => ({
+        line: r.line,
+        lines: r.lines ?? [r.line],
+        code: r.code,
+        detail: r.detail ?? null,
+        first_line: r.first_line ?? null,
+      })),
+    );
+    // every line is a signal's, a rejection's or ignored, exactly once
+    const accounted = [
+      ...result.signals.flatMap((s) => s.lines),
+      ...result.rejected.flatMap((r) => r.lines),
+      ...result.ignored.map((i) => i.line),
+    ].sort((a, b) => a - b);
+    expect(accounted).toEqual(Array.from({ length: lineCount(c.input) }, (_, i) => i + 1));
   });
 });
 
-describe("rejected lines", () => {
-  it.each([
-    ["M1;EURUSD;09:30", { code: "noDirection" }],
-    ["EURUSD CALL", { code: "noTime" }],
-    ["09:30 PUT", { code: "noPair" }],
-    ["M1;XYZABC;09:30;PUT", { code: "unknownPair", text: "XYZABC" }],
-    ["M1;EURUSD;25:30;PUT", { code: "badTime", text: "25:30" }],
-    ["M1;EURUSD;09:75;PUT", { code: "badTime", text: "09:75" }],
-    ["M5;EURUSD;09:30;PUT", { code: "expiry", text: "M5" }],
-    ["EURUSD 09:30 PUT 15MIN", { code: "expiry", text: "15MIN" }],
-    ["EURUSD 09:30 PUT soon", { code: "unrecognized", text: "soon" }],
-    ["Lista VIP de hoje", { code: "unrecognized", text: "Lista" }],
-    ["EURUSD GBPUSD 09:30 PUT", { code: "manyPairs" }],
-    ["EURUSD 09:30 09:35 PUT", { code: "manyTimes" }],
-    ["EURUSD 09:30 PUT CALL", { code: "manyDirections" }],
-  ])("%s", (line, reason) => {
-    const { signals, rejected } = one(line);
-    expect(signals).toEqual([]);
-    expect(rejected).toEqual([{ line: 1, text: line, reason }]);
-  });
-
-  it("keeps the good lines and reports the bad one with its line number", () => {
-    const text = ["M1;EURUSD;09:30;PUT", "M1;EURUSD;9.30;PUT", "M1;GBPUSD;09:35;CALL"].join("\n");
-    const { signals, rejected } = parseSignalList(text, PAIRS);
-    expect(signals.map((s) => s.ativo)).toEqual(["EURUSD", "GBPUSD"]);
-    expect(rejected).toEqual([{ line: 2, text: "M1;EURUSD;9.30;PUT", reason: { code: "unrecognized", text: "9.30" } }]);
-  });
-
-  it("rejects a repeated signal, naming the first line", () => {
-    const { signals, rejected } = parseSignalList("EURUSD 09:30 PUT\nEUR/USD;09:30:00;put", PAIRS);
-    expect(signals).toHaveLength(1);
-    expect(rejected[0]).toMatchObject({ line: 2, reason: { code: "duplicate", line: 1 } });
+describe("preview details", () => {
+  it("keeps the text of a rejected line for the sheet", () => {
+    const { rejected } = parseSignalList("M1;EURUSD;09:30;PUT\nM1;EURUSD;9.30;PUT", corpus.pairs);
+    expect(rejected).toEqual([
+      { line: 2, lines: [2], text: "M1;EURUSD;9.30;PUT", reason: { code: "badTime", text: "9.30" } },
+    ]);
   });
 
   it("only knows the pairs it is given", () => {
     expect(parseSignalList("EURUSD 09:30 PUT", ["GBPUSD"]).rejected[0].reason).toEqual({
       code: "unknownPair",
       text: "EURUSD",
+    });
+  });
+
+  it("traded expiries can be narrowed", () => {
+    expect(parseSignalList("M5 EURUSD 09:30 PUT", corpus.pairs, { expiries: [1] }).rejected[0].reason).toEqual({
+      code: "expiry",
+      text: "M5",
     });
   });
 });

@@ -405,6 +405,15 @@ def of_user(db: Any, user: str) -> list[Trade]:
     return [Trade.from_doc(d) for d in db[names.TRADES].find({"user": user}).sort("decidedAt", 1)]
 
 
+def for_app(doc: dict[str, Any]) -> dict[str, Any]:
+    """A Trades document as an API shows it: `amount` and `profit` in reais (2 decimals), as before the change."""
+    trade = Trade.from_doc(doc)
+    out = {k: v for k, v in doc.items() if k != "moneyUnit"}
+    out["amount"] = float(trade.stake)
+    out["profit"] = None if trade.profit_reais is None else float(trade.profit_reais)
+    return out
+
+
 # --- the Glimpse session: from the user's Start to off, across hand-overs -----------------
 
 

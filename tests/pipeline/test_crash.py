@@ -22,6 +22,7 @@ Process logs go to the test's tmp dir; their tails are printed on failure.
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import signal
@@ -152,10 +153,12 @@ def start_mongo(log_dir: Path) -> tuple[subprocess.Popen, int]:
     )
     errors.close()
     deadline = time.monotonic() + 30
+    stdout = process.stdout
+    assert stdout is not None
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        ready, _, _ = select.select([stdout], [], [], 0.2)
         if ready:
-            line = process.stdout.readline()
+            line = stdout.readline()
             if line.startswith("listening on "):
                 return process, int(line.split()[-1])
             break
@@ -212,7 +215,19 @@ class Crash:
     def wall_of(self, market_time: float) -> float:
         """The wall epoch at which the shared clock reads `market_time`."""
         anchor = self.clock._anchor
+        assert anchor is not None
         return anchor + (market_time - anchor) / SPEED
+
+
+def holder_among(crash: Crash, names_: list[str]) -> str | None:
+    """The live server among `names_` that holds the user, if one does."""
+    h = crash.holder()
+    return h if h in names_ and h is not None and crash.live(h) else None
+
+
+def closed_trade(db: Any, trade_id: ObjectId) -> dict | None:
+    trade = db[names.TRADES].find_one({"_id": trade_id})
+    return trade if trade is not None and trade["status"] == "closed" else None
 
 
 def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
@@ -234,7 +249,9 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         PYTHONUNBUFFERED="1",
     )
     processes = Processes(log_dir, env)
-    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        uri, serverSelectionTimeoutMS=5000, tz_aware=True
+    )
     report: list[str] = []
     try:
         db = client["Glimpse"]
@@ -273,7 +290,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
             if round_ in GALE_ROUNDS:  # kill a gale order when one comes: the cycle must not go on elsewhere
                 try:
                     trade = wait_for(
-                        lambda h=holder: crash.fresh_open_trade(h, killed, 1),
+                        functools.partial(crash.fresh_open_trade, holder, killed, 1),
                         GALE_WAIT,
                         f"round {round_}: a gale order",
                     )
@@ -283,7 +300,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
                     )
             if trade is None:
                 trade = wait_for(
-                    lambda h=holder: crash.fresh_open_trade(h, killed),
+                    functools.partial(crash.fresh_open_trade, holder, killed),
                     90,
                     f"round {round_}: an open order on {holder}",
                 )
@@ -304,7 +321,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
             # Reassigned: operating on another live server within lease + 5 wall seconds.
             others = [n for n in SERVERS if n != holder]
             new_holder = wait_for(
-                lambda others=others: (h := crash.holder()) in others and crash.live(h) and h,
+                functools.partial(holder_among, crash, others),
                 LEASE_SECONDS + 5,
                 f"round {round_}: the user operating again on {others} after {holder} was killed",
                 poll=0.02,
@@ -312,9 +329,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
             took = time.monotonic() - killed_at
             # The killed order: closed once, with its result, by the server that took over.
             settled = wait_for(
-                lambda victim=victim: (
-                    (t := db[names.TRADES].find_one({"_id": victim["_id"]}))["status"] == "closed" and t
-                ),
+                functools.partial(closed_trade, db, victim["_id"]),
                 30,
                 f"round {round_}: the killed order {victim['_id']} to settle",
             )
@@ -326,7 +341,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
             )
             # The killed server comes back under its name, so the next round has two servers again.
             processes.start(holder, ["operational_server", "--name", holder])
-            wait_for(lambda h=holder: crash.live(h), 60, f"round {round_}: {holder} to beat again")
+            wait_for(functools.partial(crash.live, holder), 60, f"round {round_}: {holder} to beat again")
 
         # Stop, as the app does it: the order in flight settles, then the user is off.
         wait_for(crash.holder, 60, "the user operating before Stop")
@@ -354,6 +369,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         assert all(type(t["profit"]) is int and type(t["amount"]) is int for t in trades)  # integer cents
         net = Decimal(sum(t["profit"] for t in trades)) / 100
         paper = db[names.PAPER_BALANCES].find_one({"_id": EMAIL})
+        assert paper is not None
         assert paper["open"] == []
         assert paper["cents"]["PRACTICE"] == STARTING_CENTS + int(net * 100)
         settled_ids = [record["id"] for record in paper["settled"]]
@@ -372,7 +388,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
         }
         assert logged == {str(t["_id"]): t["profit"] for t in trades if t["brokerOrderId"] is not None}
         assert len(logs) == 1
-        titles = [a["title"] for a in db[names.ACCOUNTS].find_one({"_id": user_id})["alerts"]]
+        titles = [a["title"] for a in (db[names.ACCOUNTS].find_one({"_id": user_id}) or {}).get("alerts", [])]
         assert titles.count("Glimpse Iniciou.") == 1, titles
         servers = {
             d["name"]: (d["status"], d["target"])

@@ -419,3 +419,30 @@ def test_a_socket_dropped_with_an_order_open_reconnects_and_settles_it():
     assert broker.reconnects == 2 and outcome.result == "win"
     assert [(t["status"], t["profit"]) for t in ledger(session)] == [("closed", -200), ("closed", 300)]
     assert_money_agrees(session)
+
+
+def test_an_api_reads_trades_in_reais():
+    broker = ScriptedBroker([-1, +1])
+    session = make_session(broker, money(gales=1))
+    run_cycle(session.cycle_context(), decision())
+    shown = [trades.for_app(t) for t in ledger(session)]
+    assert [(t["amount"], t["profit"]) for t in shown] == [(2.0, -2.0), (3.45, 3.0)]
+    assert all("moneyUnit" not in t for t in shown)
+
+
+def test_glimpse_ledger_convert_converts_once(monkeypatch, capsys):
+    from glimpse.cli import ledger as ledger_cli
+    from glimpse.cli.main import main
+
+    session = make_session(ScriptedBroker([]), money())
+    db = session.db
+    db[names.TRADES].insert_one({"user": session.user_id, "session": "old", "ativo": "EURUSD", "operacao": "put",
+                                 "amount": 2.0, "status": "closed", "result": "loss", "profit": -2.0})  # fmt: skip
+    monkeypatch.setattr(ledger_cli, "load_config", lambda: None)
+    monkeypatch.setattr(ledger_cli, "open_database", lambda config: db)
+    assert main(["ledger", "convert"]) == 0
+    first = capsys.readouterr().out
+    assert main(["ledger", "convert"]) == 0
+    second = capsys.readouterr().out
+    assert "trades          1 converted" in first and "trades          0 converted" in second
+    assert db[names.TRADES].find_one({"session": "old"})["profit"] == -200

@@ -350,3 +350,11 @@ def test_every_line_is_accounted_for_once(chunks: list[str]):
     result = parse_signals(text, today=TODAY, now=datetime(2026, 11, 27, 12), market_utc_offset=MARKET_OFFSET)
     assert accounted_lines(result) == list(range(1, line_count(text) + 1))
     assert all(s.ativo in PAIR_NAMES and len(s.hora) == 5 for s in result.signals)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.sampled_from([None, -180, 60]))
+def test_any_text_is_read_without_error(text: str, offset: int | None):
+    result = parse_signals(text, today=TODAY, now=datetime(2026, 11, 27, 12), market_utc_offset=offset)
+    assert accounted_lines(result) == list(range(1, line_count(text) + 1))
+    json.dumps(result.to_json())

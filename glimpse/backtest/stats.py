@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from glimpse.rules.money import MoneyPlan
 
@@ -22,7 +23,7 @@ Z95 = 1.959963984540054  # the two-sided 95 % normal quantile
 # --- intervals -----------------------------------------------------------------
 
 
-def wilson(wins: np.ndarray, trials: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+def wilson(wins: ArrayLike, trials: ArrayLike, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     """The Wilson score interval of wins/trials (NaN where trials == 0)."""
     wins = np.asarray(wins, dtype=np.float64)
     trials = np.asarray(trials, dtype=np.float64)
@@ -53,7 +54,10 @@ def log_gamma(x: np.ndarray) -> np.ndarray:
         small = y < 8
     inv = 1 / y
     inv2 = inv * inv
-    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))))
+    series = inv * (
+        1 / 12
+        - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188 - inv2 * 691 / 360360))))
+    )
     return (y - 0.5) * np.log(y) - y + _HALF_LOG_2PI + series - shift
 
 
@@ -123,7 +127,7 @@ def beta_regularized(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.clip(result, 0.0, 1.0)
 
 
-def binomial_sf(successes: np.ndarray, trials: np.ndarray, p: np.ndarray | float) -> np.ndarray:
+def binomial_sf(successes: ArrayLike, trials: ArrayLike, p: ArrayLike) -> np.ndarray:
     """P(X >= successes) for X ~ Binomial(trials, p): the one-sided p-value of `successes`."""
     k = np.asarray(successes, dtype=np.int64)
     n = np.asarray(trials, dtype=np.int64)
@@ -144,7 +148,7 @@ def binomial_sf(successes: np.ndarray, trials: np.ndarray, p: np.ndarray | float
 # --- multiple testing -----------------------------------------------------------
 
 
-def benjamini_hochberg(p_values: np.ndarray, q: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def benjamini_hochberg(p_values: ArrayLike, q: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """(rejected, adjusted p-values) of the Benjamini–Hochberg step-up procedure at FDR `q`."""
     p = np.asarray(p_values, dtype=np.float64).ravel()
     m = p.size
@@ -155,6 +159,7 @@ def benjamini_hochberg(p_values: np.ndarray, q: float = 0.05) -> tuple[np.ndarra
     adjusted_sorted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
     adjusted = np.empty(m)
     adjusted[order] = adjusted_sorted
+    np.maximum(adjusted, p, out=adjusted)  # p * m / m may round below p
     return adjusted <= q, adjusted
 
 

@@ -7,9 +7,11 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-runtime
 STAMP_DEV := $(VENV)/.installed-dev
 
-WEB    := apps/web
-WEB_STAMP := $(WEB)/node_modules/.installed
-WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
+# The two Ionic apps share apps/shared (API client, i18n core, formatting) by source.
+APPS   := web manager
+SHARED := apps/shared
+SHARED_STAMP := $(SHARED)/node_modules/.installed
+app_sources = $(shell find apps/$(1)/src apps/$(1)/index.html apps/$(1)/vite.config.ts apps/$(1)/tsconfig.json $(SHARED)/src -type f 2>/dev/null)
 HAVE_NODE := $(shell command -v npm >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' 2>/dev/null && echo yes)
 
 .PHONY: up test lint format typecheck bench seed clean venv web web-test browser
@@ -34,23 +36,29 @@ $(STAMP_DEV): $(STAMP_RUN) requirements-dev.txt
 
 venv: $(STAMP_DEV)
 
-$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
-	cd $(WEB) && npm ci --no-audit --no-fund
+apps/%/node_modules/.installed: apps/%/package.json apps/%/package-lock.json
+	cd apps/$* && npm ci --no-audit --no-fund
 	touch $@
 
-$(WEB)/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
-	cd $(WEB) && npm run build
+apps/web/dist/index.html: apps/web/node_modules/.installed $(call app_sources,web)
+	cd apps/web && npm run build
 
-# The app needs Node 20; without it the API still runs, and says at "/" that the app is not built.
+apps/manager/dist/index.html: apps/manager/node_modules/.installed $(call app_sources,manager)
+	cd apps/manager && npm run build
+
+# The apps need Node 20; without it the API still runs, and says at "/" that the app is not built.
 web:
 ifeq ($(HAVE_NODE),yes)
-	@$(MAKE) --no-print-directory $(WEB)/dist/index.html
+	@$(MAKE) --no-print-directory $(foreach app,$(APPS),apps/$(app)/dist/index.html)
 else
-	@echo "Node 20 and npm are not installed: skipping the web app build (the API still runs)."
+	@echo "Node 20 and npm are not installed: skipping the apps' build (the API still runs)."
 endif
 
-web-test: $(WEB_STAMP)
-	cd $(WEB) && npm test && npm run build && npm run size
+# Unit tests of the shared code and of both apps, their builds, and the user app's size budget.
+web-test: $(SHARED_STAMP) $(foreach app,$(APPS),apps/$(app)/node_modules/.installed)
+	cd $(SHARED) && npm test
+	cd apps/web && npm test && npm run build && npm run size
+	cd apps/manager && npm test && npm run build
 
 up: $(STAMP_RUN) web
 	$(BIN)/glimpse up
@@ -105,4 +113,4 @@ bench: $(STAMP_DEV)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis artifacts $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis artifacts $(SHARED)/node_modules $(foreach app,$(APPS),apps/$(app)/node_modules apps/$(app)/dist)

@@ -20,7 +20,8 @@ def banner(config: Config) -> str:
     lines = [
         "",
         "Glimpse is up.",
-        f"  App and API:  {url}/",
+        f"  Trader app:   {url}/",
+        f"  Manager app:  {url}/manager/",
         f"  API health:   {url}/glimpse/health",
         f"  OpenAPI:      {url}/glimpse/openapi.json",
         f"  Broker:       {config.broker}",

@@ -108,3 +108,16 @@ class ApiService:
 
 
 service = ApiService()
+
+
+if __name__ == "__main__":
+    from glimpse.runtime.services import serve_standalone
+
+    sys.exit(
+        serve_standalone(
+            "api",
+            lambda config: service.serve(
+                config, [], f"Glimpse API on http://{config.api_host}:{config.api_port}/"
+            ),
+        )
+    )

@@ -33,14 +33,7 @@ SERVICE_MODULES = [
     "auxiliar.candles_starter",
     "auxiliar.server_assigner",
     "operational_server",
-    pytest.param(
-        "api.service",
-        marks=pytest.mark.xfail(
-            reason="api/service.py has no `if __name__ == '__main__'` block yet (it would call "
-            "glimpse.runtime.services.serve_standalone); remove this mark when it has",
-            strict=True,
-        ),
-    ),
+    "api.service",
 ]
 # What the build reads: pyproject.toml, the files it names, and the packages.
 BUILD_INPUTS = (

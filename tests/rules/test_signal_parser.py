@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -358,3 +360,111 @@ def test_any_text_is_read_without_error(text: str, offset: int | None):
     result = parse_signals(text, today=TODAY, now=datetime(2026, 11, 27, 12), market_utc_offset=offset)
     assert accounted_lines(result) == list(range(1, line_count(text) + 1))
     json.dumps(result.to_json())
+
+
+# --------------------------------------------- the app's port reads the same
+
+WEB = Path(__file__).resolve().parents[2] / "apps" / "web"
+NODE_RUNNER = r"""
+import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { pathToFileURL } from "node:url";
+const [source, web] = process.argv.slice(2);
+const ts = createRequire(join(web, "package.json"))("typescript");
+const js = ts.transpileModule(readFileSync(source, "utf8"), {
+  compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+}).outputText;
+const file = join(mkdtempSync(join(tmpdir(), "signals-")), "signals.mjs");
+writeFileSync(file, js);
+const { parseSignalList } = await import(pathToFileURL(file).href);
+const job = JSON.parse(readFileSync(0, "utf8"));
+const out = job.texts.map((text) => {
+  const r = parseSignalList(text, job.pairs, job.options);
+  return {
+    signals: r.signals.map((s) => [s.line, s.lines, s.ativo, s.hora, s.operacao, s.expiry, s.gale, s.date, s.past, s.utcOffset]),
+    rejected: r.rejected.map((x) => [x.line, x.lines, x.text, x.reason.code,
+      "text" in x.reason ? x.reason.text : null, "line" in x.reason ? x.reason.line : null]),
+    ignored: r.ignored.map((i) => [i.line, i.kind]),
+  };
+});
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def python_view(result: ParseResult) -> dict[str, Any]:
+    data = result.to_json()
+    return {
+        "signals": [
+            [
+                s["line"],
+                s["lines"],
+                s["ativo"],
+                s["hora"],
+                s["operacao"],
+                s["expiry"],
+                s["gale"],
+                s["date"],
+                s["past"],
+                s["utc_offset"],
+            ]
+            for s in data["signals"]
+        ],
+        "rejected": [
+            [r["line"], r["lines"], r["text"], r["code"], r["detail"], r["first_line"]]
+            for r in data["rejected"]
+        ],
+        "ignored": [[i["line"], i["kind"]] for i in data["ignored"]],
+    }
+
+
+def mutated_texts(count: int, seed: int) -> list[str]:
+    """Lists stitched from corpus lines, with separators, case and field order shuffled."""
+    import random
+
+    rng = random.Random(seed)
+    pool = [line for c in CASES for line in c["input"].splitlines()] + [
+        "",
+        "  ",
+        "UTC-5",
+        "LISTA OTC M5 28/11",
+    ]
+    texts = []
+    for _ in range(count):
+        rows = []
+        for _ in range(rng.randint(1, 10)):
+            line = rng.choice(pool)
+            if rng.random() < 0.4:
+                parts = line.replace(";", " ").split()
+                rng.shuffle(parts)
+                line = rng.choice([";", " ", " - ", "|", ","]).join(parts)
+            if rng.random() < 0.2:
+                line = line.lower()
+            rows.append(line)
+        texts.append(rng.choice(["\n", "\r\n"]).join(rows))
+    return texts
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (WEB / "node_modules" / "typescript").is_dir(),
+    reason="needs node and apps/web/node_modules (npm ci in apps/web)",
+)
+def test_the_app_port_reads_lists_like_the_core(tmp_path: Path):
+    texts = [c["input"] for c in CASES] + mutated_texts(600, seed=15)
+    options = {"today": "2026-11-27", "now": "2026-11-27T12:00:00", "marketUtcOffset": MARKET_OFFSET}
+    runner = tmp_path / "run.mjs"
+    runner.write_text(NODE_RUNNER, encoding="utf-8")
+    done = subprocess.run(
+        ["node", str(runner), str(WEB / "src" / "lib" / "signals.ts"), str(WEB)],
+        input=json.dumps({"texts": texts, "pairs": list(PAIR_NAMES), "options": options}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    from_app = json.loads(done.stdout)
+    now = datetime(2026, 11, 27, 12)
+    for text, app_view in zip(texts, from_app, strict=True):
+        core_view = python_view(parse_signals(text, today=TODAY, now=now, market_utc_offset=MARKET_OFFSET))
+        assert app_view == core_view, text

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -264,3 +268,95 @@ def test_quadrant_candidates_in_the_scan_equal_a_plain_loop():
             assert total["unresolved"] == sum(c[3] for c in per_pair)
             assert total["dojis"] == sum(c[4] for c in per_pair)
         assert catalog.candidates.describe(base + j)["kind"] == "quadrant"
+
+
+# --- the command line ---------------------------------------------------------------
+
+
+class FixedClock:
+    def now(self) -> float:
+        return 1_717_419_600.0 + 30  # Monday 2024-06-03 13:00:30 UTC
+
+
+def run_catalog(capsys, monkeypatch, *argv: str) -> tuple[int, str, str]:
+    from glimpse.cli import catalog as command
+    from glimpse.cli.main import main
+
+    monkeypatch.setattr(command, "SystemClock", FixedClock)
+    code = main(["catalog", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_json_is_the_report_of_the_paper_market_days(capsys, monkeypatch):
+    from glimpse.backtest.catalog import ReportSettings, catalog_report
+    from glimpse.backtest.sources import last_complete_minutes
+    from glimpse.runtime.config import load_config
+
+    argv = ["--pairs", "EURUSD,GBPUSD", "--days", "1", "--max-length", "4", "--gales", "1", "--payout", "87"]
+    code, out, err = run_catalog(
+        capsys, monkeypatch, *argv, "--seed", "5", "--quadrants", "mhi,mhi-maioria", "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    config = load_config()
+    market = PaperMarket(5, config.paper_payout_min, config.paper_payout_max)
+    start, minutes = last_complete_minutes(FixedClock().now(), 1)
+    series = {pair: market.colours(pair, start, minutes) for pair in ("EURUSD", "GBPUSD")}
+    settings = ReportSettings(
+        max_length=4,
+        gales=1,
+        payout="87",
+        stake="2",
+        split=0.67,
+        quadrants=(PRESETS["mhi"], PRESETS["mhi-maioria"]),
+    )
+    assert report == json.loads(json.dumps(catalog_report(series, settings, first_minutes=start // 60)))
+    assert report["pairs"] == ["EURUSD", "GBPUSD"] and report["gales"] == 1
+
+
+def test_cli_text_csv_and_plot(capsys, monkeypatch, tmp_path):
+    argv = [
+        "--pairs",
+        "EURUSD",
+        "--days",
+        "1",
+        "--max-length",
+        "3",
+        "--gales",
+        "0",
+        "--payout",
+        "90",
+        "--top",
+        "5",
+    ]
+    code, out, err = run_catalog(capsys, monkeypatch, *argv, "--plot", str(tmp_path / "c.png"))
+    assert code == 0, err
+    assert "rows tested" in out.splitlines()[1]
+    assert (tmp_path / "c.png").stat().st_size > 10_000
+    code, out, err = run_catalog(capsys, monkeypatch, *argv, "--csv")
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][:3] == ["rank", "strategy", "kind"] and len(rows) >= 6
+    assert {row[6] for row in rows[1:]} == {"0"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--max-length", "10"], "max-length"),
+        (["--gales", "4"], "gales"),
+        (["--split", "1.5"], "split"),
+        (["--days", "0"], "--days"),
+        (["--quadrants", "nope"], "--quadrants"),
+        (["--payout", "abc"], "--payout"),
+        (["--pairs", "NOPE"], "--pairs"),
+    ],
+)
+def test_cli_errors_exit_2_with_a_message(capsys, monkeypatch, extra, message):
+    argv = {"--pairs": "EURUSD", "--days": "1", "--max-length": "2", "--payout": "87"}
+    for key, value in zip(extra[::2], extra[1::2], strict=True):
+        argv[key] = value
+    code, out, err = run_catalog(capsys, monkeypatch, *[item for pair in argv.items() for item in pair])
+    assert code == 2
+    assert message in err and out == ""

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "glimpse.cli.broker",
     "glimpse.cli.market",
     "glimpse.cli.backtest",
+    "glimpse.cli.catalog",
     "glimpse.cli.simulate",
     "glimpse.cli.ledger",
     "glimpse.cli.signals",

@@ -27,6 +27,13 @@ def short_name(name: str) -> str:
     return " ".join([words[0], words[-1]]) if len(words) > 1 else (words[0] if words else "")
 
 
+def user_author(name: str) -> str:
+    """A trader's signature on a strategy. Only managers sign "Glimpse": a trader who calls
+    themselves Glimpse must not publish a strategy that reads as official."""
+    author = short_name(name)
+    return "Trader" if author.casefold().startswith(GLIMPSE_AUTHOR.casefold()) else author
+
+
 @endpoint(bp, "/getStrategies", access=USER_OR_MANAGER, body=Empty)
 def get_strategies(body: Empty):
     """Strategies: a user sees Glimpse's and their own; a manager sees all."""
@@ -42,7 +49,7 @@ def create_strategy(body: StrategyBody):
     reserved = "glimpse" in body.name.casefold()
     if p.kind == "user" and reserved:
         raise bad_request('names containing "Glimpse" are reserved', "name")
-    author = GLIMPSE_AUTHOR if p.account is None else short_name(p.account.name)
+    author = GLIMPSE_AUTHOR if p.account is None else user_author(p.account.name)
     strategy = StrategyDoc(
         name=body.name,
         created_by=author,

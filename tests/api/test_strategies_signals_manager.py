@@ -65,6 +65,24 @@ def test_glimpse_names_are_reserved_for_managers(client, db, user, manager):
     ]
 
 
+def test_a_user_named_glimpse_cannot_publish_an_official_strategy(client, db, user, other_user):
+    assert (
+        client.post(
+            "/glimpse/updateUser", json={"fields": ["name"], "values": ["Glimpse"]}, headers=user.headers
+        ).status_code
+        == 200
+    )
+    assert client.post(
+        "/glimpse/createStrategy", json=dict(STRATEGY, name="Impostora"), headers=user.headers
+    ).json == {"res": 1}
+    doc = db[names.STRATEGIES].find_one({"name": "Impostora"})
+    assert doc["createdBy"] == "Trader"
+    seen_by_other = [
+        s["name"] for s in client.post("/glimpse/getStrategies", json={}, headers=other_user.headers).json
+    ]
+    assert "Impostora" not in seen_by_other
+
+
 def test_strategy_validation(client, user):
     for field, value in (("sequence", "-1,-1"), ("sequence", "1,2,1"), ("sequence", ",".join(["1"] * 13)), ("name", "ab"),
                          ("name", "x" * 21), ("operation", "buy"), ("mirror", "yes")):  # fmt: skip

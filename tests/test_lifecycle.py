@@ -159,3 +159,31 @@ def test_a_service_heartbeat_ages_while_its_service_is_not_healthy(db, clock):
     thread.run()  # in this thread: the manual clock moves one interval per beat
     (status,) = heartbeat_statuses(db, clock.now(), lease=1.5)
     assert status["uptime"] == start and status["alive"] is False
+
+
+def test_a_drained_server_takes_no_new_user(config, db, clock):
+    assigner = Assigner(ServiceContext(config, db, clock))
+    user = _waiting_user(db, clock.now())
+    lifecycle.register_server(db, SERVER, PROCESS, clock.now())
+    db[names.SERVERS].update_one({"name": SERVER}, {"$set": {"drain": True}})
+    assigner.tick(clock.now())
+    assert _server(db)["status"] == "waiting" and _account(db, user)["glimpseStatus"] == "waiting"
+    db[names.SERVERS].update_one({"name": SERVER}, {"$set": {"drain": False}})
+    assigner.tick(clock.now())
+    assert _server(db)["target"] == user and _account(db, user)["glimpseStatus"] == "assigning"
+
+
+def test_a_user_blocked_after_pressing_start_gets_no_server(config, db, clock):
+    user = _waiting_user(db, clock.now())
+    db[names.ACCOUNTS].update_one({"_id": lifecycle.oid(user)}, {"$set": {"blocked": True}})
+    assert not lifecycle.claim_user(db, lifecycle.oid(user), "waiting", SERVER, clock.now())
+    db[names.ACCOUNTS].update_one({"_id": lifecycle.oid(user)}, {"$set": {"blocked": False}})
+    assert lifecycle.claim_user(db, lifecycle.oid(user), "waiting", SERVER, clock.now())
+
+
+def test_a_blocked_user_cannot_press_start(db, clock):
+    user = lifecycle.oid(_waiting_user(db, clock.now()))
+    db[names.ACCOUNTS].update_one({"_id": user}, {"$set": {"glimpseStatus": "off", "blocked": True}})
+    assert not accounts.press_start(db, user, ("off",), clock.now(), {})
+    db[names.ACCOUNTS].update_one({"_id": user}, {"$set": {"blocked": False}})
+    assert accounts.press_start(db, user, ("off",), clock.now(), {})

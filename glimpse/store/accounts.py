@@ -555,7 +555,8 @@ def press_start(
     update = dict(changes)
     update.update(glimpseStatus="waiting", waitingSince=now, operating=dict(IDLE_OPERATING, tries=[]))
     result = db[names.ACCOUNTS].update_one(
-        {"_id": account_id, "glimpseStatus": {"$in": list(from_statuses)}}, {"$set": update}
+        {"_id": account_id, "glimpseStatus": {"$in": list(from_statuses)}, "blocked": {"$ne": True}},
+        {"$set": update},
     )
     return bool(result.matched_count)
 

@@ -208,13 +208,19 @@ class ServerClaims:
         for _ in range(2):
             if self._candidates is None:
                 cursor = self.db[names.SERVERS].find(
-                    {"status": "waiting", "uptime": {"$gte": self.now - self.lease}}, {"_id": 1, "name": 1}
+                    {"status": "waiting", "uptime": {"$gte": self.now - self.lease}, "drain": {"$ne": True}},
+                    {"_id": 1, "name": 1},
                 )
                 self._candidates = list(cursor.sort([("preferential", -1), ("name", 1)]))
             while self._candidates:
                 candidate = self._candidates.pop(0)
                 doc = self.db[names.SERVERS].find_one_and_update(
-                    {"_id": candidate["_id"], "status": "waiting", "uptime": {"$gte": self.now - self.lease}},
+                    {
+                        "_id": candidate["_id"],
+                        "status": "waiting",
+                        "uptime": {"$gte": self.now - self.lease},
+                        "drain": {"$ne": True},
+                    },
                     {
                         "$set": {
                             "status": "assigned",
@@ -297,9 +303,12 @@ def claim_user(
     change: dict[str, Any] = {"glimpseStatus": to_status, "server": server, "assignedAt": now}
     if assignment is not None:
         change["assignment"] = assignment
-    result = db[names.ACCOUNTS].update_one(
-        {"_id": user_id, "glimpseStatus": from_status, "server": {"$in": ["", None]}}, {"$set": change}
-    )
+    query: dict[str, Any] = {"_id": user_id, "glimpseStatus": from_status, "server": {"$in": ["", None]}}
+    if (
+        from_status == "waiting"
+    ):  # a user blocked after pressing Start gets no server (a stopping one still does)
+        query["blocked"] = {"$ne": True}
+    result = db[names.ACCOUNTS].update_one(query, {"$set": change})
     return int(result.modified_count) == 1
 
 

@@ -176,7 +176,11 @@ def open_database(config: Config) -> Any:
 
 
 INDEXES: dict[str, list[IndexModel]] = {
-    ACCOUNTS: [IndexModel([("email", ASCENDING)], unique=True, name="email_unique")],
+    # The manager's lists page by keyset on (sort key, _id): one index each on a real MongoDB.
+    ACCOUNTS: [
+        IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),
+        IndexModel([("name", ASCENDING), ("_id", ASCENDING)], name="name_page"),
+    ],
     MANAGER_ACCOUNTS: [IndexModel([("user", ASCENDING)], unique=True, name="user_unique")],
     # Strategy names are unique without regard to case: `nameKey` holds the
     # case-folded name (mongomock has no collations, so no collation index).
@@ -191,8 +195,15 @@ INDEXES: dict[str, list[IndexModel]] = {
     TRADES: [
         IndexModel([("user", ASCENDING), ("placedAt", DESCENDING)], name="user_time"),
         IndexModel([("status", ASCENDING), ("user", ASCENDING)], name="status_user"),
+        IndexModel([("decidedAt", DESCENDING), ("_id", DESCENDING)], name="time_page"),
+        IndexModel([("user", ASCENDING), ("decidedAt", DESCENDING)], name="user_decided"),
     ],
-    OPERATIONS: [IndexModel([("user", ASCENDING), ("operationTime", DESCENDING)], name="user_time")],
+    OPERATIONS: [
+        IndexModel([("user", ASCENDING), ("operationTime", DESCENDING)], name="user_time"),
+        IndexModel([("operationTime", DESCENDING), ("_id", DESCENDING)], name="time_page"),
+    ],
+    MANAGER_AUDIT: [IndexModel([("when", DESCENDING), ("_id", DESCENDING)], name="time_page")],
+    QUESTIONS: [IndexModel([("when", DESCENDING), ("_id", DESCENDING)], name="time_page")],
     # Expired sessions and login attempts are pruned by the API with its own
     # clock (epoch seconds), not by TTL indexes, which only know the wall clock.
     SESSIONS: [

@@ -133,7 +133,7 @@ _FILLER = frozenset(
     PROTECAO PROTECOES GALE GALES MARTINGALE MARTINGALES MG SINAL SINAIS LISTA LISTAS VIP FREE
     OPCAO OPCOES BINARIA BINARIAS DIGITAL TURBO HOJE DIA DATA MINUTO MINUTOS MIN FUSO
     OFICIAL BRASIL ENTRAR ENTRE OPERAR NOVO NOVA CONFIRMADO CONFIRMADA AGORA
-    UTILIZAR USAR USE FAZER FACA EXP
+    UTILIZAR USAR USE FAZER FACA EXP CASO SE NECESSARIO NECESSARIA
     ASSET PAIR TIME DIRECTION EXPIRY EXPIRATION ENTRY SIGNAL SIGNALS AT ON THE LIST NEW
     IQ OPTION IQOPTION CATALOGACAO CATALOGADOR CATALOGADA RESULTADO RESULTADOS
     """.split()
@@ -154,7 +154,8 @@ _EXPIRY_RE = re.compile(
 )
 _GALE_RE = re.compile(
     r"(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G)\s?:?\s?([0-9])(?![0-9])"
-    r"|([0-9])\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO)(?![A-Z0-9])"
+    r"|([0-9])\s?[\u00aa\u00ba\u00b0]?\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO"
+    r"|POSICOES|POSICAO|REENTRADAS|REENTRADA)(?![A-Z0-9])"
     r"|(SEM)\s(?:MARTINGALES|MARTINGALE|GALES|GALE|PROTECOES|PROTECAO)(?![A-Z0-9])"
 )
 _PAIR_RE = re.compile(
@@ -262,6 +263,7 @@ class _Line:
     otc: bool = False
     cancel: str | None = None
     unknown: list[str] = field(default_factory=list)
+    gale_steps: list[int] = field(default_factory=list)  # "Gale 1: 10:01", "1ª proteção - 10:01"
 
     def pair_values(self) -> list[str]:
         named = _unique(self.pairs + self.bad_pairs)
@@ -516,6 +518,13 @@ def _line_conflict(line: _Line) -> tuple[str, str | None] | None:
     return None
 
 
+def _is_gale_step(line: _Line) -> bool:
+    """A line giving a gale's entry time under its signal ("Gale 1: 10:01")."""
+    return bool(
+        line.gales and (line.times or line.bad_times) and not line.pair_values() and not line.directions()
+    )
+
+
 def _unique_ints(values: Iterable[int]) -> list[int]:
     seen: list[int] = []
     for v in values:
@@ -644,7 +653,13 @@ def parse_signals(
         if expiry is not None and expiry not in expiries:
             return reject(lines, EXPIRY, f"M{expiry}")
         gale_values = block.values("gale")
-        gale = int(str(gale_values[0])) if gale_values else defaults.gale
+        steps = [g for line in lines for g in line.gale_steps]
+        if gale_values:
+            gale: int | None = int(str(gale_values[0]))
+        elif steps:
+            gale = max(steps)
+        else:
+            gale = defaults.gale
         day_values = [d for line in lines for d in line.dates]
         day = day_values[0] if day_values else defaults.date
         offsets = [o for line in lines for o in line.offsets]
@@ -703,10 +718,20 @@ def parse_signals(
     for index, raw in enumerate(re.split(r"\r\n|\r|\n", text)):
         number = index + 1
         if not raw.strip():
-            flush()
+            # a message may space out the lines of one signal; a one-line signal ends here
+            if pending.complete() and len(pending.lines) == 1:
+                flush()
             result.ignored.append(IgnoredLine(number, BLANK))
             continue
         line = _read_line(number, raw, known, today)
+        if _is_gale_step(line) and pending.values("time"):
+            # the time on this line is the gale's entry, not a signal's
+            line.gale_steps, line.gales, line.times, line.bad_times = line.gales, [], [], []
+            pending.lines.append(line)
+            continue
+        if _is_gale_step(line) and not pending.lines:
+            result.ignored.append(IgnoredLine(number, DECORATION))  # gale times of no signal
+            continue
         core = line.core()
         # "🟢🟢🟢" is a ruler, but "Direção: 🔼" completes the signal being written
         only_emoji_dir = (

@@ -123,7 +123,7 @@ const FILLER = new Set(
    PROTECAO PROTECOES GALE GALES MARTINGALE MARTINGALES MG SINAL SINAIS LISTA LISTAS VIP FREE
    OPCAO OPCOES BINARIA BINARIAS DIGITAL TURBO HOJE DIA DATA MINUTO MINUTOS MIN FUSO
    OFICIAL BRASIL ENTRAR ENTRE OPERAR NOVO NOVA CONFIRMADO CONFIRMADA AGORA
-   UTILIZAR USAR USE FAZER FACA EXP
+   UTILIZAR USAR USE FAZER FACA EXP CASO SE NECESSARIO NECESSARIA
    ASSET PAIR TIME DIRECTION EXPIRY EXPIRATION ENTRY SIGNAL SIGNALS AT ON THE LIST NEW
    IQ OPTION IQOPTION CATALOGACAO CATALOGADOR CATALOGADA RESULTADO RESULTADOS`
     .split(/\s+/)
@@ -140,7 +140,7 @@ const DOT_TIME_RE = /\d{1,2}\.\d{2}(?![0-9.])/uy;
 const EXPIRY_RE =
   /M(\d{1,3})(?![A-Z0-9])|H(\d{1,2})(?![A-Z0-9])|(\d{1,3})\s?(?:MINUTOS|MINUTO|MINS|MIN|M)(?![A-Z0-9])|(\d{1,2})\s?(?:HORAS|HORA|H)(?![A-Z0-9])/uy;
 const GALE_RE =
-  /(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G)\s?:?\s?(\d)(?![0-9])|(\d)\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO)(?![A-Z0-9])|(SEM)\s(?:MARTINGALES|MARTINGALE|GALES|GALE|PROTECOES|PROTECAO)(?![A-Z0-9])/uy;
+  /(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G)\s?:?\s?(\d)(?![0-9])|(\d)\s?[\u00AA\u00BA\u00B0]?\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO|POSICOES|POSICAO|REENTRADAS|REENTRADA)(?![A-Z0-9])|(SEM)\s(?:MARTINGALES|MARTINGALE|GALES|GALE|PROTECOES|PROTECAO)(?![A-Z0-9])/uy;
 const PAIR_RE = /([A-Z]{3})(?:\s?\/\s?)?([A-Z]{3})(\s?[-_]\s?OTC|\s?\(\s?OTC\s?\)|\s(?:OTC))?(?![A-Z0-9])/uy;
 const FLAG_RE = /([\u{1F1E6}-\u{1F1FF}])([\u{1F1E6}-\u{1F1FF}])/uy;
 const WORD_RE = /[A-Z0-9]+/uy;
@@ -209,6 +209,7 @@ interface Line {
   otc: boolean;
   cancel: string | null;
   unknown: string[];
+  galeSteps: number[]; // "Gale 1: 10:01", "1ª proteção - 10:01"
 }
 
 function unique<T>(values: T[]): T[] {
@@ -280,6 +281,7 @@ function readLine(number: number, raw: string, known: Set<string>, today: Day | 
     otc: false,
     cancel: null,
     unknown: [],
+    galeSteps: [],
   };
   let inResult = false;
   let i = 0;
@@ -441,6 +443,16 @@ function lineConflict(line: Line): RejectReason | null {
   return null;
 }
 
+/** A line giving a gale's entry time under its signal ("Gale 1: 10:01"). */
+function isGaleStep(line: Line): boolean {
+  return (
+    line.gales.length > 0 &&
+    line.times.length + line.badTimes.length > 0 &&
+    !pairValues(line).length &&
+    !directions(line).length
+  );
+}
+
 function shift(hora: string, day: Day | null, minutes: number): [string, Day | null] {
   const total = Number(hora.slice(0, 2)) * 60 + Number(hora.slice(3)) + minutes;
   const days = Math.floor(total / 1440);
@@ -503,7 +515,8 @@ export function parseSignalList(text: string, knownPairs: Iterable<string>, opti
     const expiry = lineExpiries.length ? lineExpiries[0] : defaults.expiry;
     if (expiry !== null && !expiries.includes(expiry)) return void reject(lines, { code: "expiry", text: `M${expiry}` });
     const lineGales = blockValues(lines, "gale") as number[];
-    const gale = lineGales.length ? lineGales[0] : defaults.gale;
+    const steps = lines.flatMap((l) => l.galeSteps);
+    const gale = lineGales.length ? lineGales[0] : steps.length ? Math.max(...steps) : defaults.gale;
     const lineDays = lines.flatMap((l) => l.dates);
     let day = lineDays.length ? lineDays[0] : defaults.date;
     const offsets = lines.flatMap((l) => l.offsets);
@@ -551,11 +564,22 @@ export function parseSignalList(text: string, knownPairs: Iterable<string>, opti
   text.split(/\r\n|\r|\n/).forEach((raw, index) => {
     const number = index + 1;
     if (!raw.trim()) {
-      flush();
+      // a message may space out the lines of one signal; a one-line signal ends here
+      if (complete(pending) && pending.length === 1) flush();
       result.ignored.push({ line: number, kind: "blank" });
       return;
     }
     const line = readLine(number, raw, known, today);
+    if (isGaleStep(line) && blockValues(pending, "time").length) {
+      // the time on this line is the gale's entry, not a signal's
+      [line.galeSteps, line.gales, line.times, line.badTimes] = [line.gales, [], [], []];
+      pending.push(line);
+      return;
+    }
+    if (isGaleStep(line) && !pending.length) {
+      result.ignored.push({ line: number, kind: "decoration" }); // gale times of no signal
+      return;
+    }
     const kinds = core(line);
     // "🟢🟢🟢" is a ruler, but "Direção: 🔼" completes the signal being written
     const onlyEmojiDir =

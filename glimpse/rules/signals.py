@@ -23,9 +23,12 @@ that name only some of them are joined with the next lines until the three
 are known (multi-line signals). A line without core fields that names an
 expiry, a gale cap, a date, OTC or a time zone is a note: it sets that
 default for the signals below it (a header `LISTA M5 27/11` makes the
-following lines 5-minute signals of that day). A result mark (✅, WIN,
-LOSS...) is ignored, and so is the gale level written after it (`✅ G1` is a
-result, not a cap).
+following lines 5-minute signals of that day). A line giving a gale's entry
+time under a signal (`Gale 1: 10:01`, `1ª proteção - 10:01`) raises that
+signal's gale cap instead of starting a signal. Blank lines end a one-line
+signal but not a signal still being written over several lines (messages
+space their lines out). A result mark (✅, WIN, LOSS...) is ignored, and so
+is the gale level written after it (`✅ G1` is a result, not a cap).
 
 The rules are pure: the caller passes `today` and `now` (wall-clock time in
 the market's zone); nothing here reads a clock. The app keeps a TypeScript
@@ -773,7 +776,7 @@ def render_table(result: ParseResult) -> str:
         rows.append(
             f"{s.line:>4}  {s.ativo:<11} {s.hora:<5} {s.operacao:<4} {s.expiry or '-':>3} "
             f"{'-' if s.gale is None else s.gale:>4} {s.date.isoformat() if s.date else '-':<10} "
-            f"{'past' if s.past else ''}"
+            f"{'past' if s.past else ''}".rstrip()
         )
     if result.rejected:
         rows.append("")

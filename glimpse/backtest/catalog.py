@@ -28,7 +28,7 @@ counts from the same per-candle classes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ from glimpse.backtest.engine import as_colours
 from glimpse.backtest.stats import benjamini_hochberg, binomial_sf, break_even, expected_net, wilson
 from glimpse.rules.money import MoneyPlan
 from glimpse.rules.patterns import CALL, PUT, Strategy, format_sequence, sequence_code
-from glimpse.rules.quadrants import QuadrantRule, signal_directions
+from glimpse.rules.quadrants import QuadrantRule, signal_directions_many
 
 MAX_LENGTH = 9
 MAX_GALES = 3
@@ -140,6 +140,7 @@ class Candles:
     side: np.ndarray  # int8: 1 when the first non-doji candle after it is red, else 0
     dojis_first: np.ndarray  # int32 dojis met by the direction the first non-doji candle wins
     dojis_other: np.ndarray  # int32 (gales + 1, N): dojis met by the other direction per gale level
+    dojis_any: np.ndarray  # bool: whether a cycle from the candle meets a doji in any direction and level
 
     @property
     def size(self) -> int:
@@ -161,7 +162,9 @@ class Candles:
         series_by_pair: Mapping[str, Any],
         gales: int,
         first_minutes: Mapping[str, int] | int | None = None,
+        classified: bool = True,
     ) -> Candles:
+        """The pairs' candles; without `classified`, only the colours (for slicing), no classes."""
         gales = _check(gales, "gales", 0, MAX_GALES)
         names = tuple(series_by_pair)
         series = [as_colours(series_by_pair[name], f"colours of {name}") for name in names]
@@ -172,17 +175,18 @@ class Candles:
             minutes = np.full(len(names), int(first_minutes or 0), dtype=np.int64)
         else:
             minutes = np.array([int(first_minutes.get(name, 0)) for name in names], dtype=np.int64)
-        flat = np.empty(size, dtype=np.int8)
-        classes = np.empty(size, dtype=np.int8)
-        side = np.empty(size, dtype=np.int8)
-        dojis_first = np.empty(size, dtype=np.int32)
-        dojis_other = np.empty((gales + 1, size), dtype=np.int32)
+        flat = np.concatenate(series) if series else np.zeros(0, dtype=np.int8)
+        work = size if classified else 0
+        classes = np.empty(work, dtype=np.int8)
+        side = np.empty(work, dtype=np.int8)
+        dojis_first = np.empty(work, dtype=np.int32)
+        dojis_other = np.empty((gales + 1, work), dtype=np.int32)
         # one pair at a time: no pair boundaries to mind, and the work arrays stay in cache
-        for p, colours in enumerate(series):
+        for p, colours in enumerate(series if classified else ()):
             part = slice(int(starts[p]), int(starts[p + 1]))
-            flat[part] = colours
             classes[part], side[part], dojis_first[part], dojis_other[:, part] = classify(colours, gales)
-        return cls(names, flat, starts, minutes, gales, classes, side, dojis_first, dojis_other)
+        dojis_any = (dojis_first != 0) | np.bitwise_or.reduce(dojis_other, axis=0).astype(bool)
+        return cls(names, flat, starts, minutes, gales, classes, side, dojis_first, dojis_other, dojis_any)
 
     def slice(self, begin: float, end: float) -> dict[str, np.ndarray]:
         """Each pair's colours from fraction `begin` to `end` of its length (for splits)."""
@@ -305,12 +309,15 @@ def tally(
     cap = candles.gales + 1
     key = (groups * 2 + directions) * k + candles.classes[positions]
     by_class = np.bincount(key, minlength=group_count * 2 * k).reshape(group_count, 2, k)
-    first = candles.side[positions] == directions  # the direction of the first non-doji candle
+    # dojis are rare: only the cycles that meet one are read
+    some = np.flatnonzero(candles.dojis_any[positions])
+    at, groups_at = positions[some], groups[some]
+    first = candles.side[at] == directions[some]  # the direction of the first non-doji candle
     outcomes, dojis = [], []
     for g in range(cap):
         outcomes.append(project(by_class[:, 0], 0, g) + project(by_class[:, 1], 1, g))
-        met = np.where(first, candles.dojis_first[positions], candles.dojis_other[g][positions])
-        dojis.append(np.bincount(groups, weights=met, minlength=group_count).astype(np.int64))
+        met = np.where(first, candles.dojis_first[at], candles.dojis_other[g][at])
+        dojis.append(np.rint(np.bincount(groups_at, weights=met, minlength=group_count)).astype(np.int64))
     return Counts(outcomes, dojis)
 
 
@@ -360,7 +367,7 @@ def sequence_tables(candles: Candles, max_length: int) -> SequenceTables:
     key += candles.classes
     by_class = np.bincount(key, minlength=(full + 1) * k).reshape(full + 1, k)[:-1]
     # dojis are rare: only the candles whose cycles meet one are read
-    some = np.flatnonzero(candles.dojis_first | np.bitwise_or.reduce(candles.dojis_other, axis=0))
+    some = np.flatnonzero(candles.dojis_any)
     side_key = code[some] * 2 + candles.side[some]
     bins = (full + 1) * 2
     dojis_first = _weighted(side_key, candles.dojis_first[some], bins).reshape(full + 1, 2)[:-1]
@@ -532,18 +539,22 @@ def _sequence_counts(tables: SequenceTables, candidates: Candidates, gales: int)
     return Counts(outcomes, dojis)
 
 
-def quadrant_signals(candles: Candles, rule: QuadrantRule) -> tuple[np.ndarray, np.ndarray]:
-    """Global positions of a rule's signals and their directions (0 call, 1 put)."""
-    positions, directions = [], []
+def quadrant_signals(candles: Candles, rules: Sequence[QuadrantRule]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per rule: the global positions of its signals and their directions (0 call, 1 put)."""
+    found: list[list[np.ndarray]] = [[] for _ in rules]
+    directions: list[list[np.ndarray]] = [[] for _ in rules]
     for p in range(len(candles.names)):
         begin, end = int(candles.starts[p]), int(candles.starts[p + 1])
-        signal = signal_directions(rule, candles.flat[begin:end], int(candles.first_minutes[p]))
-        at = np.flatnonzero(signal)
-        positions.append(at + begin)
-        directions.append((signal[at] < 0).astype(np.int64))
-    if not positions:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(positions), np.concatenate(directions)
+        signals = signal_directions_many(rules, candles.flat[begin:end], int(candles.first_minutes[p]))
+        for j, signal in enumerate(signals):
+            at = np.flatnonzero(signal)
+            found[j].append(at + begin)
+            directions[j].append((signal[at] < 0).astype(np.int64))
+    empty = np.zeros(0, dtype=np.int64)
+    return [
+        (np.concatenate(at) if at else empty, np.concatenate(way) if way else empty)
+        for at, way in zip(found, directions, strict=True)
+    ]
 
 
 def _concat(parts: Sequence[Counts]) -> Counts:
@@ -565,6 +576,15 @@ class Catalog:
     candidates: Candidates
     counts: Counts
     max_length: int
+    _codes: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def codes(self, length: int) -> np.ndarray:
+        """The suffix codes of `length` colours at every candle (cached; shorter ones by modulo)."""
+        if length not in self._codes:
+            if self.max_length not in self._codes:
+                self._codes[self.max_length] = suffix_codes(self.candles, self.max_length)
+            self._codes[length] = self._codes[self.max_length] % np.int32(3**length)
+        return self._codes[length]
 
     @property
     def gales(self) -> int:
@@ -574,11 +594,13 @@ class Catalog:
         """Global positions and directions (0 call, 1 put) of a candidate's signals."""
         candidates = self.candidates
         if index >= candidates.sequence_count:
-            return quadrant_signals(self.candles, candidates.quadrants[index - candidates.sequence_count])
+            return quadrant_signals(self.candles, [candidates.quadrants[index - candidates.sequence_count]])[
+                0
+            ]
         length = int(candidates.length[index])
         sequence = candidates.sequence(index)
         direction = int(candidates.direction[index])
-        code = suffix_codes(self.candles, length)
+        code = self.codes(length)
 
         def matching(sequence: tuple[int, ...]) -> np.ndarray:
             at = np.flatnonzero(code == sequence_code(sequence))
@@ -642,8 +664,7 @@ def scan(
     parts = [_sequence_counts(tables, candidates, candles.gales)]
     if candidates.quadrants:
         positions, directions, groups = [], [], []
-        for j, rule in enumerate(candidates.quadrants):
-            at, direction = quadrant_signals(candles, rule)
+        for j, (at, direction) in enumerate(quadrant_signals(candles, candidates.quadrants)):
             positions.append(at)
             directions.append(direction)
             groups.append(np.full(at.size, j, dtype=np.int64))
@@ -865,7 +886,7 @@ def catalog_report(
     settings.check()
     plan = settings.plan()
     advance = on_progress or (lambda stage: None)
-    candles = Candles.build(series_by_pair, settings.gales, first_minutes)
+    candles = Candles.build(series_by_pair, settings.gales, first_minutes, classified=False)
     if not candles.size:
         raise CatalogError("no candles to catalog")
     candidates = Candidates.all(settings.max_length, settings.quadrants)

@@ -144,24 +144,45 @@ def signal_directions(rule: QuadrantRule, colours: np.ndarray, first_minute: int
     The last candle may signal too (its entry lies past the data), as a
     sequence strategy's last candle does in the backtester.
     """
+    return signal_directions_many([rule], colours, first_minute)[0]
+
+
+def signal_directions_many(
+    rules: Sequence[QuadrantRule], colours: np.ndarray, first_minute: int
+) -> list[np.ndarray]:
+    """signal_directions for several rules at once: rules with the same period and candles
+    share the counting (MHI 1, 2 and 3, minoria and maioria, all read one count)."""
     colours = np.asarray(colours)
     size = colours.size
-    result = np.zeros(size, dtype=np.int8)
-    # entry candles e = 1..size, at minute first_minute + e
-    first_entry = 1 + (rule.offset - (first_minute + 1)) % rule.period
-    entries = np.arange(first_entry, size + 1, rule.period, dtype=np.int64)
-    picks = entries[:, None] - rule.offset - rule.period + np.array(rule.candles, dtype=np.int64)
-    entries, picks = entries[picks[:, 0] >= 0], picks[picks[:, 0] >= 0]
-    if not entries.size:
-        return result
-    chosen = colours[picks]
-    greens = np.count_nonzero(chosen > 0, axis=1)
-    reds = np.count_nonzero(chosen < 0, axis=1)
-    clean = (greens + reds == len(rule.candles)) & (greens != reds)
-    majority_green = greens > reds
-    green = majority_green if rule.pick == MAJORITY else ~majority_green
-    result[entries[clean] - 1] = np.where(green[clean], 1, -1)
-    return result
+    counted: dict[tuple[int, tuple[int, ...]], tuple[int, np.ndarray, np.ndarray, np.ndarray]] = {}
+    results = []
+    for rule in rules:
+        period = rule.period
+        result = np.zeros(size, dtype=np.int8)
+        results.append(result)
+        key = (period, rule.candles)
+        if key not in counted:
+            # one quadrant per row, row 0 starting `lead` candles before the data (the quadrant
+            # holding candle 0); the cells before the data hold a marker that is no colour
+            lead = first_minute % period
+            rows = (lead + size) // period  # complete quadrants: an entry always follows one
+            grid = np.full(rows * period, 2, dtype=np.int8)
+            grid[lead:] = colours[: rows * period - lead]
+            chosen = grid.reshape(rows, period)[:, list(rule.candles)]
+            greens = (chosen == 1).sum(axis=1)
+            reds = (chosen == -1).sum(axis=1)
+            clean = (greens + reds == len(rule.candles)) & (greens != reds)
+            counted[key] = (lead, np.flatnonzero(clean), greens, reds)
+        lead, clean_rows, greens, reds = counted[key]
+        if not clean_rows.size:
+            continue
+        majority_green = greens[clean_rows] > reds[clean_rows]
+        green = majority_green if rule.pick == MAJORITY else ~majority_green
+        # the decision from quadrant row q enters at the candle `offset` into row q + 1
+        signal_at = (clean_rows + 1) * period + rule.offset - lead - 1
+        keep = signal_at < size
+        result[signal_at[keep]] = np.where(green[keep], 1, -1)
+    return results
 
 
 def _preset(name: str, offset: int, candles: tuple[int, ...], pick: str) -> QuadrantRule:

@@ -150,13 +150,15 @@ _DMY_RE = re.compile(
     r"([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}|[0-9]{2}))?(?![0-9/])|([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})(?![0-9])"
 )
 _TIME_RE = re.compile(r"([0-9]{1,2})[:H]([0-9]{2})(?::([0-9]{2}))?(?![0-9])")
+# "às 14h": a whole hour (1H to 4H are expiries)
+_HOUR_RE = re.compile(r"([0-9]{1,2})H(?![A-Z0-9])")
 _DOT_TIME_RE = re.compile(r"[0-9]{1,2}\.[0-9]{2}(?![0-9.])")
 _EXPIRY_RE = re.compile(
-    r"M([0-9]{1,3})(?![A-Z0-9])|H([0-9]{1,2})(?![A-Z0-9])"
-    r"|([0-9]{1,3})\s?(?:MINUTOS|MINUTO|MINS|MIN|M)(?![A-Z0-9])|([0-9]{1,2})\s?(?:HORAS|HORA|H)(?![A-Z0-9])"
+    r"M([0-9]{1,3})(?![A-Z0-9])|H([1-4])(?![A-Z0-9])"
+    r"|([0-9]{1,3})\s?(?:MINUTOS|MINUTO|MINS|MIN|M)(?![A-Z0-9])|([1-4])\s?(?:HORAS|HORA|H)(?![A-Z0-9])"
 )
 _GALE_RE = re.compile(
-    r"(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G)\s?:?\s?([0-9])(?![0-9])"
+    r"(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO)\s?:?\s?(?:ATE\s)?([0-9])(?![0-9A-Z])"
     r"|([0-9])\s?[\u00aa\u00ba\u00b0]?\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO"
     r"|POSICOES|POSICAO|REENTRADAS|REENTRADA)(?![A-Z0-9])"
     r"|(SEM)\s(?:MARTINGALES|MARTINGALE|GALES|GALE|PROTECOES|PROTECAO)(?![A-Z0-9])"
@@ -396,6 +398,15 @@ def _read_line(number: int, raw: str, known: Collection[str], today: date | None
                 out.expiries.append(int(m.group(1) or m.group(3)))
             else:
                 out.expiries.append(int(m.group(2) or m.group(4)) * 60)
+            i = m.end()
+            continue
+        m = _HOUR_RE.match(s, i)
+        if m:
+            if int(m.group(1)) > 23:
+                out.bad_times.append(m.group(0))
+            else:
+                out.times.append(f"{int(m.group(1)):02d}:00")
+            in_result = False
             i = m.end()
             continue
         m = _PAIR_RE.match(s, i)

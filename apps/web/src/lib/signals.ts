@@ -136,11 +136,13 @@ const BRASILIA_RE = /(?:HORA(?:RIO)?\s(?:OFICIAL\s)?DE\s)?BRASILIA(?![A-Z0-9])|B
 const ISO_DATE_RE = /(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])/uy;
 const DMY_RE = /(\d{1,2})\/(\d{1,2})(?:\/(\d{4}|\d{2}))?(?![0-9/])|(\d{1,2})-(\d{1,2})-(\d{4})(?![0-9])/uy;
 const TIME_RE = /(\d{1,2})[:H](\d{2})(?::(\d{2}))?(?![0-9])/uy;
+// "às 14h": a whole hour (1H to 4H are expiries)
+const HOUR_RE = /(\d{1,2})H(?![A-Z0-9])/uy;
 const DOT_TIME_RE = /\d{1,2}\.\d{2}(?![0-9.])/uy;
 const EXPIRY_RE =
-  /M(\d{1,3})(?![A-Z0-9])|H(\d{1,2})(?![A-Z0-9])|(\d{1,3})\s?(?:MINUTOS|MINUTO|MINS|MIN|M)(?![A-Z0-9])|(\d{1,2})\s?(?:HORAS|HORA|H)(?![A-Z0-9])/uy;
+  /M(\d{1,3})(?![A-Z0-9])|H([1-4])(?![A-Z0-9])|(\d{1,3})\s?(?:MINUTOS|MINUTO|MINS|MIN|M)(?![A-Z0-9])|([1-4])\s?(?:HORAS|HORA|H)(?![A-Z0-9])/uy;
 const GALE_RE =
-  /(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G)\s?:?\s?(\d)(?![0-9])|(\d)\s?[\u00AA\u00BA\u00B0]?\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO|POSICOES|POSICAO|REENTRADAS|REENTRADA)(?![A-Z0-9])|(SEM)\s(?:MARTINGALES|MARTINGALE|GALES|GALE|PROTECOES|PROTECAO)(?![A-Z0-9])/uy;
+  /(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO)\s?:?\s?(?:ATE\s)?(\d)(?![0-9A-Z])|(\d)\s?[\u00AA\u00BA\u00B0]?\s?(?:MARTINGALES|MARTINGALE|GALES|GALE|MG|G|PROTECOES|PROTECAO|POSICOES|POSICAO|REENTRADAS|REENTRADA)(?![A-Z0-9])|(SEM)\s(?:MARTINGALES|MARTINGALE|GALES|GALE|PROTECOES|PROTECAO)(?![A-Z0-9])/uy;
 const PAIR_RE = /([A-Z]{3})(?:\s?\/\s?)?([A-Z]{3})(\s?[-_]\s?OTC|\s?\(\s?OTC\s?\)|\s(?:OTC))?(?![A-Z0-9])/uy;
 const FLAG_RE = /([\u{1F1E6}-\u{1F1FF}])([\u{1F1E6}-\u{1F1FF}])/uy;
 const WORD_RE = /[A-Z0-9]+/uy;
@@ -351,6 +353,13 @@ function readLine(number: number, raw: string, known: Set<string>, today: Day | 
     if ((m = sticky(EXPIRY_RE, s, i))) {
       if (m[1] || m[3]) out.expiries.push(Number(m[1] ?? m[3]));
       else out.expiries.push(Number(m[2] ?? m[4]) * 60);
+      i += m[0].length;
+      continue;
+    }
+    if ((m = sticky(HOUR_RE, s, i))) {
+      if (Number(m[1]) > 23) out.badTimes.push(m[0]);
+      else out.times.push(`${m[1].padStart(2, "0")}:00`);
+      inResult = false;
       i += m[0].length;
       continue;
     }

@@ -16,6 +16,7 @@ from glimpse.backtest.catalog import (
     Candidates,
     CatalogError,
     codes_up_to,
+    quadrant_report,
     scan,
     sequence_of,
 )
@@ -197,6 +198,8 @@ def test_mhi_reads_the_last_three_candles_of_the_previous_quadrant():
     assert decide(mhi, 15, [-1, -1, 1, 0, -1]) is None  # a doji: no entry
     assert pick_direction(mhi, [1, -1]) is None  # a tie: no entry
     assert decide(mhi, 15, recent[-2:]) is None  # not enough candles
+    # fewer candles than a quadrant: no signal, and no error
+    assert signal_directions(mhi, np.array([-1, -1, -1], dtype=np.int8), 1).tolist() == [0, 0, 0]
 
 
 def test_bad_rules_name_the_field():
@@ -268,6 +271,7 @@ def test_quadrant_candidates_in_the_scan_equal_a_plain_loop():
             assert total["unresolved"] == sum(c[3] for c in per_pair)
             assert total["dojis"] == sum(c[4] for c in per_pair)
         assert catalog.candidates.describe(base + j)["kind"] == "quadrant"
+        assert quadrant_report(series, rule, 3, first_minutes) == catalog.report(base + j, 3)
 
 
 # --- the command line ---------------------------------------------------------------

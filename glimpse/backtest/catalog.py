@@ -660,8 +660,9 @@ def scan(
     candles = Candles.build(series_by_pair, gales, first_minutes)
     if candidates is None:
         candidates = Candidates.all(length, quadrants)
-    tables = sequence_tables(candles, length)
-    parts = [_sequence_counts(tables, candidates, candles.gales)]
+    parts = []
+    if candidates.sequence_count:
+        parts.append(_sequence_counts(sequence_tables(candles, length), candidates, candles.gales))
     if candidates.quadrants:
         positions, directions, groups = [], [], []
         for j, (at, direction) in enumerate(quadrant_signals(candles, candidates.quadrants)):
@@ -678,6 +679,24 @@ def scan(
             )
         )
     return Catalog(candles, candidates, _concat(parts), length)
+
+
+def quadrant_report(
+    series_by_pair: Mapping[str, Any],
+    rule: QuadrantRule,
+    gales: int = 0,
+    first_minutes: Mapping[str, int] | int | None = None,
+) -> dict[str, Any]:
+    """The backtest of one quadrant rule, in backtest_report's shape (independent mode).
+
+    `first_minutes`: the minute since the epoch of each pair's first candle
+    (or one for all), which places the entries; 0 when not given.
+    """
+    g = _check(gales, "gales", 0, MAX_GALES)
+    empty = np.zeros(0, dtype=np.int64)
+    candidates = Candidates(empty, empty, empty, np.zeros(0, dtype=bool), (rule,))
+    catalog = scan(series_by_pair, 1, g, first_minutes=first_minutes, candidates=candidates)
+    return catalog.report(0, g)
 
 
 # --- the ranked report -------------------------------------------------------------

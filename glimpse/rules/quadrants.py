@@ -166,8 +166,9 @@ def signal_directions_many(
             # holding candle 0); the cells before the data hold a marker that is no colour
             lead = first_minute % period
             rows = (lead + size) // period  # complete quadrants: an entry always follows one
-            grid = np.full(rows * period, 2, dtype=np.int8)
-            grid[lead:] = colours[: rows * period - lead]
+            grid = np.full(max(rows, 0) * period, 2, dtype=np.int8)
+            if rows > 0:
+                grid[lead:] = colours[: rows * period - lead]
             chosen = grid.reshape(rows, period)[:, list(rule.candles)]
             greens = (chosen == 1).sum(axis=1)
             reds = (chosen == -1).sum(axis=1)

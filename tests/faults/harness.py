@@ -233,9 +233,11 @@ class Cluster:
 
     def _start_iq(self) -> None:
         out = open(self.log_dir / "iq_server.log", "w")
+        assert self.processes is not None
         self.iq = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.iq_server", "--port", "0", "--settle-delay", "1.0"],
+            [sys.executable, "-m", "tests.faults.iq_fast", "--port", "0", "--settle-delay", "1.0"],
             cwd=ROOT,
+            env=self.processes.env,
             stdout=subprocess.PIPE,
             stderr=out,
             text=True,
@@ -393,7 +395,7 @@ class Cluster:
 
     def resumed_all(self, users: list[User], what: str) -> list[float | None]:
         """`resumed` for several users at once, timed from now (call it when the fault ends)."""
-        known = self.placed_orders()
+        known = self.trade_ids()
         start = time.monotonic()
         deadline = start + RECOVERY_SECONDS
         took: dict[str, float] = {}
@@ -414,9 +416,23 @@ class Cluster:
                 self.note(self.stuck[-1])
         return [took.get(user.uid) for user in users]
 
-    def placed_orders(self) -> set[ObjectId]:
-        """The trades the broker has taken so far (they have a broker order id)."""
-        return {d["_id"] for d in self.db[names.TRADES].find({"brokerOrderId": {"$ne": None}}, {"_id": 1})}
+    def operating_holder(self, user: User, what: str) -> str | None:
+        """The server holding the user, waited for up to lease + 10 s; None, and a violation, when
+        the user is not trading (the trials that need a trading user cannot go on)."""
+        try:
+            return str(wait_for(partial(self.holder, user), RECOVERY_SECONDS, f"{what}: the user operating"))
+        except AssertionError:
+            account = self.account(user)
+            self.stuck.append(
+                f"stuck user: before {what}, {user.email} not operating within {RECOVERY_SECONDS:g} s "
+                f"(status {account.get('glimpseStatus')!r} on {account.get('server')!r})"
+            )
+            self.note(self.stuck[-1])
+            return None
+
+    def trade_ids(self) -> set[ObjectId]:
+        """Every trade in the ledger now, whatever its status: an order after a fault is not one of them."""
+        return {d["_id"] for d in self.db[names.TRADES].find({}, {"_id": 1})}
 
     def trading_since(self, user: User, known: set[ObjectId]) -> bool:
         """Operating on a live server, with an order at the broker that is not in `known`."""

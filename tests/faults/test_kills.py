@@ -24,7 +24,9 @@ def _kill_trials(cluster: Cluster, label: str, trap: Any, wait: float = 60) -> N
     then check the user trades again within lease + 10 s, and start the killed server again."""
     user = cluster.accounts[0]
     for trial in range(1, TRIALS + 1):
-        holder = wait_for(lambda: cluster.holder(user), 60, f"{label} #{trial}: the user operating")
+        holder = cluster.operating_holder(user, f"{label} #{trial}")
+        if holder is None:
+            break
         collection, filter_ = trap(user)
         cluster.arm(collection=collection, filter=filter_, action="kill", pid=cluster.pid(holder))
         wait_for(partial(_fired, cluster, trial), wait, f"{label} #{trial}: the trap to fire")

@@ -23,6 +23,14 @@ outcome table of its direction and gale level (plus its mirror's).
 Quadrant rules (glimpse.rules.quadrants) are extra candidates: their
 signals and directions come from the minute of each candle, and their
 counts from the same per-candle classes.
+
+`catalog_report` ranks the rows (candidate, gale level) on the earlier part
+of the period and tests them honestly (see glimpse.backtest.stats): Wilson
+intervals, break-even at the payout, expected net for the stake and gale
+type, Benjamini–Hochberg over every row tested, and replication on the
+held-out part. Only the independent mode is catalogued: the sequential
+one-bot mode depends on every earlier cycle of the same strategy, which
+no shared per-candle class can hold.
 """
 
 from __future__ import annotations
@@ -766,7 +774,7 @@ class Evidence:
         Only rows whose hit rate is above break-even are computed: at or
         below it, the p-value is at least 1/2 (a binomial's median is within
         one of its mean), which no correction can ever call significant;
-        those rows get 1. `report_row` computes the exact value of any row shown.
+        those rows get 1. The report computes the exact value of every row it shows.
         """
         wins, cycles = (self.wins, self.cycles) if rows is None else (self.wins[rows], self.cycles[rows])
         threshold = self.break_even[:, None] if rows is None else self.break_even[rows[0]]

@@ -24,7 +24,7 @@ from typing import Any
 from glimpse.market import Broker, BrokerError, BrokerTimeout, Unreachable
 from glimpse.market.base import turbo_expiry
 from glimpse.runtime.clock import Clock, wall_span
-from glimpse.store import alerts, operations_log, trades
+from glimpse.store import alerts, trades
 from glimpse.store.trades import Trade
 from operational_server import orders
 from operational_server.orders import Settlement
@@ -63,7 +63,7 @@ class Reconciler:
     # --- one question to the broker ---------------------------------------------------------
 
     def apply(self, trade: Trade, settlement: Settlement) -> bool:
-        """Record a settlement in the ledger (credited to the user) and in the Operations log."""
+        """Record a settlement in the ledger (credited to the user and written to the Operations log)."""
         done = trades.settle(
             self.db,
             trade.id,
@@ -72,14 +72,6 @@ class Reconciler:
             settlement.close_quote,
             close_source=settlement.quote_source,
         )
-        if not operations_log.order_settled(
-            self.db, trade.user, trade.session, trade.id, None, settlement.profit
-        ):
-            current = trades.get(self.db, trade.id) or trade
-            operations_log.add_reconciled_order(self.db, user=trade.user, session=trade.session, cycle=trade.cycle,
-                                                ativo=trade.ativo, horario=trade.decidedAt, operacao=trade.operacao,
-                                                money=trade.stake, trade_id=trade.id, price=current.openPrice,
-                                                profit=settlement.profit)  # fmt: skip
         return done
 
     def lookup(self, trade: Trade) -> str:

@@ -324,7 +324,7 @@ def settle(
 
 
 def credit(db: Any, trade: Trade) -> bool:
-    """Add a settled trade to the user's profit fields, once; True if this call applied it."""
+    """Add a settled trade to the user's profit fields and its Operations log, once; True if this call applied it."""
     if trade.result not in (WIN, LOSS, DOJI) or trade.profit is None:
         return False
     convert_account(db, trade.user)
@@ -338,9 +338,22 @@ def credit(db: Any, trade: Trade) -> bool:
     if inc:
         update["$inc"] = inc
     applied = accounts.update_one({"_id": oid(trade.user), "appliedTrades": {"$ne": trade.id}}, update)
+    _log_result(db, trade)
+    # Last: a crash before this line leaves the trade uncredited, and heal_credits does both halves again.
     db[names.TRADES].update_one({"_id": trade.id}, {"$set": {"credited": True}})
     sync_session_profit(db, trade.user, trade.session)
     return bool(applied.modified_count == 1)
+
+
+def _log_result(db: Any, trade: Trade) -> None:
+    """The trade's result in its session's Operations log (idempotent), where it was logged or as a late entry."""
+    profit = from_cents(trade.profit or 0)
+    if operations_log.order_settled(db, trade.user, trade.session, trade.id, None, profit):
+        return
+    operations_log.add_reconciled_order(db, user=trade.user, session=trade.session, cycle=trade.cycle,
+                                        ativo=trade.ativo, horario=trade.decidedAt, operacao=trade.operacao,
+                                        money=trade.stake, trade_id=trade.id, price=trade.openPrice,
+                                        profit=profit)  # fmt: skip
 
 
 def sync_session_profit(db: Any, user: str, session: str) -> None:

@@ -250,11 +250,13 @@ def test_a_crash_between_settling_and_crediting_is_healed_once():
     assert account(session)["iqPeriodLoss"] == before["iqPeriodLoss"]  # the half that was lost
     second = next_session(session, broker, money(gales=1))
     assert account(second)["iqPeriodLoss"] == before["iqPeriodLoss"] + 200
+    assert [o["p"] for o in ops_orders(second) if o.get("trade") == str(trade.id)] == [-200]  # the log too
     assert_money_agrees(second)
     # A credit applied just before the crash (credited flag not yet written) is not applied twice.
     second.db[names.TRADES].update_one({"_id": trade.id}, {"$set": {"credited": False}})
     assert trades.heal_credits(second.db, second.user_id) == 0
     assert account(second)["iqPeriodLoss"] == before["iqPeriodLoss"] + 200
+    assert len([o for o in ops_orders(second) if o.get("trade") == str(trade.id)]) == 1
     assert_money_agrees(second)
 
 

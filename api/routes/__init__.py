@@ -1,5 +1,6 @@
 """The API's blueprints, one per area."""
 
+from api import metrics_route
 from api.routes import accounts, admin, content, health, manager, market, operations, signals, strategies
 
 BLUEPRINTS = [
@@ -12,4 +13,5 @@ BLUEPRINTS = [
     operations.bp,
     manager.bp,
     admin.bp,
+    metrics_route.bp,
 ]

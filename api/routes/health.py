@@ -1,7 +1,19 @@
-"""Liveness and documentation: ping, health, openapi.json."""
+"""Liveness and documentation: ping, health, openapi.json.
+
+/health must answer within a second even while the database is down, so
+every database read it makes runs in a worker thread under one budget
+(`PROBE_SECONDS`, also passed to pymongo as its operation timeout). An
+answer that does not come within the budget counts as "unreachable".
+"""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import pymongo
 from flask import Blueprint, Response
 
 from api.context import ctx
@@ -9,9 +21,22 @@ from api.openapi import build_openapi
 from api.registry import PUBLIC, endpoint
 from glimpse.runtime.clock import wall_span
 from glimpse.runtime.heartbeat import statuses
+from glimpse.store import db as names
 from glimpse.store.db import ping as db_ping
 
 bp = Blueprint("health", __name__, url_prefix="/glimpse")
+
+PROBE_SECONDS = 0.8
+# A few probes may wait on a dead database at once; more answer "unreachable" at once
+# instead of piling up threads behind it.
+_PROBES = 4
+_slots = threading.BoundedSemaphore(_PROBES)
+_executor = ThreadPoolExecutor(max_workers=_PROBES, thread_name_prefix="health-probe")
+
+# Users in these states are waiting for a service to act.
+STUCK_STATES = ("waiting", "assigning", "stopping")
+# The timestamp each state starts at, where the document has one.
+STATE_SINCE = {"waiting": "waitingSince", "assigning": "assignedAt", "stopping": "stoppingSince"}
 
 
 @endpoint(bp, "/ping", access=PUBLIC, method="GET")
@@ -20,19 +45,150 @@ def ping():
     return Response("pong", mimetype="text/plain")
 
 
-@endpoint(bp, "/health", access=PUBLIC, method="GET", responses={503: "the database is unreachable"})
-def health():
-    """Database reachability and the heartbeats of the services."""
-    c = ctx()
-    reachable = db_ping(c.db)
+class Unreachable(Exception):
+    pass
+
+
+def _bounded(probe: Any, budget: float) -> Any:
+    if not _slots.acquire(blocking=False):
+        raise Unreachable("earlier probes are still waiting for the database")
+
+    def run() -> Any:
+        try:
+            with pymongo.timeout(budget):
+                return probe()
+        finally:
+            _slots.release()
+
+    future = _executor.submit(run)
+    try:
+        return future.result(timeout=budget)
+    except FutureTimeout:
+        raise Unreachable(f"no answer within {budget:g} s") from None
+    except pymongo.errors.PyMongoError as exc:
+        raise Unreachable(type(exc).__name__) from None
+
+
+def _servers(db: Any, now: float, lease: float) -> list[dict[str, Any]]:
+    out = []
+    for doc in db[names.SERVERS].find({}, {"_id": 0, "name": 1, "status": 1, "target": 1, "uptime": 1}):
+        age = now - float(doc.get("uptime") or 0)
+        out.append(
+            {
+                "name": str(doc.get("name")),
+                "status": str(doc.get("status", "")),
+                "holding": bool(doc.get("target")),
+                "age": round(age, 3),
+                "alive": age <= lease,
+            }
+        )
+    return sorted(out, key=lambda s: s["name"])
+
+
+def _stuck_users(db: Any, now: float, limit: float, servers: dict[str, bool]) -> list[dict[str, Any]]:
+    """Users left in a waiting state longer than lease + grace, or stopping with no live server."""
+    out = []
+    cursor = db[names.ACCOUNTS].find(
+        {"glimpseStatus": {"$in": list(STUCK_STATES)}},
+        {"glimpseStatus": 1, "server": 1, "waitingSince": 1, "assignedAt": 1, "stoppingSince": 1},
+    )
+    for doc in cursor:
+        state = str(doc.get("glimpseStatus"))
+        since = doc.get(STATE_SINCE[state])
+        server = str(doc.get("server") or "")
+        if isinstance(since, (int, float)):
+            stuck = now - float(since) > limit
+            age: float | None = round(now - float(since), 3)
+        else:
+            # No timestamp (stopping): stuck when no live server is there to finish it.
+            stuck = not servers.get(server, False)
+            age = None
+        if stuck:
+            out.append({"user": str(doc["_id"]), "status": state, "server": server, "for": age})
+    return out
+
+
+def _stalled_sessions(db: Any, now: float, limit: float, servers: dict[str, bool]) -> list[dict[str, Any]]:
+    """Operating users whose server is not alive, and orders unresolved past their expiry + limit."""
+    out = []
+    for doc in db[names.ACCOUNTS].find({"glimpseStatus": "operating"}, {"server": 1}):
+        server = str(doc.get("server") or "")
+        if not servers.get(server, False):
+            out.append({"user": str(doc["_id"]), "server": server, "reason": "server not alive"})
+    for trade in db[names.TRADES].find(
+        {"status": {"$in": ["pending", "open", "unknown"]}, "flagged": {"$ne": True}},
+        {"user": 1, "session": 1, "status": 1, "decidedAt": 1, "expiresAt": 1},
+    ):
+        due = trade.get("expiresAt") or trade.get("decidedAt") or 0
+        if isinstance(due, (int, float)) and now - float(due) > limit:
+            out.append(
+                {
+                    "user": str(trade.get("user", "")),
+                    "session": str(trade.get("session", "")),
+                    "trade": str(trade["_id"]),
+                    "reason": f"order {trade.get('status')} past its expiry",
+                }
+            )
+    return out
+
+
+def check(c: Any, budget: float = PROBE_SECONDS) -> tuple[dict[str, Any], int]:
+    """The health body and its status code (503 when the database or a service is down)."""
     now = c.clock.now()
+    lease = wall_span(c.clock, c.config.lease_seconds)
+    limit = lease + wall_span(c.clock, c.config.assign_grace_seconds)
+
+    def probe() -> dict[str, Any]:
+        if not db_ping(c.db):
+            raise Unreachable("ping failed")
+        servers = _servers(c.db, now, lease)
+        alive = {s["name"]: s["alive"] for s in servers}
+        return {
+            "services": statuses(c.db, now, lease),
+            "servers": servers,
+            "stuckUsers": _stuck_users(c.db, now, limit, alive),
+            "stalledSessions": _stalled_sessions(c.db, now, limit, alive),
+        }
+
+    try:
+        found = _bounded(probe, budget)
+    except Unreachable as exc:
+        body = {
+            "status": "degraded",
+            "database": "unreachable",
+            "reason": str(exc),
+            "failing": ["database"],
+            "services": [],
+            "time": now,
+        }
+        return body, 503
+    failing = [s["name"] for s in found["services"] if not s["alive"]]
+    # A server that holds a user must beat; an idle dead one only matters when none is left.
+    failing += [s["name"] for s in found["servers"] if s["holding"] and not s["alive"]]
+    if found["servers"] and not any(s["alive"] for s in found["servers"]):
+        failing.append("operational servers")
     body = {
-        "status": "ok" if reachable else "degraded",
-        "database": "ok" if reachable else "unreachable",
-        "services": statuses(c.db, now, wall_span(c.clock, c.config.lease_seconds)) if reachable else [],
+        "status": "degraded"
+        if failing
+        else ("attention" if found["stuckUsers"] or found["stalledSessions"] else "ok"),
+        "database": "ok",
+        "failing": failing,
+        **found,
         "time": now,
     }
-    return body, 200 if reachable else 503
+    return body, 503 if failing else 200
+
+
+@endpoint(
+    bp,
+    "/health",
+    access=PUBLIC,
+    method="GET",
+    responses={503: "the database is unreachable or a service is out of its lease (named in `failing`)"},
+)
+def health():
+    """Database reachability, service heartbeats, stuck users and sessions with no progress (within 1 s)."""
+    return check(ctx())
 
 
 _openapi_cache: dict = {}

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -44,9 +47,151 @@ class BackgroundService(Protocol):
     def start(self, ctx: ServiceContext) -> Running: ...
 
 
-def load_services() -> dict[str, Any]:
-    """Every service declared in the `glimpse.runtime.services` entry-point group, by name."""
-    return {ep.name: ep.load() for ep in entry_points(group=GROUP)}
+def load_services(supervise: bool = True) -> dict[str, Any]:
+    """Every service declared in the `glimpse.runtime.services` entry-point group, by name.
+
+    Background services come wrapped in `Supervised` (restarted when their
+    threads die); the web service, which owns the main loop, is returned as is.
+    """
+    loaded = {ep.name: ep.load() for ep in entry_points(group=GROUP)}
+    if not supervise:
+        return loaded
+    return {
+        name: Supervised(service) if hasattr(service, "start") else service
+        for name, service in loaded.items()
+    }
+
+
+class ServiceDied(RuntimeError):
+    """Raised by a service loop that cannot go on: its thread ends and the supervisor starts a new one."""
+
+
+def threads_of(running: Any) -> list[threading.Thread]:
+    """The threads behind a running handle: itself, or the threads (and lists of threads) it holds."""
+    if isinstance(running, threading.Thread):
+        return [running]
+    found: list[threading.Thread] = []
+    for value in vars(running).values() if hasattr(running, "__dict__") else ():
+        if isinstance(value, threading.Thread):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(v for v in value if isinstance(v, threading.Thread))
+    return found
+
+
+def is_alive(running: Any) -> bool:
+    """True while every thread of the handle runs (a handle with no visible thread counts as alive)."""
+    alive = getattr(running, "is_alive", None)
+    if callable(alive):
+        return bool(alive())
+    return all(t.is_alive() for t in threads_of(running))
+
+
+def _give_up(name: str) -> None:
+    # Exit code 3 is gunicorn's "worker failed to boot": the master halts with it
+    # instead of forking a new worker, so the whole process exits non-zero and
+    # the container's restart policy (or the operator's supervisor) takes over.
+    logging.getLogger(__name__).critical(
+        "%s keeps dying: exiting so that a supervisor restarts the process", name
+    )
+    logging.shutdown()
+    os._exit(3)
+
+
+class Supervised:
+    """A background service whose threads are watched and restarted when they die.
+
+    A dead service is started again after a back-off that doubles from
+    `backoff` up to `max_backoff` (wall seconds). When it dies `max_deaths`
+    times within `window` wall seconds, `give_up(name)` runs: by default the
+    process exits with code 3.
+    """
+
+    def __init__(
+        self,
+        service: Any,
+        *,
+        check_interval: float = 0.5,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        max_deaths: int = 5,
+        window: float = 60.0,
+        give_up: Callable[[str], None] = _give_up,
+    ):
+        self.service = service
+        self.name: str = getattr(service, "name", type(service).__name__)
+        self.check_interval, self.backoff, self.max_backoff = check_interval, backoff, max_backoff
+        self.max_deaths, self.window, self.give_up = max_deaths, window, give_up
+
+    def start(self, ctx: ServiceContext) -> Supervisor:
+        supervisor = Supervisor(self, ctx)
+        supervisor.start()
+        return supervisor
+
+
+class Supervisor(threading.Thread):
+    """The running handle of a `Supervised` service (stop/join like any other)."""
+
+    def __init__(self, spec: Supervised, ctx: ServiceContext):
+        super().__init__(name=f"supervisor-{spec.name}", daemon=True)
+        self.spec, self.ctx = spec, ctx
+        self.current: Any = spec.service.start(ctx)
+        self.deaths: list[float] = []
+        self.restarts = 0
+        self.started_at = time.monotonic()
+        self._stopping = threading.Event()
+        self._log = logging.getLogger(__name__)
+
+    def __getattr__(self, name: str) -> Any:
+        # The handle stands in for the service's own (e.g. the server pool's `timings`).
+        current = self.__dict__.get("current")
+        if current is None:
+            raise AttributeError(name)
+        return getattr(current, name)
+
+    def run(self) -> None:
+        spec = self.spec
+        delay = spec.backoff
+        while not self._stopping.wait(spec.check_interval):
+            if is_alive(self.current):
+                continue
+            now = time.monotonic()
+            if now - self.started_at >= spec.window:
+                delay = spec.backoff  # it ran well for a while: this death starts a fresh back-off
+            self.deaths = [t for t in self.deaths if now - t < spec.window] + [now]
+            self._log.error(
+                "service %s died (%d time(s) in %.0f s); restarting in %.1f s",
+                spec.name,
+                len(self.deaths),
+                spec.window,
+                delay,
+            )
+            try:
+                self.current.stop()
+            except Exception:
+                self._log.exception("service %s: stop after death failed", spec.name)
+            if len(self.deaths) >= spec.max_deaths:
+                spec.give_up(spec.name)
+                return
+            if self._stopping.wait(delay):
+                return
+            try:
+                self.current = spec.service.start(self.ctx)
+                self.started_at = time.monotonic()
+                self.restarts += 1
+                self._log.warning("service %s restarted", spec.name)
+            except Exception:
+                self._log.exception("service %s failed to start", spec.name)
+            delay = min(delay * 2, spec.max_backoff)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.current.stop()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.is_alive() and threading.current_thread() is not self:
+            super().join(timeout)
+        self.current.join(timeout)
 
 
 def context_for(config: Config) -> ServiceContext:

@@ -3,7 +3,10 @@
 Deadlines are absolute, so the loop does not drift; a tick that overruns
 skips the missed ones instead of bursting. Each tick writes the service's
 heartbeat (ServerStatus). A failing tick is logged with its context and the
-loop goes on.
+loop goes on; after `max_failed_ticks` failures in a row the heartbeat stops
+until a tick succeeds, so /health shows a service that only fails. A tick
+that raises `ServiceDied` ends the thread: the supervisor (glimpse/runtime/
+services.py) starts a fresh instance.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import threading
 import time
 
 from glimpse.runtime.heartbeat import beat
-from glimpse.runtime.services import ServiceContext
+from glimpse.runtime.services import ServiceContext, ServiceDied
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,8 @@ class Ticker(threading.Thread):
     #: end of the minute: the bots place their orders then, and a background write would make
     #: them wait for the database
     quiet_around_decisions = False
+    #: failed ticks in a row after which the heartbeat stops until a tick succeeds
+    max_failed_ticks = 3
 
     def __init__(self, ctx: ServiceContext, name: str, interval: float):
         super().__init__(name=f"service-{name}", daemon=True)
@@ -33,6 +38,7 @@ class Ticker(threading.Thread):
         self.interval = interval
         self.stop_event = threading.Event()
         self.ticks = 0
+        self.failed_ticks = 0
         second = ctx.config.decision_second
         self.quiet = (second - 0.3, 60.0) if self.quiet_around_decisions else None
 
@@ -59,13 +65,24 @@ class Ticker(threading.Thread):
                     continue
                 try:
                     self.tick(now)
+                    self.failed_ticks = 0
+                except ServiceDied:
+                    log.exception("%s: the loop cannot go on; its thread ends", self.service_name)
+                    return
                 except Exception:
-                    log.exception("%s: tick at %.3f failed; next tick goes on", self.service_name, now)
+                    self.failed_ticks += 1
+                    log.exception(
+                        "%s: tick at %.3f failed (%d in a row); next tick goes on",
+                        self.service_name,
+                        now,
+                        self.failed_ticks,
+                    )
                 self.ticks += 1
-                try:
-                    beat(self.ctx.db, self.service_name, clock.now())
-                except Exception:
-                    log.exception("%s: heartbeat failed", self.service_name)
+                if self.failed_ticks < self.max_failed_ticks:
+                    try:
+                        beat(self.ctx.db, self.service_name, clock.now())
+                    except Exception:
+                        log.exception("%s: heartbeat failed", self.service_name)
                 deadline = max(deadline + self.interval, clock.now())
                 self._wait(deadline, started)
         finally:

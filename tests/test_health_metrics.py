@@ -1,0 +1,275 @@
+"""/glimpse/health, the service supervisor, and /metrics against the ledger."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from api import create_app
+from api.routes import health as health_route
+from auxiliar.lister import Lister
+from glimpse.runtime import metrics
+from glimpse.runtime.services import ServiceContext, ServiceDied, Supervised
+from glimpse.runtime.ticker import TickerService
+from glimpse.store import db as names
+from glimpse.store import trades
+from tests.pipeline.bundle import make_bundle
+
+TOKEN = "service-token-for-tests"
+
+
+@pytest.fixture
+def app(config, db, clock):
+    application = create_app(config, db=db, clock=clock, check_broker_credentials=None)
+    application.testing = True
+    return application
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+# ---- health -------------------------------------------------------------------------------
+
+
+def test_health_answers_within_a_second_while_the_database_hangs(app, monkeypatch):
+    release = threading.Event()
+
+    def hanging_ping(db):
+        release.wait(10)
+        return True
+
+    monkeypatch.setattr(health_route, "db_ping", hanging_ping)
+    try:
+        started = time.monotonic()
+        response = app.test_client().get("/glimpse/health")
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable" and response.json["failing"] == ["database"]
+    assert elapsed < 1.0, elapsed
+
+
+def test_health_names_a_service_out_of_its_lease_and_reports_stuck_users(app, db, clock):
+    now = clock.now()
+    db[names.SERVER_STATUS].insert_many(
+        [{"name": "Lister", "uptime": now - 1}, {"name": "Server Assigner", "uptime": now - 3600}]
+    )
+    db[names.SERVERS].insert_one({"name": "s1", "status": "waiting", "target": "", "uptime": now})
+    stuck = (
+        db[names.ACCOUNTS]
+        .insert_one({"email": "u1@example.com", "glimpseStatus": "waiting", "waitingSince": now - 3600})
+        .inserted_id
+    )
+    db[names.ACCOUNTS].insert_one(
+        {"email": "u2@example.com", "glimpseStatus": "waiting", "waitingSince": now - 1}
+    )
+    orphan = (
+        db[names.ACCOUNTS]
+        .insert_one({"email": "u3@example.com", "glimpseStatus": "operating", "server": "gone"})
+        .inserted_id
+    )
+    response = app.test_client().get("/glimpse/health")
+    assert response.status_code == 503
+    body = response.json
+    assert body["failing"] == ["Server Assigner"]
+    assert [u["user"] for u in body["stuckUsers"]] == [str(stuck)]
+    assert [s["user"] for s in body["stalledSessions"]] == [str(orphan)]
+
+    db[names.SERVER_STATUS].update_one({"name": "Server Assigner"}, {"$set": {"uptime": now}})
+    healthy = app.test_client().get("/glimpse/health")
+    assert healthy.status_code == 200 and healthy.json["failing"] == []
+    assert healthy.json["status"] == "attention"
+
+
+def test_health_fails_when_a_server_holding_a_user_stops_beating(app, db, clock):
+    now = clock.now()
+    db[names.SERVERS].insert_many(
+        [
+            {"name": "s1", "status": "operating", "target": "u1", "uptime": now - 600},
+            {"name": "s2", "status": "waiting", "target": "", "uptime": now},
+        ]
+    )
+    response = app.test_client().get("/glimpse/health")
+    assert response.status_code == 503 and response.json["failing"] == ["s1"]
+
+
+# ---- the supervisor -----------------------------------------------------------------------
+
+
+class FragileLister(Lister):
+    """A lister whose loop dies while `broken` is set."""
+
+    broken = threading.Event()
+
+    def tick(self, now: float) -> None:
+        if self.broken.is_set():
+            raise ServiceDied("killed by the test")
+        super().tick(now)
+
+
+def test_a_dead_service_turns_health_503_and_back_to_200_after_its_restart(config, db):
+    bundle = make_bundle(config.with_(lease_seconds=1.0), db, speed=10.0)
+    ctx: ServiceContext = bundle.ctx
+    supervised = Supervised(
+        TickerService("lister", FragileLister), check_interval=0.05, backoff=0.5, give_up=lambda name: None
+    )
+    FragileLister.broken.clear()
+    app = create_app(ctx.config, db=db, clock=ctx.clock, check_broker_credentials=None)
+    client = app.test_client()
+    handle = supervised.start(ctx)
+    try:
+
+        def lister_state():
+            body = client.get("/glimpse/health").json or {}
+            return {s["name"]: s["alive"] for s in body["services"]}.get("Lister")
+
+        bundle.wait_for(lambda: lister_state() is True, 20, "the lister's first heartbeat")
+        first = handle.current
+        FragileLister.broken.set()
+        bundle.wait_for(lambda: not first.is_alive(), 20, "the lister's thread to die")
+        down = bundle.wait_for(
+            lambda: (r := client.get("/glimpse/health")).status_code == 503 and r, 20, "health to go 503"
+        )
+        assert "Lister" in down.json["failing"]
+        FragileLister.broken.clear()
+        bundle.wait_for(lambda: client.get("/glimpse/health").status_code == 200, 30, "health back to 200")
+        assert handle.restarts >= 1 and handle.current is not first and handle.current.is_alive()
+    finally:
+        handle.stop()
+        handle.join(10)
+
+
+class Doomed:
+    """A service whose thread dies at once, every time."""
+
+    name = "doomed"
+
+    def __init__(self):
+        self.starts = 0
+
+    def start(self, ctx):
+        self.starts += 1
+        thread = threading.Thread(target=lambda: None)
+        thread.stop = lambda: None  # type: ignore[attr-defined]
+        thread.start()
+        return thread
+
+
+def test_a_service_that_keeps_dying_makes_the_process_give_up(config, db, clock):
+    gave_up = threading.Event()
+    doomed = Doomed()
+    supervised = Supervised(
+        doomed,
+        check_interval=0.01,
+        backoff=0.01,
+        max_backoff=0.02,
+        max_deaths=5,
+        window=60,
+        give_up=lambda n: gave_up.set(),
+    )
+    handle = supervised.start(ServiceContext(config=config, db=db, clock=clock))
+    assert gave_up.wait(10)
+    handle.join(5)
+    assert not handle.is_alive()
+    # Started once, restarted after each of the first four deaths, never after the fifth.
+    assert doomed.starts == 5 and len(handle.deaths) == 5
+
+
+# ---- metrics ------------------------------------------------------------------------------
+
+
+def _trade(db, clock, user: str, profit: str | None, *, refused: bool = False):
+    trade = trades.record_intent(
+        db,
+        user=user,
+        session="sess-1",
+        server="s1",
+        ativo="EURUSD",
+        operacao="call",
+        amount=Decimal("2.00"),
+        gale_level=0,
+        payout=85,
+        decided_at=clock.now(),
+        cycle="c1",
+        account="PRACTICE",
+    )
+    if refused:
+        trades.mark_failed(db, trade.id, "refused", clock.now())
+        return
+    trades.mark_open(db, trade.id, int(time.time_ns() % 10**9), clock.now(), 1.1)
+    if profit is not None:
+        trades.settle(db, trade.id, Decimal(profit), clock.now() + 60, 1.2)
+
+
+def test_metrics_need_the_service_token(app):
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong-token-xxxx"}).status_code == 401
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+
+
+def test_metrics_counters_equal_the_ledger(app, db, clock):
+    user = str(
+        db[names.ACCOUNTS]
+        .insert_one({"email": "u4@example.com", "glimpseStatus": "operating", "mode": "signals"})
+        .inserted_id
+    )
+    db[names.ACCOUNTS].insert_many(
+        [
+            {"email": "u5@example.com", "glimpseStatus": "operating", "mode": "strategy"},
+            {"email": "u6@example.com", "glimpseStatus": "off", "mode": "strategy"},
+        ]
+    )
+    for profit in ("1.70", "-2.00", "1.70", "0", None):
+        _trade(db, clock, user, profit)
+    _trade(db, clock, user, None, refused=True)
+    db[names.SERVER_STATUS].insert_one({"name": "Lister", "uptime": clock.now() - 2.5})
+    metrics.observe_order_latency(120)
+    metrics.count_dropped_decision()
+    client = app.test_client()
+    client.get("/glimpse/ping")
+
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    samples = _samples(text)
+    ledger = list(db[names.TRADES].find())
+    closed = [t for t in ledger if t["status"] == "closed"]
+    for result in ("win", "loss", "doji", "failed"):
+        expected = sum(1 for t in closed if t["result"] == result)
+        assert samples[("glimpse_orders_settled_total", (("result", result),))] == expected, result
+    assert samples[("glimpse_orders_settled_total", (("result", "win"),))] == 2
+    assert samples[("glimpse_orders_placed_total", ())] == sum(1 for t in ledger if t["brokerOrderId"]) == 5
+    assert samples[("glimpse_orders_by_status", (("status", "open"),))] == 1
+    assert samples[("glimpse_active_sessions", (("mode", "signals"), ("status", "operating")))] == 1
+    assert samples[("glimpse_active_sessions", (("mode", "strategy"), ("status", "operating")))] == 1
+    assert samples[("glimpse_heartbeat_age_seconds", (("service", "Lister"),))] == pytest.approx(2.5)
+    assert samples[("glimpse_order_latency_milliseconds_count", ())] >= 1
+    assert samples[("glimpse_decisions_dropped_total", ())] >= 1
+    ping = ("glimpse_api_requests_total", (("method", "GET"), ("route", "/glimpse/ping"), ("status", "200")))
+    assert samples[ping] >= 1
+    assert samples[("glimpse_api_request_seconds_count", (("route", "/glimpse/ping"),))] >= 1
+
+
+def test_metrics_answer_without_ledger_figures_while_the_database_is_down(config, clock):
+    class DownDatabase:
+        def __getitem__(self, name):
+            raise RuntimeError("down")
+
+        def command(self, name):
+            raise RuntimeError("down")
+
+    app = create_app(config, db=DownDatabase(), clock=clock, check_broker_credentials=None)
+    response = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "glimpse_api_requests_total" in text and "glimpse_orders_settled_total" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 
 from flask import Blueprint
@@ -45,12 +46,19 @@ def pseudonym(user_id: str, pools: dict) -> str:
 
 @endpoint(bp, "/getRank", access=USER, body=Empty)
 def get_rank(body: Empty):
-    """The period's best traders by profit; everyone but the caller appears under a pseudonym."""
+    """The period's best traders by net result (profit − loss); everyone but the caller appears under a pseudonym."""
     me = auth.principal().id_hex
     pools_doc = ctx().db[names.AUXILIAR].find_one({"name": "randomNames"}) or {}
     pools = pools_doc.get("value") or {}
+    # Read through Account so legacy reais floats count in cents like the ledger's integers;
+    # the projection keeps each document to three fields.
+    everyone = (
+        accounts.Account.from_doc(doc)
+        for doc in ctx().db[names.ACCOUNTS].find({}, {"name": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1})
+    )
+    best = heapq.nsmallest(RANK_SIZE, everyone, key=lambda a: (a.period_loss - a.period_profit, str(a.id)))
     rank = []
-    for account in accounts.by_period_profit(ctx().db, RANK_SIZE):
+    for account in best:
         mine = str(account.id) == me
         rank.append(
             {

@@ -261,7 +261,7 @@ export const en: Record<keyof typeof pt, string> = {
 
   "rank.title": "Rank",
   "rank.name": "Name",
-  "rank.profit": "Profit",
+  "rank.profit": "Net result",
   "rank.you": "you",
   "rank.empty": "Nobody in the rank yet.",
 

@@ -260,7 +260,7 @@ export const pt = {
 
   "rank.title": "Rank",
   "rank.name": "Nome",
-  "rank.profit": "Lucro",
+  "rank.profit": "Resultado líquido",
   "rank.you": "você",
   "rank.empty": "Ninguém no rank ainda.",
 

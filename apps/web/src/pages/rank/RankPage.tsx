@@ -4,10 +4,10 @@ import { api, type RankRow } from "../../api";
 import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
-import { formatMoney } from "../../lib/format";
+import { formatSignedMoney, resultClass } from "../../lib/format";
 import { describeError } from "../../session/errors";
 
-/** The period's rank by profit; everyone but the caller under a server-side pseudonym. */
+/** The period's rank by net result (the server orders it); everyone but the caller under a server-side pseudonym. */
 export default function RankPage() {
   const { t, language } = useI18n();
   const [rows, setRows] = useState<RankRow[] | null>(null);
@@ -54,7 +54,9 @@ export default function RankPage() {
                   {r.name}
                   {r.me && <small> ({t("rank.you")})</small>}
                 </td>
-                <td>{formatMoney(r.profit, language)}</td>
+                <td className={resultClass(r.profit - r.loss)}>
+                  {formatSignedMoney(Math.round((r.profit - r.loss) * 100) / 100, language)}
+                </td>
               </tr>
             ))}
           </tbody>

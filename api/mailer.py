@@ -1,16 +1,52 @@
-"""Outgoing mail. The embedded mailer writes messages to the `Outbox`
-collection; a deployment with an SMTP relay plugs in another `Mailer`."""
+"""Outgoing mail for the API.
+
+`QueueMailer` (from `mailer_for(config, db)`) is the mailer of a deployment:
+`send` and `send_template` only queue the mail, sealed, in `MailQueue`
+(glimpse/runtime/mail.py); a drain thread of this process hands it to the
+SMTP server (GLIMPSE_SMTP_URL) off the request path, retries failures, and
+deletes it once delivered.
+
+`OutboxMailer` is the older mailer that writes plain messages to `Outbox`.
+It stores reset codes readable, so it is kept only for callers (tests) that
+read codes back from the database; create_app should default to
+`mailer_for(config, db)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
+from glimpse.runtime import mail
 from glimpse.runtime.clock import Clock
+from glimpse.runtime.mail_templates import render
 from glimpse.store import db as names
 
 
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class QueueMailer:
+    def __init__(self, queue: mail.MailQueue, *, start: bool = True):
+        self.queue = queue
+        self.autostart = start
+
+    def send(self, to: str, subject: str, body: str, *, kind: str = "") -> None:
+        self.queue.enqueue(to, subject, body, kind=kind)
+        if self.autostart:
+            # Started on first use, so the thread lives in the process (gunicorn worker) that serves.
+            self.queue.start()
+
+    def send_template(self, to: str, template: str, lang: str | None, data: Mapping[str, Any]) -> None:
+        """Queue template `template` (glimpse/runtime/mail_templates) in `lang` (pt-BR by default)."""
+        subject, body = render(template, lang, data)
+        self.send(to, subject, body, kind=template)
+
+
+def mailer_for(config: Any, db: Any, **options: Any) -> QueueMailer:
+    """The queueing mailer for this configuration (SMTP, or the log in the embedded bundle)."""
+    return QueueMailer(mail.queue_for(config, db, **options))
 
 
 class OutboxMailer:
@@ -21,3 +57,7 @@ class OutboxMailer:
         self.db[names.OUTBOX].insert_one(
             {"to": to, "subject": subject, "body": body, "createdAt": self.clock.now()}
         )
+
+    def send_template(self, to: str, template: str, lang: str | None, data: Mapping[str, Any]) -> None:
+        subject, body = render(template, lang, data)
+        self.send(to, subject, body)

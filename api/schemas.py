@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from glimpse.rules.pairs import PAIRS
 from glimpse.rules.patterns import PatternError, format_sequence, parse_sequence
-from glimpse.store.accounts import MIN_PASSWORD_LENGTH, normalize_email
+from glimpse.runtime.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
+from glimpse.store.accounts import normalize_email
 
 HORA_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_STRATEGY_CANDLES = 12
@@ -32,7 +33,21 @@ def _parsed_sequence(value: str, shortest: int) -> tuple[int, ...]:
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
-NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
+
+
+def _allowed_password(value: str) -> str:
+    problem = password_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# The shared policy (glimpse/runtime/security.py), also applied by `glimpse user create`.
+NewPassword = Annotated[
+    str,
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    AfterValidator(_allowed_password),
+]
 
 
 class Body(BaseModel):
@@ -265,3 +280,23 @@ class CandlesUpdate(BaseModel):
     candles: Annotated[list[Candle], Field(max_length=100)]
 
     _ativo = field_validator("ativo")(_pair)
+
+
+DateText = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+TradeEpoch = Annotated[float, Field(ge=0, le=1e11)]
+
+
+class UserTradesQuery(Body):
+    """The caller's trades: `fromDate`/`toDate` are days in the market's zone (GLIMPSE_TZ), both included;
+    `since`/`until` are epoch seconds; `mode` is the session's trading mode, `account` practice or real."""
+
+    fromDate: DateText | None = None
+    toDate: DateText | None = None
+    since: TradeEpoch | None = None
+    until: TradeEpoch | None = None
+    ativo: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    result: Literal["win", "loss", "doji", "failed", "unknown", "not_placed", "open"] | None = None
+    mode: Literal["strategy", "signals", "copy"] | None = None
+    account: Literal["PRACTICE", "REAL"] | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: Annotated[str, Field(min_length=1, max_length=300)] | None = None

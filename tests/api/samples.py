@@ -60,6 +60,8 @@ SAMPLES: dict[str, Any] = {
     "get_signals": {},
     "update_signal": {"id": "abc123", "status": "canceled"},
     "get_user_operations": {},
+    "get_user_trades": {"fromDate": "2024-06-03", "ativo": "EURUSD", "result": "win", "limit": 50},
+    "export_user_trades": {"mode": "strategy", "account": "PRACTICE"},
     "get_all_operations": {},
     "get_server_status": {},
     "update_server": {"name": "glimpse_01", "status": "waiting", "target": ""},

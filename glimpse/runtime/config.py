@@ -38,7 +38,7 @@ DEFAULT_CORS_ORIGINS = (
 )
 # The source tree's built web app; a wheel install points GLIMPSE_WEB_DIST elsewhere.
 DEFAULT_WEB_DIST = str(Path(__file__).resolve().parents[2] / "apps" / "web" / "dist")
-SECRET_FIELDS = ("mongo_uri", "secret_key", "service_token", "market_password")
+SECRET_FIELDS = ("mongo_uri", "secret_key", "service_token", "market_password", "telegram_token")
 
 
 class ConfigError(ValueError):
@@ -91,6 +91,11 @@ class Config(BaseSettings):
     clock_speed: Finite = _env("GLIMPSE_CLOCK_SPEED", 1.0, gt=0, le=10_000)
     # Wall epoch at which a fast clock reads the wall time: processes with the same anchor agree.
     clock_anchor: Finite | None = _env("GLIMPSE_CLOCK_ANCHOR", None, ge=0)
+    # Notifications (auxiliar/notifier.py): the Telegram bot, the Bot API base (tests redirect it),
+    # and whether webhooks may target private, loopback and link-local addresses (tests only).
+    telegram_token: SecretStr | None = _env("GLIMPSE_TELEGRAM_TOKEN", None)
+    telegram_api: str = _env("GLIMPSE_TELEGRAM_API", "https://api.telegram.org")
+    webhook_allow_private: bool = _env("GLIMPSE_WEBHOOK_ALLOW_PRIVATE", False)
     # The built web app that the API serves at "/".
     web_dist: str = _env("GLIMPSE_WEB_DIST", DEFAULT_WEB_DIST, min_length=1)
     # Argon2 cost profile: "standard" in every deployment; "test" is set only
@@ -169,7 +174,7 @@ class Config(BaseSettings):
                     )
         return value
 
-    @field_validator("iq_http_base", "iq_ws_url")
+    @field_validator("iq_http_base", "iq_ws_url", "telegram_api")
     @classmethod
     def _url(cls, value: str) -> str:
         if "://" not in value:

@@ -14,6 +14,7 @@ import sys
 
 from glimpse import __version__
 from glimpse.cli import CLIError
+from glimpse.runtime import logs
 from glimpse.runtime.config import ConfigError
 
 COMMAND_MODULES = (
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     "glimpse.cli.simulate",
     "glimpse.cli.ledger",
     "glimpse.cli.signals",
+    "glimpse.cli.secrets",
 )
 
 
@@ -46,10 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO)  # GLIMPSE_LOG_FORMAT: text or json
     try:
         return int(args.func(args) or 0)
     except (CLIError, ConfigError) as exc:

@@ -39,6 +39,8 @@ DEFAULT_CORS_ORIGINS = (
 # The source tree's built web app; a wheel install points GLIMPSE_WEB_DIST elsewhere.
 DEFAULT_WEB_DIST = str(Path(__file__).resolve().parents[2] / "apps" / "web" / "dist")
 SECRET_FIELDS = ("mongo_uri", "secret_key", "service_token", "market_password", "telegram_token")
+# Secrets that are not plain strings, or may be absent (shown nowhere either).
+OTHER_SECRET_FIELDS = ("secret_key_previous", "smtp_url")
 
 
 class ConfigError(ValueError):
@@ -62,6 +64,14 @@ class Config(BaseSettings):
     # Set when no key was given in embedded mode; never read from the environment.
     secret_key_generated: bool = False
     service_token: SecretStr = _env("GLIMPSE_SERVICE_TOKEN", SecretStr(""))
+    # Keys that encrypted stored broker passwords before GLIMPSE_SECRET_KEY (comma-separated):
+    # they still decrypt, never encrypt; `glimpse secrets rotate` moves everything to the current key.
+    secret_key_previous: Annotated[tuple[SecretStr, ...], NoDecode] = _env("GLIMPSE_SECRET_KEY_PREVIOUS", ())
+    # Mail: the SMTP server as a URL (smtp://, smtp+starttls:// or smtps://; credentials may be in it).
+    smtp_url: SecretStr | None = _env("GLIMPSE_SMTP_URL", None)
+    mail_from: str = _env("GLIMPSE_MAIL_FROM", "Glimpse <no-reply@glimpse.local>", min_length=3)
+    # Log lines as text or as one JSON object per line.
+    log_format: Literal["text", "json"] = _env("GLIMPSE_LOG_FORMAT", "text")
     tz: str = _env("GLIMPSE_TZ", "America/Sao_Paulo")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = _env("GLIMPSE_CORS_ORIGINS", DEFAULT_CORS_ORIGINS)
     api_host: str = _env("GLIMPSE_API_HOST", "127.0.0.1", min_length=1)
@@ -153,6 +163,28 @@ class Config(BaseSettings):
             raise ValueError("GLIMPSE_SERVICE_TOKEN must be at least 16 characters long")
         return value
 
+    @field_validator("secret_key_previous", mode="before")
+    @classmethod
+    def _previous_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            keys = tuple(k.strip() for k in value.split(",") if k.strip())
+            if any(len(k) < 32 for k in keys):
+                raise ValueError("GLIMPSE_SECRET_KEY_PREVIOUS entries must be at least 32 characters long")
+            return tuple(SecretStr(k) for k in keys)
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from glimpse.runtime.mail import MailConfigError, parse_smtp_url
+
+            try:
+                parse_smtp_url(value.get_secret_value())
+            except MailConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -215,6 +247,14 @@ class Config(BaseSettings):
         for name in SECRET_FIELDS:
             if isinstance(changes.get(name), str):
                 changes[name] = SecretStr(changes[name])
+        if isinstance(changes.get("smtp_url"), str):
+            changes["smtp_url"] = SecretStr(changes["smtp_url"])
+        if isinstance(changes.get("secret_key_previous"), (str, list, tuple)):
+            keys = changes["secret_key_previous"]
+            keys = keys.split(",") if isinstance(keys, str) else keys
+            changes["secret_key_previous"] = tuple(
+                k if isinstance(k, SecretStr) else SecretStr(k) for k in keys if k
+            )
         return self.model_copy(update=changes)
 
 
@@ -251,7 +291,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     try:
         config = Config(**values)
     except ValidationError as exc:
-        secret = frozenset(v for v, name in names.items() if name in SECRET_FIELDS)
+        secret = frozenset(v for v, name in names.items() if name in SECRET_FIELDS + OTHER_SECRET_FIELDS)
         raise ConfigError("; ".join(_describe(e, secret) for e in exc.errors())) from None
     if config.broker == "iqoption" and not (
         env.get("GLIMPSE_MARKET_EMAIL") and env.get("GLIMPSE_MARKET_PASSWORD")

@@ -177,6 +177,10 @@ class Sealer:
     def open(self, token: str) -> str:
         return self.fernet.decrypt(token.encode()).decode()
 
+    def rotate(self, token: str) -> str:
+        """`token` sealed again under the current key."""
+        return self.fernet.rotate(token.encode()).decode()
+
 
 class MailQueue:
     """The queue collection and the thread that drains it (see the module docstring)."""

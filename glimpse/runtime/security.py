@@ -15,11 +15,12 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from itsdangerous import BadSignature, URLSafeSerializer
 
 ENCRYPTED_PREFIX = "enc1:"
@@ -64,18 +65,37 @@ class DecryptError(ValueError):
     """The stored secret was not written with this key (or was tampered with)."""
 
 
-def decrypt_secret(secret_key: str, stored: str) -> str:
+def _secret_fernet(secret_key: str, previous: Sequence[str] = ()) -> MultiFernet:
+    # MultiFernet encrypts with the first key and decrypts with any: the current key, then the old ones.
+    keys = [secret_key, *(k for k in previous if k and k != secret_key)]
+    return MultiFernet(
+        [Fernet(base64.urlsafe_b64encode(_derive(k, "glimpse/broker-password"))) for k in keys]
+    )
+
+
+def decrypt_secret(secret_key: str, stored: str, previous: Sequence[str] = ()) -> str:
+    """The plaintext of `stored`, written under `secret_key` or one of the `previous` keys (rotation)."""
     if not isinstance(stored, str) or not stored.startswith(ENCRYPTED_PREFIX):
         raise DecryptError("not an encrypted secret")
-    key = base64.urlsafe_b64encode(_derive(secret_key, "glimpse/broker-password"))
     try:
-        return Fernet(key).decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
+        return _secret_fernet(secret_key, previous).decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
     except InvalidToken:
         raise DecryptError("the secret does not decrypt with GLIMPSE_SECRET_KEY") from None
 
 
 def is_encrypted(value: object) -> bool:
     return isinstance(value, str) and value.startswith(ENCRYPTED_PREFIX)
+
+
+def rotate_secret(secret_key: str, stored: str, previous: Sequence[str] = ()) -> str:
+    """`stored` re-encrypted under `secret_key` (it may have been written under a previous key)."""
+    if not is_encrypted(stored):
+        raise DecryptError("not an encrypted secret")
+    try:
+        token = _secret_fernet(secret_key, previous).rotate(stored[len(ENCRYPTED_PREFIX) :].encode())
+    except InvalidToken:
+        raise DecryptError("the secret decrypts with none of the configured keys") from None
+    return ENCRYPTED_PREFIX + token.decode()
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,9 @@ def _standalone_config(name: str, argv: Sequence[str] | None) -> Config | None:
     from glimpse.runtime.config import ConfigError, load_config
 
     standalone_parser(name).parse_args(sys.argv[1:] if argv is None else list(argv))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from glimpse.runtime import logs
+
+    logs.configure(logging.INFO)
     try:
         config = load_config()
     except ConfigError as exc:
@@ -267,6 +269,11 @@ def _standalone_config(name: str, argv: Sequence[str] | None) -> Config | None:
             f"{name}: set GLIMPSE_MONGO_URI (the embedded database lives inside `glimpse up`)",
             file=sys.stderr,
         )
+        return None
+    from glimpse.store.migrate import unmigrated_problem  # the original's shapes: exit 2, not a traceback
+
+    if (problem := unmigrated_problem(config)) is not None:
+        print(f"{name}: {problem}", file=sys.stderr)
         return None
     return config
 

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "glimpse.cli.ledger",
     "glimpse.cli.signals",
     "glimpse.cli.secrets",
+    "glimpse.cli.migrate",
 )
 
 

@@ -154,11 +154,15 @@ def new_embedded_database(name: str = "Glimpse") -> Any:
     return _Locked(client, threading.RLock())[name]
 
 
-def open_database(config: Config) -> Any:
+def open_database(config: Config, *, prepare: bool = True) -> Any:
     """The database handle for `config`, with indexes in place.
 
     Embedded handles are shared per database name for the life of the
     process, so the API and the service threads see the same data.
+    A database still in the original Glimpse's shapes raises
+    UnmigratedDatabase (a ConfigError: exit 2) before any index is built;
+    `prepare=False` skips that check and the indexes (`glimpse migrate`,
+    `glimpse seed --reset`).
     """
     if config.mongo_uri:
         client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
@@ -171,7 +175,11 @@ def open_database(config: Config) -> Any:
             if db is None:
                 db = new_embedded_database(config.db_name)
                 _embedded_clients[config.db_name] = db
-    ensure_indexes(db)
+    if prepare:
+        from glimpse.store.migrate import refuse_unmigrated  # here: migrate imports this module
+
+        refuse_unmigrated(db)
+        ensure_indexes(db)
     return db
 
 

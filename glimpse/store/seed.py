@@ -56,6 +56,9 @@ NATURAL_KEYS: dict[str, str] = {
 
 _LOGIN_COLLECTIONS = (names.ACCOUNTS, names.MANAGER_ACCOUNTS)
 
+# Not seeded, but dropped by a reset: the original Glimpse's signal lists and `glimpse migrate`'s state.
+RESET_ALSO = ("Sinais", "Migrations")
+
 
 class SeedError(ValueError):
     """A collections file is not a list of documents, or a document lacks its key."""
@@ -125,7 +128,10 @@ def seed_database(
                 raise SeedError(f"{files[collection].name}: document {index} has no {key!r} field")
 
     if reset:
-        for collection in plan:
+        # Dropped before any index is built: the indexes fail on the original Glimpse's
+        # shapes. The original's signal lists and a migration's state go too, so a reset
+        # database is one `open_database` accepts.
+        for collection in [*plan, *RESET_ALSO]:
             db[collection].drop()
         log.info("dropped %d seeded collections", len(plan))
     ensure_indexes(db)

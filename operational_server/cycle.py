@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout
+from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout, Unreachable
 from glimpse.rules.money import cents, gale_entries
 from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
 from glimpse.rules.timing import minute_start
@@ -190,17 +190,14 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
         )
         settlement: orders.Settlement | None = None
         try:
-            fill = orders.place(
-                ctx.broker,
-                ctx.clock,
-                amount,
-                decision.pair,
-                decision.direction,
-                client_key=trade.clientKey,
-                sent_at=sent_at,
-            )
+            fill = _place(ctx, decision, trade, amount, level, sent_at)
         except BrokerError as exc:
             if not (orders.may_have_executed(exc) or isinstance(exc, BrokerTimeout)):
+                if isinstance(exc, Unreachable) and ctx.broker.is_connected():
+                    # Never sent (the connection was down), and back too late for this candle: no order,
+                    # no result; the session goes on with its next decision.
+                    trades.mark_failed(ctx.db, trade.id, f"not sent, connection lost: {exc}", ctx.clock.now())
+                    break
                 _refused(ctx, decision, entry, trade, amount, exc, outcome)
                 break
             # The broker may have taken it: only the broker can say (never "failed").
@@ -267,6 +264,33 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
         if over or outcome.stop:
             break
     return outcome
+
+
+def _place(
+    ctx: CycleContext, decision: Decision, trade: trades.Trade, amount: Decimal, level: int, sent_at: float
+) -> orders.Fill:
+    """Send the buy; when the connection was down before it was sent, reconnect and send it once more.
+
+    The second try carries the same idempotency key, so a broker that did get
+    the first one returns that order instead of placing a second.
+    """
+    try:
+        return orders.place(
+            ctx.broker, ctx.clock, amount, decision.pair, decision.direction,
+            client_key=trade.clientKey, sent_at=sent_at,
+        )  # fmt: skip
+    except Unreachable as exc:
+        if orders.may_have_executed(exc) or not orders.reconnect(ctx.broker):
+            raise
+        now = ctx.clock.now()
+        if level == 0 and now >= decision_expiry(decision):
+            raise  # back too late: the candle the order was for has begun
+        log.warning("user %s: the buy was not sent (%s); reconnected, sending it again", ctx.user_id, exc)
+        trades.mark_sent(ctx.db, trade.id, now)
+        return orders.place(
+            ctx.broker, ctx.clock, amount, decision.pair, decision.direction,
+            client_key=trade.clientKey, sent_at=now,
+        )  # fmt: skip
 
 
 def _resolve(ctx: CycleContext, resolver: reconcile.Reconciler, trade: trades.Trade) -> trades.Trade | None:

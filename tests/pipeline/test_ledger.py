@@ -10,7 +10,7 @@ from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glimpse.market.base import BrokerTimeout, Disconnected
+from glimpse.market.base import BrokerTimeout, Disconnected, Unreachable
 from glimpse.store import db as names
 from glimpse.store import operations_log, trades
 from operational_server import cycle, reconcile
@@ -448,3 +448,26 @@ def test_glimpse_ledger_convert_converts_once(monkeypatch, capsys):
     second = capsys.readouterr().out
     assert "trades          1 converted" in first and "trades          0 converted" in second
     assert db[names.TRADES].find_one({"session": "old"})["profit"] == -200
+
+
+def test_a_connection_lost_before_the_buy_was_sent_reconnects_and_sends_it_once():
+    lost = Unreachable("the connection to IQ Option was lost")  # raised before sending: nothing placed
+    broker = ScriptedBroker([+1], faults={1: (lost, False)})
+    session = make_session(broker, money(gales=1))
+    outcome = run_cycle(session.cycle_context(), decision())
+    assert broker.reconnects == 1 and broker.attempts == 2 and len(broker.bought) == 1
+    (trade,) = ledger(session)
+    assert (trade["status"], trade["result"], trade["profit"]) == ("closed", "win", 174)
+    assert outcome.result == "win" and outcome.stop is None
+    assert_money_agrees(session)
+
+
+def test_a_connection_back_too_late_for_the_candle_places_nothing_and_the_session_goes_on():
+    lost = Unreachable("the connection to IQ Option was lost")
+    broker = ScriptedBroker([+1], faults={1: (lost, False)})
+    session = make_session(broker, money(gales=1))
+    broker.reconnect = lambda: session.clock.advance(5)  # type: ignore[method-assign]  # 5 s: past the minute
+    outcome = run_cycle(session.cycle_context(), decision())
+    assert broker.attempts == 1 and broker.bought == [] and outcome.stop is None and outcome.orders == 0
+    (trade,) = ledger(session)
+    assert (trade["status"], trade["result"], trade["profit"]) == ("closed", "failed", 0)

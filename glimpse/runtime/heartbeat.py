@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -66,3 +68,84 @@ class HeartbeatThread(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+
+
+def check(
+    db: Any, now: float, lease: float, service: str | None = None, server_prefix: str | None = None
+) -> str | None:
+    """None when the named service (ServerStatus) or the servers named `server_prefix*` (Servers) beat
+    within `lease`; otherwise why not. Used by the containers' health checks."""
+    if service is not None:
+        doc = db[names.SERVER_STATUS].find_one({"name": service}, {"uptime": 1})
+        if doc is None:
+            return f"{service} has never beaten"
+        age = now - float(doc.get("uptime") or 0)
+        return None if age <= lease else f"{service} last beat {age:.1f} s ago (lease {lease:g} s)"
+    prefix = server_prefix or ""
+    docs = list(
+        db[names.SERVERS].find({"name": {"$regex": "^" + re.escape(prefix)}}, {"name": 1, "uptime": 1})
+    )
+    if not docs:
+        return f"no server named {prefix}* is registered"
+    stale = [d["name"] for d in docs if now - float(d.get("uptime") or 0) > lease]
+    return f"servers out of their lease: {', '.join(stale)}" if stale else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m glimpse.runtime.heartbeat NAME | --servers [PREFIX]`: exit 0 while it beats, 1 otherwise."""
+    import argparse
+    import socket
+
+    import pymongo
+
+    from glimpse.runtime.clock import clock_for, wall_span
+    from glimpse.runtime.config import ConfigError, load_config
+
+    parser = argparse.ArgumentParser(
+        prog="python -m glimpse.runtime.heartbeat",
+        description="Health check of a service container: is its heartbeat within the lease?",
+    )
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("service", nargs="?", help="the service's name in ServerStatus (e.g. Lister)")
+    group.add_argument(
+        "--servers",
+        nargs="?",
+        const=f"glimpse_{socket.gethostname()}_",
+        metavar="PREFIX",
+        help="the operational servers named PREFIX* (default: this host's, glimpse_<hostname>_)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"heartbeat: {exc}", file=sys.stderr)
+        return 2
+    if config.embedded:
+        print("heartbeat: needs GLIMPSE_MONGO_URI", file=sys.stderr)
+        return 2
+    clock = clock_for(config.clock_speed, config.clock_anchor)
+    assert config.mongo_uri is not None
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        config.mongo_uri.get_secret_value(), serverSelectionTimeoutMS=3000, connectTimeoutMS=3000
+    )
+    try:
+        problem = check(
+            client[config.db_name],
+            clock.now(),
+            wall_span(clock, config.lease_seconds) * 3,  # a health check tolerates a missed beat or two
+            service=args.service,
+            server_prefix=args.servers,
+        )
+    except Exception as exc:  # the database is down: unhealthy, with the reason
+        problem = f"database: {type(exc).__name__}"
+    finally:
+        client.close()
+    if problem:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+        return 1
+    print("healthy")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,7 +2,9 @@
 // /glimpse/openapi.json.
 
 import type { OperationsDoc } from "../lib/operations";
-import { call } from "./client";
+import type { TradeFilters, TradesPage } from "../lib/trades";
+import { filterBody } from "../lib/trades";
+import { call, download } from "./client";
 import type {
   Account,
   Balances,
@@ -51,6 +53,9 @@ export const api = {
   updateSignal: (id: string, status: "active" | "canceled") => call<{ res: 0 | 1 }>("updateSignal", { id, status }),
 
   getUserOperations: (limit = 100) => call<OperationsDoc[]>("getUserOperations", { limit }),
+  getUserTrades: (filters: TradeFilters, limit = 100, cursor?: string) =>
+    call<TradesPage>("getUserTrades", { ...filterBody(filters), limit, ...(cursor ? { cursor } : {}) }),
+  exportUserTrades: (filters: TradeFilters) => download("exportUserTrades", filterBody(filters)),
   getRank: () => call<RankRow[]>("getRank"),
   getTerms: () => call<{ name: string; value: string }[]>("getTerms"),
 };

@@ -9,6 +9,8 @@ import { cumulative, flattenCycles, readNote, type Cycle, type OrderLog } from "
 import { describeError } from "../../session/errors";
 import CandleChart from "./CandleChart";
 import CumulativeChart from "./CumulativeChart";
+import TradesTable from "./TradesTable";
+import { useAccount } from "../../session/AccountProvider";
 
 function OrderLine({ order, level }: { order: OrderLog; level: number }) {
   const { t, language } = useI18n();
@@ -59,9 +61,10 @@ function CycleDetails({ cycle }: { cycle: Cycle }) {
   );
 }
 
-/** The history of cycles, newest first, with the period's running result. */
+/** The ledger's orders (a filterable, sortable table), then the cycles, newest first, with the period's running result. */
 export default function OperationsPage() {
   const { t, language } = useI18n();
+  const { marketTz } = useAccount();
   const [cycles, setCycles] = useState<Cycle[] | null>(null);
   const [error, setError] = useState("");
   const [open, setOpen] = useState<string | null>(null);
@@ -76,6 +79,11 @@ export default function OperationsPage() {
   }, [t]);
   useEffect(() => {
     void load();
+    // Refreshes itself while open, like the trades table.
+    const timer = setInterval(() => {
+      if (document.visibilityState === "visible") void load();
+    }, 5000);
+    return () => clearInterval(timer);
   }, [load]);
 
   const points = useMemo(() => cumulative(cycles ?? []), [cycles]);
@@ -91,6 +99,8 @@ export default function OperationsPage() {
         </IonRefresher>
       }
     >
+      <TradesTable />
+      <h2 className="ion-padding-horizontal">{t("operations.cyclesTitle")}</h2>
       {error && <p role="alert" className="ion-padding">{error}</p>}
       {cycles === null && !error && <Loading />}
       {cycles && cycles.length === 0 && (
@@ -116,7 +126,7 @@ export default function OperationsPage() {
                 <IonItem button detail={false} onClick={() => setOpen(open === c.key ? null : c.key)} className="cycle-row">
                   <IonLabel>
                     <h2>{c.ativo}</h2>
-                    <p>{formatDateTime(c.horario, language)}</p>
+                    <p>{formatDateTime(c.horario, language, marketTz)}</p>
                   </IonLabel>
                   <span slot="end" className={resultClass(c.profit)}>
                     {formatSignedMoney(c.profit, language)}

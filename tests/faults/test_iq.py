@@ -112,10 +112,6 @@ def test_a_socket_drop_with_an_order_open_loses_no_result(tmp_path):
     assert violations == [], "\n".join(violations)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F4: after an idle socket drop the next buy is refused, no reconnect: the session ends and the user is set off",
-)
 def test_a_socket_drop_while_idle_leaves_no_user_stuck(tmp_path):
     with Cluster(tmp_path, broker="iqoption", users=1, servers=2) as cluster:
         user = cluster.accounts[0]

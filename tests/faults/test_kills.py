@@ -56,10 +56,6 @@ def _settle(user: User) -> tuple[str, dict]:
                       "u.set.result": {"$in": ["win", "loss", "doji"]}}  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F6: Operations misses the orders a killed server placed and the next server reconciled",
-)
 def test_a_kill_after_the_buy_and_before_it_is_marked_open_loses_no_order(tmp_path):
     with Cluster(tmp_path, users=1, servers=2) as cluster:
         _kill_trials(cluster, "kill after the buy, level 0", _buy(level0=True))
@@ -67,10 +63,6 @@ def test_a_kill_after_the_buy_and_before_it_is_marked_open_loses_no_order(tmp_pa
     assert violations == [], "\n".join(violations)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F6: Operations misses the gale orders a killed server placed and the next server reconciled",
-)
 def test_a_kill_after_a_gale_buy_and_before_it_is_marked_open_loses_no_order(tmp_path):
     with Cluster(tmp_path, users=1, servers=2) as cluster:
         _kill_trials(cluster, "kill after the buy, gale", _buy(level0=False), wait=120)
@@ -78,7 +70,6 @@ def test_a_kill_after_a_gale_buy_and_before_it_is_marked_open_loses_no_order(tmp
     assert violations == [], "\n".join(violations)
 
 
-@pytest.mark.xfail(strict=True, reason="F6: Operations misses the orders of the cycle the kill cut")
 def test_a_kill_after_settling_and_before_crediting_loses_no_result(tmp_path):
     with Cluster(tmp_path, users=1, servers=2) as cluster:
         _kill_trials(cluster, "kill after settling", _settle)

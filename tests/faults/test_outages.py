@@ -28,10 +28,6 @@ def _settle_in(cluster: Cluster) -> None:
     wait_for(lambda: all(cluster.trading_since(u, known) for u in cluster.accounts), 30, "every user trading")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: users stranded assigning, then stopping for good; their open trade never gets its result",
-)
 def test_the_database_paused_for_30_seconds_leaves_no_user_stuck_and_loses_nothing(tmp_path):
     with Cluster(tmp_path, users=3, servers=4) as cluster:
         _settle_in(cluster)
@@ -44,10 +40,6 @@ def test_the_database_paused_for_30_seconds_leaves_no_user_stuck_and_loses_nothi
     assert violations == [], "\n".join(violations)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: a user stranded assigning, then stopping for good; its open trade never gets its result",
-)
 def test_database_connections_cut_for_30_seconds_leave_no_user_stuck_and_lose_nothing(tmp_path):
     with Cluster(tmp_path, users=3, servers=4) as cluster:
         _settle_in(cluster)

@@ -42,18 +42,18 @@ class CandleStreams(Ticker):
             self._streaming = broker
         return broker
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> bool:
         db = self.ctx.db
         open_pairs = [d["ativo"] for d in db[names.OPENED_ACTIVES].find({"open": "True"}, {"ativo": 1})]
         if not open_pairs:
-            return
+            return True  # nothing is open: nothing to stream
         try:
             broker = self._broker()
             rows = {pair: broker.stream_candles(pair) for pair in open_pairs if pair in PAIR_NAMES}
         except BrokerError as exc:
             self._streaming = None
             self.account.drop(exc)
-            return
+            return False
         written = self.ctx.clock.now()
         docs = [
             {"ativo": pair, "candles": [dict(c) for c in candles], "lastUpdated": written}
@@ -61,6 +61,7 @@ class CandleStreams(Ticker):
             if candles
         ]
         upsert_all(db[names.REALTIME_CANDLES], "ativo", docs)
+        return True
 
     def teardown(self) -> None:
         # Closing the connection ends its streams (stopping 31 IQ Option streams one by one takes minutes).

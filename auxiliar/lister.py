@@ -52,16 +52,17 @@ class Lister(Ticker):
         super().__init__(ctx, NAME, ctx.config.lister_interval)
         self.account = MarketAccount(ctx, NAME)
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> bool:
         db = self.ctx.db
         try:
             assets = self.account.get().open_assets()
         except BrokerError as exc:
             self.account.drop(exc)
-            return
+            return False  # no market data: after a few such ticks the heartbeat stops (/health shows it)
         schedules = {doc["ativo"]: doc for doc in db[names.ACTIVES_SCHEDULE].find({}, {"_id": 0})}
         docs = listing(assets, schedules, local_datetime(now, self.ctx.config.zone))
         upsert_all(db[names.OPENED_ACTIVES], "ativo", [dict(d, updatedAt=now) for d in docs])
+        return True
 
     def teardown(self) -> None:
         self.account.close()

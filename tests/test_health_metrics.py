@@ -111,10 +111,10 @@ class FragileLister(Lister):
 
     broken = threading.Event()
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> bool:
         if self.broken.is_set():
             raise ServiceDied("killed by the test")
-        super().tick(now)
+        return super().tick(now)
 
 
 def test_a_dead_service_turns_health_503_and_back_to_200_after_its_restart(config, db):
@@ -273,3 +273,153 @@ def test_metrics_answer_without_ledger_figures_while_the_database_is_down(config
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "glimpse_api_requests_total" in text and "glimpse_orders_settled_total" not in text
+
+
+# ---- market login back-off ----------------------------------------------------------------
+
+
+class RefusingMarket:
+    """open_broker stand-in: refuses the market account until `accept` is set."""
+
+    def __init__(self) -> None:
+        self.attempts: list[float] = []
+        self.accept = False
+        self.clock_value = 0.0
+
+    def monotonic(self) -> float:
+        return self.clock_value
+
+    def open_broker(self, config, db, clock, email, password):
+        from glimpse.market import AuthError
+
+        market = self
+
+        class Broker:
+            def connect(self) -> None:
+                market.attempts.append(market.clock_value)
+                if not market.accept:
+                    raise AuthError("market account refused")
+
+            def is_connected(self) -> bool:
+                return True
+
+            def close(self) -> None:
+                pass
+
+            def open_assets(self) -> dict:
+                return {}
+
+        return Broker()
+
+
+def test_the_market_login_backs_off_exponentially_with_a_cap_and_logs_state_changes(
+    config, db, clock, monkeypatch, caplog
+):
+    from auxiliar import market_account
+
+    market = RefusingMarket()
+    monkeypatch.setattr(market_account, "open_broker", market.open_broker)
+    account = market_account.MarketAccount(
+        ServiceContext(config=config, db=db, clock=clock), "Lister", market.monotonic
+    )
+    with caplog.at_level("DEBUG", logger="auxiliar.market_account"):
+        # One call a second for ten minutes, as the lister's ticks would.
+        for second in range(600):
+            market.clock_value = float(second)
+            try:
+                account.get()
+            except market_account.BrokerError as exc:
+                account.drop(exc)
+        gaps = [b - a for a, b in zip(market.attempts, market.attempts[1:], strict=False)]
+        assert gaps[:6] == [1, 2, 4, 8, 16, 32] and set(gaps[6:]) == {60}
+        assert len(market.attempts) <= 17  # not 600
+        market.accept = True
+        market.clock_value = 10_000.0
+        assert account.get() is not None
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    infos = [r for r in caplog.records if r.levelname == "INFO"]
+    assert len(warnings) == 1 and "back-off" in warnings[0].getMessage()
+    assert len(infos) == 1 and "after" in infos[0].getMessage()
+    assert account.failures == 0 and account.state == "connected"
+
+
+def test_a_lister_without_market_data_stops_beating(config, db, clock, monkeypatch):
+    from auxiliar import market_account
+
+    market = RefusingMarket()
+    monkeypatch.setattr(market_account, "open_broker", market.open_broker)
+    lister = Lister(ServiceContext(config=config, db=db, clock=clock))
+    lister.account.monotonic = market.monotonic
+    assert lister.tick(clock.now()) is False
+    market.accept = True
+    market.clock_value = 100.0
+    assert lister.tick(clock.now()) is True
+
+
+# ---- JSON logs ----------------------------------------------------------------------------
+
+
+def test_json_log_lines_carry_ids_and_no_secrets():
+    import io
+    import json
+    import logging
+
+    from glimpse.runtime import logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger("glimpse.test.json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        with logs.bind(user="u1", session="s1"):
+            logger.info("order placed", extra={"trade": "t9", "server": "glimpse_01"})
+            with logs.bind(server="glimpse_02"):
+                logger.warning("connecting to mongodb://admin:hunter22@db:27017 with password=hunter22")
+        logger.info("outside")
+        try:
+            raise ValueError("smtp://relay:s3cret@mail failed")
+        except ValueError:
+            logger.exception("mail")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(lines) == 4
+    first, second, third, fourth = lines
+    assert (first["user"], first["session"], first["trade"], first["server"]) == (
+        "u1",
+        "s1",
+        "t9",
+        "glimpse_01",
+    )
+    assert (
+        first["message"] == "order placed"
+        and first["level"] == "INFO"
+        and first["logger"] == "glimpse.test.json"
+    )
+    assert second["server"] == "glimpse_02" and "hunter22" not in json.dumps(second)
+    assert "admin:***@db" in second["message"]
+    assert "user" not in third
+    assert "s3cret" not in json.dumps(fourth) and "ValueError" in fourth["exception"]
+
+
+def test_glimpse_log_format_json_from_the_environment(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from glimpse.runtime import logs; logs.configure(); "
+        "logging.getLogger('glimpse.x').warning('hello', extra={'user': 'u7'})"
+    )
+    env = {**os.environ, "GLIMPSE_LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    [line] = [entry for entry in done.stderr.splitlines() if entry.strip()]
+    entry = json.loads(line)
+    assert entry["message"] == "hello" and entry["user"] == "u7"
+    env["GLIMPSE_LOG_FORMAT"] = "text"
+    text = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert "WARNING glimpse.x: hello" in text.stderr

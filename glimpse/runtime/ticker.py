@@ -3,8 +3,9 @@
 Deadlines are absolute, so the loop does not drift; a tick that overruns
 skips the missed ones instead of bursting. Each tick writes the service's
 heartbeat (ServerStatus). A failing tick is logged with its context and the
-loop goes on; after `max_failed_ticks` failures in a row the heartbeat stops
-until a tick succeeds, so /health shows a service that only fails. A tick
+loop goes on; after `max_failed_ticks` failures in a row (exceptions, or ticks
+that return False: no progress) the heartbeat stops until a tick succeeds, so
+/health shows a service that only fails. A tick
 that raises `ServiceDied` ends the thread: the supervisor (glimpse/runtime/
 services.py) starts a fresh instance.
 """
@@ -45,7 +46,9 @@ class Ticker(threading.Thread):
     def setup(self) -> None:
         """Runs once before the first tick."""
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> bool | None:
+        """One round of work. Return False when it could make no progress (e.g. the broker is
+        unreachable): it counts as a failed tick, without a traceback in the log."""
         raise NotImplementedError
 
     def teardown(self) -> None:
@@ -64,8 +67,8 @@ class Ticker(threading.Thread):
                     self._wait(deadline, started)
                     continue
                 try:
-                    self.tick(now)
-                    self.failed_ticks = 0
+                    progressed = self.tick(now)
+                    self.failed_ticks = self.failed_ticks + 1 if progressed is False else 0
                 except ServiceDied:
                     log.exception("%s: the loop cannot go on; its thread ends", self.service_name)
                     return

@@ -275,9 +275,12 @@ def summary_of(db: Any, user: str, start: float, end: float) -> dict[str, int]:
 class Running:
     """The notifier's threads: the dispatcher, and the Telegram poller when a bot is configured."""
 
-    def __init__(self, notifier: Notifier, interval: float = 0.2, summary_every: float = 60.0):
+    def __init__(self, notifier: Notifier, interval: float = 0.5, summary_every: float = 60.0):
         self.notifier = notifier
         self.interval = interval
+        # Like the tickers (glimpse/runtime/ticker.py): no database round from just before the
+        # decision instant to the end of the minute, when the bots place their orders.
+        self.quiet_from = notifier.config.decision_second - 0.3
         self.summary_every = summary_every
         self.stop_event = threading.Event()
         self.threads = [threading.Thread(target=self._dispatch_loop, name="service-notifier", daemon=True)]
@@ -297,6 +300,9 @@ class Running:
         next_summary = next_beat = next_prune = 0.0
         while not self.stop_event.is_set():
             now = clock.now()
+            if now % 60 >= self.quiet_from:
+                self.stop_event.wait(self.interval)
+                continue
             try:
                 n.fan_out(now)
                 n.dispatch(now)

@@ -1,7 +1,18 @@
 """The API's blueprints, one per area."""
 
 from api import metrics_route
-from api.routes import accounts, admin, content, health, manager, market, operations, signals, strategies
+from api.routes import (
+    accounts,
+    admin,
+    content,
+    health,
+    manager,
+    market,
+    notifications,
+    operations,
+    signals,
+    strategies,
+)
 
 BLUEPRINTS = [
     health.bp,
@@ -13,5 +24,6 @@ BLUEPRINTS = [
     operations.bp,
     manager.bp,
     admin.bp,
+    notifications.bp,
     metrics_route.bp,
 ]

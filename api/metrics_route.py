@@ -18,6 +18,9 @@ from glimpse.runtime.security import constant_time_equal
 
 bp = Blueprint("metrics", __name__)
 
+# Login routes and the kind of account they log in.
+LOGIN_ROUTES = {"/glimpse/login": "user", "/glimpse/managerLogin": "manager"}
+
 
 def _route() -> str:
     rule = request.url_rule
@@ -40,6 +43,11 @@ def _observe(response: Response) -> Response:
         metrics.API_LATENCY.labels(route=route).observe(time.perf_counter() - started)
     if response.status_code == 429:
         metrics.count_throttled(route)
+    elif route in LOGIN_ROUTES and response.status_code == 200 and response.is_json:
+        # A refused login answers 200 {"res": -1} (the original contract): counted here, once.
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and body.get("res") == -1:
+            metrics.count_login_failure(LOGIN_ROUTES[route])
     return response
 
 

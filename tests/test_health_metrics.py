@@ -239,6 +239,11 @@ def test_metrics_counters_equal_the_ledger(app, db, clock):
     metrics.count_dropped_decision()
     client = app.test_client()
     client.get("/glimpse/ping")
+    failures_before = metrics.LOGIN_FAILURES.labels(kind="user")._value.get()
+    refused = client.post(
+        "/glimpse/login", json={"email": "nobody@example.com", "password": "wrong password 1"}
+    )
+    assert refused.status_code in (200, 429)
 
     text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
     samples = _samples(text)
@@ -258,6 +263,9 @@ def test_metrics_counters_equal_the_ledger(app, db, clock):
     ping = ("glimpse_api_requests_total", (("method", "GET"), ("route", "/glimpse/ping"), ("status", "200")))
     assert samples[ping] >= 1
     assert samples[("glimpse_api_request_seconds_count", (("route", "/glimpse/ping"),))] >= 1
+    if refused.status_code == 200:
+        assert refused.json == {"res": -1}
+        assert samples[("glimpse_login_failures_total", (("kind", "user"),))] == failures_before + 1
 
 
 def test_metrics_answer_without_ledger_figures_while_the_database_is_down(config, clock):

@@ -502,3 +502,27 @@ def test_the_notifier_alone_needs_a_shared_database():
         timeout=60,
     )
     assert done.returncode == 2 and "GLIMPSE_MONGO_URI" in done.stderr
+
+
+def test_a_dead_endpoint_never_reaches_trading_code(ctx, receivers):
+    """What a bot calls, enqueue, is one insert: with the notifier stuck on a dead endpoint,
+    every enqueue returns before that endpoint answers anything, and other users are served."""
+    dead, alive = receivers(), receivers()
+    dead.hold()
+    add_hook(ctx, ANA, dead.url)
+    add_hook(ctx, BRUNO, alive.url)
+    running = NotifierService(poll_timeout=1).start(ctx)
+    try:
+        notify.enqueue(ctx.db, ANA, store.CYCLE_RESULT, {"net": -500}, ctx.clock.now())
+        assert dead.wait_arrived(1) == 1  # the notifier is now blocked on Ana's endpoint
+        ids = [
+            notify.enqueue(ctx.db, ANA, store.CYCLE_RESULT, {"net": n}, ctx.clock.now()) for n in range(50)
+        ]
+        ids.append(notify.enqueue(ctx.db, BRUNO, store.STOP_WIN, {"net": 900}, ctx.clock.now()))
+        assert all(ids) and dead.received == []
+        assert [r.json["user"] for r in alive.wait_for(1)] == [BRUNO]
+        assert dead.arrived == 1  # Ana's other deliveries wait their turn instead of piling on
+    finally:
+        dead.release()
+        running.stop()
+        running.join(10)

@@ -187,3 +187,25 @@ def test_a_blocked_user_cannot_press_start(db, clock):
     assert not accounts.press_start(db, user, ("off",), clock.now(), {})
     db[names.ACCOUNTS].update_one({"_id": user}, {"$set": {"blocked": False}})
     assert accounts.press_start(db, user, ("off",), clock.now(), {})
+
+
+def test_every_way_to_off_closes_the_glimpse_session(db, clock):
+    user = _waiting_user(db, clock.now())
+    oid = lifecycle.oid(user)
+    db[names.ACCOUNTS].update_one({"_id": oid}, {"$set": {"glimpseSession": "g1", "server": SERVER}})
+    db[names.ACCOUNTS].update_one({"_id": oid}, {"$set": {"glimpseStatus": "operating"}})
+    assert lifecycle.finish(db, user, SERVER)
+    assert "glimpseSession" not in _account(db, user)
+
+    db[names.ACCOUNTS].update_one(
+        {"_id": oid}, {"$set": {"glimpseSession": "g2", "glimpseStatus": "waiting"}}
+    )
+    assert lifecycle.deny(db, oid, "waiting", alerts.notice("x", "y", clock.now()))
+    assert "glimpseSession" not in _account(db, user)
+
+    db[names.ACCOUNTS].update_one(
+        {"_id": oid}, {"$set": {"glimpseSession": "g3", "glimpseStatus": "stopping", "server": ""}}
+    )
+    account = accounts.find_by_id(db, oid)
+    assert account is not None and accounts.end_orphan_stop(db, account, None)
+    assert "glimpseSession" not in _account(db, user)

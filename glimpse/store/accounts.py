@@ -3,7 +3,7 @@
 The document keeps the original's field names on disk (name, email,
 glimpseStatus, iqPeriodProfit, strategySettings, ...). The profit fields
 (iqSessionProfit, iqPeriodProfit, iqPeriodLoss) are integer cents; the
-ledger (glimpse/store/ledger.py) moves them with `$inc` of ints, and older
+ledger (glimpse/store/trades.py) moves them with `$inc` of ints, and older
 documents that still hold reais as floats are read exactly until converted.
 Life-cycle transitions (glimpseStatus with server and assignment) live in
 glimpse/store/lifecycle.py.
@@ -648,7 +648,10 @@ def add_owned_strategy(db: Any, account_id: ObjectId, name: str) -> None:
 
 def end_orphan_stop(db: Any, account: Account, alert_doc: Mapping[str, Any] | None) -> bool:
     """stopping with no server → off, for the assignment that was read; False if anything moved meanwhile."""
-    update: dict[str, Any] = {"$set": {"glimpseStatus": "off", "iqSessionProfit": 0}}
+    update: dict[str, Any] = {
+        "$set": {"glimpseStatus": "off", "iqSessionProfit": 0},
+        "$unset": {"glimpseSession": ""},
+    }
     if alert_doc is not None:
         update["$push"] = {"alerts": dict(alert_doc)}
     query: dict[str, Any] = {"_id": account.id, "glimpseStatus": "stopping", "server": {"$in": ["", None]}}

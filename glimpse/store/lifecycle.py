@@ -316,7 +316,11 @@ def deny(db: Any, user_id: ObjectId, from_status: str, alert_doc: dict[str, Any]
     """Send a user back to off with an alert (from `from_status` only)."""
     result = db[names.ACCOUNTS].update_one(
         {"_id": user_id, "glimpseStatus": from_status},
-        {"$set": {"glimpseStatus": "off", "server": ""}, "$push": {"alerts": alert_doc}},
+        {
+            "$set": {"glimpseStatus": "off", "server": ""},
+            "$unset": {"glimpseSession": ""},
+            "$push": {"alerts": alert_doc},
+        },
     )
     return int(result.modified_count) == 1
 
@@ -349,7 +353,9 @@ def finish(
             "server": "",
             "iqSessionProfit": 0,
             "operating": dict(IDLE_OPERATING, tries=[]),
-        }
+        },
+        # The next Start opens a new Glimpse session (its own net, stops and Operations log).
+        "$unset": {"glimpseSession": ""},
     }
     if alert_doc is not None:
         update["$push"] = {"alerts": alert_doc}

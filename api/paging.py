@@ -7,25 +7,32 @@ shape (a JSON array); the token of the next page travels in the
 
 The cursor holds the sort key and `_id` of the last row served, so the next
 page is one indexed range query (`key < last or key == last and _id < last`),
-never a skip over the rows already seen.
+never a skip over the rows already seen. On the embedded store, where
+mongomock would filter, sort and copy the whole collection for every page,
+the page walks a sorted index the store keeps itself
+(glimpse.store.db.indexed_find).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from bson import ObjectId
+from bson import ObjectId, json_util
 from bson.errors import InvalidId
+from bson.json_util import JSONMode, JSONOptions
+from flask import Response
 
 from api.errors import bad_request
-from api.jsonio import json_response
+from glimpse.store.db import indexed_find
 
 NEXT_HEADER = "X-Glimpse-Next"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+MAX_BYTES = 1_000_000  # no page's body is larger
+_BSON = JSONOptions(json_mode=JSONMode.RELAXED, tz_aware=True)  # as api.jsonio answers
 
 
 def encode(key: Any, last_id: ObjectId) -> str:
@@ -78,10 +85,46 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def page_response(rows: Iterable[Any], next_cursor: str | None, shape: Callable[[Any], Any] | None = None):
-    """The original array body, with the next page's cursor in a header."""
-    body = [shape(row) for row in rows] if shape else list(rows)
-    response = json_response(body)
+def _bson_default(value: Any) -> Any:
+    if isinstance(value, ObjectId):
+        return {"$oid": str(value)}
+    return json_util.default(value, json_options=_BSON)
+
+
+def _dumps(value: Any) -> str:
+    """The JSON jsonio.json_response gives (bson's relaxed mode), without its Python-level walk
+    over every value: json's C encoder calls back only for the BSON types."""
+    try:
+        return _ENCODER.encode(value)
+    except ValueError:  # NaN or infinity, which bson writes as {"$numberDouble": ...}
+        return str(json_util.dumps(value, json_options=_BSON))
+
+
+_ENCODER = json.JSONEncoder(default=_bson_default, allow_nan=False, separators=(",", ":"))
+
+
+def page_response(
+    rows: list[Any],
+    next_cursor: str | None,
+    shape: Callable[[Any], Any] | None = None,
+    *,
+    sort_field: str | None = None,
+) -> Response:
+    """The original array body, with the next page's cursor in a header.
+
+    A body is at most MAX_BYTES: past that, the page ends at the last row that fits
+    (at least one row) and the cursor points after it, when the `sort_field` is given."""
+    items = [shape(row) for row in rows] if shape else rows
+    text = _dumps(items)  # ASCII (json escapes the rest): its length is its size in bytes
+    if len(text) > MAX_BYTES and sort_field is not None and len(items) > 1:
+        parts = [_dumps(item) for item in items]
+        keep, size = 0, 2
+        while keep < len(parts) and (keep == 0 or size + len(parts[keep]) + 1 <= MAX_BYTES):
+            size += len(parts[keep]) + 1
+            keep += 1
+        text = "[" + ",".join(parts[:keep]) + "]"
+        next_cursor = encode(_plain(rows[keep - 1].get(sort_field)), rows[keep - 1]["_id"])
+    response = Response(text, mimetype="application/json")
     if next_cursor:
         response.headers[NEXT_HEADER] = next_cursor
         response.headers["Access-Control-Expose-Headers"] = NEXT_HEADER
@@ -98,8 +141,11 @@ def fetch_batch(
     projection: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """`size` rows after `cursor` (exports loop over it with batches above MAX_LIMIT)."""
-    found = collection.find(combine(query, after(sort_field, direction, cursor)), projection)
-    rows = list(found.sort([(sort_field, direction), ("_id", direction)]).limit(size + 1))
+    rows = indexed_find(collection, query, sort_field, direction, decode(cursor) if cursor else None, size + 1,
+                        projection)  # fmt: skip
+    if rows is None:  # a real MongoDB, which has the index (glimpse.store.db.INDEXES)
+        found = collection.find(combine(query, after(sort_field, direction, cursor)), projection)
+        rows = list(found.sort([(sort_field, direction), ("_id", direction)]).limit(size + 1))
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]

@@ -19,7 +19,7 @@ from typing import Any
 from bson import ObjectId
 from flask import Blueprint, Response, stream_with_context
 
-from api import audit, auth, paging
+from api import audit, auth, paging, throttle
 from api.context import ctx
 from api.manager_roles import ADMIN, SUPPORT
 from api.manager_schemas import (
@@ -43,6 +43,7 @@ from glimpse.store import managers as manager_store
 from glimpse.store import questions as question_store
 from glimpse.store import servers as server_store
 from glimpse.store.accounts import public_view
+from glimpse.store.db import indexed_find, tally
 
 bp = Blueprint("manager", __name__, url_prefix="/glimpse")
 
@@ -99,7 +100,7 @@ def get_users(body: UsersQuery):
         view["blocked"] = doc.get("blocked") is True
         return view
 
-    return paging.page_response(rows, following, shape)
+    return paging.page_response(rows, following, shape, sort_field="name")
 
 
 @endpoint(bp, "/getUserDetail", access=MANAGER, body=UserDetailBody, role=SUPPORT)
@@ -134,7 +135,7 @@ def get_all_operations(body: OperationsQuery):
     rows, following = paging.fetch(
         ctx().db[names.OPERATIONS], query, "operationTime", -1, body.limit, body.cursor
     )
-    return paging.page_response(rows, following)
+    return paging.page_response(rows, following, sort_field="operationTime")
 
 
 def trades_filter(body: TradesQuery) -> dict[str, Any]:
@@ -153,7 +154,7 @@ def get_trades(body: TradesQuery):
     rows, following = paging.fetch(
         ctx().db[names.TRADES], trades_filter(body), "decidedAt", -1, body.limit, body.cursor
     )
-    return paging.page_response(rows, following)
+    return paging.page_response(rows, following, sort_field="decidedAt")
 
 
 CSV_COLUMNS = ("_id", "user", "session", "server", "cycle", "ativo", "operacao", "amount", "galeLevel", "payout",
@@ -165,17 +166,34 @@ EXPORT_BATCH = 1000
 @endpoint(
     bp, "/exportTrades", access=MANAGER, body=TradesQuery, role=SUPPORT, responses={200: "text/csv, streamed"}
 )
+@throttle.export_limit
 def export_trades(body: TradesQuery):
-    """Every trade that matches the filters, as CSV, streamed: one database cursor read in batches,
-    written out every EXPORT_BATCH rows, so memory stays flat however many trades match."""
+    """Every trade that matches the filters, as CSV, streamed: written out every EXPORT_BATCH rows,
+    so memory stays flat however many trades match."""
     db, query = ctx().db, trades_filter(body)
+
+    def trades() -> Iterator[dict[str, Any]]:
+        collection, cursor = db[names.TRADES], None
+        projection = dict.fromkeys(CSV_COLUMNS, 1)
+        # The embedded store answers keyset batches from its sorted index (each batch holds its
+        # lock briefly); a MongoDB streams one cursor, read in batches.
+        if indexed_find(collection, {}, "decidedAt", -1, None, 1, {"_id": 1}) is None:
+            found = collection.find(query, projection).sort([("decidedAt", -1), ("_id", -1)])
+            yield from found.batch_size(EXPORT_BATCH)
+            return
+        while True:
+            batch, cursor = paging.fetch_batch(
+                collection, query, "decidedAt", -1, EXPORT_BATCH, cursor, projection
+            )
+            yield from batch
+            if cursor is None:
+                return
 
     def rows() -> Iterator[str]:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        found = db[names.TRADES].find(query).sort([("decidedAt", -1), ("_id", -1)]).batch_size(EXPORT_BATCH)
-        for count, trade in enumerate(found, 1):
+        for count, trade in enumerate(trades(), 1):
             writer.writerow(["" if trade.get(c) is None else trade.get(c) for c in CSV_COLUMNS])
             if count % EXPORT_BATCH == 0:
                 yield out.getvalue()
@@ -209,8 +227,9 @@ def get_overview(body: Empty):
     def age_of(uptime: Any) -> float:
         return round(max(0.0, now - float(uptime)) / speed, 1) if isinstance(uptime, (int, float)) else -1.0
 
-    users = {status: db[names.ACCOUNTS].count_documents({"glimpseStatus": status}) for status in STATUSES}
-    blocked = db[names.ACCOUNTS].count_documents({"blocked": True})
+    by_status = tally(db[names.ACCOUNTS], "glimpseStatus")
+    users = {status: by_status.get(status, 0) for status in STATUSES}
+    blocked = sum(n for value, n in tally(db[names.ACCOUNTS], "blocked").items() if value is True)
     servers = []
     fields = {"_id": 0, "name": 1, "status": 1, "target": 1, "uptime": 1, "preferential": 1, "drain": 1}
     for doc in db[names.SERVERS].find({}, fields).sort("name", 1):
@@ -225,7 +244,9 @@ def get_overview(body: Empty):
     net = Decimal(0)
     hours: dict[int, dict[str, Any]] = {}
     trade_fields = {"_id": 0, "decidedAt": 1, "result": 1, "profit": 1, "status": 1}
-    for trade in db[names.TRADES].find({"decidedAt": {"$gte": start}}, trade_fields):
+    today = {"decidedAt": {"$gte": start}}
+    found = indexed_find(db[names.TRADES], today, "decidedAt", -1, None, None, trade_fields)
+    for trade in db[names.TRADES].find(today, trade_fields) if found is None else found:
         counts["orders"] += 1
         hour = int((float(trade.get("decidedAt") or start) - start) // 3600)
         slot = hours.setdefault(hour, {"hour": hour, "orders": 0, "net": Decimal(0)})
@@ -295,7 +316,7 @@ def get_audit(body: AuditQuery):
         _time_range("when", body.since, body.until),
     )
     rows, following = paging.fetch(ctx().db[names.MANAGER_AUDIT], query, "when", -1, body.limit, body.cursor)
-    return paging.page_response(rows, following)
+    return paging.page_response(rows, following, sort_field="when")
 
 
 @endpoint(bp, "/insertAudit", access=MANAGER, body=InsertAuditBody, role=ADMIN)
@@ -319,7 +340,7 @@ def get_questions(body: QuestionsQuery):
         body.limit,
         body.cursor,
     )
-    return paging.page_response(rows, following)
+    return paging.page_response(rows, following, sort_field="when")
 
 
 @endpoint(bp, "/getAuxiliar", access=MANAGER, body=Empty, role=SUPPORT)
@@ -334,7 +355,7 @@ def get_codes(body: CodesQuery):
     rows, following = paging.fetch(
         ctx().db[names.CODES], code_store.used_filter(body.used), "code", 1, body.limit, body.cursor
     )
-    return paging.page_response(rows, following)
+    return paging.page_response(rows, following, sort_field="code")
 
 
 @endpoint(bp, "/createCodes", access=MANAGER, body=CreateCodesBody, role=ADMIN)

@@ -11,7 +11,10 @@ which gives each single operation the atomicity MongoDB itself guarantees.
 
 from __future__ import annotations
 
+import bisect
+import copy
 import threading
+from collections import Counter
 from typing import Any
 
 import mongomock
@@ -143,6 +146,281 @@ def _install_id_lookup() -> None:
 
 
 _install_id_lookup()
+
+
+# ------------------------------------------------------------------ sorted indexes on the embedded store
+#
+# mongomock answers every find by filtering, sorting and deep-copying the
+# whole collection, so a keyset page over 200,000 trades cost ~0.5 s. On the
+# embedded store the manager's pages therefore walk sorted indexes of their
+# own: per collection, a sorted list of `(type rank, value, ..., _id)` for the
+# fields (an equality field of the query, if any, then the sort field), built
+# on first use and kept in step by hooks on mongomock's writes (insert,
+# in-place update, rollback, delete, drop). Only scalar values (null, numbers,
+# strings, booleans) and ObjectId ids are indexed; with anything else the
+# index is refused and the caller asks the database as before.
+
+_MAX_ID = ObjectId("f" * 24)
+_Entry = tuple[Any, ...]
+_SCALARS = frozenset((str, int, float, bool, type(None), ObjectId))
+
+
+def _rank(value: Any) -> tuple[int, Any] | None:
+    """The value's place in an index, in MongoDB's order of types; None when not indexable."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool):
+        return (3, value)
+    if isinstance(value, (int, float)):
+        return None if value != value else (1, value)  # NaN sorts nowhere
+    if isinstance(value, str):
+        return (2, value)
+    return None
+
+
+class _SortedIndex:
+    def __init__(self, fields: tuple[str, ...]):
+        self.fields = fields
+        self.keys: dict[ObjectId, _Entry] = {}
+        self.order: list[_Entry] = []
+
+    def entry(self, doc: dict[str, Any]) -> _Entry | None:
+        doc_id = doc.get("_id")
+        if type(doc_id) is not ObjectId:
+            return None
+        parts: list[Any] = []
+        for field in self.fields:
+            ranked = _rank(doc.get(field))
+            if ranked is None:
+                return None
+            parts += ranked
+        return (*parts, doc_id)
+
+    def build(self, docs: Any) -> bool:
+        for doc in docs:
+            entry = self.entry(doc)
+            if entry is None:
+                return False
+            self.keys[entry[-1]] = entry
+        self.order = sorted(self.keys.values())
+        return True
+
+    def put(self, doc: dict[str, Any]) -> bool:
+        """Index `doc` at its current values; False when it cannot be indexed."""
+        entry = self.entry(doc)
+        if entry is None:
+            return False
+        old = self.keys.get(entry[-1])
+        if old != entry:
+            if old is not None:
+                self._remove(old)
+            self.keys[entry[-1]] = entry
+            bisect.insort(self.order, entry)
+        return True
+
+    def drop(self, doc_id: Any) -> None:
+        old = self.keys.pop(doc_id, None)
+        if old is not None:
+            self._remove(old)
+
+    def _remove(self, entry: _Entry) -> None:
+        at = bisect.bisect_left(self.order, entry)
+        if at < len(self.order) and self.order[at] == entry:
+            del self.order[at]
+
+    def span(self, prefix: _Entry, conditions: list[Any]) -> tuple[int, int]:
+        """The positions under `prefix` (the ranked equality values) that can match `conditions`
+        (the query's conditions on the last field: only a numeric range narrows them)."""
+        order = self.order
+        lo, hi = bisect.bisect_left(order, prefix), bisect.bisect_left(order, (*prefix, 4))
+        for condition in conditions:
+            if not isinstance(condition, dict):
+                continue
+            for op, bound in condition.items():
+                if op not in ("$gt", "$gte", "$lt", "$lte") or not _is_number(bound):
+                    continue
+                # Only numbers match a numeric range.
+                lo = max(lo, bisect.bisect_left(order, (*prefix, 1)))
+                hi = min(hi, bisect.bisect_left(order, (*prefix, 2)))
+                if op == "$gte":
+                    lo = max(lo, bisect.bisect_left(order, (*prefix, 1, bound)))
+                elif op == "$gt":
+                    lo = max(lo, bisect.bisect_right(order, (*prefix, 1, bound, _MAX_ID)))
+                elif op == "$lt":
+                    hi = min(hi, bisect.bisect_left(order, (*prefix, 1, bound)))
+                else:
+                    hi = min(hi, bisect.bisect_right(order, (*prefix, 1, bound, _MAX_ID)))
+        return lo, hi
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _top_conditions(query: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(field, condition) pairs that every match must meet: the query's top level and its $and."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in query.items():
+        if key == "$and" and isinstance(value, list):
+            for part in value:
+                if isinstance(part, dict):
+                    pairs += _top_conditions(part)
+        elif not key.startswith("$"):
+            pairs.append((key, value))
+    return pairs
+
+
+def _indexes_of(store: Any) -> dict[tuple[str, ...], _SortedIndex]:
+    registry: dict[tuple[str, ...], _SortedIndex] = store.__dict__.setdefault("_glimpse_sorted", {})
+    return registry
+
+
+def _reindex(store: Any, doc: dict[str, Any]) -> None:
+    registry = _indexes_of(store)
+    for fields, index in list(registry.items()):
+        if not index.put(doc):
+            del registry[fields]  # rebuilt (or refused) on next use
+
+
+def _install_sorted_index_hooks() -> None:
+    from mongomock.collection import Collection
+    from mongomock.store import CollectionStore
+
+    if getattr(CollectionStore, "glimpse_sorted_hooks", False):
+        return
+    set_item: Any = CollectionStore.__setitem__
+    del_item: Any = CollectionStore.__delitem__
+    drop: Any = CollectionStore.drop
+
+    def setitem(self: Any, key: Any, value: Any) -> None:
+        set_item(self, key, value)
+        _reindex(self, value)
+
+    def delitem(self: Any, key: Any) -> None:
+        del_item(self, key)
+        for index in _indexes_of(self).values():
+            index.drop(key)
+
+    def dropped(self: Any) -> None:
+        drop(self)
+        _indexes_of(self).clear()
+
+    def after_update(apply: Any) -> Any:
+        def applied(self: Any, existing_document: Any, *args: Any, **kwargs: Any) -> Any:
+            result = apply(self, existing_document, *args, **kwargs)
+            store = self._store
+            # An upsert's document is indexed when inserted; this one is updated in place.
+            if _indexes_of(store) and existing_document.get("_id") in store._documents:
+                _reindex(store, existing_document)
+            return result
+
+        return applied
+
+    setattr(CollectionStore, "__setitem__", setitem)  # noqa: B010 (patching mongomock)
+    setattr(CollectionStore, "__delitem__", delitem)  # noqa: B010
+    setattr(CollectionStore, "drop", dropped)  # noqa: B010
+    for name in ("_apply_update_document", "_apply_update_pipeline"):
+        setattr(Collection, name, after_update(getattr(Collection, name)))
+    setattr(CollectionStore, "glimpse_sorted_hooks", True)  # noqa: B010
+
+
+_install_sorted_index_hooks()
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy that shares the immutable scalars (mongomock's copies every value)."""
+    if type(value) is dict:
+        return {k: v if type(v) in _SCALARS else _clone(v) for k, v in value.items()}
+    if type(value) is list:
+        return [v if type(v) in _SCALARS else _clone(v) for v in value]
+    return value if type(value) in _SCALARS else copy.deepcopy(value)
+
+
+def _copier(target: Any, projection: dict[str, Any] | None) -> Any:
+    """A function that copies a stored document with `projection`, as mongomock's find would."""
+    if not projection:
+        return _clone
+    keep_id = projection.get("_id", 1)
+    fields = {k: v for k, v in projection.items() if k != "_id"}
+    plain = all(
+        isinstance(v, (int, bool)) and "." not in k and not k.startswith("$") for k, v in fields.items()
+    )
+    if not plain or len({bool(v) for v in fields.values()}) > 1:
+        return lambda doc: target._copy_only_fields(doc, dict(projection), dict)
+    if fields and next(iter(fields.values())):  # inclusion
+        names = [k for k in fields] + (["_id"] if keep_id else [])
+        return lambda doc: _clone({k: doc[k] for k in names if k in doc})
+    drop = set(fields) | (set() if keep_id else {"_id"})
+    return lambda doc: _clone({k: v for k, v in doc.items() if k not in drop})
+
+
+def indexed_find(
+    collection: Any,
+    query: dict[str, Any],
+    field: str,
+    direction: int,
+    after: tuple[Any, ObjectId] | None,
+    limit: int | None,
+    projection: dict[str, Any] | None = None,
+) -> list[dict[str, Any]] | None:
+    """Up to `limit` documents matching `query` in (field, _id) order `direction`, after the
+    (key, _id) pair `after`, from the embedded store's sorted indexes. None when `collection`
+    is not embedded or cannot be indexed so: ask the database then."""
+    if not isinstance(collection, _Locked) or "." in field or field == "_id":
+        return None
+    from mongomock.filtering import filter_applies
+
+    conditions = _top_conditions(query)
+    # One scalar equality of the query leads the index, so a user's trades are a range too.
+    equal = next(
+        ((k, v) for k, v in conditions if k != field and "." not in k and _rank(v) is not None), None
+    )
+    fields: tuple[str, ...] = (field,)
+    prefix: _Entry = ()
+    if equal is not None:
+        fields, prefix = (equal[0], field), tuple(_rank(equal[1]) or ())
+    pivot = None
+    if after is not None:
+        ranked = _rank(after[0])
+        if ranked is None:
+            return None
+        pivot = (*prefix, *ranked, after[1])
+    with collection._lock:
+        target = collection._target
+        store = target._store
+        registry = _indexes_of(store)
+        index = registry.get(fields)
+        if index is None:
+            index = _SortedIndex(fields)
+            if not index.build(store._documents.values()):
+                return None
+            registry[fields] = index
+        lo, hi = index.span(prefix, [c for k, c in conditions if k == field])
+        if pivot is not None and direction > 0:
+            lo = max(lo, bisect.bisect_right(index.order, pivot))
+        elif pivot is not None:
+            hi = min(hi, bisect.bisect_left(index.order, pivot))
+        positions = range(lo, hi) if direction > 0 else range(hi - 1, lo - 1, -1)
+        documents, order, found, copy_doc = store._documents, index.order, [], _copier(target, projection)
+        for at in positions:
+            doc = documents.get(order[at][-1])
+            if doc is None or (query and not filter_applies(query, doc)):  # type: ignore[no-untyped-call]
+                continue
+            found.append(copy_doc(doc))
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+
+def tally(collection: Any, field: str) -> dict[Any, int]:
+    """How many documents hold each value of the top-level scalar `field` (missing: None)."""
+    if isinstance(collection, _Locked):
+        with collection._lock:
+            values = (doc.get(field) for doc in collection._target._store._documents.values())
+            return dict(Counter(v if isinstance(v, (str, int, float, bool)) else None for v in values))
+    grouped = collection.aggregate([{"$group": {"_id": "$" + field, "n": {"$sum": 1}}}])
+    return {row["_id"]: row["n"] for row in grouped}
+
 
 _embedded_lock = threading.Lock()
 _embedded_clients: dict[str, Any] = {}

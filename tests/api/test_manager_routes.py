@@ -195,6 +195,102 @@ def test_export_batches_cover_every_row_once(client, db, clock, user, manager, m
     assert len(rows) == 11 and len({r["_id"] for r in rows}) == 11
 
 
+def test_the_embedded_sort_index_follows_inserts_updates_deletes_and_ranges(db):
+    """Pages from the embedded store's own index equal a full sort, through every kind of write."""
+    import random
+
+    from api import paging
+    from glimpse.store.db import indexed_find
+
+    rng = random.Random(7)
+    accounts = db[names.ACCOUNTS]
+    for i in range(60):
+        accounts.insert_one({"name": rng.choice(["Ana", "Bia", "Caio", None, 3]), "email": f"e{i}@x.com",
+                             "n": rng.choice([1, 2.5, 4, None])})  # fmt: skip
+
+    def reference(query: dict, field: str, direction: int) -> list:
+        rows = list(accounts.find(query).sort([(field, direction), ("_id", direction)]))
+        return [r["_id"] for r in rows]
+
+    def paged(query: dict, field: str, direction: int, size: int) -> list:
+        seen, cursor = [], None
+        for _ in range(100):
+            rows, cursor = paging.fetch_batch(accounts, query, field, direction, size, cursor, {field: 1})
+            seen += [r["_id"] for r in rows]
+            if cursor is None:
+                return seen
+        raise AssertionError("the pages never end")
+
+    def check() -> None:
+        for field, direction in (("name", 1), ("name", -1), ("n", -1)):
+            assert paged({}, field, direction, 7) == reference({}, field, direction)
+        assert paged({"n": {"$gte": 2, "$lt": 4}}, "n", -1, 4) == reference(
+            {"n": {"$gte": 2, "$lt": 4}}, "n", -1
+        )
+        ranged = {"$and": [{"n": {"$gt": 1}}, {"name": "Ana"}]}
+        assert paged(ranged, "n", 1, 3) == reference(ranged, "n", 1)
+        for equal in ({"name": "Ana"}, {"name": None}, {"n": 2.5}):  # an equality leads the index
+            field = "n" if "name" in equal else "name"
+            assert paged(equal, field, -1, 2) == reference(equal, field, -1)
+        for projection in (None, {"name": 1}, {"_id": 0, "n": 1}, {"email": 0}):
+            mine = indexed_find(accounts, {"n": {"$lte": 4}}, "n", 1, None, None, projection)
+            theirs = list(accounts.find({"n": {"$lte": 4}}, projection).sort([("n", 1), ("_id", 1)]))
+            assert mine == theirs
+
+    check()  # builds the indexes
+    assert indexed_find(accounts, {}, "name", 1, None, 2, {"_id": 1}) is not None
+    accounts.update_many({"name": "Bia"}, {"$set": {"name": "Zé"}})
+    accounts.update_one({"name": "Caio"}, {"$unset": {"n": ""}})
+    accounts.find_one_and_update({"name": None}, {"$set": {"n": 9}})
+    accounts.replace_one({"name": 3}, {"name": "Aaron", "email": "aaron@x.com", "n": 0})
+    accounts.delete_many({"name": "Ana", "n": 1})
+    accounts.insert_one({"name": "Bia", "email": "new@x.com", "n": 2.5})
+    check()
+    accounts.insert_one({"name": ["a", "list"], "email": "list@x.com"})  # not indexable: the database answers
+    assert indexed_find(accounts, {}, "name", 1, None, 2, {"_id": 1}) is None
+    assert paged({}, "n", -1, 5) == reference({}, "n", -1)
+
+
+def test_a_page_body_stays_under_a_megabyte_and_the_cursor_goes_on_from_its_last_row(client, db, manager):
+    big = "x" * 150_000  # a session log with a long history
+    db[names.OPERATIONS].insert_many(
+        [{"operationTime": 1000.0 + i, "user": "u", "operationType": "strategy", "operations": [{"note": big}]}
+         for i in range(12)]
+    )  # fmt: skip
+    seen, cursor, sizes = [], None, []
+    for _ in range(12):
+        response = post(
+            client, "getAllOperations", manager, {"limit": 12} | ({"cursor": cursor} if cursor else {})
+        )
+        sizes.append(len(response.get_data()))
+        seen += [row["operationTime"] for row in response.json]
+        cursor = response.headers.get(NEXT)
+        if cursor is None:
+            break
+    assert max(sizes) <= 1_000_000 and len(sizes) == 2
+    assert seen == [1011.0 - i for i in range(12)]
+
+
+def test_page_json_is_what_the_api_writes_everywhere_else(client, manager):
+    import datetime
+    import json
+
+    from bson import json_util
+
+    from api import paging
+    from api.jsonio import json_response
+
+    rows = [{"_id": ObjectId(), "at": datetime.datetime(2024, 6, 3, tzinfo=datetime.UTC), "n": [1, 2.5, None],
+             "nested": {"id": ObjectId(), "t": "ção"}, "nan": float("nan")},
+            {"_id": ObjectId(), "x": True, "b": b"raw"}]  # fmt: skip
+    with client.application.app_context():
+        for sample in (rows, rows[1:]):
+            fast = paging.page_response(sample, None).get_data(as_text=True)
+            slow = json_response(sample).get_data(as_text=True)
+            assert json_util.loads(fast) is not None
+            assert json.loads(fast) == json.loads(slow)
+
+
 def test_codes_audit_and_questions_page_and_filter(client, db, manager, user):
     codes = post(client, "createCodes", manager, {"count": 5, "premiumDays": 7}).json["codes"]
     assert post(client, "useCode", user, {"code": codes[0]}).json == {"res": "Code used!"}

@@ -21,6 +21,8 @@ RUN cd shared && npm ci --no-audit --no-fund \
 COPY apps/shared ./shared
 COPY apps/web ./web
 COPY apps/manager ./manager
+# The trader app's tests (type-checked by its build) read the signal-parser corpus from tests/.
+COPY tests/fixtures/signals /build/tests/fixtures/signals
 RUN cd web && npm run build && test -f dist/index.html \
     && cd ../manager && npm run build && test -f dist/index.html
 

@@ -294,3 +294,50 @@ def test_the_heartbeat_check_command(db, clock):
     assert heartbeat.check(db, now, 12, server_prefix="glimpse_hostA_") is None
     assert "glimpse_hostB_02" in (heartbeat.check(db, now, 12, server_prefix="glimpse_hostB_") or "")
     assert "no server" in (heartbeat.check(db, now, 12, server_prefix="glimpse_hostC_") or "")
+
+
+def _docker_ignored(path: str) -> bool:
+    """Whether .dockerignore leaves `path` out of the build context (last matching pattern wins)."""
+    from fnmatch import fnmatch
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negate = pattern.startswith("!")
+        pattern = pattern.lstrip("!")
+        if any(fnmatch(p, pattern) or fnmatch(p, pattern.removeprefix("**/")) for p in prefixes):
+            ignored = not negate
+    return ignored
+
+
+def test_what_the_apps_import_from_outside_apps_reaches_the_node_stage():
+    import re
+
+    stage = "\n".join(next(body for f, body in _stages() if " AS apps" in f))
+    outside: set[str] = set()
+    for source in (ROOT / "apps").glob("*/src/**/*.ts*"):
+        if "node_modules" in source.parts:
+            continue
+        for target in re.findall(r"""from\s+["'](\.{1,2}/[^"']+)["']""", source.read_text()):
+            resolved = (source.parent / target).resolve()
+            relative = resolved.relative_to(ROOT).as_posix()
+            if not relative.startswith("apps/"):
+                outside.add(relative)
+    assert outside, "the trader app reads the signal corpus from tests/fixtures"
+    for path in sorted(outside):
+        folder = path.rsplit("/", 1)[0]
+        assert f"COPY {folder} /build/{folder}" in stage, path
+        assert not _docker_ignored(path), path
+    for kept_out in (
+        "apps/web/node_modules/x",
+        "apps/web/dist/index.html",
+        "tests/api/test_accounts.py",
+        ".venv/x",
+    ):
+        assert _docker_ignored(kept_out), kept_out
+    for needed in ("apps/web/src/main.tsx", "glimpse/store/collections/Accounts.json", "requirements.txt"):
+        assert not _docker_ignored(needed), needed

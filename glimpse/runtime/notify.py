@@ -128,6 +128,8 @@ _REASONS: dict[str, dict[str, str]] = {
         "signals_done": "lista de sinais concluída",
         "unresolved": "ordem sem resultado confirmado",
         "manager": "parado pelo suporte",
+        "strategy_missing": "estratégia indisponível",
+        "copy_mode": "modo cópia indisponível",
     },
     "en": {
         "user": "you stopped Glimpse",
@@ -141,6 +143,8 @@ _REASONS: dict[str, dict[str, str]] = {
         "signals_done": "signal list finished",
         "unresolved": "an order's result is not confirmed",
         "manager": "stopped by support",
+        "strategy_missing": "the strategy is unavailable",
+        "copy_mode": "copy mode is unavailable",
     },
 }
 

@@ -339,3 +339,43 @@ def test_every_check_of_the_guard_fires(config):
         assert migration.unmigrated_reason(fresh) is None
         fresh[collection].insert_one(copy.deepcopy(doc))
         assert migration.unmigrated_reason(fresh) is not None, (collection, doc)
+
+
+def test_after_migrate_a_strategy_and_the_signal_list_trade(original, config):
+    """The bundle on a fast clock over the migrated database: Ana trades her own strategy with the
+    broker password the migration encrypted; Carla's migrated signal list trades its next row."""
+    from glimpse.runtime.security import encrypt_secret
+    from tests.pipeline.bundle import MONDAY_MORNING, make_bundle
+
+    migration.migrate(original, options(config))
+    # The original held no broker password for Carla: set it as checkIq would.
+    original[names.ACCOUNTS].update_one(
+        {"_id": ObjectId(CARLA)},
+        {"$set": {"iqEmail": "carla@iq.example", "iqConnected": True,
+                  "iqPassword": encrypt_secret(config.secret_key.get_secret_value(), "iq-secret-carla")}},
+    )  # fmt: skip
+    # 09:59:05 in São Paulo, 20x (a decision missed under CPU load is "skipped"): 10:05 is 18 s away.
+    bundle = make_bundle(config, original, speed=20.0, start=MONDAY_MORNING - 60)
+    try:
+        bundle.start(servers=2)
+        bundle.press_start(CARLA)
+        bundle.press_start(ANA)
+        bundle.wait_for(
+            lambda: original[names.TRADES].find_one({"user": ANA, "status": "closed"}), 60, "a trade of Ana"
+        )
+
+        def gbpusd_row() -> dict[str, Any] | None:
+            doc = original[names.SIGNALS].find_one({"user": CARLA}) or {}
+            row = next(r for r in doc.get("signals", []) if r["ativo"] == "GBPUSD")
+            return row if row["status"] == "result" else None
+
+        row = bundle.wait_for(gbpusd_row, 60, "Carla's 10:05 signal to trade")
+    finally:
+        bundle.stop()
+    assert row["resultado"] in ("win", "loss", "doji")
+    ana_trade = original[names.TRADES].find_one({"user": ANA, "status": "closed"})
+    assert ana_trade["amount"] == 1000 or ana_trade["galeLevel"] > 0
+    carla_trades = list(original[names.TRADES].find({"user": CARLA}))
+    # The 10:05 signal, and its gale entry after a loss (Carla's signalSettings: gale, 1 level).
+    assert carla_trades and {(t["ativo"], t["operacao"]) for t in carla_trades} == {("GBPUSD", "put")}
+    assert sorted(t["galeLevel"] for t in carla_trades) == list(range(len(carla_trades)))

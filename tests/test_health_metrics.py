@@ -431,3 +431,23 @@ def test_glimpse_log_format_json_from_the_environment(tmp_path):
     env["GLIMPSE_LOG_FORMAT"] = "text"
     text = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert "WARNING glimpse.x: hello" in text.stderr
+
+
+def test_giving_up_ends_the_process_with_exit_code_3():
+    import subprocess
+    import sys
+
+    code = (
+        "import threading, time\n"
+        "from glimpse.runtime.services import Supervised\n"
+        "class Doomed:\n"
+        "    name = 'doomed'\n"
+        "    def start(self, ctx):\n"
+        "        t = threading.Thread(target=lambda: None); t.stop = lambda: None; t.start(); return t\n"
+        "Supervised(Doomed(), check_interval=0.01, backoff=0.01, max_backoff=0.02).start(None)\n"
+        "time.sleep(60)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # 3 is gunicorn's "worker failed to boot": its master halts too instead of forking a new worker.
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "doomed keeps dying" in done.stderr

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
+from flask.wrappers import Response
 from flask_cors import CORS
 
+from api import throttle
+from api.auth import client_address
 from api.context import ApiContext
 from api.errors import register_error_handlers
 from api.mailer import OutboxMailer
@@ -29,6 +33,52 @@ def _broker_checker(config: Config, db: Any, clock: Clock):
         log.warning("glimpse.market is not available: checkIq answers 503")
         return None
     return functools.partial(check_credentials, config, db, clock)
+
+
+# The apps are built by Vite: scripts and styles from files of their own origin, icons as data:
+# URLs (ionicons), and Ionic/Stencil set inline styles, which need 'unsafe-inline' for style-src.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+}
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+class TrustedProxies:
+    """WSGI middleware: behind a trusted reverse proxy, REMOTE_ADDR becomes the client's address
+    read from X-Forwarded-For (api.auth.client_address), so throttles and logs see the client
+    rather than the proxy. From any other peer, X-Forwarded-For is ignored."""
+
+    def __init__(self, app: Any, networks: Iterable[Any]):
+        self.app = app
+        self.networks = tuple(networks)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        peer = environ.get("REMOTE_ADDR") or ""
+        environ["glimpse.peer_addr"] = peer
+        environ["REMOTE_ADDR"] = client_address(peer, environ.get("HTTP_X_FORWARDED_FOR", ""), self.networks)
+        return self.app(environ, start_response)
 
 
 def create_app(
@@ -58,7 +108,12 @@ def create_app(
         resources={r"/glimpse/*": {"origins": list(config.cors_origins)}},
         allow_headers=["Authorization", "Content-Type"],
         methods=["GET", "POST", "OPTIONS"],
+        always_send=False,  # no Access-Control-Allow-Origin for a request without an Origin
     )
+    app.after_request(_security_headers)
+    if config.trusted_proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
+    throttle.init_app(app, config)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     register_manager_app(app, config)

@@ -1,4 +1,4 @@
-"""Who is calling: tokens, sessions, service access and login throttling.
+"""Who is calling: tokens, sessions, service access, the client's address.
 
 A token is accepted from `Authorization: Bearer <token>`, or from the
 `userKey` body field that the original app already sends. It is signed with
@@ -8,7 +8,9 @@ exists, so logout and a password change revoke it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from bson import ObjectId
@@ -16,7 +18,7 @@ from bson.errors import InvalidId
 from flask import g, request
 
 from api.context import ctx
-from api.errors import APIError, forbidden, unauthorized
+from api.errors import forbidden, unauthorized
 from glimpse.runtime import security
 from glimpse.store import db as names
 from glimpse.store.accounts import Account
@@ -110,29 +112,26 @@ def close_all_sessions(kind: str, subject: ObjectId) -> None:
     ctx().db[names.SESSIONS].delete_many({"user": str(subject), "kind": kind})
 
 
-def _client_ip() -> str:
-    return request.remote_addr or "unknown"
+def client_address(peer: str, forwarded_for: str, trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The client's address: the peer, unless the peer is a trusted proxy.
 
+    A trusted proxy appends the address it received the request from to
+    X-Forwarded-For, so the chain is read from the right, skipping trusted
+    proxies; the first address that is not one is the client. Anything to its
+    left was written by the client itself and is ignored.
+    """
 
-def check_login_allowed(email: str) -> None:
-    """429 when this email or this address has failed too often lately."""
-    c = ctx()
-    since = c.clock.now() - c.config.login_window_seconds
-    limit = c.config.login_max_failures
-    attempts = c.db[names.LOGIN_ATTEMPTS]
-    by_email = attempts.count_documents({"key": "email:" + email, "at": {"$gte": since}})
-    by_ip = attempts.count_documents({"key": "ip:" + _client_ip(), "at": {"$gte": since}})
-    if by_email >= limit or by_ip >= limit * 4:
-        raise APIError(429, "too many failed logins: wait a few minutes and try again")
+    def is_trusted(value: str) -> bool:
+        try:
+            ip = ip_address(value)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
 
-
-def record_login_failure(email: str) -> None:
-    c = ctx()
-    now = c.clock.now()
-    attempts = c.db[names.LOGIN_ATTEMPTS]
-    attempts.delete_many({"at": {"$lt": now - c.config.login_window_seconds}})
-    attempts.insert_many([{"key": "email:" + email, "at": now}, {"key": "ip:" + _client_ip(), "at": now}])
-
-
-def clear_login_failures(email: str) -> None:
-    ctx().db[names.LOGIN_ATTEMPTS].delete_many({"key": "email:" + email})
+    if not trusted or not is_trusted(peer):
+        return peer
+    chain = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(chain):
+        if not is_trusted(hop):
+            return hop
+    return chain[0] if chain else peer

@@ -7,11 +7,12 @@ the shape the original API gave and the apps read.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from bson import json_util
 from bson.json_util import JSONMode, JSONOptions
-from flask import Response, request
+from flask import Response, g, request
 
 from api.errors import bad_request
 
@@ -24,12 +25,61 @@ def json_response(payload: Any, status: int = 200) -> Response:
     )
 
 
+# Deeper than any body a route takes; far below the recursion limits of the parser,
+# pydantic and BSON, so a hostile body is refused before it can reach them.
+MAX_DEPTH = 32
+# MongoDB stores integers as signed 64-bit numbers.
+BSON_INT_MIN, BSON_INT_MAX = -(2**63), 2**63 - 1
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check(value: Any) -> None:
+    """400 for what JSON can carry but the API cannot store or answer: nesting deeper than
+    MAX_DEPTH, lone surrogates (not encodable as UTF-8), integers outside BSON's int64."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise bad_request(f"the body is nested deeper than {MAX_DEPTH} levels", "body")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(key)
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not BSON_INT_MIN <= item <= BSON_INT_MAX:
+                raise bad_request("an integer in the body is out of range (64-bit)", "body")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise bad_request("a number in the body is out of range", "body")
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request("the body holds an invalid Unicode string (a lone surrogate)", "body") from None
+
+
 def request_json() -> Any:
-    """The parsed body; an empty body is {}. Malformed JSON is a 400 naming `body`."""
+    """The parsed body; an empty body is {}. Malformed JSON is a 400 naming `body`, and so are
+    NaN/Infinity, nesting deeper than MAX_DEPTH, lone surrogates and integers out of int64."""
+    if "glimpse_json" in g:  # parsed once per request (the rate limits read it too)
+        return g.glimpse_json
     raw = request.get_data(cache=True)
     if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("malformed JSON body", "body") from None
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(raw, parse_constant=_refuse_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise bad_request("malformed JSON body", "body") from None
+        _check(data)
+    g.glimpse_json = data
+    return data

@@ -165,7 +165,7 @@ def test_user_create_refuses_a_bad_email(embedded, monkeypatch, capsys, email):
 
 @pytest.mark.parametrize(
     "password, message",
-    [("short", "at least 8"), (DEMO_LOGINS[0][2], "published demo password"), ("", "empty")],
+    [("short", "at least 10"), (DEMO_LOGINS[0][2], "published demo password"), ("", "empty")],
 )
 def test_user_create_refuses_a_weak_password(embedded, monkeypatch, capsys, password, message):
     feed_stdin(monkeypatch, password + "\n" if password else "")

@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint
 
-from api import auth
+from api import auth, throttle
 from api.context import ctx
 from api.errors import APIError, bad_request, forbidden
 from api.registry import PUBLIC, USER, USER_OR_MANAGER, endpoint
@@ -48,34 +48,35 @@ def _require_self(reference: str | None, field: str) -> None:
         raise forbidden("you may only act on your own account", field)
 
 
-def _checked(email: str, stored_hash: str | None, password: str) -> bool:
-    """Whether `password` matches (a missing account counts as a failed login, too)."""
-    if stored_hash is None or not security.verify_password(stored_hash, password):
-        auth.record_login_failure(email)
+def _checked(stored_hash: str | None, password: str) -> bool:
+    """Whether `password` matches. A missing account is a failed login too, and costs the same
+    hash verification (against a dummy hash), so the answer time does not reveal it."""
+    if not security.verify_login(stored_hash, password, ctx().config.password_hash_profile):
+        throttle.mark_login_failed()
         return False
-    auth.clear_login_failures(email)
+    throttle.forget_login_failures()
     return True
 
 
 @endpoint(bp, "/login", access=PUBLIC, body=LoginBody, responses={429: "too many failed logins"})
+@throttle.login_throttled
 def login(body: LoginBody):
     """Log a user in: {res: 1, token, _id} or {res: -1}."""
     email = body.email.strip().lower()
-    auth.check_login_allowed(email)
     account = accounts.find_by_email(ctx().db, email)
-    if not _checked(email, None if account is None else account.password, body.password):
+    if not _checked(None if account is None else account.password, body.password):
         return {"res": -1}
     assert account is not None and account.id is not None
     return {"res": 1, "token": auth.open_session("user", account.id), "_id": account.id}
 
 
 @endpoint(bp, "/managerLogin", access=PUBLIC, body=LoginBody, responses={429: "too many failed logins"})
+@throttle.login_throttled
 def manager_login(body: LoginBody):
     """Log a manager in: {res: 1, name, token} or {res: -1}."""
     email = body.email.strip().lower()
-    auth.check_login_allowed(email)
     doc = ctx().db[names.MANAGER_ACCOUNTS].find_one({"user": email})
-    if not _checked(email, None if doc is None else doc.get("password", ""), body.password):
+    if not _checked(None if doc is None else doc.get("password", ""), body.password):
         return {"res": -1}
     return {"res": 1, "name": doc.get("name", ""), "token": auth.open_session("manager", doc["_id"])}
 
@@ -139,14 +140,18 @@ def check_code(body: CheckCodeBody):
 
 
 @endpoint(
-    bp, "/insertUser", access=PUBLIC, body=InsertUserBody, responses={409: "the email is already registered"}
+    bp,
+    "/insertUser",
+    access=PUBLIC,
+    body=InsertUserBody,
+    responses={409: "the email is already registered", 429: "too many registrations from this address"},
 )
+@throttle.per_address(throttle.INSERT_USER_PER_ADDRESS)
 def insert_user(body: InsertUserBody):
     """Register with an invite code, which is consumed in the same step."""
     c = ctx()
     codes = c.db[names.CODES]
-    if accounts.email_taken(c.db, body.userMail):
-        raise APIError(409, "this email is already registered", "userMail")
+    # The code first: without a valid one, the answer says nothing about the email.
     now = c.clock.now()
     code = codes.find_one_and_update(
         {"code": body.code, "valid": True},
@@ -163,13 +168,14 @@ def insert_user(body: InsertUserBody):
         premium_days=int(code.get("premiumDays", 0)),
     )
     if new_id is None:
-        # Someone registered the same email meanwhile: give the code back.
+        # The email is registered (perhaps a moment ago): give the code back.
         codes.update_one({"_id": code["_id"]}, {"$set": {"valid": True, "usedBy": "", "usedWhen": 0}})
         raise APIError(409, "this email is already registered", "userMail")
     return {"message": "User created!", "_id": new_id}
 
 
-@endpoint(bp, "/useCode", access=USER, body=UseCodeBody)
+@endpoint(bp, "/useCode", access=USER, body=UseCodeBody, responses={429: "too many codes tried"})
+@throttle.per_caller(throttle.USE_CODE_PER_USER, "too many codes tried: try again later")
 def use_code(body: UseCodeBody):
     """Redeem an invite code on the caller's account (adds its premium days); idempotent for a code the caller used."""
     _require_self(body.user, "user")
@@ -208,18 +214,28 @@ def change_password(body: ChangePasswordBody):
     return {"res": 1, "token": auth.open_session(p.kind, p.id)}
 
 
-@endpoint(bp, "/requestPasswordReset", access=PUBLIC, body=RequestResetBody)
+@endpoint(
+    bp,
+    "/requestPasswordReset",
+    access=PUBLIC,
+    body=RequestResetBody,
+    responses={429: "too many reset requests for this email or from this address"},
+)
+@throttle.per_email(throttle.RESET_PER_EMAIL, "too many reset requests for this email: try again later")
+@throttle.per_address(throttle.RESET_PER_ADDRESS)
 def request_password_reset(body: RequestResetBody):
-    """Mail a single-use reset code. Always {res: 1}, so it does not reveal who has an account."""
+    """Mail a single-use reset code. Always {res: 1}, under the same limits for known and unknown
+    emails, so it does not reveal who has an account."""
     c = ctx()
-    auth.check_login_allowed(body.email)
     account_id = accounts.id_of_email(c.db, body.email)
     if account_id is None:
-        auth.record_login_failure(body.email)
         return {"res": 1}
     code = security.new_code(8)
     now = c.clock.now()
-    accounts.start_password_reset(c.db, account_id, _hash(code), now + c.config.reset_code_ttl_seconds)
+    # A keyed hash, not argon2: the code is random and short-lived, and an unauthenticated
+    # request must not cost the server a 64 MiB hash.
+    code_hash = security.hash_reset_code(c.config.secret_key.get_secret_value(), code)
+    accounts.start_password_reset(c.db, account_id, code_hash, now + c.config.reset_code_ttl_seconds)
     minutes = c.config.reset_code_ttl_seconds // 60
     c.mailer.send(
         body.email,
@@ -248,7 +264,8 @@ def reset_password(body: ResetPasswordBody):
         or reset.get("attempts", 0) >= MAX_RESET_ATTEMPTS
     ):
         raise invalid
-    if not security.verify_password(reset.get("hash", ""), body.code.strip().upper()):
+    secret = c.config.secret_key.get_secret_value()
+    if not security.verify_reset_code(secret, reset.get("hash", ""), body.code.strip().upper()):
         accounts.count_reset_attempt(c.db, account.id)
         raise invalid
     # Conditional on the same reset document, so the code works once even under a race.

@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint
 from pydantic import TypeAdapter, ValidationError
 
-from api import auth
+from api import auth, throttle
 from api.context import ctx
 from api.errors import APIError, bad_request
 from api.registry import PUBLIC, SERVICE, USER, USER_OR_MANAGER, endpoint
@@ -124,7 +124,12 @@ def bot_updates():
         400: "the broker refused the credentials",
         503: "the broker cannot be reached",
         504: "the broker did not answer in time",
+        429: "too many checks by this user or of this broker email",
     },
+)
+@throttle.per_caller(throttle.CHECK_IQ_PER_USER, "too many broker checks: try again later")
+@throttle.per_body_field(
+    throttle.CHECK_IQ_PER_BROKER_EMAIL, "email", "too many checks of this broker account: try again later"
 )
 def check_iq(body: CheckIqBody):
     """Validate IQ Option credentials with the broker, store them (password encrypted) and return the balances."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from api import audit, auth
+from api import audit, auth, throttle
 from api.context import ctx
 from api.errors import APIError, bad_request, forbidden
 from api.registry import MANAGER, USER_OR_MANAGER, endpoint
@@ -108,6 +108,7 @@ def get_test_candles_annually(body: Empty):
     body=BacktestBody,
     responses={404: "no stored candles for these pairs (and no `days` asked of the paper market)"},
 )
+@throttle.backtest_limit
 def backtest_strategy(body: BacktestBody):
     """How a strategy did on history, per pair and per gale level: {total, pairs}.
 

@@ -17,12 +17,11 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from glimpse.cli import CLIError
 from glimpse.runtime.clock import SystemClock
 from glimpse.runtime.config import load_config
-from glimpse.runtime.security import hash_password
+from glimpse.runtime.security import hash_password, password_problem
 from glimpse.store import accounts
 from glimpse.store import db as names
-from glimpse.store.accounts import MIN_PASSWORD_LENGTH, normalize_email
+from glimpse.store.accounts import normalize_email
 from glimpse.store.db import open_database
-from glimpse.store.seed import DEMO_LOGINS
 
 MAX_NAME_LENGTH = 80
 
@@ -84,10 +83,9 @@ def valid_email(email: str) -> str:
 
 
 def valid_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise CLIError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    if any(password == demo for _, _, demo in DEMO_LOGINS):
-        raise CLIError("the password is one of the published demo passwords; choose another")
+    problem = password_problem(password)
+    if problem is not None:
+        raise CLIError(problem)
     return password
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,6 +75,10 @@ class Config(BaseSettings):
     log_format: Literal["text", "json"] = _env("GLIMPSE_LOG_FORMAT", "text")
     tz: str = _env("GLIMPSE_TZ", "America/Sao_Paulo")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = _env("GLIMPSE_CORS_ORIGINS", DEFAULT_CORS_ORIGINS)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = _env(
+        "GLIMPSE_TRUSTED_PROXIES", ()
+    )
     api_host: str = _env("GLIMPSE_API_HOST", "127.0.0.1", min_length=1)
     api_port: int = _env("GLIMPSE_API_PORT", 5000, ge=1, le=65535)
     broker: Literal["paper", "iqoption"] = _env("GLIMPSE_BROKER", "paper")
@@ -204,6 +209,24 @@ class Config(BaseSettings):
                     raise ValueError(
                         f"GLIMPSE_CORS_ORIGINS entries must be origins like https://app.example, got {origin!r}"
                     )
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            networks = []
+            for entry in (e.strip() for e in value.split(",")):
+                if not entry:
+                    continue
+                try:
+                    networks.append(ip_network(entry, strict=False))
+                except ValueError:
+                    raise ValueError(
+                        f"GLIMPSE_TRUSTED_PROXIES entries must be addresses or CIDR networks like 10.0.0.0/8, "
+                        f"got {entry!r}"
+                    ) from None
+            return tuple(networks)
         return value
 
     @field_validator("iq_http_base", "iq_ws_url", "telegram_api")

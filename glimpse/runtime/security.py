@@ -1,6 +1,9 @@
 """Secrets: password hashes, broker-password encryption, signed tokens.
 
-- Login passwords and reset codes are hashed with argon2id.
+- Login passwords are hashed with argon2id. Reset codes are short-lived
+  random codes, so a keyed hash (HMAC-SHA256 under GLIMPSE_SECRET_KEY) is
+  enough for them, and an unauthenticated reset request never pays for argon2.
+- One password policy (`password_problem`) serves the API and the CLI.
 - Broker (IQ Option) passwords must be sent to the broker, so they are
   encrypted (Fernet: AES-128-CBC + HMAC-SHA256) with a key derived from
   GLIMPSE_SECRET_KEY, and stored with the prefix `enc1:`.
@@ -17,6 +20,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -50,6 +54,69 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def is_hashed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(HASH_PREFIX)
+
+
+@lru_cache(maxsize=4)
+def dummy_hash(profile: str = "standard") -> str:
+    """A hash of a random password nobody knows, with the cost of a real one.
+
+    Checking a login for an unknown email against it spends the same time as
+    for a known one, so the answer time does not tell who has an account.
+    """
+    return hash_password(secrets.token_urlsafe(24), profile)
+
+
+def verify_login(stored_hash: str | None, password: str, profile: str = "standard") -> bool:
+    """`verify_password`, run exactly once whether or not there is a stored hash."""
+    usable = isinstance(stored_hash, str) and stored_hash.startswith(HASH_PREFIX)
+    matched = verify_password(stored_hash if usable and stored_hash else dummy_hash(profile), password)
+    return usable and matched
+
+
+# ------------------------------------------------------------------ password policy
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` may not be chosen, or None when it may. Shared by the API and the CLI."""
+    from glimpse.runtime.common_passwords import COMMON_PASSWORDS
+    from glimpse.store.seed import DEMO_LOGINS  # here: glimpse.store imports this module
+
+    if not password.strip():
+        return "the password must not be blank"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+    folded = password.strip().casefold()
+    if any(folded == demo.casefold() for _, _, demo in DEMO_LOGINS):
+        return "the password is one of the published demo passwords; choose another"
+    if folded in COMMON_PASSWORDS:
+        return "the password is among the most common passwords; choose another"
+    return None
+
+
+# ------------------------------------------------------------------ reset codes
+
+RESET_HASH_PREFIX = "hmac-sha256:"
+
+
+def hash_reset_code(secret_key: str, code: str) -> str:
+    digest = hmac.new(_derive(secret_key, "glimpse/reset-code"), code.encode(), hashlib.sha256).hexdigest()
+    return RESET_HASH_PREFIX + digest
+
+
+def verify_reset_code(secret_key: str, stored_hash: str, code: str) -> bool:
+    """Checks a code against its keyed hash, or against an argon2 hash written by older code."""
+    if isinstance(stored_hash, str) and stored_hash.startswith(RESET_HASH_PREFIX):
+        return hmac.compare_digest(stored_hash.encode(), hash_reset_code(secret_key, code).encode())
+    return verify_password(stored_hash, code)
+
+
+def is_reset_code_hash(value: object) -> bool:
+    return isinstance(value, str) and (value.startswith(RESET_HASH_PREFIX) or is_hashed(value))
 
 
 def _derive(secret_key: str, purpose: str) -> bytes:

@@ -1,0 +1,211 @@
+"""Rate limits and login throttles, on Flask-Limiter.
+
+Every limit is keyed so that no stranger can spend someone else's budget:
+
+- Failed logins count per (account, address) and per address, and only
+  failures count: a correct password from an address that has not failed is
+  never refused, so guessing from elsewhere cannot lock the owner out (nor a
+  trader whose token expired, who logs in again to press Stop). `/login` and
+  `/managerLogin` keep separate counters (the limit's scope is the route).
+- Routes behind a token count per caller (the token's account), after the
+  token was checked, so an unauthenticated flood spends nobody's budget.
+- Public routes count per address, and `requestPasswordReset` also per email,
+  the same for known and unknown emails.
+
+The client address is `request.remote_addr`, which the app factory rewrites
+from X-Forwarded-For only for GLIMPSE_TRUSTED_PROXIES (api/__init__.py).
+
+A limit leaves as 429 with `Retry-After` (seconds) and a JSON error.
+
+Windows run on the wall clock, not the injectable market clock: a demo at
+GLIMPSE_CLOCK_SPEED=1000 must not shorten a 5-minute lockout to 0.3 s.
+Storage: the process memory in the embedded bundle (one process, like its
+database), MongoDB (the deployment's own database) otherwise, so every API
+worker shares the counters.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, request
+from flask.wrappers import Response
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+
+from api.jsonio import request_json
+from glimpse.runtime.config import Config
+from glimpse.store.accounts import normalize_email
+
+log = logging.getLogger(__name__)
+
+# Collections of the MongoDB store, in the deployment's database.
+COUNTERS_COLLECTION = "RateLimitCounters"
+WINDOWS_COLLECTION = "RateLimitWindows"
+
+# The budgets (limits' notation). Login budgets come from Config (login_max_failures per
+# login_window_seconds), which tests tune.
+RESET_PER_EMAIL = "3 per 15 minutes"
+RESET_PER_ADDRESS = "10 per 15 minutes"
+INSERT_USER_PER_ADDRESS = "10 per hour"
+USE_CODE_PER_USER = "10 per hour"
+CHECK_IQ_PER_USER = "10 per hour"
+CHECK_IQ_PER_BROKER_EMAIL = "10 per hour"
+BACKTEST_PER_CALLER = "20 per minute"
+EXPORT_PER_MANAGER = "10 per minute"
+# An address that sprays many accounts with wrong passwords is slowed too (its own failures only).
+ADDRESS_FAILURES_FACTOR = 4
+
+limiter = Limiter(key_func=lambda: address(), strategy="moving-window", headers_enabled=False)
+
+
+# ------------------------------------------------------------------ keys
+
+
+def address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _body_field(name: str) -> str:
+    try:
+        data = request_json()
+    except Exception:  # a malformed body is refused by the route itself; key it by address
+        return ""
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _email_field() -> str:
+    raw = _body_field("email")
+    try:
+        return normalize_email(raw) if raw else ""
+    except ValueError:
+        return raw.strip().lower()
+
+
+def caller() -> str:
+    """The authenticated caller (the limit runs after the token check), else the address."""
+    principal = g.get("principal")
+    if principal is not None and principal.id is not None:
+        return f"{principal.kind}:{principal.id_hex}"
+    return "address:" + address()
+
+
+def account_and_address() -> str:
+    return f"{_email_field() or '-'}|{address()}"
+
+
+def email_or_address() -> str:
+    email = _email_field()
+    return "email:" + email if email else "address:" + address()
+
+
+# ------------------------------------------------------------------ login failures
+
+
+def _login_budget(factor: int) -> Callable[[], str]:
+    def budget() -> str:
+        config: Config = current_app.extensions["glimpse"].config
+        return f"{config.login_max_failures * factor} per {config.login_window_seconds} second"
+
+    return budget
+
+
+def _failed(response: Response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def mark_login_failed() -> None:
+    """The login being answered failed: its counters are charged when the response leaves."""
+    g.login_failed = True
+
+
+def forget_login_failures() -> None:
+    """A correct password clears this account's failures from this address."""
+    for limit in limiter.current_limits:
+        if limit.request_args and "|" in limit.request_args[-2]:
+            limiter.limiter.clear(limit.limit, *limit.request_args)
+
+
+def login_throttled(view: Callable) -> Callable:
+    """Failed logins per (account, address) and per address; a success costs nothing."""
+    per_account = limiter.limit(
+        _login_budget(1),
+        key_func=account_and_address,
+        deduct_when=_failed,
+        error_message="too many failed logins: wait a few minutes and try again",
+    )
+    per_address = limiter.limit(
+        _login_budget(ADDRESS_FAILURES_FACTOR),
+        key_func=lambda: "address:" + address(),
+        deduct_when=_failed,
+        error_message="too many failed logins from this address: wait a few minutes and try again",
+    )
+    return per_address(per_account(view))
+
+
+# ------------------------------------------------------------------ route limits
+
+
+def per_caller(budget: str, message: str = "too many requests: try again later") -> Any:
+    """A limit per authenticated caller (user or manager)."""
+    return limiter.limit(budget, key_func=caller, error_message=message)
+
+
+def per_address(budget: str, message: str = "too many requests from this address: try again later") -> Any:
+    return limiter.limit(budget, key_func=lambda: "address:" + address(), error_message=message)
+
+
+def per_email(budget: str, message: str) -> Any:
+    return limiter.limit(budget, key_func=email_or_address, error_message=message)
+
+
+def per_body_field(budget: str, name: str, message: str) -> Any:
+    """A limit per value of a body field (e.g. the broker email checkIq is asked about)."""
+
+    def key() -> str:
+        value = _body_field(name).strip().lower()
+        return f"{name}:{value}" if value else "address:" + address()
+
+    return limiter.limit(budget, key_func=key, error_message=message)
+
+
+backtest_limit = per_caller(BACKTEST_PER_CALLER, "too many backtests: try again in a minute")
+export_limit = per_caller(EXPORT_PER_MANAGER, "too many exports: try again in a minute")
+
+
+# ------------------------------------------------------------------ the app
+
+
+def _storage(config: Config) -> tuple[str, dict[str, Any]]:
+    if config.mongo_uri is None:
+        return "memory://", {}
+    return config.mongo_uri.get_secret_value(), {
+        "database_name": config.db_name,
+        "counter_collection_name": COUNTERS_COLLECTION,
+        "window_collection_name": WINDOWS_COLLECTION,
+    }
+
+
+def init_app(app: Flask, config: Config, *, enabled: bool = True) -> None:
+    uri, options = _storage(config)
+    app.config["RATELIMIT_ENABLED"] = enabled  # explicit: the limiter object outlives one app
+    app.config["RATELIMIT_STORAGE_URI"] = uri
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = options
+    limiter.init_app(app)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _throttled(exc: RateLimitExceeded):
+        current = limiter.current_limit
+        retry_after = 60
+        if current is not None:
+            retry_after = max(1, math.ceil(current.reset_at - time.time()))
+        log.info("throttled %s %s from %s", request.method, request.path, address())
+        response = jsonify({"error": exc.description, "retryAfter": retry_after})
+        response.status_code = 429
+        response.headers["Retry-After"] = str(retry_after)
+        return response

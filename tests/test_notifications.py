@@ -526,3 +526,82 @@ def test_a_dead_endpoint_never_reaches_trading_code(ctx, receivers):
         dead.release()
         running.stop()
         running.join(10)
+
+
+def _tls_receiver(tmp_path: Path, host: str) -> tuple[Any, str, int]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate for `host`; (server, CA file, port)."""
+    import datetime as dt
+    import http.server
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(self.headers.get("Host") or "")
+            self.send_response(204)
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    server.seen = seen  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, str(cert_file), int(server.server_address[1])
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_certificate(tmp_path):
+    server, ca, port = _tls_receiver(tmp_path, "hooks.example.com")
+    try:
+        body = notify.webhook_body("e1", store.TEST, ANA, 1.0, {})
+        to_loopback = lambda host, p: ["127.0.0.1"]  # noqa: E731 (the name "resolves" to the test server)
+        sent = notify.post_webhook(
+            f"https://hooks.example.com:{port}/hook", SECRET, "e1", store.TEST, body, 1.0,
+            allow_private=True, resolver=to_loopback, ca_certs=ca,
+        )  # fmt: skip
+        assert sent.ok and sent.status == 204
+        assert server.seen == [f"hooks.example.com:{port}"]
+        # A certificate that does not vouch for the URL's host is refused, and so is an unknown one.
+        wrong_name = notify.post_webhook(
+            f"https://other.example.com:{port}/hook", SECRET, "e1", store.TEST, body, 1.0,
+            allow_private=True, resolver=to_loopback, ca_certs=ca,
+        )  # fmt: skip
+        unknown_ca = notify.post_webhook(
+            f"https://hooks.example.com:{port}/hook", SECRET, "e1", store.TEST, body, 1.0,
+            allow_private=True, resolver=to_loopback,
+        )  # fmt: skip
+        assert not wrong_name.ok and wrong_name.status is None
+        assert not unknown_ca.ok and unknown_ca.status is None
+        assert len(server.seen) == 1
+    finally:
+        server.shutdown()
+        server.server_close()

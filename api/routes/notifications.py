@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from pydantic import Field, field_validator
 
 from api import auth
@@ -51,18 +51,27 @@ class WebhookBody(Body):
     id: WebhookId
 
 
+# After a failed getMe, pages do not wait on Telegram again for this long (clock seconds).
+BOT_LOOKUP_RETRY = 60.0
+FAILED_AT = "glimpse.notifications.botLookupFailedAt"  # kept per app in app.extensions
+
+
 def _bot_name() -> str:
-    """The bot's @username: what the notifier remembered, else asked once from getMe ("" when unknown)."""
+    """The bot's @username: what the notifier remembered, else asked from getMe ("" when unknown)."""
     c = ctx()
     name = str(store.get_state(c.db, "telegram").get("botName") or "")
     if name:
         return name
     client = notify.telegram_client(c.config, timeout=3.0)
-    if client is None:
+    if (
+        client is None
+        or c.clock.now() - current_app.extensions.get(FAILED_AT, float("-inf")) < BOT_LOOKUP_RETRY
+    ):
         return ""
     try:
         name = str(client.get_me().get("username") or "")
     except notify.TelegramError:
+        current_app.extensions[FAILED_AT] = c.clock.now()
         return ""
     finally:
         client.close()

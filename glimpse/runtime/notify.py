@@ -391,6 +391,7 @@ def post_webhook(
     allow_private: bool,
     timeout: float = 5.0,
     resolver: Resolver = system_resolver,
+    ca_certs: str | None = None,
 ) -> WebhookResult:
     """POST one signed event. The connection goes to the address that was checked, never to a
     second lookup of the name (which could answer differently)."""
@@ -414,9 +415,11 @@ def post_webhook(
     pool: urllib3.HTTPConnectionPool
     bounds = urllib3.Timeout(connect=min(timeout, 3.0), read=timeout)
     if scheme == "https":
+        # Connected to the checked address; the certificate is still verified for the URL's host name.
         pool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=bounds, retries=False, server_hostname=host, assert_hostname=host
-        )
+            address, port, timeout=bounds, retries=False, server_hostname=host, assert_hostname=host,
+            cert_reqs="CERT_REQUIRED", ca_certs=ca_certs,
+        )  # fmt: skip
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=bounds, retries=False)
     try:

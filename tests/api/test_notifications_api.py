@@ -243,3 +243,16 @@ def test_the_api_never_calls_telegram_when_no_token_is_set(config, db, clock):
         "/glimpse/getNotifications", json={}, headers={"Authorization": f"Bearer {token}"}
     ).json
     assert body["bot"] == {"configured": False, "name": ""}
+
+
+def test_an_unreachable_bot_is_not_asked_on_every_page(app, client, user, telegram, clock):
+    ctx = app.extensions["glimpse"]
+    ctx.config = ctx.config.with_(telegram_token="999:WRONG")  # the fake answers 401 to this token
+    calls = len(telegram.calls)
+    assert post(client, "getNotifications", user).json["bot"] == {"configured": True, "name": ""}
+    assert post(client, "getNotifications", user).json["bot"]["name"] == ""
+    assert len(telegram.calls) == calls  # a wrong token is refused before any method runs: no call counted
+    ctx.config = ctx.config.with_(telegram_token=telegram.token)
+    assert post(client, "getNotifications", user).json["bot"]["name"] == ""  # still within the pause
+    clock.advance(61)
+    assert post(client, "getNotifications", user).json["bot"]["name"] == telegram.username

@@ -8,12 +8,13 @@ that ids in paths cannot blow up the label space.
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import Blueprint, Response, g, request
 
 from api.context import ctx
-from glimpse.runtime import metrics
+from glimpse.runtime import logs, metrics
 from glimpse.runtime.security import constant_time_equal
 
 bp = Blueprint("metrics", __name__)
@@ -30,6 +31,18 @@ def _route() -> str:
 @bp.before_app_request
 def _start_timer() -> None:
     g.glimpse_request_started = time.perf_counter()
+    # JSON log lines of this request carry its id and route (glimpse/runtime/logs.py).
+    g.glimpse_log_token = logs.push(request=secrets.token_hex(6), route=_route())
+
+
+@bp.teardown_app_request
+def _end_log_context(exc: BaseException | None) -> None:
+    token = g.pop("glimpse_log_token", None)
+    if token is not None:
+        try:
+            logs.pop(token)
+        except ValueError:  # set in another context (a streamed response): it dies with it
+            pass
 
 
 @bp.after_app_request

@@ -451,3 +451,35 @@ def test_giving_up_ends_the_process_with_exit_code_3():
     # 3 is gunicorn's "worker failed to boot": its master halts too instead of forking a new worker.
     assert done.returncode == 3, done.stderr[-2000:]
     assert "doomed keeps dying" in done.stderr
+
+
+def test_log_lines_of_an_api_request_carry_its_id_and_route(app):
+    import io
+    import json
+    import logging
+
+    from glimpse.runtime import logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger("glimpse.test.request")
+    logger.addHandler(handler)
+    logger.propagate = False
+
+    @app.get("/glimpse/_logs_probe/<name>")
+    def probe(name):
+        logger.warning("inside %s", name)
+        return {"ok": True}
+
+    try:
+        client = app.test_client()
+        assert client.get("/glimpse/_logs_probe/a").status_code == 200
+        assert client.get("/glimpse/_logs_probe/b").status_code == 200
+        logger.warning("outside")
+    finally:
+        logger.removeHandler(handler)
+    first, second, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["route"] == second["route"] == "/glimpse/_logs_probe/<name>"
+    assert first["request"] and second["request"] and first["request"] != second["request"]
+    assert "request" not in outside and "route" not in outside

@@ -22,7 +22,7 @@ from typing import Any
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-CONTEXT_KEYS = ("user", "session", "trade", "server", "service", "assignment", "request")
+CONTEXT_KEYS = ("user", "session", "trade", "server", "service", "assignment", "request", "route")
 
 _context: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "glimpse_log_context", default=None
@@ -52,6 +52,17 @@ def bind(**ids: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
+
+
+def push(**ids: Any) -> contextvars.Token[Mapping[str, str] | None]:
+    """`bind` without a with-block (Flask's before/teardown request hooks); undo with `pop(token)`."""
+    return _context.set(
+        {**(_context.get() or {}), **{k: str(v) for k, v in ids.items() if v not in (None, "")}}
+    )
+
+
+def pop(token: contextvars.Token[Mapping[str, str] | None]) -> None:
+    _context.reset(token)
 
 
 def current_context() -> dict[str, str]:

@@ -335,6 +335,12 @@ class MailQueue:
         return self
 
     def _run(self) -> None:
+        from glimpse.runtime import logs
+
+        with logs.bind(service="mail"):
+            self._drain_until_stopped()
+
+    def _drain_until_stopped(self) -> None:
         while not self._stop.is_set():
             try:
                 self.drain_once()

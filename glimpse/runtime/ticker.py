@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 
+from glimpse.runtime import logs
 from glimpse.runtime.heartbeat import beat
 from glimpse.runtime.services import ServiceContext, ServiceDied
 
@@ -55,6 +56,10 @@ class Ticker(threading.Thread):
         """Runs once after the last tick."""
 
     def run(self) -> None:
+        with logs.bind(service=self.service_name):
+            self._run()
+
+    def _run(self) -> None:
         clock = self.ctx.clock
         try:
             self.setup()

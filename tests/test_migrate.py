@@ -156,6 +156,10 @@ def check_migrated(db: Any, config, clock) -> None:
     assert db["Sinais"].count_documents({}) == 0
     assert db[names.SIGNALS].count_documents({"user": {"$exists": False}}) == 0
 
+    # Candle lists stored as a JSON string read as lists.
+    for doc in db[names.REALTIME_CANDLES].find({"ativo": {"$in": ["EURUSD", "GBPUSD"]}}):
+        assert isinstance(doc["candles"], list) and len(doc["candles"]) == 15
+
     # Codes and Auxiliar.
     assert db[names.CODES].find_one({"code": "K7P2M9Q4R8T3"})["premiumDays"] == 30
     assert "premiumDays" not in db[names.CODES].find_one({"code": "W5X8Y2Z6A3B9"})

@@ -32,6 +32,7 @@ keeps the bundle's convention (integers are cents).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -644,6 +645,25 @@ class _Run:
         for doc in list(self.db[names.SERVERS].find({"incarnation": {"$exists": False}}, {"name": 1})):
             self.write(self.db[names.SERVERS].delete_one, {"_id": doc["_id"]})
             step.changes.append(f"server {doc.get('name')!r} of the old deployment removed")
+        # The original wrote some candle lists as a JSON string; the bot reads lists.
+        for doc in list(
+            self.db[names.REALTIME_CANDLES].find({"candles": {"$type": "string"}}, {"candles": 1})
+        ):
+            try:
+                candles = json.loads(doc["candles"])
+            except ValueError:
+                candles = None
+            if not isinstance(candles, list):
+                step.problems.append(
+                    f"RealtimeCandles {doc['_id']}: candles unreadable; the streams rewrite them"
+                )
+                continue
+            self.write(
+                self.db[names.REALTIME_CANDLES].update_one,
+                {"_id": doc["_id"], "candles": doc["candles"]},
+                {"$set": {"candles": candles}},
+            )
+            step.changes.append(f"RealtimeCandles {doc['_id']}: candles from a JSON string to a list")
         # The original's Operations held an empty placeholder {_id}: it is no session log.
         placeholder = {"user": {"$exists": False}, "operations": {"$exists": False}}
         for doc in list(self.db[names.OPERATIONS].find(placeholder, {"_id": 1})):

@@ -167,11 +167,15 @@ def check_iq(body: CheckIqBody):
 
 @endpoint(bp, "/status", access=USER, body=Empty)
 def status(body: Empty):
-    """Everything the dashboard shows, in one call: the account, the open pairs, the maintenance flag."""
-    maintenance = ctx().db[names.AUXILIAR].find_one({"name": "Maintenance"}, {"value": 1}) or {}
+    """Everything the dashboard shows, in one call: the account, the open pairs, the maintenance flag
+    and, while it is on, the manager's message (setMaintenance; "" when none)."""
+    maintenance = ctx().db[names.AUXILIAR].find_one({"name": "Maintenance"}, {"value": 1, "message": 1}) or {}
+    on = maintenance.get("value") is True
+    message = maintenance.get("message")
     return {
         "user": auth.user().public(),
-        "maintenance": maintenance.get("value") is True,
+        "maintenance": on,
+        "maintenanceMessage": message if on and isinstance(message, str) else "",
         "ativos": [{"ativo": a["ativo"], "payout": a.get("payout", 0)} for a in open_actives()],
         "serverTime": ctx().clock.now(),
         "tz": ctx().config.tz,

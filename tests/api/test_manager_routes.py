@@ -466,10 +466,12 @@ def test_maintenance_and_app_version(client, db, manager, user):
     assert post(client, "setMaintenance", manager, {"on": True, "message": "Voltamos às 22h"}).json == {
         "res": 1
     }
-    assert post(client, "status", user).json["maintenance"] is True
+    status = post(client, "status", user).json
+    assert status["maintenance"] is True and status["maintenanceMessage"] == "Voltamos às 22h"
     assert db[names.AUXILIAR].find_one({"name": "Maintenance"})["message"] == "Voltamos às 22h"
-    post(client, "setMaintenance", manager, {"on": False})
-    assert post(client, "status", user).json["maintenance"] is False
+    post(client, "setMaintenance", manager, {"on": False, "message": "not shown while off"})
+    status = post(client, "status", user).json
+    assert status["maintenance"] is False and status["maintenanceMessage"] == ""
     assert [r["to"]["value"] for r in audits(db, "setMaintenance")] == [True, False]
     assert post(client, "setAppVersion", manager, {"version": "2.0.1"}).json == {"res": 1}
     assert db[names.AUXILIAR].find_one({"name": "appVersion"})["value"] == "2.0.1"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 import time
@@ -279,17 +280,49 @@ def test_7_answer_a_question_and_the_trader_gets_it(page: Page, bundle: str, tra
     assert "Ele para o robô" in alerts[-1]["description"]
 
 
-def test_8_maintenance_on_and_off(page: Page, bundle: str, traders: Traders, screenshot):
+def _trader_app(new_context, bundle: str, locale: str, email: str) -> Page:
+    """The trader app in `locale`, logged in as `email` (the login page's words in that language)."""
+    trader = new_context(locale).new_page()
+    trader.goto(bundle + "/login")
+    english = locale.startswith("en")
+    trader.get_by_label("Email").fill(email)
+    trader.get_by_label("Password" if english else "Senha").fill(TRADER_PASSWORD)
+    trader.get_by_role("button", name="Log in" if english else "Entrar").click()
+    trader.wait_for_url(re.compile(r"/home"))
+    return trader
+
+
+def test_8_maintenance_on_and_off(page: Page, new_context, bundle: str, traders: Traders, screenshot):
     token = traders.tokens[TRADERS[1]]
     goto(page, bundle, "/settings")
     page.get_by_test_id("maintenance-message").fill("Voltamos em 10 minutos")
     page.get_by_test_id("maintenance-on").click()
     expect(page.get_by_test_id("maintenance-state")).to_contain_text("Ligado")
-    assert api_call(bundle, "status", {}, token)["maintenance"] is True
+    status = api_call(bundle, "status", {}, token)
+    assert status["maintenance"] is True and status["maintenanceMessage"] == "Voltamos em 10 minutos"
     screenshot(page, "manager-08-maintenance-on")
+
+    # The trader app shows its maintenance page with the manager's message, in either language.
+    trader = _trader_app(new_context, bundle, "pt-BR", TRADERS[1])
+    note = trader.get_by_test_id("maintenance-note")
+    expect(note).to_contain_text("Aviso da equipe")
+    expect(note).to_contain_text("Voltamos em 10 minutos")
+    expect(trader.get_by_text("O Glimpse está em manutenção")).to_be_visible()
+    expect(trader.get_by_test_id("start")).to_have_count(0)  # no dashboard behind it
+    screenshot(trader, "manager-08-trader-maintenance")
+    english = _trader_app(new_context, bundle, "en-US", TRADERS[1])
+    expect(english.get_by_test_id("maintenance-note")).to_contain_text("A note from the team")
+    expect(english.get_by_test_id("maintenance-note")).to_contain_text("Voltamos em 10 minutos")
+    english.close()
+
     page.get_by_test_id("maintenance-off").click()
     expect(page.get_by_test_id("maintenance-state")).to_contain_text("Desligado")
-    assert api_call(bundle, "status", {}, token)["maintenance"] is False
+    status = api_call(bundle, "status", {}, token)
+    assert status["maintenance"] is False and status["maintenanceMessage"] == ""
+    trader.reload()
+    expect(trader.get_by_test_id("start")).to_be_visible(timeout=15_000)
+    expect(trader.get_by_test_id("maintenance-note")).to_have_count(0)
+    trader.close()
 
 
 def test_9_a_support_manager_is_refused_an_admin_action(page: Page, new_context, bundle: str, traders: Traders,

@@ -192,6 +192,13 @@ def test_a_second_run_changes_nothing(original, config):
     assert snapshot(original) == before
 
 
+def test_a_second_run_never_stops_a_live_session(original, config):
+    migration.migrate(original, options(config))
+    original[names.ACCOUNTS].update_one({"_id": ObjectId(BRUNO)}, {"$set": {"glimpseStatus": "operating"}})
+    assert migration.migrate(original, options(config)).changed == 0
+    assert original[names.ACCOUNTS].find_one({"_id": ObjectId(BRUNO)})["glimpseStatus"] == "operating"
+
+
 def test_dry_run_writes_nothing(original, config):
     before = snapshot(original, without=())
     report = migration.migrate(original, options(config, dry_run=True))

@@ -215,9 +215,10 @@ def _generation(doc: Mapping[str, Any]) -> tuple[int, str]:
 
 
 class _Run:
-    def __init__(self, db: Any, options: Options):
+    def __init__(self, db: Any, options: Options, was_done: bool = False):
         self.db = db
         self.opts = options
+        self.was_done = was_done  # a run finished on this database before
         self.report = Report(dry_run=options.dry_run)
 
     def write(self, action: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -629,8 +630,10 @@ class _Run:
 
     def sessions(self) -> None:
         step = self.report.step("sessions")
-        query = {"glimpseStatus": {"$nin": ["off"]}}
-        for doc in list(self.db[names.ACCOUNTS].find(query, {"glimpseStatus": 1})):
+        # Only accounts from the original (stamped by this migration), and only until a run finished:
+        # until then nothing could start on the database, so a session that looks live is the old one's.
+        query = {"glimpseStatus": {"$nin": ["off"]}, "moneyUnit": {"$in": [REAIS_UNIT, CENTS_UNIT]}}
+        for doc in [] if self.was_done else list(self.db[names.ACCOUNTS].find(query, {"glimpseStatus": 1})):
             status = doc.get("glimpseStatus")
             self.write(
                 self.db[names.ACCOUNTS].update_one,
@@ -723,16 +726,16 @@ def migrate(db: Any, options: Options, *, now: float | None = None) -> Report:
     A run that must stop (colliding logins without --merge-duplicates, an
     index that cannot be built) sets `report.stopped` and writes nothing more.
     """
-    run = _Run(db, options)
+    state = db[MIGRATIONS]
+    # A database migrated before stays usable while a later run tidies it; any other run
+    # first marks the database as half-converted, so nothing starts on it until the end.
+    was_done = state.find_one({"_id": STATE_ID, "status": "done"}, {"_id": 1}) is not None
+    run = _Run(db, options, was_done)
     try:
         run.preflight()
     except MigrationStopped as exc:
         run.report.stopped = str(exc)
         return run.report
-    state = db[MIGRATIONS]
-    # A database migrated before stays usable while a later run tidies it; any other run
-    # first marks the database as half-converted, so nothing starts on it until the end.
-    was_done = state.find_one({"_id": STATE_ID, "status": "done"}, {"_id": 1}) is not None
     if not was_done:
         run.write(
             lambda: state.update_one(

@@ -1,6 +1,6 @@
 """The fake IQ Option server on the cluster's shared fast clock.
 
-    GLIMPSE_CLOCK_SPEED=10 GLIMPSE_CLOCK_ANCHOR=... python -m tests.faults.iq_fast --port 0
+    GLIMPSE_CLOCK_SPEED=15 GLIMPSE_CLOCK_ANCHOR=... python -m tests.faults.iq_fast --port 0
 
 tests/fakes/iq_server.py reads the wall clock; the cluster's services read
 market time from a fast clock. The iqoption adapter takes its time from the

@@ -6,16 +6,22 @@
 SMTP server (GLIMPSE_SMTP_URL) off the request path, retries failures, and
 deletes it once delivered.
 
-`OutboxMailer` is the older mailer that writes plain messages to `Outbox`.
-It stores reset codes readable, so it is kept only for callers (tests) that
-read codes back from the database; create_app should default to
-`mailer_for(config, db)`.
+`OutboxMailer` is what create_app builds by default today. When the app's
+configuration names an SMTP server (GLIMPSE_SMTP_URL) it hands every mail to
+the queueing mailer above; without one it writes plain messages to `Outbox`,
+where the API test suites read reset codes back. That plain fallback stores
+codes readable, so create_app should default to `mailer_for(config, db)`
+(sealed queue; log delivery in the embedded bundle) once those suites read
+codes with `glimpse.runtime.mail.open_queued`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
+
+from flask import current_app, has_app_context
 
 from glimpse.runtime import mail
 from glimpse.runtime.clock import Clock
@@ -52,8 +58,24 @@ def mailer_for(config: Any, db: Any, **options: Any) -> QueueMailer:
 class OutboxMailer:
     def __init__(self, db: Any, clock: Clock):
         self.db, self.clock = db, clock
+        self._smtp: QueueMailer | None = None
+        self._lock = threading.Lock()
+
+    def _smtp_mailer(self) -> QueueMailer | None:
+        """The queueing mailer when the serving app has GLIMPSE_SMTP_URL (built once)."""
+        if self._smtp is None and has_app_context():
+            config = current_app.extensions["glimpse"].config
+            if getattr(config, "smtp_url", None) is not None:
+                with self._lock:
+                    if self._smtp is None:
+                        self._smtp = mailer_for(config, self.db)
+        return self._smtp
 
     def send(self, to: str, subject: str, body: str) -> None:
+        smtp = self._smtp_mailer()
+        if smtp is not None:
+            smtp.send(to, subject, body)
+            return
         self.db[names.OUTBOX].insert_one(
             {"to": to, "subject": subject, "body": body, "createdAt": self.clock.now()}
         )

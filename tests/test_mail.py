@@ -339,3 +339,34 @@ def test_embedded_without_smtp_delivers_to_the_log_and_keeps_nothing(config, db,
         assert queue.drain_once() == 1
     assert "K7P2QX9M" in caplog.text and db[mail.MAIL_QUEUE].count_documents({}) == 0
     assert mail.transport_for(config.with_(mongo_uri="mongodb://db:27017")) is None
+
+
+def test_the_default_mailer_sends_by_smtp_when_the_configuration_names_a_server(
+    config, db, clock, smtp_server
+):
+    inbox, port = smtp_server
+    configured = config.with_(
+        smtp_url=f"smtp://127.0.0.1:{port}", mail_from="Glimpse <no-reply@glimpse.test>"
+    )
+    app = create_app(configured, db=db, clock=clock, check_broker_credentials=None)  # no mailer given
+    address = "padrao@example.com"
+    db[names.ACCOUNTS].insert_one(
+        new_account(
+            "Padrão", address, security.hash_password(OLD_PASSWORD, config.password_hash_profile), clock.now()
+        )
+    )
+    mailer = app.extensions["glimpse"].mailer
+    try:
+        assert app.test_client().post("/glimpse/requestPasswordReset", json={"email": address}).json == {
+            "res": 1
+        }
+        assert inbox.arrived.wait(10), "no mail reached the SMTP server"
+        assert inbox.messages[0]["To"] == address and _code_in(_text(inbox.messages[0]))
+        assert db[names.OUTBOX].count_documents({}) == 0
+        _wait(
+            lambda: db[mail.MAIL_QUEUE].count_documents({}) == 0, 5, "the delivered mail to leave the queue"
+        )
+    finally:
+        if mailer._smtp is not None:
+            mailer._smtp.queue.stop()
+            mailer._smtp.queue.join(5)

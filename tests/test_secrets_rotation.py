@@ -89,6 +89,7 @@ def test_previous_keys_are_validated_and_never_shown():
     base = {"GLIMPSE_SECRET_KEY": NEW, "GLIMPSE_SERVICE_TOKEN": "service-token-for-tests"}
     config = load_config({**base, "GLIMPSE_SECRET_KEY_PREVIOUS": f" {OLD} , {OTHER} "})
     assert [k.get_secret_value() for k in config.secret_key_previous] == [OLD, OTHER]
+    assert config.previous_secret_keys() == [OLD, OTHER]
     assert OLD not in repr(config) and OLD not in str(config)
     with pytest.raises(ConfigError) as caught:
         load_config({**base, "GLIMPSE_SECRET_KEY_PREVIOUS": "short-secret"})

@@ -265,6 +265,10 @@ class Config(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
+    def previous_secret_keys(self) -> list[str]:
+        """GLIMPSE_SECRET_KEY_PREVIOUS as strings: `security.decrypt_secret(key, stored, previous=...)`."""
+        return [k.get_secret_value() for k in self.secret_key_previous]
+
     def with_(self, **changes: Any) -> Config:
         """A copy with `changes` (field names), unvalidated as before; plain strings become secrets."""
         for name in SECRET_FIELDS:

@@ -78,3 +78,7 @@ SAMPLES: dict[str, Any] = {
 from tests.api.manager_samples import MANAGER_SAMPLES  # noqa: E402
 
 SAMPLES.update(MANAGER_SAMPLES)
+
+from tests.api.notification_samples import NOTIFICATION_SAMPLES  # noqa: E402
+
+SAMPLES.update(NOTIFICATION_SAMPLES)

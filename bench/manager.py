@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     pages["getAllOperations one user"] = timed(
         client, "getAllOperations", {"user": some_user}, headers, args.repeat
     )
+    pages["getUserDetail"] = timed(client, "getUserDetail", {"user": some_user}, headers, args.repeat)
     pages["getUsers q=Silva"] = timed(client, "getUsers", {"q": "silva"}, headers, args.repeat)
     pages["getUsers status=operating"] = timed(
         client, "getUsers", {"status": "operating"}, headers, args.repeat

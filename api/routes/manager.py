@@ -112,9 +112,10 @@ def get_user_detail(body: UserDetailBody):
         return {"user": None, "openTrades": [], "server": None}
     view = public_view(doc)
     view["blocked"] = doc.get("blocked") is True
-    open_trades = list(
-        db[names.TRADES].find({"user": body.user, "status": {"$in": ["pending", "open"]}}).limit(20)
-    )
+    unsettled = {"user": body.user, "status": {"$in": ["pending", "open"]}}
+    open_trades = indexed_find(db[names.TRADES], unsettled, "decidedAt", -1, None, 20)
+    if open_trades is None:
+        open_trades = list(db[names.TRADES].find(unsettled).sort("decidedAt", -1).limit(20))
     server = db[names.SERVERS].find_one(
         {"target": body.user}, {"_id": 0, "name": 1, "status": 1, "uptime": 1}
     )

@@ -134,3 +134,12 @@ def test_an_unmigrated_database_is_refused_with_exit_2(server, original, args, p
     # Refused before any unique index was built (they fail on the original's shapes).
     assert set(original[names.STRATEGIES].index_information()) == {"_id_"}
     assert set(original[names.ACCOUNTS].index_information()) == {"_id_"}
+
+
+def test_seed_reset_empties_an_unmigrated_database_instead_of_refusing_it(server, original):
+    done = _run(["-m", "glimpse.cli.main", "seed", "--reset", "--yes"], server, original.name)
+    assert done.returncode == 0, done.stderr
+    assert original["Sinais"].count_documents({}) == 0
+    assert all("nameKey" in doc for doc in original[names.STRATEGIES].find())
+    # The seeded database is a migrated one: the next start is not refused.
+    assert _run(["-m", "glimpse.cli.main", "seed"], server, original.name).returncode == 0

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         _confirm_reset(config.db_name, sorted(collection_files(COLLECTIONS_DIR)))
     allow_demo = config.embedded or args.demo
     try:
-        db = open_database(config)
+        db = open_database(config, prepare=not args.reset)
         report = seed_database(db, reset=args.reset, allow_demo=allow_demo)
     except SeedError as exc:
         raise CLIError(str(exc)) from None

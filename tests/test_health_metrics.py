@@ -483,3 +483,40 @@ def test_log_lines_of_an_api_request_carry_its_id_and_route(app):
     assert first["route"] == second["route"] == "/glimpse/_logs_probe/<name>"
     assert first["request"] and second["request"] and first["request"] != second["request"]
     assert "request" not in outside and "route" not in outside
+
+
+class _Handle(threading.Thread):
+    def __init__(self, lifetime: float | None):
+        super().__init__(daemon=True)
+        self.lifetime = lifetime
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        self.stopped.wait(self.lifetime)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def test_a_standalone_service_whose_thread_dies_exits_non_zero():
+    from glimpse.runtime.services import run_until_stopped
+
+    steady, dying = _Handle(None), _Handle(0.05)
+    steady.start()
+    dying.start()
+    assert run_until_stopped([steady, dying], join_timeout=5, check_seconds=0.02) == 3
+    assert steady.stopped.is_set() and not steady.is_alive()
+
+
+def test_a_standalone_service_stopped_by_sigterm_exits_zero():
+    import os
+    import signal
+
+    from glimpse.runtime.services import run_until_stopped
+
+    steady = _Handle(None)
+    steady.start()
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    assert run_until_stopped([steady], join_timeout=5, check_seconds=0.02) == 0
+    assert not steady.is_alive()

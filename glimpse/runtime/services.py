@@ -204,15 +204,23 @@ def context_for(config: Config) -> ServiceContext:
     )
 
 
-def run_until_stopped(running: list[Running], join_timeout: float = 70.0) -> None:
-    """Block until Ctrl-C or SIGTERM (docker stop), then stop the services and let them finish."""
+def run_until_stopped(running: list[Running], join_timeout: float = 70.0, check_seconds: float = 1.0) -> int:
+    """Block until Ctrl-C or SIGTERM (docker stop), then stop the services and let them finish.
+
+    0 after a stop; 3 when a service's threads died on their own (the process should then
+    exit non-zero, so that its supervisor, e.g. the container's restart policy, starts it again).
+    """
     import signal
-    import threading
 
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    died: list[str] = []
     try:
-        done.wait()
+        while not done.wait(check_seconds):
+            died = [type(r).__name__ for r in running if not is_alive(r)]
+            if died:
+                logging.getLogger(__name__).critical("service thread(s) died: %s; exiting", ", ".join(died))
+                break
     except KeyboardInterrupt:
         pass
     finally:
@@ -221,6 +229,7 @@ def run_until_stopped(running: list[Running], join_timeout: float = 70.0) -> Non
             r.stop()
         for r in running:
             r.join(timeout=join_timeout)
+    return 3 if died else 0
 
 
 STANDALONE_EPILOG = (
@@ -291,8 +300,7 @@ def run_standalone(
     config = _standalone_config(name, argv)
     if config is None:
         return 2
-    run_until_stopped([start(context_for(config))])
-    return 0
+    return run_until_stopped([start(context_for(config))])
 
 
 def serve_standalone(name: str, serve: Callable[[Config], None], argv: Sequence[str] | None = None) -> int:

@@ -40,13 +40,97 @@ def page(new_context, bundle: str) -> Page:
     return page
 
 
+def test_gale_calculator_follows_what_the_trader_types(page: Page, bundle: str, screenshot):
+    _goto(page, bundle, "order-options")
+    calc = page.get_by_test_id("gale-calculator")
+    if not page.locator("ion-toggle[name=gale]").evaluate("t => t.checked"):
+        page.locator("ion-toggle[name=gale]").click()
+    page.locator("input[name=galeCount]").fill("2")
+    page.locator("ion-radio[value=dobro]").click()
+    page.locator("input[name=calc-payout]").fill("87")
+    for typed in ("1.234,56", "1234.56"):
+        page.locator("input[name=money]").fill(typed)
+        levels = calc.get_by_test_id("calc-level")
+        expect(levels).to_have_count(3)
+        for level, stake in enumerate(("1.234,56", "2.469,12", "4.938,24")):
+            expect(levels.nth(level)).to_contain_text(stake)
+        expect(calc.get_by_test_id("calc-worst")).to_contain_text("8.641,92")
+    # cobrir depends on the payout: 2,00 then 2,00 / 0,87 = 2,30; at 80 %: 2,50
+    page.locator("input[name=money]").fill("2,00")
+    page.locator("input[name=galeCount]").fill("1")
+    page.locator("ion-radio[value=cobrir]").click()
+    expect(calc.get_by_test_id("calc-level").nth(1)).to_contain_text("2,30")
+    expect(calc.get_by_test_id("calc-worst")).to_contain_text("4,30")
+    page.locator("input[name=calc-payout]").fill("80")
+    expect(calc.get_by_test_id("calc-level").nth(1)).to_contain_text("2,50")
+    expect(calc.get_by_test_id("calc-worst")).to_contain_text("4,50")
+    screenshot(page, "trader-03-gale-calculator")
+
+
+def test_payout_slider_swept_fast_saves_what_it_shows(page: Page, bundle: str, screenshot):
+    _goto(page, bundle, "payout")
+    page.locator("ion-segment-button", has_text="acima de").click()
+    knob = page.locator("ion-range .range-knob-handle")
+    knob.focus()
+    shown = page.get_by_test_id("payout-value")
+    current = int(shown.inner_text().split()[1])
+    for sweep, (key, steps) in enumerate([("ArrowRight", 12), ("ArrowLeft", 7), ("ArrowRight", 9),
+                                          ("ArrowLeft", 11), ("ArrowRight", 3), ("ArrowLeft", 5)]):  # fmt: skip
+        for _ in range(steps):
+            page.keyboard.press(key, delay=0)
+        current = max(75, min(99, current + (steps if key == "ArrowRight" else -steps)))
+        value = f"> {current}"
+        expect(shown).to_have_text(value + " %")  # the screen ends on the sweep's last step
+        deadline = time.monotonic() + 10
+        while (saved := api_call(bundle, "getUser", bearer=token(page))["preferedPayout"]) != value:
+            assert time.monotonic() < deadline, (
+                f"sweep {sweep}: the screen shows {value!r}, the server kept {saved!r}"
+            )
+            time.sleep(0.2)
+        page.wait_for_timeout(500)  # a late, stale save would land now
+        assert api_call(bundle, "getUser", bearer=token(page))["preferedPayout"] == value, sweep
+    screenshot(page, "trader-04-payout-swept")
+
+
+def test_glimpse_strategy_notice_on_dashboard_and_order_options(
+    page: Page, bundle: str, own_strategy, screenshot
+):
+    bearer = token(page)
+    owned = api_call(bundle, "getUser", bearer=bearer)["ownedStrategies"]
+    strategies = api_call(bundle, "getStrategies", bearer=bearer)
+    glimpse = next(s for s in strategies if s["createdBy"] == "Glimpse" and s["name"] in owned)
+    api_call(bundle, "updateUser", {"fields": ["mode", "strategy"], "values": ["strategy", glimpse["name"]]},
+             bearer=bearer)  # fmt: skip
+    _goto(page, bundle)
+    notice = page.get_by_test_id("glimpse-notice")
+    expect(notice).to_contain_text(glimpse["name"])
+    expect(notice).to_contain_text("R$\u00a02,00")
+    expect(notice).to_contain_text("1 gale")
+    expect(notice).to_contain_text("sobra R$\u00a01,00")
+    expect(page.get_by_test_id("block-order-options")).to_contain_text("R$\u00a02,00 · G1")
+    screenshot(page, "trader-05-glimpse-notice")
+    _goto(page, bundle, "order-options")
+    expect(page.get_by_test_id("glimpse-notice")).to_be_visible()
+    # A strategy of the trader's own: no notice.
+    api_call(bundle, "updateUser", {"fields": ["strategy"], "values": [own_strategy]}, bearer=bearer)
+    _goto(page, bundle)
+    expect(page.get_by_test_id("block-mode")).to_contain_text(own_strategy)
+    expect(page.get_by_test_id("glimpse-notice")).to_have_count(0)
+
+
 @pytest.fixture(scope="module")
-def trading(page: Page, bundle: str) -> str:
+def own_strategy(page: Page, bundle: str) -> str:
+    """A strategy of the trader's own (a three-candle pattern, mirrored: it fires often)."""
+    api_call(bundle, "createStrategy", {"name": STRATEGY, "sequence": "-1,1,-1", "operation": "call", "mirror": True},
+             bearer=token(page))  # fmt: skip
+    return STRATEGY
+
+
+@pytest.fixture(scope="module")
+def trading(page: Page, bundle: str, own_strategy: str) -> str:
     """The trader's bot has run until its ledger holds a settled entry and a settled gale; then stopped."""
     bearer = token(page)
     api_call(bundle, "checkIq", {"email": "teo@paper.local", "password": "paper-password-2"}, bearer=bearer)
-    api_call(bundle, "createStrategy", {"name": STRATEGY, "sequence": "-1,1,-1", "operation": "call", "mirror": True},
-             bearer=bearer)  # fmt: skip
     api_call(bundle, "updateUser", {"fields": ["iqAccountType", "mode", "strategy", "strategySettings",
                                                "signalSettings", "preferedActives", "preferedPayout"],
                                     "values": ["treinamento", "strategy", STRATEGY, MONEY, MONEY, "todos", "> 75"]},

@@ -322,4 +322,10 @@ export const en: Record<keyof typeof pt, string> = {
   "trades.caption": "Orders; times in {tz}",
   "trades.more": "More orders",
   "operations.cyclesTitle": "Cycles",
+  "calc.title": "Gale calculator",
+  "calc.payout": "Payout",
+  "calc.ifWon": "If won here",
+  "calc.worst": "Worst case per cycle",
+  "calc.invalid": "Fill in stake, gales and payout to see the plan.",
+  "glimpse.ownMoney": "The strategy {strategy} was written by Glimpse and trades with its own money management: {money} per entry, {gales} gale, sobra {sobra}. Your order options do not apply to it.",
 };

@@ -321,4 +321,10 @@ export const pt = {
   "trades.caption": "Ordens; horários de {tz}",
   "trades.more": "Mais ordens",
   "operations.cyclesTitle": "Ciclos",
+  "calc.title": "Calculadora de gale",
+  "calc.payout": "Payout",
+  "calc.ifWon": "Se ganhar aqui",
+  "calc.worst": "Pior caso por ciclo",
+  "calc.invalid": "Preencha valor, gales e payout para ver o cálculo.",
+  "glimpse.ownMoney": "A estratégia {strategy} foi criada pelo Glimpse e opera com a própria gestão: {money} por entrada, {gales} gale, sobra {sobra}. Suas opções de ordem não se aplicam a ela.",
 };

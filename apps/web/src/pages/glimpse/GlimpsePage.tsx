@@ -33,6 +33,9 @@ import { buttonState, canConfigure, startProblem } from "../../lib/operating";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
+import GlimpseNotice from "../../components/GlimpseNotice";
+import { GLIMPSE_MM } from "../../lib/gale";
+import { glimpseStrategy, useStrategies } from "../../session/useStrategies";
 import AlertBanners from "./AlertBanners";
 import ModeSheet from "./ModeSheet";
 import OperatingCard from "./OperatingCard";
@@ -75,6 +78,7 @@ export default function GlimpsePage() {
 
   const onPollError = useCallback((e: unknown) => setOffline(e instanceof ApiError && e.status !== 401), []);
   const markShown = useStatusPoll(onPollError);
+  const strategies = useStrategies();
 
   useEffect(() => {
     if (account) setOffline(false);
@@ -97,7 +101,9 @@ export default function GlimpsePage() {
   const state = buttonState(status);
   const unread = (account.alerts ?? []).filter((a) => a && !a.read).length;
   const periodResult = (account.iqPeriodProfit ?? 0) - (account.iqPeriodLoss ?? 0);
-  const settings = account.strategySettings;
+  const glimpse = glimpseStrategy(account, strategies);
+  // What the bot will really trade: Glimpse's strategies bring their own money management.
+  const settings = glimpse ? { ...account.strategySettings, ...GLIMPSE_MM } : account.strategySettings;
 
   async function setStatus(next: "waiting" | "stopping") {
     setSending(true);
@@ -244,6 +250,8 @@ export default function GlimpsePage() {
             onOpen={() => open("alerts")}
           />
         </section>
+
+        {glimpse && <GlimpseNotice strategy={glimpse.name} />}
 
         <section className="centre">
           {status === "operating" && account.operating?.operating ? (

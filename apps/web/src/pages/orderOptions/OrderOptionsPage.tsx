@@ -16,7 +16,11 @@ import { api, type MoneySettings } from "../../api";
 import PageFrame from "../../components/PageFrame";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
-import { parseMoneyInput } from "../../lib/format";
+import GlimpseNotice from "../../components/GlimpseNotice";
+import { parsePayout } from "../../lib/format";
+import { parseAmountCents } from "../../lib/gale";
+import { glimpseStrategy, useStrategies } from "../../session/useStrategies";
+import GaleCalculator from "./GaleCalculator";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
@@ -58,14 +62,20 @@ function toForm(s: MoneySettings): Form {
 
 type Check = { settings: MoneySettings } | { problem: MessageKey };
 
+/** An amount typed as "1.234,56" or "1234.56" in reais, or null (never below `min`). */
+function amount(text: string, min = 0): number | null {
+  const cents = parseAmountCents(text);
+  return cents === null || cents < min * 100 ? null : cents / 100;
+}
+
 function check(f: Form): Check {
-  const money = parseMoneyInput(f.money, MIN_STAKE);
+  const money = amount(f.money, MIN_STAKE);
   if (money === null) return { problem: "order.badMoney" };
   const galeCount = Number(f.galeCount);
   if (!Number.isInteger(galeCount) || galeCount < 0 || galeCount > MAX_GALES) return { problem: "order.badGaleCount" };
-  const sobra = parseMoneyInput(f.sobra || "0");
-  const stopLossValue = parseMoneyInput(f.stopLossValue || "0");
-  const stopWinValue = parseMoneyInput(f.stopWinValue || "0");
+  const sobra = amount(f.sobra || "0");
+  const stopLossValue = amount(f.stopLossValue || "0");
+  const stopWinValue = amount(f.stopWinValue || "0");
   if (sobra === null || stopLossValue === null || stopWinValue === null) return { problem: "order.badValue" };
   if (f.stopLoss && stopLossValue <= 0) return { problem: "order.badStopLoss" };
   if (f.stopWin && stopWinValue <= 0) return { problem: "order.badStopWin" };
@@ -92,6 +102,9 @@ export default function OrderOptionsPage() {
   const [form, setForm] = useState<Form | null>(() => (account ? toForm(account.strategySettings) : null));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
+  const [payout, setPayout] = useState(() => String(parsePayout(account?.preferedPayout).value));
+  const strategies = useStrategies();
+  const glimpse = glimpseStrategy(account, strategies);
   if (!form) return null;
 
   const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => (f ? { ...f, [key]: value } : f));
@@ -134,6 +147,11 @@ export default function OrderOptionsPage() {
           void save();
         }}
       >
+        {glimpse && (
+          <div className="ion-padding-horizontal">
+            <GlimpseNotice strategy={glimpse.name} />
+          </div>
+        )}
         <IonList>
           {text("money", "order.money")}
           <IonItem>
@@ -171,6 +189,7 @@ export default function OrderOptionsPage() {
           </IonItem>
           {form.stopWin && text("stopWinValue", "order.stopWinValue")}
         </IonList>
+        <GaleCalculator input={{ ...form, payout }} onPayout={setPayout} />
         <div className="ion-padding stack">
           <IonNote>{t("order.stopsNote")}</IonNote>
           {error && (

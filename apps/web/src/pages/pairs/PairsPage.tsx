@@ -6,6 +6,7 @@ import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
+import { useFieldSaver } from "../../session/useFieldSaver";
 import { useToast } from "../../session/useToast";
 
 const ALL = "todos";
@@ -26,18 +27,17 @@ export default function PairsPage() {
       .catch((e) => setError(describeError(e, t)));
   }, [t]);
 
-  async function save(next: string[]) {
+  const saver = useFieldSaver<string>("preferedActives", (e) => toast(describeError(e, t), "danger"));
+
+  // Shown at once, saved in order: a quick second tap builds on the first, and the last choice wins.
+  function save(next: string[]) {
     const value = next.length ? next.join(",") : ALL;
-    try {
-      await api.set("preferedActives", value);
-      patch({ preferedActives: value });
-    } catch (e) {
-      toast(describeError(e, t), "danger");
-    }
+    patch({ preferedActives: value });
+    void saver.push(value);
   }
 
   const toggle = (name: string) =>
-    void save(chosen.includes(name) ? chosen.filter((p) => p !== name) : [...chosen, name]);
+    save(chosen.includes(name) ? chosen.filter((p) => p !== name) : [...chosen, name]);
 
   return (
     <PageFrame title={t("pairs.title")} panel>
@@ -50,7 +50,7 @@ export default function PairsPage() {
             type="button"
             className={`tile${chosen.length === 0 ? " selected" : ""}`}
             aria-pressed={chosen.length === 0}
-            onClick={() => void save([])}
+            onClick={() => save([])}
           >
             {t("pairs.all")}
           </button>

@@ -1,17 +1,17 @@
 import { IonNote, IonRange, IonSegment, IonSegmentButton } from "@ionic/react";
 import { useState } from "react";
-import { api } from "../../api";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { parsePayout, payoutString, type PayoutFilter } from "../../lib/format";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
+import { useFieldSaver } from "../../session/useFieldSaver";
 import { useToast } from "../../session/useToast";
 
 const MIN = 75;
 const MAX = 99;
 
-/** The payout filter: over or exactly N %, N from 75 to 99. Saved when the slider is released. */
+/** The payout filter: over or exactly N %, N from 75 to 99. Saved as it changes, in order (see orderedSave). */
 export default function PayoutPage() {
   const { t } = useI18n();
   const toast = useToast();
@@ -21,28 +21,26 @@ export default function PayoutPage() {
     return { ...f, value: Math.min(MAX, Math.max(MIN, f.value)) };
   });
 
-  async function save(next: PayoutFilter) {
+  const saver = useFieldSaver<string>("preferedPayout", (e) => toast(describeError(e, t), "danger"));
+
+  function save(next: PayoutFilter) {
     setFilter(next);
     const value = payoutString(next);
-    try {
-      await api.set("preferedPayout", value);
-      patch({ preferedPayout: value });
-    } catch (e) {
-      toast(describeError(e, t), "danger");
-    }
+    patch({ preferedPayout: value });
+    void saver.push(value);
   }
 
   return (
     <PageFrame title={t("payout.title")} panel>
       <IonSegment
         value={filter.operator}
-        onIonChange={(e) => void save({ ...filter, operator: e.detail.value as ">" | "=" })}
+        onIonChange={(e) => save({ ...filter, operator: e.detail.value as ">" | "=" })}
         data-testid="payout-operator"
       >
         <IonSegmentButton value=">">{t("payout.over")}</IonSegmentButton>
         <IonSegmentButton value="=">{t("payout.exactly")}</IonSegmentButton>
       </IonSegment>
-      <p className="payout-value" data-testid="payout-value">
+      <p className="payout-value" data-testid="payout-value" aria-live="polite">
         {filter.operator} {filter.value} %
       </p>
       <IonRange
@@ -55,7 +53,7 @@ export default function PayoutPage() {
         aria-label={t("payout.title")}
         data-testid="payout-range"
         onIonInput={(e) => setFilter((f) => ({ ...f, value: Number(e.detail.value) }))}
-        onIonChange={(e) => void save({ ...filter, value: Number(e.detail.value) })}
+        onIonChange={(e) => save({ ...filter, value: Number(e.detail.value) })}
       >
         <span slot="start">{MIN}</span>
         <span slot="end">{MAX}</span>

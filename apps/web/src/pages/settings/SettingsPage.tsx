@@ -14,7 +14,7 @@ import {
   IonToggle,
 } from "@ionic/react";
 import { chevronBackOutline } from "ionicons/icons";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { ApiError, api, clearToken, setToken, type AlertSettings, type Settings } from "../../api";
 import LanguageSwitch from "../../components/LanguageSwitch";
 import PageFrame from "../../components/PageFrame";
@@ -23,6 +23,7 @@ import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
+import { useFieldSaver } from "../../session/useFieldSaver";
 import { useToast } from "../../session/useToast";
 import ResetPasswordForm from "../login/ResetPasswordForm";
 import { useHistory } from "react-router-dom";
@@ -161,14 +162,17 @@ function useSettingsSaver() {
   const { t } = useI18n();
   const toast = useToast();
   const { patch } = useAccount();
+  const failed = useRef(false);
+  const saver = useFieldSaver<Settings>("settings", (e) => {
+    failed.current = true;
+    toast(describeError(e, t), "danger");
+  });
+  // Toggles save as they move: in order, so the last state shown is the one kept.
   return async (settings: Settings) => {
-    try {
-      await api.set("settings", settings);
-      patch({ settings });
-      toast(t("common.saved"), "success");
-    } catch (e) {
-      toast(describeError(e, t), "danger");
-    }
+    patch({ settings });
+    failed.current = false;
+    await saver.push(settings);
+    if (!failed.current) toast(t("common.saved"), "success");
   };
 }
 

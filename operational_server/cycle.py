@@ -35,6 +35,7 @@ from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
 from glimpse.rules.timing import minute_start
 from glimpse.runtime.clock import Clock
 from glimpse.store import accounts, alerts, operations_log, trades
+from glimpse.store.accounts import Account
 from glimpse.store.trades import from_cents
 from operational_server import orders, reconcile
 
@@ -76,7 +77,7 @@ class CycleContext:
     clock: Clock
     broker: Broker
     user_id: str
-    user: dict  # the account as last read: its alert preferences
+    user: Account  # the account as last read: its alert preferences
     server_name: str
     assignment: str | None  # this assignment of the user to the server (life-cycle writes name it)
     session_id: str  # the Glimpse session: from the user's Start to off, across hand-overs

@@ -23,8 +23,9 @@ from glimpse.rules.selection import (
 from glimpse.rules.timing import coming_minute
 from glimpse.runtime.clock import Clock, wall_span
 from glimpse.runtime.config import Config
-from glimpse.store import alerts
-from glimpse.store import db as names
+from glimpse.store import alerts, signals, strategies
+from glimpse.store.accounts import Account
+from glimpse.store.signals import Signal
 from operational_server.cycle import CycleOutcome, Decision
 from operational_server.market_view import MarketView
 
@@ -47,7 +48,7 @@ class ModeHost(Protocol):
     config: Config
     market: MarketView
     user_id: str
-    user: dict
+    user: Account
 
 
 class Mode(Protocol):
@@ -66,26 +67,26 @@ class Mode(Protocol):
 class StrategyMode:
     name = "strategy"
 
-    def __init__(self, session: ModeHost, user: dict):
+    def __init__(self, session: ModeHost, user: Account):
         self.session = session
-        name = user.get("strategy") or ""
-        self.strategy_doc = (
-            session.db[names.STRATEGIES].find_one({"nameKey": name.casefold()}) if name else None
-        )
+        name = user.strategy
+        found = strategies.find_by_name(session.db, name)
+        # The original's shape, for the money rules and the Operations log.
+        self.strategy_doc: dict | None = found.public() if found is not None else None
         self.strategy: Strategy | None = None
         self.problem: str | None = None
-        if self.strategy_doc is None:
+        if found is None:
             self.problem = f"A estratégia {name!r} não existe mais."
         else:
             try:
-                self.strategy = Strategy.from_document(self.strategy_doc)
+                self.strategy = Strategy.from_document(found.rule())
             except PatternError as exc:
                 self.problem = f"A estratégia {name!r} é inválida: {exc}"
         if self.strategy is not None:
             session.market.register(self.strategy)
 
     def money_settings(self) -> dict:
-        return money_management(self.session.user.get("strategySettings") or {}, self.strategy_doc)
+        return money_management(self.session.user.strategy_settings, self.strategy_doc)
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
         s = self.session
@@ -98,8 +99,8 @@ class StrategyMode:
         user = s.user
         eligible = eligible_pairs(
             snap.actives,
-            user.get("preferedActives", "todos"),
-            user.get("preferedPayout", "> 75"),
+            _pairs_setting(user.prefered_actives),
+            user.prefered_payout,
             snap.updated,
             s.clock.now(),
             freshness(s.clock),
@@ -124,43 +125,40 @@ class SignalsMode:
     name = "signals"
     strategy_doc: dict | None = None
 
-    def __init__(self, session: ModeHost, user: dict):
+    def __init__(self, session: ModeHost, user: Account):
         self.session = session
         self.started_minute = coming_minute(session.clock.now() - 60, session.config.zone)
 
     def money_settings(self) -> dict:
-        return dict(self.session.user.get("signalSettings") or {})
+        return dict(self.session.user.signal_settings)
 
-    def _signals(self) -> list[dict]:
-        doc = self.session.db[names.SIGNALS].find_one({"user": self.session.user_id}) or {}
-        return doc.get("signals") or []
+    def _signals(self) -> list[Signal]:
+        found = signals.find_for_user(self.session.db, self.session.user_id)
+        return found.active() if found is not None else []
 
     def _write(self, signal_id: str, resultado: str) -> None:
-        self.session.db[names.SIGNALS].update_one(
-            {"user": self.session.user_id, "signals": {"$elemMatch": {"id": signal_id, "status": "active"}}},
-            {"$set": {"signals.$.status": "result", "signals.$.resultado": resultado}},
-        )
+        signals.record_result(self.session.db, self.session.user_id, signal_id, resultado)
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
         s = self.session
         minute = coming_minute(instant, s.config.zone)
-        signals = [sig for sig in self._signals() if sig.get("status") == "active" and sig.get("id")]
+        rows = self._signals()
         # Signals whose minute went by while a cycle was running were not traded: say so.
-        for sig in signals:
-            if self.started_minute <= sig.get("hora", "") < minute:
-                self._write(sig["id"], "skipped")
-        due = [sig for sig in signals if sig.get("hora") == minute]
-        future = [sig for sig in signals if sig.get("hora", "") > minute]
+        for sig in rows:
+            if self.started_minute <= sig.hora < minute:
+                self._write(sig.id, "skipped")
+        due = [sig for sig in rows if sig.hora == minute]
+        future = [sig for sig in rows if sig.hora > minute]
         actives = {a["ativo"]: a for a in s.market.snapshot(instant).actives}
         chosen = None
         for sig in due:
-            active = actives.get(sig.get("ativo"))
+            active = actives.get(sig.ativo)
             payout = payout_of(active or {})
             tradable = active is not None and active.get("open") == "True" and payout > 0
-            if chosen is None and tradable and payout_passes(payout, s.user.get("preferedPayout", "> 75")):
+            if chosen is None and tradable and payout_passes(payout, s.user.prefered_payout):
                 chosen = (sig, payout)
             else:
-                self._write(sig["id"], "skipped")
+                self._write(sig.id, "skipped")
         if chosen is None:
             if not due and not future:
                 return None, (
@@ -176,12 +174,7 @@ class SignalsMode:
         sig, payout = chosen
         snap = s.market.snapshot(instant)
         return Decision(
-            sig["ativo"],
-            sig["operacao"],
-            payout,
-            instant,
-            list(snap.candles.get(sig["ativo"], [])),
-            signal_id=sig["id"],
+            sig.ativo, sig.operacao, payout, instant, list(snap.candles.get(sig.ativo, [])), signal_id=sig.id
         ), None
 
     def record(self, decision: Decision, outcome: CycleOutcome) -> None:
@@ -192,8 +185,13 @@ class SignalsMode:
         pass
 
 
-def mode_for(session: ModeHost, user: dict) -> Mode | None:
-    mode = user.get("mode", "strategy")
+def _pairs_setting(prefered: str | list[str]) -> str:
+    """preferedActives as the rules read it: "todos" or pairs separated by commas."""
+    return ",".join(prefered) if isinstance(prefered, list) else prefered
+
+
+def mode_for(session: ModeHost, user: Account) -> Mode | None:
+    mode = user.mode
     if mode == "strategy":
         return StrategyMode(session, user)
     if mode == "signals":

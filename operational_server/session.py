@@ -22,8 +22,8 @@ from glimpse.market.base import turbo_expiry
 from glimpse.rules.timing import next_decision
 from glimpse.runtime.security import DecryptError, decrypt_secret
 from glimpse.runtime.services import ServiceContext
-from glimpse.store import alerts, lifecycle, operations_log, trades
-from glimpse.store import db as names
+from glimpse.store import accounts, alerts, lifecycle, operations_log, trades
+from glimpse.store.accounts import Account
 from operational_server import cycle, reconcile
 from operational_server.market_view import MarketView
 from operational_server.modes import Mode, mode_for
@@ -87,7 +87,7 @@ class UserSession:
         # The Glimpse session (Start to off, across hand-overs); adopted from the account in _run.
         self.session_id = self.server_session
         self.continued = False  # whether this server took over a Glimpse session another one began
-        self.user: dict = {}
+        self.user: Account = Account()  # the account as last read
         self.broker: Broker | None = None
         self.account_type = "PRACTICE"
         self.money: dict = {}
@@ -96,9 +96,12 @@ class UserSession:
 
     # --- helpers the cycle uses -------------------------------------------------------------
 
-    def reload_user(self) -> dict:
-        self.user = self.db[names.ACCOUNTS].find_one({"_id": lifecycle.oid(self.user_id)}) or {}
-        return self.user
+    def reload_user(self) -> Account | None:
+        """Read the account again; None when it is gone (the last read stays in `self.user`)."""
+        account = accounts.find_by_id(self.db, self.user_id)
+        if account is not None:
+            self.user = account
+        return account
 
     def still_held(self) -> bool:
         return lifecycle.holds(
@@ -188,15 +191,13 @@ class UserSession:
     def _connect(self) -> tuple[bool, str]:
         user = self.user
         try:
-            password = decrypt_secret(self.config.secret_key.get_secret_value(), user.get("iqPassword", ""))
+            password = decrypt_secret(self.config.secret_key.get_secret_value(), user.iq_password)
         except DecryptError:
             return False, "Credenciais da corretora ilegíveis: informe-as novamente."
-        broker = open_broker(
-            self.config, self.db, self.clock, user.get("iqEmail", ""), password, slot_wait=5.0
-        )
+        broker = open_broker(self.config, self.db, self.clock, user.iq_email, password, slot_wait=5.0)
         try:
             broker.connect()
-            self.account_type = "REAL" if user.get("iqAccountType") == "real" else "PRACTICE"
+            self.account_type = "REAL" if user.iq_account_type == "real" else "PRACTICE"
             broker.change_balance(self.account_type)
         except BrokerError as exc:
             log.warning("user %s: broker connection failed: %s", self.user_id, exc)
@@ -232,15 +233,13 @@ class UserSession:
 
     def _run(self) -> tuple[str, dict | None]:
         user = self.reload_user()
-        if not user:
+        if user is None:
             return "gone", None
-        status = user.get("glimpseStatus")
+        status = user.glimpse_status
         now = self.clock.now()
         ok, why = self._connect()
         if not ok:
-            self.db[names.ACCOUNTS].update_one(
-                {"_id": lifecycle.oid(self.user_id)}, {"$set": {"iqConnected": False}}
-            )
+            accounts.set_broker_disconnected(self.db, self.user_id)
             return "connect_failed", alerts.notice(
                 "Erro ao conectar.", why or "A corretora recusou a conexão.", now
             )
@@ -249,9 +248,9 @@ class UserSession:
             self.db, self.user_id, self.server.name, assignment=self.assignment
         ):
             return cycle.STOP_USER, alerts.make(
-                self.reload_user(), alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
+                self.reload_user() or self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
             )
-        user = self.reload_user()
+        user = self.reload_user() or self.user
         mode: Mode | None = mode_for(self, user)
         if mode is None:
             return "copy_mode", alerts.notice(
@@ -265,7 +264,7 @@ class UserSession:
                 self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now)
             )
         self.money = mode.money_settings()
-        self.priority = ((user.get("settings") or {}).get("glimpse") or {}).get("operationPriority", "gale")
+        self.priority = user.operation_priority
         self.log_id = operations_log.start(
             self.db, user=self.user_id, session=self.session_id, mode=mode.name, strategy=mode.strategy_doc,
             money=self.money, account_type=self.account_type, now=now,

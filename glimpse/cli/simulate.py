@@ -11,6 +11,7 @@ milliseconds whatever the speed), stops triggered and errors.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import secrets
@@ -28,11 +29,13 @@ from glimpse.runtime import security
 from glimpse.runtime.clock import FastClock
 from glimpse.runtime.config import load_config
 from glimpse.runtime.services import ServiceContext, load_services
-from glimpse.store import db as names
-from glimpse.store.accounts import new_account
+from glimpse.store import accounts, signals, strategies
+from glimpse.store import trades as ledger
+from glimpse.store.accounts import DEFAULT_SETTINGS, MoneySettings
 from glimpse.store.db import new_embedded_database
 from glimpse.store.seed import seed_database
-from glimpse.store.trades import Trade
+from glimpse.store.signals import Signal
+from glimpse.store.strategies import StrategyDoc
 
 log = logging.getLogger(__name__)
 
@@ -72,38 +75,45 @@ def _percentile(values: list[float], q: float) -> float | None:
 def _users(ctx: ServiceContext, count: int, minutes: int) -> list[str]:
     db, clock, config = ctx.db, ctx.clock, ctx.config
     for strategy in SIM_STRATEGIES:
-        db[names.STRATEGIES].update_one(
-            {"nameKey": strategy["name"].casefold()},
-            {"$setOnInsert": dict(strategy, nameKey=strategy["name"].casefold(), createdBy="Simulação")},
-            upsert=True,
-        )
+        strategies.upsert_by_name(
+            db,
+            StrategyDoc(
+                name=strategy["name"], created_by="Simulação", sequence=strategy["sequence"],
+                operation=strategy["operation"], mirror=strategy["mirror"],
+            ),
+        )  # fmt: skip
     password_hash = security.hash_password(secrets.token_urlsafe(12), "test")
     broker_password = security.encrypt_secret(config.secret_key.get_secret_value(), "sim-paper")
     ids = []
     for i in range(count):
         email = f"sim{i:04d}@glimpse.local"
-        doc = new_account(f"Sim User {i}", email, password_hash, clock.now(), premium_days=30,
-                          owned_strategies=[s["name"] for s in SIM_STRATEGIES])  # fmt: skip
-        money = {
+        created = accounts.create(db, f"Sim User {i}", email, password_hash, clock.now(), premium_days=30,
+                                  owned_strategies=[s["name"] for s in SIM_STRATEGIES])  # fmt: skip
+        if created is None:
+            raise CLIError(f"simulation account {email} exists already")
+        money: MoneySettings = {
             "money": 2 + i % 3, "gale": i % 4 != 0, "galeCount": 1 + i % 3, "galeType": GALE_TYPES[i % 3], "sobra": 1,
             "stopLoss": i % 5 == 1, "stopLossValue": 15, "stopWin": i % 5 == 2, "stopWinValue": 6,
         }  # fmt: skip
-        doc.update(
-            iqEmail=email, iqPassword=broker_password, iqConnected=True, readTerms=True, preferedPayout="> 80",
-            strategy=SIM_STRATEGIES[i % len(SIM_STRATEGIES)]["name"], strategySettings=money, signalSettings=money,
-            mode="signals" if i % 4 == 3 else "strategy",
-        )  # fmt: skip
-        doc["settings"]["glimpse"]["operationPriority"] = "stop" if i % 2 else "gale"
-        user_id = str(db[names.ACCOUNTS].insert_one(doc).inserted_id)
-        if doc["mode"] == "signals":
+        # The paper broker's balance reaches the account when a server connects it.
+        accounts.set_broker_credentials(db, created, email, broker_password, 0, 0)
+        settings = copy.deepcopy(DEFAULT_SETTINGS)
+        settings["glimpse"]["operationPriority"] = "stop" if i % 2 else "gale"
+        mode = "signals" if i % 4 == 3 else "strategy"
+        accounts.update_profile(db, created, {
+            "readTerms": True, "preferedPayout": "> 80", "strategy": SIM_STRATEGIES[i % len(SIM_STRATEGIES)]["name"],
+            "strategySettings": money, "signalSettings": money, "mode": mode, "settings": settings,
+        })  # fmt: skip
+        user_id = str(created)
+        if mode == "signals":
             pairs = ["EURUSD", "GBPUSD", "USDJPY", "AUDCAD", "EURJPY"]
             rows = [
-                {"id": f"{i}-{k}", "status": "active", "ativo": pairs[(i + k) % len(pairs)],
-                 "hora": coming_minute(clock.now() + 60 * (2 + 3 * k), config.zone), "operacao": "call" if (i + k) % 2 else "put",
-                 "resultado": ""}
+                Signal(id=f"{i}-{k}", ativo=pairs[(i + k) % len(pairs)],
+                       hora=coming_minute(clock.now() + 60 * (2 + 3 * k), config.zone),
+                       operacao="call" if (i + k) % 2 else "put")
                 for k in range(max(1, (minutes - 2) // 3))
             ]  # fmt: skip
-            db[names.SIGNALS].insert_one({"user": user_id, "signals": rows, "type": "user"})
+            signals.replace(db, user_id, rows)
         ids.append(user_id)
     return ids
 
@@ -125,23 +135,16 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
     try:
         time.sleep(min(2.0, 120 / speed))  # let the lister and the streams fill the market data
         pressed = clock.now()
-        db[names.ACCOUNTS].update_many(
-            {"_id": {"$in": [ObjectId(u) for u in user_ids]}},
-            {"$set": {"glimpseStatus": "waiting", "waitingSince": pressed}},
-        )
+        ids = [ObjectId(u) for u in user_ids]
+        for uid in ids:
+            accounts.press_start(db, uid, ["off"], pressed, {})
         time.sleep(minutes * 60 / speed)
-        db[names.ACCOUNTS].update_many(
-            {
-                "_id": {"$in": [ObjectId(u) for u in user_ids]},
-                "glimpseStatus": {"$in": ["operating", "waiting", "assigning"]},
-            },
-            {"$set": {"glimpseStatus": "stopping"}},
-        )
+        for uid in ids:
+            accounts.press_stop(db, uid, ["operating", "waiting", "assigning"], {})
         # Stopping waits for the orders in flight: at most about two market minutes.
         deadline = time.monotonic() + max(10.0, 150 / speed)
-        ids = [ObjectId(u) for u in user_ids]
-        while time.monotonic() < deadline and db[names.ACCOUNTS].count_documents(
-            {"_id": {"$in": ids}, "glimpseStatus": {"$ne": "off"}}
+        while time.monotonic() < deadline and any(
+            (a := accounts.find_by_id(db, uid)) is not None and a.glimpse_status != "off" for uid in ids
         ):
             time.sleep(0.5)
     finally:
@@ -150,15 +153,15 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         for service in running.values():
             service.join(timeout=60)
         logging.getLogger().removeHandler(errors)
-    accounts = list(db[names.ACCOUNTS].find({"_id": {"$in": [ObjectId(u) for u in user_ids]}}))
-    latencies = [(a["assignedAt"] - pressed) / speed * 1000 for a in accounts if a.get("assignedAt")]
-    trades = [Trade.from_doc(d) for d in db[names.TRADES].find({"user": {"$in": user_ids}})]
+    users_now = [a for u in user_ids if (a := accounts.find_by_id(db, u)) is not None]
+    latencies = [(a.assigned_at - pressed) / speed * 1000 for a in users_now if a.assigned_at]
+    trades = [t for u in user_ids for t in ledger.of_user(db, u)]
     results = [t.result for t in trades]
     net = sum((t.profit_reais for t in trades if t.profit_reais is not None), Decimal(0))
-    titles = [a["title"] for acc in accounts for a in acc.get("alerts", [])]
+    titles = [a["title"] for acc in users_now for a in acc.alerts]
     timings = getattr(running["operational_server"], "timings", None)
     samples = list(timings.samples) if timings is not None else []
-    not_off = sum(1 for a in accounts if a.get("glimpseStatus") != "off")
+    not_off = sum(1 for a in users_now if a.glimpse_status != "off")
     open_left = sum(1 for t in trades if t.status != "closed")
     return {
         "users": users,

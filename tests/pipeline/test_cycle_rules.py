@@ -168,6 +168,11 @@ def start_session(session, money, priority="gale"):
     return session
 
 
+def stored_account(session) -> dict:
+    """The account as it is on disk (what the app reads)."""
+    return session.db[names.ACCOUNTS].find_one({"_id": ObjectId(session.user_id)})
+
+
 def money(gales=2, gale_type="sobra", stake=2, stop_loss=None, stop_win=None):
     return {
         "money": stake, "gale": gales > 0, "galeCount": gales, "galeType": gale_type, "sobra": 1,
@@ -194,7 +199,7 @@ def test_a_loss_then_a_win_places_the_gale_entries():
     ]
     log = session.db[names.OPERATIONS].find_one({"_id": session.log_id})
     assert [o["p"] for o in log["operations"][0]["operacoes"]] == [-200, 300]
-    user = session.reload_user()
+    user = stored_account(session)
     assert user["iqPeriodProfit"] == 300 and user["iqPeriodLoss"] == 200 and user["iqSessionProfit"] == 100
     assert [t["result"] for t in user["operating"]["tries"]] == ["loss", "win", ""]
 
@@ -221,7 +226,7 @@ def test_a_closed_pair_fails_the_order_and_stops():
     assert outcome.stop == cycle.PAIR_CLOSED and outcome.result == ledger.FAILED
     trade = session.db[names.TRADES].find_one()
     assert trade["status"] == "closed" and trade["result"] == "failed" and trade["profit"] == 0.0
-    assert any(a["title"] == "Ativo fechado." for a in session.reload_user()["alerts"])
+    assert any(a["title"] == "Ativo fechado." for a in stored_account(session)["alerts"])
     assert (
         session.db[names.OPERATIONS].find_one({"_id": session.log_id})["operations"][0]["operacoes"][-1]["p"]
         == "CLO: 2.00"

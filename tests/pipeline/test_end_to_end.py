@@ -107,7 +107,7 @@ def test_b_a_signals_user_gets_three_results_in_their_own_list(bundle):
     bundle.wait_for(lambda: bundle.account(uid)["glimpseStatus"] == "off", 120, "the signal list to end")
     mine = bundle.db[names.SIGNALS].find_one({"user": uid})["signals"]
     assert [s["status"] for s in mine] == ["result"] * 3
-    assert all(s["resultado"] in ("win", "loss", "doji") for s in mine)
+    assert all(s["resultado"] in ("win", "loss", "doji") for s in mine), mine
     assert bundle.db[names.SIGNALS].find_one({"user": other})["signals"][0]["status"] == "active"
     assert bundle.account(uid)["alerts"][-1]["title"] == "Lista de sinais encerrada."
     trades, _ = _agree_to_the_cent(bundle, uid, "signals@example.com")

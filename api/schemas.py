@@ -300,3 +300,22 @@ class UserTradesQuery(Body):
     account: Literal["PRACTICE", "REAL"] | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     cursor: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+
+
+class BacktestMoneyBody(BacktestBody):
+    """backtestStrategy with money: `stake` (reais) turns on the money figures, at each pair's payout,
+    with `galeType` and `sobra`; `hours` asks for the paper market's last N hours (up to 30 days)."""
+
+    hours: Annotated[int, Field(ge=1, le=720)] | None = Field(
+        default=None, description="the paper market's last N hours (instead of `days`)"
+    )
+    stake: Annotated[float, Field(ge=1, le=100_000)] | None = None
+    galeType: Literal["dobro", "cobrir", "sobra"] = "dobro"
+    sobra: Annotated[float, Field(ge=0, le=100_000)] = 0
+
+    @field_validator("hours")
+    @classmethod
+    def _one_period(cls, value: int | None, info: Any) -> int | None:
+        if value is not None and info.data.get("days") is not None:
+            raise ValueError("ask for `days` or `hours`, not both")
+        return value

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint
 
 from api import audit, auth, throttle
+from api.backtest_money import money_report
 from api.context import ctx
 from api.errors import APIError, bad_request, forbidden
 from api.registry import MANAGER, USER_OR_MANAGER, endpoint
-from api.schemas import BacktestBody, Empty, StrategyBody
+from api.schemas import BacktestMoneyBody, Empty, StrategyBody
 from glimpse.backtest.engine import backtest_report
-from glimpse.backtest.sources import last_complete_minutes, series_from_market, series_from_test_candles
+from glimpse.backtest.sources import series_from_market, series_from_test_candles
 from glimpse.market.paper_market import PaperMarket
 from glimpse.rules.money import GLIMPSE_AUTHOR
 from glimpse.rules.pairs import PAIR_NAMES
+from glimpse.rules.patterns import Strategy
 from glimpse.store import accounts, strategies
 from glimpse.store import db as names
 from glimpse.store.strategies import StrategyDoc
@@ -101,31 +105,71 @@ def get_test_candles_annually(body: Empty):
     return list(ctx().db[names.TEST_CANDLES_ANNUALLY].find({}).sort("ativo", 1))
 
 
+def _payout(value: object) -> int | None:
+    """A stored payout (85 or "85") as a percentage; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and 0 < value <= 100 else None
+
+
 @endpoint(
     bp,
     "/backtestStrategy",
     access=USER_OR_MANAGER,
-    body=BacktestBody,
+    body=BacktestMoneyBody,
     responses={404: "no stored candles for these pairs (and no `days` asked of the paper market)"},
 )
 @throttle.backtest_limit
-def backtest_strategy(body: BacktestBody):
-    """How a strategy did on history, per pair and per gale level: {total, pairs}.
+def backtest_strategy(body: BacktestMoneyBody):
+    """How a strategy did on history, per pair and per gale level: {total, pairs, period}.
 
-    Without `days`, on the month of candle colours stored per pair
-    (TestCandles); with `days`, on the paper market's last N days.
+    Without `days` or `hours`, on the month of candle colours stored per pair
+    (TestCandles); with them, on the paper market's last N days or hours. With
+    `stake`, in money too (sequential, as the bot trades): net result at each
+    pair's payout, equity curve, maximum drawdown, longest losing streak and the
+    break-even hit rate beside the measured one.
     """
     c = ctx()
     pairs = body.pairs or list(PAIR_NAMES)
-    if body.days is not None:
-        market = PaperMarket(c.config.paper_seed, c.config.paper_payout_min, c.config.paper_payout_max)
-        start, minutes = last_complete_minutes(c.clock.now(), body.days)
+    market = PaperMarket(c.config.paper_seed, c.config.paper_payout_min, c.config.paper_payout_max)
+    if body.days is not None or body.hours is not None:
+        end = int(c.clock.now() // 60) * 60  # the current minute is still forming
+        minutes = body.days * 1440 if body.days is not None else (body.hours or 0) * 60
+        start = end - minutes * 60
         series = series_from_market(market, pairs, start, minutes)
+        period = {"from": start, "to": end, "source": "paper"}
     else:
-        docs = c.db[names.TEST_CANDLES].find({"ativo": {"$in": pairs}}, {"ativo": 1, "candles": 1})
+        docs = list(
+            c.db[names.TEST_CANDLES].find({"ativo": {"$in": pairs}}, {"ativo": 1, "candles": 1, "start": 1})
+        )
         series = series_from_test_candles(docs)
         if not series:
             raise APIError(
                 404, "no stored candles for these pairs: ask for `days` of the paper market", "pairs"
             )
-    return backtest_report(series, body.sequence, body.operation, body.mirror, body.gales)
+        starts = [d["start"] for d in docs if isinstance(d.get("start"), datetime)]
+        first = min(starts).replace(tzinfo=starts[0].tzinfo or UTC).timestamp() if starts else None
+        length = max(len(d.get("candles") or "") for d in docs)
+        period = {"from": first, "to": None if first is None else first + length * 60, "source": "stored"}
+    if body.stake is None:
+        report = backtest_report(series, body.sequence, body.operation, body.mirror, body.gales)
+    else:
+        # Each pair at the payout the app shows for it now, or the paper market's today.
+        shown = {
+            d["ativo"]: d.get("payout")
+            for d in c.db[names.OPENED_ACTIVES].find({}, {"ativo": 1, "payout": 1})
+        }
+        today = datetime.fromtimestamp(c.clock.now(), UTC).date()
+        payouts = {p: _payout(shown.get(p)) or market.payout(p, today) for p in series}
+        strategy = Strategy.parse(body.sequence, body.operation, body.mirror)
+        report = money_report(series, strategy, body.gales, body.stake, body.galeType, body.sobra, payouts)
+        report["money"] = {
+            "stake": body.stake,
+            "galeType": body.galeType,
+            "sobra": body.sobra,
+            "gales": body.gales,
+        }
+        report["period"] = period  # the real dates (the original shape, without money, stays as it was)
+    return report

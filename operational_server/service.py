@@ -38,6 +38,7 @@ class ServerPool:
             )
             for name in names
         ]
+        self.watch.serving = lambda: [s.identity.name for s in self.servers if s.serving()]
 
     def start(self) -> ServerPool:
         # Documents written before money was stored in cents; idempotent, so every start may run it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from glimpse.runtime.services import ServiceContext
 from glimpse.store import lifecycle
@@ -35,15 +36,16 @@ class PoolWatch(threading.Thread):
         self._held: dict[str, str] = {}
         self._states: dict[str, tuple[str, str]] = {}
         self.refreshed = threading.Event()
+        # The names of the servers able to serve (set by the pool); None: all of them.
+        self.serving: Callable[[], list[str]] | None = None
 
     def refresh(self) -> None:
         db, now = self.ctx.db, self.ctx.clock.now()
-        owned = lifecycle.beat(db, self.incarnation, now)
-        if owned < len(self.server_names):
-            log.error(
-                "%d of this process's servers were taken over by another process",
-                len(self.server_names) - owned,
-            )
+        # A dead or failing server thread gets no beat, so its lease runs out and its user is released.
+        live = self.serving() if self.serving is not None else list(self.server_names)
+        owned = lifecycle.beat(db, self.incarnation, now, servers=live)
+        if owned < len(live):
+            log.error("%d of this process's servers were taken over by another process", len(live) - owned)
         servers = lifecycle.server_states(db, self.incarnation)
         held = {
             name: target for name, (status, target) in servers.items() if status == "operating" and target

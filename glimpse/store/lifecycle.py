@@ -44,6 +44,7 @@ __all__ = [
     "oid",
     "operating_on",
     "register_server",
+    "report_problem",
     "release_dead_server",
     "release_server",
     "release_user",
@@ -125,6 +126,17 @@ def beat(db: Any, incarnation: str, now: float, *, servers: list[str] | None = N
         query["name"] = {"$in": list(servers)}
     result = db[names.SERVERS].update_many(query, {"$set": {"uptime": now}})
     return int(result.matched_count)
+
+
+def report_problem(db: Any, name: str, incarnation: str, problem: str | None, now: float) -> bool:
+    """A server says it cannot serve (`problem`), or that it can again (None); False if it is not this process's."""
+    update: dict[str, Any] = (
+        {"$set": {"problem": problem, "problemAt": now}}
+        if problem is not None
+        else {"$unset": {"problem": "", "problemAt": ""}}
+    )
+    result = db[names.SERVERS].update_one({"name": name, "incarnation": incarnation}, update)
+    return int(result.matched_count) == 1
 
 
 def server_states(db: Any, incarnation: str) -> dict[str, tuple[str, str]]:

@@ -1,0 +1,111 @@
+"""The heartbeat keeps only serving servers alive (issue 10: no zombie keeps a user).
+
+A server thread that dies gets no more beats, so its lease runs out and the
+assigner gives its user to another server; a server thread whose session
+failed in a way it could not clean up says so on its server document, goes
+silent past a lease (same outcome for the user) and then serves again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from glimpse.store import db as names
+from glimpse.store import lifecycle
+from operational_server.session import UserSession
+from tests.pipeline.bundle import make_bundle
+
+LEASE = 2.0
+STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
+            "mirror": True, "createdBy": "Teste"}  # fmt: skip
+MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 1,
+         "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
+
+
+@pytest.fixture
+def bundle(config, db):
+    b = make_bundle(config.with_(lease_seconds=LEASE), db)
+    yield b
+    b.stop()
+
+
+def _user(bundle):
+    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
+    return bundle.user(
+        "beat@example.com",
+        strategy=STRATEGY["name"],
+        ownedStrategies=[STRATEGY["name"]],
+        strategySettings=MONEY,
+    )
+
+
+def _first_session_fails(monkeypatch, failure: BaseException) -> list[str]:
+    """The first session sets its user operating, then its thread fails with `failure` (no clean-up)."""
+    original = UserSession.run
+    failed: list[str] = []
+
+    def run(self: UserSession) -> str:
+        if not failed:
+            failed.append(self.server.name)
+            assert lifecycle.start_operating(
+                self.db, self.user_id, self.server.name, assignment=self.assignment
+            )
+            raise failure
+        return original(self)
+
+    monkeypatch.setattr(UserSession, "run", run)
+    return failed
+
+
+def _reassigned(bundle, uid, failed):
+    account = bundle.account(uid)
+    return account["glimpseStatus"] == "operating" and account["server"] not in ("", failed[0])
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the death is the test
+def test_a_dead_server_thread_loses_its_lease_and_its_user_is_reassigned(bundle, monkeypatch):
+    failed = _first_session_fails(monkeypatch, SystemExit())  # ends the thread quietly
+    uid = _user(bundle)
+    bundle.start(servers=2)
+    bundle.press_start(uid)
+    bundle.wait_for(lambda: failed, 15, "the first session")
+    dead = next(s for s in bundle.pool.servers if s.identity.name == failed[0])
+    bundle.wait_for(lambda: not dead.is_alive(), 5, "the server thread to die")
+    # Within the lease + 10 s the user trades on the other server.
+    bundle.wait_for(lambda: _reassigned(bundle, uid, failed), LEASE + 10, "the user on the other server")
+    doc = bundle.db[names.SERVERS].find_one({"name": failed[0]})
+    assert doc["status"] == "waiting" and doc["target"] == ""
+    assert doc["uptime"] < bundle.ctx.clock.now() - LEASE * bundle.ctx.clock.speed  # no beat since it died
+    bundle.wait_for(
+        lambda: bundle.db[names.TRADES].find_one({"user": uid, "server": {"$ne": failed[0]}}),
+        90,
+        "an order from the other server",
+    )
+
+
+def test_a_server_that_cannot_serve_says_so_goes_silent_and_comes_back(bundle, monkeypatch):
+    failed = _first_session_fails(monkeypatch, RuntimeError("the database refused the clean-up"))
+    uid = _user(bundle)
+    bundle.start(servers=2)
+    bundle.press_start(uid)
+    bundle.wait_for(lambda: failed, 15, "the first session")
+    problem = bundle.wait_for(
+        lambda: bundle.db[names.SERVERS].find_one({"name": failed[0], "problem": {"$exists": True}}),
+        5,
+        "the server to say it cannot serve",
+    )
+    assert "cannot serve" in problem["problem"] and "refused the clean-up" in problem["problem"]
+    bundle.wait_for(lambda: _reassigned(bundle, uid, failed), LEASE + 10, "the user on the other server")
+    # After its silence it registers again: waiting, beating, no problem.
+    bundle.wait_for(
+        lambda: (
+            (d := bundle.db[names.SERVERS].find_one({"name": failed[0]}))
+            and "problem" not in d
+            and d["status"] == "waiting"
+            and d["uptime"] >= bundle.ctx.clock.now() - LEASE * bundle.ctx.clock.speed
+        ),
+        LEASE + 10,
+        "the server to serve again",
+    )
+    server = next(s for s in bundle.pool.servers if s.identity.name == failed[0])
+    assert server.is_alive() and server.failures == 1

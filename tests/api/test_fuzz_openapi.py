@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from api import auth
+from api import auth, throttle
 from api.registry import ROUTES
 from api.user_updates import STATUS_TRANSITIONS, VALIDATORS
 from glimpse.rules.pairs import PAIR_NAMES
@@ -61,6 +61,15 @@ def config(config):
     # Generated logins fail by the thousand; with the usual throttle every later login would get
     # 429 before reaching its handler.
     return config.with_(login_max_failures=1_000_000)
+
+
+@pytest.fixture
+def app(app):
+    # Likewise the rate limits (tests/api/test_security.py covers them): thousands of cases per
+    # minute from one address would otherwise get 429 instead of reaching the handlers.
+    throttle.limiter.enabled = False
+    yield app
+    throttle.limiter.enabled = True
 
 
 def label_of(operation) -> str:
@@ -391,3 +400,58 @@ def test_generated_requests_find_no_server_error(app, client, db, clock, user, m
                 route.path,
                 statuses,
             )
+
+
+# ---------------------------------------------------------------- hostile bodies
+
+SURROGATES = ("\ud800", "\udfff", "a\ud83d", "\ud83d\ude00\udc00")
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _hostile_bodies(sample: Any) -> list[str]:
+    """Raw JSON texts that once gave 500: nesting 1,000 deep (bare, and under each field of the
+    sample), lone surrogates in each string field and in a key, and `userKey` with one."""
+    bodies = [_nested(1000), '{"a":' * 1000 + "1" + "}" * 1000, '{"userKey": "\\ud800"}', '{"\\udfff": 1}']
+    if isinstance(sample, dict):
+        for key, value in sample.items():
+            bodies.append(json.dumps(sample | {key: json.loads(_nested(100))}))
+            if isinstance(value, str):
+                for bad in SURROGATES:
+                    bodies.append(json.dumps(sample | {key: bad}))  # ensure_ascii writes \udxxx escapes
+    return bodies
+
+
+def test_deep_nesting_and_lone_surrogates_never_give_a_server_error(
+    app, client, db, clock, user, manager, service_headers
+):
+    samples = seed(client, db, clock, user, manager, service_headers)
+    tokens = Tokens(app, {"user": user.id, "manager": manager.id})
+    document = client.get("/glimpse/openapi.json").get_json()
+    sent = 0
+    failures = []
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            if method.upper() == "GET":
+                continue
+            route = next(r for r in ROUTES if r.path == path and r.method == method.upper())
+            access = tuple(a for a in operation["x-glimpse-access"] if a != "public")
+            for headers in ({}, auth_headers(tokens, access, "accepted")):
+                for raw in _hostile_bodies(samples.get(route.view_name)):
+                    response = client.open(
+                        path,
+                        method=method.upper(),
+                        data=raw,
+                        content_type="application/json",
+                        headers=headers,
+                    )
+                    sent += 1
+                    problem = problem_with(response.status_code, response.data)
+                    if problem or response.status_code != 400:
+                        failures.append(
+                            f"{method.upper()} {path} {raw[:80]!r}: {response.status_code} {problem}"
+                        )
+    assert failures == [], "\n".join(failures[:40])
+    assert sent >= 400

@@ -101,6 +101,7 @@ class CycleOutcome:
     net: Decimal = Decimal(0)
     stop: str | None = None
     orders: int = 0
+    gale_level: int = 0  # the level of the last entry placed
 
 
 def plan(ctx: CycleContext, decision: Decision) -> list[Decimal]:
@@ -208,6 +209,7 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
                 orders.reconnect(ctx.broker)  # the broker can only be asked once it is back
             operations_log.order_placed(ctx.db, ctx.log_id, entry, trade.id, None)
             outcome.orders += 1
+            outcome.gale_level = level
             resolved = _resolve(ctx, resolver, trade)
             if resolved is None:
                 outcome.stop = (
@@ -241,6 +243,7 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             )
             operations_log.order_placed(ctx.db, ctx.log_id, entry, trade.id, fill.open_quote)
             outcome.orders += 1
+            outcome.gale_level = level
             trade = trades.get(ctx.db, trade.id) or trade
         _set_operating(ctx, decision, entries, level, trade.placedAt or sent_at, first=outcome.orders == 1)
         if settlement is None:

@@ -20,9 +20,10 @@ from typing import Any
 from glimpse.market import Broker, BrokerError, open_broker
 from glimpse.market.base import turbo_expiry
 from glimpse.rules.timing import next_decision
+from glimpse.runtime import notify
 from glimpse.runtime.security import DecryptError, decrypt_secret
 from glimpse.runtime.services import ServiceContext
-from glimpse.store import accounts, alerts, lifecycle, operations_log, trades
+from glimpse.store import accounts, alerts, lifecycle, notifications, operations_log, trades
 from glimpse.store.accounts import Account
 from operational_server import cycle, reconcile
 from operational_server.market_view import MarketView
@@ -134,6 +135,18 @@ class UserSession:
         """The session's net result, from the ledger (so a later server sees the same figure)."""
         return trades.session_net(self.db, self.user_id, self.session_id)
 
+    def _net_cents(self) -> int:
+        return trades.session_net_cents(self.db, self.user_id, self.session_id)
+
+    def _notify(self, event: str, *, with_net: bool = True, **data: Any) -> None:
+        """Queue a notification (one insert; the notifier delivers it). Never lets a failure end the session."""
+        try:
+            if with_net:
+                data["net"] = self._net_cents()
+            notify.enqueue(self.db, self.user_id, event, data, self.clock.now())
+        except Exception:
+            log.exception("user %s: notification %s not queued", self.user_id, event)
+
     def cycle_context(self) -> cycle.CycleContext:
         assert self.broker is not None
         return cycle.CycleContext(
@@ -178,10 +191,12 @@ class UserSession:
                 except Exception:
                     log.exception("closing the broker of user %s", self.user_id)
             if reason not in (cycle.SHUTDOWN, cycle.LOST):
-                lifecycle.finish(
+                ended = lifecycle.finish(
                     self.db, self.user_id, self.server.name, end_alert, assignment=self.assignment
                 )
                 trades.end_glimpse_session(self.db, self.user_id, self.session_id)
+                if ended and reason != "gone":  # not when a newer assignment holds the user
+                    self._notify(notifications.SESSION_STOPPED, reason=reason)
             lifecycle.free_server(
                 self.db, self.server.name, self.server.incarnation, self.user_id, assignment=self.assignment
             )
@@ -263,6 +278,7 @@ class UserSession:
             alerts.push(
                 self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now)
             )
+            self._notify(notifications.SESSION_STARTED, with_net=False, mode=mode.name)
         self.money = mode.money_settings()
         self.priority = user.operation_priority
         self.log_id = operations_log.start(
@@ -296,6 +312,18 @@ class UserSession:
                 continue
             outcome = cycle.run_cycle(self.cycle_context(), decision)
             mode.record(decision, outcome)
+            if outcome.orders and outcome.result in (trades.WIN, trades.LOSS, trades.DOJI):
+                self._notify(
+                    notifications.CYCLE_RESULT,
+                    with_net=False,
+                    ativo=decision.pair,
+                    operacao=decision.direction,
+                    levels=outcome.orders,
+                    galeLevel=outcome.gale_level,
+                    result=outcome.result,
+                    net=trades.to_cents(outcome.net),
+                    sessionNet=self._net_cents(),
+                )
             if outcome.stop == cycle.STOP_USER:
                 return cycle.STOP_USER, alerts.make(
                     self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
@@ -307,10 +335,12 @@ class UserSession:
                     return cycle.UNRESOLVED, None  # the user was told when the order was flagged
                 continue  # reconciled before the next decision
             if outcome.stop == cycle.STOP_LOSS_REACHED:
+                self._notify(notifications.STOP_LOSS)
                 return outcome.stop, alerts.make(
                     self.user, alerts.STOP_LOSS, "O stop loss foi atingido.", self.clock.now()
                 )
             if outcome.stop == cycle.STOP_WIN_REACHED:
+                self._notify(notifications.STOP_WIN)
                 return outcome.stop, alerts.make(
                     self.user, alerts.STOP_WIN, "O stop win foi atingido.", self.clock.now()
                 )

@@ -20,7 +20,7 @@ from typing import Any
 from glimpse.market import Broker, BrokerError, open_broker
 from glimpse.market.base import turbo_expiry
 from glimpse.rules.timing import next_decision
-from glimpse.runtime import notify
+from glimpse.runtime import metrics, notify
 from glimpse.runtime.security import DecryptError, decrypt_secret
 from glimpse.runtime.services import ServiceContext
 from glimpse.store import accounts, alerts, lifecycle, notifications, operations_log, trades
@@ -123,13 +123,18 @@ class UserSession:
         return float(turbo_expiry(placed_at, 1))
 
     def record_expired(self) -> None:
+        metrics.count_dropped_decision()
         if self.timings is not None:
             self.timings.add_expired()
 
     def record_timing(self, decided_at: float | None, placed_at: float) -> None:
         """placedAt − decision instant, in wall milliseconds (clock seconds ÷ speed)."""
-        if decided_at is not None and self.timings is not None:
-            self.timings.add((placed_at - decided_at) / getattr(self.clock, "speed", 1.0) * 1000.0)
+        if decided_at is None:
+            return
+        ms = (placed_at - decided_at) / getattr(self.clock, "speed", 1.0) * 1000.0
+        metrics.observe_order_latency(ms)
+        if self.timings is not None:
+            self.timings.add(ms)
 
     def net(self) -> Decimal:
         """The session's net result, from the ledger (so a later server sees the same figure)."""

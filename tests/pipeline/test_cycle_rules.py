@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
+import pytest
 from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from glimpse.market.base import AssetClosed, Broker, Disconnected, turbo_expiry
 from glimpse.rules.money import gale_entries
 from glimpse.rules.stops import stop_reached
+from glimpse.runtime import metrics
 from glimpse.runtime.clock import ManualClock
 from glimpse.runtime.config import load_config
 from glimpse.runtime.services import ServiceContext
@@ -315,3 +317,22 @@ def test_a_decision_that_comes_too_late_places_no_order():
     outcome = run_cycle(session.cycle_context(), decision())
     assert broker.bought == [] and outcome.orders == 0 and outcome.stop is None
     assert session.db[names.TRADES].count_documents({}) == 0
+
+
+def _sample(name: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name) or 0.0
+
+
+def test_order_latency_and_dropped_decisions_reach_the_metrics():
+    orders_before = _sample("glimpse_order_latency_milliseconds_count")
+    latency_before = _sample("glimpse_order_latency_milliseconds_sum")
+    session = make_session(ScriptedBroker([+1]), money())
+    session.clock.set(START + 0.25)  # the order goes out 250 ms after its decision (a 1x clock)
+    run_cycle(session.cycle_context(), decision())
+    assert _sample("glimpse_order_latency_milliseconds_count") == orders_before + 1
+    assert _sample("glimpse_order_latency_milliseconds_sum") - latency_before == pytest.approx(250.0)
+    dropped_before = _sample("glimpse_decisions_dropped_total")
+    late = make_session(ScriptedBroker([+1]), money())
+    late.clock.set(START + 1.6)
+    run_cycle(late.cycle_context(), decision())
+    assert _sample("glimpse_decisions_dropped_total") == dropped_before + 1

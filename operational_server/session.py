@@ -224,7 +224,20 @@ class UserSession:
             broker.close()
             return False, str(exc)
         self.broker = broker
+        self.refresh_balance()
         return True, ""
+
+    def refresh_balance(self) -> None:
+        """Store the broker's balance on the account (what the app shows); a failed read only logs."""
+        if self.broker is None:
+            return
+        try:
+            value = self.broker.get_balance()
+            trades.record_broker_balance(
+                self.db, self.user_id, self.account_type, trades.to_cents(value), self.clock.now()
+            )
+        except Exception as exc:
+            log.warning("user %s: balance not refreshed: %s", self.user_id, exc)
 
     def reconciler(self) -> reconcile.Reconciler:
         assert self.broker is not None
@@ -247,6 +260,7 @@ class UserSession:
             self.db, self.user_id, self.server_session, now
         )
         self._reconcile()
+        self.refresh_balance()  # reconciling may have settled orders
 
     def _flagged(self) -> bool:
         return any(t.flagged for t in trades.blocking(self.db, self.user_id, self.session_id))
@@ -317,6 +331,9 @@ class UserSession:
                 continue
             outcome = cycle.run_cycle(self.cycle_context(), decision)
             mode.record(decision, outcome)
+            if outcome.orders:
+                # After the cycle's last settlement, not between its orders: a gale entry goes out at once.
+                self.refresh_balance()
             if outcome.orders and outcome.result in (trades.WIN, trades.LOSS, trades.DOJI):
                 self._notify(
                     notifications.CYCLE_RESULT,

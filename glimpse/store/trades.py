@@ -427,6 +427,31 @@ def for_app(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- the broker's balance, as the app shows it --------------------------------------------
+
+# The account fields that show each broker balance (as checkIq writes them: reais, the app's shape).
+BALANCE_FIELDS = {"PRACTICE": "iqBalancePractice", "REAL": "iqBalanceReal"}
+
+
+def record_broker_balance(db: Any, user: str, account_type: str, balance_cents: int, now: float) -> None:
+    """The balance the broker just reported for the user's PRACTICE or REAL account.
+
+    The exact figure is `iqBalanceCents.<type>` (integer cents); the original
+    field keeps the reais number the app reads, derived from it.
+    """
+    field = BALANCE_FIELDS[account_type]
+    db[names.ACCOUNTS].update_one(
+        {"_id": oid(user)},
+        {
+            "$set": {
+                f"iqBalanceCents.{account_type}": int(balance_cents),
+                field: float(from_cents(int(balance_cents))),
+                "iqBalanceAt": now,
+            }
+        },
+    )
+
+
 # --- the Glimpse session: from the user's Start to off, across hand-overs -----------------
 
 

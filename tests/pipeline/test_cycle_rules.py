@@ -336,3 +336,16 @@ def test_order_latency_and_dropped_decisions_reach_the_metrics():
     late.clock.set(START + 1.6)
     run_cycle(late.cycle_context(), decision())
     assert _sample("glimpse_decisions_dropped_total") == dropped_before + 1
+
+
+def test_a_failing_balance_read_only_logs(caplog):
+    broker = ScriptedBroker([+1])
+    session = make_session(broker, money())
+    broker.get_balance = lambda: (_ for _ in ()).throw(Disconnected("socket closed"))  # type: ignore[method-assign]
+    session.refresh_balance()  # must not raise
+    assert "balance not refreshed" in caplog.text
+    outcome = run_cycle(session.cycle_context(), decision())
+    assert outcome.result == "win"  # the session trades on
+    broker.get_balance = lambda: 123.45  # type: ignore[method-assign]
+    session.refresh_balance()
+    assert stored_account(session)["iqBalanceCents"] == {"PRACTICE": 12345}

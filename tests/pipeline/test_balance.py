@@ -48,6 +48,7 @@ def test_after_a_settled_paper_order_the_account_holds_the_paper_balance(bundle)
     assert (
         settled is not None and settled.status == ledger.CLOSED and settled.result in ("win", "loss", "doji")
     )
+    assert settled.profit is not None
     account = bundle.account(uid)
     assert account["iqBalanceCents"]["PRACTICE"] == paper_cents(bundle) == 1_000_000 + settled.profit
     assert type(account["iqBalanceCents"]["PRACTICE"]) is int

@@ -126,6 +126,63 @@ def own_strategy(page: Page, bundle: str) -> str:
     return STRATEGY
 
 
+def _six_hour_nets(bundle: str, bearer: str, pair: str) -> list[tuple[float, str, str]]:
+    """What each 3-candle strategy netted on `pair` over the paper market's last 6 hours, computed here
+    with the core (the same deterministic market as the bundle's), at the payout the app shows."""
+    from itertools import product
+
+    from api.backtest_money import money_report
+    from glimpse.backtest.sources import series_from_market
+    from glimpse.market.paper_market import PaperMarket
+    from glimpse.rules.patterns import Strategy
+    from glimpse.runtime.config import load_config
+
+    config = load_config({"GLIMPSE_SECRET_KEY": "x" * 40, "GLIMPSE_SERVICE_TOKEN": "y" * 32})
+    market = PaperMarket(config.paper_seed, config.paper_payout_min, config.paper_payout_max)
+    payout = next(
+        int(p["payout"]) for p in api_call(bundle, "ativos", {"type": "full"}) if p["ativo"] == pair
+    )
+    end = int(api_call(bundle, "status", bearer=bearer)["serverTime"] // 60) * 60
+    series = series_from_market(market, [pair], end - 6 * 3600, 6 * 60)
+    nets = []
+    for colours in product(("-1", "1"), repeat=3):
+        for operation in ("call", "put"):
+            strategy = Strategy.parse(",".join(colours), operation, False)
+            report = money_report(series, strategy, 1, 2, "dobro", 0, {pair: payout})
+            nets.append((report["total"]["net_profit"], ",".join(colours), operation))
+    return sorted(nets)
+
+
+def test_backtest_in_money_for_a_losing_and_a_winning_strategy(page: Page, bundle: str, screenshot):
+    bearer = token(page)
+    pair = "EURUSD"
+    api_call(bundle, "updateUser", {"fields": ["strategySettings", "preferedActives"], "values": [MONEY, pair]},
+             bearer=bearer)  # fmt: skip
+    nets = _six_hour_nets(bundle, bearer, pair)
+    # Far enough from zero that the market moving on for a few seconds cannot flip the sign.
+    cases = [("Perdedora", nets[0], "loss", "−"), ("Vencedora", nets[-1], "win", "+")]
+    assert nets[0][0] < -6 and nets[-1][0] > 6, nets
+    for name, (_net, sequence, operation), verdict, sign in cases:
+        api_call(bundle, "createStrategy", {"name": name, "sequence": sequence, "operation": operation,
+                                            "mirror": False}, bearer=bearer)  # fmt: skip
+        _goto(page, bundle, "strategies")
+        page.get_by_role("button", name=f"Detalhes de {name}", exact=True).click()
+        detail = page.get_by_test_id("strategy-detail")
+        detail.get_by_role("button", name="Testar").click()
+        detail.locator("select[name=backtest-period]").select_option("6h")
+        total = detail.get_by_test_id("backtest-total")
+        expect(detail.get_by_test_id("backtest-period")).to_contain_text("R$")
+        expect(total).to_have_attribute("data-verdict", verdict, timeout=30_000)
+        expect(total.get_by_test_id("backtest-net")).to_contain_text(sign + " R$")
+        expect(total.get_by_test_id("backtest-break-even")).to_contain_text("%")
+        # Nothing green unless it made money; a card per pair.
+        cards = detail.get_by_test_id("backtest-card")
+        expect(cards).to_have_count(1)
+        expect(cards.first).to_have_attribute("data-verdict", verdict)
+        screenshot(page, f"trader-06-backtest-{verdict}")
+        page.get_by_role("button", name="Fechar").click()
+
+
 @pytest.fixture(scope="module")
 def trading(page: Page, bundle: str, own_strategy: str) -> str:
     """The trader's bot has run until its ledger holds a settled entry and a settled gale; then stopped."""

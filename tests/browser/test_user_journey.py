@@ -150,9 +150,9 @@ def test_3_create_a_strategy_and_test_it(page: Page, bundle: str, screenshot):
 
     # Test, before saving: the backtest of the draft
     page.get_by_test_id("test-strategy").click()
-    table = page.get_by_test_id("backtest-table")
-    expect(table).to_be_visible(timeout=30_000)
-    expect(table.locator("tbody tr").first).to_contain_text("Total")
+    cards = page.get_by_test_id("backtest-cards")
+    expect(cards).to_be_visible(timeout=30_000)
+    expect(cards.get_by_test_id("backtest-total")).to_contain_text("Total")
     found = re.search(r"\d+", page.get_by_test_id("backtest-signals").inner_text())
     assert found is not None
     signals = int(found.group())

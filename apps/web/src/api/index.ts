@@ -8,6 +8,7 @@ import { call, download } from "./client";
 import type {
   Account,
   Balances,
+  BacktestQuery,
   BacktestReport,
   Pair,
   RankRow,
@@ -44,8 +45,7 @@ export const api = {
   getStrategies: () => call<Strategy[]>("getStrategies"),
   createStrategy: (body: Omit<Strategy, "createdBy">) => call<{ res: 0 | 1 }>("createStrategy", body),
   editStrategy: (body: Omit<Strategy, "createdBy">) => call<{ res: 0 | 1 }>("editStrategy", body),
-  backtestStrategy: (body: { sequence: string; operation: string; mirror: boolean; gales: number }) =>
-    call<BacktestReport>("backtestStrategy", body),
+  backtestStrategy: (body: BacktestQuery) => call<BacktestReport>("backtestStrategy", body),
 
   getSignals: () => call<SignalsDoc[]>("getSignals"),
   insertSignals: (signals: { ativo: string; hora: string; operacao: string }[]) =>

@@ -112,11 +112,33 @@ export interface BacktestStats {
   dojis: number;
   win_rate_at: (number | null)[];
   win_rate_cumulative: (number | null)[];
+  // With a stake (money figures, reais):
+  net_profit?: number;
+  max_drawdown?: number;
+  longest_losing_streak?: number;
+  equity?: number[];
+  payout?: number;
+  hit_rate?: number | null;
+  break_even?: number;
 }
 
 export interface BacktestReport {
   total: BacktestStats;
   pairs: Record<string, BacktestStats>;
+  money?: { stake: number; galeType: string; sobra: number; gales: number };
+  period?: { from: number | null; to: number | null; source: "paper" | "stored" };
+}
+
+export interface BacktestQuery {
+  sequence: string;
+  operation: string;
+  mirror: boolean;
+  gales: number;
+  days?: number;
+  hours?: number;
+  stake?: number;
+  galeType?: "dobro" | "cobrir" | "sobra";
+  sobra?: number;
 }
 
 export interface Signal {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reportRows, type Stats } from "./backtest";
+import { moneyVerdict, periodQuery, reportRows, type Stats } from "./backtest";
 
 function stats(win_at: number[], loss: number, unresolved = 0, dojis = 0): Stats {
   const resolved = win_at.reduce((a, b) => a + b, 0) + loss;
@@ -40,5 +40,20 @@ describe("backtest rows", () => {
     expect(total.shares).toEqual([0, 0]);
     expect(total.winRate).toBeNull();
     expect(total.lossRate).toBeNull();
+  });
+});
+
+describe("money verdicts and periods", () => {
+  it("is green only when it made money, whatever the hit rate", () => {
+    const high = { ...stats([80, 6], 14), net_profit: -3.2 };
+    expect(moneyVerdict(high)).toBe("loss");
+    expect(moneyVerdict({ ...high, net_profit: 0.004 })).toBe("even");
+    expect(moneyVerdict({ ...high, net_profit: 0.01 })).toBe("win");
+    expect(moneyVerdict(stats([1], 1))).toBe("even");
+  });
+  it("asks the API for hours, days or the stored month", () => {
+    expect(periodQuery("6h")).toEqual({ hours: 6 });
+    expect(periodQuery("30d")).toEqual({ days: 30 });
+    expect(periodQuery("stored")).toEqual({});
   });
 });

@@ -37,3 +37,30 @@ export function reportRows(report: Report, totalLabel: string): Row[] {
     .map(([name, s]) => row(name, s));
   return [row(totalLabel, report.total), ...pairs];
 }
+
+/** The periods a trader can test on: the stored month, or the paper market's last hours or days. */
+export const PERIODS = [
+  { key: "stored" },
+  { key: "6h", hours: 6 },
+  { key: "24h", hours: 24 },
+  { key: "3d", days: 3 },
+  { key: "7d", days: 7 },
+  { key: "30d", days: 30 },
+] as const;
+export type PeriodKey = (typeof PERIODS)[number]["key"];
+
+export function periodQuery(key: PeriodKey): { days?: number; hours?: number } {
+  const found = PERIODS.find((p) => p.key === key) ?? PERIODS[0];
+  if ("hours" in found) return { hours: found.hours };
+  if ("days" in found) return { days: found.days };
+  return {};
+}
+
+/**
+ * How a result is coloured: green only when it made money, red when it lost,
+ * neutral otherwise (a high hit rate that loses money is not green).
+ */
+export function moneyVerdict(stats: Stats): "win" | "loss" | "even" {
+  const cents = Math.round((stats.net_profit ?? 0) * 100);
+  return cents > 0 ? "win" : cents < 0 ? "loss" : "even";
+}

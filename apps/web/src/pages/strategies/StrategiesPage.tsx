@@ -23,6 +23,7 @@ import { shortName } from "../../lib/format";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
+import { GLIMPSE_AUTHOR, GLIMPSE_MM } from "../../lib/gale";
 import BacktestView from "./BacktestView";
 import CandleRow from "./CandleRow";
 import StrategyEditor from "./StrategyEditor";
@@ -173,7 +174,8 @@ export default function StrategiesPage() {
                   sequence={sheet.strategy.sequence}
                   operation={sheet.strategy.operation}
                   mirror={sheet.strategy.mirror}
-                  gales={gales}
+                  gales={sheet.strategy.createdBy === GLIMPSE_AUTHOR ? GLIMPSE_MM.galeCount : gales}
+                  money={sheet.strategy.createdBy === GLIMPSE_AUTHOR ? GLIMPSE_MM : undefined}
                 />
               )}
             </div>

@@ -59,6 +59,27 @@ def test_health_answers_within_a_second_while_the_database_hangs(app, monkeypatc
     assert elapsed < 1.0, elapsed
 
 
+def test_a_slow_stuck_user_scan_leaves_the_answer_partial_not_failing(app, db, clock, monkeypatch):
+    release = threading.Event()
+
+    def slow_scan(*args):
+        release.wait(10)
+        return []
+
+    db[names.SERVER_STATUS].insert_one({"name": "Lister", "uptime": clock.now()})
+    monkeypatch.setattr(health_route, "_stuck_users", slow_scan)
+    try:
+        started = time.monotonic()
+        response = app.test_client().get("/glimpse/health")
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert response.status_code == 200 and elapsed < 1.0, elapsed
+    body = response.json
+    assert body["partial"] is True and body["stuckUsers"] is None and body["status"] == "attention"
+    assert body["database"] == "ok" and [s["name"] for s in body["services"]] == ["Lister"]
+
+
 def test_health_names_a_service_out_of_its_lease_and_reports_stuck_users(app, db, clock):
     now = clock.now()
     db[names.SERVER_STATUS].insert_many(

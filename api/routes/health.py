@@ -9,6 +9,7 @@ answer that does not come within the budget counts as "unreachable".
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -27,6 +28,8 @@ from glimpse.store.db import ping as db_ping
 bp = Blueprint("health", __name__, url_prefix="/glimpse")
 
 PROBE_SECONDS = 0.8
+# The stuck-user scan always gets at least this long (the whole answer stays under a second).
+MIN_DETAILS_SECONDS = 0.15
 # A few probes may wait on a dead database at once; more answer "unreachable" at once
 # instead of piling up threads behind it.
 _PROBES = 4
@@ -133,25 +136,24 @@ def _stalled_sessions(db: Any, now: float, limit: float, servers: dict[str, bool
 
 
 def check(c: Any, budget: float = PROBE_SECONDS) -> tuple[dict[str, Any], int]:
-    """The health body and its status code (503 when the database or a service is down)."""
+    """The health body and its status code (503 when the database or a service is down).
+
+    The liveness figures (ping, heartbeats: small collections) decide the status and get
+    the budget first; the stuck users and stalled sessions (scans of Accounts and Trades)
+    get what is left, and are marked `partial` instead of failing the check when it runs out.
+    """
+    started = time.monotonic()
     now = c.clock.now()
     lease = wall_span(c.clock, c.config.lease_seconds)
     limit = lease + wall_span(c.clock, c.config.assign_grace_seconds)
 
-    def probe() -> dict[str, Any]:
+    def liveness() -> dict[str, Any]:
         if not db_ping(c.db):
             raise Unreachable("ping failed")
-        servers = _servers(c.db, now, lease)
-        alive = {s["name"]: s["alive"] for s in servers}
-        return {
-            "services": statuses(c.db, now, lease),
-            "servers": servers,
-            "stuckUsers": _stuck_users(c.db, now, limit, alive),
-            "stalledSessions": _stalled_sessions(c.db, now, limit, alive),
-        }
+        return {"services": statuses(c.db, now, lease), "servers": _servers(c.db, now, lease)}
 
     try:
-        found = _bounded(probe, budget)
+        found = _bounded(liveness, budget)
     except Unreachable as exc:
         body = {
             "status": "degraded",
@@ -162,15 +164,27 @@ def check(c: Any, budget: float = PROBE_SECONDS) -> tuple[dict[str, Any], int]:
             "time": now,
         }
         return body, 503
+    alive = {s["name"]: s["alive"] for s in found["servers"]}
+
+    def details() -> dict[str, Any]:
+        return {
+            "stuckUsers": _stuck_users(c.db, now, limit, alive),
+            "stalledSessions": _stalled_sessions(c.db, now, limit, alive),
+        }
+
+    try:
+        found.update(_bounded(details, max(budget - (time.monotonic() - started), MIN_DETAILS_SECONDS)))
+        found["partial"] = False
+    except Unreachable:
+        found.update(stuckUsers=None, stalledSessions=None, partial=True)
     failing = [s["name"] for s in found["services"] if not s["alive"]]
     # A server that holds a user must beat; an idle dead one only matters when none is left.
     failing += [s["name"] for s in found["servers"] if s["holding"] and not s["alive"]]
     if found["servers"] and not any(s["alive"] for s in found["servers"]):
         failing.append("operational servers")
+    attention = found["partial"] or found["stuckUsers"] or found["stalledSessions"]
     body = {
-        "status": "degraded"
-        if failing
-        else ("attention" if found["stuckUsers"] or found["stalledSessions"] else "ok"),
+        "status": "degraded" if failing else ("attention" if attention else "ok"),
         "database": "ok",
         "failing": failing,
         **found,

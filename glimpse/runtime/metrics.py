@@ -119,9 +119,12 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         from glimpse.store import db as names
+        from glimpse.store.db import tally
 
         try:
             trades = self.db[names.TRADES]
+            # One pass per field (an index walk on the embedded store), not one query per value.
+            results, statuses = tally(trades, "result"), tally(trades, "status")
             placed = CounterMetricFamily(
                 "glimpse_orders_placed",
                 "Orders the broker took, from the ledger (Trades): a broker order id or a settled result.",
@@ -131,14 +134,15 @@ class DatabaseCollector(Collector):
                 "glimpse_orders_settled", "Settled orders in the ledger, by result.", labels=["result"]
             )
             for result in SETTLED_RESULTS:
-                settled.add_metric([result], trades.count_documents({"status": "closed", "result": result}))
+                # Only a closed trade has a result (glimpse/store/trades.py).
+                settled.add_metric([result], results.get(result, 0))
             by_status = GaugeMetricFamily(
                 "glimpse_orders_by_status",
                 "Orders in the ledger by status (pending, open, unknown, closed).",
                 labels=["status"],
             )
             for status in ("pending", "open", "unknown", "closed"):
-                by_status.add_metric([status], trades.count_documents({"status": status}))
+                by_status.add_metric([status], statuses.get(status, 0))
             sessions = GaugeMetricFamily(
                 "glimpse_active_sessions",
                 "Users whose bot is on, by mode and status.",

@@ -4,6 +4,9 @@ Every session of a process decides at the same instant, so the open pairs
 and the realtime candles are read from MongoDB once per instant, and every
 registered strategy is matched in one numpy pass (operational_server.sequence_finder)
 over the colour matrix of the pairs.
+
+Market data can go stale (the lister or the candle streams stopped):
+`problem` says so, and the bots decide nothing on such a snapshot.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from glimpse.store import db as names
 from operational_server.sequence_finder import candles_by_pair, find_all
 
 MAX_CACHED_INSTANTS = 4
+STALE_LIST = "open-pairs list stale"
+STALE_CANDLES = "candles stale"
 
 
 @dataclass
@@ -28,6 +33,31 @@ class Snapshot:
     candles: dict[str, list[dict]]
     updated: dict[str, float]
     matches: dict[Strategy, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def listed_at(self) -> float | None:
+        """When the lister last wrote the open-pairs list (its newest entry), or None without one."""
+        times = [float(a["updatedAt"]) for a in self.actives if isinstance(a.get("updatedAt"), (int, float))]
+        return max(times) if times else None
+
+    def problem(self, now: float, list_bound: float, candle_bound: float | None) -> str | None:
+        """Why this market data may not be decided on, or None when it is fresh.
+
+        The open-pairs list must be younger than `list_bound`; with a
+        `candle_bound`, at least one open pair must have candles younger than
+        it (the streams write every open pair). A market with no open pair
+        is closed, not stale.
+        """
+        listed = self.listed_at
+        if self.actives and (listed is None or now - listed > list_bound):
+            return STALE_LIST
+        if candle_bound is not None:
+            open_pairs = [a.get("ativo") for a in self.actives if a.get("open") == "True"]
+            if open_pairs and not any(
+                now - self.updated.get(str(pair), float("-inf")) <= candle_bound for pair in open_pairs
+            ):
+                return STALE_CANDLES
+        return None
 
 
 class MarketView:

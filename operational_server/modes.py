@@ -40,6 +40,17 @@ def freshness(clock) -> float:
     return max(DEFAULT_FRESHNESS_SECONDS, wall_span(clock, 0.25))
 
 
+# How old the open-pairs list may be, in lister intervals (it is rewritten every interval, but not
+# in the quiet seconds around the decision instant), and at least (market seconds).
+LIST_INTERVALS = 4
+LIST_MIN_SECONDS = 15.0
+
+
+def list_freshness(clock, config: Config) -> float:
+    """How old the lister's open-pairs list may be (market seconds; at least one wall second)."""
+    return max(LIST_INTERVALS * float(config.lister_interval), LIST_MIN_SECONDS, wall_span(clock, 1.0))
+
+
 class ModeHost(Protocol):
     """What a mode reads from the session that runs it."""
 
@@ -56,6 +67,10 @@ class Mode(Protocol):
     strategy_doc: dict | None
 
     def money_settings(self) -> dict: ...
+
+    def market_problem(self, instant: float) -> str | None:
+        """Why the market data at `instant` is too old to decide on, or None."""
+        ...
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]: ...
 
@@ -87,6 +102,11 @@ class StrategyMode:
 
     def money_settings(self) -> dict:
         return money_management(self.session.user.strategy_settings, self.strategy_doc)
+
+    def market_problem(self, instant: float) -> str | None:
+        s = self.session
+        snap = s.market.snapshot(instant)
+        return snap.problem(s.clock.now(), list_freshness(s.clock, s.config), freshness(s.clock))
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
         s = self.session
@@ -131,6 +151,11 @@ class SignalsMode:
 
     def money_settings(self) -> dict:
         return dict(self.session.user.signal_settings)
+
+    def market_problem(self, instant: float) -> str | None:
+        # Signals are traded on the open-pairs list (open, payout); candles only go to the log.
+        s = self.session
+        return s.market.snapshot(instant).problem(s.clock.now(), list_freshness(s.clock, s.config), None)
 
     def _signals(self) -> list[Signal]:
         found = signals.find_for_user(self.session.db, self.session.user_id)

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 # Wall-clock period at which a waiting session looks at the user's status.
 STATUS_POLL_WALL_SECONDS = 0.25
+# What the account's `operating.paused` says while the market data is too old to trade on.
+STALE_STATUS = "market data stale"
+# How long stale market data may last before the user is alerted (market seconds; once per episode).
+STALE_ALERT_SECONDS = 120.0
+STALE_ALERT_TITLE = "Dados de mercado atrasados."
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class UserSession:
         self.money: dict = {}
         self.priority = "gale"
         self.log_id: Any = None
+        self.stale_since: float | None = None  # since when the market data is too old to trade on
+        self.stale_alerted = False
 
     # --- helpers the cycle uses -------------------------------------------------------------
 
@@ -324,6 +331,8 @@ class UserSession:
                 return state
             if blocked:
                 continue
+            if self._market_stale(mode.market_problem(instant)):
+                continue  # never decide on old candles or an old open-pairs list
             decision, finished = mode.decide(instant)
             if finished is not None:
                 return finished
@@ -368,6 +377,41 @@ class UserSession:
                 )
             if outcome.stop is not None:
                 return outcome.stop, None  # pair closed / order refused: the alert went out with the failure
+
+    def _market_stale(self, problem: str | None) -> bool:
+        """Pause while the market data is stale: shown on the account at once, alerted once if it lasts."""
+        now = self.clock.now()
+        if problem is None:
+            if self.stale_since is not None:
+                log.info("user %s: market data fresh again; trading resumes", self.user_id)
+                self.stale_since, self.stale_alerted = None, False
+                self._set_paused("")
+            return False
+        if self.stale_since is None:
+            self.stale_since = now
+            log.warning("user %s: %s: trading paused", self.user_id, problem)
+            self._set_paused(STALE_STATUS)
+        elif not self.stale_alerted and now - self.stale_since > STALE_ALERT_SECONDS:
+            self.stale_alerted = True
+            minutes = int(STALE_ALERT_SECONDS // 60)
+            log.error("user %s: %s for over %d minutes", self.user_id, problem, minutes)
+            alerts.push(
+                self.db,
+                self.user_id,
+                alerts.notice(
+                    STALE_ALERT_TITLE,
+                    f"Os dados de mercado estão parados há mais de {minutes} minutos; "
+                    "o Glimpse pausou as ordens e volta sozinho quando eles voltarem.",
+                    now,
+                    "danger",
+                ),
+            )
+        return True
+
+    def _set_paused(self, status: str) -> None:
+        accounts.update_operating(
+            self.db, self.user_id, self.server.name, {"paused": status}, assignment=self.assignment
+        )
 
     def _wait_until(self, instant: float) -> tuple[str, dict | None] | None:
         """Wait for the decision instant, watching for Stop, shutdown and a lost lease."""

@@ -271,6 +271,14 @@ def test_the_api_sits_behind_a_tls_proxy_it_trusts_alone():
     assert address in subnet
     trusted = ipaddress.ip_network(services["api"]["environment"]["GLIMPSE_TRUSTED_PROXIES"])
     assert address in trusted and trusted.num_addresses == 1  # nobody else on the network is believed
+    config = load_config(
+        {
+            "GLIMPSE_SECRET_KEY": "k" * 48,
+            "GLIMPSE_SERVICE_TOKEN": "s" * 24,
+            "GLIMPSE_TRUSTED_PROXIES": services["api"]["environment"]["GLIMPSE_TRUSTED_PROXIES"],
+        }
+    )
+    assert any(address in network for network in config.trusted_proxies)
 
 
 def test_the_heartbeat_check_command(db, clock):

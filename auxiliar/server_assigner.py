@@ -3,7 +3,11 @@
 Each tick it releases servers whose heartbeat expired while they held a
 user (the user goes back to waiting and is reassigned; whoever serves them
 next reconciles their open orders), ends the Stop of users no server holds,
-and then assigns every waiting user, oldest first. A user is claimed with
+and then assigns every waiting user, oldest first. With servers to spare, it
+then gives users who are off but have a trade only the broker can resolve
+(unknown, pending, or open past its expiry) a reconcile-only session: the
+server asks the broker and is freed, the user stays off (continuous
+reconciliation, issue 10). A user is claimed with
 one conditional update (waiting → assigning) and a server with another
 (waiting → assigned), so assigners running side by side never give a user
 two servers. It also counts premiumDays down once a day, idempotently.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 from bson import ObjectId
 
@@ -29,6 +34,9 @@ from glimpse.store import trades as ledger
 log = logging.getLogger(__name__)
 NAME = "Server Assigner"
 COUNTDOWN = "premiumCountdown"
+# How often an off user's unresolved trades are asked about again (market seconds; at least RECONCILE_MIN_WALL).
+RECONCILE_EVERY_SECONDS = 15.0
+RECONCILE_MIN_WALL_SECONDS = 0.5
 
 
 def count_down_premium(db, now: float, zone) -> bool:
@@ -51,6 +59,8 @@ class Assigner(Ticker):
     def __init__(self, ctx: ServiceContext, interval: float = 1.0):
         super().__init__(ctx, NAME, interval)
         self.assigned = 0
+        self.reconciles = 0
+        self._next_reconcile: dict[str, float] = {}  # user -> time.monotonic() of their next try
 
     def tick(self, now: float) -> None:
         config, db = self.ctx.config, self.ctx.db
@@ -61,6 +71,7 @@ class Assigner(Ticker):
                 log.warning("server %s stopped beating while serving user %s: released", server.name, user)
         self._finish_orphan_stops(now)
         self.assign_waiting(now)
+        self.reconcile_off_users(now)
         count_down_premium(db, now, config.zone)
 
     def _finish_orphan_stops(self, now: float) -> None:
@@ -72,6 +83,30 @@ class Assigner(Ticker):
             accounts.end_orphan_stop(
                 db, user, alerts.make(user, alerts.STOPPED, "Você parou o Glimpse.", now)
             )
+
+    def reconcile_off_users(self, now: float) -> int:
+        """Give off users with trades only the broker can resolve a reconcile-only session; how many got one."""
+        db, clock = self.ctx.db, self.ctx.clock
+        every = max(RECONCILE_EVERY_SECONDS, wall_span(clock, RECONCILE_MIN_WALL_SECONDS))
+        wall_every = every / getattr(clock, "speed", 1.0)
+        claims = lifecycle.ServerClaims(db, now, wall_span(clock, self.ctx.config.lease_seconds))
+        started = 0
+        for user_id in ledger.users_to_reconcile(db, now):
+            if self._next_reconcile.get(user_id, 0.0) > time.monotonic():
+                continue
+            user = accounts.find_by_id(db, user_id)
+            if user is None or user.glimpse_status != "off" or user.server or lifecycle.held(db, user_id):
+                continue  # a session (or a reconcile-only one) takes care of them
+            server = claims.claim(user_id, lifecycle.new_assignment(), purpose=lifecycle.RECONCILE)
+            if server is None:
+                break  # no server to spare this tick
+            self._next_reconcile[user_id] = time.monotonic() + wall_every
+            log.info("user %s is off with unresolved trades: %s reconciles them", user_id, server)
+            started += 1
+        self.reconciles += started
+        moment = time.monotonic()
+        self._next_reconcile = {u: t for u, t in self._next_reconcile.items() if t > moment}
+        return started
 
     def assign_waiting(self, now: float) -> int:
         config, db = self.ctx.config, self.ctx.db

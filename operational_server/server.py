@@ -78,6 +78,7 @@ class OperationalServer(threading.Thread):
                         self.timings,
                         self.watch,
                         assignment=taken.id,
+                        purpose=taken.purpose,
                     ).run()
                     self.sessions_served += 1
                     continue

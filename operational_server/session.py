@@ -75,6 +75,7 @@ class UserSession:
         watch=None,
         *,
         assignment: str | None = None,
+        purpose: str = "",
     ):
         self.ctx = ctx
         self.db = ctx.db
@@ -89,6 +90,8 @@ class UserSession:
         # This assignment of the user to this server: every life-cycle write names it, so a stale
         # session can never free, finish or stop a newer assignment of the same user.
         self.assignment = assignment
+        # lifecycle.RECONCILE: only resolve an off user's unresolved trades, then free the server.
+        self.purpose = purpose
         self.server_session = secrets.token_hex(8)
         # The Glimpse session (Start to off, across hand-overs); adopted from the account in _run.
         self.session_id = self.server_session
@@ -187,6 +190,8 @@ class UserSession:
     # --- the session ------------------------------------------------------------------------
 
     def run(self) -> str:
+        if self.purpose == lifecycle.RECONCILE:
+            return self.reconcile_only()
         reason = "error"
         end_alert = None
         try:
@@ -214,6 +219,41 @@ class UserSession:
             )
         log.info("session of user %s on %s ended: %s", self.user_id, self.server.name, reason)
         return reason
+
+    def reconcile_only(self) -> str:
+        """Ask the broker about the trades of a user who is off, then free the server.
+
+        Continuous reconciliation (issue 10): an unknown or stale open trade
+        must not wait for the user's next Start. Nothing else happens: no
+        status change, no alert, no notification (a flagged trade alerts the
+        user through the Reconciler, as in a session).
+        """
+        outcome = "error"
+        try:
+            if self.reload_user() is None:
+                outcome = "gone"
+            else:
+                ok, why = self._connect()
+                if not ok:
+                    log.warning("user %s: cannot reconcile, broker connection failed: %s", self.user_id, why)
+                    outcome = "connect_failed"
+                else:
+                    left = self.reconciler().run(self.user_id, wait=False)
+                    self.refresh_balance()
+                    outcome = f"reconciled ({len(left)} left)"
+        except Exception:
+            log.exception("reconciling user %s on %s failed", self.user_id, self.server.name)
+        finally:
+            if self.broker is not None:
+                try:
+                    self.broker.close()
+                except Exception:
+                    log.exception("closing the broker of user %s", self.user_id)
+            lifecycle.free_server(
+                self.db, self.server.name, self.server.incarnation, self.user_id, assignment=self.assignment
+            )
+        log.info("reconcile-only session of user %s on %s: %s", self.user_id, self.server.name, outcome)
+        return outcome
 
     def _connect(self) -> tuple[bool, str]:
         user = self.user

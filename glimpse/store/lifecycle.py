@@ -31,6 +31,7 @@ from glimpse.store.servers import HOLDING, ServerDoc
 
 __all__ = [
     "HOLDING",
+    "RECONCILE",
     "Assignment",
     "ServerClaims",
     "beat",
@@ -39,6 +40,7 @@ __all__ = [
     "deny",
     "finish",
     "free_server",
+    "held",
     "holds",
     "new_assignment",
     "oid",
@@ -58,6 +60,8 @@ __all__ = [
 
 # Users a server may be serving.
 LIVE_USER = ("assigning", "operating", "stopping")
+# The purpose of an assignment that only reconciles an off user's trades (no trading, no life-cycle change).
+RECONCILE = "reconcile"
 
 
 def oid(user_id: str | ObjectId) -> ObjectId:
@@ -82,6 +86,7 @@ class Assignment:
 
     user: str  # account id, hex
     id: str | None  # None for a server document written before assignment ids existed
+    purpose: str = ""  # "" for a trading session, RECONCILE for a reconcile-only one
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -179,13 +184,19 @@ def take(db: Any, name: str, incarnation: str, now: float) -> Assignment | None:
     if doc is None:
         return None
     server = ServerDoc.from_doc(doc)
-    return Assignment(server.target, server.assignment or None)
+    return Assignment(server.target, server.assignment or None, str(doc.get("purpose") or ""))
 
 
 def take_assignment(db: Any, name: str, incarnation: str, now: float) -> str | None:
     """assigned → operating for this server; the user it was given, or None (see `take`)."""
     taken = take(db, name, incarnation, now)
     return taken.user if taken is not None else None
+
+
+def held(db: Any, user_id: str) -> bool:
+    """Whether any server holds (is assigned or serving) `user_id`."""
+    query = {"target": user_id, "status": {"$in": list(HOLDING)}}
+    return int(db[names.SERVERS].count_documents(query, limit=1)) == 1
 
 
 def free_server(db: Any, name: str, incarnation: str, user_id: str, *, assignment: str | None = None) -> bool:
@@ -209,11 +220,12 @@ class ServerClaims:
         self.db, self.now, self.lease = db, now, lease
         self._candidates: list[dict[str, Any]] | None = None
 
-    def claim(self, user_id: str, assignment: str | None = None) -> str | None:
+    def claim(self, user_id: str, assignment: str | None = None, *, purpose: str = "") -> str | None:
         """The name of the server now assigned to `user_id` in `assignment`, or None.
 
         The assigner names the assignment (`new_assignment()`) and gives the
-        same id to `claim_user`; without one the claim carries none.
+        same id to `claim_user`; without one the claim carries none. `purpose`
+        RECONCILE asks for a session that only reconciles the user's trades.
         """
         # Two reads at most: a server another assigner held for a moment (and gave back
         # when it lost the user) is waiting again, and the second read finds it.
@@ -238,6 +250,7 @@ class ServerClaims:
                             "status": "assigned",
                             "target": user_id,
                             "assignment": assignment or "",
+                            "purpose": purpose,
                             "assignedAt": self.now,
                         }
                     },

@@ -399,6 +399,31 @@ def is_blocked(db: Any, user: str, session: str) -> bool:
     return bool(db[names.TRADES].count_documents(query, limit=1))
 
 
+# How long past its expiry an open order may go unsettled before anyone reconciles it (market seconds).
+SETTLE_GRACE_SECONDS = 30.0
+
+
+def users_to_reconcile(db: Any, now: float, grace: float = SETTLE_GRACE_SECONDS) -> list[str]:
+    """Users with an unflagged trade only the broker can resolve now: pending or unknown, or open past
+    its expiry + `grace` (an open order in flight is its session's to settle)."""
+    query = {"status": {"$in": list(UNRESOLVED)}, "flagged": {"$ne": True}}
+    fields = {"user": 1, "status": 1, "expiresAt": 1, "sentAt": 1, "decidedAt": 1}
+    users: list[str] = []
+    for doc in db[names.TRADES].find(query, fields):
+        user = str(doc.get("user") or "")
+        if not user or user in users:
+            continue
+        if doc.get("status") == OPEN:
+            expiry = doc.get("expiresAt")
+            if not isinstance(expiry, (int, float)):
+                started = doc.get("sentAt") if doc.get("sentAt") is not None else doc.get("decidedAt")
+                expiry = float(started or 0.0) + 60.0  # a 1-minute order
+            if now <= float(expiry) + grace:
+                continue
+        users.append(user)
+    return users
+
+
 def open_trades(db: Any, user: str) -> list[Trade]:
     """Unresolved trades a server must still settle (flagged ones wait for the operator)."""
     return unresolved(db, user)

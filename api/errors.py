@@ -52,7 +52,15 @@ def register_error_handlers(app: Flask) -> None:
             413: "request body too large",
         }
         code = exc.code or 500
-        return jsonify({"error": messages.get(code, exc.description or exc.name)}), code
+        body: dict = {"error": messages.get(code, exc.description or exc.name)}
+        retry_after = getattr(exc, "retry_after", None)  # werkzeug's 429 and 503 carry it
+        if isinstance(retry_after, int):
+            body["retryAfter"] = retry_after
+        response = jsonify(body)
+        response.status_code = code
+        if isinstance(retry_after, int):
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

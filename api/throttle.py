@@ -26,9 +26,12 @@ worker shares the counters.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +39,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import TooManyRequests
 
 from api.jsonio import request_json
 from glimpse.runtime.config import Config
@@ -145,7 +149,44 @@ def login_throttled(view: Callable) -> Callable:
         deduct_when=_failed,
         error_message="too many failed logins from this address: wait a few minutes and try again",
     )
-    return per_address(per_account(view))
+    in_flight = at_most_in_flight(LOGINS_IN_FLIGHT_PER_ADDRESS, address, "another login from this address")
+    return in_flight(per_address(per_account(view)))
+
+
+# ------------------------------------------------------------------ requests in flight
+
+_in_flight: Counter[str] = Counter()
+_in_flight_lock = threading.Lock()
+# How many requests that hash a password one address (or one caller) may have waiting at once.
+# Argon2 runs on a few threads only (glimpse/runtime/security.py): a burst from one address
+# would otherwise hold every worker thread while its hashes queue, before its failures count.
+LOGINS_IN_FLIGHT_PER_ADDRESS = 2
+CHECKS_IN_FLIGHT_PER_CALLER = 1
+
+
+def at_most_in_flight(limit: int, key_func: Callable[[], str], what: str) -> Callable[[Callable], Callable]:
+    """429 (Retry-After: 1) when `limit` requests with the same key are already being answered.
+    A concurrency cap of this process, not a rate: nothing is left counting once they finish."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            key = f"{view.__name__}:{key_func()}"
+            with _in_flight_lock:
+                if _in_flight[key] >= limit:
+                    raise TooManyRequests(f"{what} already in progress: try again in a second", retry_after=1)
+                _in_flight[key] += 1
+            try:
+                return view(*args, **kwargs)
+            finally:
+                with _in_flight_lock:
+                    _in_flight[key] -= 1
+                    if _in_flight[key] <= 0:
+                        del _in_flight[key]
+
+        return guarded
+
+    return decorate
 
 
 # ------------------------------------------------------------------ route limits
@@ -174,6 +215,7 @@ def per_body_field(budget: str, name: str, message: str) -> Any:
     return limiter.limit(budget, key_func=key, error_message=message)
 
 
+check_in_flight = at_most_in_flight(CHECKS_IN_FLIGHT_PER_CALLER, caller, "another broker check of yours")
 backtest_limit = per_caller(BACKTEST_PER_CALLER, "too many backtests: try again in a minute")
 export_limit = per_caller(EXPORT_PER_MANAGER, "too many exports: try again in a minute")
 

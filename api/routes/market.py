@@ -128,6 +128,7 @@ def bot_updates():
     },
 )
 @throttle.per_caller(throttle.CHECK_IQ_PER_USER, "too many broker checks: try again later")
+@throttle.check_in_flight
 @throttle.per_body_field(
     throttle.CHECK_IQ_PER_BROKER_EMAIL, "email", "too many checks of this broker account: try again later"
 )

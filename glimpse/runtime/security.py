@@ -17,10 +17,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -38,18 +42,58 @@ _HASHERS = {
 }
 
 
+# Every argon2 hash of the process runs on a few low-priority threads: at most
+# HASH_THREADS at once (each takes 64 MiB and, with 4 lanes, every core), so a
+# flood of logins from many addresses queues for them instead of taking the
+# memory and the CPU that every other request needs; and at nice HASH_NICE, so
+# the kernel serves the other requests first while hashes run.
+HASH_THREADS = max(1, (os.cpu_count() or 2) // 2)
+HASH_NICE = 10
+_T = TypeVar("_T")
+_hash_pool: ThreadPoolExecutor | None = None
+_hash_pool_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    try:  # Linux: a thread is a task with a niceness of its own; argon2's lane threads inherit it
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+    except (AttributeError, OSError):
+        pass  # elsewhere, or not allowed: hashes still queue, at normal priority
+
+
+def _on_hash_threads(work: Callable[[], _T]) -> _T:
+    global _hash_pool
+    if _hash_pool is None:
+        with _hash_pool_lock:
+            if _hash_pool is None:
+                _hash_pool = ThreadPoolExecutor(HASH_THREADS, "argon2", initializer=_lower_priority)
+    return _hash_pool.submit(work).result()
+
+
+def _forget_hash_pool() -> None:
+    global _hash_pool
+    _hash_pool = None  # its threads did not survive the fork (gunicorn's workers)
+
+
+os.register_at_fork(after_in_child=_forget_hash_pool)
+
+
 def hash_password(password: str, profile: str = "standard") -> str:
-    return _HASHERS[profile].hash(password)
+    return _on_hash_threads(lambda: _HASHERS[profile].hash(password))
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
     """True when `password` matches; False for a mismatch or a malformed hash."""
     if not isinstance(stored_hash, str) or not stored_hash.startswith(HASH_PREFIX):
         return False
-    try:
-        return _HASHERS["standard"].verify(stored_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+
+    def verify() -> bool:
+        try:
+            return _HASHERS["standard"].verify(stored_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return _on_hash_threads(verify)
 
 
 def is_hashed(value: object) -> bool:

@@ -422,3 +422,77 @@ def test_the_api_applies_the_policy_everywhere_a_password_is_chosen(client, make
         )
         assert reset.status_code == 400 and reset.json["field"] == "newPassword", (weak, reset.json)
     assert db[names.CODES].find_one({"code": "WELCOME9"})["valid"] is True
+
+
+# ------------------------------------------------------------------ hashing under a flood
+
+
+def test_argon2_runs_on_a_bounded_pool_of_low_priority_threads(monkeypatch):
+    import os
+    import threading
+
+    seen: list[tuple[str, int]] = []
+    active = [0]
+    peak = [0]
+    lock = threading.Lock()
+    release = threading.Event()
+
+    class Recording:
+        def hash(self, password: str) -> str:
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+                seen.append(
+                    (
+                        threading.current_thread().name,
+                        os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+                    )
+                )
+            release.wait(5)
+            with lock:
+                active[0] -= 1
+            return security.HASH_PREFIX + "recorded"
+
+    monkeypatch.setitem(security._HASHERS, "recording", Recording())
+    callers = [threading.Thread(target=security.hash_password, args=("pw", "recording")) for _ in range(6)]
+    for thread in callers:
+        thread.start()
+    release.set()
+    for thread in callers:
+        thread.join(10)
+    assert len(seen) == 6 and peak[0] <= security.HASH_THREADS
+    assert all(name.startswith("argon2") for name, _ in seen)
+    assert all(nice >= security.HASH_NICE for _, nice in seen)
+
+
+def test_a_burst_of_logins_from_one_address_waits_for_at_most_two_hashes(app, make_user, monkeypatch):
+    import threading
+
+    user = make_user()
+    inside = threading.Semaphore(0)
+    release = threading.Event()
+    real_verify = security.verify_password
+
+    def slow_verify(stored_hash, password):
+        inside.release()
+        release.wait(5)
+        return real_verify(stored_hash, password)
+
+    monkeypatch.setattr(security, "verify_password", slow_verify)
+    answers: list[int] = []
+
+    def attempt():
+        answers.append(login(app.test_client(), user.email, "wrong password", stranger(5)).status_code)
+
+    first = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in first:
+        thread.start()
+    assert inside.acquire(timeout=5) and inside.acquire(timeout=5)  # both are hashing now
+    third = login(app.test_client(), user.email, "wrong password", stranger(5))
+    assert third.status_code == 429 and third.headers["Retry-After"] == "1"
+    # Another address is not held up by it.
+    release.set()
+    assert login(app.test_client(), user.email, PASSWORD, VICTIM_ADDRESS).json["res"] == 1
+    for thread in first:
+        thread.join(10)
+    assert answers == [200, 200]

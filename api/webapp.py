@@ -1,12 +1,31 @@
 """Serves the built web app (apps/web/dist) at "/", with the single-page fallback:
 any path outside /glimpse/ that is not a file gets index.html, so the app's
-own router handles it."""
+own router handles it.
+
+Light on a phone: API responses are compressed (brotli or gzip, flask-compress);
+the built assets, whose names carry a content hash (dist/assets/), are served
+compressed once and kept in memory, with `Cache-Control: public, max-age=31536000,
+immutable`, so a phone downloads each version once; index.html and the other
+files are `no-cache` (revalidated every time), so a new build is seen at once.
+"""
 
 from __future__ import annotations
 
+import gzip
+import mimetypes
+import threading
 from pathlib import Path
 
-from flask import Flask, jsonify, request, send_from_directory
+import brotli
+from flask import Flask, Response, jsonify, request, send_from_directory
+from flask_compress import Compress
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+ASSETS = "assets/"
+# The API's JSON, CSV and text; the built assets are compressed below, once.
+COMPRESSED_TYPES = ["application/json", "text/csv", "text/plain", "text/html", "text/css",
+                    "application/javascript", "text/javascript", "image/svg+xml"]  # fmt: skip
+ENCODINGS = ("br", "gzip")
 
 
 def _is_api_route(app: Flask, path: str) -> bool:
@@ -16,8 +35,73 @@ def _is_api_route(app: Flask, path: str) -> bool:
     )
 
 
+def _accepted(header: str) -> str | None:
+    """The best encoding the client accepts (q=0 refuses one)."""
+    offered: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        offered[name.strip().lower()] = q
+    for encoding in ENCODINGS:
+        if offered.get(encoding, offered.get("*", 0.0)) > 0:
+            return encoding
+    return None
+
+
+SUFFIX = {"br": ".br", "gzip": ".gz"}
+
+
+class AssetCache:
+    """Each hashed asset compressed once per encoding: the build's own `.br`/`.gz` beside it
+    (apps/web/vite.config.ts writes them at the best levels), else compressed here on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bytes: dict[tuple[str, float, str], bytes] = {}
+
+    def get(self, file: Path, encoding: str) -> bytes:
+        key = (str(file), file.stat().st_mtime, encoding)
+        with self._lock:
+            found = self._bytes.get(key)
+        if found is None:
+            built = file.with_name(file.name + SUFFIX[encoding])
+            if built.is_file() and built.stat().st_mtime >= key[1]:
+                found = built.read_bytes()
+            else:
+                raw = file.read_bytes()
+                found = (
+                    brotli.compress(raw, quality=5) if encoding == "br" else gzip.compress(raw, 6, mtime=0)
+                )
+            with self._lock:
+                self._bytes[key] = found
+        return found
+
+
 def register_webapp(app: Flask, dist: str) -> None:
     root = Path(dist)
+    app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
+    app.config.setdefault("COMPRESS_ALGORITHM", list(ENCODINGS))
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 256)
+    Compress(app)
+    cache = AssetCache()
+
+    def asset(path: str, file: Path):
+        encoding = _accepted(request.headers.get("Accept-Encoding", ""))
+        if encoding is None:
+            response = send_from_directory(root, path)
+        else:
+            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            response = Response(cache.get(file, encoding), mimetype=kind)
+            response.headers["Content-Encoding"] = encoding
+        response.headers["Cache-Control"] = IMMUTABLE
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
 
     def serve(path: str = ""):
         if path.startswith("glimpse/") or path == "glimpse":
@@ -35,7 +119,11 @@ def register_webapp(app: Flask, dist: str) -> None:
             ), 404
         candidate = (root / path).resolve()
         if path and candidate.is_file() and root.resolve() in candidate.parents:
-            return send_from_directory(root, path)
+            if path.startswith(ASSETS) and not path.endswith((".br", ".gz")):
+                return asset(path, candidate)
+            response = send_from_directory(root, path)
+            response.headers["Cache-Control"] = "no-cache"
+            return response
         response = send_from_directory(root, "index.html")
         response.headers["Cache-Control"] = "no-cache"
         return response

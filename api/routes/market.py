@@ -9,6 +9,7 @@ from flask import Blueprint
 from pydantic import TypeAdapter, ValidationError
 
 from api import auth, throttle
+from api.conditional import conditional_json
 from api.context import ctx
 from api.errors import APIError, bad_request
 from api.registry import PUBLIC, SERVICE, USER, USER_OR_MANAGER, endpoint
@@ -127,8 +128,8 @@ def bot_updates():
         429: "too many checks by this user or of this broker email",
     },
 )
-@throttle.per_caller(throttle.CHECK_IQ_PER_USER, "too many broker checks: try again later")
 @throttle.check_in_flight
+@throttle.per_caller(throttle.CHECK_IQ_PER_USER, "too many broker checks: try again later")
 @throttle.per_body_field(
     throttle.CHECK_IQ_PER_BROKER_EMAIL, "email", "too many checks of this broker account: try again later"
 )
@@ -173,7 +174,7 @@ def status(body: Empty):
     maintenance = ctx().db[names.AUXILIAR].find_one({"name": "Maintenance"}, {"value": 1, "message": 1}) or {}
     on = maintenance.get("value") is True
     message = maintenance.get("message")
-    return {
+    answer = {
         "user": auth.user().public(),
         "maintenance": on,
         "maintenanceMessage": message if on and isinstance(message, str) else "",
@@ -181,3 +182,5 @@ def status(body: Empty):
         "serverTime": ctx().clock.now(),
         "tz": ctx().config.tz,
     }
+    # A 304 without a body when nothing but the clock changed (the app polls once a second).
+    return conditional_json(answer)

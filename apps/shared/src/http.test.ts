@@ -78,4 +78,26 @@ describe("the API client", () => {
     expect(second).toEqual({ items: [{ a: 3 }], next: null });
     expect(JSON.parse(String(seen[1].init.body))).toEqual({ limit: 2, cursor: "abc" });
   });
+
+  it("sends the validator it holds and reads a bodiless 304 as unchanged", async () => {
+    let n = 0;
+    const answers = [
+      json({ v: 1 }, 200, { ETag: 'W/"a"' }),
+      new Response(null, { status: 304, headers: { ETag: 'W/"a"', "X-Glimpse-Server-Time": "12.5" } }),
+    ];
+    const seen: Seen[] = [];
+    const client = createClient({ base: "", tokenKey: "k", storage: memory, fetcher: fakeFetch(() => answers[n++], seen) });
+    const first = await client.conditional<{ v: number }>("status", {}, null);
+    expect(first).toMatchObject({ data: { v: 1 }, notModified: false, etag: 'W/"a"' });
+    expect((seen[0].init.headers as Record<string, string>)["If-None-Match"]).toBeUndefined();
+    const second = await client.conditional<{ v: number }>("status", {}, first.etag);
+    expect(second).toMatchObject({ data: null, notModified: true, etag: 'W/"a"' });
+    expect(second.headers.get("X-Glimpse-Server-Time")).toBe("12.5");
+    expect((seen[1].init.headers as Record<string, string>)["If-None-Match"]).toBe('W/"a"');
+  });
+
+  it("treats a 304 it did not ask for as an error", async () => {
+    const client = createClient({ base: "", tokenKey: "k", storage: memory, fetcher: fakeFetch(() => new Response(null, { status: 304 }), []) });
+    await expect(client.call("status")).rejects.toBeInstanceOf(ApiError);
+  });
 });

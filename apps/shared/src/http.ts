@@ -25,6 +25,14 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** What a conditional request answered: new data, or null when the caller's copy is still good. */
+export interface Conditional<T> {
+  data: T | null;
+  notModified: boolean;
+  etag: string | null;
+  headers: Headers;
+}
+
 /** The response header that carries the next page's cursor. */
 export const NEXT_HEADER = "X-Glimpse-Next";
 
@@ -66,8 +74,13 @@ export function createClient(options: ClientOptions) {
     storage().removeItem(options.tokenKey);
   }
 
-  async function send(route: string, body: object | undefined, method: Method): Promise<Response> {
-    const headers: Record<string, string> = { Accept: "application/json" };
+  async function send(
+    route: string,
+    body: object | undefined,
+    method: Method,
+    extra: Record<string, string> = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: "application/json", ...extra };
     if (method === "POST") headers["Content-Type"] = "application/json";
     const token = getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -86,7 +99,7 @@ export function createClient(options: ClientOptions) {
       clearToken();
       unauthorized();
     }
-    if (!response.ok) {
+    if (!response.ok && !(response.status === 304 && extra["If-None-Match"])) {
       const data: unknown = await response.json().catch(() => null);
       const { error, field } = (data ?? {}) as { error?: string; field?: string };
       throw new ApiError(response.status, error ?? response.statusText, field, data);
@@ -107,6 +120,17 @@ export function createClient(options: ClientOptions) {
     return { items, next: response.headers.get(NEXT_HEADER) };
   }
 
+  /**
+   * A POST that may answer 304 Not Modified: `etag` is the validator of the answer the caller
+   * holds (sent as If-None-Match); `data` is null when it is still good.
+   */
+  async function conditional<T>(route: string, body: object, etag: string | null): Promise<Conditional<T>> {
+    const response = await send(route, body, "POST", etag ? { "If-None-Match": etag } : {});
+    const notModified = response.status === 304;
+    const data = notModified ? null : ((await response.json().catch(() => null)) as T);
+    return { data, notModified, etag: response.headers.get("ETag") ?? (notModified ? etag : null), headers: response.headers };
+  }
+
   /** A route that answers a file (CSV export): its bytes. */
   async function download(route: string, body: object = {}): Promise<Blob> {
     const response = await send(route, body, "POST");
@@ -115,6 +139,7 @@ export function createClient(options: ClientOptions) {
 
   return {
     call,
+    conditional,
     page,
     download,
     getToken,

@@ -1,11 +1,14 @@
 import { IonApp } from "@ionic/react";
-import { useEffect } from "react";
+import { Suspense, lazy, useEffect } from "react";
 import { BrowserRouter, Redirect, Route, Switch, useHistory } from "react-router-dom";
 import { getToken, onUnauthorized } from "./api";
 import { I18nProvider, useI18n } from "./i18n/I18nProvider";
-import HomePage from "./pages/home/HomePage";
-import LoginPage from "./pages/login/LoginPage";
+import Loading from "./components/Loading";
 import { useToast } from "./session/useToast";
+
+// Signed in or not, the first screen loads only its own code.
+const HomePage = lazy(() => import("./pages/home/HomePage"));
+const LoginPage = lazy(() => import("./pages/login/LoginPage"));
 
 /** A 401 anywhere (expired or revoked token): back to the login page. */
 function UnauthorizedHandler() {
@@ -31,6 +34,7 @@ export default function App() {
       <IonApp>
         <BrowserRouter>
           <UnauthorizedHandler />
+          <Suspense fallback={<Loading />}>
           <Switch>
             <Route path="/login" component={LoginPage} />
             <Route path="/home/:section?">
@@ -40,6 +44,7 @@ export default function App() {
             </Route>
             <Route>{() => <Redirect to={getToken() ? "/home" : "/login"} />}</Route>
           </Switch>
+          </Suspense>
         </BrowserRouter>
       </IonApp>
     </I18nProvider>

@@ -13,4 +13,4 @@ const BASE = String(import.meta.env.VITE_API_BASE ?? "");
 
 const client = createClient({ base: BASE, tokenKey: TOKEN_KEY });
 
-export const { call, download, getToken, setToken, clearToken, onUnauthorized, lastRequestStartedAt } = client;
+export const { call, conditional, download, getToken, setToken, clearToken, onUnauthorized, lastRequestStartedAt } = client;

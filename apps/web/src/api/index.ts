@@ -4,7 +4,7 @@
 import type { OperationsDoc } from "../lib/operations";
 import type { TradeFilters, TradesPage } from "../lib/trades";
 import { filterBody } from "../lib/trades";
-import { call, download } from "./client";
+import { call, conditional, download } from "./client";
 import type {
   Account,
   Balances,
@@ -37,6 +37,8 @@ export const api = {
 
   getUser: () => call<Account>("getUser"),
   status: () => call<StatusAnswer>("status"),
+  /** The status poll: null data (304) while the answer the app holds, named by `etag`, is still good. */
+  statusSince: (etag: string | null) => conditional<StatusAnswer>("status", {}, etag),
   updateUser: (fields: string[], values: unknown[]) => call<Updated>("updateUser", { fields, values }),
   set: (field: string, value: unknown) => call<Updated>("updateUser", { fields: [field], values: [value] }),
   checkIq: (email: string, password: string) => call<Balances>("checkIq", { email, password }),

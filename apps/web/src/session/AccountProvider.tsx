@@ -6,6 +6,7 @@ import { createContext, useCallback, useContext, useMemo, useRef, useState, type
 import { api, type Account, type OpenPair, type StatusAnswer } from "../api";
 
 export const DEFAULT_MARKET_TZ = "America/Sao_Paulo";
+const SERVER_TIME_HEADER = "X-Glimpse-Server-Time";
 
 interface AccountState {
   account: Account | null;
@@ -31,13 +32,26 @@ export function AccountProvider({ children }: { children: ReactNode }) {
     marketTz: DEFAULT_MARKET_TZ,
   });
   const inFlight = useRef<Promise<StatusAnswer> | null>(null);
+  // The last full answer and its validator: a poll where nothing changed gets a bodiless 304.
+  const last = useRef<{ answer: StatusAnswer; etag: string | null } | null>(null);
 
   const refresh = useCallback(() => {
     // concurrent callers share one request
     if (!inFlight.current) {
+      const held = last.current;
       inFlight.current = api
-        .status()
-        .then((answer) => {
+        .statusSince(held?.etag ?? null)
+        .then((reply) => {
+          if (reply.notModified && held) {
+            // Only the clock moved: it comes in a header.
+            const time = Number(reply.headers.get(SERVER_TIME_HEADER));
+            const answer = { ...held.answer, serverTime: Number.isFinite(time) ? time : held.answer.serverTime };
+            last.current = { answer, etag: held.etag };
+            setState((s) => ({ ...s, serverTime: answer.serverTime }));
+            return answer;
+          }
+          const answer = reply.data as StatusAnswer;
+          last.current = { answer, etag: reply.etag };
           setState({
             account: answer.user,
             openPairs: answer.ativos ?? [],
@@ -56,6 +70,8 @@ export function AccountProvider({ children }: { children: ReactNode }) {
 
   const patch = useCallback((changes: Partial<Account>) => {
     setState((s) => (s.account ? { ...s, account: { ...s.account, ...changes } } : s));
+    // The next poll brings the whole answer again, so the server's word replaces the local patch.
+    last.current = null;
   }, []);
 
   const value = useMemo(() => ({ ...state, refresh, patch }), [state, refresh, patch]);

@@ -13,7 +13,7 @@ import {
   IonToolbar,
 } from "@ionic/react";
 import { eyeOutline, listOutline, logOutOutline, settingsOutline, trophyOutline } from "ionicons/icons";
-import { useEffect, useState, type ReactNode } from "react";
+import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
 import { useHistory, useParams } from "react-router-dom";
 import LanguageSwitch from "../../components/LanguageSwitch";
 import Loading from "../../components/Loading";
@@ -22,20 +22,21 @@ import { useI18n } from "../../i18n/I18nProvider";
 import { AccountProvider, useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useLogout } from "../../session/useLogout";
-import AlertsPage from "../alerts/AlertsPage";
-import BrokerPage from "../broker/BrokerPage";
 import GlimpsePage from "../glimpse/GlimpsePage";
 import MaintenancePage from "../maintenance/MaintenancePage";
-import OperationsPage from "../operations/OperationsPage";
-import OrderOptionsPage from "../orderOptions/OrderOptionsPage";
-import PairsPage from "../pairs/PairsPage";
-import PayoutPage from "../payout/PayoutPage";
-import RankPage from "../rank/RankPage";
-import SettingsPage from "../settings/SettingsPage";
-import SignalsPage from "../signals/SignalsPage";
-import StrategiesPage from "../strategies/StrategiesPage";
 import TermsOverlay from "./TermsOverlay";
 
+const AlertsPage = lazy(() => import("../alerts/AlertsPage"));
+const BrokerPage = lazy(() => import("../broker/BrokerPage"));
+const OperationsPage = lazy(() => import("../operations/OperationsPage"));
+const OrderOptionsPage = lazy(() => import("../orderOptions/OrderOptionsPage"));
+const PairsPage = lazy(() => import("../pairs/PairsPage"));
+const PayoutPage = lazy(() => import("../payout/PayoutPage"));
+const RankPage = lazy(() => import("../rank/RankPage"));
+const SettingsPage = lazy(() => import("../settings/SettingsPage"));
+const SignalsPage = lazy(() => import("../signals/SignalsPage"));
+// The dashboard comes with the shell; every other page is its own chunk, fetched when opened.
+const StrategiesPage = lazy(() => import("../strategies/StrategiesPage"));
 export const APP_VERSION = "1.0";
 
 const SECTIONS: Record<string, () => ReactNode> = {
@@ -119,7 +120,7 @@ function HomeShell() {
   const render = SECTIONS[section] ?? SECTIONS.glimpse;
   let body: ReactNode;
   if (maintenance) body = <MaintenancePage />;
-  else if (account) body = render();
+  else if (account) body = <Suspense fallback={<Loading />}>{render()}</Suspense>;
   else if (error)
     body = (
       <IonContent className="ion-padding">

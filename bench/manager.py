@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     some_user = trades[0]["user"]
     pages["getTrades one user"] = timed(client, "getTrades", {"user": some_user}, headers, args.repeat)
     pages["getAllOperations one user"] = timed(
-        client, "getAllOperations", {"user": some_user}, headers, args.repeat
+        client, "getAllOperations", {"user": operations[0]["user"]}, headers, args.repeat
     )
     pages["getUserDetail"] = timed(client, "getUserDetail", {"user": some_user}, headers, args.repeat)
     pages["getUsers q=Silva"] = timed(client, "getUsers", {"q": "silva"}, headers, args.repeat)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import operator
 import threading
 from collections import Counter
 from typing import Any
@@ -257,6 +258,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
+def _is_range(condition: Any) -> bool:
+    return (
+        isinstance(condition, dict)
+        and bool(condition)
+        and all(op in ("$gt", "$gte", "$lt", "$lte") and _is_number(v) for op, v in condition.items())
+    )
+
+
 def _top_conditions(query: dict[str, Any]) -> list[tuple[str, Any]]:
     """(field, condition) pairs that every match must meet: the query's top level and its $and."""
     pairs: list[tuple[str, Any]] = []
@@ -396,6 +405,10 @@ def indexed_find(
                 return None
             registry[fields] = index
         lo, hi = index.span(prefix, [c for k, c in conditions if k == field])
+        # The span is exact when the query is only the equality and numeric ranges on the field.
+        exact = all((k, c) == equal or (k == field and _is_range(c)) for k, c in conditions) and all(
+            not k.startswith("$") or k == "$and" for k in query
+        )
         if pivot is not None and direction > 0:
             lo = max(lo, bisect.bisect_right(index.order, pivot))
         elif pivot is not None:
@@ -404,7 +417,7 @@ def indexed_find(
         documents, order, found, copy_doc = store._documents, index.order, [], _copier(target, projection)
         for at in positions:
             doc = documents.get(order[at][-1])
-            if doc is None or (query and not filter_applies(query, doc)):  # type: ignore[no-untyped-call]
+            if doc is None or (not exact and not filter_applies(query, doc)):  # type: ignore[no-untyped-call]
                 continue
             found.append(copy_doc(doc))
             if limit is not None and len(found) >= limit:
@@ -416,8 +429,15 @@ def tally(collection: Any, field: str) -> dict[Any, int]:
     """How many documents hold each value of the top-level scalar `field` (missing: None)."""
     if isinstance(collection, _Locked):
         with collection._lock:
-            values = (doc.get(field) for doc in collection._target._store._documents.values())
-            return dict(Counter(v if isinstance(v, (str, int, float, bool)) else None for v in values))
+            documents = collection._target._store._documents.values()
+            try:
+                counted = Counter(map(operator.methodcaller("get", field), documents))
+            except TypeError:  # an unhashable value (a list, a document): counted as None
+                counted = Counter(
+                    v if isinstance(v, (str, int, float, bool)) else None
+                    for v in (doc.get(field) for doc in documents)
+                )
+            return dict(counted)
     grouped = collection.aggregate([{"$group": {"_id": "$" + field, "n": {"$sum": 1}}}])
     return {row["_id"]: row["n"] for row in grouped}
 

@@ -16,7 +16,7 @@ from api.auth import client_address
 from api.context import ApiContext
 from api.errors import register_error_handlers
 from api.jsonio import request_json
-from api.mailer import OutboxMailer
+from api.mailer import mailer_for
 from api.manager_app import register_manager_app
 from api.registry import ROUTES
 from api.routes import BLUEPRINTS
@@ -116,7 +116,7 @@ def create_app(
         config=config,
         db=db,
         clock=clock,
-        mailer=mailer or OutboxMailer(db, clock),
+        mailer=mailer or mailer_for(config, db),
         check_broker_credentials=check_broker_credentials,
     )
     CORS(

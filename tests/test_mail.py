@@ -108,11 +108,10 @@ def test_a_reset_requested_through_the_api_arrives_by_smtp_and_its_code_resets(
         received = inbox.messages[0]
         assert received["To"] == address and "glimpse.test" in received["From"]
         code = _code_in(_text(received))
-        # Handed to the mail server: the queue keeps nothing, and nothing went to the plain Outbox.
+        # Handed to the mail server: the queue keeps nothing.
         _wait(
             lambda: db[mail.MAIL_QUEUE].count_documents({}) == 0, 5, "the delivered mail to leave the queue"
         )
-        assert db[names.OUTBOX].count_documents({}) == 0
         reset = client.post(
             "/glimpse/resetPassword", json={"email": address, "code": code, "newPassword": NEW_PASSWORD}
         )
@@ -362,11 +361,9 @@ def test_the_default_mailer_sends_by_smtp_when_the_configuration_names_a_server(
         }
         assert inbox.arrived.wait(10), "no mail reached the SMTP server"
         assert inbox.messages[0]["To"] == address and _code_in(_text(inbox.messages[0]))
-        assert db[names.OUTBOX].count_documents({}) == 0
         _wait(
             lambda: db[mail.MAIL_QUEUE].count_documents({}) == 0, 5, "the delivered mail to leave the queue"
         )
     finally:
-        if mailer._smtp is not None:
-            mailer._smtp.queue.stop()
-            mailer._smtp.queue.join(5)
+        mailer.queue.stop()
+        mailer.queue.join(5)

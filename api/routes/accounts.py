@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bson import ObjectId
 from flask import Blueprint
 
 from api import auth, throttle
@@ -226,24 +227,24 @@ def change_password(body: ChangePasswordBody):
 def request_password_reset(body: RequestResetBody):
     """Mail a single-use reset code. Always {res: 1}, under the same limits for known and unknown
     emails, so it does not reveal who has an account."""
+    account = accounts.find_by_email(ctx().db, body.email)
+    if account is not None and account.id is not None:
+        send_reset_code(account.id, account.email, account.name)
+    return {"res": 1}
+
+
+def send_reset_code(account_id: ObjectId, email: str, name: str) -> None:
+    """Store a new single-use reset code for the account (only its keyed hash) and mail it."""
     c = ctx()
-    account_id = accounts.id_of_email(c.db, body.email)
-    if account_id is None:
-        return {"res": 1}
     code = security.new_code(8)
-    now = c.clock.now()
     # A keyed hash, not argon2: the code is random and short-lived, and an unauthenticated
     # request must not cost the server a 64 MiB hash.
     code_hash = security.hash_reset_code(c.config.secret_key.get_secret_value(), code)
-    accounts.start_password_reset(c.db, account_id, code_hash, now + c.config.reset_code_ttl_seconds)
-    minutes = c.config.reset_code_ttl_seconds // 60
-    c.mailer.send(
-        body.email,
-        "Glimpse: código para redefinir sua senha",
-        f"Seu código é {code}. Ele vale por {minutes} minutos e só pode ser usado uma vez.\n"
-        f"Your code is {code}. It is valid for {minutes} minutes and can be used once.",
+    accounts.start_password_reset(
+        c.db, account_id, code_hash, c.clock.now() + c.config.reset_code_ttl_seconds
     )
-    return {"res": 1}
+    minutes = c.config.reset_code_ttl_seconds // 60
+    c.mailer.send_template(email, "reset_code", None, {"name": name, "code": code, "minutes": minutes})
 
 
 MAX_RESET_ATTEMPTS = 5

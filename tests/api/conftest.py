@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from api import create_app
-from glimpse.runtime import security
+from api.mailer import QueueMailer
+from glimpse.runtime import mail, security
 from glimpse.store import db as names
 from glimpse.store.accounts import new_account
 
@@ -49,7 +50,9 @@ def broker_check() -> FakeBrokerCheck:
 
 @pytest.fixture
 def app(config, db, clock, broker_check):
-    application = create_app(config, db=db, clock=clock, check_broker_credentials=broker_check)
+    # Mails stay in the sealed queue (no drain thread), where `mailed` opens them.
+    mailer = QueueMailer(mail.queue_for(config, db, transport=None), start=False)
+    application = create_app(config, db=db, clock=clock, mailer=mailer, check_broker_credentials=broker_check)
     application.testing = True
     return application
 
@@ -116,3 +119,10 @@ def manager(client, db, config) -> Caller:
 @pytest.fixture
 def service_headers(config) -> dict[str, str]:
     return {"Authorization": f"Bearer {config.service_token.get_secret_value()}"}
+
+
+def mailed(db, config, email: str) -> str:
+    """The newest mail queued for `email`, opened with the secret key (it is stored sealed)."""
+    bodies = mail.open_queued(db, config, email)
+    assert bodies, f"no mail queued for {email}"
+    return bodies[0]

@@ -10,7 +10,7 @@ import pytest
 from bson import ObjectId
 
 from api.registry import ROUTES
-from glimpse.runtime import security
+from glimpse.runtime import mail, security
 from glimpse.store import db as names
 from tests.api.conftest import PASSWORD, Caller, login
 from tests.api.manager_samples import MANAGER_SAMPLES
@@ -414,7 +414,7 @@ def test_a_manager_stop_racing_the_users_own_stop_leaves_one_stopping(app, db, m
             user.token = login(app.test_client(), user.email)["token"]
 
 
-def test_send_alert_and_password_reset_reach_the_user(client, db, app, support, manager, user):
+def test_send_alert_and_password_reset_reach_the_user(client, db, app, support, manager, user, config):
     assert post(
         client, "sendAlert", support, {"user": user.id, "title": "Olá", "description": "Teste"}
     ).json == {"res": 1}
@@ -427,8 +427,8 @@ def test_send_alert_and_password_reset_reach_the_user(client, db, app, support, 
     )
     assert post(client, "triggerPasswordReset", manager, {"user": user.id}).json == {"res": 1}
     assert "passwordReset" in db[names.ACCOUNTS].find_one({"email": user.email})
-    mail = db[names.OUTBOX].find_one({"to": user.email})
-    assert mail is not None
+    assert "passwordReset" in db[names.ACCOUNTS].find_one({"email": user.email})
+    assert mail.open_queued(db, config, user.email)
     assert audits(db, "triggerPasswordReset")[0]["target"] == user.email
 
 

@@ -159,7 +159,11 @@ class Notifier:
         if hook is None:
             return "the webhook was deleted", False, None
         try:
-            secret = decrypt_secret(self.config.secret_key.get_secret_value(), hook.secret)
+            secret = decrypt_secret(
+                self.config.secret_key.get_secret_value(),
+                hook.secret,
+                previous=self.config.previous_secret_keys(),
+            )
         except DecryptError:
             return "the webhook's secret does not decrypt with GLIMPSE_SECRET_KEY", False, None
         body = notify.webhook_body(

@@ -258,7 +258,11 @@ class UserSession:
     def _connect(self) -> tuple[bool, str]:
         user = self.user
         try:
-            password = decrypt_secret(self.config.secret_key.get_secret_value(), user.iq_password)
+            password = decrypt_secret(
+                self.config.secret_key.get_secret_value(),
+                user.iq_password,
+                previous=self.config.previous_secret_keys(),
+            )
         except DecryptError:
             return False, "Credenciais da corretora ilegíveis: informe-as novamente."
         broker = open_broker(self.config, self.db, self.clock, user.iq_email, password, slot_wait=5.0)

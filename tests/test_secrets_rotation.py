@@ -9,6 +9,7 @@ from glimpse.cli import secrets as secrets_cli
 from glimpse.runtime import mail, security
 from glimpse.runtime.config import ConfigError, load_config
 from glimpse.store import db as names
+from glimpse.store import notifications
 
 OLD = "old-secret-key-" + "o" * 40
 NEW = "new-secret-key-" + "n" * 40
@@ -63,6 +64,20 @@ def test_queued_mails_are_resealed(db):
     secrets_cli.rotate_secrets(db, NEW, [OLD])
     body = db[mail.MAIL_QUEUE].find_one()["body"]
     assert mail.Sealer(NEW).open(body) == "code K7P2QX9M"
+
+
+def test_webhook_signing_secrets_are_rotated(db):
+    db[notifications.WEBHOOKS].insert_one(
+        {
+            "owner": "u",
+            "scope": "user",
+            "url": "https://hooks.example/x",
+            "secret": security.encrypt_secret(OLD, "s3"),
+        }
+    )
+    report = secrets_cli.rotate_secrets(db, NEW, [OLD])
+    assert report.rotated[f"{notifications.WEBHOOKS}.secret"] == 1
+    assert security.decrypt_secret(NEW, db[notifications.WEBHOOKS].find_one()["secret"]) == "s3"
 
 
 def test_the_command_rotates_through_the_configuration(db, monkeypatch, capsys):

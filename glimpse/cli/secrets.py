@@ -21,10 +21,11 @@ from glimpse.cli import CLIError
 from glimpse.runtime import mail, security
 from glimpse.runtime.config import Config, load_config
 from glimpse.store import db as names
+from glimpse.store import notifications
 from glimpse.store.db import open_database
 
 # Stored fields encrypted with security.encrypt_secret: (collection, field).
-ENCRYPTED_FIELDS = ((names.ACCOUNTS, "iqPassword"),)
+ENCRYPTED_FIELDS = ((names.ACCOUNTS, "iqPassword"), (notifications.WEBHOOKS, "secret"))
 
 
 @dataclass

@@ -10,7 +10,7 @@ from glimpse.runtime.config import load_config, variables
 
 ROOT = Path(__file__).resolve().parents[1]
 ONE_SHOT = {"mongo-init"}
-APP_SERVICES = ("api", "lister", "candles_starter", "server_assigner", "operational_server")
+APP_SERVICES = ("api", "lister", "candles_starter", "server_assigner", "notifier", "operational_server")
 
 
 def _compose() -> dict:
@@ -240,18 +240,26 @@ def test_every_service_has_a_health_check_and_a_restart_policy():
 
 
 def test_the_heartbeat_checks_name_the_services_as_they_beat():
-    from auxiliar import candles_starter, lister, server_assigner
+    from auxiliar import candles_starter, lister, notifier, server_assigner
 
     services = _compose()["services"]
     for name, module in (
         ("lister", lister),
         ("candles_starter", candles_starter),
         ("server_assigner", server_assigner),
+        ("notifier", notifier),
     ):
         test = services[name]["healthcheck"]["test"]
         assert test[:4] == ["CMD", "python", "-m", "glimpse.runtime.heartbeat"], name
         assert test[4] == module.NAME, name
     assert services["operational_server"]["healthcheck"]["test"][-1] == "--servers"
+
+
+def test_compose_runs_every_service_glimpse_up_knows():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    section = pyproject.split('[project.entry-points."glimpse.services"]', 1)[1].split("\n[", 1)[0]
+    known = {line.split("=", 1)[0].strip() for line in section.splitlines() if "=" in line}
+    assert known and known <= set(_compose()["services"])
 
 
 def test_the_api_sits_behind_a_tls_proxy_it_trusts_alone():

@@ -12,6 +12,9 @@ serves, without a socket, so the figures are the API's own work):
   and max of --repeat calls after one call timed apart (`cold_ms`: the first
   call with a new filter builds the embedded store's index for it), and the
   body's size in bytes; `first_call_ms` is the very first call of a list;
+  a collection is run before each timed series, and every full (generation
+  2) collection of the Python heap during the pages is listed in
+  `gc_pauses_ms` (a page that meets one is that much slower);
 - getOverview: the board (median and max of --repeat calls);
 - exportTrades: every trade as CSV, read chunk by chunk as a client would
   (seconds, rows, bytes, largest chunk); then once more under tracemalloc,
@@ -28,6 +31,7 @@ Prints ONE JSON object.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import random
@@ -155,6 +159,10 @@ def timed(
     start = time.perf_counter()
     client.post("/glimpse/" + path, json=body, headers=headers)
     cold_ms = round((time.perf_counter() - start) * 1000, 1)
+    # The fill and the index builds leave millions of young objects; collect them now, so that a
+    # full collection of the whole heap does not land on whichever call comes next (they are
+    # counted apart, in gc_pauses_ms).
+    collect()
     seconds, size, rows, status = [], 0, None, 0
     for _ in range(repeat):
         start = time.perf_counter()
@@ -206,6 +214,30 @@ def export_memory(client: Any, headers: dict[str, str]) -> dict[str, Any]:
     return {"peak_growth_bytes": peak - base, "rows": result["rows"]}
 
 
+GC_PAUSES: list[float] = []
+_gc_started: list[float] = []
+
+
+_explicit: list[bool] = []
+
+
+def collect() -> None:
+    _explicit.append(True)
+    try:
+        gc.collect()
+    finally:
+        _explicit.pop()
+
+
+def _watch_gc(phase: str, info: dict[str, Any]) -> None:
+    if _explicit:
+        return
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started and info.get("generation") == 2:
+        GC_PAUSES.append(round((time.perf_counter() - _gc_started[0]) * 1000, 1))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20_000)
@@ -247,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     login = client.post("/glimpse/managerLogin", json={"email": "bench@example.com", "password": PASSWORD})
     headers = {"Authorization": f"Bearer {login.get_json()['token']}"}
 
+    gc.collect()
+    gc.callbacks.append(_watch_gc)
     lists = {
         "getUsers": (users, "name", 1),
         "getTrades": (trades, "decidedAt", -1),
@@ -277,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     pages["getOverview"] = timed(client, "getOverview", {}, headers, args.repeat)
 
+    gc.callbacks.remove(_watch_gc)
     exported = export(client, headers)
     memory = None if args.no_memory else export_memory(client, headers)
     slow = [name for name, page in pages.items() if page["max_ms"] > GOAL_MS]
@@ -292,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "todays_trades": sum(1 for t in trades if t["decidedAt"] >= NOW - 19 * 3600),
         "fill_seconds": round(fill_seconds, 1),
         "first_call_ms": first_calls,
+        "gc_pauses_ms": GC_PAUSES,
         "pages": pages,
         "export": exported,
         "export_memory": memory,

@@ -278,6 +278,12 @@ def _top_conditions(query: dict[str, Any]) -> list[tuple[str, Any]]:
     return pairs
 
 
+def _stored(store: Any) -> Any:
+    """The stored documents. mongomock keeps them in an OrderedDict, whose values() looks each
+    key up again (hashing an ObjectId in Python); the plain dict view reads them in place."""
+    return dict.values(store._documents)
+
+
 def _indexes_of(store: Any) -> dict[tuple[str, ...], _SortedIndex]:
     registry: dict[tuple[str, ...], _SortedIndex] = store.__dict__.setdefault("_glimpse_sorted", {})
     return registry
@@ -400,7 +406,7 @@ def indexed_find(
         index = registry.get(fields)
         if index is None:
             index = _SortedIndex(fields)
-            if not index.build(store._documents.values()):
+            if not index.build(_stored(store)):
                 return None
             registry[fields] = index
         lo, hi = index.span(prefix, [c for k, c in conditions if k == field])
@@ -428,7 +434,7 @@ def tally(collection: Any, field: str) -> dict[Any, int]:
     """How many documents hold each value of the top-level scalar `field` (missing: None)."""
     if isinstance(collection, _Locked):
         with collection._lock:
-            documents = collection._target._store._documents.values()
+            documents = _stored(collection._target._store)
             try:
                 counted = Counter(map(operator.methodcaller("get", field), documents))
             except TypeError:  # an unhashable value (a list, a document): counted as None

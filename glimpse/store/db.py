@@ -266,15 +266,15 @@ def _is_range(condition: Any) -> bool:
 
 
 def _top_conditions(query: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(field, condition) pairs that every match must meet: the query's top level and its $and."""
+    """(field, condition) pairs that every match must meet: the query's top level and its $and.
+    Any other operator ($or, $nor, ...) is a ("$", ...) pair, which no index answers exactly."""
     pairs: list[tuple[str, Any]] = []
     for key, value in query.items():
-        if key == "$and" and isinstance(value, list):
+        if key == "$and" and isinstance(value, list) and all(isinstance(part, dict) for part in value):
             for part in value:
-                if isinstance(part, dict):
-                    pairs += _top_conditions(part)
-        elif not key.startswith("$"):
-            pairs.append((key, value))
+                pairs += _top_conditions(part)
+        else:
+            pairs.append(("$" if key.startswith("$") else key, value))
     return pairs
 
 
@@ -387,7 +387,8 @@ def indexed_find(
     conditions = _top_conditions(query)
     # One scalar equality of the query leads the index, so a user's trades are a range too.
     equal = next(
-        ((k, v) for k, v in conditions if k != field and "." not in k and _rank(v) is not None), None
+        ((k, v) for k, v in conditions if k not in (field, "$") and "." not in k and _rank(v) is not None),
+        None,
     )
     fields: tuple[str, ...] = (field,)
     prefix: _Entry = ()
@@ -411,9 +412,7 @@ def indexed_find(
             registry[fields] = index
         lo, hi = index.span(prefix, [c for k, c in conditions if k == field])
         # The span is exact when the query is only the equality and numeric ranges on the field.
-        exact = all((k, c) == equal or (k == field and _is_range(c)) for k, c in conditions) and all(
-            not k.startswith("$") or k == "$and" for k in query
-        )
+        exact = all((k, c) == equal or (k == field and _is_range(c)) for k, c in conditions)
         if pivot is not None and direction > 0:
             lo = max(lo, bisect.bisect_right(index.order, pivot))
         elif pivot is not None:

@@ -229,6 +229,11 @@ def test_the_embedded_sort_index_follows_inserts_updates_deletes_and_ranges(db):
         )
         ranged = {"$and": [{"n": {"$gt": 1}}, {"name": "Ana"}]}
         assert paged(ranged, "n", 1, 3) == reference(ranged, "n", 1)
+        either = {"$and": [{"$or": [{"name": "Ana"}, {"name": "Bia"}]}, {"n": 2.5}]}  # not all in the index
+        assert paged(either, "name", 1, 2) == reference(either, "name", 1)
+        assert paged({"$or": [{"n": 1}, {"n": 4}]}, "n", -1, 3) == reference(
+            {"$or": [{"n": 1}, {"n": 4}]}, "n", -1
+        )
         for equal in ({"name": "Ana"}, {"name": None}, {"n": 2.5}):  # an equality leads the index
             field = "n" if "name" in equal else "name"
             assert paged(equal, field, -1, 2) == reference(equal, field, -1)

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.app import accept_terms_if_shown, api_call, log_in, token
+from tests.browser.test_trader_axe import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -193,6 +194,11 @@ def trading(page: Page, bundle: str, own_strategy: str) -> str:
                                     "values": ["treinamento", "strategy", STRATEGY, MONEY, MONEY, "todos", "> 75"]},
              bearer=bearer)  # fmt: skip
     api_call(bundle, "updateUser", {"fields": ["glimpseStatus"], "values": ["waiting"]}, bearer=bearer)
+    # While it trades: the operating card (OPERANDO, the Stop button) passes axe-core too.
+    _goto(page, bundle)
+    expect(page.get_by_test_id("operating-card")).to_be_visible(timeout=60_000)
+    found = serious_violations(page)
+    assert not found, "\n".join(found)
     deadline = time.monotonic() + 120
     while True:
         items = api_call(bundle, "getUserTrades", {"limit": 200}, bearer=bearer)["items"]

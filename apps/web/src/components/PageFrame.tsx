@@ -24,7 +24,7 @@ export default function PageFrame({ title, panel, actions, children, padded = tr
           <IonButtons slot="start">
             {panel ? (
               <IonButton onClick={() => history.push("/home")} data-testid="back-home">
-                <IonIcon slot="start" icon={chevronBackOutline} />
+                <IonIcon aria-hidden="true" slot="start" icon={chevronBackOutline} />
                 {t("menu.home")}
               </IonButton>
             ) : (

@@ -51,7 +51,7 @@ function Block(props: { icon: string; title: string; value: string; locked: bool
       onClick={props.onOpen}
       data-testid={`block-${props.id}`}
     >
-      <IonIcon icon={props.locked ? lockClosedOutline : props.icon} />
+      <IonIcon aria-hidden="true" icon={props.locked ? lockClosedOutline : props.icon} />
       <span className="block-title">{props.title}</span>
       <span className="block-value">{props.value}</span>
     </button>
@@ -150,15 +150,15 @@ export default function GlimpsePage() {
           <IonTitle>Glimpse</IonTitle>
           <IonButtons slot="end">
             <IonButton
-              aria-label={t("glimpse.openPairs")}
+              aria-label={`${t("glimpse.openPairs")}: ${openPairs.length}`}
               data-testid="open-pairs"
               onClick={(e) => setPairsEvent(e.nativeEvent)}
             >
-              <IonIcon icon={swapHorizontalOutline} />
+              <IonIcon aria-hidden="true" icon={swapHorizontalOutline} />
               <IonBadge color="light">{openPairs.length}</IonBadge>
             </IonButton>
-            <IonButton aria-label={t("menu.alerts")} data-testid="alerts-bell" onClick={() => open("alerts")}>
-              <IonIcon icon={notificationsOutline} />
+            <IonButton aria-label={unread > 0 ? `${t("menu.alerts")}: ${unread}` : t("menu.alerts")} data-testid="alerts-bell" onClick={() => open("alerts")}>
+              <IonIcon aria-hidden="true" icon={notificationsOutline} />
               {unread > 0 && <IonBadge color="danger">{unread}</IonBadge>}
             </IonButton>
           </IonButtons>

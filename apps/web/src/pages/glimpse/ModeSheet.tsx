@@ -44,7 +44,7 @@ export default function ModeSheet({ open, account, onChoose, onClose }: Props) {
                   goTo(mode === "strategy" ? "strategies" : "signals");
                 }}
               >
-                <IonIcon icon={settingsOutline} />
+                <IonIcon aria-hidden="true" icon={settingsOutline} />
               </IonButton>
             </IonCardContent>
           </IonCard>

@@ -30,7 +30,7 @@ export default function WaitingCard({ slides }: { slides: boolean }) {
             aria-label={t("glimpse.toggleSlides")}
             onClick={() => setVisible((v) => !v)}
           >
-            <IonIcon icon={visible ? eyeOutline : eyeOffOutline} />
+            <IonIcon aria-hidden="true" icon={visible ? eyeOutline : eyeOffOutline} />
           </IonButton>
         )}
         <p>{t("glimpse.waitingOrder")}</p>

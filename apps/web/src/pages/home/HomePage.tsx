@@ -81,14 +81,14 @@ function SideMenu({ current }: { current: string }) {
                 className={current === item.section ? "selected" : undefined}
                 onClick={() => history.push(item.section === "glimpse" ? "/home" : `/home/${item.section}`)}
               >
-                <IonIcon slot="start" icon={item.icon} />
+                <IonIcon aria-hidden="true" slot="start" icon={item.icon} />
                 <IonLabel>{t(item.label)}</IonLabel>
               </IonItem>
             </IonMenuToggle>
           ))}
           <IonMenuToggle autoHide={false}>
             <IonItem button detail={false} onClick={() => void logout()}>
-              <IonIcon slot="start" icon={logOutOutline} />
+              <IonIcon aria-hidden="true" slot="start" icon={logOutOutline} />
               <IonLabel>{t("menu.logout")}</IonLabel>
             </IonItem>
           </IonMenuToggle>

@@ -160,7 +160,9 @@ export default function OrderOptionsPage() {
             </IonToggle>
           </IonItem>
           {text("galeCount", "order.galeCount", !form.gale)}
-          <IonRadioGroup value={form.galeType} onIonChange={(e) => set("galeType", e.detail.value)}>
+        </IonList>
+        {/* a radio group is not a list item: it sits between two lists */}
+        <IonRadioGroup value={form.galeType} onIonChange={(e) => set("galeType", e.detail.value)}>
             <IonListHeader>
               <IonLabel>{t("order.galeType")}</IonLabel>
             </IonListHeader>
@@ -175,6 +177,7 @@ export default function OrderOptionsPage() {
               </IonItem>
             ))}
           </IonRadioGroup>
+        <IonList>
           {text("sobra", "order.sobra", !form.gale || form.galeType !== "sobra")}
           <IonItem>
             <IonToggle checked={form.stopLoss} onIonChange={(e) => set("stopLoss", e.detail.checked)} name="stopLoss">

@@ -309,7 +309,7 @@ export default function SettingsPage() {
       ) : (
         <>
           <IonButton fill="clear" onClick={() => setPanel(back)} data-testid="settings-back">
-            <IonIcon slot="start" icon={chevronBackOutline} />
+            <IonIcon aria-hidden="true" slot="start" icon={chevronBackOutline} />
             {t("common.back")}
           </IonButton>
           {panel === "account" && <AccountPanel onPassword={() => setPanel("password")} />}

@@ -255,10 +255,10 @@ export default function SignalsPage() {
       actions={
         <>
           <IonButton aria-label={t("signals.clearAll")} disabled={!signals?.length} onClick={clearAll}>
-            <IonIcon icon={trashOutline} />
+            <IonIcon aria-hidden="true" icon={trashOutline} />
           </IonButton>
           <IonButton aria-label={t("signals.add")} onClick={startAdding} data-testid="add-signals">
-            <IonIcon icon={addOutline} />
+            <IonIcon aria-hidden="true" icon={addOutline} />
           </IonButton>
         </>
       }
@@ -287,18 +287,18 @@ export default function SignalsPage() {
                   <td>{s.hora}</td>
                   <td>{s.ativo}</td>
                   <td className={`direction ${s.operacao}`}>
-                    <IonIcon icon={s.operacao === "call" ? arrowUpOutline : arrowDownOutline} /> {s.operacao.toUpperCase()}
+                    <IonIcon aria-hidden="true" icon={s.operacao === "call" ? arrowUpOutline : arrowDownOutline} /> {s.operacao.toUpperCase()}
                   </td>
                   <td className={`result ${s.resultado}`}>{s.resultado ? t(`signals.${s.resultado}` as MessageKey) : ""}</td>
                   <td>
                     {s.status === "active" && !past && (
                       <IonButton fill="clear" size="small" aria-label={t("signals.cancel")} onClick={() => void setStatus(s, "canceled")}>
-                        <IonIcon icon={trashOutline} />
+                        <IonIcon aria-hidden="true" icon={trashOutline} />
                       </IonButton>
                     )}
                     {s.status === "canceled" && (
                       <IonButton fill="clear" size="small" aria-label={t("signals.reactivate")} onClick={() => void setStatus(s, "active")}>
-                        <IonIcon icon={refreshOutline} />
+                        <IonIcon aria-hidden="true" icon={refreshOutline} />
                       </IonButton>
                     )}
                   </td>

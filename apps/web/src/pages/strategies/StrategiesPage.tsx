@@ -5,7 +5,6 @@ import {
   IonHeader,
   IonIcon,
   IonItem,
-  IonLabel,
   IonList,
   IonModal,
   IonNote,
@@ -90,7 +89,7 @@ export default function StrategiesPage() {
           data-testid="create-strategy"
           onClick={() => setSheet({ kind: "editor", draft: newDraft(), editing: false })}
         >
-          <IonIcon icon={addOutline} />
+          <IonIcon aria-hidden="true" icon={addOutline} />
         </IonButton>
       }
     >
@@ -101,12 +100,13 @@ export default function StrategiesPage() {
         {mine.map((s) => {
           const chosen = account.strategy === s.name;
           return (
-            <IonItem key={s.name} button detail={false} className={chosen ? "selected" : undefined} onClick={() => void select(s.name)}>
-              <IonIcon slot="start" icon={checkmarkCircle} color={chosen ? "success" : "light"} />
-              <IonLabel>
-                <h2>{s.name}</h2>
-                <p>{t("strategy.by", { name: s.createdBy })}</p>
-              </IonLabel>
+            // Not a button item: the details button inside would be a control nested in a control.
+            <IonItem key={s.name} detail={false} className={chosen ? "selected" : undefined}>
+              <IonIcon aria-hidden="true" slot="start" icon={checkmarkCircle} color={chosen ? "success" : "light"} />
+              <button type="button" className="strategy-choose" aria-pressed={chosen} onClick={() => void select(s.name)}>
+                <strong>{s.name}</strong>
+                <small>{t("strategy.by", { name: s.createdBy })}</small>
+              </button>
               <IonButton
                 slot="end"
                 fill="clear"
@@ -116,7 +116,7 @@ export default function StrategiesPage() {
                   setSheet({ kind: "detail", strategy: s, testing: false });
                 }}
               >
-                <IonIcon icon={informationCircleOutline} />
+                <IonIcon aria-hidden="true" icon={informationCircleOutline} />
               </IonButton>
             </IonItem>
           );

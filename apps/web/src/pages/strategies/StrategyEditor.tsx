@@ -98,7 +98,7 @@ export default function StrategyEditor({ initial, editing, gales, onSaved, onCan
 
       <div className="editor-row">
         <IonButton fill="outline" size="small" onClick={() => update(invert(draft))}>
-          <IonIcon slot="start" icon={swapVerticalOutline} />
+          <IonIcon aria-hidden="true" slot="start" icon={swapVerticalOutline} />
           {t("strategy.invert")}
         </IonButton>
         <div className="counter">
@@ -112,7 +112,7 @@ export default function StrategyEditor({ initial, editing, gales, onSaved, onCan
               setSelected(null);
             }}
           >
-            <IonIcon icon={removeOutline} />
+            <IonIcon aria-hidden="true" icon={removeOutline} />
           </IonButton>
           <span data-testid="candle-count">{t("strategy.candles", { n: draft.candles.length })}</span>
           <IonButton
@@ -122,7 +122,7 @@ export default function StrategyEditor({ initial, editing, gales, onSaved, onCan
             disabled={draft.candles.length >= MAX_CANDLES}
             onClick={() => update({ candles: resize(draft.candles, draft.candles.length + 1) })}
           >
-            <IonIcon icon={addOutline} />
+            <IonIcon aria-hidden="true" icon={addOutline} />
           </IonButton>
         </div>
       </div>
@@ -144,10 +144,10 @@ export default function StrategyEditor({ initial, editing, gales, onSaved, onCan
       <h4>{t("strategy.decision")}</h4>
       <IonSegment value={draft.operation} onIonChange={(e) => update({ operation: e.detail.value as "call" | "put" })}>
         <IonSegmentButton value="call">
-          <IonIcon icon={arrowUpOutline} /> CALL
+          <IonIcon aria-hidden="true" icon={arrowUpOutline} /> CALL
         </IonSegmentButton>
         <IonSegmentButton value="put">
-          <IonIcon icon={arrowDownOutline} /> PUT
+          <IonIcon aria-hidden="true" icon={arrowDownOutline} /> PUT
         </IonSegmentButton>
       </IonSegment>
       <IonItem lines="none">

@@ -63,6 +63,11 @@ class Decision:
     decided_at: float
     candles: list[dict] = field(default_factory=list)
     signal_id: str | None = None
+    # Copy mode: the leader trade this cycle copies, the entry's deterministic idempotency key,
+    # and the follower's own entry stake (None: the money settings' stake).
+    copies: str | None = None
+    client_key: str | None = None
+    stake: Decimal | None = None
 
 
 @dataclass
@@ -107,9 +112,8 @@ class CycleOutcome:
 def plan(ctx: CycleContext, decision: Decision) -> list[Decimal]:
     money = ctx.money
     gales = int(money.get("galeCount", 0)) if money.get("gale") else 0
-    return gale_entries(
-        money["money"], money.get("galeType", "dobro"), gales, decision.payout, money.get("sobra", 0)
-    )
+    stake = money["money"] if decision.stake is None else decision.stake
+    return gale_entries(stake, money.get("galeType", "dobro"), gales, decision.payout, money.get("sobra", 0))
 
 
 def decision_expiry(decision: Decision) -> float:
@@ -189,6 +193,8 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             sent_at=sent_at,
             cycle=cycle_id,
             account=ctx.account_type,
+            client_key=decision.client_key if level == 0 else None,
+            copies=decision.copies,
         )
         settlement: orders.Settlement | None = None
         try:

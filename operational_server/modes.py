@@ -221,4 +221,8 @@ def mode_for(session: ModeHost, user: Account) -> Mode | None:
         return StrategyMode(session, user)
     if mode == "signals":
         return SignalsMode(session, user)
-    return None  # copy mode is not available
+    if mode == "copy":
+        from operational_server.copy_mode import CopyMode  # imports this module
+
+        return CopyMode(session, user)
+    return None

@@ -362,7 +362,10 @@ class UserSession:
 
     def _loop(self, mode: Mode) -> tuple[str, dict | None]:
         while True:
-            instant = next_decision(self.clock.now(), self.config.decision_second)
+            # Copy mode has no decision instant: it looks for its leader's entries every few milliseconds.
+            next_instant = getattr(mode, "next_instant", None)
+            now = self.clock.now()
+            instant = next_instant(now) if next_instant else next_decision(now, self.config.decision_second)
             # An order whose fate the broker has not told yet: ask again, and decide nothing until it answers.
             # (Checked before waiting, so the decision instant itself costs nothing more.)
             blocked = trades.is_blocked(self.db, self.user_id, self.session_id) and bool(

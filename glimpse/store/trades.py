@@ -95,6 +95,7 @@ class Trade:
     credited: bool = False
     flagged: bool = False
     failure: str | None = None
+    copies: str | None = None  # copy mode: the id of the leader trade this trade copies
 
     @property
     def stake(self) -> Decimal:
@@ -143,6 +144,7 @@ class Trade:
             credited=bool(doc.get("credited", doc.get("status") == CLOSED)),
             flagged=bool(doc.get("flagged", False)),
             failure=doc.get("failure"),
+            copies=doc.get("copies"),
         )
 
 
@@ -171,8 +173,14 @@ def record_intent(
     account: str,
     server_session: str = "",
     sent_at: float | None = None,
+    client_key: str | None = None,
+    copies: str | None = None,
 ) -> Trade:
-    """Write the order before it is sent: status "pending", with its idempotency key."""
+    """Write the order before it is sent: status "pending", with its idempotency key.
+
+    `client_key`: a deterministic key (copy mode derives it from the follower and
+    the leader trade), so a retry reaches the broker as the same order.
+    """
     doc: dict[str, Any] = {
         "user": user,
         "session": session,
@@ -185,7 +193,7 @@ def record_intent(
         "galeLevel": gale_level,
         "payout": payout,
         "account": account,
-        "clientKey": secrets.token_hex(12),
+        "clientKey": client_key or secrets.token_hex(12),
         "decidedAt": decided_at,
         "sentAt": sent_at if sent_at is not None else decided_at,
         "placedAt": None,
@@ -204,6 +212,8 @@ def record_intent(
         "flagged": False,
         "moneyUnit": CENTS_UNIT,
     }
+    if copies is not None:
+        doc["copies"] = copies
     doc["_id"] = db[names.TRADES].insert_one(doc).inserted_id
     return Trade.from_doc(doc)
 
@@ -581,3 +591,43 @@ def convert_to_cents(db: Any) -> dict[str, int]:
 def convert_money(db: Any) -> dict[str, int]:
     """Trades, Accounts profit fields and Operations still in float reais → integer cents (idempotent)."""
     return {**convert_to_cents(db), "operations": operations_log.convert_to_cents(db)}
+
+
+# --- reads for operators (health, metrics, summaries) ---------------------------------------------
+
+# An order the broker took: it has an order id, or a settled result.
+PLACED_QUERY: dict[str, Any] = {
+    "$or": [
+        {"brokerOrderId": {"$ne": None}},
+        {"status": CLOSED, "result": {"$in": [WIN, LOSS, DOJI]}},
+    ]
+}
+
+
+@dataclass(frozen=True)
+class LedgerTally:
+    placed: int
+    by_result: dict[Any, int]
+    by_status: dict[Any, int]
+
+
+def tally_ledger(db: Any) -> LedgerTally:
+    """Orders placed, and trades by result and by status (one pass per field)."""
+    collection = db[names.TRADES]
+    return LedgerTally(
+        placed=int(collection.count_documents(PLACED_QUERY)),
+        by_result=names.tally(collection, "result"),
+        by_status=names.tally(collection, "status"),
+    )
+
+
+def overdue_unresolved(db: Any) -> list[Trade]:
+    """Unflagged trades still pending, open or unknown (the operator's watch list)."""
+    cursor = db[names.TRADES].find({"status": {"$in": list(UNRESOLVED)}, "flagged": {"$ne": True}})
+    return [Trade.from_doc(doc) for doc in cursor]
+
+
+def settled_between(db: Any, user: str, start: float, end: float) -> list[Trade]:
+    """The user's trades closed in [start, end)."""
+    cursor = db[names.TRADES].find({"user": user, "status": CLOSED, "closedAt": {"$gte": start, "$lt": end}})
+    return [Trade.from_doc(doc) for doc in cursor]

@@ -1,0 +1,181 @@
+"""Copy mode: trade what a followed leader's bot enters, with the follower's own money.
+
+The signal is the leader's level-0 trade in the Trades ledger, written
+before the leader's buy ("pending", then "open"). A follower's session
+polls the ledger at a short wall interval (one query per leader and
+interval per process, shared by every follower the process serves) and,
+for each new leader entry whose candle has not begun, places the same
+pair and direction, decided at the leader's decision instant, so the
+cycle drops it once the candle it was meant for has begun. The follower's
+own stake (a multiplier of the leader's stake or a fixed stake), gale plan
+and stops apply, and the follower runs its own gale cycle on its own
+results.
+
+Each copy is claimed once in CopyFanout under a client key derived from
+(follower, leader trade), and the entry is written to the ledger and sent
+to the broker with that same key: a second session of the same follower
+(a crash and its successor, a stale one) finds the claim and places
+nothing, and a retry of the same buy is the same order for the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import fields, replace
+from decimal import Decimal
+from typing import Any
+
+from glimpse.rules.timing import minute_start
+from glimpse.runtime.clock import wall_span
+from glimpse.store import alerts, copying, trades
+from glimpse.store.accounts import Account
+from operational_server.cycle import CycleOutcome, Decision
+from operational_server.modes import Finished, ModeHost
+
+log = logging.getLogger(__name__)
+
+# How often a follower looks for a new leader entry (wall seconds).
+POLL_WALL_SECONDS = 0.05
+# How far back a starting follower looks for a leader entry whose candle has not begun (market seconds).
+LOOKBACK_SECONDS = 60.0
+
+_HAS_EXPIRY = any(f.name == "expiry" for f in fields(Decision))
+
+
+class _LeaderFeed:
+    """The leader entries read once per poll interval for every follower of this process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cache: dict[tuple[int, str], tuple[float, list[dict[str, Any]]]] = {}
+
+    def entries(self, db: Any, leader: str, since: float) -> list[dict[str, Any]]:
+        key = (id(db), leader)
+        now = time.monotonic()
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is None or now - hit[0] >= POLL_WALL_SECONDS:
+                # Every entry not closed yet (a handful at most): each follower filters by its own start.
+                hit = (now, copying.leader_entries(db, leader, 0.0))
+                self.cache[key] = hit
+        return [d for d in hit[1] if float(d.get("decidedAt") or 0.0) >= since]
+
+
+FEED = _LeaderFeed()
+
+
+class CopyMode:
+    name = "copy"
+    strategy_doc: dict | None = None
+
+    def __init__(self, session: ModeHost, user: Account):
+        self.session = session
+        self.follow = copying.following(session.db, session.user_id)
+        self.since = session.clock.now() - LOOKBACK_SECONDS
+        self.seen: set[str] = set()
+        self.broke_alerted = False
+
+    def money_settings(self) -> dict:
+        # The follower's own gale plan and stops; the entry stake comes with each decision.
+        return dict(self.session.user.strategy_settings)
+
+    def market_problem(self, instant: float) -> str | None:
+        return None  # the leader decided on fresh data; the follower only mirrors that decision
+
+    def next_instant(self, now: float) -> float:
+        """Copy mode has no decision instant of its own: it looks for leader entries continuously."""
+        return now + wall_span(self.session.clock, POLL_WALL_SECONDS)
+
+    def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
+        s = self.session
+        if self.follow is None:
+            return None, (
+                "copy_unset",
+                alerts.notice(
+                    "Modo cópia sem trader.", "Escolha um trader para copiar antes de iniciar.", s.clock.now()
+                ),
+            )
+        leader = self.follow.leader
+        for doc in FEED.entries(s.db, leader, self.since):
+            leader_trade = str(doc["_id"])
+            if leader_trade in self.seen:
+                continue
+            self.seen.add(leader_trade)
+            decision = self._copy(trades.Trade.from_doc(doc), doc)
+            if decision is not None:
+                return decision, None
+        return None, None
+
+    def _copy(self, entry: trades.Trade, doc: dict[str, Any]) -> Decision | None:
+        s = self.session
+        now = s.clock.now()
+        if now >= minute_start(entry.decidedAt) + 60:
+            return None  # the candle the leader traded has begun: too late to copy
+        if entry.status == trades.CLOSED or self.follow is None:
+            return None
+        if not copying.is_followable(s.db, self.follow.leader):
+            return None  # the manager withdrew the approval: no new entries
+        stake = self.follow.stake_for(entry.amount)
+        if stake <= 0 or not self._can_pay(stake):
+            return None
+        key = copying.claim(
+            s.db,
+            follower=s.user_id,
+            leader=self.follow.leader,
+            leader_trade=str(entry.id),
+            server_session=str(getattr(s, "server_session", "")),
+            now=now,
+        )
+        if key is None:
+            log.info("user %s: copy of %s already claimed; not placed again", s.user_id, entry.id)
+            return None
+        decision = Decision(
+            entry.ativo,
+            entry.operacao,
+            entry.payout,
+            entry.decidedAt,
+            [],
+            copies=str(entry.id),
+            client_key=key,
+            stake=stake,
+        )
+        expiry = doc.get("expiry")
+        if _HAS_EXPIRY and isinstance(expiry, int) and expiry > 0:
+            changes: dict[str, Any] = {"expiry": expiry}  # a field of the multi-minute expiries work
+            decision = replace(decision, **changes)
+        return decision
+
+    def _can_pay(self, stake: Decimal) -> bool:
+        """Out of money: skip the copy (and say so once), rather than let the broker refuse it."""
+        s = self.session
+        broker = getattr(s, "broker", None)
+        if broker is None:
+            return True
+        try:
+            balance = Decimal(str(broker.get_balance()))
+        except Exception as exc:
+            log.warning("user %s: balance unknown before a copy (%s); copying anyway", s.user_id, exc)
+            return True
+        if balance >= stake:
+            return True
+        if not self.broke_alerted:
+            self.broke_alerted = True
+            alerts.push(
+                s.db,
+                s.user_id,
+                alerts.notice(
+                    "Saldo insuficiente para copiar.",
+                    f"O saldo ({balance}) não cobre a entrada de {stake}; a cópia foi ignorada.",
+                    s.clock.now(),
+                    "danger",
+                ),
+            )
+        return False
+
+    def record(self, decision: Decision, outcome: CycleOutcome) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

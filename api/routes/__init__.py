@@ -4,6 +4,7 @@ from api import metrics_route
 from api.routes import (
     accounts,
     admin,
+    catalog,
     content,
     health,
     manager,
@@ -20,6 +21,7 @@ BLUEPRINTS = [
     content.bp,
     market.bp,
     strategies.bp,
+    catalog.bp,
     signals.bp,
     operations.bp,
     manager.bp,

@@ -33,7 +33,7 @@ import numpy as np
 from glimpse.backtest.catalog import MAX_GALES, report_entry
 from glimpse.backtest.stats import break_even, expected_net, wilson
 from glimpse.rules.money import MoneyPlan
-from glimpse.rules.signals import ParsedSignal
+from glimpse.rules.signals import ParsedSignal, ParseResult, parse_signals
 
 MAX_DAYS = 30
 MAX_SIGNALS = 500
@@ -68,6 +68,18 @@ def paper_colours(market: Any) -> ColoursAt:
         return np.sign(points[starts.size :] - points[: starts.size]).astype(np.int8)
 
     return colours_at
+
+
+def read_list(text: str, now: float, zone: tzinfo) -> ParseResult:
+    """The signals of a pasted list, read at `now` in the market's zone (as the API's parseSignals reads them)."""
+    local = datetime.fromtimestamp(now, zone)
+    offset = local.utcoffset()
+    return parse_signals(
+        text,
+        today=local.date(),
+        now=local.replace(tzinfo=None),
+        market_utc_offset=None if offset is None else int(offset.total_seconds() // 60),
+    )
 
 
 def period_days(today: date, days: int) -> list[date]:

@@ -82,3 +82,15 @@ SAMPLES.update(MANAGER_SAMPLES)
 from tests.api.notification_samples import NOTIFICATION_SAMPLES  # noqa: E402
 
 SAMPLES.update(NOTIFICATION_SAMPLES)
+
+# A pasted list for the core signal parser (issue 15).
+SAMPLES["parse_signals"] = {"text": "M1;EURUSD;14:30;CALL\nGBPUSD 14:35 PUT"}
+
+# The catalog (issue 17): small enough to answer quickly.
+SAMPLES["catalog"] = {"pairs": ["EURUSD"], "days": 1, "maxLength": 2, "gales": 1, "payout": 87, "top": 5}
+SAMPLES["catalog_signals"] = {
+    "text": "M1;EURUSD;09:30;CALL\nGBPUSD 10:05 PUT",
+    "days": 2,
+    "gales": 1,
+    "payout": 87,
+}

@@ -31,9 +31,9 @@ from glimpse.runtime.clock import local_datetime
 from glimpse.runtime.heartbeat import beat
 from glimpse.runtime.security import DecryptError, decrypt_secret
 from glimpse.runtime.services import ServiceContext, run_standalone
-from glimpse.store import db as names
 from glimpse.store import notifications as store
-from glimpse.store.trades import CLOSED, DOJI, LOSS, WIN, Trade
+from glimpse.store import trades
+from glimpse.store.trades import DOJI, LOSS, WIN
 
 log = logging.getLogger(__name__)
 NAME = "Notifier"
@@ -264,8 +264,7 @@ class Notifier:
 
 def summary_of(db: Any, user: str, start: float, end: float) -> dict[str, int]:
     """Counts and net (cents) of a user's trades settled in [start, end)."""
-    cursor = db[names.TRADES].find({"user": user, "status": CLOSED, "closedAt": {"$gte": start, "$lt": end}})
-    rows = [Trade.from_doc(doc) for doc in cursor]
+    rows = trades.settled_between(db, user, start, end)
     settled = [t for t in rows if t.result in (WIN, LOSS, DOJI)]
     return {
         "trades": len(settled),

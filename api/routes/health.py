@@ -22,7 +22,8 @@ from api.openapi import build_openapi
 from api.registry import PUBLIC, endpoint
 from glimpse.runtime.clock import wall_span
 from glimpse.runtime.heartbeat import statuses
-from glimpse.store import db as names
+from glimpse.store import accounts, trades
+from glimpse.store import servers as servers_store
 from glimpse.store.db import ping as db_ping
 
 bp = Blueprint("health", __name__, url_prefix="/glimpse")
@@ -74,13 +75,13 @@ def _bounded(probe: Any, budget: float) -> Any:
 
 def _servers(db: Any, now: float, lease: float) -> list[dict[str, Any]]:
     out = []
-    for doc in db[names.SERVERS].find({}, {"_id": 0, "name": 1, "status": 1, "target": 1, "uptime": 1}):
-        age = now - float(doc.get("uptime") or 0)
+    for server in servers_store.all_servers(db):
+        age = now - server.uptime
         out.append(
             {
-                "name": str(doc.get("name")),
-                "status": str(doc.get("status", "")),
-                "holding": bool(doc.get("target")),
+                "name": server.name,
+                "status": server.status,
+                "holding": bool(server.target),
                 "age": round(age, 3),
                 "alive": age <= lease,
             }
@@ -91,14 +92,10 @@ def _servers(db: Any, now: float, lease: float) -> list[dict[str, Any]]:
 def _stuck_users(db: Any, now: float, limit: float, servers: dict[str, bool]) -> list[dict[str, Any]]:
     """Users left in a waiting state longer than lease + grace, or stopping with no live server."""
     out = []
-    cursor = db[names.ACCOUNTS].find(
-        {"glimpseStatus": {"$in": list(STUCK_STATES)}},
-        {"glimpseStatus": 1, "server": 1, "waitingSince": 1, "assignedAt": 1, "stoppingSince": 1},
-    )
-    for doc in cursor:
-        state = str(doc.get("glimpseStatus"))
-        since = doc.get(STATE_SINCE[state])
-        server = str(doc.get("server") or "")
+    for account in accounts.in_states(db, STUCK_STATES):
+        state = account.glimpse_status
+        since = account.stored(STATE_SINCE[state])
+        server = account.server
         if isinstance(since, (int, float)):
             stuck = now - float(since) > limit
             age: float | None = round(now - float(since), 3)
@@ -107,29 +104,25 @@ def _stuck_users(db: Any, now: float, limit: float, servers: dict[str, bool]) ->
             stuck = not servers.get(server, False)
             age = None
         if stuck:
-            out.append({"user": str(doc["_id"]), "status": state, "server": server, "for": age})
+            out.append({"user": str(account.id), "status": state, "server": server, "for": age})
     return out
 
 
 def _stalled_sessions(db: Any, now: float, limit: float, servers: dict[str, bool]) -> list[dict[str, Any]]:
     """Operating users whose server is not alive, and orders unresolved past their expiry + limit."""
     out = []
-    for doc in db[names.ACCOUNTS].find({"glimpseStatus": "operating"}, {"server": 1}):
-        server = str(doc.get("server") or "")
-        if not servers.get(server, False):
-            out.append({"user": str(doc["_id"]), "server": server, "reason": "server not alive"})
-    for trade in db[names.TRADES].find(
-        {"status": {"$in": ["pending", "open", "unknown"]}, "flagged": {"$ne": True}},
-        {"user": 1, "session": 1, "status": 1, "decidedAt": 1, "expiresAt": 1},
-    ):
-        due = trade.get("expiresAt") or trade.get("decidedAt") or 0
-        if isinstance(due, (int, float)) and now - float(due) > limit:
+    for account in accounts.in_states(db, ("operating",)):
+        if not servers.get(account.server, False):
+            out.append({"user": str(account.id), "server": account.server, "reason": "server not alive"})
+    for trade in trades.overdue_unresolved(db):
+        due = trade.expiresAt or trade.decidedAt or 0
+        if now - float(due) > limit:
             out.append(
                 {
-                    "user": str(trade.get("user", "")),
-                    "session": str(trade.get("session", "")),
-                    "trade": str(trade["_id"]),
-                    "reason": f"order {trade.get('status')} past its expiry",
+                    "user": trade.user,
+                    "session": trade.session,
+                    "trade": str(trade.id),
+                    "reason": f"order {trade.status} past its expiry",
                 }
             )
     return out

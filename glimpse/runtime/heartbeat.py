@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import threading
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from typing import Any
 
 from glimpse.runtime.clock import Clock, sleep_until
 from glimpse.store import db as names
+from glimpse.store import servers
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +82,10 @@ def check(
         age = now - float(doc.get("uptime") or 0)
         return None if age <= lease else f"{service} last beat {age:.1f} s ago (lease {lease:g} s)"
     prefix = server_prefix or ""
-    docs = list(
-        db[names.SERVERS].find({"name": {"$regex": "^" + re.escape(prefix)}}, {"name": 1, "uptime": 1})
-    )
-    if not docs:
+    found = servers.named_like(db, prefix)
+    if not found:
         return f"no server named {prefix}* is registered"
-    stale = [d["name"] for d in docs if now - float(d.get("uptime") or 0) > lease]
+    stale = [s.name for s in found if now - s.uptime > lease]
     return f"servers out of their lease: {', '.join(stale)}" if stale else None
 
 

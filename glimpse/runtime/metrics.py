@@ -92,12 +92,6 @@ def count_throttled(route: str) -> None:
 
 # Every result a closed trade can carry (glimpse/store/trades.py).
 SETTLED_RESULTS = ("win", "loss", "doji", "failed", "not_placed")
-PLACED_QUERY: dict[str, Any] = {
-    "$or": [
-        {"brokerOrderId": {"$ne": None}},
-        {"status": "closed", "result": {"$in": ["win", "loss", "doji"]}},
-    ]
-}
 # The life-cycle states that count as an active session.
 ACTIVE_STATUSES = ("waiting", "assigning", "operating", "stopping")
 
@@ -118,18 +112,18 @@ class DatabaseCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
+        from glimpse.store import accounts, trades
         from glimpse.store import db as names
-        from glimpse.store.db import tally
 
         try:
-            trades = self.db[names.TRADES]
             # One pass per field (an index walk on the embedded store), not one query per value.
-            results, statuses = tally(trades, "result"), tally(trades, "status")
+            ledger = trades.tally_ledger(self.db)
+            results, statuses = ledger.by_result, ledger.by_status
             placed = CounterMetricFamily(
                 "glimpse_orders_placed",
                 "Orders the broker took, from the ledger (Trades): a broker order id or a settled result.",
             )
-            placed.add_metric([], trades.count_documents(PLACED_QUERY))
+            placed.add_metric([], ledger.placed)
             settled = CounterMetricFamily(
                 "glimpse_orders_settled", "Settled orders in the ledger, by result.", labels=["result"]
             )
@@ -148,15 +142,8 @@ class DatabaseCollector(Collector):
                 "Users whose bot is on, by mode and status.",
                 labels=["mode", "status"],
             )
-            users = self.db[names.ACCOUNTS].aggregate(
-                [
-                    {"$match": {"glimpseStatus": {"$in": list(ACTIVE_STATUSES)}}},
-                    {"$group": {"_id": {"mode": "$mode", "status": "$glimpseStatus"}, "n": {"$sum": 1}}},
-                ]
-            )
-            for group in users:
-                key = group["_id"] or {}
-                sessions.add_metric([str(key.get("mode") or "strategy"), str(key.get("status"))], group["n"])
+            for (mode, status), count in accounts.count_by_mode_and_status(self.db, ACTIVE_STATUSES).items():
+                sessions.add_metric([mode, status], count)
             ages = GaugeMetricFamily(
                 "glimpse_heartbeat_age_seconds",
                 "Seconds since each service's last heartbeat.",

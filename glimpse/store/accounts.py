@@ -501,6 +501,30 @@ def awaiting_server(db: Any) -> list[Account]:
     return [Account.from_doc(doc) for doc in cursor]
 
 
+def in_states(db: Any, states: Iterable[str]) -> list[Account]:
+    """Users in one of the life-cycle `states` (status fields only; `stoppingSince` lands in `extra`)."""
+    cursor = db[names.ACCOUNTS].find(
+        {"glimpseStatus": {"$in": list(states)}},
+        {"glimpseStatus": 1, "server": 1, "waitingSince": 1, "assignedAt": 1, "stoppingSince": 1, "mode": 1},
+    )
+    return [Account.from_doc(doc) for doc in cursor]
+
+
+def count_by_mode_and_status(db: Any, states: Iterable[str]) -> dict[tuple[str, str], int]:
+    """How many users are in each (mode, life-cycle state), for the `states` given."""
+    grouped = db[names.ACCOUNTS].aggregate(
+        [
+            {"$match": {"glimpseStatus": {"$in": list(states)}}},
+            {"$group": {"_id": {"mode": "$mode", "status": "$glimpseStatus"}, "n": {"$sum": 1}}},
+        ]
+    )
+    out: dict[tuple[str, str], int] = {}
+    for group in grouped:
+        key = group["_id"] or {}
+        out[(str(key.get("mode") or "strategy"), str(key.get("status")))] = int(group["n"])
+    return out
+
+
 def stopping_without_server(db: Any) -> list[Account]:
     """Users who pressed Stop while no server held them."""
     cursor = db[names.ACCOUNTS].find({"glimpseStatus": "stopping", "server": {"$in": ["", None]}})

@@ -18,6 +18,7 @@ glimpse/store/lifecycle.py, next to the user's half of the same protocol.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,12 @@ class ServerDoc:
 def all_servers(db: Any) -> list[ServerDoc]:
     """Every server, by name."""
     return [ServerDoc.from_doc(doc) for doc in db[names.SERVERS].find({}).sort("name", 1)]
+
+
+def named_like(db: Any, prefix: str) -> list[ServerDoc]:
+    """The servers whose name starts with `prefix` (a container's own servers)."""
+    cursor = db[names.SERVERS].find({"name": {"$regex": "^" + re.escape(prefix)}})
+    return [ServerDoc.from_doc(doc) for doc in cursor]
 
 
 def find(db: Any, name: str) -> ServerDoc | None:

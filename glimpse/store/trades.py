@@ -591,3 +591,43 @@ def convert_to_cents(db: Any) -> dict[str, int]:
 def convert_money(db: Any) -> dict[str, int]:
     """Trades, Accounts profit fields and Operations still in float reais → integer cents (idempotent)."""
     return {**convert_to_cents(db), "operations": operations_log.convert_to_cents(db)}
+
+
+# --- reads for operators (health, metrics, summaries) ---------------------------------------------
+
+# An order the broker took: it has an order id, or a settled result.
+PLACED_QUERY: dict[str, Any] = {
+    "$or": [
+        {"brokerOrderId": {"$ne": None}},
+        {"status": CLOSED, "result": {"$in": [WIN, LOSS, DOJI]}},
+    ]
+}
+
+
+@dataclass(frozen=True)
+class LedgerTally:
+    placed: int
+    by_result: dict[Any, int]
+    by_status: dict[Any, int]
+
+
+def tally_ledger(db: Any) -> LedgerTally:
+    """Orders placed, and trades by result and by status (one pass per field)."""
+    collection = db[names.TRADES]
+    return LedgerTally(
+        placed=int(collection.count_documents(PLACED_QUERY)),
+        by_result=names.tally(collection, "result"),
+        by_status=names.tally(collection, "status"),
+    )
+
+
+def overdue_unresolved(db: Any) -> list[Trade]:
+    """Unflagged trades still pending, open or unknown (the operator's watch list)."""
+    cursor = db[names.TRADES].find({"status": {"$in": list(UNRESOLVED)}, "flagged": {"$ne": True}})
+    return [Trade.from_doc(doc) for doc in cursor]
+
+
+def settled_between(db: Any, user: str, start: float, end: float) -> list[Trade]:
+    """The user's trades closed in [start, end)."""
+    cursor = db[names.TRADES].find({"user": user, "status": CLOSED, "closedAt": {"$gte": start, "$lt": end}})
+    return [Trade.from_doc(doc) for doc in cursor]

@@ -190,14 +190,35 @@ def _pair(value: str) -> str:
     return value
 
 
+HORA_LOOSE_RE = re.compile(r"^\s*(\d{1,2})\s*[:hH]\s*(\d{2})\s*$")
+
+
+def loose_hora(value: str) -> str:
+    """ "9:30", " 09h30 " -> "09:30"; anything else is left for the HH:MM check to refuse."""
+    match = HORA_LOOSE_RE.match(value)
+    if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+    return value
+
+
 class SignalItem(BaseModel):
+    """One row of insertSignals, after the route's normalisation (pair case, "9:30", operacao case).
+
+    insertSignals checks each row against this model on its own: a bad row is reported in
+    `rejected`, never the cause of a 400 for the whole list."""
+
     model_config = ConfigDict(strict=True, extra="ignore")
     id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     status: Literal["active", "canceled", "result"] = "active"
     ativo: str
     hora: str
     operacao: Literal["call", "put"]
-    resultado: Literal["", "win", "loss", "doji"] = ""
+    # Every value the bundle's own bot writes (glimpse.store.signals.RESULTS), "skipped" included.
+    resultado: Literal["", "win", "loss", "doji", "failed", "skipped"] = ""
+    expiry: Literal[1, 5, 15] | None = Field(default=None, description="minutes; null: the list named none")
+    gale: Annotated[int, Field(ge=0, le=9)] | None = Field(
+        default=None, description="the signal's own gale cap; null: the trader's setting"
+    )
 
     _ativo = field_validator("ativo")(_pair)
 
@@ -209,10 +230,24 @@ class SignalItem(BaseModel):
         return value
 
 
+SignalsText = Annotated[str, Field(min_length=1, max_length=50_000)]
+
+
 class InsertSignalsBody(Body):
     user: str | None = None
-    signals: Annotated[list[SignalItem], Field(max_length=500)]
+    signals: Annotated[list[Any], Field(max_length=500)] | None = Field(
+        default=None,
+        description="the rows (see SignalItem), each checked on its own; or send `text` instead",
+        json_schema_extra={"items": {"type": "object"}},
+    )
+    text: SignalsText | None = Field(
+        default=None, description="a pasted signal list, read by the core parser (parseSignals)"
+    )
     type: Literal["user"] = "user"
+
+
+class ParseSignalsBody(Body):
+    text: SignalsText
 
 
 class GetSignalsBody(Body):
@@ -225,8 +260,12 @@ class UpdateSignalBody(Body):
 
 
 class GetUserOperationsBody(Body):
+    """Without `limit` or `cursor`: every session, oldest first (the original's answer). With either:
+    one page, newest first, the next page's cursor in the X-Glimpse-Next header."""
+
     userId: str | None = None
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    limit: Annotated[int, Field(ge=1, le=500)] | None = None
+    cursor: Annotated[str, Field(min_length=1, max_length=300)] | None = None
 
 
 class InsertQuestionBody(Body):

@@ -45,6 +45,9 @@ STATUS_TRANSITIONS = {
     "waiting": ("off",),
     "stopping": ("operating", "waiting", "assigning"),
 }
+# What a Start may carry besides glimpseStatus: the original app's Start resets `operating`
+# ({operating: false, active: "", money: 0, operacao: "", tries: []}), which Start does anyway.
+START_RESETS = "operating"
 
 PAYOUT_RE = re.compile(r"^([>=]) (\d{1,3})$")
 
@@ -235,6 +238,15 @@ def _start_preconditions(account: Account, changes: dict) -> None:
         raise APIError(409, "Select a strategy before starting.", "glimpseStatus")
 
 
+def _is_start(fields: list[str], values: list[Any], account: Account) -> bool:
+    """A Start: glimpseStatus "waiting", or "operating" from a user who is off (what the original app's
+    Start may send). The update itself stays conditional on "off", so a stale read cannot start twice."""
+    asked = [value for name, value in zip(fields, values, strict=False) if name == "glimpseStatus"]
+    if len(asked) != 1:
+        return False
+    return asked[0] == "waiting" or (asked[0] == "operating" and account.glimpse_status == "off")
+
+
 def plan_update(fields: list[str], values: list[Any], account: Account) -> UserUpdate:
     if len(fields) != len(values):
         raise bad_request("fields and values must have the same length", "values")
@@ -242,11 +254,18 @@ def plan_update(fields: list[str], values: list[Any], account: Account) -> UserU
         raise bad_request("a field is named twice", "fields")
     plan = UserUpdate()
     status: str | None = None
+    starting = _is_start(fields, values, account)
     for name, value in zip(fields, values, strict=True):
+        if name == START_RESETS and starting:
+            if not isinstance(value, dict):
+                raise bad_request("operating must be an object", name)
+            continue  # press_start writes the idle `operating` itself
         if name in SERVER_MANAGED:
             hint = " (use checkIq)" if name.startswith("iq") else ""
             raise forbidden(f"{name} is managed by the server{hint}", name)
         if name == "glimpseStatus":
+            if value == "operating" and starting:
+                value = "waiting"
             if not isinstance(value, str) or value not in STATUS_TRANSITIONS:
                 raise bad_request(
                     'glimpseStatus may only be set to "waiting" (start) or "stopping" (stop)', name

@@ -122,7 +122,9 @@ def bot_updates():
     access=USER,
     body=CheckIqBody,
     responses={
-        400: "the broker refused the credentials",
+        200: '{res: 1, account, treinamento, real}; or {res: "<reason>"} when the broker refused the '
+        "credentials (as the original answered: its broker page waits forever on a 4xx)",
+        400: "a malformed body",
         503: "the broker cannot be reached",
         504: "the broker did not answer in time",
         429: "too many checks by this user or of this broker email",
@@ -141,9 +143,10 @@ def check_iq(body: CheckIqBody):
     try:
         balances = c.check_broker_credentials(body.email, body.password)
     except AuthError as exc:
-        raise APIError(
-            400, "IQ Option refused these credentials", "password", res=str(exc) or "invalid credentials"
-        ) from None
+        # The original's answer (200, res = the broker's reason): its app shows its error toast for any
+        # res other than 1, and never leaves its loading state on a 4xx. Nothing is stored.
+        refused = str(exc) or "invalid credentials"
+        return {"res": refused, "error": "IQ Option refused these credentials", "field": "password"}
     except BrokerTimeout:
         raise APIError(504, "the broker did not answer in time") from None
     except BrokerError as exc:

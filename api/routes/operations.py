@@ -15,19 +15,27 @@ from api.errors import bad_request, forbidden
 from api.registry import USER, endpoint
 from api.schemas import GetUserOperationsBody, UserTradesQuery
 from glimpse.store import db as names
-from glimpse.store import trades
+from glimpse.store import operations_log, trades
 
 bp = Blueprint("operations", __name__, url_prefix="/glimpse")
 
+PAGED_LOGS = {200: "an array; when paged, the next page's cursor is in the X-Glimpse-Next header"}
 
-@endpoint(bp, "/getUserOperations", access=USER, body=GetUserOperationsBody)
+
+@endpoint(bp, "/getUserOperations", access=USER, body=GetUserOperationsBody, responses=PAGED_LOGS)
 def get_user_operations(body: GetUserOperationsBody):
-    """The caller's session logs, newest first (at most `limit`, default 100)."""
+    """The caller's session logs, money in reais. The original call (no `limit`, no `cursor`): every
+    session, oldest first, as the original answered. With `limit` or `cursor`: one page, newest first,
+    the next page's cursor in the X-Glimpse-Next header."""
     p = auth.principal()
     if body.userId not in (None, "", p.id_hex):
         raise forbidden("you may only read your own operations", "userId")
-    cursor = ctx().db[names.OPERATIONS].find({"user": p.id_hex}).sort("operationTime", -1).limit(body.limit)
-    return list(cursor)
+    logs = ctx().db[names.OPERATIONS]
+    if body.limit is None and body.cursor is None:
+        found = logs.find({"user": p.id_hex}).sort([("operationTime", 1), ("_id", 1)])
+        return [operations_log.for_app(doc) for doc in found]
+    rows, following = paging.fetch(logs, {"user": p.id_hex}, "operationTime", -1, body.limit, body.cursor)
+    return paging.page_response(rows, following, operations_log.for_app, sort_field="operationTime")
 
 
 # ------------------------------------------------------------------ the caller's trades

@@ -5,13 +5,17 @@ sends (api/schemas.py) before it reaches the store, so reading back needs
 only a field-by-field copy, which stays cheap for a list of 500 rows.
 
 On disk (the original's field names): `{user: <account id, hex>, signals:
-[{id, status, ativo, hora, operacao, resultado}], type: "user"}`. A row's
-`status` is "active", "canceled" or "result" (then `resultado` holds
-"win", "loss", "doji" or "skipped").
+[{id, status, ativo, hora, operacao, resultado, expiry, gale}], type: "user"}`.
+A row's `status` is "active", "canceled" or "result" (then `resultado` holds
+one of RESULTS: a cycle's result, or "skipped" when its minute went by
+untraded). `expiry` (minutes) and `gale` (the signal's own gale cap) are
+written only when the list named them; `invalid` marks a row `glimpse
+migrate` kept but could not read (canceled, never traded), with the reason.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +25,9 @@ from bson import ObjectId
 from glimpse.store import db as names
 
 ACTIVE, CANCELED, RESULT = "active", "canceled", "result"
+STATUSES: tuple[str, ...] = (ACTIVE, CANCELED, RESULT)
+#: What `resultado` may hold: empty while open, a cycle's result, or "skipped" (operational_server/modes.py).
+RESULTS: tuple[str, ...] = ("", "win", "loss", "doji", "failed", "skipped")
 
 
 @dataclass(slots=True)
@@ -31,9 +38,13 @@ class Signal:
     operacao: str  # "call" | "put"
     status: str = ACTIVE
     resultado: str = ""
+    expiry: int | None = None  # minutes; None: the list named none (the bot's default)
+    gale: int | None = None  # the signal's own gale cap; None: the trader's setting
+    invalid: str | None = None  # why `glimpse migrate` could not read the row
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Signal:
+        invalid = doc.get("invalid")
         return cls(
             id=str(doc.get("id") or ""),
             ativo=str(doc.get("ativo", "")),
@@ -41,10 +52,13 @@ class Signal:
             operacao=str(doc.get("operacao", "")),
             status=str(doc.get("status", ACTIVE)),
             resultado=str(doc.get("resultado") or ""),
+            expiry=_whole(doc.get("expiry")),
+            gale=_whole(doc.get("gale")),
+            invalid=None if invalid is None else str(invalid),
         )
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "id": self.id,
             "status": self.status,
             "ativo": self.ativo,
@@ -52,6 +66,22 @@ class Signal:
             "operacao": self.operacao,
             "resultado": self.resultado,
         }
+        # Absent rather than null, so lists written before these fields keep their shape.
+        if self.expiry is not None:
+            doc["expiry"] = self.expiry
+        if self.gale is not None:
+            doc["gale"] = self.gale
+        if self.invalid is not None:
+            doc["invalid"] = self.invalid
+        return doc
+
+
+def _whole(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value)
 
 
 @dataclass(slots=True)

@@ -142,3 +142,63 @@ def test_bad_input_names_the_argument():
         signal_catalog(signals, 3, 4, plan, colours_at, NOW, ZONE)
     with pytest.raises(SignalCatalogError, match="no signal"):
         signal_catalog([], 3, 1, plan, colours_at, NOW, ZONE)
+
+
+# ------------------------------------------------------------------ the CLI
+
+CLI_NOW = 1_717_419_600.0 + 30  # Monday 2024-06-03 13:00:30 UTC
+
+
+class FixedClock:
+    def now(self) -> float:
+        return CLI_NOW
+
+
+def run_cli(capsys, monkeypatch, *argv: str) -> tuple[int, str, str]:
+    from glimpse.cli import catalog as command
+    from glimpse.cli.main import main
+
+    monkeypatch.setattr(command, "SystemClock", FixedClock)
+    code = main(["catalog", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_signals_json_is_the_cores_report_on_the_paper_market(capsys, monkeypatch, tmp_path):
+    import json
+
+    from glimpse.backtest.signal_catalog import read_list
+    from glimpse.runtime.config import load_config
+
+    listing = tmp_path / "lista.txt"
+    listing.write_text("M1;EURUSD;09:30;CALL\nM5;GBPUSD;10:00;PUT\nEURUSD 25:10 CALL\n", encoding="utf-8")
+    argv = ["--signals", str(listing), "--days", "4", "--gales", "2", "--payout", "85", "--seed", "3"]
+    code, out, _ = run_cli(capsys, monkeypatch, *argv, "--json")
+    assert code == 0
+    report = json.loads(out)
+    config = load_config()
+    parsed = read_list(listing.read_text(encoding="utf-8"), CLI_NOW, config.zone)
+    market = PaperMarket(3, config.paper_payout_min, config.paper_payout_max)
+    core = signal_catalog(
+        parsed.signals, 4, 2, MoneyPlan.of(2, "sobra", 85), paper_colours(market), CLI_NOW, config.zone
+    )
+    assert report["total"] == core["total"] and report["days"] == core["days"]
+    assert [r["line"] for r in report["rejected"]] == [3]
+    code, out, _ = run_cli(capsys, monkeypatch, *argv)
+    assert code == 0 and out.splitlines()[-2].split()[:3] == ["total", "2", "8"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [(["--days", "31"], "--days"), (["--gales", "4"], "--gales"), (["--pairs", "EURUSD"], "--pairs")],
+)
+def test_cli_signals_errors_exit_2_naming_the_option(capsys, monkeypatch, tmp_path, extra, message):
+    listing = tmp_path / "lista.txt"
+    listing.write_text("EURUSD 09:30 CALL\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, monkeypatch, "--signals", str(listing), "--payout", "87", *extra)
+    assert code == 2 and message in err and out == ""
+
+
+def test_cli_signals_from_a_missing_file_exits_2(capsys, monkeypatch, tmp_path):
+    code, _, err = run_cli(capsys, monkeypatch, "--signals", str(tmp_path / "none.txt"), "--payout", "87")
+    assert code == 2 and "--signals" in err

@@ -12,6 +12,12 @@ the period, ranked, and shown beside their results on the held-out rest.
 A row is flagged only when it beats break-even after the Benjamini–Hochberg
 correction for every row tested, and again out of sample. A progress bar
 goes to stderr, on terminals only.
+
+    glimpse catalog --signals FILE --days N --gales G --payout P [--stake 2 --gale-type sobra] [--json]
+
+With `--signals`, a pasted signal list (as the app's parser reads it) is
+replayed on each of the last N complete days of the paper market instead:
+per gale level, per day and in total (glimpse.backtest.signal_catalog).
 """
 
 from __future__ import annotations
@@ -45,7 +51,12 @@ def register(subparsers) -> None:
         "and the quadrant presets for gales 0..G; rank them on the earlier part of the period and show "
         "their held-out results, the Wilson interval, break-even, expected net and a multiple-testing flag.",
     )
-    parser.add_argument("--pairs", required=True, help="paper market pairs, e.g. EURUSD,GBPUSD")
+    parser.add_argument("--pairs", help="paper market pairs, e.g. EURUSD,GBPUSD (not with --signals)")
+    parser.add_argument(
+        "--signals",
+        metavar="FILE",
+        help="catalog a pasted signal list instead: each signal on each of the last --days complete days",
+    )
     parser.add_argument("--days", type=int, default=30, help=f"days of candles, 1..{MAX_DAYS} (default 30)")
     parser.add_argument("--seed", type=int, help="paper market seed (default GLIMPSE_PAPER_SEED)")
     parser.add_argument(
@@ -134,6 +145,12 @@ def run(args: argparse.Namespace) -> int:
         float(args.payout)
     except ValueError:
         raise CLIError(f"--payout: must be a number, got {args.payout!r}") from None
+    if args.signals:
+        if args.pairs:
+            raise CLIError("--pairs: the pairs of a signal list are its own; give --signals or --pairs")
+        return run_signals(args)
+    if not args.pairs:
+        raise CLIError("--pairs: required (or --signals FILE)")
     settings = ReportSettings(
         max_length=args.max_length,
         gales=args.gales,
@@ -174,6 +191,94 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(report))
     return 0
+
+
+def run_signals(args: argparse.Namespace) -> int:
+    """`--signals FILE`: the list replayed on the last --days complete days of the paper market."""
+    from glimpse.backtest.signal_catalog import (
+        SignalCatalogError,
+        paper_colours,
+        read_list,
+        signal_catalog,
+    )
+    from glimpse.market.paper_market import PaperMarket
+    from glimpse.rules.money import MoneyPlan
+
+    try:
+        text = Path(args.signals).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CLIError(f"--signals: cannot read {args.signals}: {exc}") from None
+    try:
+        plan = MoneyPlan.of(args.stake, args.gale_type, args.payout, args.sobra)
+    except ValueError as exc:
+        raise CLIError(f"--payout/--stake: {exc}") from None
+    config = load_config()
+    seed = config.paper_seed if args.seed is None else args.seed
+    try:
+        market = PaperMarket(seed, config.paper_payout_min, config.paper_payout_max)
+    except ValueError as exc:
+        raise CLIError(f"--seed: {exc}") from None
+    now = SystemClock().now()
+    parsed = read_list(text, now, config.zone)
+    try:
+        report = signal_catalog(
+            parsed.signals, args.days, args.gales, plan, paper_colours(market), now, config.zone
+        )
+    except SignalCatalogError as exc:
+        message = str(exc)
+        flag = (
+            "--days"
+            if message.startswith("days")
+            else "--gales"
+            if message.startswith("gales")
+            else "--signals"
+        )
+        raise CLIError(f"{flag}: {message}") from None
+    report["rejected"] = [r.to_json() for r in parsed.rejected]
+    if args.json:
+        json.dump(report, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_signals(report))
+    return 0
+
+
+def render_signals(report: dict[str, Any]) -> str:
+    """Per day and in total: cycles, wins per level, losses, hit rate with its interval, break-even."""
+    gales = report["gales"]
+    lines = [
+        f"{len(report['signals'])} signals on {len(report['days'])} days ({report['from']} to {report['to']}), "
+        f"payout {report['payout']:g}%, stake {report['stake']:.2f} {report['gale_type']}; "
+        f"{len(report['rejected'])} lines not read",
+    ]
+    header = ["day", "gales", "signals", "wins per level", "loss", "dojis", "open", "hit", "95% interval"]
+    header += ["break-even", "net/cycle"]
+    rows = [header]
+    for label, levels in [(d["date"], d["levels"]) for d in report["days"]] + [
+        ("total", report["total"]["levels"])
+    ]:
+        for entry in levels:
+            interval = entry["wilson"]
+            rows.append(
+                [
+                    label,
+                    str(entry["gales"]),
+                    str(entry["signals"]),
+                    "/".join(str(w) for w in entry["win_at"]),
+                    str(entry["loss"]),
+                    str(entry["dojis"]),
+                    str(entry["unresolved"]),
+                    _percent(entry["hit_rate"]),
+                    "-" if not interval else f"{interval[0] * 100:.1f}-{interval[1] * 100:.1f}%",
+                    _percent(entry["break_even"]),
+                    "-" if entry["expected_net"] is None else f"{entry['expected_net']:.2f}",
+                ]
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        lines.append("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+    lines.append(f"levels 0..{gales}; open: cycles the data ended before they resolved")
+    return "\n".join(lines) + "\n"
 
 
 # --- output ----------------------------------------------------------------------

@@ -41,7 +41,7 @@ class TradesQuery(PageBody):
     user: UserId | None = None
     ativo: Annotated[str, Field(max_length=20)] | None = None
     result: Literal["win", "loss", "doji", "failed", "unknown", "not_placed"] | None = None
-    status: Literal["pending", "open", "closed"] | None = None
+    status: Literal["pending", "open", "unknown", "closed"] | None = None
     since: Epoch | None = None
     until: Epoch | None = None
 

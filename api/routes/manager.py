@@ -13,7 +13,6 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from bson import ObjectId
@@ -33,17 +32,17 @@ from api.manager_schemas import (
 )
 from api.registry import MANAGER, endpoint
 from api.schemas import CreateCodesBody, Empty, InsertAuditBody, UpdateServerBody
-from glimpse.rules.money import cents
 from glimpse.runtime import security
 from glimpse.runtime.heartbeat import beat
 from glimpse.store import codes as code_store
 from glimpse.store import db as names
-from glimpse.store import lifecycle
+from glimpse.store import lifecycle, trades
 from glimpse.store import managers as manager_store
 from glimpse.store import questions as question_store
 from glimpse.store import servers as server_store
 from glimpse.store.accounts import public_view
 from glimpse.store.db import indexed_find, tally
+from glimpse.store.trades import Trade
 
 bp = Blueprint("manager", __name__, url_prefix="/glimpse")
 
@@ -112,14 +111,14 @@ def get_user_detail(body: UserDetailBody):
         return {"user": None, "openTrades": [], "server": None}
     view = public_view(doc)
     view["blocked"] = doc.get("blocked") is True
-    unsettled = {"user": body.user, "status": {"$in": ["pending", "open"]}}
+    unsettled = {"user": body.user, "status": {"$in": list(trades.UNRESOLVED)}}
     open_trades = indexed_find(db[names.TRADES], unsettled, "decidedAt", -1, None, 20)
     if open_trades is None:
         open_trades = list(db[names.TRADES].find(unsettled).sort("decidedAt", -1).limit(20))
     server = db[names.SERVERS].find_one(
         {"target": body.user}, {"_id": 0, "name": 1, "status": 1, "uptime": 1}
     )
-    return {"user": view, "openTrades": open_trades, "server": server}
+    return {"user": view, "openTrades": [trades.for_app(t) for t in open_trades], "server": server}
 
 
 # ------------------------------------------------------------------ operations and trades
@@ -155,7 +154,8 @@ def get_trades(body: TradesQuery):
     rows, following = paging.fetch(
         ctx().db[names.TRADES], trades_filter(body), "decidedAt", -1, body.limit, body.cursor
     )
-    return paging.page_response(rows, following, sort_field="decidedAt")
+    # Stored in cents; the manager app reads reais, as every other API answer.
+    return paging.page_response(rows, following, trades.for_app, sort_field="decidedAt")
 
 
 CSV_COLUMNS = ("_id", "user", "session", "server", "cycle", "ativo", "operacao", "amount", "galeLevel", "payout",
@@ -173,20 +173,20 @@ def export_trades(body: TradesQuery):
     so memory stays flat however many trades match."""
     db, query = ctx().db, trades_filter(body)
 
-    def trades() -> Iterator[dict[str, Any]]:
+    def ledger_rows() -> Iterator[dict[str, Any]]:
         collection, cursor = db[names.TRADES], None
-        projection = dict.fromkeys(CSV_COLUMNS, 1)
+        projection = dict.fromkeys(CSV_COLUMNS + ("moneyUnit",), 1)
         # The embedded store answers keyset batches from its sorted index (each batch holds its
         # lock briefly); a MongoDB streams one cursor, read in batches.
         if indexed_find(collection, {}, "decidedAt", -1, None, 1, {"_id": 1}) is None:
             found = collection.find(query, projection).sort([("decidedAt", -1), ("_id", -1)])
-            yield from found.batch_size(EXPORT_BATCH)
+            yield from map(trades.for_app, found.batch_size(EXPORT_BATCH))
             return
         while True:
             batch, cursor = paging.fetch_batch(
                 collection, query, "decidedAt", -1, EXPORT_BATCH, cursor, projection
             )
-            yield from batch
+            yield from map(trades.for_app, batch)
             if cursor is None:
                 return
 
@@ -194,7 +194,7 @@ def export_trades(body: TradesQuery):
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        for count, trade in enumerate(trades(), 1):
+        for count, trade in enumerate(ledger_rows(), 1):
             writer.writerow(["" if trade.get(c) is None else trade.get(c) for c in CSV_COLUMNS])
             if count % EXPORT_BATCH == 0:
                 yield out.getvalue()
@@ -242,27 +242,24 @@ def get_overview(body: Empty):
         services.append({"name": doc.get("name", ""), "age": age, "alive": 0 <= age <= lease})
     start = _day_start(now)
     counts = {"orders": 0, "win": 0, "loss": 0, "doji": 0, "failed": 0, "open": 0}
-    net = Decimal(0)
+    net = 0  # cents
     hours: dict[int, dict[str, Any]] = {}
-    trade_fields = {"_id": 0, "decidedAt": 1, "result": 1, "profit": 1, "status": 1}
     today = {"decidedAt": {"$gte": start}}
-    found = indexed_find(db[names.TRADES], today, "decidedAt", -1, None, None, trade_fields)
-    for trade in db[names.TRADES].find(today, trade_fields) if found is None else found:
+    found = indexed_find(db[names.TRADES], today, "decidedAt", -1, None, None)
+    for trade in map(Trade.from_doc, db[names.TRADES].find(today) if found is None else found):
         counts["orders"] += 1
-        hour = int((float(trade.get("decidedAt") or start) - start) // 3600)
-        slot = hours.setdefault(hour, {"hour": hour, "orders": 0, "net": Decimal(0)})
+        hour = int(((trade.decidedAt or start) - start) // 3600)
+        slot = hours.setdefault(hour, {"hour": hour, "orders": 0, "net": 0})
         slot["orders"] += 1
-        if trade.get("status") != "closed":
+        if trade.status != trades.CLOSED:
             counts["open"] += 1
             continue
-        result = trade.get("result")
-        if result in counts:
-            counts[result] += 1
-        if trade.get("profit") is not None:
-            profit = cents(trade["profit"])
-            net += profit
-            slot["net"] += profit
-    per_hour = [slot | {"net": float(slot["net"])} for _, slot in sorted(hours.items())]
+        if trade.result in counts:
+            counts[trade.result] += 1
+        if trade.profit is not None:
+            net += trade.profit
+            slot["net"] += trade.profit
+    per_hour = [slot | {"net": float(trades.from_cents(slot["net"]))} for _, slot in sorted(hours.items())]
     return {
         "now": now,
         "lease": lease,
@@ -270,7 +267,7 @@ def get_overview(body: Empty):
         "blocked": blocked,
         "servers": servers,
         "services": services,
-        "today": counts | {"net": float(net), "since": start},
+        "today": counts | {"net": float(trades.from_cents(net)), "since": start},
         "perHour": per_hour,
     }
 

@@ -613,3 +613,66 @@ def test_a_managers_own_password_change_is_audited_without_the_hash(client, db, 
     assert record["who"] == record["target"] == manager.email and record["to"] == {"password": "changed"}
     assert post(client, "changePassword", user, body).status_code == 200
     assert len(audits(db, "changePassword")) == 1  # a trader's change is not a manager write
+
+
+# ------------------------------------------------------------------ money: cents on disk, reais on the wire
+
+
+def _ledger(db, user_id: str, now: float) -> list:
+    """Four trades written by the store (money in integer cents): three settled, one unknown."""
+    from decimal import Decimal
+
+    from glimpse.store import trades
+
+    made = []
+    for i, profit in enumerate((Decimal("1.74"), Decimal("-2.00"), Decimal("0.87"), None)):
+        trade = trades.record_intent(
+            db, user=user_id, session="s", server="glimpse_01", ativo="EURUSD", operacao="call",
+            amount=Decimal("2.00"), gale_level=0, payout=87, decided_at=now - 10 * (i + 1), cycle="c",
+            account="PRACTICE",
+        )  # fmt: skip
+        if profit is None:
+            trades.mark_unknown(db, trade.id, "timeout", now)
+        else:
+            trades.settle(db, trade.id, profit, now - 10 * i, 1.1)
+        made.append(trade.id)
+    assert db[names.TRADES].find_one({"_id": made[0]})["profit"] == 174  # cents on disk
+    return made
+
+
+def test_overview_and_trades_answer_the_cents_ledger_in_reais(client, db, clock, manager, user):
+    from decimal import Decimal
+
+    from glimpse.store import trades
+
+    now = clock.now()
+    _ledger(db, user.id, now)
+    ledger_net = sum((t.profit_reais or Decimal(0)) for t in trades.of_user(db, user.id))
+    assert ledger_net == Decimal("0.61")
+    today = post(client, "getOverview", manager).json["today"]
+    assert today["net"] == float(ledger_net) and (today["orders"], today["open"]) == (4, 1)
+    listed = post(client, "getTrades", manager, {"user": user.id}).json
+    assert {t["amount"] for t in listed} == {2.0}
+    assert sorted(t["profit"] for t in listed if t["profit"] is not None) == [-2.0, 0.87, 1.74]
+    assert all("moneyUnit" not in t for t in listed)
+    unknown = post(client, "getTrades", manager, {"status": "unknown"}).json
+    assert [t["status"] for t in unknown] == ["unknown"]
+    detail = post(client, "getUserDetail", manager, {"user": user.id}).json
+    assert [(t["status"], t["amount"]) for t in detail["openTrades"]] == [("unknown", 2.0)]
+
+
+def test_the_csv_export_equals_the_ledger_in_reais(client, db, clock, manager, user):
+    from decimal import Decimal
+
+    from glimpse.store import trades
+
+    _ledger(db, user.id, clock.now())
+    exported = post(client, "exportTrades", manager, {"user": user.id}).get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert "moneyUnit" not in rows[0]
+    by_id = {t.id: t for t in trades.of_user(db, user.id)}
+    for row in rows:
+        trade = by_id[ObjectId(row["_id"])]
+        assert Decimal(row["amount"]) == trade.stake
+        assert (Decimal(row["profit"]) if row["profit"] else None) == trade.profit_reais
+    assert sum(Decimal(r["profit"] or 0) for r in rows) == Decimal("0.61")

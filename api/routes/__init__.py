@@ -6,6 +6,7 @@ from api.routes import (
     admin,
     catalog,
     content,
+    copy,
     health,
     manager,
     market,
@@ -27,5 +28,6 @@ BLUEPRINTS = [
     manager.bp,
     admin.bp,
     notifications.bp,
+    copy.bp,
     metrics_route.bp,
 ]

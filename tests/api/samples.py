@@ -97,3 +97,16 @@ SAMPLES["catalog_signals"] = {
 
 # A pasted list for the core signal parser (issue 15).
 SAMPLES["parse_signals"] = {"text": "M1;EURUSD;14:30;CALL\nGBPUSD 14:35 PUT"}
+
+# Copy mode (issue 15).
+SAMPLES.update(
+    {
+        "set_followable": {"followable": True},
+        "get_followable": {},
+        "unfollow": {},
+        "get_copying": {},
+        "get_followable_requests": {},
+        "follow": {"leader": "665f1c2e8a1b2c3d4e5f6a01", "multiplier": 1.5},
+        "approve_followable": {"user": "665f1c2e8a1b2c3d4e5f6a01", "approved": True},
+    }
+)

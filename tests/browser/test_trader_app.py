@@ -185,7 +185,7 @@ def test_backtest_in_money_for_a_losing_and_a_winning_strategy(page: Page, bundl
 
 
 @pytest.fixture(scope="module")
-def trading(page: Page, bundle: str, own_strategy: str) -> str:
+def trading(page: Page, bundle: str, own_strategy: str, screenshot) -> str:
     """The trader's bot has run until its ledger holds a settled entry and a settled gale; then stopped."""
     bearer = token(page)
     api_call(bundle, "checkIq", {"email": "teo@paper.local", "password": "paper-password-2"}, bearer=bearer)
@@ -199,6 +199,15 @@ def trading(page: Page, bundle: str, own_strategy: str) -> str:
     expect(page.get_by_test_id("operating-card")).to_be_visible(timeout=60_000)
     found = serious_violations(page)
     assert not found, "\n".join(found)
+    # Each level shows its result as soon as it settles; until then, a countdown to its expiry.
+    card = page.get_by_test_id("operating-card")
+    expect(card.locator("[data-testid=try][data-state=running]").first).to_contain_text(
+        re.compile(r"\d:\d\d"), timeout=60_000
+    )
+    settled = card.locator("[data-testid=try][data-state=win], [data-testid=try][data-state=loss], "
+                           "[data-testid=try][data-state=doji]").first  # fmt: skip
+    expect(settled).to_contain_text(re.compile("WIN|LOSS|DOJI"), timeout=60_000)
+    screenshot(page, "trader-00-operating-card")
     deadline = time.monotonic() + 120
     while True:
         items = api_call(bundle, "getUserTrades", {"limit": 200}, bearer=bearer)["items"]
@@ -212,6 +221,15 @@ def trading(page: Page, bundle: str, own_strategy: str) -> str:
     while api_call(bundle, "getUser", bearer=bearer)["glimpseStatus"] != "off":
         assert time.monotonic() < deadline, "the bot did not stop within 60 s"
         time.sleep(1)
+    # The dashboard sums the session up when it ends.
+    summary = page.get_by_test_id("session-summary")
+    expect(summary).to_be_visible(timeout=15_000)
+    items = api_call(bundle, "getUserTrades", {"limit": 500}, bearer=bearer)["items"]
+    session = [t for t in items if t["session"] == items[0]["session"]]
+    expect(summary).to_contain_text(f"{len(session)} ordens")
+    net = round(sum(t["profit"] or 0 for t in session), 2)
+    expect(summary.get_by_test_id("summary-net")).to_contain_text(f"{abs(net):.2f}".replace(".", ","))
+    screenshot(page, "trader-00-session-summary")
     return bearer
 
 

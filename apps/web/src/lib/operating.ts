@@ -55,3 +55,25 @@ export function startProblem(account: StartCheck): "noStrategy" | "noBroker" | n
   if (!account.iqConnected) return "noBroker";
   return null;
 }
+
+export type TryState =
+  | { kind: "pending" } // not placed yet (a later gale)
+  | { kind: "running"; secondsLeft: number } // placed, expiring in secondsLeft
+  | { kind: "settling" } // expired, result not in yet
+  | { kind: "win" | "loss" | "doji" | "failed" };
+
+/** What a try shows: its result once settled, else a countdown to its expiry, else that it waits. */
+export function tryState(t: Try, now: number): TryState {
+  const result = (t.result ?? "").toLowerCase();
+  if (result === "win" || result === "loss" || result === "doji" || result === "failed") return { kind: result };
+  const start = typeof t.start === "string" ? Number.parseFloat(t.start) : t.start;
+  if (!start || !Number.isFinite(start)) return { kind: "pending" };
+  const left = Math.ceil(start + ORDER_SECONDS - now);
+  return left > 0 ? { kind: "running", secondsLeft: Math.min(ORDER_SECONDS, left) } : { kind: "settling" };
+}
+
+/** "0:37" */
+export function formatCountdown(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buttonState, canConfigure, startProblem, tryProgress } from "./operating";
+import { buttonState, canConfigure, formatCountdown, startProblem, tryProgress, tryState } from "./operating";
 import { cumulative, cycleProfit, flattenCycles, readNote, type OperationsDoc } from "./operations";
 
 describe("operation history", () => {
@@ -79,5 +79,21 @@ describe("operating state", () => {
     expect(startProblem({ mode: "strategy", strategy: "", iqConnected: true })).toBe("noStrategy");
     expect(startProblem({ mode: "strategy", strategy: "X", iqConnected: false })).toBe("noBroker");
     expect(startProblem({ mode: "signals", strategy: "", iqConnected: true })).toBeNull();
+  });
+});
+
+describe("a try's state on the operating card", () => {
+  it("shows the result once settled, whatever the time", () => {
+    expect(tryState({ start: "970", result: "loss" }, 975)).toEqual({ kind: "loss" });
+    expect(tryState({ start: "970", result: "win" }, 2000)).toEqual({ kind: "win" });
+    expect(tryState({ start: "970", result: "doji" }, 980)).toEqual({ kind: "doji" });
+  });
+  it("counts down to expiry, then waits for the result", () => {
+    expect(tryState({ start: 0, result: "" }, 1000)).toEqual({ kind: "pending" });
+    expect(tryState({ start: "970.5", result: "" }, 1000)).toEqual({ kind: "running", secondsLeft: 31 });
+    expect(tryState({ start: "970.5", result: "" }, 1031)).toEqual({ kind: "settling" });
+    expect(formatCountdown(37)).toBe("0:37");
+    expect(formatCountdown(60)).toBe("1:00");
+    expect(formatCountdown(-3)).toBe("0:00");
   });
 });

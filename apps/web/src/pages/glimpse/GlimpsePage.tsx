@@ -36,7 +36,9 @@ import { useToast } from "../../session/useToast";
 import GlimpseNotice from "../../components/GlimpseNotice";
 import { GLIMPSE_MM } from "../../lib/gale";
 import { glimpseStrategy, useStrategies } from "../../session/useStrategies";
+import { summarizeLastSession, type SessionSummary } from "../../lib/sessionSummary";
 import AlertBanners from "./AlertBanners";
+import SessionSummaryCard from "./SessionSummaryCard";
 import ModeSheet from "./ModeSheet";
 import OperatingCard from "./OperatingCard";
 import { useStatusPoll } from "./useStatusPoll";
@@ -79,6 +81,26 @@ export default function GlimpsePage() {
   const onPollError = useCallback((e: unknown) => setOffline(e instanceof ApiError && e.status !== 401), []);
   const markShown = useStatusPoll(onPollError);
   const strategies = useStrategies();
+  const [ended, setEnded] = useState<{ summary: SessionSummary; reason: string } | null>(null);
+  const previousStatus = useRef(account?.glimpseStatus);
+
+  // A session that ends while the dashboard is open: sum it up from the ledger, once.
+  useEffect(() => {
+    const status = account?.glimpseStatus;
+    const before = previousStatus.current;
+    previousStatus.current = status;
+    if (status !== "off" || !before || before === "off") return;
+    // Why it stopped: the bot's newest alert (stop win, stop loss, the trader's Stop...).
+    const newest = [...(account?.alerts ?? [])].sort((a, b) => Number(b.time) - Number(a.time))[0];
+    const reason = newest ? newest.description || newest.title : "";
+    api
+      .getUserTrades({}, 200)
+      .then((page) => {
+        const summary = summarizeLastSession(page.items);
+        if (summary) setEnded({ summary, reason });
+      })
+      .catch(() => undefined);
+  }, [account?.glimpseStatus, account?.alerts]);
 
   useEffect(() => {
     if (account) setOffline(false);
@@ -252,6 +274,9 @@ export default function GlimpsePage() {
         </section>
 
         {glimpse && <GlimpseNotice strategy={glimpse.name} />}
+        {ended && status === "off" && (
+          <SessionSummaryCard summary={ended.summary} reason={ended.reason} onClose={() => setEnded(null)} />
+        )}
 
         <section className="centre">
           {status === "operating" && account.operating?.operating ? (

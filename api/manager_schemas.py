@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from api.paging import MAX_LIMIT
-from api.schemas import Body
-from glimpse.store.accounts import MIN_PASSWORD_LENGTH, normalize_email
+from api.schemas import Body, NewPassword
+from glimpse.store.accounts import normalize_email
 
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str, Field(min_length=1, max_length=300)]
@@ -111,7 +111,7 @@ class AppVersionBody(Body):
 class CreateManagerBody(Body):
     user: Annotated[str, Field(min_length=3, max_length=254)]
     name: Short
-    password: Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
+    password: NewPassword  # the one password policy, as for users
     rol: Literal["admin", "support"] = "support"
 
     @field_validator("user")

@@ -68,6 +68,10 @@ def login(body: LoginBody):
     if not _checked(None if account is None else account.password, body.password):
         return {"res": -1}
     assert account is not None and account.id is not None
+    # A manager's block (api/routes/admin.py) is told only to whoever passed the throttle and
+    # gave the right password, so it is no oracle for guessing.
+    if accounts.is_blocked(account):
+        raise APIError(403, "this account is blocked: contact support", "email")
     return {"res": 1, "token": auth.open_session("user", account.id), "_id": account.id}
 
 
@@ -79,6 +83,9 @@ def manager_login(body: LoginBody):
     doc = ctx().db[names.MANAGER_ACCOUNTS].find_one({"user": email})
     if not _checked(None if doc is None else doc.get("password", ""), body.password):
         return {"res": -1}
+    # A disabled manager, as a blocked user above: told only after the throttle and the password.
+    if doc.get("disabled") is True:
+        raise APIError(403, "this account is disabled: contact support", "email")
     return {"res": 1, "name": doc.get("name", ""), "token": auth.open_session("manager", doc["_id"])}
 
 

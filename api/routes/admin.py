@@ -11,7 +11,6 @@ unknown user, a bot that is not running, a code already used) answers
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import nh3
@@ -41,11 +40,12 @@ from api.manager_schemas import (
     UserRef,
 )
 from api.registry import MANAGER, endpoint
+from api.routes.accounts import send_reset_code
 from glimpse.rules.money import GLIMPSE_AUTHOR
 from glimpse.runtime import security
+from glimpse.store import accounts, lifecycle, user_admin
 from glimpse.store import codes as code_store
 from glimpse.store import db as names
-from glimpse.store import lifecycle, user_admin
 from glimpse.store import managers as manager_store
 from glimpse.store import questions as question_store
 
@@ -62,36 +62,7 @@ def _plain(doc: dict[str, Any] | None, *fields: str) -> dict[str, Any] | None:
     return None if doc is None else {f: doc.get(f) for f in fields}
 
 
-# ------------------------------------------------------------------ logins of blocked users
-
-
-@bp.before_app_request
-def refuse_blocked_logins():
-    """A blocked user, or a disabled manager, who gives the right password is told so (403).
-
-    The password is checked first, so a wrong guess learns nothing about the account; any other
-    case goes on to the login route as usual.
-    """
-    if request.method != "POST" or request.path not in ("/glimpse/login", "/glimpse/managerLogin"):
-        return None
-    try:
-        data = json.loads(request.get_data(cache=True) or b"{}")
-    except ValueError:
-        return None
-    email, password = (data.get("email"), data.get("password")) if isinstance(data, dict) else (None, None)
-    if not isinstance(email, str) or not isinstance(password, str) or len(password) > 256:
-        return None
-    if request.path == "/glimpse/login":
-        doc, flag = (
-            ctx().db[names.ACCOUNTS].find_one({"email": email.strip().lower(), "blocked": True}),
-            "blocked",
-        )
-    else:
-        doc = ctx().db[names.MANAGER_ACCOUNTS].find_one({"user": email.strip().lower(), "disabled": True})
-        flag = "disabled"
-    if doc is None or not security.verify_password(doc.get("password", ""), password):
-        return None
-    raise APIError(403, f"this account is {flag}: contact support", "email")
+# ------------------------------------------------------------------ a manager's own password
 
 
 @bp.after_app_request
@@ -175,26 +146,12 @@ def send_alert(body: AlertBody):
 def trigger_password_reset(body: UserRef):
     """Mail the user a single-use reset code, as `requestPasswordReset` does."""
     c = ctx()
-    code = security.new_code(8)
-    now = c.clock.now()
-    reset = {
-        "hash": security.hash_password(code, c.config.password_hash_profile),
-        "expiresAt": now + c.config.reset_code_ttl_seconds,
-        "attempts": 0,
-    }
-    before = c.db[names.ACCOUNTS].find_one_and_update(
-        {"_id": ObjectId(body.user)}, {"$set": {"passwordReset": reset}}, projection={"email": 1}
-    )
-    if before is None:
+    account = accounts.find_by_id(c.db, body.user)
+    if account is None or account.id is None:
         return UNCHANGED
-    minutes = c.config.reset_code_ttl_seconds // 60
-    c.mailer.send(
-        before["email"],
-        "Glimpse: código para redefinir sua senha",
-        f"Seu código é {code}. Ele vale por {minutes} minutos e só pode ser usado uma vez.\n"
-        f"Your code is {code}. It is valid for {minutes} minutes and can be used once.",
-    )
-    audit.record(before["email"], "triggerPasswordReset", None, {"expiresAt": reset["expiresAt"]})
+    expires_at = c.clock.now() + c.config.reset_code_ttl_seconds
+    send_reset_code(account.id, account.email, account.name)
+    audit.record(account.email, "triggerPasswordReset", None, {"expiresAt": expires_at})
     return DONE
 
 

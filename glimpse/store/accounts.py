@@ -445,6 +445,11 @@ class Account:
         return bool(prefs.get("useAlerts", True)) and bool(prefs.get(setting, True))
 
 
+def is_blocked(account: Account) -> bool:
+    """Whether a manager blocked the account (`blocked`, written by glimpse/store/user_admin.py)."""
+    return account.extra.get("blocked") is True
+
+
 def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A stored account document as a client may see it (see `Account.public`)."""
     return Account.from_doc(doc).public()

@@ -676,3 +676,56 @@ def test_the_csv_export_equals_the_ledger_in_reais(client, db, clock, manager, u
         assert Decimal(row["amount"]) == trade.stake
         assert (Decimal(row["profit"]) if row["profit"] else None) == trade.profit_reais
     assert sum(Decimal(r["profit"] or 0) for r in rows) == Decimal("0.61")
+
+
+# ------------------------------------------------------------------ logins, reset codes and passwords
+
+
+def test_a_blocked_account_is_refused_only_after_the_login_throttle(client, db, config, manager, user):
+    assert post(client, "blockUser", manager, {"user": user.id, "blocked": True}).json["res"] == 1
+    for _ in range(config.login_max_failures):
+        wrong = client.post("/glimpse/login", json={"email": user.email, "password": "wrong one!"})
+        assert wrong.json == {"res": -1}
+    # The right password no longer tells the account is blocked: the throttle answers first.
+    right = client.post("/glimpse/login", json={"email": user.email, "password": PASSWORD})
+    assert right.status_code == 429
+
+
+def test_a_disabled_manager_is_refused_only_after_the_login_throttle(
+    client, db, config, manager, make_manager
+):
+    other = make_manager("other@example.com", "support")
+    db[names.MANAGER_ACCOUNTS].update_one({"_id": ObjectId(other.id)}, {"$set": {"disabled": True}})
+    for _ in range(config.login_max_failures):
+        body = {"email": other.email, "password": "wrong password"}
+        assert client.post("/glimpse/managerLogin", json=body).json == {"res": -1}
+    right = client.post("/glimpse/managerLogin", json={"email": other.email, "password": PASSWORD})
+    assert right.status_code == 429
+
+
+def test_a_manager_triggered_reset_stores_only_a_keyed_hash_and_its_code_works(
+    client, db, config, manager, user
+):
+    import re
+
+    from tests.api.conftest import mailed
+
+    assert post(client, "triggerPasswordReset", manager, {"user": user.id}).json == {"res": 1}
+    text = mailed(db, config, user.email)
+    found = re.search(r"\b([A-Z2-9]{8})\b", text)
+    assert found is not None
+    stored = db[names.ACCOUNTS].find_one({"email": user.email})["passwordReset"]
+    assert stored["hash"] == security.hash_reset_code(config.secret_key.get_secret_value(), found.group(1))
+    assert not stored["hash"].startswith("$argon2")
+    body = {"email": user.email, "code": found.group(1), "newPassword": "a fresh long passphrase"}
+    assert client.post("/glimpse/resetPassword", json=body).status_code == 200
+    assert login(client, user.email, "a fresh long passphrase")["res"] == 1
+    assert post(client, "triggerPasswordReset", manager, {"user": str(ObjectId())}).json == {"res": 0}
+
+
+@pytest.mark.parametrize("password", ["password123", "short", "          "])
+def test_a_new_manager_password_follows_the_shared_policy(client, db, manager, password):
+    body = {"user": "new@example.com", "name": "Nova", "password": password, "rol": "support"}
+    refused = post(client, "createManager", manager, body)
+    assert refused.status_code == 400 and refused.json["field"] == "password"
+    assert db[names.MANAGER_ACCOUNTS].find_one({"user": "new@example.com"}) is None

@@ -95,9 +95,6 @@ SAMPLES["catalog_signals"] = {
     "payout": 87,
 }
 
-# A pasted list for the core signal parser (issue 15).
-SAMPLES["parse_signals"] = {"text": "M1;EURUSD;14:30;CALL\nGBPUSD 14:35 PUT"}
-
 # Copy mode (issue 15).
 SAMPLES.update(
     {

@@ -28,7 +28,6 @@ from decimal import Decimal
 from typing import Any
 
 from glimpse.rules.timing import minute_start
-from glimpse.runtime.clock import wall_span
 from glimpse.store import alerts, copying, trades
 from glimpse.store.accounts import Account
 from operational_server.cycle import CycleOutcome, Decision
@@ -38,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # How often a follower looks for a new leader entry (wall seconds).
 POLL_WALL_SECONDS = 0.05
+# How long one `decide` call watches before handing back to the session loop (wall seconds).
+WATCH_WALL_SECONDS = 1.0
 # How far back a starting follower looks for a leader entry whose candle has not begun (market seconds).
 LOOKBACK_SECONDS = 60.0
 
@@ -85,10 +86,29 @@ class CopyMode:
         return None  # the leader decided on fresh data; the follower only mirrors that decision
 
     def next_instant(self, now: float) -> float:
-        """Copy mode has no decision instant of its own: it looks for leader entries continuously."""
-        return now + wall_span(self.session.clock, POLL_WALL_SECONDS)
+        """Copy mode has no decision instant of its own: `decide` watches for leader entries at once."""
+        return now
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
+        """A copy of a new leader entry, watched for up to WATCH_WALL_SECONDS.
+
+        Watching here (the shared feed, in memory between its reads) rather than
+        in the session loop keeps a waiting follower to a few database reads a
+        second; the session looks at Stop, shutdown and its lease in between,
+        and the cycle reads the user's status again right before the buy.
+        """
+        s = self.session
+        if hasattr(s.clock, "advance"):  # a manual clock: one look, the test moves time
+            return self._look()
+        deadline = time.monotonic() + WATCH_WALL_SECONDS
+        stop = getattr(s, "stop_event", None)
+        while True:
+            found = self._look()
+            if found != (None, None) or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
+                return found
+            time.sleep(POLL_WALL_SECONDS)
+
+    def _look(self) -> tuple[Decision | None, Finished | None]:
         s = self.session
         if self.follow is None:
             return None, (

@@ -1,0 +1,277 @@
+"""Stops across a hand-over (issue 10, F2): a server killed on the way to the stop loss.
+
+Each test runs one cluster (two operational servers' worth of spare
+capacity, the paper broker) with two users on the same operation priority,
+and kills the server holding each user once, through a trap in the
+database, at the instant the settlement of a losing order is applied:
+
+* "half": the loss that takes the session net to −50 % of the stop or
+  below while it stays above the stop (stop loss 4.00, stake 2.00: the kill
+  lands in (−4.00, −2.00], as in F2's "stop loss 4, killed at −2.00");
+* "stop": the loss that reaches the stop (stop loss 6.00: from 0, a lost
+  entry and a lost gale, 2.00 + 4.00, reach it exactly).
+
+Which orders lose is up to the paper market, so the test watches every open
+order and arms the trap on the one whose loss would make the crossing. A
+user whose session ends before a "half" crossing came starts again (a new
+Glimpse session) until one does.
+
+After the hand-over the session must end where glimpse/rules/stops.py puts
+the end, replayed on the ledger: the stops are looked at after every
+settled order with priority "stop", and only when a cycle is over with
+priority "gale" (a cycle cut by the kill is over). The first settlement at
+which the rule fires is "the stop": it must be the session's last trade,
+the net must be the net at that point to the cent, the user must be off
+with the stop-loss alert, and the profit fields must equal the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
+from glimpse.store import db as names
+from tests.faults.harness import (
+    CENTS_UNIT,
+    MONEY,
+    RECOVERY_SECONDS,
+    SETTLED_RESULTS,
+    Cluster,
+    User,
+    trade_profit,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+STOP_LOSS_ALERT = "O stop loss foi atingido."
+HALF_STOP = Decimal("4.00")  # the "half" kill lands in (−4.00, −2.00]: the first loss of 2.00 from 0
+AT_STOP = Decimal("6.00")
+# Wall seconds a test may take for its trials (sessions are random walks on the paper market).
+TRIALS_WALL_SECONDS = 150.0
+
+
+@dataclass
+class Trial:
+    label: str
+    user: User
+    stop: Decimal
+    kill_at: Decimal  # the net at or below which the killing loss lands
+    above: Decimal | None  # the net that loss must stay above (None: anything)
+    armed: dict[ObjectId, str] = field(default_factory=dict)  # trade id -> the server the trap kills
+    killed: ObjectId | None = None  # the trade whose settlement fired the trap
+    session: str | None = None
+    starts: int = 1
+    lines: list[str] = field(default_factory=list)
+
+
+def _settings(stop: Decimal) -> dict[str, Any]:
+    return dict(MONEY, stopLoss=True, stopLossValue=float(stop))
+
+
+def _add_user(cluster: Cluster, email: str, priority: str, stop: Decimal) -> User:
+    user = cluster._new_user(email)
+    cluster.db[names.ACCOUNTS].update_one(
+        {"_id": user.id},
+        {"$set": {"strategySettings": _settings(stop), "settings.glimpse.operationPriority": priority}},
+    )
+    cluster.accounts.append(user)
+    cluster.press_start(user)
+    return user
+
+
+def _cents(trade: dict, name: str) -> int:
+    value = trade.get(name)
+    if value is None:
+        return 0
+    if trade.get("moneyUnit") == CENTS_UNIT:
+        return int(value)
+    return int((Decimal(str(value)) * 100).to_integral_value())
+
+
+def _session_net_cents(cluster: Cluster, user: User, session: str) -> int:
+    closed = cluster.trades(user, {"session": session, "status": "closed"})
+    return sum(_cents(t, "profit") for t in closed)
+
+
+def _arm(cluster: Cluster, trial: Trial) -> None:
+    """Arm the trap on each open order of the user whose loss would make the trial's crossing."""
+    for trade in cluster.trades(trial.user, {"status": "open"}):
+        if trade["_id"] in trial.armed:
+            continue
+        net = _session_net_cents(cluster, trial.user, trade["session"])
+        after = net - _cents(trade, "amount")
+        limit = int(trial.kill_at * 100)
+        crossing = net > limit >= after and (trial.above is None or after > int(trial.above * 100))
+        trial.armed[trade["_id"]] = trade["server"] if crossing else ""
+        if crossing:
+            cluster.arm(
+                collection=names.TRADES,
+                filter={"op": "update", "q._id": trade["_id"], "u.set.result": "loss"},
+                action="kill",
+                pid=cluster.pid(trade["server"]),
+            )
+            cluster.note(
+                f"{trial.label}: trap armed on level {trade.get('galeLevel')} "
+                f"({net / 100:+.2f} − {_cents(trade, 'amount') / 100:.2f}) on {trade['server']}"
+            )
+
+
+def _fired_trade(cluster: Cluster, trial: Trial) -> ObjectId | None:
+    for record in cluster.fired():
+        trade_id = (record.get("statement") or {}).get("q", {}).get("_id")
+        if trade_id in trial.armed and trial.armed[trade_id]:
+            return ObjectId(trade_id)
+    return None
+
+
+def _run_trials(cluster: Cluster, trials: list[Trial]) -> None:
+    """Until every trial's kill fired and its user is off again, or the time is up."""
+    deadline = time.monotonic() + TRIALS_WALL_SECONDS
+    while time.monotonic() < deadline:
+        pending = False
+        for trial in trials:
+            if trial.killed is None:
+                pending = True
+                _arm(cluster, trial)
+                fired = _fired_trade(cluster, trial)
+                if fired is not None:
+                    trial.killed = fired
+                    server = trial.armed[fired]
+                    trade = cluster.db[names.TRADES].find_one({"_id": fired}) or {}
+                    trial.session = trade.get("session")
+                    cluster.kill(server)  # reaps it: the trap's SIGKILL already ended it
+                    cluster.note(f"{trial.label}: killed {server} as the loss to {_session_net_cents(cluster, trial.user, trial.session or '') / 100:+.2f} was applied")  # fmt: skip
+                    cluster.start_server(server)  # the next trial's hand-over has a free server too
+                elif cluster.is_off(trial.user):
+                    # The session ended before a crossing the trap could catch: a new Glimpse session.
+                    trial.starts += 1
+                    cluster.note(
+                        f"{trial.label}: session ended with no crossing to catch; Start #{trial.starts}"
+                    )
+                    cluster.press_start(trial.user)
+            elif not cluster.is_off(trial.user):
+                pending = True
+        if not pending:
+            return
+        time.sleep(0.05)
+    raise AssertionError(
+        "trials not done in time: "
+        + ", ".join(
+            f"{t.label} killed={t.killed is not None} off={cluster.is_off(t.user)} "
+            f"net={_session_net_cents(cluster, t.user, t.session or '') / 100:+.2f} "
+            f"orders={len(cluster.trades(t.user))} status={cluster.account(t.user).get('glimpseStatus')!r}"
+            for t in trials
+        )
+    )
+
+
+def _cycle_over(trade: dict, later: list[dict], levels: int) -> bool:
+    """Whether the cycle was over after this settlement: a win, its last level lost, or nothing after it
+    in the ledger (cut by the kill: the next server starts a new cycle, and looks at the stops first)."""
+    profit = _cents(trade, "profit")
+    if profit > 0 or (profit < 0 and int(trade.get("galeLevel", 0)) + 1 >= levels):
+        return True
+    return not any(t.get("cycle") == trade.get("cycle") for t in later)
+
+
+def _stop_violations(cluster: Cluster, trial: Trial, priority: str) -> list[str]:
+    v: list[str] = []
+    who = trial.label
+    settings = _settings(trial.stop)
+    levels = int(settings["galeCount"]) + 1 if settings.get("gale") else 1
+    assert trial.session is not None
+    placed = cluster.trades(trial.user, {"session": trial.session})
+    placed.sort(key=lambda t: float(t.get("sentAt") or t.get("decidedAt") or 0))
+    settled = [t for t in placed if t.get("result") in SETTLED_RESULTS]
+    settled.sort(key=lambda t: float(t.get("closedAt") or 0))
+    # Replay glimpse/rules/stops.py on the ledger: the first settlement at which the stop fires.
+    net = Decimal(0)
+    reached: dict | None = None
+    first_crossing: dict | None = None
+    for i, trade in enumerate(settled):
+        net += trade_profit(trade) or Decimal(0)
+        hit = stop_reached(net, settings) == STOP_LOSS
+        if hit and first_crossing is None:
+            first_crossing = trade
+        if hit and checks_now(priority, _cycle_over(trade, settled[i + 1 :], levels)):
+            reached = trade
+            break
+    if reached is None:
+        return [f"{who}: the ledger's session never reaches the stop by the rules (net {net:+})"]
+    at_stop = sum(
+        (
+            trade_profit(t) or Decimal(0)
+            for t in settled
+            if float(t["closedAt"]) <= float(reached["closedAt"])
+        ),
+        Decimal(0),
+    )
+    final = sum((trade_profit(t) or Decimal(0) for t in settled), Decimal(0))
+    after = [
+        t for t in placed if float(t.get("sentAt") or t.get("decidedAt") or 0) > float(reached["closedAt"])
+    ]
+    if after:
+        v.append(
+            f"{who}: {len(after)} order(s) placed after the stop was reached at {at_stop:+} "
+            f"(levels {[t.get('galeLevel') for t in after]})"
+        )
+    if final != at_stop:
+        v.append(f"{who}: the session ended at {final:+}, the stop was reached at {at_stop:+}")
+    assert first_crossing is not None
+    beyond = [
+        t
+        for t in placed
+        if float(t.get("sentAt") or 0) > float(first_crossing["closedAt"])
+        and t.get("cycle") != first_crossing.get("cycle")
+    ]
+    if beyond:
+        v.append(f"{who}: {len(beyond)} order(s) of a new cycle after the net crossed the stop")
+    account = cluster.account(trial.user)
+    if account.get("glimpseStatus") != "off":
+        v.append(f"{who}: status {account.get('glimpseStatus')!r} after the stop, not off")
+    alerts = [
+        a
+        for a in account.get("alerts", [])
+        if a.get("description") == STOP_LOSS_ALERT and float(a["time"]) >= float(reached["closedAt"])
+    ]
+    if len(alerts) != 1:
+        v.append(f"{who}: {len(alerts)} stop-loss alert(s) after the stop, not one")
+    cluster.note(
+        f"{who}: session of {len(placed)} orders, killed at the settlement of level "
+        f"{(cluster.db[names.TRADES].find_one({'_id': trial.killed}) or {}).get('galeLevel')}; "
+        f"stop reached at {at_stop:+}, ended at {final:+} (stop −{trial.stop}, priority {priority}, "
+        f"{trial.starts} Start(s))"
+    )
+    return v
+
+
+def _scenario(tmp_path: Any, priority: str) -> None:
+    with Cluster(tmp_path, users=0, servers=3) as cluster:
+        trials = [
+            Trial("half", _add_user(cluster, "half@example.com", priority, HALF_STOP), HALF_STOP, -HALF_STOP / 2, -HALF_STOP),
+            Trial("stop", _add_user(cluster, "stop@example.com", priority, AT_STOP), AT_STOP, -AT_STOP, None),
+        ]  # fmt: skip
+        for trial in trials:
+            wait_for(partial(cluster.holder, trial.user), RECOVERY_SECONDS, f"{trial.label} operating")
+        _run_trials(cluster, trials)
+        violations: list[str] = []
+        for trial in trials:
+            violations += _stop_violations(cluster, trial, priority)
+        violations += cluster.finish()  # profit fields = ledger, broker = ledger, Operations, no false stop
+    assert violations == [], "\n".join(violations)
+
+
+def test_priority_stop_ends_at_the_stop_exactly_across_a_hand_over(tmp_path):
+    _scenario(tmp_path, "stop")
+
+
+def test_priority_gale_ends_within_one_cycle_of_the_stop_across_a_hand_over(tmp_path):
+    _scenario(tmp_path, "gale")

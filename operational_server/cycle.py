@@ -68,6 +68,8 @@ class Decision:
     copies: str | None = None
     client_key: str | None = None
     stake: Decimal | None = None
+    expiry: int = 1  # minutes: every entry of the cycle is an option of this expiry
+    gale: int | None = None  # the signal's own gale cap (the trader's setting stays the ceiling)
 
 
 @dataclass
@@ -112,6 +114,8 @@ class CycleOutcome:
 def plan(ctx: CycleContext, decision: Decision) -> list[Decimal]:
     money = ctx.money
     gales = int(money.get("galeCount", 0)) if money.get("gale") else 0
+    if decision.gale is not None:
+        gales = max(0, min(gales, decision.gale))
     stake = money["money"] if decision.stake is None else decision.stake
     return gale_entries(stake, money.get("galeType", "dobro"), gales, decision.payout, money.get("sobra", 0))
 
@@ -285,10 +289,7 @@ def _place(
     the first one returns that order instead of placing a second.
     """
     try:
-        return orders.place(
-            ctx.broker, ctx.clock, amount, decision.pair, decision.direction,
-            client_key=trade.clientKey, sent_at=sent_at,
-        )  # fmt: skip
+        return _send(ctx, decision, trade, amount, sent_at)
     except Unreachable as exc:
         if orders.may_have_executed(exc) or not orders.reconnect(ctx.broker):
             raise
@@ -297,10 +298,17 @@ def _place(
             raise  # back too late: the candle the order was for has begun
         log.warning("user %s: the buy was not sent (%s); reconnected, sending it again", ctx.user_id, exc)
         trades.mark_sent(ctx.db, trade.id, now)
-        return orders.place(
-            ctx.broker, ctx.clock, amount, decision.pair, decision.direction,
-            client_key=trade.clientKey, sent_at=now,
-        )  # fmt: skip
+        return _send(ctx, decision, trade, amount, now)
+
+
+def _send(
+    ctx: CycleContext, decision: Decision, trade: trades.Trade, amount: Decimal, sent_at: float
+) -> orders.Fill:
+    # The broker makes a turbo option of 1-5 minutes and a binary one of 15 (a signal's M15).
+    return ctx.broker.place(
+        amount, decision.pair, decision.direction, decision.expiry,
+        client_key=trade.clientKey, sent_at=sent_at,
+    )  # fmt: skip
 
 
 def _resolve(ctx: CycleContext, resolver: reconcile.Reconciler, trade: trades.Trade) -> trades.Trade | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from glimpse.market.base import EXPIRY_MINUTES
 from glimpse.rules.money import money_management
 from glimpse.rules.patterns import PatternError, Strategy
 from glimpse.rules.selection import (
@@ -180,6 +181,7 @@ class SignalsMode:
             active = actives.get(sig.ativo)
             payout = payout_of(active or {})
             tradable = active is not None and active.get("open") == "True" and payout > 0
+            tradable = tradable and _expiry_of(sig) in EXPIRY_MINUTES
             if chosen is None and tradable and payout_passes(payout, s.user.prefered_payout):
                 chosen = (sig, payout)
             else:
@@ -199,7 +201,14 @@ class SignalsMode:
         sig, payout = chosen
         snap = s.market.snapshot(instant)
         return Decision(
-            sig.ativo, sig.operacao, payout, instant, list(snap.candles.get(sig.ativo, [])), signal_id=sig.id
+            sig.ativo,
+            sig.operacao,
+            payout,
+            instant,
+            list(snap.candles.get(sig.ativo, [])),
+            signal_id=sig.id,
+            expiry=_expiry_of(sig),
+            gale=sig.gale,
         ), None
 
     def record(self, decision: Decision, outcome: CycleOutcome) -> None:
@@ -208,6 +217,11 @@ class SignalsMode:
 
     def close(self) -> None:
         pass
+
+
+def _expiry_of(sig: Signal) -> int:
+    """The signal's expiry in minutes: its own (M1, M5, M15), or 1 when the list named none."""
+    return sig.expiry if sig.expiry is not None else 1
 
 
 def _pairs_setting(prefered: str | list[str]) -> str:

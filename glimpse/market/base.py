@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 ACCOUNT_MODES = ("PRACTICE", "REAL")
 DIRECTIONS = ("call", "put")
 TURBO_MINUTES = (1, 2, 3, 4, 5)
+#: Binary options (IQ Option's option type 1): expiries on a 15-minute boundary.
+BINARY_MINUTES = (15,)
+EXPIRY_MINUTES = TURBO_MINUTES + BINARY_MINUTES
+TURBO, BINARY = "turbo", "binary"
 CANDLE_SECONDS = 60
 
 
@@ -196,8 +200,10 @@ def check_order(amount, pair: str, direction: str, minutes: int) -> Decimal:
     check_pair(pair)
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be 'call' or 'put', got {direction!r}")
-    if isinstance(minutes, bool) or minutes not in TURBO_MINUTES:
-        raise ValueError(f"minutes must be one of {TURBO_MINUTES} (turbo options), got {minutes!r}")
+    if isinstance(minutes, bool) or minutes not in EXPIRY_MINUTES:
+        raise ValueError(
+            f"minutes must be one of {TURBO_MINUTES} (turbo) or {BINARY_MINUTES} (binary options), got {minutes!r}"
+        )
     value = cents(to_decimal(amount))
     if value <= 0:
         raise ValueError(f"amount must be at least 0.01, got {amount!r}")
@@ -227,6 +233,37 @@ def turbo_expiry(t: float, minutes: int = 1) -> int:
     if boundary - now <= 30:
         boundary += 60
     return boundary + 60 * (minutes - 1)
+
+
+# The client library offers binary expiries on 15-minute boundaries more than 5 minutes away.
+BINARY_STEP_SECONDS = 900
+BINARY_MIN_AHEAD_SECONDS = 300
+
+
+def option_expiry(t: float, minutes: int = 1) -> tuple[int, str]:
+    """IQ Option's expiry, and the option type ("turbo" or "binary"), for `minutes` bought at `t`.
+
+    The client library's rule (iqoptionapi.expiration.get_expiration_time):
+    the candidates are the five turbo expiries, then the 15-minute boundaries
+    more than 5 minutes away; the one whose time left is closest to
+    `minutes` wins (the earlier on a tie). Only a turbo candidate makes a
+    turbo option. So 1-5 minutes are turbo options, and 15 minutes is a
+    binary option expiring on the 15-minute boundary 7.5 to 22.5 minutes away.
+    """
+    now = int(t)
+    first = turbo_expiry(now, 1)
+    candidates = [(first + 60 * k, TURBO) for k in range(5)]
+    boundary = now - now % 60
+    boundary += -boundary % BINARY_STEP_SECONDS
+    while boundary - now <= BINARY_MIN_AHEAD_SECONDS:
+        boundary += BINARY_STEP_SECONDS
+    candidates += [(boundary + BINARY_STEP_SECONDS * k, BINARY) for k in range(3)]
+    return min(candidates, key=lambda c: abs(c[0] - now - 60 * minutes))
+
+
+def expiry_at(t: float, minutes: int = 1) -> int:
+    """The epoch second at which an option of `minutes` bought at `t` expires (IQ Option's rule)."""
+    return option_expiry(t, minutes)[0]
 
 
 class Broker(ABC):
@@ -307,7 +344,7 @@ class Broker(ABC):
         """
         check_client_key(client_key)
         order_id = self.buy(amount, pair, direction, minutes)
-        return Fill(order_id, None, float(turbo_expiry(time.time(), minutes)), "none")
+        return Fill(order_id, None, float(expiry_at(time.time(), minutes)), "none")
 
     def settlement(self, order_id: int, timeout: float) -> Settlement:
         """Like order_result(), with the close quote.

@@ -81,8 +81,8 @@ from glimpse.market.base import (
     check_order,
     check_pair,
     check_timeout,
+    expiry_at,
     reconnect_with_backoff,
-    turbo_expiry,
 )
 from glimpse.rules.money import cents, to_decimal
 from glimpse.runtime.clock import Clock, SystemClock
@@ -811,7 +811,7 @@ class IQOptionBroker(Broker):
         if quote is None:
             quote = self._stream_quote(order["pair"], None)
             source = "stream" if quote is not None else "none"
-        expires = _number(reply.get("exp")) or float(turbo_expiry(self._server_time(self._iq.api), minutes))
+        expires = _number(reply.get("exp")) or float(expiry_at(self._server_time(self._iq.api), minutes))
         fill = Fill(order_id, quote, expires, source)
         key = order.get("client_key")
         self._orders[order_id] = {**order, "expires_at": expires}

@@ -66,7 +66,7 @@ from glimpse.market.base import (
     check_order,
     check_pair,
     check_timeout,
-    turbo_expiry,
+    option_expiry,
 )
 from glimpse.market.paper_market import PaperMarket
 from glimpse.rules.money import cents, win_profit
@@ -296,6 +296,7 @@ class PaperBroker(Broker):
         if not self._is_open(self._schedule(pair).get(pair), now):
             raise AssetClosed(f"{pair} is closed for trading now")
         stake_cents = _to_cents(stake)
+        expires_at, kind = option_expiry(now, minutes)
         order = {
             "id": secrets.randbelow(2**53 - 1) + 1,
             "clientKey": client_key,
@@ -305,7 +306,9 @@ class PaperBroker(Broker):
             "payout": self._market.payout(pair, _day(now)),
             "account": self._mode,
             "openedAt": now,
-            "expiresAt": turbo_expiry(now, minutes),
+            # Settled like IQ Option: a turbo option for 1-5 minutes, a binary one (15-minute boundary) for 15.
+            "expiresAt": expires_at,
+            "kind": kind,
             "openPrice": self._quote(pair, now),
         }
         balance_field = f"cents.{self._mode}"

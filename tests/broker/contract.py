@@ -27,7 +27,7 @@ from glimpse.market import (
     Unreachable,
     open_broker,
 )
-from glimpse.market.base import Disconnected, Fill, OrderLookup, Settlement, turbo_expiry
+from glimpse.market.base import Disconnected, Fill, OrderLookup, Settlement, expiry_at, turbo_expiry
 from glimpse.market.paper_market import PaperMarket
 from glimpse.rules.money import cents, win_profit
 from glimpse.rules.pairs import PAIR_NAMES
@@ -241,7 +241,7 @@ def check_invalid_arguments_raise_value_errors(h: Harness) -> None:
         (-5, h.open_pair, "call", 1),
         ("ten", h.open_pair, "call", 1),
         (AMOUNT, "XXXYYY", "call", 1),
-        (AMOUNT, h.open_pair, "call", 15),
+        (AMOUNT, h.open_pair, "call", 10),  # neither turbo (1-5) nor binary (15)
     ]:
         raises(ValueError, b.buy, *args)
     raises(ValueError, b.candles, h.open_pair, 90, 3)
@@ -518,6 +518,39 @@ def check_a_dropped_socket_raises_disconnected_and_reconnect_resumes_the_wait(h:
     assert settled.close_quote == _price(h, h.open_pair, fill.expires_at)
     found = b.find_order(key, pair=h.open_pair, direction="put", amount=AMOUNT, sent_at=sent_at)
     assert found == OrderLookup("settled", fill, settled)
+
+
+def _longer_option(h: Harness, minutes: int) -> tuple[Fill, Settlement, float, float]:
+    b = h.connected()
+    pair = h.open_pair
+    before = h.now()
+    fill = b.place(AMOUNT, pair, "put", minutes, client_key=h.new_key())
+    after = h.now()
+    # IQ Option's rule (the client library's): the expiry the buy names decides turbo or binary.
+    assert fill.expires_at in (expiry_at(before, minutes), expiry_at(after, minutes)), (fill, before, after)
+    settled = b.settlement(fill.order_id, max(h.result_timeout, fill.expires_at - h.now() + 5))
+    assert settled.closed_at == fill.expires_at
+    assert settled.close_quote == _price(h, pair, fill.expires_at)
+    assert fill.open_quote is not None and settled.close_quote is not None
+    if settled.close_quote < fill.open_quote:
+        assert settled.profit > 0
+    elif settled.close_quote > fill.open_quote:
+        assert settled.profit == -AMOUNT
+    return fill, settled, before, after
+
+
+def check_a_5_minute_order_is_a_turbo_option_of_5_minutes(h: Harness) -> None:
+    fill, _, before, after = _longer_option(h, 5)
+    # The next minute boundary (the one after when 30 s or less remain), then 4 more minutes.
+    assert fill.expires_at % 60 == 0
+    assert 4 * 60 + 30 < fill.expires_at - after and fill.expires_at - before <= 5 * 60 + 30
+
+
+def check_a_15_minute_order_is_a_binary_option_on_a_15_minute_boundary(h: Harness) -> None:
+    fill, _, before, after = _longer_option(h, 15)
+    assert fill.expires_at % 900 == 0
+    # The boundary more than 5 minutes away whose time left is closest to 15 minutes.
+    assert 7.5 * 60 <= fill.expires_at - after and fill.expires_at - before <= 22.5 * 60 + 1
 
 
 # Checks that need Harness.drop(): the paper broker has no socket to drop.

@@ -7,7 +7,16 @@ from decimal import Decimal
 
 import pytest
 
-from glimpse.market.base import BrokerTimeout, Rejected, check_order, turbo_expiry
+from glimpse.market.base import (
+    BINARY,
+    TURBO,
+    BrokerTimeout,
+    Rejected,
+    check_order,
+    expiry_at,
+    option_expiry,
+    turbo_expiry,
+)
 
 T = 1_717_419_600  # a minute boundary
 
@@ -31,6 +40,32 @@ def test_the_rule_matches_the_client_librarys_own():
     now = int(time.time())
     for minutes in (1, 2, 3, 4, 5):
         assert get_expiration_time(now, minutes)[0] == turbo_expiry(now, minutes)
+
+
+@pytest.mark.parametrize("minutes", [1, 2, 3, 4, 5, 15])
+def test_option_expiry_and_type_match_the_client_library_all_hour_long(minutes, monkeypatch):
+    from iqoptionapi import expiration
+
+    # The library counts the time left from time.time(): pin it to the instant asked about.
+    for offset in range(0, 3600, 7):
+        now = T + offset
+        monkeypatch.setattr(expiration.time, "time", lambda now=now: float(now))
+        exp, index = expiration.get_expiration_time(now, minutes)
+        # The library's buyv3 makes a turbo option (type 3) of the first five candidates, else binary (1).
+        assert option_expiry(now, minutes) == (exp, TURBO if index < 5 else BINARY), (offset, minutes)
+        assert expiry_at(now + 0.9, minutes) == exp
+
+
+def test_fifteen_minutes_is_a_binary_option_on_a_quarter_hour():
+    # 10:00:00 -> 10:15 (15 min left); 10:07:30 -> 10:15 (7.5 min, nearer than 22.5); 10:08 -> 10:30.
+    assert option_expiry(T, 15) == (T + 900, BINARY)
+    assert option_expiry(T + 450, 15) == (T + 900, BINARY)
+    assert option_expiry(T + 480, 15) == (T + 1800, BINARY)
+    assert option_expiry(T + 10, 5) == (T + 300, TURBO)
+    assert check_order(1, "EURUSD", "call", 15) == Decimal("1.00")
+    for minutes in (0, 6, 10, 30):
+        with pytest.raises(ValueError):
+            check_order(1, "EURUSD", "call", minutes)
 
 
 def test_orders_are_checked_and_rounded_to_cents():

@@ -41,21 +41,23 @@ from api.manager_schemas import (
 )
 from api.registry import MANAGER, endpoint
 from api.routes.accounts import send_reset_code
-from glimpse.rules.money import GLIMPSE_AUTHOR
 from glimpse.runtime import security
-from glimpse.store import accounts, lifecycle, user_admin
+from glimpse.store import accounts, lifecycle, strategies, user_admin
 from glimpse.store import codes as code_store
 from glimpse.store import db as names
 from glimpse.store import managers as manager_store
 from glimpse.store import questions as question_store
+from glimpse.store import servers as server_store
+from glimpse.store.accounts import Account
+from glimpse.store.strategies import StrategyDoc
 
 bp = Blueprint("admin", __name__, url_prefix="/glimpse")
 
 DONE, UNCHANGED = {"res": 1}, {"res": 0}
 
 
-def _user_label(before: dict[str, Any]) -> str:
-    return str(before.get("email") or before.get("_id"))
+def _user_label(before: Account) -> str:
+    return before.email or str(before.id)
 
 
 def _plain(doc: dict[str, Any] | None, *fields: str) -> dict[str, Any] | None:
@@ -84,7 +86,7 @@ def grant_premium_days(body: PremiumDaysBody):
     before = user_admin.add_premium_days(ctx().db, ObjectId(body.user), body.days)
     if before is None:
         return UNCHANGED
-    days = int(before.get("premiumDays") or 0)
+    days = before.premium_days
     audit.record(
         _user_label(before), "grantPremiumDays", {"premiumDays": days}, {"premiumDays": days + body.days}
     )
@@ -109,7 +111,7 @@ def block_user(body: BlockBody):
     audit.record(
         _user_label(before),
         "blockUser" if body.blocked else "unblockUser",
-        {"blocked": before.get("blocked") is True, "glimpseStatus": before.get("glimpseStatus")},
+        {"blocked": accounts.is_blocked(before), "glimpseStatus": before.glimpse_status},
         after,
     )
     return {"res": 1, "stopping": stopped is not None}
@@ -124,7 +126,7 @@ def force_stop(body: UserRef):
     audit.record(
         _user_label(before),
         "forceStop",
-        {"glimpseStatus": before.get("glimpseStatus")},
+        {"glimpseStatus": before.glimpse_status},
         {"glimpseStatus": "stopping"},
     )
     return DONE
@@ -326,46 +328,37 @@ def revoke_code(body: RevokeCodeBody):
     return DONE
 
 
-def _official(db: Any, owner: str) -> bool:
+def _official(db: Any, strategy: StrategyDoc) -> bool:
     """Glimpse's own strategies are seeded (no owner) or made by a manager; a user's never are."""
-    if not owner:
-        return True
-    return (
-        ObjectId.is_valid(owner) and db[names.MANAGER_ACCOUNTS].count_documents({"_id": ObjectId(owner)}) > 0
-    )
+    return not strategy.owner or manager_store.exists(db, strategy.owner)
 
 
 @endpoint(bp, "/retireStrategy", access=MANAGER, body=RetireStrategyBody, role=ADMIN)
 def retire_strategy(body: RetireStrategyBody):
     """Remove an official Glimpse strategy that no user has selected: {res: 1}, or {res: 0}."""
     db = ctx().db
-    doc = db[names.STRATEGIES].find_one({"nameKey": body.name.casefold(), "createdBy": GLIMPSE_AUTHOR})
-    if doc is None or not _official(db, str(doc.get("owner") or "")):
+    strategy = strategies.find_official(db, body.name)
+    if strategy is None or strategy.id is None or not _official(db, strategy):
         return UNCHANGED
-    if db[names.ACCOUNTS].count_documents({"strategy": doc["name"]}, limit=1):
+    if accounts.strategy_selected(db, strategy.name):
         raise APIError(409, "a user has this strategy selected", "name")
-    removed = db[names.STRATEGIES].find_one_and_delete({"_id": doc["_id"], "createdBy": GLIMPSE_AUTHOR})
+    removed = strategies.delete_official(db, strategy.id)
     if removed is None:
         return UNCHANGED
-    db[names.ACCOUNTS].update_many(
-        {"ownedStrategies": doc["name"]}, {"$pull": {"ownedStrategies": doc["name"]}}
-    )
-    audit.record(doc["name"], "retireStrategy", _plain(removed, "sequence", "operation", "mirror"), None)
+    accounts.drop_owned_strategy(db, strategy.name)
+    was = {"sequence": removed.sequence, "operation": removed.operation, "mirror": removed.mirror}
+    audit.record(strategy.name, "retireStrategy", was, None)
     return DONE
 
 
 # ------------------------------------------------------------------ servers
 
 
-def _server_flag(name: str, field: str, on: bool, action: str) -> dict[str, int]:
-    before = (
-        ctx()
-        .db[names.SERVERS]
-        .find_one_and_update({"name": name, field: {"$ne": on}}, {"$set": {field: on}}, projection={field: 1})
-    )
+def _server_flag(name: str, flag: str, on: bool, action: str) -> dict[str, int]:
+    before = server_store.set_flag(ctx().db, name, flag, on)
     if before is None:
         return UNCHANGED
-    audit.record(name, action, {field: before.get(field, False)}, {field: on})
+    audit.record(name, action, {flag: bool(getattr(before, flag))}, {flag: on})
     return DONE
 
 
@@ -384,20 +377,13 @@ def set_server_drain(body: ServerFlagBody):
 @endpoint(bp, "/releaseServerUser", access=MANAGER, body=ServerRef, role=ADMIN)
 def release_server_user(body: ServerRef):
     """Free a server stuck with a user: the user goes back to the assigner (or stays stopping)."""
-    c = ctx()
-    now = c.clock.now()
-    before = c.db[names.SERVERS].find_one_and_update(
-        {"name": body.name, "status": {"$in": list(lifecycle.HOLDING)}, "target": {"$nin": ["", None]}},
-        {"$set": {"status": "waiting", "target": "", "releasedAt": now}},
-        projection={"status": 1, "target": 1},
-    )
+    before = lifecycle.release_server(ctx().db, body.name, ctx().clock.now())
     if before is None:
         return UNCHANGED
-    lifecycle.release_user(c.db, before["target"], body.name, now)
     audit.record(
         body.name,
         "releaseServerUser",
-        _plain(before, "status", "target"),
+        {"status": before.status, "target": before.target},
         {"status": "waiting", "target": ""},
     )
     return DONE

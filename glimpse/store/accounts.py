@@ -705,3 +705,24 @@ def update_operating(
         query["assignment"] = assignment
     changes = {f"operating.{key}": value for key, value in fields.items()}
     return bool(db[names.ACCOUNTS].update_one(query, {"$set": changes}).matched_count)
+
+
+def strategy_selected(db: Any, name: str) -> bool:
+    """Whether any user has the strategy `name` selected."""
+    return bool(db[names.ACCOUNTS].count_documents({"strategy": name}, limit=1))
+
+
+def drop_owned_strategy(db: Any, name: str) -> None:
+    """Remove a strategy that no longer exists from every user's owned list."""
+    db[names.ACCOUNTS].update_many({"ownedStrategies": name}, {"$pull": {"ownedStrategies": name}})
+
+
+def count_by_status(db: Any) -> dict[str, int]:
+    """How many accounts are in each `glimpseStatus` (as stored: accounts without one are not counted)."""
+    tallied = names.tally(db[names.ACCOUNTS], "glimpseStatus")
+    return {value: n for value, n in tallied.items() if isinstance(value, str)}
+
+
+def count_blocked(db: Any) -> int:
+    """How many accounts a manager has blocked."""
+    return sum(n for value, n in names.tally(db[names.ACCOUNTS], "blocked").items() if value is True)

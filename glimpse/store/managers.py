@@ -66,3 +66,10 @@ def change(
         return_document=ReturnDocument.BEFORE,
     )
     return before
+
+
+def exists(db: Any, manager_id: str) -> bool:
+    """Whether `manager_id` (hex) names a manager account."""
+    if not ObjectId.is_valid(manager_id):
+        return False
+    return bool(db[names.MANAGER_ACCOUNTS].count_documents({"_id": ObjectId(manager_id)}, limit=1))

@@ -125,3 +125,23 @@ def set_by_manager(db: Any, name: str, status: str, target: str, assignment: str
         return_document=ReturnDocument.BEFORE,
     )
     return ServerDoc.from_doc(before) if before is not None else None
+
+
+# The flags a manager switches on a server (see api/routes/admin.py).
+MANAGER_FLAGS = ("preferential", "drain")
+
+
+def set_flag(db: Any, name: str, flag: str, on: bool) -> ServerDoc | None:
+    """Switch a manager flag; the server as it was, or None when it is unknown or already so."""
+    if flag not in MANAGER_FLAGS:
+        raise ValueError(f"not a manager flag: {flag}")
+    before = db[names.SERVERS].find_one_and_update(
+        {"name": name, flag: {"$ne": on}}, {"$set": {flag: on}}, return_document=ReturnDocument.BEFORE
+    )
+    return ServerDoc.from_doc(before) if before is not None else None
+
+
+def serving(db: Any, user_id: str) -> ServerDoc | None:
+    """The server whose target is the user, or None."""
+    doc = db[names.SERVERS].find_one({"target": user_id})
+    return ServerDoc.from_doc(doc) if doc is not None else None

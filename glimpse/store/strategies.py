@@ -121,3 +121,15 @@ def upsert_by_name(db: Any, strategy: StrategyDoc) -> None:
     doc = strategy.to_doc()
     doc.pop("_id", None)
     db[names.STRATEGIES].update_one({"nameKey": strategy.name_key}, {"$set": doc}, upsert=True)
+
+
+def find_official(db: Any, name: str) -> StrategyDoc | None:
+    """The strategy called `name` (any letter case) published under the Glimpse author, or None."""
+    doc = db[names.STRATEGIES].find_one({"nameKey": name.casefold(), "createdBy": GLIMPSE_AUTHOR})
+    return StrategyDoc.from_doc(doc) if doc is not None else None
+
+
+def delete_official(db: Any, strategy_id: ObjectId) -> StrategyDoc | None:
+    """Delete a Glimpse-authored strategy; the strategy as it was, or None when it is gone."""
+    doc = db[names.STRATEGIES].find_one_and_delete({"_id": strategy_id, "createdBy": GLIMPSE_AUTHOR})
+    return StrategyDoc.from_doc(doc) if doc is not None else None

@@ -15,14 +15,18 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from glimpse.store import db as names
-from glimpse.store.accounts import alert
+from glimpse.store.accounts import Account, alert
 
 # The states the app's Stop leaves from (api/user_updates.STATUS_TRANSITIONS["stopping"]).
 RUNNING = ("operating", "waiting", "assigning")
 VIEW = {"name": 1, "email": 1, "glimpseStatus": 1, "premiumDays": 1, "blocked": 1}
 
 
-def stop(db: Any, user_id: ObjectId) -> dict[str, Any] | None:
+def _account(doc: dict[str, Any] | None) -> Account | None:
+    return None if doc is None else Account.from_doc(doc)
+
+
+def stop(db: Any, user_id: ObjectId) -> Account | None:
     """running → stopping; the account before, or None when the bot was not running."""
     before: dict[str, Any] | None = db[names.ACCOUNTS].find_one_and_update(
         {"_id": user_id, "glimpseStatus": {"$in": list(RUNNING)}},
@@ -30,10 +34,10 @@ def stop(db: Any, user_id: ObjectId) -> dict[str, Any] | None:
         projection=VIEW,
         return_document=ReturnDocument.BEFORE,
     )
-    return before
+    return _account(before)
 
 
-def set_blocked(db: Any, user_id: ObjectId, blocked: bool, reason: str, now: float) -> dict[str, Any] | None:
+def set_blocked(db: Any, user_id: ObjectId, blocked: bool, reason: str, now: float) -> Account | None:
     """Block or unblock; the account before, or None when it is unknown or already so."""
     changes: dict[str, Any] = {"blocked": blocked}
     if blocked:
@@ -42,10 +46,10 @@ def set_blocked(db: Any, user_id: ObjectId, blocked: bool, reason: str, now: flo
     before: dict[str, Any] | None = db[names.ACCOUNTS].find_one_and_update(
         query, {"$set": changes}, projection=VIEW, return_document=ReturnDocument.BEFORE
     )
-    return before
+    return _account(before)
 
 
-def add_premium_days(db: Any, user_id: ObjectId, days: int) -> dict[str, Any] | None:
+def add_premium_days(db: Any, user_id: ObjectId, days: int) -> Account | None:
     """Add (or, negative, remove) subscription days, never below zero; the account before, or None."""
     query: dict[str, Any] = {"_id": user_id}
     if days < 0:
@@ -53,7 +57,7 @@ def add_premium_days(db: Any, user_id: ObjectId, days: int) -> dict[str, Any] | 
     before: dict[str, Any] | None = db[names.ACCOUNTS].find_one_and_update(
         query, {"$inc": {"premiumDays": days}}, projection=VIEW, return_document=ReturnDocument.BEFORE
     )
-    return before
+    return _account(before)
 
 
 def send_alert(db: Any, user_id: ObjectId, title: str, description: str, now: float) -> dict[str, Any] | None:

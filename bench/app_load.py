@@ -17,7 +17,7 @@ Emulation.setCPUThrottlingRate 4 (a 4x slower CPU).
 Goals (issue 13): usable <= 3 s; <= 350 KB on the wire for the first load; <= 2 MB an hour of
 polling. Prints ONE JSON object.
 
-    .venv/bin/python bench/app_load.py [--url http://127.0.0.1:5000] [--poll-seconds 30]
+    .venv/bin/python -m bench.app_load [--url http://127.0.0.1:5000] [--poll-seconds 30]
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# Run as a script, this folder comes first on the path, where a module may shadow the standard
+# library's (bench/copy.py shadows `copy`): look modules up from the repository instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 CHROMIUM = Path(os.environ.get("GLIMPSE_TEST_CHROMIUM") or "/usr/bin/chromium")
 DEMO = ("demo@glimpse.local", "glimpse-demo")
 FAST_3G = {

@@ -28,7 +28,7 @@ def test_check_iq_stores_the_password_encrypted(client, db, user, broker_check, 
 
 def test_check_iq_maps_broker_errors(client, db, user, broker_check):
     for error, status in (
-        (AuthError("invalid_credentials"), 400),
+        (AuthError("invalid_credentials"), 200),  # the original's {res: reason} (issue 16)
         (Unreachable("down"), 503),
         (BrokerTimeout("slow"), 504),
     ):

@@ -128,10 +128,11 @@ SIGNALS: dict[str, Any] = {
 def test_signals_belong_to_their_user(client, db, user, other_user):
     assert client.post("/glimpse/getSignals", json={"user": user.id}, headers=user.headers).json == []
     first = client.post("/glimpse/insertSignals", json=dict(SIGNALS, user=user.id), headers=user.headers).json
-    assert first == {"res": 1, "exists": False}
+    assert first == {"res": 1, "exists": False, "rejected": []}
     assert client.post("/glimpse/insertSignals", json=SIGNALS, headers=user.headers).json == {
         "res": 1,
         "exists": True,
+        "rejected": [],
     }
     lists = client.post("/glimpse/getSignals", json={"user": user.id}, headers=user.headers).json
     assert len(lists) == 1 and lists[0]["user"] == user.id and lists[0]["type"] == "user"
@@ -180,7 +181,9 @@ def test_signal_validation(client, user):
                           ({"operacao": "buy"}, "signals.0.operacao"), ({"resultado": "maybe"}, "signals.0.resultado")):  # fmt: skip
         body = {"signals": [dict(SIGNALS["signals"][0], **change)], "type": "user"}
         response = client.post("/glimpse/insertSignals", json=body, headers=user.headers)
-        assert response.status_code == 400 and response.json["field"] == field
+        # Issue 16: a bad row is reported on its own (200, res 0: nothing good to store), not a 400.
+        assert response.status_code == 200 and response.json["res"] == 0
+        assert [(r["index"], r["field"]) for r in response.json["rejected"]] == [(0, field.split(".")[-1])]
 
 
 def test_operations(client, db, user, other_user, manager):
@@ -192,7 +195,7 @@ def test_operations(client, db, user, other_user, manager):
         ]
     )
     mine = client.post("/glimpse/getUserOperations", json={"userId": user.id}, headers=user.headers).json
-    assert [o["operationTime"] for o in mine] == [200.0, 100.0]
+    assert [o["operationTime"] for o in mine] == [100.0, 200.0]  # the original's order (issue 16)
     assert (
         client.post("/glimpse/getUserOperations", json={"limit": 1}, headers=user.headers).json[0][
             "operationTime"

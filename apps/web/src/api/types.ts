@@ -164,9 +164,7 @@ export interface RankRow {
   me: boolean;
 }
 
-export interface Balances {
-  res: 1;
-  account: string;
-  treinamento: number;
-  real: number;
-}
+/** checkIq's answer: the balances, or (as the original answered) `res` holding why the broker refused. */
+export type Balances =
+  | { res: 1; account: string; treinamento: number; real: number }
+  | { res: string; error?: string; field?: string };

@@ -17,7 +17,7 @@ export default function BrokerPage() {
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
-  const [balances, setBalances] = useState<Balances | null>(null);
+  const [balances, setBalances] = useState<Extract<Balances, { res: 1 }> | null>(null);
   if (!account) return null;
 
   async function connect() {
@@ -26,6 +26,10 @@ export default function BrokerPage() {
     setError("");
     try {
       const answer = await api.checkIq(email.trim(), password);
+      if (answer.res !== 1) {
+        setError(t("broker.refused"));
+        return;
+      }
       setBalances(answer);
       setPassword("");
       toast(t("broker.saved"), "success");

@@ -19,10 +19,13 @@ import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
+import { formatMoney, formatSignedMoney } from "../../lib/format";
+import type { TradeRow } from "../../lib/trades";
 import { clockHHMM, isPast, parseSignalList, sortByTime, type ParseResult, type RejectReason } from "../../lib/signals";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
+import { outcomesBySignal, tally } from "./tally";
 
 const REFRESH_MS = 5000;
 
@@ -167,13 +170,29 @@ function AddListSheet({ open, pairs, onClose, onSaved }: { open: boolean; pairs:
   );
 }
 
+const STATUS_KEYS: Record<string, MessageKey> = {
+  win: "signals.win",
+  loss: "signals.loss",
+  doji: "signals.doji",
+  skipped: "signals.skipped",
+  failed: "signals.failed",
+};
+
+/** A row's status in the reader's language (a result, skipped, canceled); never a raw key. */
+function statusText(s: Signal, t: ReturnType<typeof useI18n>["t"]): string {
+  if (s.status === "canceled") return t("signals.canceledStatus");
+  const key = STATUS_KEYS[s.resultado as string];
+  return key ? t(key) : (s.resultado as string);
+}
+
 /** The signal list: refreshed while open, with results in colour; cancel or re-activate one row at a time. */
 export default function SignalsPage() {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
   const toast = useToast();
   const [presentAlert] = useIonAlert();
   const { serverTime, marketTz, refresh } = useAccount();
   const [signals, setSignals] = useState<Signal[] | null>(null);
+  const [trades, setTrades] = useState<TradeRow[]>([]);
   const [pairs, setPairs] = useState<string[]>([]);
   const [adding, setAdding] = useState(false);
   const [error, setError] = useState("");
@@ -182,11 +201,16 @@ export default function SignalsPage() {
     try {
       const [docs] = await Promise.all([api.getSignals(), refresh()]);
       setSignals(docs[0]?.signals ?? []);
+      // Today's signal trades: each result's level, stake and net come from the ledger.
+      const today = new Intl.DateTimeFormat("en-CA", { timeZone: marketTz }).format(new Date());
+      // Without them the list still shows (levels and amounts wait for the next refresh).
+      const page = await api.getUserTrades({ fromDate: today, mode: "signals" }, 500).catch(() => null);
+      if (page) setTrades(page.items);
       setError("");
     } catch (e) {
       setError(describeError(e, t));
     }
-  }, [refresh, t]);
+  }, [refresh, t, marketTz]);
 
   useEffect(() => {
     void load();
@@ -205,6 +229,8 @@ export default function SignalsPage() {
 
   const now = serverTime ? clockHHMM(serverTime, marketTz) : "00:00";
   const rows = useMemo(() => sortByTime(signals ?? []), [signals]);
+  const outcomes = useMemo(() => outcomesBySignal(signals ?? [], trades, marketTz), [signals, trades, marketTz]);
+  const score = useMemo(() => tally(signals ?? [], outcomes), [signals, outcomes]);
 
   async function setStatus(signal: Signal, status: "active" | "canceled") {
     try {
@@ -267,6 +293,14 @@ export default function SignalsPage() {
       {error && <p role="alert">{error}</p>}
       {signals === null && !error && <Loading />}
       {signals && signals.length === 0 && <p className="empty">{t("signals.empty")}</p>}
+      {score.wins + score.losses > 0 && (
+        <p className="signal-tally" data-testid="signal-tally">
+          <strong>
+            {t("signals.tally")}: {score.score}
+          </strong>{" "}
+          ({score.levels})
+        </p>
+      )}
       {rows.length > 0 && (
         <table className="data signals" data-testid="signal-table">
           <thead>
@@ -275,12 +309,16 @@ export default function SignalsPage() {
               <th>{t("signals.pair")}</th>
               <th>{t("signals.direction")}</th>
               <th>{t("signals.result")}</th>
+              <th>{t("signals.level")}</th>
+              <th>{t("signals.stake")}</th>
+              <th>{t("signals.net")}</th>
               <th />
             </tr>
           </thead>
           <tbody>
             {rows.map((s) => {
               const past = isPast(s.hora, now);
+              const outcome = outcomes.get(s.id);
               const classes = [past ? "outdated" : "", s.status === "canceled" ? "canceled" : ""].join(" ").trim();
               return (
                 <tr key={s.id} className={classes} data-status={s.status}>
@@ -289,7 +327,12 @@ export default function SignalsPage() {
                   <td className={`direction ${s.operacao}`}>
                     <IonIcon aria-hidden="true" icon={s.operacao === "call" ? arrowUpOutline : arrowDownOutline} /> {s.operacao.toUpperCase()}
                   </td>
-                  <td className={`result ${s.resultado}`}>{s.resultado ? t(`signals.${s.resultado}` as MessageKey) : ""}</td>
+                  <td className={`result ${s.resultado}`}>{statusText(s, t)}</td>
+                  <td>{outcome ? (outcome.level === 0 ? "SG" : `G${outcome.level}`) : ""}</td>
+                  <td>{outcome ? formatMoney(outcome.stake, language) : ""}</td>
+                  <td className={outcome ? (outcome.net > 0 ? "net win" : outcome.net < 0 ? "net loss" : "net") : ""}>
+                    {outcome ? formatSignedMoney(outcome.net, language) : ""}
+                  </td>
                   <td>
                     {s.status === "active" && !past && (
                       <IonButton fill="clear" size="small" aria-label={t("signals.cancel")} onClick={() => void setStatus(s, "canceled")}>

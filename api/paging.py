@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from bson import ObjectId, json_util
 from bson.errors import InvalidId
@@ -28,6 +28,7 @@ from flask import Response
 from api.errors import bad_request
 from glimpse.store.db import indexed_find
 
+T = TypeVar("T")
 NEXT_HEADER = "X-Glimpse-Next"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -109,21 +110,25 @@ def page_response(
     shape: Callable[[Any], Any] | None = None,
     *,
     sort_field: str | None = None,
+    sort_key: Callable[[Any], tuple[Any, ObjectId]] | None = None,
 ) -> Response:
     """The original array body, with the next page's cursor in a header.
 
     A body is at most MAX_BYTES: past that, the page ends at the last row that fits
-    (at least one row) and the cursor points after it, when the `sort_field` is given."""
+    (at least one row) and the cursor points after it, when the `sort_field` (of raw rows) or
+    the `sort_key` (of typed rows: their keyset) is given."""
     items = [shape(row) for row in rows] if shape else rows
     text = _dumps(items)  # ASCII (json escapes the rest): its length is its size in bytes
-    if len(text) > MAX_BYTES and sort_field is not None and len(items) > 1:
+    if len(text) > MAX_BYTES and (sort_field is not None or sort_key is not None) and len(items) > 1:
         parts = [_dumps(item) for item in items]
         keep, size = 0, 2
         while keep < len(parts) and (keep == 0 or size + len(parts[keep]) + 1 <= MAX_BYTES):
             size += len(parts[keep]) + 1
             keep += 1
         text = "[" + ",".join(parts[:keep]) + "]"
-        next_cursor = encode(_plain(rows[keep - 1].get(sort_field)), rows[keep - 1]["_id"])
+        last = rows[keep - 1]
+        key, last_id = sort_key(last) if sort_key is not None else (last.get(sort_field), last["_id"])
+        next_cursor = encode(_plain(key), last_id)
     response = Response(text, mimetype="application/json")
     if next_cursor:
         response.headers[NEXT_HEADER] = next_cursor
@@ -150,3 +155,20 @@ def fetch_batch(
         return rows, None
     rows = rows[:size]
     return rows, encode(_plain(rows[-1].get(sort_field)), rows[-1]["_id"])
+
+
+def fetch_models(
+    read: Callable[[tuple[Any, ObjectId] | None, int], list[T]],
+    sort_key: Callable[[T], tuple[Any, ObjectId]],
+    limit: int | None,
+    cursor: str | None,
+) -> tuple[list[T], str | None]:
+    """One page of typed rows from a store's keyset reader `read(after, size)`, and the next
+    page's cursor (None on the last). `sort_key` gives a row's (sort key, _id)."""
+    size = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
+    rows = read(decode(cursor) if cursor else None, size + 1)
+    if len(rows) <= size:
+        return rows, None
+    rows = rows[:size]
+    key, last_id = sort_key(rows[-1])
+    return rows, encode(_plain(key), last_id)

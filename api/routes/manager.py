@@ -34,15 +34,13 @@ from api.registry import MANAGER, endpoint
 from api.schemas import CreateCodesBody, Empty, InsertAuditBody, UpdateServerBody
 from glimpse.runtime import security
 from glimpse.runtime.heartbeat import beat
+from glimpse.store import accounts, lifecycle, trades
 from glimpse.store import codes as code_store
 from glimpse.store import db as names
-from glimpse.store import lifecycle, trades
 from glimpse.store import managers as manager_store
 from glimpse.store import questions as question_store
 from glimpse.store import servers as server_store
-from glimpse.store.accounts import public_view
-from glimpse.store.db import indexed_find, tally
-from glimpse.store.trades import Trade
+from glimpse.store.accounts import Account
 
 bp = Blueprint("manager", __name__, url_prefix="/glimpse")
 
@@ -88,37 +86,47 @@ def users_filter(body: UsersQuery) -> dict[str, Any]:
 @endpoint(bp, "/getUsers", access=MANAGER, body=UsersQuery, role=SUPPORT, responses=PAGED)
 def get_users(body: UsersQuery):
     """Users by name, with the fields the manager app lists; filters `q` (name or email), `status`, `premium`, `blocked`."""
-    rows, following = paging.fetch(
-        ctx().db[names.ACCOUNTS], users_filter(body), "name", 1, body.limit, body.cursor, USER_LIST_FIELDS
+    db, query = ctx().db, users_filter(body)
+    rows, following = paging.fetch_models(
+        lambda after, size: accounts.by_name_page(db, query, after, size, USER_LIST_FIELDS),
+        _name_key,
+        body.limit,
+        body.cursor,
     )
 
-    def shape(doc: dict[str, Any]) -> dict[str, Any]:
-        view = public_view(doc)  # the profits in reais, as the app gets them
+    def shape(account: Account) -> dict[str, Any]:
+        view = account.public()  # the profits in reais, as the app gets them
         view.pop("iqConnected", None)
         view["operationSettings"] = view.pop("strategySettings", {})
-        view["blocked"] = doc.get("blocked") is True
+        view["blocked"] = accounts.is_blocked(account)
         return view
 
-    return paging.page_response(rows, following, shape, sort_field="name")
+    return paging.page_response(rows, following, shape, sort_key=_name_key)
+
+
+def _name_key(account: Account) -> tuple[Any, ObjectId]:
+    assert account.id is not None  # read from the database
+    return account.name, account.id
 
 
 @endpoint(bp, "/getUserDetail", access=MANAGER, body=UserDetailBody, role=SUPPORT)
 def get_user_detail(body: UserDetailBody):
     """One user's account (no secret), with their server and open trades; `user` is null when unknown."""
     db = ctx().db
-    doc = db[names.ACCOUNTS].find_one({"_id": ObjectId(body.user)}, {"appliedTrades": 0})
-    if doc is None:
+    account = accounts.find_for_manager(db, body.user)
+    if account is None:
         return {"user": None, "openTrades": [], "server": None}
-    view = public_view(doc)
-    view["blocked"] = doc.get("blocked") is True
-    unsettled = {"user": body.user, "status": {"$in": list(trades.UNRESOLVED)}}
-    open_trades = indexed_find(db[names.TRADES], unsettled, "decidedAt", -1, None, 20)
-    if open_trades is None:
-        open_trades = list(db[names.TRADES].find(unsettled).sort("decidedAt", -1).limit(20))
-    server = db[names.SERVERS].find_one(
-        {"target": body.user}, {"_id": 0, "name": 1, "status": 1, "uptime": 1}
-    )
-    return {"user": view, "openTrades": [trades.for_app(t) for t in open_trades], "server": server}
+    view = account.public()
+    view["blocked"] = accounts.is_blocked(account)
+    open_trades = trades.recent_unresolved(db, body.user, 20)
+    server = server_store.serving(db, body.user)
+    return {
+        "user": view,
+        "openTrades": [trades.app_view(t) for t in open_trades],
+        "server": None
+        if server is None
+        else {"name": server.name, "status": server.status, "uptime": server.uptime},
+    }
 
 
 # ------------------------------------------------------------------ operations and trades
@@ -151,11 +159,15 @@ def trades_filter(body: TradesQuery) -> dict[str, Any]:
 @endpoint(bp, "/getTrades", access=MANAGER, body=TradesQuery, role=SUPPORT, responses=PAGED)
 def get_trades(body: TradesQuery):
     """The Trades ledger, newest first; filters `user`, `ativo`, `result`, `status`, `since`, `until`."""
-    rows, following = paging.fetch(
-        ctx().db[names.TRADES], trades_filter(body), "decidedAt", -1, body.limit, body.cursor
+    db, query = ctx().db, trades_filter(body)
+    rows, following = paging.fetch_models(
+        lambda after, size: trades.newest_page(db, query, after, size),
+        trades.keyset_of,
+        body.limit,
+        body.cursor,
     )
     # Stored in cents; the manager app reads reais, as every other API answer.
-    return paging.page_response(rows, following, trades.for_app, sort_field="decidedAt")
+    return paging.page_response(rows, following, trades.app_view, sort_key=trades.keyset_of)
 
 
 CSV_COLUMNS = ("_id", "user", "session", "server", "cycle", "ativo", "operacao", "amount", "galeLevel", "payout",
@@ -174,21 +186,7 @@ def export_trades(body: TradesQuery):
     db, query = ctx().db, trades_filter(body)
 
     def ledger_rows() -> Iterator[dict[str, Any]]:
-        collection, cursor = db[names.TRADES], None
-        projection = dict.fromkeys(CSV_COLUMNS + ("moneyUnit",), 1)
-        # The embedded store answers keyset batches from its sorted index (each batch holds its
-        # lock briefly); a MongoDB streams one cursor, read in batches.
-        if indexed_find(collection, {}, "decidedAt", -1, None, 1, {"_id": 1}) is None:
-            found = collection.find(query, projection).sort([("decidedAt", -1), ("_id", -1)])
-            yield from map(trades.for_app, found.batch_size(EXPORT_BATCH))
-            return
-        while True:
-            batch, cursor = paging.fetch_batch(
-                collection, query, "decidedAt", -1, EXPORT_BATCH, cursor, projection
-            )
-            yield from map(trades.for_app, batch)
-            if cursor is None:
-                return
+        return map(trades.app_view, trades.stream_newest(db, query, EXPORT_BATCH))
 
     def rows() -> Iterator[str]:
         out = io.StringIO()
@@ -228,14 +226,17 @@ def get_overview(body: Empty):
     def age_of(uptime: Any) -> float:
         return round(max(0.0, now - float(uptime)) / speed, 1) if isinstance(uptime, (int, float)) else -1.0
 
-    by_status = tally(db[names.ACCOUNTS], "glimpseStatus")
+    by_status = accounts.count_by_status(db)
     users = {status: by_status.get(status, 0) for status in STATUSES}
-    blocked = sum(n for value, n in tally(db[names.ACCOUNTS], "blocked").items() if value is True)
+    blocked = accounts.count_blocked(db)
     servers = []
-    fields = {"_id": 0, "name": 1, "status": 1, "target": 1, "uptime": 1, "preferential": 1, "drain": 1}
-    for doc in db[names.SERVERS].find({}, fields).sort("name", 1):
-        age = age_of(doc.get("uptime"))
-        servers.append(doc | {"age": age, "alive": 0 <= age <= lease})
+    for server in server_store.all_servers(db):
+        age = age_of(server.uptime) if server.uptime > 0 else -1.0  # never beat
+        row: dict[str, Any] = {"name": server.name, "status": server.status, "target": server.target,
+                               "uptime": server.uptime, "preferential": server.preferential}  # fmt: skip
+        if server.drain is not None:
+            row["drain"] = server.drain
+        servers.append(row | {"age": age, "alive": 0 <= age <= lease})
     services = []
     for doc in db[names.SERVER_STATUS].find({}, {"_id": 0}).sort("name", 1):
         age = age_of(doc.get("uptime"))
@@ -244,9 +245,7 @@ def get_overview(body: Empty):
     counts = {"orders": 0, "win": 0, "loss": 0, "doji": 0, "failed": 0, "open": 0}
     net = 0  # cents
     hours: dict[int, dict[str, Any]] = {}
-    today = {"decidedAt": {"$gte": start}}
-    found = indexed_find(db[names.TRADES], today, "decidedAt", -1, None, None)
-    for trade in map(Trade.from_doc, db[names.TRADES].find(today) if found is None else found):
+    for trade in trades.decided_since(db, start):
         counts["orders"] += 1
         hour = int(((trade.decidedAt or start) - start) // 3600)
         slot = hours.setdefault(hour, {"hour": hour, "orders": 0, "net": 0})

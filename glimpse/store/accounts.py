@@ -726,3 +726,33 @@ def count_by_status(db: Any) -> dict[str, int]:
 def count_blocked(db: Any) -> int:
     """How many accounts a manager has blocked."""
     return sum(n for value, n in names.tally(db[names.ACCOUNTS], "blocked").items() if value is True)
+
+
+# --- the manager's views ------------------------------------------------------------------------
+
+
+def by_name_page(
+    db: Any,
+    query: dict[str, Any],
+    after: tuple[Any, ObjectId] | None,
+    size: int,
+    projection: Mapping[str, Any],
+) -> list[Account]:
+    """Up to `size` accounts matching `query` by (name, _id), after the keyset `after`, read with
+    `projection` (so `Account.public` shows only those fields)."""
+    collection = db[names.ACCOUNTS]
+    rows = names.indexed_find(collection, query, "name", 1, after, size, dict(projection))
+    if rows is None:  # a real MongoDB, which has the (name, _id) index
+        bound: dict[str, Any] = {}
+        if after is not None:
+            key, last = after
+            bound = {"$or": [{"name": {"$gt": key}}, {"name": key, "_id": {"$gt": last}}]}
+        found = collection.find({"$and": [query, bound]} if bound else query, dict(projection))
+        rows = list(found.sort([("name", 1), ("_id", 1)]).limit(size))
+    return [Account.from_doc(doc) for doc in rows]
+
+
+def find_for_manager(db: Any, account_id: str | ObjectId) -> Account | None:
+    """The account without the ids of the trades already credited (a long list nobody reads)."""
+    doc = db[names.ACCOUNTS].find_one({"_id": _oid(account_id)}, {"appliedTrades": 0})
+    return Account.from_doc(doc) if doc is not None else None

@@ -26,7 +26,8 @@ between the two halves leaves a closed trade with `credited: False`, which
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -631,3 +632,65 @@ def settled_between(db: Any, user: str, start: float, end: float) -> list[Trade]
     """The user's trades closed in [start, end)."""
     cursor = db[names.TRADES].find({"user": user, "status": CLOSED, "closedAt": {"$gte": start, "$lt": end}})
     return [Trade.from_doc(doc) for doc in cursor]
+
+
+# --- the manager's views of the ledger ----------------------------------------------------------
+
+# Keyset paging over the ledger: newest first by (decidedAt, _id); `after` is the last row served.
+Keyset = tuple[Any, ObjectId]
+
+
+def app_view(trade: Trade) -> dict[str, Any]:
+    """A trade as the manager's API shows it: the stored field names, `amount` and `profit` in reais."""
+    view: dict[str, Any] = {"_id": trade.id}
+    view.update((f.name, getattr(trade, f.name)) for f in fields(trade) if f.name != "id")
+    view["amount"] = float(trade.stake)
+    view["profit"] = None if trade.profit_reais is None else float(trade.profit_reais)
+    return view
+
+
+def keyset_of(trade: Trade) -> Keyset:
+    return trade.decidedAt, trade.id
+
+
+def newest_page(db: Any, query: dict[str, Any], after: Keyset | None, size: int) -> list[Trade]:
+    """Up to `size` trades matching `query`, newest first, after the keyset `after`."""
+    collection = db[names.TRADES]
+    rows = names.indexed_find(collection, query, "decidedAt", -1, after, size)
+    if rows is None:  # a real MongoDB, which has the (decidedAt, _id) index
+        bound: dict[str, Any] = {}
+        if after is not None:
+            key, last = after
+            bound = {"$or": [{"decidedAt": {"$lt": key}}, {"decidedAt": key, "_id": {"$lt": last}}]}
+        found = collection.find({"$and": [query, bound]} if bound else query)
+        rows = list(found.sort([("decidedAt", -1), ("_id", -1)]).limit(size))
+    return [Trade.from_doc(doc) for doc in rows]
+
+
+def stream_newest(db: Any, query: dict[str, Any], batch: int) -> Iterator[Trade]:
+    """Every trade matching `query`, newest first, read `batch` at a time (memory stays flat)."""
+    collection = db[names.TRADES]
+    if names.indexed_find(collection, {}, "decidedAt", -1, None, 1, {"_id": 1}) is None:
+        found = collection.find(query).sort([("decidedAt", -1), ("_id", -1)]).batch_size(batch)
+        yield from map(Trade.from_doc, found)
+        return
+    # The embedded store answers keyset batches from its sorted index (each holds its lock briefly).
+    after: Keyset | None = None
+    while True:
+        page = newest_page(db, query, after, batch)
+        yield from page
+        if len(page) < batch:
+            return
+        after = keyset_of(page[-1])
+
+
+def decided_since(db: Any, start: float) -> list[Trade]:
+    """The trades decided at or after `start` (the overview's day)."""
+    collection, today = db[names.TRADES], {"decidedAt": {"$gte": start}}
+    rows = names.indexed_find(collection, today, "decidedAt", -1, None, None)
+    return [Trade.from_doc(doc) for doc in (collection.find(today) if rows is None else rows)]
+
+
+def recent_unresolved(db: Any, user: str, limit: int) -> list[Trade]:
+    """The user's newest trades whose money is not known yet (pending, open or unknown)."""
+    return newest_page(db, {"user": user, "status": {"$in": list(UNRESOLVED)}}, None, limit)

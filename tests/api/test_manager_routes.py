@@ -729,3 +729,53 @@ def test_a_new_manager_password_follows_the_shared_policy(client, db, manager, p
     refused = post(client, "createManager", manager, body)
     assert refused.status_code == 400 and refused.json["field"] == "password"
     assert db[names.MANAGER_ACCOUNTS].find_one({"user": "new@example.com"}) is None
+
+
+# ------------------------------------------------------------------ typed store reads behind the manager's views
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "plain-mongo"])
+def test_the_typed_keyset_readers_page_every_row_once_on_both_stores(db, embedded):
+    """The store's readers answer the same pages from the embedded index and from a plain
+    database (the MongoDB branch, here a bare mongomock without the embedded index)."""
+    import mongomock
+
+    from glimpse.store import accounts, trades
+
+    target = db if embedded else mongomock.MongoClient()["glimpse_plain"]
+    ids = [ObjectId() for _ in range(7)]
+    target[names.TRADES].insert_many(
+        [_trade("u1", 1000.0 + (i // 2), "win", 1.0) | {"_id": ids[i]} for i in range(7)]
+    )  # equal keys
+    target[names.TRADES].insert_one(_trade("u2", 5000.0, "loss", -1.0))
+    seen, after = [], None
+    while True:
+        page = trades.newest_page(target, {"user": "u1"}, after, 3)
+        seen += [t.id for t in page]
+        if len(page) < 3:
+            break
+        after = trades.keyset_of(page[-1])
+    assert sorted(seen) == sorted(ids) and len(seen) == 7
+    assert [t.decidedAt for t in trades.stream_newest(target, {"user": "u1"}, 2)] == sorted(
+        (1000.0 + (i // 2) for i in range(7)), reverse=True
+    )
+    target[names.ACCOUNTS].insert_many(
+        [{"name": n, "email": f"{n}@x.com", "blocked": n == "b"} for n in "cabd"]
+    )
+    first = accounts.by_name_page(target, {}, None, 2, {"name": 1, "blocked": 1})
+    last_id = first[-1].id
+    assert last_id is not None
+    rest = accounts.by_name_page(target, {}, (first[-1].name, last_id), 5, {"name": 1, "blocked": 1})
+    assert [a.name for a in first + rest] == ["a", "b", "c", "d"]
+    assert [accounts.is_blocked(a) for a in first] == [False, True] and "email" not in first[0].public()
+
+
+def test_server_flags_are_only_the_managers_own(db):
+    from glimpse.store import servers
+
+    db[names.SERVERS].insert_one({"name": "glimpse_01", "status": "waiting", "target": ""})
+    with pytest.raises(ValueError):
+        servers.set_flag(db, "glimpse_01", "status", True)
+    before = servers.set_flag(db, "glimpse_01", "drain", True)
+    assert before is not None and before.drain is None
+    assert servers.set_flag(db, "glimpse_01", "drain", True) is None

@@ -63,24 +63,31 @@ class Trial:
     label: str
     user: User
     stop: Decimal
+    gales: int
     kill_at: Decimal  # the net at or below which the killing loss lands
     above: Decimal | None  # the net that loss must stay above (None: anything)
     armed: dict[ObjectId, str] = field(default_factory=dict)  # trade id -> the server the trap kills
-    killed: ObjectId | None = None  # the trade whose settlement fired the trap
+    handled: set[ObjectId] = field(default_factory=set)  # fired traps of earlier attempts
+    killed: ObjectId | None = None  # the trade whose settlement fired the trap, in this attempt
     session: str | None = None
     starts: int = 1
-    lines: list[str] = field(default_factory=list)
+    restarting: bool = False  # Stop pressed on a session drifting away from the stop
 
 
-def _settings(stop: Decimal) -> dict[str, Any]:
-    return dict(MONEY, stopLoss=True, stopLossValue=float(stop))
+def _settings(stop: Decimal, gales: int) -> dict[str, Any]:
+    return dict(MONEY, galeCount=gales, stopLoss=True, stopLossValue=float(stop))
 
 
-def _add_user(cluster: Cluster, email: str, priority: str, stop: Decimal) -> User:
+def _add_user(cluster: Cluster, email: str, priority: str, stop: Decimal, gales: int) -> User:
     user = cluster._new_user(email)
     cluster.db[names.ACCOUNTS].update_one(
         {"_id": user.id},
-        {"$set": {"strategySettings": _settings(stop), "settings.glimpse.operationPriority": priority}},
+        {
+            "$set": {
+                "strategySettings": _settings(stop, gales),
+                "settings.glimpse.operationPriority": priority,
+            }
+        },
     )
     cluster.accounts.append(user)
     cluster.press_start(user)
@@ -127,37 +134,66 @@ def _arm(cluster: Cluster, trial: Trial) -> None:
 def _fired_trade(cluster: Cluster, trial: Trial) -> ObjectId | None:
     for record in cluster.fired():
         trade_id = (record.get("statement") or {}).get("q", {}).get("_id")
-        if trade_id in trial.armed and trial.armed[trade_id]:
+        if trade_id in trial.armed and trial.armed[trade_id] and trade_id not in trial.handled:
             return ObjectId(trade_id)
     return None
 
 
-def _run_trials(cluster: Cluster, trials: list[Trial]) -> None:
-    """Until every trial's kill fired and its user is off again, or the time is up."""
+def _current_net_cents(cluster: Cluster, user: User) -> int:
+    """The net of the Glimpse session the user is in now (0 before its first order)."""
+    session = cluster.account(user).get("glimpseSession")
+    return 0 if not session else _session_net_cents(cluster, user, str(session))
+
+
+def _run_trials(cluster: Cluster, trials: list[Trial], escape: Decimal) -> None:
+    """Until every trial's kill fired and its user went off by the stop, or the time is up.
+
+    A session whose net climbs above `escape` is far from its stop (only a
+    whole lost cycle brings it down): Stop is pressed and the trial starts
+    again with a new Glimpse session, to keep the test's time bounded. Only
+    the time to an outcome depends on the market, never what is asserted.
+    """
     deadline = time.monotonic() + TRIALS_WALL_SECONDS
     while time.monotonic() < deadline:
         pending = False
         for trial in trials:
+            off = cluster.is_off(trial.user)
+            if trial.restarting:
+                pending = True
+                if off:
+                    trial.restarting, trial.killed, trial.session = False, None, None
+                    trial.starts += 1
+                    cluster.press_start(trial.user)
+                continue
+            if not off and _current_net_cents(cluster, trial.user) > int(escape * 100):
+                pending = True
+                trial.restarting = True
+                cluster.note(
+                    f"{trial.label}: net above {escape:+}, far from the stop: Stop, then Start again"
+                )
+                cluster.press_stop(trial.user)
+                continue
             if trial.killed is None:
                 pending = True
                 _arm(cluster, trial)
                 fired = _fired_trade(cluster, trial)
                 if fired is not None:
                     trial.killed = fired
+                    trial.handled.add(fired)
                     server = trial.armed[fired]
                     trade = cluster.db[names.TRADES].find_one({"_id": fired}) or {}
                     trial.session = trade.get("session")
                     cluster.kill(server)  # reaps it: the trap's SIGKILL already ended it
                     cluster.note(f"{trial.label}: killed {server} as the loss to {_session_net_cents(cluster, trial.user, trial.session or '') / 100:+.2f} was applied")  # fmt: skip
                     cluster.start_server(server)  # the next trial's hand-over has a free server too
-                elif cluster.is_off(trial.user):
+                elif off:
                     # The session ended before a crossing the trap could catch: a new Glimpse session.
                     trial.starts += 1
                     cluster.note(
                         f"{trial.label}: session ended with no crossing to catch; Start #{trial.starts}"
                     )
                     cluster.press_start(trial.user)
-            elif not cluster.is_off(trial.user):
+            elif not off:
                 pending = True
         if not pending:
             return
@@ -185,7 +221,7 @@ def _cycle_over(trade: dict, later: list[dict], levels: int) -> bool:
 def _stop_violations(cluster: Cluster, trial: Trial, priority: str) -> list[str]:
     v: list[str] = []
     who = trial.label
-    settings = _settings(trial.stop)
+    settings = _settings(trial.stop, trial.gales)
     levels = int(settings["galeCount"]) + 1 if settings.get("gale") else 1
     assert trial.session is not None
     placed = cluster.trades(trial.user, {"session": trial.session})
@@ -253,15 +289,17 @@ def _stop_violations(cluster: Cluster, trial: Trial, priority: str) -> list[str]
     return v
 
 
-def _scenario(tmp_path: Any, priority: str) -> None:
+def _scenario(tmp_path: Any, priority: str, gales: int, escape: Decimal) -> None:
     with Cluster(tmp_path, users=0, servers=3) as cluster:
         trials = [
-            Trial("half", _add_user(cluster, "half@example.com", priority, HALF_STOP), HALF_STOP, -HALF_STOP / 2, -HALF_STOP),
-            Trial("stop", _add_user(cluster, "stop@example.com", priority, AT_STOP), AT_STOP, -AT_STOP, None),
+            Trial("half", _add_user(cluster, "half@example.com", priority, HALF_STOP, gales), HALF_STOP, gales,
+                  -HALF_STOP / 2, -HALF_STOP),
+            Trial("stop", _add_user(cluster, "stop@example.com", priority, AT_STOP, gales), AT_STOP, gales,
+                  -AT_STOP, None),
         ]  # fmt: skip
         for trial in trials:
             wait_for(partial(cluster.holder, trial.user), RECOVERY_SECONDS, f"{trial.label} operating")
-        _run_trials(cluster, trials)
+        _run_trials(cluster, trials, escape)
         violations: list[str] = []
         for trial in trials:
             violations += _stop_violations(cluster, trial, priority)
@@ -270,8 +308,12 @@ def _scenario(tmp_path: Any, priority: str) -> None:
 
 
 def test_priority_stop_ends_at_the_stop_exactly_across_a_hand_over(tmp_path):
-    _scenario(tmp_path, "stop")
+    # Two gales (2.00, 4.00, 8.00): the stops are looked at after every order, so a session that
+    # climbed to +10.00 can still reach −4.00 in one cycle.
+    _scenario(tmp_path, "stop", gales=2, escape=Decimal("10.00"))
 
 
 def test_priority_gale_ends_within_one_cycle_of_the_stop_across_a_hand_over(tmp_path):
-    _scenario(tmp_path, "gale")
+    # One gale (2.00, 4.00): with the stops looked at only between cycles, only a whole lost cycle
+    # (−6.00, one in four) moves the net down; above +2.00 one such cycle no longer reaches −4.00.
+    _scenario(tmp_path, "gale", gales=1, escape=Decimal("2.00"))

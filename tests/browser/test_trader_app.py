@@ -229,6 +229,14 @@ def trading(page: Page, bundle: str, own_strategy: str, screenshot) -> str:
     expect(summary).to_contain_text(f"{len(session)} ordens")
     net = round(sum(t["profit"] or 0 for t in session), 2)
     expect(summary.get_by_test_id("summary-net")).to_contain_text(f"{abs(net):.2f}".replace(".", ","))
+    # The balance the dashboard shows is the broker's, read after the orders settled.
+    shown = api_call(bundle, "getUser", bearer=bearer)["iqBalancePractice"]
+    broker = api_call(bundle, "checkIq", {"email": "teo@paper.local", "password": "paper-password-2"},
+                      bearer=bearer)["treinamento"]  # fmt: skip
+    assert shown == broker
+    expect(page.get_by_test_id("balance")).to_contain_text(
+        f"{shown:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    )
     screenshot(page, "trader-00-session-summary")
     return bearer
 

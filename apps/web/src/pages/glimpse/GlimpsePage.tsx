@@ -216,6 +216,15 @@ export default function GlimpsePage() {
           <p className={`period ${resultClass(periodResult)}`} data-testid="period-result">
             {formatMoney(periodResult, language)}
           </p>
+          {account.iqConnected && (
+            // The broker's own figure, read when a session starts and after its cycles settle.
+            <p className="balance" data-testid="balance">
+              {t(account.iqAccountType === "real" ? "broker.real" : "broker.practice")}:{" "}
+              <strong>
+                {formatMoney(account.iqAccountType === "real" ? account.iqBalanceReal : account.iqBalancePractice, language)}
+              </strong>
+            </p>
+          )}
           <p className="session">
             {t("glimpse.sessionProfit")}:{" "}
             <strong data-testid="session-profit">{formatSignedMoney(account.iqSessionProfit, language)}</strong>

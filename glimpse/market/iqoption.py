@@ -329,6 +329,8 @@ class IQOptionBroker(Broker):
         self._late: list[dict] = []
         self._results: dict[int, float] = {}
         self._fills: dict[str, Fill] = {}  # client key -> what the broker reported
+        # client key -> how much later than a 1-minute buy a longer option's buy may still land (seconds)
+        self._landing_extra: dict[str, float] = {}
         self._in_flight: dict[str, tuple[str, float]] = {}  # client key -> (request id, send time)
         self._orders: dict[int, dict] = {}  # order id -> {pair, direction, amount, client_key, expires_at}
         self._claimed: dict[int, str] = {}  # order id -> the client key find_order matched it to
@@ -732,6 +734,12 @@ class IQOptionBroker(Broker):
                 "client_key": client_key,
                 "minutes": minutes,
             }
+            if minutes != 1:
+                # The buy names a later expiry, so the broker would still take it later than landing.
+                sent = self._server_time(self._api())
+                if len(self._landing_extra) >= RESULTS_KEPT:
+                    self._landing_extra.pop(next(iter(self._landing_extra)))
+                self._landing_extra[client_key] = float(expiry_at(sent, minutes) - expiry_at(sent, 1))
             reply = self._buy(stake, active, minutes, order)
             return self._record_fill(reply, order, minutes)
 
@@ -1014,12 +1022,20 @@ class IQOptionBroker(Broker):
         if known_id is not None:
             return OrderLookup("unknown")  # an order id the history does not list (yet)
         sent = max(sent_at, self._in_flight.get(client_key, ("", sent_at))[1])
-        if self._server_time(self._iq.api) < sent + self.timeouts.landing:
+        if self._server_time(self._iq.api) < sent + self._landing(client_key):
             return OrderLookup("unknown")  # the buy may still land
         oldest = min((e["created"] for e in history if e["created"] is not None), default=None)
         if len(history) >= HISTORY_LIMIT and (oldest is None or oldest > sent_at - SEND_SKEW_SECONDS):
             return OrderLookup("unknown")  # the history we got does not reach back to the send
         return OrderLookup("not_placed")
+
+    def _landing(self, client_key: str) -> float:
+        """How long after sending a buy with this key may still execute (longer for 5- and 15-minute options).
+
+        Known only to the process that sent it: the ledger does not record the
+        expiry, so another process assumes a 1-minute option.
+        """
+        return self.timeouts.landing + self._landing_extra.get(client_key, 0.0)
 
     def _bare_fill(self, order_id: int) -> Fill:
         expires = (self._orders.get(order_id) or {}).get("expires_at") or 0.0
@@ -1044,7 +1060,7 @@ class IQOptionBroker(Broker):
             and e["direction"] == direction
             and e["amount"] == stake
             and e["created"] is not None
-            and sent_at - SEND_SKEW_SECONDS <= e["created"] <= sent_at + self.timeouts.landing
+            and sent_at - SEND_SKEW_SECONDS <= e["created"] <= sent_at + self._landing(client_key)
             and self._claimed.get(e["id"], client_key) == client_key
         ]
         # The earliest after the send: a later twin belongs to a later buy.

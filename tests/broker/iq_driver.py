@@ -233,8 +233,12 @@ def faults(d: Driver) -> dict:
     sent = time.time()
     out["silent"] = place("silent")
     out["silent_unknown"] = find("silent", sent)
-    time.sleep(FAST.landing + 0.5)
+    # A 5-minute buy names an expiry 4 minutes later: it may still land when a 1-minute one no longer can.
+    sent5 = time.time()
+    out["silent5"] = timed(b.place, 10, "EURUSD", "call", 5, client_key="silent5")
+    time.sleep(max(0.0, sent5 + FAST.landing + 0.5 - time.time()))
     out["silent_not_placed"] = find("silent", sent)
+    out["silent5_unknown"] = find("silent5", sent5)
     d.control(buy_silent=False)
 
     # 4. An order that never closes: settlement times out, the order is open.

@@ -93,13 +93,14 @@ def get_followable():
 
 @endpoint(bp, "/follow", access=USER, body=FollowBody)
 def follow(body: FollowBody):
-    """Copy an approved trader, with a stake multiplier or a fixed stake (reais)."""
+    """Copy an approved trader, with a stake multiplier or a fixed stake (reais); {res: 0} when they are not one."""
     c = ctx()
     me = auth.principal().id_hex
     if body.leader == me:
         raise APIError(400, "leader: you cannot copy yourself", "leader")
     if not copying.is_followable(c.db, body.leader):
-        raise APIError(404, "leader: no such followable trader", "leader")
+        # As the original's routes answer a missing target: {res: 0}, not an HTTP error.
+        return {"res": 0, "error": "leader: no such followable trader", "field": "leader"}
     if body.multiplier is not None:
         choice = copying.Follow(
             me, body.leader, copying.MULTIPLIER, multiplier=Decimal(str(body.multiplier)), since=c.clock.now()
@@ -107,7 +108,7 @@ def follow(body: FollowBody):
     else:
         stake = trades.to_cents(Decimal(str(body.fixedStake)))
         choice = copying.Follow(me, body.leader, copying.FIXED, fixed_cents=stake, since=c.clock.now())
-    return _public_follow(copying.follow(c.db, choice))
+    return {"res": 1, **_public_follow(copying.follow(c.db, choice))}
 
 
 @endpoint(bp, "/unfollow", access=USER)

@@ -82,10 +82,13 @@ def _approved(client, leader: Caller, admin: Caller) -> None:
 
 
 def test_follow_with_a_multiplier_or_a_fixed_stake_and_unfollow(client, db, user, other_user, admin):
-    assert post(client, "follow", other_user, {"leader": user.id, "multiplier": 2}).status_code == 404
+    refused = post(client, "follow", other_user, {"leader": user.id, "multiplier": 2}).get_json()
+    assert refused["res"] == 0 and refused["field"] == "leader"
+    assert copying.following(db, other_user.id) is None
     _approved(client, user, admin)
     body = post(client, "follow", other_user, {"leader": user.id, "multiplier": 1.5}).get_json()
-    assert body["stakeType"] == "multiplier" and body["multiplier"] == 1.5 and body["leaderName"]
+    assert body["res"] == 1 and body["stakeType"] == "multiplier" and body["multiplier"] == 1.5
+    assert body["leaderName"]
     choice = copying.following(db, other_user.id)
     assert choice is not None and choice.stake_for(200) == Decimal("3.00")
     body = post(client, "follow", other_user, {"leader": user.id, "fixedStake": 7.25}).get_json()

@@ -211,8 +211,8 @@ def trading(page: Page, bundle: str, own_strategy: str, screenshot) -> str:
     deadline = time.monotonic() + 120
     while True:
         items = api_call(bundle, "getUserTrades", {"limit": 200}, bearer=bearer)["items"]
-        settled = [t for t in items if t["status"] == "closed"]
-        if any(t["galeLevel"] == 1 for t in settled) and any(t["galeLevel"] == 0 for t in settled):
+        closed = [t for t in items if t["status"] == "closed"]
+        if any(t["galeLevel"] == 1 for t in closed) and any(t["galeLevel"] == 0 for t in closed):
             break
         assert time.monotonic() < deadline, f"no settled entry and gale within 120 s: {items}"
         time.sleep(2)

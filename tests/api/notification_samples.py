@@ -11,7 +11,7 @@ NOTIFICATION_SAMPLES: dict[str, Any] = {
     "unlink_telegram": {},
     "test_telegram": {},
     "get_webhooks": {},
-    "register_webhook": {"url": "https://hooks.example.com/glimpse"},
+    "register_webhook": {"url": "https://127.0.0.1:9/glimpse"},
     "delete_webhook": {"id": "665f1c2e8a1b2c3d4e5f6a01"},
     "test_webhook": {"id": "665f1c2e8a1b2c3d4e5f6a01"},
 }

@@ -199,6 +199,7 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             account=ctx.account_type,
             client_key=decision.client_key if level == 0 else None,
             copies=decision.copies,
+            expiry_minutes=decision.expiry,
         )
         settlement: orders.Settlement | None = None
         try:

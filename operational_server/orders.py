@@ -59,10 +59,17 @@ def find_order(
     amount: Decimal,
     sent_at: float,
     order_id: int | None = None,
+    minutes: int = 1,
 ) -> OrderLookup:
     """What the broker knows of an order: "open", "settled", "not_placed" or "unknown"."""
     return broker.find_order(
-        client_key, pair=pair, direction=direction, amount=amount, sent_at=sent_at, order_id=order_id
+        client_key,
+        pair=pair,
+        direction=direction,
+        amount=amount,
+        sent_at=sent_at,
+        order_id=order_id,
+        minutes=minutes,
     )
 
 

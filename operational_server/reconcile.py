@@ -85,6 +85,7 @@ class Reconciler:
                 amount=trade.stake,
                 sent_at=trade.sentAt if trade.sentAt is not None else trade.decidedAt,
                 order_id=trade.brokerOrderId,
+                minutes=trade.expiryMinutes,
             )
         except BrokerError as exc:
             log.warning("trade %s: the broker could not be asked: %s", trade.id, exc)

@@ -364,8 +364,9 @@ class Broker(ABC):
         amount,
         sent_at: float,
         order_id: int | None = None,
+        minutes: int = 1,
     ) -> OrderLookup:
-        """Ask the broker whether it holds this order.
+        """Ask the broker whether it holds this order (`minutes`: its expiry, from the ledger).
 
         "open" (with its fill), "settled" (fill and settlement), "not_placed"
         when the broker proves it never placed it and never will, "unknown"

@@ -987,6 +987,7 @@ class IQOptionBroker(Broker):
         amount,
         sent_at: float,
         order_id: int | None = None,
+        minutes: int = 1,
     ) -> OrderLookup:
         check_client_key(client_key)
         stake = check_order(amount, pair, direction, 1)
@@ -1004,7 +1005,7 @@ class IQOptionBroker(Broker):
         except BrokerError as exc:
             log.info("cannot read the IQ Option option history now: %s", exc)
             return OrderLookup("open", fill) if fill is not None else OrderLookup("unknown")
-        entry = self._match(history, client_key, known_id, active, direction, stake, sent_at)
+        entry = self._match(history, client_key, known_id, active, direction, stake, sent_at, minutes)
         if entry is not None:
             self._claimed[entry["id"]] = client_key
             self._orders.setdefault(
@@ -1022,20 +1023,23 @@ class IQOptionBroker(Broker):
         if known_id is not None:
             return OrderLookup("unknown")  # an order id the history does not list (yet)
         sent = max(sent_at, self._in_flight.get(client_key, ("", sent_at))[1])
-        if self._server_time(self._iq.api) < sent + self._landing(client_key):
+        if self._server_time(self._iq.api) < sent + self._landing(client_key, sent, minutes):
             return OrderLookup("unknown")  # the buy may still land
         oldest = min((e["created"] for e in history if e["created"] is not None), default=None)
         if len(history) >= HISTORY_LIMIT and (oldest is None or oldest > sent_at - SEND_SKEW_SECONDS):
             return OrderLookup("unknown")  # the history we got does not reach back to the send
         return OrderLookup("not_placed")
 
-    def _landing(self, client_key: str) -> float:
+    def _landing(self, client_key: str, sent: float | None = None, minutes: int = 1) -> float:
         """How long after sending a buy with this key may still execute (longer for 5- and 15-minute options).
 
-        Known only to the process that sent it: the ledger does not record the
-        expiry, so another process assumes a 1-minute option.
+        The process that sent it knows the expiry; another one (after a crash) is told it by
+        the ledger (`minutes`).
         """
-        return self.timeouts.landing + self._landing_extra.get(client_key, 0.0)
+        extra = self._landing_extra.get(client_key, 0.0)
+        if sent is not None and minutes > 1:
+            extra = max(extra, float(expiry_at(sent, minutes) - expiry_at(sent, 1)))
+        return self.timeouts.landing + extra
 
     def _bare_fill(self, order_id: int) -> Fill:
         expires = (self._orders.get(order_id) or {}).get("expires_at") or 0.0
@@ -1050,6 +1054,7 @@ class IQOptionBroker(Broker):
         direction: str,
         stake,
         sent_at: float,
+        minutes: int = 1,
     ) -> dict | None:
         if order_id is not None:
             return next((e for e in history if e["id"] == order_id), None)
@@ -1060,7 +1065,9 @@ class IQOptionBroker(Broker):
             and e["direction"] == direction
             and e["amount"] == stake
             and e["created"] is not None
-            and sent_at - SEND_SKEW_SECONDS <= e["created"] <= sent_at + self._landing(client_key)
+            and sent_at - SEND_SKEW_SECONDS
+            <= e["created"]
+            <= sent_at + self._landing(client_key, sent_at, minutes)
             and self._claimed.get(e["id"], client_key) == client_key
         ]
         # The earliest after the send: a later twin belongs to a later buy.

@@ -376,6 +376,7 @@ class PaperBroker(Broker):
         amount,
         sent_at: float,
         order_id: int | None = None,
+        minutes: int = 1,
     ) -> OrderLookup:
         check_client_key(client_key)
         check_order(amount, pair, direction, 1)

@@ -97,6 +97,7 @@ class Trade:
     flagged: bool = False
     failure: str | None = None
     copies: str | None = None  # copy mode: the id of the leader trade this trade copies
+    expiryMinutes: int = 1  # the option's expiry in minutes (1-5 turbo, 15 binary)
 
     @property
     def stake(self) -> Decimal:
@@ -146,6 +147,7 @@ class Trade:
             flagged=bool(doc.get("flagged", False)),
             failure=doc.get("failure"),
             copies=doc.get("copies"),
+            expiryMinutes=int(doc.get("expiryMinutes") or 1),
         )
 
 
@@ -176,6 +178,7 @@ def record_intent(
     sent_at: float | None = None,
     client_key: str | None = None,
     copies: str | None = None,
+    expiry_minutes: int = 1,
 ) -> Trade:
     """Write the order before it is sent: status "pending", with its idempotency key.
 
@@ -195,6 +198,9 @@ def record_intent(
         "payout": payout,
         "account": account,
         "clientKey": client_key or secrets.token_hex(12),
+        # A 5- or 15-minute buy may still land long after a 1-minute one would: whoever reconciles
+        # it (maybe another process, after a crash) must know, or it could call it not placed.
+        "expiryMinutes": expiry_minutes,
         "decidedAt": decided_at,
         "sentAt": sent_at if sent_at is not None else decided_at,
         "placedAt": None,

@@ -239,6 +239,9 @@ def faults(d: Driver) -> dict:
     time.sleep(max(0.0, sent5 + FAST.landing + 0.5 - time.time()))
     out["silent_not_placed"] = find("silent", sent)
     out["silent5_unknown"] = find("silent5", sent5)
+    # A key this process never sent (another server's, after a crash): only the ledger's expiry tells.
+    out["foreign5_unknown"] = _lookup(b.find_order("foreign5", **order, sent_at=sent5, minutes=5))
+    out["foreign1_not_placed"] = _lookup(b.find_order("foreign5", **order, sent_at=sent5, minutes=1))
     d.control(buy_silent=False)
 
     # 4. An order that never closes: settlement times out, the order is open.

@@ -187,6 +187,9 @@ def test_a_buy_that_never_executed_is_unknown_until_it_can_no_longer_land(faults
     # The same wait is too short for a 5-minute option's buy: it could still land.
     assert error(faults["silent5"], "BrokerTimeout", 1.0)["order_may_exist"] is True
     assert faults["silent5_unknown"]["state"] == "unknown"
+    # Reconciled by another process: the ledger's expiry keeps a 5-minute buy unknown as long.
+    assert faults["foreign5_unknown"]["state"] == "unknown"
+    assert faults["foreign1_not_placed"]["state"] == "not_placed"
 
 
 def test_an_order_that_never_closes_times_out_and_stays_open(faults):

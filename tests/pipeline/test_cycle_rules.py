@@ -100,7 +100,7 @@ class ScriptedBroker(Broker):
             self.on_settlement(order_id)
         return self.orders[order_id]["settlement"]
 
-    def find_order(self, client_key, *, pair, direction, amount, sent_at, order_id=None):
+    def find_order(self, client_key, *, pair, direction, amount, sent_at, order_id=None, minutes=1):
         if self.always_unknown or (self.lookups and self.lookups.pop(0) == "unknown"):
             return OrderLookup("unknown")
         for order in self.orders.values():

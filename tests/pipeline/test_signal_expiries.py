@@ -98,6 +98,7 @@ def test_an_m5_signal_and_a_one_gale_signal_trade_their_own_expiry_and_gale_cap(
     for t in m5:
         assert t["expiresAt"] in (expiry_at(t["sentAt"], 5), expiry_at(t["placedAt"], 5))
         assert t["expiresAt"] % 60 == 0 and 270 < t["expiresAt"] - t["placedAt"] <= 330
+        assert t["expiryMinutes"] == 5  # what a reconciler in another process goes by
     entry, gale = m5
     assert entry["placedAt"] < m5_minute and entry["profit"] < 0 < gale["profit"]
     # The gale follows the entry's settlement, with the same expiry.

@@ -55,7 +55,7 @@ from glimpse.store.seed import seed_database
 from tests.fakes import iq_server
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.pipeline.bundle import MONDAY_MORNING
-from tests.pipeline.test_crash import Processes, shared_anchor, start_mongo
+from tests.pipeline.test_crash import MONEY, STRATEGY, Processes, shared_anchor, start_mongo
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEED = 15.0
@@ -72,25 +72,7 @@ PAPER_PASSWORD = "paper-pass"
 PAPER_STARTING_CENTS = 1_000_000
 IQ_STARTING = Decimal("10000.00")
 FALSE_STOP = "Você parou o Glimpse."
-STRATEGY = {
-    "name": "Toda Vela",
-    "nameKey": "toda vela",
-    "sequence": "1",
-    "operation": "call",
-    "mirror": True,
-    "createdBy": "Teste",
-}
-MONEY = {
-    "money": 2,
-    "gale": True,
-    "galeCount": 2,
-    "galeType": "dobro",
-    "sobra": 1,
-    "stopLoss": False,
-    "stopLossValue": 0,
-    "stopWin": False,
-    "stopWinValue": 0,
-}
+# The crash test's strategy (a match every minute) and money plan (2, gales 4 and 8).
 STAKE_CENTS = 200  # level 0 of MONEY; a gale entry is larger
 AUX = ("auxiliar.lister", "auxiliar.candles_starter", "auxiliar.server_assigner")
 FINAL_RESULTS = ("win", "loss", "doji", "failed", "not_placed")

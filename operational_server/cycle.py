@@ -132,7 +132,7 @@ def _set_operating(
         "operating": True,
         "active": decision.pair,
         "operacao": decision.direction,
-        "money": float(entries[level]),
+        "money": trades.to_cents(entries[level]),  # cents, like every stored amount
     }
     if first:  # a new cycle: one try per planned entry
         tries: list[dict[str, Any]] = [{"start": 0, "result": ""} for _ in entries]

@@ -178,7 +178,7 @@ class Operating(TypedDict, total=False):
 
     operating: bool
     active: str
-    money: float
+    money: int  # the stake in flight, cents (floats in reais on documents written before the change)
     operacao: str
     tries: list[Try]
 
@@ -319,8 +319,8 @@ class Account:
     iq_password: str = ""  # encrypted with GLIMPSE_SECRET_KEY
     iq_connected: bool = False
     iq_account_type: str = "treinamento"  # "treinamento" | "real"
-    iq_balance_practice: float | str = 0
-    iq_balance_real: float | str = 0
+    iq_balance_practice: int = 0  # iqBalancePractice, cents (the broker's last word)
+    iq_balance_real: int = 0  # iqBalanceReal, cents
     period_profit: int = 0  # iqPeriodProfit, cents
     period_loss: int = 0  # iqPeriodLoss, cents (positive)
     session_profit: int = 0  # iqSessionProfit, cents
@@ -373,8 +373,8 @@ class Account:
             iq_password=str(g("iqPassword") or ""),
             iq_connected=bool(g("iqConnected")),
             iq_account_type=str(g("iqAccountType") or "treinamento"),
-            iq_balance_practice=balance_practice if isinstance(balance_practice, (int, float, str)) else 0,
-            iq_balance_real=balance_real if isinstance(balance_real, (int, float, str)) else 0,
+            iq_balance_practice=money_cents(balance_practice),
+            iq_balance_real=money_cents(balance_real),
             period_profit=money_cents(g("iqPeriodProfit")),
             period_loss=money_cents(g("iqPeriodLoss")),
             session_profit=money_cents(g("iqSessionProfit")),
@@ -421,9 +421,14 @@ class Account:
             ("iqSessionProfit", self.session_profit),
             ("iqPeriodProfit", self.period_profit),
             ("iqPeriodLoss", self.period_loss),
+            ("iqBalancePractice", self.iq_balance_practice),
+            ("iqBalanceReal", self.iq_balance_real),
         ):
             if key in view:
                 view[key] = reais(amount)
+        if isinstance(view.get("operating"), dict) and "money" in view["operating"]:
+            # The stake in flight is stored in cents like every amount; the app reads reais.
+            view["operating"] = {**view["operating"], "money": reais(money_cents(view["operating"]["money"]))}
         view["iqConnected"] = self.iq_connected and bool(self.iq_password)
         return view
 
@@ -651,7 +656,8 @@ def set_broker_credentials(
     balance_practice: float,
     balance_real: float,
 ) -> None:
-    """Checked IQ Option credentials (the password already encrypted) and the balances the broker gave."""
+    """Checked IQ Option credentials (the password already encrypted) and the balances the broker gave
+    (reais, as the broker reports them; stored in cents)."""
     db[names.ACCOUNTS].update_one(
         {"_id": account_id},
         {
@@ -659,8 +665,8 @@ def set_broker_credentials(
                 "iqEmail": email,
                 "iqPassword": encrypted_password,
                 "iqConnected": True,
-                "iqBalancePractice": balance_practice,
-                "iqBalanceReal": balance_real,
+                "iqBalancePractice": money_cents(float(balance_practice)),
+                "iqBalanceReal": money_cents(float(balance_real)),
             }
         },
     )

@@ -471,26 +471,15 @@ def for_app(doc: dict[str, Any]) -> dict[str, Any]:
 
 # --- the broker's balance, as the app shows it --------------------------------------------
 
-# The account fields that show each broker balance (as checkIq writes them: reais, the app's shape).
+# The account fields that hold each broker balance (integer cents; the API answers reais).
 BALANCE_FIELDS = {"PRACTICE": "iqBalancePractice", "REAL": "iqBalanceReal"}
 
 
 def record_broker_balance(db: Any, user: str, account_type: str, balance_cents: int, now: float) -> None:
-    """The balance the broker just reported for the user's PRACTICE or REAL account.
-
-    The exact figure is `iqBalanceCents.<type>` (integer cents); the original
-    field keeps the reais number the app reads, derived from it.
-    """
+    """The balance the broker just reported for the user's PRACTICE or REAL account, in cents."""
     field = BALANCE_FIELDS[account_type]
     db[names.ACCOUNTS].update_one(
-        {"_id": oid(user)},
-        {
-            "$set": {
-                f"iqBalanceCents.{account_type}": int(balance_cents),
-                field: float(from_cents(int(balance_cents))),
-                "iqBalanceAt": now,
-            }
-        },
+        {"_id": oid(user)}, {"$set": {field: int(balance_cents), "iqBalanceAt": now}}
     )
 
 
@@ -538,11 +527,17 @@ def end_glimpse_session(db: Any, user: str, session: str) -> None:
 # --- the conversion of documents written in float reais ----------------------------------
 
 # The Accounts fields that hold money.
-ACCOUNT_MONEY_FIELDS = ("iqSessionProfit", "iqPeriodProfit", "iqPeriodLoss")
+ACCOUNT_MONEY_FIELDS = (
+    "iqSessionProfit",
+    "iqPeriodProfit",
+    "iqPeriodLoss",
+    "iqBalancePractice",
+    "iqBalanceReal",
+)
 
 
 def convert_account(db: Any, user: str | ObjectId) -> bool:
-    """Store the account's profit fields in integer cents, once.
+    """Store the account's profit and balance fields in integer cents, once.
 
     The convention of glimpse.store.accounts: an integer is cents, a float
     (or Decimal128) is reais from before the change. Every `$inc` in cents

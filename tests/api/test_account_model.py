@@ -66,6 +66,17 @@ def test_get_user_and_status_answer_profits_in_reais(client, db, user):
     assert status["user"]["iqSessionProfit"] == 12.34 and "password" not in status["user"]
 
 
+def test_balances_and_the_stake_in_flight_are_stored_in_cents_and_answered_in_reais(client, db, user):
+    db[names.ACCOUNTS].update_one(
+        {"email": user.email},
+        {"$set": {"iqBalancePractice": 998313, "iqBalanceReal": 0, "operating.money": 250}},
+    )
+    body = client.post("/glimpse/getUser", json={}, headers=user.headers).json
+    assert (body["iqBalancePractice"], body["iqBalanceReal"], body["operating"]["money"]) == (9983.13, 0.0, 2.5)
+    status = client.post("/glimpse/status", json={}, headers=user.headers).json
+    assert status["user"]["iqBalancePractice"] == 9983.13 and status["user"]["operating"]["money"] == 2.5
+
+
 def test_store_reads_and_conditional_writes(db, clock):
     new_id = accounts.create(db, "Ana Lima", "ana@example.com", "hash", clock.now(), premium_days=2)
     assert new_id is not None

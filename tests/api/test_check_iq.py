@@ -18,6 +18,7 @@ def test_check_iq_stores_the_password_encrypted(client, db, user, broker_check, 
     assert broker_check.calls == [("ana.iq@example.com", "iq-secret")]
     doc = db[names.ACCOUNTS].find_one({"email": user.email})
     assert doc["iqEmail"] == "ana.iq@example.com" and doc["iqConnected"] is True
+    assert doc["iqBalancePractice"] == 1_000_000 and type(doc["iqBalancePractice"]) is int  # cents
     assert (
         "iq-secret" not in doc["iqPassword"]
         and security.decrypt_secret(config.secret_key.get_secret_value(), doc["iqPassword"]) == "iq-secret"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
+from glimpse.store import accounts
 from glimpse.store import db as names
 from glimpse.store import trades as ledger
 from tests.pipeline.bundle import make_bundle
@@ -35,8 +36,8 @@ def test_after_a_settled_paper_order_the_account_holds_the_paper_balance(bundle)
     bundle.start(servers=1)
     bundle.press_start(uid)
     # Connecting stores the balance the broker has before any order.
-    bundle.wait_for(lambda: bundle.account(uid).get("iqBalanceCents"), 15, "the balance read on connecting")
-    assert bundle.account(uid)["iqBalanceCents"]["PRACTICE"] == 1_000_000
+    bundle.wait_for(lambda: bundle.account(uid).get("iqBalanceAt"), 15, "the balance read on connecting")
+    assert bundle.account(uid)["iqBalancePractice"] == 1_000_000
     trade = bundle.wait_for(
         lambda: bundle.db[names.TRADES].find_one({"user": uid, "status": "open"}), 90, "an open order"
     )
@@ -50,6 +51,7 @@ def test_after_a_settled_paper_order_the_account_holds_the_paper_balance(bundle)
     )
     assert settled.profit is not None
     account = bundle.account(uid)
-    assert account["iqBalanceCents"]["PRACTICE"] == paper_cents(bundle) == 1_000_000 + settled.profit
-    assert type(account["iqBalanceCents"]["PRACTICE"]) is int
-    assert account["iqBalancePractice"] == paper_cents(bundle) / 100  # the figure the app shows, in reais
+    assert account["iqBalancePractice"] == paper_cents(bundle) == 1_000_000 + settled.profit
+    assert type(account["iqBalancePractice"]) is int  # stored in cents, never a float
+    shown = accounts.public_view(account)["iqBalancePractice"]
+    assert shown == paper_cents(bundle) / 100  # the figure the app shows, in reais

@@ -348,4 +348,4 @@ def test_a_failing_balance_read_only_logs(caplog):
     assert outcome.result == "win"  # the session trades on
     broker.get_balance = lambda: 123.45  # type: ignore[method-assign]
     session.refresh_balance()
-    assert stored_account(session)["iqBalanceCents"] == {"PRACTICE": 12345}
+    assert stored_account(session)["iqBalancePractice"] == 12345

@@ -381,6 +381,12 @@ def test_9_alerts_rank_and_a_password_change(new_context, bundle: str, screensho
     expect(page.locator("[data-testid=rank-table] tbody tr", has_text="Demo")).to_have_count(0)
     screenshot(page, "09-rank")
 
+    # settings › notifications: the page answers from the server (no Telegram token in this bundle)
+    open_home(page, bundle, "settings")
+    page.get_by_test_id("settings-notifications").click()
+    expect(page.get_by_test_id("telegram-off")).to_contain_text("Telegram não está configurado")
+    screenshot(page, "09-notifications")
+
     # settings: the current password is checked; the new token replaces the old one
     open_home(page, bundle, "settings")
     page.locator("#home-content ion-item", has_text="Conta").click()

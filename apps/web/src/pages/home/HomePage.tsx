@@ -34,6 +34,7 @@ const PairsPage = lazy(() => import("../pairs/PairsPage"));
 const PayoutPage = lazy(() => import("../payout/PayoutPage"));
 const RankPage = lazy(() => import("../rank/RankPage"));
 const SettingsPage = lazy(() => import("../settings/SettingsPage"));
+const NotificationsPage = lazy(() => import("../settings/NotificationsPage"));
 const SignalsPage = lazy(() => import("../signals/SignalsPage"));
 // The dashboard comes with the shell; every other page is its own chunk, fetched when opened.
 const StrategiesPage = lazy(() => import("../strategies/StrategiesPage"));
@@ -44,6 +45,7 @@ const SECTIONS: Record<string, () => ReactNode> = {
   operations: () => <OperationsPage />,
   rank: () => <RankPage />,
   settings: () => <SettingsPage />,
+  notifications: () => <NotificationsPage />,
   broker: () => <BrokerPage />,
   payout: () => <PayoutPage />,
   pairs: () => <PairsPage />,

@@ -26,6 +26,7 @@ import { describeError } from "../../session/errors";
 import { useFieldSaver } from "../../session/useFieldSaver";
 import { useToast } from "../../session/useToast";
 import ResetPasswordForm from "../login/ResetPasswordForm";
+import { notificationsText } from "./notifications.i18n";
 import { useHistory } from "react-router-dom";
 
 type Panel = "account" | "password" | "forgot" | "glimpse" | "alerts" | "terms" | "language" | null;
@@ -278,7 +279,7 @@ const MAIN: { panel: Exclude<Panel, null | "password" | "forgot">; label: Messag
 ];
 
 export default function SettingsPage() {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
   const toast = useToast();
   const history = useHistory();
   const { account } = useAccount();
@@ -305,6 +306,9 @@ export default function SettingsPage() {
               <IonLabel>{t(item.label)}</IonLabel>
             </IonItem>
           ))}
+          <IonItem button onClick={() => history.push("/home/notifications")} data-testid="settings-notifications">
+            <IonLabel>{notificationsText(language, "notifications.title")}</IonLabel>
+          </IonItem>
         </IonList>
       ) : (
         <>

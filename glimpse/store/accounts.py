@@ -413,7 +413,7 @@ class Account:
         keys = self.present or tuple(self.to_doc())
         view: dict[str, Any] = {}
         for key in keys:
-            if key in SECRET_FIELDS:
+            if key in SECRET_FIELDS or key == "moneyUnit":  # a storage marker, not the app's business
                 continue
             attr = FIELDS.get(key)
             view[key] = self.extra.get(key) if attr is None else getattr(self, attr)

@@ -69,10 +69,22 @@ def test_get_user_and_status_answer_profits_in_reais(client, db, user):
 def test_balances_and_the_stake_in_flight_are_stored_in_cents_and_answered_in_reais(client, db, user):
     db[names.ACCOUNTS].update_one(
         {"email": user.email},
-        {"$set": {"iqBalancePractice": 998313, "iqBalanceReal": 0, "operating.money": 250}},
+        {
+            "$set": {
+                "iqBalancePractice": 998313,
+                "iqBalanceReal": 0,
+                "operating.money": 250,
+                "moneyUnit": "cents",
+            }
+        },
     )
     body = client.post("/glimpse/getUser", json={}, headers=user.headers).json
-    assert (body["iqBalancePractice"], body["iqBalanceReal"], body["operating"]["money"]) == (9983.13, 0.0, 2.5)
+    assert (body["iqBalancePractice"], body["iqBalanceReal"], body["operating"]["money"]) == (
+        9983.13,
+        0.0,
+        2.5,
+    )
+    assert "moneyUnit" not in body
     status = client.post("/glimpse/status", json={}, headers=user.headers).json
     assert status["user"]["iqBalancePractice"] == 9983.13 and status["user"]["operating"]["money"] == 2.5
 

@@ -209,3 +209,13 @@ def test_every_way_to_off_closes_the_glimpse_session(db, clock):
     account = accounts.find_by_id(db, oid)
     assert account is not None and accounts.end_orphan_stop(db, account, None)
     assert "glimpseSession" not in _account(db, user)
+
+
+def test_the_daily_count_down_spares_subscriptions_that_never_end(db, clock):
+    ids = {}
+    for days in (0, 3, accounts.PREMIUM_FOREVER):
+        doc = new_account(f"U {days}", f"u{days}@example.com", "x", clock.now(), premium_days=days)
+        ids[days] = db[names.ACCOUNTS].insert_one(doc).inserted_id
+    assert accounts.count_down_premium_days(db) == 1
+    left = {days: db[names.ACCOUNTS].find_one({"_id": i})["premiumDays"] for days, i in ids.items()}
+    assert left == {0: 0, 3: 2, accounts.PREMIUM_FOREVER: accounts.PREMIUM_FOREVER}

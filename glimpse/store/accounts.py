@@ -618,9 +618,15 @@ def add_premium_days(db: Any, account_id: ObjectId, days: int) -> None:
     db[names.ACCOUNTS].update_one({"_id": account_id}, {"$inc": {"premiumDays": days}})
 
 
+# The original's "subscription that never ends".
+PREMIUM_FOREVER = 9999
+
+
 def count_down_premium_days(db: Any) -> int:
-    """One day off every running subscription; how many accounts it touched."""
-    result = db[names.ACCOUNTS].update_many({"premiumDays": {"$gt": 0}}, {"$inc": {"premiumDays": -1}})
+    """One day off every running subscription (never off one that is forever); how many it touched."""
+    result = db[names.ACCOUNTS].update_many(
+        {"premiumDays": {"$gt": 0, "$lt": PREMIUM_FOREVER}}, {"$inc": {"premiumDays": -1}}
+    )
     return int(result.modified_count)
 
 

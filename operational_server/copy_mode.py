@@ -31,7 +31,7 @@ from glimpse.rules.timing import minute_start
 from glimpse.store import alerts, copying, trades
 from glimpse.store.accounts import Account
 from operational_server.cycle import CycleOutcome, Decision
-from operational_server.modes import Finished, ModeHost
+from operational_server.mode_base import Finished, ModeHost
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ into the list.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
 
 from glimpse.market.base import EXPIRY_MINUTES
 from glimpse.rules.money import money_management
@@ -22,17 +21,16 @@ from glimpse.rules.selection import (
     payout_passes,
 )
 from glimpse.rules.timing import coming_minute
-from glimpse.runtime.clock import Clock, wall_span
+from glimpse.runtime.clock import wall_span
 from glimpse.runtime.config import Config
 from glimpse.store import alerts, signals, strategies
 from glimpse.store.accounts import Account
 from glimpse.store.signals import Signal
+from operational_server.copy_mode import CopyMode
 from operational_server.cycle import CycleOutcome, Decision
-from operational_server.market_view import MarketView
+from operational_server.mode_base import Finished, Mode, ModeHost
 
 log = logging.getLogger(__name__)
-
-Finished = tuple[str, dict | None]
 
 
 def freshness(clock) -> float:
@@ -50,34 +48,6 @@ LIST_MIN_SECONDS = 15.0
 def list_freshness(clock, config: Config) -> float:
     """How old the lister's open-pairs list may be (market seconds; at least one wall second)."""
     return max(LIST_INTERVALS * float(config.lister_interval), LIST_MIN_SECONDS, wall_span(clock, 1.0))
-
-
-class ModeHost(Protocol):
-    """What a mode reads from the session that runs it."""
-
-    db: Any
-    clock: Clock
-    config: Config
-    market: MarketView
-    user_id: str
-    user: Account
-
-
-class Mode(Protocol):
-    name: str
-    strategy_doc: dict | None
-
-    def money_settings(self) -> dict: ...
-
-    def market_problem(self, instant: float) -> str | None:
-        """Why the market data at `instant` is too old to decide on, or None."""
-        ...
-
-    def decide(self, instant: float) -> tuple[Decision | None, Finished | None]: ...
-
-    def record(self, decision: Decision, outcome: CycleOutcome) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class StrategyMode:
@@ -236,7 +206,5 @@ def mode_for(session: ModeHost, user: Account) -> Mode | None:
     if mode == "signals":
         return SignalsMode(session, user)
     if mode == "copy":
-        from operational_server.copy_mode import CopyMode  # imports this module
-
         return CopyMode(session, user)
     return None

@@ -27,7 +27,8 @@ from glimpse.store import accounts, alerts, lifecycle, notifications, operations
 from glimpse.store.accounts import Account
 from operational_server import cycle, reconcile
 from operational_server.market_view import MarketView
-from operational_server.modes import Mode, mode_for
+from operational_server.mode_base import Mode
+from operational_server.modes import mode_for
 
 log = logging.getLogger(__name__)
 

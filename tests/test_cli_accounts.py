@@ -38,7 +38,7 @@ def real_mongo(monkeypatch):
     database = new_embedded_database("stand-in")
     opened = []
 
-    def fake_open(config):
+    def fake_open(config, prepare=True):
         assert not config.embedded
         opened.append(config)
         return database

@@ -116,8 +116,16 @@ class Traders:
     def start(self, email: str) -> None:
         token = self.tokens[email]
         api_call(self.base, "checkIq", {"email": "iq." + email, "password": "paper-password-1"}, token)
+        # A three-candle pattern, mirrored: it fires within minutes at any hour of the paper market
+        # (the default strategy, nine reds in a row, can stay silent for an hour).
+        name = f"Jornada {sorted(self.ids).index(email) + 1}"
+        api_call(self.base, "createStrategy", {"name": name, "sequence": "-1,1,-1", "operation": "call", "mirror": True},
+                 token)  # fmt: skip
         api_call(
-            self.base, "updateUser", {"fields": ["readTerms", "mode"], "values": [True, "strategy"]}, token
+            self.base,
+            "updateUser",
+            {"fields": ["readTerms", "mode", "strategy"], "values": [True, "strategy", name]},
+            token,
         )
         api_call(self.base, "updateUser", {"fields": ["glimpseStatus"], "values": ["waiting"]}, token)
 

@@ -54,6 +54,7 @@ from bench.api import (  # noqa: E402
     free_port,
     prepare_data,
     server_environment,
+    stop_on_sigterm,
 )
 from glimpse.runtime.config import load_config  # noqa: E402
 from glimpse.store.seed import DEMO_CODES, DEMO_LOGINS  # noqa: E402
@@ -211,13 +212,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds through the finally that stops the server
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     port = free_port()
     env = server_environment(port) | {"GLIMPSE_TRUSTED_PROXIES": "127.0.0.1/32"}
     config = load_config(env)

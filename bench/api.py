@@ -306,13 +306,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_sigterm(signum, frame):
+def stop_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through the finally that stops the server
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     port = free_port()
     env = server_environment(port)
     config = load_config(env)

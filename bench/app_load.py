@@ -37,7 +37,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # Run as a script, this folder comes first on the path, where a module may shadow the standard
-# library's (bench/copy.py shadows `copy`): look modules up from the repository instead.
+# library's: look modules up from the repository instead.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 CHROMIUM = Path(os.environ.get("GLIMPSE_TEST_CHROMIUM") or "/usr/bin/chromium")
 DEMO = ("demo@glimpse.local", "glimpse-demo")

@@ -12,7 +12,7 @@ figures, in wall milliseconds (market seconds = wall seconds at 1x):
   the leader traded (before its start; after it the cycle drops the copy).
 - missing: followers with no copied order within the candle.
 
-    .venv/bin/python bench/copy.py [--followers 10 100 500]
+    .venv/bin/python bench/copy_fanout.py [--followers 10 100 500]
 
 Prints one JSON object.
 """

@@ -25,10 +25,11 @@ is used unmodified. What this adapter adds around it:
   every other transport failure, becomes Unreachable. A socket that drops
   during a buy or while an order runs raises Disconnected (a buy: with
   order_may_exist); reconnect() logs in again with capped exponential back-off.
-* Quotes: the buy reply (`option`) carries the open quote in `value`, and
-  `option-closed` the close quote in `expiration_value` (field names of the
-  real broker from memory: the library reads neither). When a message lacks
-  one, the quote is taken from our candle stream (quote_source "stream").
+* Quotes: the broker's option messages carry the open quote in `value` and
+  `option-closed` the close quote in `expiration_value` (the names a public
+  typed client of IQ Option's socket gives both messages; the library reads
+  neither). When a message lacks one, the quote is taken from our candle
+  stream and the trade says so (quote_source "stream").
 * Finding an order (find_order): first what this process saw (its fills and
   the late replies), then the broker's option history (`get-options`, the
   library's get_options_v2 channel; reply `options`). An order absent from a

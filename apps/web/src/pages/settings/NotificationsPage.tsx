@@ -21,7 +21,7 @@ import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
-import { notificationsText, type NotificationsKey } from "./notifications.i18n";
+import type { MessageKey } from "../../i18n/core";
 
 type EventName = "sessionStarted" | "sessionStopped" | "cycleResult" | "stopLoss" | "stopWin" | "dailySummary";
 type MessageLanguage = "pt-BR" | "en";
@@ -67,11 +67,7 @@ const notificationsApi = {
 };
 
 export default function NotificationsPage() {
-  const { t, language } = useI18n();
-  const n = useCallback(
-    (key: NotificationsKey, params?: Record<string, string | number>) => notificationsText(language, key, params),
-    [language],
-  );
+  const { t } = useI18n();
   const toast = useToast();
   const [settings, setSettings] = useState<NotificationSettings | null>(null);
   const [link, setLink] = useState<LinkCode | null>(null);
@@ -105,7 +101,7 @@ export default function NotificationsPage() {
 
   if (!settings) {
     return (
-      <PageFrame title={n("notifications.title")}>
+      <PageFrame title={t("notifications.title")}>
         <IonSpinner data-testid="notifications-loading" />
       </PageFrame>
     );
@@ -122,28 +118,28 @@ export default function NotificationsPage() {
       (saved) => setSettings({ ...settings, ...saved }),
     );
   const queued = (answer: Queued) =>
-    answer.res === 1 ? toast(n("notifications.testQueued"), "success") : toast(answer.error ?? "", "danger");
+    answer.res === 1 ? toast(t("notifications.testQueued"), "success") : toast(answer.error ?? "", "danger");
 
   return (
-    <PageFrame title={n("notifications.title")}>
+    <PageFrame title={t("notifications.title")}>
       <IonList>
         <IonListHeader>
-          <IonLabel>{n("notifications.telegram")}</IonLabel>
+          <IonLabel>{t("notifications.telegram")}</IonLabel>
         </IonListHeader>
         {!settings.bot.configured ? (
           <IonItem>
-            <IonNote data-testid="telegram-off">{n("notifications.telegramOff")}</IonNote>
+            <IonNote data-testid="telegram-off">{t("notifications.telegramOff")}</IonNote>
           </IonItem>
         ) : settings.telegram.linked ? (
           <IonItem>
-            <IonLabel data-testid="telegram-state">{n("notifications.linked", { chat: settings.telegram.chat })}</IonLabel>
+            <IonLabel data-testid="telegram-state">{t("notifications.linked", { chat: settings.telegram.chat })}</IonLabel>
             <IonButton
               slot="end"
               disabled={busy}
               data-testid="telegram-test"
               onClick={() => run(notificationsApi.testTelegram, queued)}
             >
-              {n("notifications.test")}
+              {t("notifications.test")}
             </IonButton>
             <IonButton
               slot="end"
@@ -153,36 +149,36 @@ export default function NotificationsPage() {
               data-testid="telegram-unlink"
               onClick={() => run(notificationsApi.unlinkTelegram, () => load())}
             >
-              {n("notifications.unlink")}
+              {t("notifications.unlink")}
             </IonButton>
           </IonItem>
         ) : (
           <>
             <IonItem>
-              <IonLabel data-testid="telegram-state">{n("notifications.notLinked")}</IonLabel>
+              <IonLabel data-testid="telegram-state">{t("notifications.notLinked")}</IonLabel>
               <IonButton
                 slot="end"
                 disabled={busy}
                 data-testid="telegram-link"
                 onClick={() => run(notificationsApi.linkTelegram, setLink)}
               >
-                {n("notifications.link")}
+                {t("notifications.link")}
               </IonButton>
             </IonItem>
             {link?.res === 1 && (
               <IonItem lines="none">
                 <IonLabel className="ion-text-wrap">
-                  <p>{n("notifications.linkSteps", { bot: link.bot ?? "" })}</p>
+                  <p>{t("notifications.linkSteps", { bot: link.bot ?? "" })}</p>
                   <h2 data-testid="telegram-command">
                     <code>{link.command}</code>
                   </h2>
                   {link.link && (
                     <IonButton size="small" href={link.link} target="_blank" rel="noopener">
-                      {n("notifications.openBot")}
+                      {t("notifications.openBot")}
                     </IonButton>
                   )}
                   <IonButton size="small" fill="outline" data-testid="telegram-check" onClick={() => void load()}>
-                    {n("notifications.checkLink")}
+                    {t("notifications.checkLink")}
                   </IonButton>
                 </IonLabel>
               </IonItem>
@@ -196,7 +192,7 @@ export default function NotificationsPage() {
         )}
 
         <IonListHeader>
-          <IonLabel>{n("notifications.language")}</IonLabel>
+          <IonLabel>{t("notifications.language")}</IonLabel>
         </IonListHeader>
         <IonItem>
           <IonSegment
@@ -217,7 +213,7 @@ export default function NotificationsPage() {
         </IonItem>
 
         <IonListHeader>
-          <IonLabel>{n("notifications.events")}</IonLabel>
+          <IonLabel>{t("notifications.events")}</IonLabel>
         </IonListHeader>
         {settings.eventNames.map((event) => (
           <IonItem key={event}>
@@ -227,20 +223,20 @@ export default function NotificationsPage() {
               data-testid={`event-${event}`}
               onIonChange={(e) => void saveSwitch(event, e.detail.checked)}
             >
-              {n(`notifications.event.${event}` as NotificationsKey)}
+              {t(`notifications.event.${event}` as MessageKey)}
             </IonToggle>
           </IonItem>
         ))}
 
         <IonListHeader>
-          <IonLabel>{n("notifications.webhooks")}</IonLabel>
+          <IonLabel>{t("notifications.webhooks")}</IonLabel>
         </IonListHeader>
         <IonItem lines="none">
-          <IonNote className="ion-text-wrap">{n("notifications.webhookHint")}</IonNote>
+          <IonNote className="ion-text-wrap">{t("notifications.webhookHint")}</IonNote>
         </IonItem>
         {settings.webhooks.length === 0 && (
           <IonItem>
-            <IonNote>{n("notifications.none")}</IonNote>
+            <IonNote>{t("notifications.none")}</IonNote>
           </IonItem>
         )}
         {settings.webhooks.map((hook) => (
@@ -249,12 +245,12 @@ export default function NotificationsPage() {
               <h3>{hook.url}</h3>
               {secret?.id === hook.id && (
                 <p data-testid="webhook-secret">
-                  {n("notifications.secretOnce")} <code>{secret.secret}</code>
+                  {t("notifications.secretOnce")} <code>{secret.secret}</code>
                 </p>
               )}
             </IonLabel>
             <IonButton slot="end" disabled={busy} onClick={() => run(() => notificationsApi.testWebhook(hook.id), queued)}>
-              {n("notifications.test")}
+              {t("notifications.test")}
             </IonButton>
             <IonButton
               slot="end"
@@ -263,13 +259,13 @@ export default function NotificationsPage() {
               disabled={busy}
               onClick={() => run(() => notificationsApi.deleteWebhook(hook.id), () => load())}
             >
-              {n("notifications.delete")}
+              {t("notifications.delete")}
             </IonButton>
           </IonItem>
         ))}
         <IonItem>
           <IonInput
-            label={n("notifications.webhookUrl")}
+            label={t("notifications.webhookUrl")}
             labelPlacement="stacked"
             type="url"
             value={url}
@@ -291,7 +287,7 @@ export default function NotificationsPage() {
               )
             }
           >
-            {n("notifications.addWebhook")}
+            {t("notifications.addWebhook")}
           </IonButton>
         </IonItem>
       </IonList>

@@ -26,7 +26,6 @@ import { describeError } from "../../session/errors";
 import { useFieldSaver } from "../../session/useFieldSaver";
 import { useToast } from "../../session/useToast";
 import ResetPasswordForm from "../login/ResetPasswordForm";
-import { notificationsText } from "./notifications.i18n";
 import { useHistory } from "react-router-dom";
 
 type Panel = "account" | "password" | "forgot" | "glimpse" | "alerts" | "terms" | "language" | null;
@@ -279,7 +278,7 @@ const MAIN: { panel: Exclude<Panel, null | "password" | "forgot">; label: Messag
 ];
 
 export default function SettingsPage() {
-  const { t, language } = useI18n();
+  const { t } = useI18n();
   const toast = useToast();
   const history = useHistory();
   const { account } = useAccount();
@@ -307,7 +306,7 @@ export default function SettingsPage() {
             </IonItem>
           ))}
           <IonItem button onClick={() => history.push("/home/notifications")} data-testid="settings-notifications">
-            <IonLabel>{notificationsText(language, "notifications.title")}</IonLabel>
+            <IonLabel>{t("notifications.title")}</IonLabel>
           </IonItem>
         </IonList>
       ) : (

@@ -42,6 +42,7 @@ class TradesQuery(PageBody):
     ativo: Annotated[str, Field(max_length=20)] | None = None
     result: Literal["win", "loss", "doji", "failed", "unknown", "not_placed"] | None = None
     status: Literal["pending", "open", "unknown", "closed"] | None = None
+    mode: Literal["strategy", "signals", "copy"] | None = None
     since: Epoch | None = None
     until: Epoch | None = None
 

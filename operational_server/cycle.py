@@ -200,6 +200,8 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             client_key=decision.client_key if level == 0 else None,
             copies=decision.copies,
             expiry_minutes=decision.expiry,
+            # Managers filter the ledger by mode; the account's mode may change after the order.
+            mode="copy" if decision.copies else ctx.user.mode,
         )
         settlement: orders.Settlement | None = None
         try:

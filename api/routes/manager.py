@@ -152,13 +152,16 @@ def trades_filter(body: TradesQuery) -> dict[str, Any]:
         {"ativo": body.ativo} if body.ativo else {},
         {"result": body.result} if body.result else {},
         {"status": body.status} if body.status else {},
+        {"mode": body.mode} if body.mode else {},
         _time_range("decidedAt", body.since, body.until),
     )
 
 
 @endpoint(bp, "/getTrades", access=MANAGER, body=TradesQuery, role=SUPPORT, responses=PAGED)
 def get_trades(body: TradesQuery):
-    """The Trades ledger, newest first; filters `user`, `ativo`, `result`, `status`, `since`, `until`."""
+    """The Trades ledger, newest first; filters `user`, `ativo`, `result`, `status`, `mode`, `since`, `until`.
+
+    Trades written before the ledger recorded the mode have none, and no `mode` filter matches them."""
     db, query = ctx().db, trades_filter(body)
     rows, following = paging.fetch_models(
         lambda after, size: trades.newest_page(db, query, after, size),
@@ -172,7 +175,7 @@ def get_trades(body: TradesQuery):
 
 CSV_COLUMNS = ("_id", "user", "session", "server", "cycle", "ativo", "operacao", "amount", "galeLevel", "payout",
                "account", "decidedAt", "placedAt", "closedAt", "openPrice", "closePrice", "brokerOrderId",
-               "result", "profit", "status")  # fmt: skip
+               "result", "profit", "status", "mode")  # fmt: skip
 EXPORT_BATCH = 1000
 
 

@@ -98,6 +98,7 @@ class Trade:
     failure: str | None = None
     copies: str | None = None  # copy mode: the id of the leader trade this trade copies
     expiryMinutes: int = 1  # the option's expiry in minutes (1-5 turbo, 15 binary)
+    mode: str | None = None  # strategy | signals | copy; None on trades written before it was recorded
 
     @property
     def stake(self) -> Decimal:
@@ -148,6 +149,7 @@ class Trade:
             failure=doc.get("failure"),
             copies=doc.get("copies"),
             expiryMinutes=int(doc.get("expiryMinutes") or 1),
+            mode=doc.get("mode"),
         )
 
 
@@ -179,6 +181,7 @@ def record_intent(
     client_key: str | None = None,
     copies: str | None = None,
     expiry_minutes: int = 1,
+    mode: str | None = None,
 ) -> Trade:
     """Write the order before it is sent: status "pending", with its idempotency key.
 
@@ -221,6 +224,8 @@ def record_intent(
     }
     if copies is not None:
         doc["copies"] = copies
+    if mode is not None:
+        doc["mode"] = mode
     doc["_id"] = db[names.TRADES].insert_one(doc).inserted_id
     return Trade.from_doc(doc)
 

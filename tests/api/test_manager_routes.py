@@ -779,3 +779,26 @@ def test_server_flags_are_only_the_managers_own(db):
     before = servers.set_flag(db, "glimpse_01", "drain", True)
     assert before is not None and before.drain is None
     assert servers.set_flag(db, "glimpse_01", "drain", True) is None
+
+
+def test_trades_filter_by_the_mode_the_ledger_recorded(client, db, clock, manager, user):
+    from decimal import Decimal
+
+    from glimpse.store import trades
+
+    now = clock.now()
+    for i, mode in enumerate(("strategy", "signals", "copy", "signals", None)):
+        trades.record_intent(
+            db, user=user.id, session="s", server="glimpse_01", ativo="EURUSD", operacao="put",
+            amount=Decimal("2.00"), gale_level=0, payout=87, decided_at=now - i, cycle=f"c{i}",
+            account="PRACTICE", mode=mode,
+        )  # fmt: skip
+    signals = post(client, "getTrades", manager, {"mode": "signals"}).json
+    assert [t["cycle"] for t in signals] == ["c1", "c3"] and {t["mode"] for t in signals} == {"signals"}
+    # A trade from before the ledger kept the mode matches no mode filter, and is still listed without one.
+    assert [t["cycle"] for t in post(client, "getTrades", manager, {"mode": "copy"}).json] == ["c2"]
+    assert len(post(client, "getTrades", manager, {}).json) == 5
+    exported = post(client, "exportTrades", manager, {"mode": "strategy"}).get_data(as_text=True)
+    assert [row["mode"] for row in csv.DictReader(io.StringIO(exported))] == ["strategy"]
+    refused = post(client, "getTrades", manager, {"mode": "martingale"})
+    assert refused.status_code == 400 and "mode" in refused.get_data(as_text=True)

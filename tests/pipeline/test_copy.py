@@ -90,6 +90,7 @@ def test_fifty_followers_copy_the_leaders_entry_inside_its_candle(bundle):
         "the leader's first entry",
     )
     leader_id = str(entry["_id"])
+    assert entry["mode"] == "strategy"  # the leader trades its strategy; the ledger says so
     bundle.wait_for(
         lambda: (
             db[names.TRADES].count_documents({"copies": leader_id, "galeLevel": 0, "placedAt": {"$ne": None}})
@@ -109,6 +110,7 @@ def test_fifty_followers_copy_the_leaders_entry_inside_its_candle(bundle):
         multiplier = 1 + followers.index(c["user"]) % 3
         assert c["amount"] == entry["amount"] * multiplier  # the follower's own stake
         assert trades.Trade.from_doc(c).copies == leader_id
+        assert c["mode"] == "copy"
     assert db[names.TRADES].count_documents({"user": {"$in": stopped}}) == 0
     # The leader stops: followers keep operating and simply get no new entries.
     db[names.ACCOUNTS].update_one({"_id": ObjectId(leader)}, {"$set": {"glimpseStatus": "stopping"}})

@@ -84,6 +84,7 @@ def test_a_buy_reply_that_times_out_after_executing_is_unknown_then_settles_with
         (1, "closed", "win", 300),
     ]
     assert docs[0]["brokerOrderId"] == 1 and "BrokerTimeout" in docs[0]["failure"]
+    assert {t["mode"] for t in docs} == {account(session)["mode"]} == {"strategy"}
     assert outcome.result == "win" and len(broker.bought) == 2
     assert [o["p"] for o in ops_orders(session)] == [-200, 300]
     assert not any(a["title"] == "Ordem recusada." for a in account(session)["alerts"])

@@ -58,6 +58,7 @@ export interface Trade {
   result: string | null;
   profit: number | null;
   status: string;
+  mode?: "strategy" | "signals" | "copy" | null; // absent on trades recorded before the ledger kept the mode
 }
 
 export interface Overview {

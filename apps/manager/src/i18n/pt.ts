@@ -110,6 +110,11 @@ export const pt = {
   "trades.result": "Resultado",
   "trades.profit": "Lucro",
   "trades.anyResult": "Qualquer resultado",
+  "trades.mode": "Modo",
+  "trades.anyMode": "Qualquer modo",
+  "trades.mode.strategy": "Estratégia",
+  "trades.mode.signals": "Lista de sinais",
+  "trades.mode.copy": "Cópia",
   "trades.from": "De",
   "trades.to": "Até",
 

@@ -7,7 +7,7 @@ import TradesTable from "./TradesTable";
 
 export default function TradesPage() {
   const { t } = useI18n();
-  const [form, setForm] = useState({ user: "", ativo: "", result: "", since: "", until: "" });
+  const [form, setForm] = useState({ user: "", ativo: "", result: "", mode: "", since: "", until: "" });
   const [query, setQuery] = useState<Query>({ limit: 50 });
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const apply = () =>
@@ -16,6 +16,7 @@ export default function TradesPage() {
       user: form.user.trim() || undefined,
       ativo: form.ativo.trim().toUpperCase() || undefined,
       result: form.result || undefined,
+      mode: form.mode || undefined,
       since: dayToEpoch(form.since) ?? undefined,
       until: dayToEpoch(form.until, true) ?? undefined,
     });
@@ -27,6 +28,10 @@ export default function TradesPage() {
         <select value={form.result} onChange={set("result")} data-testid="trades-result">
           <option value="">{t("trades.anyResult")}</option>
           {["win", "loss", "doji", "failed"].map((r) => <option key={r} value={r}>{r}</option>)}
+        </select>
+        <select value={form.mode} onChange={set("mode")} data-testid="trades-mode" aria-label={t("trades.mode")}>
+          <option value="">{t("trades.anyMode")}</option>
+          {(["strategy", "signals", "copy"] as const).map((m) => <option key={m} value={m}>{t(`trades.mode.${m}`)}</option>)}
         </select>
         <label>{t("trades.from")} <input type="date" value={form.since} onChange={set("since")} /></label>
         <label>{t("trades.to")} <input type="date" value={form.until} onChange={set("until")} /></label>

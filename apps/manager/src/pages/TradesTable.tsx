@@ -25,7 +25,7 @@ export default function TradesTable({ query, showUser = true }: { query: Query; 
         <thead>
           <tr>
             <th>{t("trades.when")}</th>{showUser && <th>{t("trades.user")}</th>}<th>{t("trades.pair")}</th><th>{t("trades.direction")}</th>
-            <th>{t("trades.amount")}</th><th>{t("trades.gale")}</th><th>{t("trades.result")}</th><th>{t("trades.profit")}</th>
+            <th>{t("trades.amount")}</th><th>{t("trades.gale")}</th><th>{t("trades.result")}</th><th>{t("trades.profit")}</th><th>{t("trades.mode")}</th>
           </tr>
         </thead>
         <tbody>
@@ -39,6 +39,7 @@ export default function TradesTable({ query, showUser = true }: { query: Query; 
               <td className="num">{tr.galeLevel}</td>
               <td>{tr.result ?? tr.status}</td>
               <td className={`num ${tr.profit === null ? "" : resultClass(tr.profit)}`}>{tr.profit === null ? "—" : formatSignedMoney(tr.profit, language)}</td>
+              <td>{tr.mode ? t(`trades.mode.${tr.mode}`) : "—"}</td>
             </tr>
           ))}
         </tbody>

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -50,6 +51,10 @@ MINUTE_SIGMA_POINTS = 16.0
 FLAT_MINUTE_RATE = 0.005
 # Relative standard deviation of the block anchors around the typical level.
 ANCHOR_RELATIVE_SD = 0.004
+# Minutes of ticks each pair keeps computed (64 int64 each: 32 KB per pair per 64 minutes).
+# The candle streams ask for the same 15 minutes every second; a request longer
+# than this (a backtest's month) is computed directly instead of filling the cache.
+MINUTE_CACHE_SIZE = 256
 
 _FRACTION_BITS = 16
 _HALF_POINT = 1 << (_FRACTION_BITS - 1)
@@ -179,6 +184,10 @@ class PaperMarket:
         self.payout_min = payout_min
         self.payout_max = payout_max
         self._models: dict[str, _PairModel] = {}
+        # pair -> minute -> that minute's 64 tick values (fixed point, flat minutes applied).
+        # A minute's ticks are a pure function of (seed, pair, minute): computed once, reused.
+        self._minutes: dict[str, dict[int, np.ndarray]] = {}
+        self._minutes_lock = threading.Lock()
 
     # --- the model ------------------------------------------------------------------------------
 
@@ -269,12 +278,41 @@ class PaperMarket:
 
     # --- candles --------------------------------------------------------------------------------
 
-    def _minute_ticks(self, m: _PairModel, m0: int, count: int, until: float | None) -> np.ndarray:
-        """Fixed-point values of every tick of minutes m0 .. m0+count-1, shape (count, 64)."""
+    def _computed_ticks(self, m: _PairModel, m0: int, count: int) -> np.ndarray:
+        """Fixed-point values of every tick of minutes m0 .. m0+count-1, shape (count, 64), computed."""
         first, end = m0 << _MINUTE_LEVELS, (m0 + count) << _MINUTE_LEVELS
         ticks = self._grid(m, first, end, 0)[:-1].reshape(count, TICKS_PER_MINUTE)
         flat = self._flat(m, np.arange(m0, m0 + count, dtype=np.int64))
         ticks[flat] = ticks[flat, :1]
+        return ticks
+
+    def _cached_ticks(self, m: _PairModel, m0: int, count: int) -> np.ndarray:
+        """Like _computed_ticks(), computing only the minutes not computed before (a fresh array)."""
+        with self._minutes_lock:
+            cache = self._minutes.setdefault(m.name, {})
+            rows = [cache.get(minute) for minute in range(m0, m0 + count)]
+            missing = [i for i, row in enumerate(rows) if row is None]
+            if missing:
+                # One grid over the span of the missing minutes: its nodes are the same
+                # whatever the span, so the values equal a full recompute bit for bit.
+                lo, hi = missing[0], missing[-1]
+                fresh = self._computed_ticks(m, m0 + lo, hi - lo + 1)
+                for i in range(lo, hi + 1):
+                    if rows[i] is None:
+                        row = fresh[i - lo].copy()
+                        row.flags.writeable = False
+                        rows[i] = cache[m0 + i] = row
+                while len(cache) > MINUTE_CACHE_SIZE:
+                    del cache[next(iter(cache))]  # the oldest computed first
+        return np.stack(rows)  # type: ignore[arg-type]
+
+    def _minute_ticks(self, m: _PairModel, m0: int, count: int, until: float | None) -> np.ndarray:
+        """Fixed-point values of every tick of minutes m0 .. m0+count-1, shape (count, 64)."""
+        first = m0 << _MINUTE_LEVELS
+        if count <= MINUTE_CACHE_SIZE // 2:
+            ticks = self._cached_ticks(m, m0, count)
+        else:
+            ticks = self._computed_ticks(m, m0, count)
         if until is not None:
             # Ticks after `until` have not happened yet: hold the last known quote.
             last = tick_index(until) - first

@@ -1,0 +1,69 @@
+"""The paper market's minute cache: candles extended minute by minute equal a full recompute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from glimpse.market import paper_market
+from glimpse.market.paper_market import PaperMarket
+from glimpse.rules.pairs import PAIR_NAMES
+
+SEED = 20240601
+START = 1_717_419_600  # 2024-06-03 13:00 UTC, minute aligned
+
+
+def _full(pair: str, start: int, count: int, size: int = 60, until: float | None = None) -> list[dict]:
+    # A fresh market has computed nothing yet: it computes the whole window at once.
+    return PaperMarket(SEED).candles(pair, start, count, size, until)
+
+
+@pytest.mark.parametrize("pair", ["EURUSD", "USDJPY", "EURUSD-OTC"])
+def test_a_streamed_window_equals_the_full_recompute_over_many_minutes(pair):
+    market = PaperMarket(SEED)
+    keep = 15
+    # Every 7 s for 200 minutes: forming candles at every stage, minutes entering and leaving the window.
+    for t in np.arange(START + 60 * keep, START + 60 * (keep + 200), 7.0):
+        current = int(t // 60 * 60)
+        first = current - 60 * (keep - 1)
+        streamed = market.candles(pair, first, keep, 60, until=float(t))
+        assert streamed == _full(pair, first, keep, 60, float(t)), (pair, t)
+
+
+def test_every_pair_and_larger_candles_equal_the_full_recompute():
+    market = PaperMarket(SEED)
+    for pair in PAIR_NAMES:
+        for offset in (0, 300, 3600, 86400):
+            start = START + offset
+            assert market.candles(pair, start, 20) == _full(pair, start, 20), pair
+            assert market.candles(pair, start, 4, 300) == _full(pair, start, 4, 300), pair
+            until = start + 3 * 300 + 123.4
+            assert market.candles(pair, start, 4, 300, until) == _full(pair, start, 4, 300, until), pair
+
+
+def test_overlapping_and_gapped_requests_fill_the_cache_consistently():
+    market = PaperMarket(SEED)
+    market.candles("GBPUSD", START + 600, 5)  # cached minutes 10..14
+    market.candles("GBPUSD", START + 1800, 5)  # cached minutes 30..34
+    # A window over both cached runs and the gaps around and between them.
+    assert market.candles("GBPUSD", START, 60) == _full("GBPUSD", START, 60)
+
+
+def test_a_long_request_bypasses_the_cache_and_the_cache_stays_bounded(monkeypatch):
+    monkeypatch.setattr(paper_market, "MINUTE_CACHE_SIZE", 32)
+    market = PaperMarket(SEED)
+    long = market.candles("AUDCAD", START, 500)
+    assert long == _full("AUDCAD", START, 500)
+    for k in range(10):
+        market.candles("AUDCAD", START + 600 * k, 15)
+    assert len(market._minutes["AUDCAD"]) <= 32
+    assert market.candles("AUDCAD", START, 15) == long[:15]
+
+
+def test_cached_rows_are_not_changed_by_a_forming_candle():
+    market = PaperMarket(SEED)
+    until = START + 30.0
+    forming = market.candles("EURJPY", START, 1, until=until)[0]
+    complete = market.candles("EURJPY", START, 1)[0]
+    assert forming == _full("EURJPY", START, 1, until=until)[0]
+    assert complete == _full("EURJPY", START, 1)[0]

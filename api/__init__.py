@@ -20,6 +20,7 @@ from api.mailer import mailer_for
 from api.manager_app import register_manager_app
 from api.registry import ROUTES
 from api.routes import BLUEPRINTS
+from api.routes import chart as chart_routes
 from api.webapp import register_webapp
 from glimpse.runtime.clock import Clock, SystemClock
 from glimpse.runtime.config import Config, load_config
@@ -132,7 +133,7 @@ def create_app(
     throttle.init_app(app, config)
     # Before the blueprints' own hooks (which may read the body), so none sees a hostile one.
     app.before_request(_parse_public_bodies())
-    for bp in BLUEPRINTS:
+    for bp in (*BLUEPRINTS, chart_routes.bp):
         app.register_blueprint(bp)
     register_manager_app(app, config)
     register_webapp(app, config.web_dist)

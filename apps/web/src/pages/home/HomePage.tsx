@@ -12,7 +12,7 @@ import {
   IonTitle,
   IonToolbar,
 } from "@ionic/react";
-import { eyeOutline, listOutline, logOutOutline, settingsOutline, trophyOutline } from "ionicons/icons";
+import { copyOutline, eyeOutline, listOutline, logOutOutline, settingsOutline, trophyOutline } from "ionicons/icons";
 import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
 import { useHistory, useParams } from "react-router-dom";
 import LanguageSwitch from "../../components/LanguageSwitch";
@@ -28,6 +28,7 @@ import TermsOverlay from "./TermsOverlay";
 
 const AlertsPage = lazy(() => import("../alerts/AlertsPage"));
 const BrokerPage = lazy(() => import("../broker/BrokerPage"));
+const CopyPage = lazy(() => import("../copy/CopyPage"));
 const OperationsPage = lazy(() => import("../operations/OperationsPage"));
 const OrderOptionsPage = lazy(() => import("../orderOptions/OrderOptionsPage"));
 const PairsPage = lazy(() => import("../pairs/PairsPage"));
@@ -53,12 +54,14 @@ const SECTIONS: Record<string, () => ReactNode> = {
   strategies: () => <StrategiesPage />,
   signals: () => <SignalsPage />,
   alerts: () => <AlertsPage />,
+  copy: () => <CopyPage />,
 };
 
 const MENU: { section: string; label: MessageKey; icon: string }[] = [
   { section: "glimpse", label: "menu.glimpse", icon: eyeOutline },
   { section: "operations", label: "menu.operations", icon: listOutline },
   { section: "rank", label: "menu.rank", icon: trophyOutline },
+  { section: "copy", label: "menu.copy", icon: copyOutline },
   { section: "settings", label: "menu.settings", icon: settingsOutline },
 ];
 

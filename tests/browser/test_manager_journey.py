@@ -203,6 +203,18 @@ def test_2_find_the_user_see_their_trades_and_export_csv(
     rows_csv = list(csv.DictReader(io.StringIO(text)))
     assert rows_csv and {r["user"] for r in rows_csv} == {traders.ids[email]}
     assert {"ativo", "operacao", "amount", "result", "profit"} <= set(rows_csv[0])
+    assert {r["mode"] for r in rows_csv} == {"strategy"}
+    # The ledger of every user, filtered by the mode that placed each trade.
+    goto(page, bundle, "/trades")
+    page.get_by_test_id("trades-user").fill(traders.ids[email])
+    page.get_by_test_id("trades-mode").select_option("copy")
+    page.get_by_role("button", name="Buscar").click()
+    expect(page.locator("p.empty")).to_be_visible()  # loaded, and nothing copied
+    expect(page.get_by_test_id("trade-row")).to_have_count(0)
+    page.get_by_test_id("trades-mode").select_option("strategy")
+    page.get_by_role("button", name="Buscar").click()
+    expect(page.get_by_test_id("trade-row").first).to_contain_text("Estratégia")
+    screenshot(page, "manager-02-trades-by-mode")
 
 
 def test_3_grant_days_block_and_unblock(page: Page, bundle: str, traders: Traders, screenshot):

@@ -11,11 +11,17 @@ own stake (a multiplier of the leader's stake or a fixed stake), gale plan
 and stops apply, and the follower runs its own gale cycle on its own
 results.
 
-Each copy is claimed once in CopyFanout under a client key derived from
-(follower, leader trade), and the entry is written to the ledger and sent
-to the broker with that same key: a second session of the same follower
-(a crash and its successor, a stale one) finds the claim and places
-nothing, and a retry of the same buy is the same order for the broker.
+A copy is an order like any other, written ahead under a client key
+derived from (follower, leader trade), and its ledger id from that key: the
+claim in CopyFanout, then the pending trade (trades.record_intent, which the
+cycle writes right before the buy), then the buy with the same key. A kill
+between the claim and the trade leaves a claim with no trade, which the
+follower's next session takes over (the copy is judged again, never lost
+to the crash); a kill after the trade leaves it pending or unknown, and
+the next session reconciles it with find_order like any other order. A
+second session of the same follower (a successor, a stale one) meets the
+same trade and places nothing more, and a retry of the same buy is the same
+order for the broker.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -41,8 +46,6 @@ POLL_WALL_SECONDS = 0.05
 WATCH_WALL_SECONDS = 1.0
 # How far back a starting follower looks for a leader entry whose candle has not begun (market seconds).
 LOOKBACK_SECONDS = 60.0
-
-_HAS_EXPIRY = any(f.name == "expiry" for f in fields(Decision))
 
 
 class _LeaderFeed:
@@ -123,12 +126,12 @@ class CopyMode:
             if leader_trade in self.seen:
                 continue
             self.seen.add(leader_trade)
-            decision = self._copy(trades.Trade.from_doc(doc), doc)
+            decision = self._copy(trades.Trade.from_doc(doc))
             if decision is not None:
                 return decision, None
         return None, None
 
-    def _copy(self, entry: trades.Trade, doc: dict[str, Any]) -> Decision | None:
+    def _copy(self, entry: trades.Trade) -> Decision | None:
         s = self.session
         now = s.clock.now()
         if now >= minute_start(entry.decidedAt) + 60:
@@ -145,13 +148,14 @@ class CopyMode:
             follower=s.user_id,
             leader=self.follow.leader,
             leader_trade=str(entry.id),
+            decided_at=entry.decidedAt,
             server_session=str(getattr(s, "server_session", "")),
             now=now,
         )
         if key is None:
-            log.info("user %s: copy of %s already claimed; not placed again", s.user_id, entry.id)
+            log.info("user %s: copy of %s already in the ledger; not placed again", s.user_id, entry.id)
             return None
-        decision = Decision(
+        return Decision(
             entry.ativo,
             entry.operacao,
             entry.payout,
@@ -160,12 +164,8 @@ class CopyMode:
             copies=str(entry.id),
             client_key=key,
             stake=stake,
+            expiry=entry.expiryMinutes,  # the leader's M1, M5 or M15: the same option
         )
-        expiry = doc.get("expiry")
-        if _HAS_EXPIRY and isinstance(expiry, int) and expiry > 0:
-            changes: dict[str, Any] = {"expiry": expiry}  # a field of the multi-minute expiries work
-            decision = replace(decision, **changes)
-        return decision
 
     def _can_pay(self, stake: Decimal) -> bool:
         """Out of money: skip the copy (and say so once), rather than let the broker refuse it."""

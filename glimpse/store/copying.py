@@ -7,9 +7,10 @@
   id): whom they copy and with which stake, a multiplier of the leader's
   stake or a fixed stake in cents.
 - CopyFanout: one document per (follower, leader trade) copy, `_id` the
-  deterministic client key of the copied entry. Inserting it is the claim:
-  the `_id` is unique, so two sessions of the same follower (a crash and
-  its successor, or a stale one) can never both place the same copy.
+  deterministic client key of the copied entry: the session that claimed it.
+  The copy's ledger entry has an id derived from that key
+  (trades.intent_id), so two sessions of the same follower (a crash and its
+  successor, or a stale one) meet the same trade and never place two.
 
 The leader's level-0 trade in Trades is the signal itself; nothing is
 written for the leader.
@@ -26,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from glimpse.rules.money import cents
 from glimpse.store import db as names
+from glimpse.store import trades
 
 COPY_TRADERS = "CopyTraders"
 COPY_FOLLOWS = "CopyFollows"
@@ -191,9 +193,26 @@ def leader_entries(db: Any, leader: str, since: float) -> list[dict[str, Any]]:
 
 
 def claim(
-    db: Any, *, follower: str, leader: str, leader_trade: str, server_session: str, now: float
+    db: Any,
+    *,
+    follower: str,
+    leader: str,
+    leader_trade: str,
+    decided_at: float,
+    server_session: str,
+    now: float,
 ) -> str | None:
-    """Claim the follower's copy of a leader trade: its client key, or None when it was claimed already."""
+    """Claim the follower's copy of a leader trade: its client key, or None when it is not this session's.
+
+    The claim comes before the ledger's intent, which the cycle writes right
+    before the buy under the same key and an id derived from it
+    (trades.intent_id). A claim with no intent behind it was left by a
+    session that died between the two writes, or that dropped the copy (too
+    late, stopped, blocked): another session of the follower takes it over
+    and judges the copy again, so a crash there loses nothing. Once the
+    intent exists, the copy is that one trade whoever wrote it, placed or
+    being reconciled: never a second order.
+    """
     key = copy_key(follower, leader_trade)
     try:
         db[COPY_FANOUT].insert_one(
@@ -202,13 +221,29 @@ def claim(
                 "follower": follower,
                 "leader": leader,
                 "leaderTrade": leader_trade,
+                "decidedAt": decided_at,
                 "serverSession": server_session,
                 "claimedAt": now,
             }
         )
+        return key
     except DuplicateKeyError:
+        pass
+    if db[names.TRADES].find_one({"_id": trades.intent_id(key, decided_at)}, {"_id": 1}) is not None:
         return None
-    return key
+    taken = db[COPY_FANOUT].update_one(
+        {"_id": key, "serverSession": {"$ne": server_session}},
+        {"$set": {"serverSession": server_session, "claimedAt": now}, "$inc": {"takeovers": 1}},
+    )
+    return key if taken.modified_count == 1 else None
+
+
+def copy_trade(db: Any, follower: str, leader_trade: str, decided_at: float) -> dict[str, Any] | None:
+    """The follower's ledger entry copying `leader_trade` (decided at `decided_at`), if it was written."""
+    found: dict[str, Any] | None = db[names.TRADES].find_one(
+        {"_id": trades.intent_id(copy_key(follower, leader_trade), decided_at)}
+    )
+    return found
 
 
 def claimed(db: Any, follower: str, leader_trade: str) -> bool:

@@ -25,6 +25,7 @@ between the two halves leaves a closed trade with `credited: False`, which
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -32,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from bson import Decimal128, ObjectId
+from pymongo.errors import DuplicateKeyError
 
 from glimpse.rules.money import Amount, cents
 from glimpse.store import db as names
@@ -186,7 +188,9 @@ def record_intent(
     """Write the order before it is sent: status "pending", with its idempotency key.
 
     `client_key`: a deterministic key (copy mode derives it from the follower and
-    the leader trade), so a retry reaches the broker as the same order.
+    the leader trade), so a retry reaches the broker as the same order. Such an
+    intent is written once per key (see `intent_id`): a second writer gets the
+    first one's trade back, never a second trade for the same order.
     """
     doc: dict[str, Any] = {
         "user": user,
@@ -226,7 +230,33 @@ def record_intent(
         doc["copies"] = copies
     if mode is not None:
         doc["mode"] = mode
+    if client_key is not None:
+        return _record_once(db, doc, intent_id(client_key, decided_at))
     doc["_id"] = db[names.TRADES].insert_one(doc).inserted_id
+    return Trade.from_doc(doc)
+
+
+def intent_id(client_key: str, decided_at: float) -> ObjectId:
+    """The ledger id of an order with a deterministic client key: its decision second, then the key's hash.
+
+    The id, unique on MongoDB and on the embedded store alike with no other
+    index, makes the write-ahead itself the claim on the order: the session
+    that crashed after writing it, its successor and a stale one all meet
+    the same trade, which reconciliation resolves like any other.
+    """
+    second = max(0, min(int(decided_at), 2**32 - 1))
+    return ObjectId(second.to_bytes(4, "big") + hashlib.sha256(client_key.encode()).digest()[:8])
+
+
+def _record_once(db: Any, doc: dict[str, Any], trade_id: ObjectId) -> Trade:
+    doc["_id"] = trade_id
+    try:
+        db[names.TRADES].insert_one(doc)
+    except DuplicateKeyError:
+        existing = _get(db, trade_id)
+        if existing is None:  # deleted in between: nothing else can hold the id
+            raise
+        return existing
     return Trade.from_doc(doc)
 
 

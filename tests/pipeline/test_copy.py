@@ -165,6 +165,12 @@ def test_a_second_session_of_the_same_follower_places_nothing(copy_setup):
     assert decision.copies == leader_trade and decision.stake == Decimal("3.00")
     assert decision.client_key == copying.copy_key(follower, leader_trade)
     assert decision_expiry(decision) == minute_start(clock.now()) + 60
+    # The cycle writes the copy ahead of the buy (under the key, as run_cycle does).
+    trades.record_intent(
+        db, user=follower, session="s", server="srv", ativo=decision.pair, operacao=decision.direction,
+        amount=decision.stake, gale_level=0, payout=decision.payout, decided_at=decision.decided_at,
+        cycle="c", account="PRACTICE", client_key=decision.client_key, copies=decision.copies,
+    )  # fmt: skip
     # The same step again, and a new session of the same follower (after a crash): no second copy.
     assert first.decide(clock.now()) == (None, None)
     second = CopyMode(_host(db, clock, follower), Account())

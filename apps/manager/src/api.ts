@@ -17,6 +17,15 @@ export type Role = "admin" | "support";
 export type Status = "off" | "waiting" | "assigning" | "operating" | "stopping";
 type Res = { res: 0 | 1 };
 
+export interface Followable {
+  user: string;
+  name: string;
+  optedIn: boolean;
+  approved: boolean;
+  followable: boolean;
+  since: number;
+}
+
 export const idOf = (id: Oid | string | undefined): string => (typeof id === "string" ? id : (id?.$oid ?? ""));
 
 export interface UserRow {
@@ -171,6 +180,11 @@ export const api = {
   setPreferential: (name: string, on: boolean) => client.call<Res>("setServerPreferential", { name, on }),
   setDrain: (name: string, on: boolean) => client.call<Res>("setServerDrain", { name, on }),
   releaseUser: (name: string) => client.call<Res>("releaseServerUser", { name }),
+
+  // Copy trading: the traders who opted in to be copied, and the admin's approval switch.
+  followableRequests: () => client.call<Followable[]>("getFollowableRequests"),
+  approveFollowable: (user: string, approved: boolean) =>
+    client.call<Res & Partial<Followable>>("approveFollowable", { user, approved }),
 
   audit: page<AuditRecord>("getAudit"),
   questions: page<Question>("getQuestions"),

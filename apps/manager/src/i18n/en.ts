@@ -170,4 +170,9 @@ export const en: Record<MessageKey, string> = {
   "toast.adminOnly": "Admins only",
   "toast.error": "Something went wrong.",
   "toast.session": "Your session ended. Please log in again.",
+  "copy.title": "Copy trading",
+  "copy.notOptedIn": "This trader has not asked to be copied.",
+  "copy.approve": "Can be copied (approved)",
+  "copy.approved": "Approved: other traders can copy them.",
+  "copy.pending": "Asked to be copied; waiting for approval.",
 };

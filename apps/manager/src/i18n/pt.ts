@@ -185,6 +185,11 @@ export const pt = {
   "toast.adminOnly": "Só administradores",
   "toast.error": "Algo deu errado.",
   "toast.session": "Sua sessão terminou. Entre de novo.",
+  "copy.title": "Copy trading",
+  "copy.notOptedIn": "Este trader não pediu para ser copiado.",
+  "copy.approve": "Pode ser copiado (aprovado)",
+  "copy.approved": "Aprovado: outros traders podem copiá-lo.",
+  "copy.pending": "Pediu para ser copiado; aguarda aprovação.",
 };
 
 export type MessageKey = keyof typeof pt;

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { useParams } from "react-router-dom";
 import { formatDateTime, formatSignedMoney } from "../../../shared/src/format";
-import { api, type UserDetail } from "../api";
+import { api, type Followable, type UserDetail } from "../api";
 import Frame, { AdminButton } from "../components/Frame";
 import { useI18n } from "../i18n/I18nProvider";
 import type { MessageKey } from "../i18n/pt";
@@ -20,6 +20,15 @@ export default function UserDetailPage() {
   const [tradesKey, setTradesKey] = useState(0);
 
   const load = useCallback(async () => setDetail(await api.userDetail(id)), [id]);
+  // Copy trading: the trader's opt-in (null: never opted in), read on open and after the switch.
+  const [copyLeader, setCopyLeader] = useState<Followable | null | undefined>(undefined);
+  const loadCopy = useCallback(
+    async () => setCopyLeader((await api.followableRequests()).find((f) => f.user === id) ?? null),
+    [id],
+  );
+  useEffect(() => {
+    void loadCopy().catch(() => undefined);
+  }, [loadCopy]);
   useEffect(() => {
     void load();
     const timer = setInterval(() => void load().catch(() => undefined), 2000);
@@ -74,6 +83,32 @@ export default function UserDetailPage() {
               <textarea data-testid="alert-text" placeholder={t("users.alertText")} value={message} onChange={(e) => setMessage(e.target.value)} />
               <button type="submit" data-testid="send-alert">{t("users.sendAlert")}</button>
             </form>
+          </section>
+          <section className="card" data-testid="user-copy">
+            <h2>{t("copy.title")}</h2>
+            {copyLeader === undefined ? (
+              <p>{t("common.loading")}</p>
+            ) : copyLeader === null || !copyLeader.optedIn ? (
+              <p data-testid="copy-not-opted-in">{t("copy.notOptedIn")}</p>
+            ) : (
+              <label className="action" title={isAdmin ? undefined : adminOnly}>
+                <input
+                  type="checkbox"
+                  role="switch"
+                  data-testid="copy-approve"
+                  checked={copyLeader.approved}
+                  disabled={!isAdmin}
+                  onChange={(e) => {
+                    const approved = e.target.checked;
+                    void act(() => api.approveFollowable(id, approved), t("toast.done")).then(() => loadCopy());
+                  }}
+                />
+                {t("copy.approve")}
+              </label>
+            )}
+            {copyLeader?.optedIn && (
+              <p data-testid="copy-state">{copyLeader.approved ? t("copy.approved") : t("copy.pending")}</p>
+            )}
           </section>
           <section className="card wide">
             <h2>{t("users.trades")}</h2>

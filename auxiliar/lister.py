@@ -2,9 +2,13 @@
 
 A pair is open when the broker says so AND the time in GLIMPSE_TZ falls in
 today's ActivesSchedule window (the weekday taken in the same time zone).
-It writes OpenedActives{ativo, open: "True"|"False", payout} with one bulk
-upsert. A broker call that fails or exceeds its bound skips the tick; the
-last good data stays.
+It writes OpenedActives{ativo, open: "True"|"False", payout, updatedAt}
+with one bulk upsert, and only the pairs whose open flag or payout changed
+(compared with what is stored, so a write through the updateAtivos route
+counts too). The others only get their updatedAt stamp refreshed, in one
+write, once it is STAMP_INTERVALS intervals old: the bots read the list's
+age from it. A broker call that fails or exceeds its bound skips the tick;
+the last good data stays.
 
 Run alone: python -m auxiliar.lister
 """
@@ -25,7 +29,17 @@ from glimpse.store import db as names
 from glimpse.store.db import upsert_all
 
 log = logging.getLogger(__name__)
+_ABSENT = object()
+
+
+def _stamp(doc: dict) -> float:
+    stamp = doc.get("updatedAt")
+    return float(stamp) if isinstance(stamp, (int, float)) else float("-inf")
+
+
 NAME = "Lister"
+# Intervals after which an unchanged list gets its updatedAt refreshed (the bots call a list stale after 4).
+STAMP_INTERVALS = 2
 
 
 def listing(assets: dict[str, dict], schedules: dict[str, dict], local_dt) -> list[dict]:
@@ -61,8 +75,27 @@ class Lister(Ticker):
             return False  # no market data: after a few such ticks the heartbeat stops (/health shows it)
         schedules = {doc["ativo"]: doc for doc in db[names.ACTIVES_SCHEDULE].find({}, {"_id": 0})}
         docs = listing(assets, schedules, local_datetime(now, self.ctx.config.zone))
-        upsert_all(db[names.OPENED_ACTIVES], "ativo", [dict(d, updatedAt=now) for d in docs])
+        self._store(docs, now)
         return True
+
+    def _store(self, docs: list[dict], now: float) -> None:
+        collection = self.ctx.db[names.OPENED_ACTIVES]
+        stored = {d.get("ativo"): d for d in collection.find({}, {"_id": 0})}
+        changed = [
+            dict(d, updatedAt=now)
+            for d in docs
+            if any(stored.get(d["ativo"], {}).get(k, _ABSENT) != v for k, v in d.items())
+        ]
+        upsert_all(collection, "ativo", changed)
+        written = {d["ativo"] for d in changed}
+        old = [
+            d["ativo"]
+            for d in docs
+            if d["ativo"] not in written
+            and not now - _stamp(stored.get(d["ativo"], {})) < STAMP_INTERVALS * float(self.interval)
+        ]
+        if old:
+            collection.update_many({"ativo": {"$in": old}}, {"$set": {"updatedAt": now}})
 
     def teardown(self) -> None:
         self.account.close()

@@ -60,6 +60,35 @@ def timed(function, repeat: int) -> tuple[float, float]:
     return statistics.median(runs), min(runs)
 
 
+def loop_cycles(
+    colours: list[int], directions: list[int], gales: int
+) -> tuple[int, list[int], int, int, int]:
+    """The gale cycle from each signal (direction +1/-1 at index t; 0 = none), the backtester's rules as a
+    plain loop: the reference the vectorised engine and the catalog are checked against (tests import it)."""
+    signals, win_at, loss, unresolved, dojis = 0, [0] * (gales + 1), 0, 0, 0
+    for t, direction in enumerate(directions):
+        if not direction:
+            continue
+        signals += 1
+        level, done = 0, False
+        for colour in colours[t + 1 :]:
+            if colour == 0:
+                dojis += 1
+            elif colour == direction:
+                win_at[level] += 1
+                done = True
+                break
+            else:
+                level += 1
+                if level > gales:
+                    loss += 1
+                    done = True
+                    break
+        if not done:
+            unresolved += 1
+    return signals, win_at, loss, unresolved, dojis
+
+
 def python_loop(
     rows: list[list[int]], sequence: tuple[int, ...], wanted: int, gales: int
 ) -> tuple[int, list[int], int, int, int]:
@@ -68,33 +97,18 @@ def python_loop(
     inverse = tuple(-c for c in sequence)
     signals, win_at, loss, unresolved, dojis = 0, [0] * (gales + 1), 0, 0, 0
     for colours in rows:
-        n = len(colours)
-        for t in range(k - 1, n):
+        directions = [0] * len(colours)
+        for t in range(k - 1, len(colours)):
             window = tuple(colours[t - k + 1 : t + 1])
-            if window == sequence:
-                direction = wanted
-            elif window == inverse:
-                direction = -wanted
-            else:
-                continue
-            signals += 1
-            level, done = 0, False
-            for r in range(t + 1, n):
-                colour = colours[r]
-                if colour == 0:
-                    dojis += 1
-                elif colour == direction:
-                    win_at[level] += 1
-                    done = True
-                    break
-                else:
-                    level += 1
-                    if level > gales:
-                        loss += 1
-                        done = True
-                        break
-            if not done:
-                unresolved += 1
+            directions[t] = wanted if window == sequence else -wanted if window == inverse else 0
+        row = loop_cycles(colours, directions, gales)
+        signals, loss, unresolved, dojis = (
+            signals + row[0],
+            loss + row[2],
+            unresolved + row[3],
+            dojis + row[4],
+        )
+        win_at = [a + b for a, b in zip(win_at, row[1], strict=True)]
     return signals, win_at, loss, unresolved, dojis
 
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.backtest import loop_cycles
 from glimpse.backtest.catalog import (
     MAX_LENGTH,
     Candidates,
@@ -212,34 +213,6 @@ def test_bad_rules_name_the_field():
     with pytest.raises(QuadrantError, match="unknown"):
         preset("nope")
     assert QuadrantRule.from_document(PRESETS["milhao"].as_document()) == PRESETS["milhao"]
-
-
-def loop_cycles(
-    colours: list[int], directions: list[int], gales: int
-) -> tuple[int, list[int], int, int, int]:
-    """Cycles from each signal, the backtester's rules as a plain loop."""
-    signals, win_at, loss, unresolved, dojis = 0, [0] * (gales + 1), 0, 0, 0
-    for t, direction in enumerate(directions):
-        if not direction:
-            continue
-        signals += 1
-        level, done = 0, False
-        for colour in colours[t + 1 :]:
-            if colour == 0:
-                dojis += 1
-            elif colour == direction:
-                win_at[level] += 1
-                done = True
-                break
-            else:
-                level += 1
-                if level > gales:
-                    loss += 1
-                    done = True
-                    break
-        if not done:
-            unresolved += 1
-    return signals, win_at, loss, unresolved, dojis
 
 
 def test_quadrant_candidates_in_the_scan_equal_a_plain_loop():

@@ -73,6 +73,49 @@ def server_names(count: int, prefix: str | None = None) -> list[str]:
     return [f"{prefix}{i:02d}" for i in range(1, count + 1)]
 
 
+# Imported by a zygote's parent before it forks, beyond what importing this module loads:
+# what a server's session loads on its first user, so every child shares it.
+PRELOAD = (
+    "glimpse.market.iqoption",
+    "glimpse.market.paper",
+    "glimpse.store.migrate",
+)
+
+
+def preload(broker: str) -> None:
+    """Import (without threads or sockets) what a server process would import on its first session."""
+    import importlib
+
+    for module in PRELOAD:
+        importlib.import_module(module)
+    if broker == "iqoption":
+        from glimpse.market import iqoption
+
+        iqoption.preload()
+
+
+def run_zygote(names: list[str]) -> int:
+    """`python -m operational_server --zygote N`: one process per server, forked from this one.
+
+    The configuration is read (and the database checked) here; each child opens its own
+    database connection and runs one server until SIGTERM (glimpse.runtime.zygote).
+    """
+    from glimpse.market import iqoption
+    from glimpse.runtime.services import _standalone_config, context_for, run_until_stopped
+    from glimpse.runtime.zygote import Zygote
+
+    config = _standalone_config("operational_server", [])
+    if config is None:
+        return 2
+
+    def child(name: str) -> int:
+        return run_until_stopped([ServerPool(context_for(config), [name]).start()])
+
+    return Zygote(
+        names, child, preload=lambda: preload(config.broker), after_fork=[iqoption.after_fork]
+    ).run()
+
+
 class OperationalService:
     name = "operational_server"
 

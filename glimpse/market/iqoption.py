@@ -19,6 +19,9 @@ is used unmodified. What this adapter adds around it:
 * One live connection per process: the library keeps its session in module
   globals. A second connect in the process raises ConnectionInUse; closing
   a connection resets those globals, so the next one logs in afresh.
+  Many users share memory instead through a pre-fork parent
+  (glimpse.runtime.zygote): it calls preload(), and each forked child
+  after_fork(), before its one connection.
 * IQ_Option has no logout() in this version: close() logs out through the
   HTTP resource and closes the socket.
 * connect() raises AttributeError when the login host is down; that, and
@@ -56,6 +59,7 @@ import json
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -165,6 +169,23 @@ def _library():
     logging.getLogger("websocket").setLevel(logging.WARNING)
     logging.getLogger("iqoptionapi").setLevel(logging.WARNING)
     return IQ_Option, global_value, constants
+
+
+def preload() -> None:
+    """Import the client library now: a pre-fork parent (glimpse.runtime.zygote) shares it with its children."""
+    _library()
+
+
+def after_fork() -> None:
+    """In a forked child: this process's own connection slot, and the library's globals as a fresh import has them."""
+    global _slot, _slot_owner, _library_stuck, _patch_lock
+    _slot = threading.Condition()
+    _slot_owner = None
+    _library_stuck = False
+    _patch_lock = threading.Lock()
+    global_value = sys.modules.get("iqoptionapi.global_value")
+    if global_value is not None:
+        _reset_globals(global_value)
 
 
 def _install_patch(config: Config, timeouts: IQTimeouts) -> None:

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from glimpse.backtest.engine import as_colours
+from glimpse.backtest.engine import as_colours, report_entry
 from glimpse.backtest.stats import benjamini_hochberg, binomial_sf, break_even, expected_net, wilson
 from glimpse.rules.money import MoneyPlan
 from glimpse.rules.patterns import CALL, PUT, Strategy, format_sequence, sequence_code
@@ -289,23 +289,6 @@ class Counts:
         return report_entry(
             sum(outcome), win_at, outcome[LOSS_COLUMN], outcome[UNRESOLVED_COLUMN], int(self.dojis[g][row])
         )
-
-
-def report_entry(
-    signals: int, win_at: Sequence[int], loss: int, unresolved: int, dojis: int
-) -> dict[str, Any]:
-    """The figures of one pair or total, as backtest_report computes them (same arithmetic)."""
-    resolved = sum(win_at) + loss
-    cumulative = np.cumsum(win_at).tolist() if len(win_at) else []
-    return {
-        "signals": int(signals),
-        "win_at": [int(w) for w in win_at],
-        "loss": int(loss),
-        "unresolved": int(unresolved),
-        "dojis": int(dojis),
-        "win_rate_at": [w / resolved if resolved else None for w in win_at],
-        "win_rate_cumulative": [w / resolved if resolved else None for w in cumulative],
-    }
 
 
 def tally(

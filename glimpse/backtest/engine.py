@@ -560,7 +560,10 @@ def _money(levels: np.ndarray, nets: np.ndarray) -> MoneyFigures:
     return MoneyFigures(np.cumsum(per_cycle), levels == LOSS)
 
 
-def _stats(signals: int, win_at: Sequence[int], loss: int, unresolved: int, dojis: int) -> dict[str, Any]:
+def report_entry(
+    signals: int, win_at: Sequence[int], loss: int, unresolved: int, dojis: int
+) -> dict[str, Any]:
+    """The figures of one pair or of the total in backtest_report (the catalog's rows use the same)."""
     resolved = sum(win_at) + loss
     cumulative = np.cumsum(win_at).tolist() if len(win_at) else []
     return {
@@ -585,7 +588,7 @@ def combine(
     merged_levels: list[np.ndarray] = []
     merged_at: list[np.ndarray] = []
     for name, result in results.items():
-        entry = _stats(result.signals, result.win_at, result.loss, result.unresolved, result.dojis)
+        entry = report_entry(result.signals, result.win_at, result.loss, result.unresolved, result.dojis)
         if nets is not None:
             if result.levels is None or result.resolved_at is None:
                 raise BacktestError("money figures need the sequential mode")
@@ -598,7 +601,7 @@ def combine(
         total.loss += result.loss
         total.unresolved += result.unresolved
         total.dojis += result.dojis
-    summary = _stats(total.signals, total.win_at, total.loss, total.unresolved, total.dojis)
+    summary = report_entry(total.signals, total.win_at, total.loss, total.unresolved, total.dojis)
     if nets is not None:
         # the pairs' bots side by side: their cycles in the order they ended (ties in pair order)
         all_levels = np.concatenate(merged_levels) if merged_levels else np.zeros(0, dtype=np.int64)

@@ -117,9 +117,19 @@ def _progress(total: int):
     return advance, bar.close
 
 
-def _series(args: argparse.Namespace, advance) -> tuple[dict[str, np.ndarray], int]:
+def _paper_market(config, seed: int | None):
+    """The paper market of the bundle (`--seed` may pick another one)."""
     from glimpse.market.paper_market import PaperMarket
 
+    try:
+        return PaperMarket(
+            config.paper_seed if seed is None else seed, config.paper_payout_min, config.paper_payout_max
+        )
+    except ValueError as exc:
+        raise CLIError(f"--seed: {exc}") from None
+
+
+def _series(args: argparse.Namespace, advance) -> tuple[dict[str, np.ndarray], int]:
     if not 1 <= args.days <= MAX_DAYS:
         raise CLIError(f"--days: must be from 1 to {MAX_DAYS}, got {args.days}")
     try:
@@ -127,11 +137,7 @@ def _series(args: argparse.Namespace, advance) -> tuple[dict[str, np.ndarray], i
     except sources.ColourSourceError as exc:
         raise CLIError(f"--pairs: {exc}") from None
     config = load_config()
-    seed = config.paper_seed if args.seed is None else args.seed
-    try:
-        market = PaperMarket(seed, config.paper_payout_min, config.paper_payout_max)
-    except ValueError as exc:
-        raise CLIError(f"--seed: {exc}") from None
+    market = _paper_market(config, args.seed)
     start, minutes = sources.last_complete_minutes(SystemClock().now(), args.days)
     series = {}
     for pair in pairs:
@@ -201,7 +207,6 @@ def run_signals(args: argparse.Namespace) -> int:
         read_list,
         signal_catalog,
     )
-    from glimpse.market.paper_market import PaperMarket
     from glimpse.rules.money import MoneyPlan
 
     try:
@@ -213,11 +218,7 @@ def run_signals(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(f"--payout/--stake: {exc}") from None
     config = load_config()
-    seed = config.paper_seed if args.seed is None else args.seed
-    try:
-        market = PaperMarket(seed, config.paper_payout_min, config.paper_payout_max)
-    except ValueError as exc:
-        raise CLIError(f"--seed: {exc}") from None
+    market = _paper_market(config, args.seed)
     now = SystemClock().now()
     parsed = read_list(text, now, config.zone)
     try:

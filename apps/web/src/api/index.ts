@@ -8,6 +8,7 @@ import { call, conditional, download } from "./client";
 import type {
   Account,
   Balances,
+  CandlesAnswer,
   BacktestQuery,
   BacktestReport,
   Pair,
@@ -58,6 +59,9 @@ export const api = {
   getUserTrades: (filters: TradeFilters, limit = 100, cursor?: string) =>
     call<TradesPage>("getUserTrades", { ...filterBody(filters), limit, ...(cursor ? { cursor } : {}) }),
   exportUserTrades: (filters: TradeFilters) => download("exportUserTrades", filterBody(filters)),
+  /** One pair's one-minute candles from `from` to `to` (epoch seconds; the API stops at now). */
+  getCandles: (pair: string, from: number, to: number) =>
+    call<CandlesAnswer>(`getCandles?${new URLSearchParams({ pair, from: String(Math.floor(from)), to: String(Math.floor(to)) })}`, undefined, "GET"),
   getRank: () => call<RankRow[]>("getRank"),
   getTerms: () => call<{ name: string; value: string }[]>("getTerms"),
 };

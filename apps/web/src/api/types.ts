@@ -168,3 +168,12 @@ export interface RankRow {
 export type Balances =
   | { res: 1; account: string; treinamento: number; real: number }
   | { res: string; error?: string; field?: string };
+
+/** getCandles: one pair's one-minute candles, oldest first. */
+export interface CandlesAnswer {
+  pair: string;
+  size: number;
+  source: "paper" | "stream";
+  serverTime: number;
+  candles: { from: number; o: number; c: number; h: number; l: number }[];
+}

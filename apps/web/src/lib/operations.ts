@@ -20,6 +20,7 @@ export interface CycleLog {
   horario: number;
   operacao: "call" | "put";
   money: number;
+  cycle?: string; // the cycle's id in the ledger (Trades.cycle)
   candles?: CandleData[][];
   operacoes?: OrderLog[];
 }
@@ -36,6 +37,7 @@ export interface OperationsDoc {
 
 export interface Cycle {
   key: string;
+  cycleId?: string;
   ativo: string;
   horario: number;
   operacao: "call" | "put";
@@ -65,6 +67,7 @@ export function flattenCycles(docs: OperationsDoc[]): Cycle[] {
       if (!op || typeof op.horario !== "number") return;
       cycles.push({
         key: `${doc._id?.$oid ?? d}-${i}`,
+        ...(typeof op.cycle === "string" && op.cycle ? { cycleId: op.cycle } : {}),
         ativo: op.ativo,
         horario: op.horario,
         operacao: op.operacao,

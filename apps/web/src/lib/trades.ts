@@ -17,7 +17,9 @@ export interface TradeRow {
   profit: number | null;
   status: "pending" | "open" | "unknown" | "closed";
   decidedAt: number;
+  openedAt?: number | null;
   expiresAt?: number | null;
+  closedAt?: number | null;
   account?: string;
   session?: string;
   cycle?: string;
@@ -44,16 +46,19 @@ export interface TradeFilters {
   ativo?: string;
   result?: TradeResult | "open";
   mode?: "strategy" | "signals" | "copy";
+  since?: number; // epoch seconds (a cycle's chart asks for its own orders)
+  until?: number;
 }
 
 export type SortKey = "decidedAt" | "ativo" | "galeLevel" | "amount" | "openPrice" | "closePrice" | "result" | "profit";
 export type SortDir = "asc" | "desc";
 
 /** The API body for the filters: empty fields are left out (the API refuses "" for a date). */
-export function filterBody(filters: TradeFilters): Record<string, string> {
-  const body: Record<string, string> = {};
+export function filterBody(filters: TradeFilters): Record<string, string | number> {
+  const body: Record<string, string | number> = {};
   for (const [key, value] of Object.entries(filters)) {
     if (typeof value === "string" && value.trim() !== "") body[key] = value.trim();
+    else if (typeof value === "number" && Number.isFinite(value)) body[key] = value;
   }
   return body;
 }

@@ -40,6 +40,7 @@ import { summarizeLastSession, type SessionSummary } from "../../lib/sessionSumm
 import AlertBanners from "./AlertBanners";
 import SessionSummaryCard from "./SessionSummaryCard";
 import ModeSheet from "./ModeSheet";
+import LiveChart from "./LiveChart";
 import OperatingCard from "./OperatingCard";
 import { useStatusPoll } from "./useStatusPoll";
 import WaitingCard from "./WaitingCard";
@@ -114,6 +115,13 @@ export default function GlimpsePage() {
     setBanners((b) => [...b, ...fresh]);
     markShown(fresh.map((a) => a.time));
   }, [account?.alerts, markShown]);
+
+  // The pair on the live chart: the one in flight, kept between cycles so the chart stays put.
+  const activePair = account?.operating?.active || "";
+  const [chartPair, setChartPair] = useState("");
+  useEffect(() => {
+    if (activePair) setChartPair(activePair);
+  }, [activePair]);
 
   const hideBanner = useCallback((time: string) => setBanners((b) => b.filter((a) => a.time !== time)), []);
 
@@ -294,6 +302,11 @@ export default function GlimpsePage() {
             <WaitingCard slides={account.settings?.glimpse?.slides ?? true} />
           )}
         </section>
+        {status === "operating" && chartPair && (
+          <section className="live">
+            <LiveChart pair={chartPair} tries={account.operating?.tries ?? []} />
+          </section>
+        )}
 
         <section className="start-stop">
           <p className="status" data-testid="glimpse-status" data-status={status}>

@@ -7,8 +7,8 @@ import { useI18n } from "../../i18n/I18nProvider";
 import { formatDateTime, formatMoney, formatSignedMoney, resultClass } from "../../lib/format";
 import { cumulative, flattenCycles, readNote, type Cycle, type OrderLog } from "../../lib/operations";
 import { describeError } from "../../session/errors";
-import CandleChart from "./CandleChart";
 import CumulativeChart from "./CumulativeChart";
+import CycleChart from "./CycleChart";
 import TradesTable from "./TradesTable";
 import { useAccount } from "../../session/AccountProvider";
 
@@ -33,7 +33,7 @@ function CycleDetails({ cycle }: { cycle: Cycle }) {
   const { t, language } = useI18n();
   return (
     <div className="cycle-details" data-testid="cycle-details">
-      <CandleChart candles={cycle.candles} label={t("operations.chart", { pair: cycle.ativo })} />
+      <CycleChart cycle={cycle} />
       <dl>
         <dt>{t("operations.strategy")}</dt>
         <dd>{cycle.strategy === null ? t("mode.signals") : cycle.strategy || "-"}</dd>

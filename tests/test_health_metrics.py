@@ -289,6 +289,37 @@ def test_metrics_counters_equal_the_ledger(app, db, clock):
         assert samples[("glimpse_login_failures_total", (("kind", "user"),))] == failures_before + 1
 
 
+def test_order_latency_from_the_ledger_covers_every_servers_recent_orders(app, db, clock):
+    """Orders placed by other processes (servers) reach the API's /metrics through the ledger."""
+    now = clock.now()
+    placed_after = {"s1": 0.030, "s2": 0.045, "s3": 0.200, "s4": 1.500}  # seconds after the decision
+    for n, (server, delay) in enumerate(placed_after.items()):
+        trade = trades.record_intent(
+            db, user="u", session="sess", server=server, ativo="EURUSD", operacao="put", amount=Decimal("2.00"),
+            gale_level=0, payout=85, decided_at=now - 60 - n, cycle=f"c{n}", account="PRACTICE",
+        )  # fmt: skip
+        trades.mark_open(db, trade.id, 1000 + n, now - 60 - n + delay, 1.1)
+    # Outside the window, and never placed: neither counts.
+    old = trades.record_intent(
+        db, user="u", session="sess", server="s1", ativo="EURUSD", operacao="put", amount=Decimal("2.00"),
+        gale_level=0, payout=85, decided_at=now - metrics.LATENCY_WINDOW - 5, cycle="old", account="PRACTICE",
+    )  # fmt: skip
+    trades.mark_open(db, old.id, 999, now - metrics.LATENCY_WINDOW, 1.1)
+    trades.record_intent(
+        db, user="u", session="sess", server="s1", ativo="EURUSD", operacao="put", amount=Decimal("2.00"),
+        gale_level=0, payout=85, decided_at=now - 1, cycle="pending", account="PRACTICE",
+    )  # fmt: skip
+    text = (
+        app.test_client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    )
+    samples = _samples(text)
+    assert samples[("glimpse_order_latency_recent_orders", ())] == 4
+    quantile = "glimpse_order_latency_recent_milliseconds"
+    assert samples[(quantile, (("quantile", "0.5"),))] == pytest.approx(45, abs=0.01)
+    assert samples[(quantile, (("quantile", "0.9"),))] == pytest.approx(1500, abs=0.01)
+    assert samples[(quantile, (("quantile", "0.99"),))] == pytest.approx(1500, abs=0.01)
+
+
 def test_metrics_answer_without_ledger_figures_while_the_database_is_down(config, clock):
     class DownDatabase:
         def __getitem__(self, name):

@@ -13,6 +13,7 @@ or calls `observe_order_latency(ms)` / `count_dropped_decision()`.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -92,6 +93,9 @@ def count_throttled(route: str) -> None:
 
 # Every result a closed trade can carry (glimpse/store/trades.py).
 SETTLED_RESULTS = ("win", "loss", "doji", "failed", "not_placed")
+# The window of the ledger's order-latency figures, in seconds of the bundle's clock.
+LATENCY_WINDOW = 900
+LATENCY_QUANTILES = (0.5, 0.9, 0.99)
 # The life-cycle states that count as an active session.
 ACTIVE_STATUSES = ("waiting", "assigning", "operating", "stopping")
 
@@ -150,6 +154,8 @@ class DatabaseCollector(Collector):
                 labels=["service"],
             )
             now = self.now()
+            # ORDER_LATENCY only sees the orders of this process; the ledger sees every server's.
+            latency = _latency_summary(trades.recent_order_latencies(self.db, now - LATENCY_WINDOW))
             for doc in self.db[names.SERVER_STATUS].find({}, {"_id": 0, "name": 1, "uptime": 1}):
                 ages.add_metric([str(doc.get("name"))], now - float(doc.get("uptime") or 0))
         except Exception:
@@ -160,6 +166,26 @@ class DatabaseCollector(Collector):
         yield by_status
         yield sessions
         yield ages
+        yield from latency
+
+
+def _latency_summary(seconds: list[float]) -> list[Metric]:
+    """Nearest-rank quantiles of the recent orders' latency, and how many orders they cover."""
+    quantiles = GaugeMetricFamily(
+        "glimpse_order_latency_recent_milliseconds",
+        f"Decision to broker acceptance over the orders of every server decided in the last "
+        f"{LATENCY_WINDOW} s (from the ledger), by quantile.",
+        labels=["quantile"],
+    )
+    ordered = sorted(max(0.0, s) * 1000 for s in seconds)
+    for q in LATENCY_QUANTILES if ordered else ():
+        quantiles.add_metric([str(q)], ordered[max(1, math.ceil(q * len(ordered))) - 1])
+    count = GaugeMetricFamily(
+        "glimpse_order_latency_recent_orders",
+        f"How many orders the latency quantiles cover (placed, decided in the last {LATENCY_WINDOW} s).",
+    )
+    count.add_metric([], len(ordered))
+    return [quantiles, count]
 
 
 def exposition(db: Any = None, now: Callable[[], float] | None = None) -> bytes:

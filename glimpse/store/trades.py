@@ -658,6 +658,13 @@ def tally_ledger(db: Any) -> LedgerTally:
     )
 
 
+def recent_order_latencies(db: Any, since: float, limit: int = 5000) -> list[float]:
+    """Seconds from decision to the broker's acceptance of the orders decided since `since` (at most
+    the `limit` newest): whichever process placed them, so any API process reports the same figures."""
+    newest = newest_page(db, {}, None, limit)
+    return [t.placedAt - t.decidedAt for t in newest if t.decidedAt >= since and t.placedAt is not None]
+
+
 def overdue_unresolved(db: Any) -> list[Trade]:
     """Unflagged trades still pending, open or unknown (the operator's watch list)."""
     cursor = db[names.TRADES].find({"status": {"$in": list(UNRESOLVED)}, "flagged": {"$ne": True}})

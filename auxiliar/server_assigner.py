@@ -37,6 +37,11 @@ COUNTDOWN = "premiumCountdown"
 # How often an off user's unresolved trades are asked about again (market seconds; at least RECONCILE_MIN_WALL).
 RECONCILE_EVERY_SECONDS = 15.0
 RECONCILE_MIN_WALL_SECONDS = 0.5
+# How often waiting users are assigned (market seconds; the ticker's wall floor applies).
+ASSIGN_INTERVAL_SECONDS = 0.2
+# How often the rest of the round runs (market seconds; at least HOUSEKEEPING_MIN_WALL_SECONDS of wall time).
+HOUSEKEEPING_SECONDS = 1.0
+HOUSEKEEPING_MIN_WALL_SECONDS = 0.25
 
 
 def count_down_premium(db, now: float, zone) -> bool:
@@ -56,23 +61,35 @@ def count_down_premium(db, now: float, zone) -> bool:
 class Assigner(Ticker):
     quiet_around_decisions = True
 
-    def __init__(self, ctx: ServiceContext, interval: float = 1.0):
+    def __init__(self, ctx: ServiceContext, interval: float = ASSIGN_INTERVAL_SECONDS):
         super().__init__(ctx, NAME, interval)
         self.assigned = 0
         self.reconciles = 0
         self._next_reconcile: dict[str, float] = {}  # user -> time.monotonic() of their next try
+        self._housekept: float | None = None  # clock time of the last housekeeping round
 
     def tick(self, now: float) -> None:
+        # A user who pressed Start waits for at most one short interval; releasing dead servers,
+        # ending orphan Stops, reconciling off users and the premium count-down (reads over whole
+        # collections) need not run that often.
         config, db = self.ctx.config, self.ctx.db
-        lease = wall_span(self.ctx.clock, config.lease_seconds)
-        for server in lifecycle.dead_servers(db, now, lease):
-            user = lifecycle.release_dead_server(db, server, now, lease)
-            if user:
-                log.warning("server %s stopped beating while serving user %s: released", server.name, user)
-        self._finish_orphan_stops(now)
+        every = max(HOUSEKEEPING_SECONDS, wall_span(self.ctx.clock, HOUSEKEEPING_MIN_WALL_SECONDS))
+        housekeeping = self._housekept is None or not 0 <= now - self._housekept < every
+        if housekeeping:
+            self._housekept = now
+            lease = wall_span(self.ctx.clock, config.lease_seconds)
+            for server in lifecycle.dead_servers(db, now, lease):
+                user = lifecycle.release_dead_server(db, server, now, lease)
+                if user:
+                    log.warning(
+                        "server %s stopped beating while serving user %s: released", server.name, user
+                    )
+            self._finish_orphan_stops(now)
         self.assign_waiting(now)
-        self.reconcile_off_users(now)
-        count_down_premium(db, now, config.zone)
+        if housekeeping:
+            # After the waiting users: an off user's reconciliation takes only a server to spare.
+            self.reconcile_off_users(now)
+            count_down_premium(db, now, config.zone)
 
     def _finish_orphan_stops(self, now: float) -> None:
         """Users stopping with no server: off at once, unless an order of theirs is still open."""

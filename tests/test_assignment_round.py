@@ -63,7 +63,12 @@ def test_waiting_users_are_assigned_every_tick_and_the_rest_of_the_round_once_a_
 ):
     assigner = Assigner(ServiceContext(config, db, clock))
     rounds: list[float] = []
-    monkeypatch.setattr(assigner, "reconcile_off_users", lambda now: rounds.append(now) or 0)
+
+    def reconcile_off_users(now: float) -> int:
+        rounds.append(now)
+        return 0
+
+    monkeypatch.setattr(assigner, "reconcile_off_users", reconcile_off_users)
     lifecycle.register_server(db, "glimpse_t_01", PROCESS, clock.now())
     assigner.tick(clock.now())
     (user,) = _waiting(db, 1, clock.now())

@@ -20,12 +20,12 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bson import ObjectId, json_util
+from bson import ObjectId
 from bson.errors import InvalidId
-from bson.json_util import JSONMode, JSONOptions
 from flask import Response
 
 from api.errors import bad_request
+from api.jsonio import dumps
 from glimpse.store.db import indexed_find
 
 T = TypeVar("T")
@@ -33,7 +33,6 @@ NEXT_HEADER = "X-Glimpse-Next"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 MAX_BYTES = 1_000_000  # no page's body is larger
-_BSON = JSONOptions(json_mode=JSONMode.RELAXED, tz_aware=True)  # as api.jsonio answers
 
 
 def encode(key: Any, last_id: ObjectId) -> str:
@@ -86,24 +85,6 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def _bson_default(value: Any) -> Any:
-    if isinstance(value, ObjectId):
-        return {"$oid": str(value)}
-    return json_util.default(value, json_options=_BSON)
-
-
-def _dumps(value: Any) -> str:
-    """The JSON jsonio.json_response gives (bson's relaxed mode), without its Python-level walk
-    over every value: json's C encoder calls back only for the BSON types."""
-    try:
-        return _ENCODER.encode(value)
-    except ValueError:  # NaN or infinity, which bson writes as {"$numberDouble": ...}
-        return str(json_util.dumps(value, json_options=_BSON))
-
-
-_ENCODER = json.JSONEncoder(default=_bson_default, allow_nan=False, separators=(",", ":"))
-
-
 def page_response(
     rows: list[Any],
     next_cursor: str | None,
@@ -118,9 +99,9 @@ def page_response(
     (at least one row) and the cursor points after it, when the `sort_field` (of raw rows) or
     the `sort_key` (of typed rows: their keyset) is given."""
     items = [shape(row) for row in rows] if shape else rows
-    text = _dumps(items)  # ASCII (json escapes the rest): its length is its size in bytes
+    text = dumps(items)  # ASCII (json escapes the rest): its length is its size in bytes
     if len(text) > MAX_BYTES and (sort_field is not None or sort_key is not None) and len(items) > 1:
-        parts = [_dumps(item) for item in items]
+        parts = [dumps(item) for item in items]
         keep, size = 0, 2
         while keep < len(parts) and (keep == 0 or size + len(parts[keep]) + 1 <= MAX_BYTES):
             size += len(parts[keep]) + 1

@@ -1,13 +1,22 @@
-"""API throughput and latency under concurrent clients, on loopback.
+"""API throughput and latency under concurrent clients, on loopback, side by side with the original.
 
 Starts the real API as `glimpse up` serves it (gunicorn, one gthread worker,
 the embedded in-memory database seeded from collections/), fills
 RealtimeCandles with the last 15 one-minute candles of every pair (from the
 paper market, written through the service route as the candle streams do),
 then drives each measured route with N concurrent clients (threads, one
-requests.Session each) for a fixed time. Prints ONE JSON object.
+requests.Session each) for a fixed time.
 
-    .venv/bin/python bench/api.py [--clients 12] [--seconds 10] [--warmup 1]
+Beside it runs bench/original_api.py, a faithful stand-in for the original
+API's getUser, ativos and getCandlesRealtime handlers (same gunicorn
+settings, a database seeded from the same collections/, loaded with the same
+candles and pairs). The two are measured interleaved, route by route, for
+`--rounds` rounds (the order of the two alternates each round), and each
+route gets `ratio_vs_original`: the rewrite's requests per second over the
+original's, over all rounds, with the lowest and highest round's ratio.
+Prints ONE JSON object.
+
+    .venv/bin/python bench/api.py [--clients 12] [--seconds 5] [--rounds 3] [--warmup 1]
 
 The server is always stopped (its whole process group) when the benchmark
 ends, fails or is interrupted. Only 127.0.0.1 is contacted.
@@ -54,6 +63,9 @@ SERVER_CODE = (
 )
 
 
+ORIGINAL_KEY = "ASD123"  # bench/original_api.py's fixed key, as the original's
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -61,13 +73,22 @@ class Target:
     path: str
     body: dict | None = None
     authenticated: bool = False
+    original_body: dict | None = None  # what the original app sent instead, when it differs
 
 
 TARGETS = (
-    Target("getUser", "POST", "/glimpse/getUser", {}, authenticated=True),
+    Target("getUser", "POST", "/glimpse/getUser", {}, authenticated=True,
+           original_body={"userKey": ORIGINAL_KEY, "userMail": "bench@example.com"}),
     Target("ativos", "POST", "/glimpse/ativos", {"type": "full"}),
     Target("getCandlesRealtime", "GET", "/glimpse/getCandlesRealtime"),
-)
+)  # fmt: skip
+
+
+def for_original(target: Target) -> Target:
+    """The same route as the original app called it (its body, no token)."""
+    if target.original_body is None:
+        return Target(target.name, target.method, target.path, target.body)
+    return Target(target.name, target.method, target.path, target.original_body)
 
 
 class BenchError(RuntimeError):
@@ -97,15 +118,16 @@ def server_environment(port: int) -> dict[str, str]:
 class Server:
     """The API in a subprocess of its own process group, so that stopping it stops its worker too."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, command: list[str] | None = None):
         self.env = env
         self.log_path = log_path
+        self.command = command or [sys.executable, "-c", SERVER_CODE]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", SERVER_CODE],
+                self.command,
                 cwd=ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -157,8 +179,16 @@ def _expect(response: requests.Response, what: str) -> Any:
     return response.json()
 
 
-def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> str:
-    """Writes candles and open pairs as the auxiliary services would; returns the demo user's token."""
+@dataclass
+class Prepared:
+    token: str  # the demo user's
+    candles: list[Any]  # RealtimeCandles documents as written
+    actives: list[Any]  # OpenedActives documents as written
+
+
+def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> Prepared:
+    """Writes candles and open pairs as the auxiliary services would (and returns them, with the
+    demo user's token)."""
     service = {"Authorization": f"Bearer {service_token}"}
     now = time.time()
     market = PaperMarket(paper_seed)
@@ -187,7 +217,34 @@ def prepare_data(base_url: str, service_token: str, paper_seed: int, zone) -> st
                     "login")  # fmt: skip
     if login.get("res") != 1:
         raise BenchError(f"the demo user {email} could not log in: {login}")
-    return login["token"]
+    # The documents as the rewrite stored them (updateAtivos keeps a payout only while open).
+    stored_candles = [{**doc, "lastUpdated": now} for doc in candles]
+    stored_actives = [
+        {"ativo": a["ativo"], "open": a["open"], "payout": a["payout"] if a["open"] == "True" else 0}
+        for a in actives
+    ]
+    return Prepared(login["token"], stored_candles, stored_actives)
+
+
+def load_original(base_url: str, prepared: Prepared) -> None:
+    """The same candles and pairs in the original stand-in's database."""
+    body = {"RealtimeCandles": prepared.candles, "OpenedActives": prepared.actives}
+    _expect(requests.post(base_url + "/bench/load", json=body, timeout=30), "original /bench/load")
+
+
+def check_original_answers(base_url: str) -> None:
+    user = _expect(requests.post(base_url + "/glimpse/getUser", json=TARGETS[0].original_body, timeout=10),
+                   "original getUser")  # fmt: skip
+    if isinstance(user, str):
+        user = json.loads(user)
+    if not isinstance(user, dict) or "email" not in user:
+        raise BenchError(f"the original's getUser answered no account: {str(user)[:200]}")
+    actives = json.loads(requests.post(base_url + "/glimpse/ativos", json={"type": "full"}, timeout=10).text)
+    if len(actives) != len(PAIR_NAMES):
+        raise BenchError(f"the original's ativos listed {len(actives)} pairs, not {len(PAIR_NAMES)}")
+    realtime = json.loads(requests.get(base_url + "/glimpse/getCandlesRealtime", timeout=10).text)
+    if len(realtime) != len(PAIR_NAMES) or any(len(doc["candles"]) != CANDLES_PER_PAIR for doc in realtime):
+        raise BenchError("the original's getCandlesRealtime does not hold 15 candles for every pair")
 
 
 def check_answers(base_url: str, token: str) -> None:
@@ -217,10 +274,14 @@ class ClientResult:
     first_error: str = ""
 
 
+ACCEPT_ENCODING = ["identity"]  # set from --accept-encoding before any client starts
+
+
 def _client(target: Target, base_url: str, token: str, start: threading.Barrier, stop_at: list[float],
             result: ClientResult) -> None:  # fmt: skip
     url = base_url + target.path
     with requests.Session() as session:
+        session.headers["Accept-Encoding"] = ACCEPT_ENCODING[0]
         if target.authenticated:
             session.headers["Authorization"] = f"Bearer {token}"
         start.wait()
@@ -289,7 +350,16 @@ def _percentile_ms(sorted_seconds: list[float], q: float) -> float | None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=12, help="concurrent client threads (default 12)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per route (default 10)")
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="measured seconds per route, server and round (default 5)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument(
+        "--accept-encoding",
+        default="identity",
+        help='the clients\' Accept-Encoding (default "identity", as wrk sends none; "gzip, deflate, br" as a '
+        "browser: the rewrite then compresses its answers, the original never did)",
+    )
     parser.add_argument(
         "--warmup", type=float, default=1.0, help="unmeasured seconds per route first (default 1)"
     )
@@ -299,6 +369,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--clients must be between 1 and 256")
     if not 0 < args.seconds <= 3600:
         parser.error("--seconds must be more than 0 and at most 3600")
+    if not 1 <= args.rounds <= 100:
+        parser.error("--rounds must be between 1 and 100")
     if not 0 <= args.warmup <= 600:
         parser.error("--warmup must be between 0 and 600")
     if args.startup_timeout <= 0:
@@ -310,39 +382,93 @@ def stop_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through the finally that stops the server
 
 
+def _combine(runs: list[dict]) -> dict:
+    """One route's figures over its rounds: totals, and the worst round's latencies."""
+    requests_total = sum(r["requests"] for r in runs)
+    seconds_total = sum(r["seconds"] for r in runs)
+    return {
+        "requests": requests_total,
+        "errors": sum(r["errors"] for r in runs),
+        "first_error": next((r["first_error"] for r in runs if r["first_error"]), None),
+        "seconds": round(seconds_total, 3),
+        "requests_per_s": round(requests_total / seconds_total, 1) if seconds_total else 0.0,
+        "requests_per_s_by_round": [r["requests_per_s"] for r in runs],
+        "p50_ms": max((r["p50_ms"] for r in runs if r["p50_ms"] is not None), default=None),
+        "p99_ms": max((r["p99_ms"] for r in runs if r["p99_ms"] is not None), default=None),
+        "max_ms": max((r["max_ms"] for r in runs if r["max_ms"] is not None), default=None),
+    }
+
+
+def _ratio(ours: float, original: float) -> float | None:
+    return round(ours / original, 2) if original else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    ACCEPT_ENCODING[0] = args.accept_encoding
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    port = free_port()
+    port, original_port = free_port(), free_port()
     env = server_environment(port)
     config = load_config(env)
-    base_url = f"http://{HOST}:{port}"
+    base_url, original_url = f"http://{HOST}:{port}", f"http://{HOST}:{original_port}"
+    original_env = {k: v for k, v in env.items() if not k.startswith("GLIMPSE_")}
+    original_command = [sys.executable, str(ROOT / "bench" / "original_api.py"), "--host", HOST,
+                        "--port", str(original_port)]  # fmt: skip
+    ours_runs: dict[str, list[dict]] = {t.name: [] for t in TARGETS}
+    original_runs: dict[str, list[dict]] = {t.name: [] for t in TARGETS}
     with tempfile.TemporaryDirectory(prefix="glimpse-bench-api-") as tmp:
         server = Server(env, Path(tmp) / "server.log")
+        original = Server(original_env, Path(tmp) / "original.log", original_command)
         try:
             started = time.perf_counter()
             server.start()
+            original.start()
             server.wait_ready(base_url, args.startup_timeout)
             startup_s = time.perf_counter() - started
-            token = prepare_data(
+            original.wait_ready(original_url, args.startup_timeout)
+            prepared = prepare_data(
                 base_url, config.service_token.get_secret_value(), config.paper_seed, config.zone
             )
-            check_answers(base_url, token)
-            routes = {}
-            for target in TARGETS:
-                if args.warmup:
-                    drive(target, base_url, token, args.clients, args.warmup)
-                routes[f"{target.method} {target.path}"] = drive(
-                    target, base_url, token, args.clients, args.seconds
-                )
+            load_original(original_url, prepared)
+            check_answers(base_url, prepared.token)
+            check_original_answers(original_url)
+            token = prepared.token
+            for round_no in range(args.rounds):
+                for target in TARGETS:
+                    sides = [("ours", base_url, target, ours_runs), ("original", original_url, for_original(target), original_runs)]  # fmt: skip
+                    if round_no % 2:  # the order alternates, so neither side always runs second
+                        sides.reverse()
+                    for _, url, side_target, runs in sides:
+                        if args.warmup:
+                            drive(side_target, url, token, args.clients, args.warmup)
+                        runs[target.name].append(drive(side_target, url, token, args.clients, args.seconds))
         except BenchError as exc:
             print(f"bench/api.py: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print("bench/api.py: interrupted; the server is stopped", file=sys.stderr)
+            print("bench/api.py: interrupted; the servers are stopped", file=sys.stderr)
             return 130
         finally:
             server.stop()
+            original.stop()
+    routes, originals, ratios = {}, {}, {}
+    for target in TARGETS:
+        key = f"{target.method} {target.path}"
+        routes[key] = _combine(ours_runs[target.name])
+        originals[key] = _combine(original_runs[target.name])
+        by_round = [
+            _ratio(o["requests_per_s"], b["requests_per_s"])
+            for o, b in zip(ours_runs[target.name], original_runs[target.name], strict=True)
+        ]
+        ratios[target.name] = {
+            "ratio_vs_original": _ratio(routes[key]["requests_per_s"], originals[key]["requests_per_s"]),
+            "lowest_round": min((r for r in by_round if r is not None), default=None),
+            "highest_round": max((r for r in by_round if r is not None), default=None),
+        }
+    goals = {
+        "getCandlesRealtime >= 1.5x": (ratios["getCandlesRealtime"]["ratio_vs_original"] or 0) >= 1.5,
+        "every route >= 1.0x": all((r["ratio_vs_original"] or 0) >= 1.0 for r in ratios.values()),
+    }
     print(
         json.dumps(
             {
@@ -354,17 +480,32 @@ def main(argv: list[str] | None = None) -> int:
                     "database": "embedded (mongomock)",
                     "startup_s": round(startup_s, 2),
                 },
+                "original": {
+                    "stand_in": "bench/original_api.py: the original's getUser, ativos and getCandlesRealtime "
+                    "handlers as ../shared/reference describes them (json.dumps of the documents), "
+                    "same gunicorn settings, mongomock seeded from collections/ with the same candles and pairs",
+                },
                 "clients": args.clients,
                 "client": "threads, one requests.Session each, keep-alive",
+                "accept_encoding": args.accept_encoding,
                 "seconds_per_route": args.seconds,
+                "rounds": args.rounds,
                 "warmup_s": args.warmup,
+                "measured": "interleaved: per round, each route on both servers in alternating order",
+                "ratio_vs_original": ratios,
+                "goals_met": goals,
                 "routes": routes,
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "original_routes": originals,
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
+                },
             },
             indent=2,
         )
     )
-    failed = sum(route["errors"] for route in routes.values())
+    failed = sum(route["errors"] for route in (*routes.values(), *originals.values()))
     return 1 if failed else 0
 
 

@@ -5,26 +5,38 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint
+from flask import Blueprint, Response, current_app, request
+from flask_compress.flask_compress import _choose_algorithm, _compress_data, _format
 from pydantic import TypeAdapter, ValidationError
 
 from api import auth, throttle
 from api.conditional import conditional_json
 from api.context import ctx
 from api.errors import APIError, bad_request
+from api.jsonio import dumps, encoded_response
 from api.registry import PUBLIC, SERVICE, USER, USER_OR_MANAGER, endpoint
 from api.schemas import AtivosBody, AtivoUpdate, CandlesUpdate, CheckIqBody, Empty
 from glimpse.market import AuthError, BrokerError, BrokerTimeout
 from glimpse.runtime import security
 from glimpse.store import accounts, servers
 from glimpse.store import db as names
+from glimpse.store.db import indexed_find
 
 log = logging.getLogger(__name__)
 bp = Blueprint("market", __name__, url_prefix="/glimpse")
 
 
+def by_pair(collection, query: dict, projection: dict | None = None) -> list[dict]:
+    """The documents matching `query` in pair order. On the embedded store they come from its sorted
+    index of `ativo` (mongomock would filter, sort and deep-copy the collection on every poll)."""
+    found = indexed_find(collection, query, "ativo", 1, None, None, projection)
+    if found is None:  # a real MongoDB (the ativo_unique index), or a document the index refuses
+        found = list(collection.find(query, projection).sort("ativo", 1))
+    return found
+
+
 def open_actives() -> list[dict]:
-    return list(ctx().db[names.OPENED_ACTIVES].find({"open": "True"}).sort("ativo", 1))
+    return by_pair(ctx().db[names.OPENED_ACTIVES], {"open": "True"})
 
 
 @endpoint(bp, "/ativos", access=PUBLIC, body=AtivosBody)
@@ -32,7 +44,7 @@ def ativos(body: AtivosBody):
     """The pairs with their open flag ("True"/"False") and payout; `compact` lists only the open ones."""
     if body.type == "compact":
         return open_actives()
-    return list(ctx().db[names.OPENED_ACTIVES].find({}).sort("ativo", 1))
+    return by_pair(ctx().db[names.OPENED_ACTIVES], {})
 
 
 @endpoint(bp, "/getActivesSchedule", access=USER_OR_MANAGER, body=Empty)
@@ -88,14 +100,62 @@ def update_candles_realtime(data):
         coll.update_one(
             {"ativo": item.ativo}, {"$set": {"candles": candles, "lastUpdated": now}}, upsert=True
         )
+    _forget_realtime_candles()
     return {"res": 1, "updated": len(items)}
+
+
+_CANDLES_CACHE = "glimpse.realtime_candles"  # app.extensions key: a _CandlesReply
+
+
+class _CandlesReply:
+    """getCandlesRealtime's reply for one state of RealtimeCandles: the JSON, and each compressed
+    form once it was asked for (flask-compress would compress the same bytes on every poll)."""
+
+    def __init__(self, validator: tuple, text: bytes):
+        self.validator = validator
+        self.forms: dict[str, bytes] = {"identity": text}
+
+    def response(self) -> Response:
+        app = current_app
+        text = self.forms["identity"]
+        chosen = None
+        # As flask-compress would answer (api/webapp.py configures it for every response).
+        if app.config.get("COMPRESS_REGISTER") and len(text) >= app.config.get("COMPRESS_MIN_SIZE", 500):
+            algorithms = _format(app.config.get("COMPRESS_ALGORITHM") or [])
+            chosen = _choose_algorithm(algorithms, request.headers.get("Accept-Encoding", ""))
+        response = encoded_response(text)
+        if chosen is not None:
+            body = self.forms.get(chosen)
+            if body is None:  # two threads may both compress it once: the same bytes
+                body = self.forms[chosen] = _compress_data(app, text, chosen)
+            response.set_data(body)
+            response.headers["Content-Encoding"] = chosen  # flask-compress leaves it as it is
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+
+
+def _candles_validator(db) -> tuple:
+    # Each pair's lastUpdated moves with every write of its candles; reading only these two
+    # small fields tells whether the encoded reply still holds.
+    found = by_pair(db[names.REALTIME_CANDLES], {}, {"ativo": 1, "lastUpdated": 1})
+    return tuple((str(d["_id"]), d.get("ativo"), d.get("lastUpdated")) for d in found)
+
+
+def _forget_realtime_candles() -> None:
+    # A write through the API at the same clock reading (a frozen test clock) keeps lastUpdated.
+    current_app.extensions.pop(_CANDLES_CACHE, None)
 
 
 @endpoint(bp, "/getCandlesRealtime", access=PUBLIC, method="GET")
 def get_candles_realtime():
     """The last 15 one-minute candles of each open pair; `lastUpdate` in milliseconds."""
+    db = ctx().db
+    validator = _candles_validator(db)
+    cached = current_app.extensions.get(_CANDLES_CACHE)
+    if cached is not None and cached.validator == validator:
+        return cached.response()
     out = []
-    for doc in ctx().db[names.REALTIME_CANDLES].find({}).sort("ativo", 1):
+    for doc in by_pair(db[names.REALTIME_CANDLES], {}):
         out.append(
             {
                 "_id": doc["_id"],
@@ -104,7 +164,11 @@ def get_candles_realtime():
                 "lastUpdate": int(float(doc.get("lastUpdated", 0)) * 1000),
             }
         )
-    return out
+    # Read after the validator: a write in between caches a reply newer than its validator,
+    # which the next call's fresh validator no longer matches; never a stale reply.
+    reply = _CandlesReply(validator, dumps(out).encode())
+    current_app.extensions[_CANDLES_CACHE] = reply
+    return reply.response()
 
 
 @endpoint(bp, "/botUpdates", access=PUBLIC, method="GET")

@@ -81,6 +81,7 @@ export default function PriceChart({ candles, marks, timeZone, label, fit = fals
             borderVisible: false,
             timeVisible: true,
             secondsVisible: false,
+            rightOffset: 4, // room for the newest candle's marks
             // The axis in the market's zone (the signal lists' zone), not the phone's.
             tickMarkFormatter: (time: Time, type: number) =>
               zoneTime(Number(time), timeZone, language, type <= lib.TickMarkType.DayOfMonth),
@@ -165,7 +166,15 @@ export default function PriceChart({ candles, marks, timeZone, label, fit = fals
   }, [state, candles, marks, fit, language]);
 
   return (
-    <figure className="price-chart" data-testid={testId} data-state={state} data-candles={candles.length} data-marks={drawnMarks}>
+    <figure
+      className="price-chart"
+      data-testid={testId}
+      data-state={state}
+      data-candles={candles.length}
+      data-first={candles.length ? candles[0].time : undefined}
+      data-last={candles.length ? candles[candles.length - 1].time : undefined}
+      data-marks={drawnMarks}
+    >
       <div ref={box} className="price-chart-canvas" role="img" aria-label={label} />
       {state === "loading" && <p className="price-chart-note">{chartText(language, "loading")}</p>}
       {state === "error" && <p className="price-chart-note" role="alert">{chartText(language, "unavailable")}</p>}

@@ -123,7 +123,13 @@ export default function OperationsPage() {
           <IonList data-testid="operations-list">
             {cycles.map((c) => (
               <div key={c.key}>
-                <IonItem button detail={false} onClick={() => setOpen(open === c.key ? null : c.key)} className="cycle-row">
+                <IonItem
+                  button
+                  detail={false}
+                  onClick={() => setOpen(open === c.key ? null : c.key)}
+                  className="cycle-row"
+                  data-cycle={c.cycleId}
+                >
                   <IonLabel>
                     <h2>{c.ativo}</h2>
                     <p>{formatDateTime(c.horario, language, marketTz)}</p>

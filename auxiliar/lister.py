@@ -22,7 +22,7 @@ from auxiliar.market_account import MarketAccount
 from glimpse.market import BrokerError
 from glimpse.rules.pairs import PAIR_NAMES
 from glimpse.rules.schedule import is_open
-from glimpse.runtime.clock import local_datetime
+from glimpse.runtime.clock import local_datetime, wall_span
 from glimpse.runtime.services import ServiceContext, run_standalone
 from glimpse.runtime.ticker import Ticker, TickerService
 from glimpse.store import db as names
@@ -38,8 +38,10 @@ def _stamp(doc: dict) -> float:
 
 
 NAME = "Lister"
-# Intervals after which an unchanged list gets its updatedAt refreshed (the bots call a list stale after 4).
+# Intervals after which an unchanged list gets its updatedAt refreshed (the bots call a list stale after 4,
+# and after no less than a wall second on a fast clock).
 STAMP_INTERVALS = 2
+STAMP_MIN_WALL_SECONDS = 0.5
 
 
 def listing(assets: dict[str, dict], schedules: dict[str, dict], local_dt) -> list[dict]:
@@ -61,6 +63,8 @@ def listing(assets: dict[str, dict], schedules: dict[str, dict], local_dt) -> li
 
 class Lister(Ticker):
     quiet_around_decisions = True
+    # Open flags change on the minute and payouts daily: on a fast clock, four lists a wall second are plenty.
+    min_wall_seconds = 0.25
 
     def __init__(self, ctx: ServiceContext):
         super().__init__(ctx, NAME, ctx.config.lister_interval)
@@ -88,11 +92,11 @@ class Lister(Ticker):
         ]
         upsert_all(collection, "ativo", changed)
         written = {d["ativo"] for d in changed}
+        every = max(STAMP_INTERVALS * float(self.interval), wall_span(self.ctx.clock, STAMP_MIN_WALL_SECONDS))
         old = [
             d["ativo"]
             for d in docs
-            if d["ativo"] not in written
-            and not now - _stamp(stored.get(d["ativo"], {})) < STAMP_INTERVALS * float(self.interval)
+            if d["ativo"] not in written and not now - _stamp(stored.get(d["ativo"], {})) < every
         ]
         if old:
             collection.update_many({"ativo": {"$in": old}}, {"$set": {"updatedAt": now}})

@@ -4,8 +4,10 @@ U demo users (a mix of strategy and signal modes, gale types and stops)
 press Start together; the lister, the candle streams, the assigner and U
 operational servers run M market minutes of the paper market; then every
 user presses Stop. It prints a summary: trades and results, net profit,
-assignment latency, order timing (placedAt − decision instant, in wall
-milliseconds whatever the speed), stops triggered and errors.
+assignment latency (assignedAt − the user's own Start, waitingSince, in
+wall milliseconds), order timing (placedAt − decision instant, in wall
+milliseconds whatever the speed), decisions dropped as too late, stops
+triggered and errors.
 """
 
 from __future__ import annotations
@@ -137,7 +139,8 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         pressed = clock.now()
         ids = [ObjectId(u) for u in user_ids]
         for uid in ids:
-            accounts.press_start(db, uid, ["off"], pressed, {})
+            # Each user's own press time: the wait for a server is measured from it (waitingSince).
+            accounts.press_start(db, uid, ["off"], clock.now(), {})
         time.sleep(minutes * 60 / speed)
         for uid in ids:
             accounts.press_stop(db, uid, ["operating", "waiting", "assigning"], {})
@@ -154,7 +157,9 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
             service.join(timeout=60)
         logging.getLogger().removeHandler(errors)
     users_now = [a for u in user_ids if (a := accounts.find_by_id(db, u)) is not None]
-    latencies = [(a.assigned_at - pressed) / speed * 1000 for a in users_now if a.assigned_at]
+    latencies = [
+        (a.assigned_at - (a.waiting_since or pressed)) / speed * 1000 for a in users_now if a.assigned_at
+    ]
     trades = [t for u in user_ids for t in ledger.of_user(db, u)]
     results = [t.result for t in trades]
     net = sum((t.profit_reais for t in trades if t.profit_reais is not None), Decimal(0))

@@ -1,23 +1,33 @@
-"""Strategies: listing, creating and editing candle-colour strategies, and the test candles."""
+"""Strategies: listing, creating and editing candle-colour strategies, and the test candles.
+
+createStrategy and editStrategy take the original body ({name, sequence,
+operation, mirror}) or a quadrant strategy: {name, quadrant} where
+`quadrant` is a preset key ("mhi", "mhi-maioria", ...) or the rule
+{period, offset, candles, pick}. A quadrant strategy is stored with empty
+`sequence` and `operation` and its rule under `quadrant`.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint
+from pydantic import Field, field_validator
 
-from api import audit, auth, throttle
+from api import audit, auth, schemas, throttle
 from api.backtest_money import money_report
 from api.context import ctx
 from api.errors import APIError, bad_request, forbidden
 from api.registry import MANAGER, USER_OR_MANAGER, endpoint
-from api.schemas import BacktestMoneyBody, Empty, StrategyBody
+from api.schemas import BacktestMoneyBody, Body, Empty
 from glimpse.backtest.engine import backtest_report
 from glimpse.backtest.sources import series_from_market, series_from_test_candles
 from glimpse.market.paper_market import PaperMarket
 from glimpse.rules.money import GLIMPSE_AUTHOR
 from glimpse.rules.pairs import PAIR_NAMES
 from glimpse.rules.patterns import Strategy
+from glimpse.rules.quadrants import MAX_PERIOD, PRESETS, QuadrantError, QuadrantRule
 from glimpse.store import accounts, strategies
 from glimpse.store import db as names
 from glimpse.store.strategies import StrategyDoc
@@ -38,6 +48,65 @@ def user_author(name: str) -> str:
     return "Trader" if author.casefold().startswith(GLIMPSE_AUTHOR.casefold()) else author
 
 
+class QuadrantFields(Body):
+    period: Annotated[int, Field(ge=2, le=MAX_PERIOD)] = Field(description="minutes per quadrant (MHI: 5)")
+    offset: Annotated[int, Field(ge=0, lt=MAX_PERIOD)] = Field(
+        description="entry minutes: minute mod period == offset (MHI: 0, MHI 2: 1, MHI 3: 2)"
+    )
+    candles: Annotated[list[int], Field(min_length=1, max_length=MAX_PERIOD)] = Field(
+        description="the previous quadrant's candles read, 0 its first (MHI: [2, 3, 4])"
+    )
+    pick: Literal["minority", "majority"]
+
+
+class StrategyBody(schemas.StrategyBody):
+    """The original strategy body, or a quadrant strategy ({name, quadrant})."""
+
+    sequence: str = Field(
+        default="",
+        description='Candle colours, oldest first: "1" green, "-1" red, "0" doji; 3 to 12 of them '
+        "(empty for a quadrant strategy)",
+    )
+    operation: Literal["call", "put"] | None = None  # type: ignore[assignment]
+    mirror: bool = False
+    quadrant: Annotated[str, Field(min_length=1, max_length=40)] | QuadrantFields | None = Field(
+        default=None,
+        description=f"a quadrant strategy: a preset ({', '.join(PRESETS)}) or the rule itself",
+    )
+
+    @field_validator("sequence")
+    @classmethod
+    def _sequence(cls, value: str) -> str:
+        return "" if not value.strip() else schemas.StrategyBody._sequence(value)
+
+
+def _rule_of(body: StrategyBody) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """({sequence, operation, mirror}, quadrant rule or None) of a body; 400 naming the field at fault."""
+    if body.quadrant is None:
+        if not body.sequence:
+            raise bad_request("sequence: a sequence strategy needs 3 to 12 colours", "sequence")
+        if body.operation is None:
+            raise bad_request("operation: a sequence strategy needs call or put", "operation")
+        return {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror}, None
+    if body.sequence:
+        raise bad_request("sequence: a quadrant strategy has no sequence", "sequence")
+    try:
+        if isinstance(body.quadrant, str):
+            if body.quadrant not in PRESETS:
+                raise QuadrantError(
+                    f"unknown quadrant preset {body.quadrant!r} (known: {', '.join(PRESETS)})"
+                )
+            rule = PRESETS[body.quadrant]
+        else:
+            q = body.quadrant
+            rule = QuadrantRule.of(body.name, q.period, q.offset, q.candles, q.pick)
+    except QuadrantError as exc:
+        raise bad_request(f"quadrant: {exc}", "quadrant") from None
+    quadrant = rule.as_document()
+    del quadrant["name"]  # the strategy's own name names it
+    return {"sequence": "", "operation": "", "mirror": False}, quadrant
+
+
 @endpoint(bp, "/getStrategies", access=USER_OR_MANAGER, body=Empty)
 def get_strategies(body: Empty):
     """Strategies: a user sees Glimpse's and their own; a manager sees all."""
@@ -53,27 +122,24 @@ def create_strategy(body: StrategyBody):
     reserved = "glimpse" in body.name.casefold()
     if p.kind == "user" and reserved:
         raise bad_request('names containing "Glimpse" are reserved', "name")
+    rule, quadrant = _rule_of(body)
     author = GLIMPSE_AUTHOR if p.account is None else user_author(p.account.name)
     strategy = StrategyDoc(
         name=body.name,
         created_by=author,
-        sequence=body.sequence,
-        operation=body.operation,
-        mirror=body.mirror,
+        sequence=rule["sequence"],
+        operation=rule["operation"],
+        mirror=rule["mirror"],
         owner=p.id_hex,
         created_at=ctx().clock.now(),
+        quadrant=quadrant,
     )
     if not strategies.insert(ctx().db, strategy):
         return {"res": 0}
     if p.account is not None and p.id is not None:
         accounts.add_owned_strategy(ctx().db, p.id, body.name)
     else:
-        audit.record(
-            body.name,
-            "createStrategy",
-            None,
-            {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror},
-        )
+        audit.record(body.name, "createStrategy", None, strategy.rule())
     return {"res": 1}
 
 
@@ -86,8 +152,11 @@ def edit_strategy(body: StrategyBody):
         return {"res": 0}
     if p.kind == "user" and current.owner != p.id_hex:
         raise forbidden("only the strategy's creator or a manager may edit it", "name")
-    change = {"sequence": body.sequence, "operation": body.operation, "mirror": body.mirror}
-    strategies.set_rule(ctx().db, current.id, body.sequence, body.operation, body.mirror)
+    rule, quadrant = _rule_of(body)
+    change = dict(rule)
+    if quadrant is not None:
+        change["quadrant"] = quadrant
+    strategies.set_rule(ctx().db, current.id, rule["sequence"], rule["operation"], rule["mirror"], quadrant)
     if p.kind == "manager":
         audit.record(current.name, "editStrategy", current.rule(), change)
     return {"res": 1}

@@ -9,6 +9,12 @@ On disk (the original's field names): `name`, `createdBy`, `sequence`
 ("-1,-1,1"), `operation` ("call" | "put"), `mirror`; and this project's
 `nameKey` (the case-folded name, unique), `owner` (the creator's account
 id, hex; "" for Glimpse's own) and `createdAt`.
+
+A quadrant strategy (MHI and its relatives, glimpse.rules.quadrants) adds
+`quadrant: {period, offset, candles, pick}` and keeps `sequence` and
+`operation` empty: the rule decides the direction at its entry minutes.
+A document without `quadrant` is a sequence strategy, as every document of
+the original is.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from glimpse.rules.money import GLIMPSE_AUTHOR
+from glimpse.rules.quadrants import QuadrantRule
 from glimpse.store import db as names
 
 
@@ -34,6 +41,11 @@ class StrategyDoc:
     owner: str = ""  # the creator's account id (hex); "" for Glimpse's strategies
     created_at: float | None = None  # createdAt
     id: ObjectId | None = None  # _id
+    quadrant: dict[str, Any] | None = None  # {period, offset, candles, pick}: a quadrant strategy
+
+    @property
+    def is_quadrant(self) -> bool:
+        return self.quadrant is not None
 
     @property
     def name_key(self) -> str:
@@ -42,6 +54,7 @@ class StrategyDoc:
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> StrategyDoc:
         created_at = doc.get("createdAt")
+        quadrant = doc.get("quadrant")
         return cls(
             name=str(doc.get("name", "")),
             created_by=str(doc.get("createdBy", "")),
@@ -51,6 +64,7 @@ class StrategyDoc:
             owner=str(doc.get("owner") or ""),
             created_at=float(created_at) if isinstance(created_at, (int, float)) else None,
             id=doc.get("_id"),
+            quadrant=dict(quadrant) if isinstance(quadrant, Mapping) else None,
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -72,11 +86,23 @@ class StrategyDoc:
         )
         if self.created_at is not None:
             doc["createdAt"] = self.created_at
+        if self.quadrant is not None:
+            doc["quadrant"] = dict(self.quadrant)
         return doc
+
+    def quadrant_rule(self) -> QuadrantRule | None:
+        """The quadrant rule, named after the strategy; None for a sequence strategy.
+        Raises QuadrantError when the stored rule cannot be used."""
+        if self.quadrant is None:
+            return None
+        return QuadrantRule.from_document({**self.quadrant, "name": self.name or "quadrant"})
 
     def rule(self) -> dict[str, Any]:
         """The fields that make the trading rule (what editStrategy changes and audits)."""
-        return {"sequence": self.sequence, "operation": self.operation, "mirror": self.mirror}
+        rule: dict[str, Any] = {"sequence": self.sequence, "operation": self.operation, "mirror": self.mirror}
+        if self.quadrant is not None:
+            rule["quadrant"] = dict(self.quadrant)
+        return rule
 
 
 def _all(docs: Iterable[Mapping[str, Any]]) -> list[StrategyDoc]:
@@ -108,11 +134,22 @@ def insert(db: Any, strategy: StrategyDoc) -> bool:
     return True
 
 
-def set_rule(db: Any, strategy_id: ObjectId, sequence: str, operation: str, mirror: bool) -> bool:
-    """Change a strategy's candles, direction and mirror; False when it no longer exists."""
-    result = db[names.STRATEGIES].update_one(
-        {"_id": strategy_id}, {"$set": {"sequence": sequence, "operation": operation, "mirror": mirror}}
-    )
+def set_rule(
+    db: Any,
+    strategy_id: ObjectId,
+    sequence: str,
+    operation: str,
+    mirror: bool,
+    quadrant: Mapping[str, Any] | None = None,
+) -> bool:
+    """Change a strategy's candles, direction and mirror (or its quadrant rule: a sequence strategy
+    may become a quadrant one and back); False when it no longer exists."""
+    change: dict[str, Any] = {"$set": {"sequence": sequence, "operation": operation, "mirror": mirror}}
+    if quadrant is not None:
+        change["$set"]["quadrant"] = dict(quadrant)
+    else:
+        change["$unset"] = {"quadrant": ""}
+    result = db[names.STRATEGIES].update_one({"_id": strategy_id}, change)
     return bool(result.matched_count)
 
 
@@ -120,7 +157,10 @@ def upsert_by_name(db: Any, strategy: StrategyDoc) -> None:
     """Write a strategy over the one with the same name (seeding tools and simulations)."""
     doc = strategy.to_doc()
     doc.pop("_id", None)
-    db[names.STRATEGIES].update_one({"nameKey": strategy.name_key}, {"$set": doc}, upsert=True)
+    change: dict[str, Any] = {"$set": doc}
+    if strategy.quadrant is None:
+        change["$unset"] = {"quadrant": ""}
+    db[names.STRATEGIES].update_one({"nameKey": strategy.name_key}, change, upsert=True)
 
 
 def find_official(db: Any, name: str) -> StrategyDoc | None:

@@ -21,15 +21,16 @@ import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatMoney, formatSignedMoney } from "../../lib/format";
 import type { TradeRow } from "../../lib/trades";
-import { clockHHMM, isPast, parseSignalList, sortByTime, type ParseResult, type RejectReason } from "../../lib/signals";
+import { clockHHMM, isPast, sortByTime } from "../../lib/signals";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
+import { previewOf, signalTextApi, type Preview, type ServerRejection } from "./serverParse";
 import { outcomesBySignal, tally } from "./tally";
 
 const REFRESH_MS = 5000;
 
-const REASONS: Record<RejectReason["code"], MessageKey> = {
+const REASONS: Record<string, MessageKey> = {
   unrecognized: "signals.reason.unrecognized",
   badTime: "signals.reason.badTime",
   unknownPair: "signals.reason.unknownPair",
@@ -41,28 +42,34 @@ const REASONS: Record<RejectReason["code"], MessageKey> = {
   manyTimes: "signals.reason.manyTimes",
   manyDirections: "signals.reason.manyDirections",
   duplicate: "signals.reason.duplicate",
+  past: "signals.reason.past",
+  otherDay: "signals.reason.otherDay",
 };
 
-function reasonText(reason: RejectReason, t: ReturnType<typeof useI18n>["t"]): string {
-  const params: Record<string, string | number> = {};
-  if ("text" in reason) params.text = reason.text;
-  if ("line" in reason) params.line = reason.line;
-  return t(REASONS[reason.code], params);
+/** The server's reason in the reader's language (its own pt-BR words for a code this app does not know). */
+function reasonText(r: ServerRejection, t: ReturnType<typeof useI18n>["t"]): string {
+  const key = REASONS[r.code];
+  return key ? t(key, { text: r.detail ?? "", line: r.first_line ?? "" }) : r.reason;
 }
 
-/** Type or paste a list; the parser shows the lines it cannot use and why. */
-function AddListSheet({ open, pairs, onClose, onSaved }: { open: boolean; pairs: string[]; onClose: () => void; onSaved: () => void }) {
+/** Type or paste a list; the server's parser shows the lines it cannot use and why. */
+function AddListSheet({ open, today, onClose, onSaved }: { open: boolean; today: string; onClose: () => void; onSaved: () => void }) {
   const { t } = useI18n();
   const [text, setText] = useState("");
-  const [result, setResult] = useState<ParseResult | null>(null);
+  const [result, setResult] = useState<Preview | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
 
-  async function save(parsed: ParseResult) {
+  async function save() {
     setBusy(true);
     setError("");
     try {
-      await api.insertSignals(parsed.signals.map(({ ativo, hora, operacao }) => ({ ativo, hora, operacao })));
+      // The server reads the text again: expiry and gale go with each signal, and a minute that began meanwhile is left out.
+      const answer = await signalTextApi.insert(text);
+      if (answer.res !== 1) {
+        setResult({ signals: [], rejected: answer.rejected });
+        return;
+      }
       setText("");
       setResult(null);
       onSaved();
@@ -73,12 +80,21 @@ function AddListSheet({ open, pairs, onClose, onSaved }: { open: boolean; pairs:
     }
   }
 
-  function verify() {
-    const parsed = parseSignalList(text, pairs);
-    if (!parsed.signals.length && !parsed.rejected.length) return setError(t("signals.emptyText"));
+  async function verify() {
+    setBusy(true);
     setError("");
+    let parsed: Preview;
+    try {
+      parsed = previewOf(await signalTextApi.parse(text), text, today);
+    } catch (e) {
+      setError(describeError(e, t));
+      return;
+    } finally {
+      setBusy(false);
+    }
+    if (!parsed.signals.length && !parsed.rejected.length) return setError(t("signals.emptyText"));
     setResult(parsed);
-    if (!parsed.rejected.length) void save(parsed);
+    if (!parsed.rejected.length) void save();
   }
 
   async function paste() {
@@ -137,10 +153,10 @@ function AddListSheet({ open, pairs, onClose, onSaved }: { open: boolean; pairs:
             </p>
             <ul>
               {result.rejected.map((r) => (
-                <li key={r.line}>
+                <li key={r.line} data-code={r.code} data-line={r.line}>
                   <span className="line-no">{t("signals.line", { n: r.line })}</span> <code>{r.text}</code>
                   <br />
-                  <span className="reason">{reasonText(r.reason, t)}</span>
+                  <span className="reason">{reasonText(r, t)}</span>
                 </li>
               ))}
             </ul>
@@ -156,11 +172,11 @@ function AddListSheet({ open, pairs, onClose, onSaved }: { open: boolean; pairs:
             {t("common.cancel")}
           </IonButton>
           {result && result.rejected.length > 0 && result.signals.length > 0 ? (
-            <IonButton onClick={() => void save(result)} disabled={busy} data-testid="save-valid-signals">
+            <IonButton onClick={() => void save()} disabled={busy} data-testid="save-valid-signals">
               {busy ? <IonSpinner name="dots" /> : t("signals.saveValid", { n: result.signals.length })}
             </IonButton>
           ) : (
-            <IonButton onClick={verify} disabled={busy || !text.trim()} data-testid="verify-signals">
+            <IonButton onClick={() => void verify()} disabled={busy || !text.trim()} data-testid="verify-signals">
               {busy ? <IonSpinner name="dots" /> : t("signals.verify")}
             </IonButton>
           )}
@@ -178,6 +194,11 @@ const STATUS_KEYS: Record<string, MessageKey> = {
   failed: "signals.failed",
 };
 
+/** The signal's own expiry and gale cap, as the list named them ("M5 G1"); "" when it named none. */
+function hints(s: Signal & { expiry?: number | null; gale?: number | null }): string {
+  return [s.expiry ? `M${s.expiry}` : "", typeof s.gale === "number" ? `G${s.gale}` : ""].filter(Boolean).join(" ");
+}
+
 /** A row's status in the reader's language (a result, skipped, canceled); never a raw key. */
 function statusText(s: Signal, t: ReturnType<typeof useI18n>["t"]): string {
   if (s.status === "canceled") return t("signals.canceledStatus");
@@ -193,7 +214,6 @@ export default function SignalsPage() {
   const { serverTime, marketTz, refresh } = useAccount();
   const [signals, setSignals] = useState<Signal[] | null>(null);
   const [trades, setTrades] = useState<TradeRow[]>([]);
-  const [pairs, setPairs] = useState<string[]>([]);
   const [adding, setAdding] = useState(false);
   const [error, setError] = useState("");
 
@@ -220,14 +240,11 @@ export default function SignalsPage() {
     return () => window.clearInterval(timer);
   }, [load]);
 
-  useEffect(() => {
-    api
-      .ativos("full")
-      .then((list) => setPairs(list.map((p) => p.ativo)))
-      .catch((e) => setError(describeError(e, t)));
-  }, [t]);
-
   const now = serverTime ? clockHHMM(serverTime, marketTz) : "00:00";
+  // The market's day (its clock may run fast in a demo bundle): a list for another day is refused.
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: marketTz }).format(
+    serverTime ? new Date(serverTime * 1000) : new Date(),
+  );
   const rows = useMemo(() => sortByTime(signals ?? []), [signals]);
   const outcomes = useMemo(() => outcomesBySignal(signals ?? [], trades, marketTz), [signals, trades, marketTz]);
   const score = useMemo(() => tally(signals ?? [], outcomes), [signals, outcomes]);
@@ -323,7 +340,10 @@ export default function SignalsPage() {
               return (
                 <tr key={s.id} className={classes} data-status={s.status}>
                   <td>{s.hora}</td>
-                  <td>{s.ativo}</td>
+                  <td>
+                    {s.ativo}
+                    {hints(s) && <small className="signal-hints"> {hints(s)}</small>}
+                  </td>
                   <td className={`direction ${s.operacao}`}>
                     <IonIcon aria-hidden="true" icon={s.operacao === "call" ? arrowUpOutline : arrowDownOutline} /> {s.operacao.toUpperCase()}
                   </td>
@@ -353,7 +373,7 @@ export default function SignalsPage() {
       )}
       <AddListSheet
         open={adding}
-        pairs={pairs}
+        today={today}
         onClose={() => setAdding(false)}
         onSaved={() => {
           setAdding(false);

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
 
 from flask import Blueprint
@@ -12,8 +11,8 @@ from api import auth
 from api.context import ctx
 from api.registry import PUBLIC, USER, endpoint
 from api.schemas import Empty, InsertQuestionBody
-from glimpse.store import accounts
 from glimpse.store import db as names
+from glimpse.store import rank as rank_store
 from glimpse.store.accounts import reais
 
 bp = Blueprint("content", __name__, url_prefix="/glimpse")
@@ -50,13 +49,8 @@ def get_rank(body: Empty):
     me = auth.principal().id_hex
     pools_doc = ctx().db[names.AUXILIAR].find_one({"name": "randomNames"}) or {}
     pools = pools_doc.get("value") or {}
-    # Read through Account so legacy reais floats count in cents like the ledger's integers;
-    # the projection keeps each document to three fields.
-    everyone = (
-        accounts.Account.from_doc(doc)
-        for doc in ctx().db[names.ACCOUNTS].find({}, {"name": 1, "iqPeriodProfit": 1, "iqPeriodLoss": 1})
-    )
-    best = heapq.nsmallest(RANK_SIZE, everyone, key=lambda a: (a.period_loss - a.period_profit, str(a.id)))
+    # From a summary kept in net order (glimpse.store.rank), not a sort of every account per call.
+    best = rank_store.best(ctx().db, RANK_SIZE)
     rank = []
     for account in best:
         mine = str(account.id) == me

@@ -16,6 +16,7 @@ from api.registry import USER, endpoint
 from api.schemas import GetUserOperationsBody, UserTradesQuery
 from glimpse.store import db as names
 from glimpse.store import operations_log, trades
+from glimpse.store.db import indexed_find
 
 bp = Blueprint("operations", __name__, url_prefix="/glimpse")
 
@@ -32,7 +33,10 @@ def get_user_operations(body: GetUserOperationsBody):
         raise forbidden("you may only read your own operations", "userId")
     logs = ctx().db[names.OPERATIONS]
     if body.limit is None and body.cursor is None:
-        found = logs.find({"user": p.id_hex}).sort([("operationTime", 1), ("_id", 1)])
+        # The user_time index; on the embedded store, its own sorted index of (user, operationTime).
+        found = indexed_find(logs, {"user": p.id_hex}, "operationTime", 1, None, None)
+        if found is None:
+            found = list(logs.find({"user": p.id_hex}).sort([("operationTime", 1), ("_id", 1)]))
         return [operations_log.for_app(doc) for doc in found]
     rows, following = paging.fetch(logs, {"user": p.id_hex}, "operationTime", -1, body.limit, body.cursor)
     return paging.page_response(rows, following, operations_log.for_app, sort_field="operationTime")

@@ -82,9 +82,9 @@ def _die_with_parent(parent: int) -> None:
 def reseed_random() -> None:
     """Fresh random state in a child (random does it at fork itself; numpy's global state does not)."""
     random.seed()
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed()
+    numpy_random = sys.modules.get("numpy.random")  # loaded lazily: importing it here would cost each child
+    if numpy_random is not None:
+        numpy_random.seed()
 
 
 def wait_single_threaded(seconds: float = THREADS_GONE_SECONDS) -> bool:

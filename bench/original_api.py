@@ -26,7 +26,8 @@ One route that the original did not have, `POST /bench/load`, lets the
 benchmark write the same candles and pairs it wrote through the rewrite's
 service routes: `{collection: [documents]}` replaces those collections.
 
-    .venv/bin/python bench/original_api.py --port 8001
+    .venv/bin/python bench/original_api.py --port 8001   # serve
+    .venv/bin/python bench/original_api.py               # check the handlers in process, print JSON
 """
 
 from __future__ import annotations
@@ -121,11 +122,37 @@ class _Gunicorn(BaseApplication):
         return self.application
 
 
+def self_check() -> dict[str, Any]:
+    """Without --port (as `make bench` runs every script here): the three handlers answer, in process."""
+    db: Any = mongomock.MongoClient()["Glimpse"]
+    seed_database(db)
+    client = create_app(db).test_client()
+    candles = [{"o": 1.0, "c": 1.1}] * 15
+    client.post("/bench/load", json={"RealtimeCandles": [{"ativo": "EURUSD", "candles": candles,
+                                                          "lastUpdated": 1717419600.123456}]})  # fmt: skip
+    user = json.loads(client.post("/glimpse/getUser", json={"userKey": KEY, "userMail": "x"}).get_data())
+    actives = json.loads(client.post("/glimpse/ativos", json={"type": "full"}).get_data())
+    realtime = json.loads(client.get("/glimpse/getCandlesRealtime").get_data())
+    checks = {
+        "getUser answers the first account": "email" in user and set(user["_id"]) == {"$oid"},
+        "ativos lists every seeded pair": len(actives) == db["OpenedActives"].count_documents({}) > 0,
+        "getCandlesRealtime cuts lastUpdate to 13 digits": realtime[0]["lastUpdate"] == 1717419600123,
+    }
+    return {"benchmark": "original_api", "mode": "self-check (bench/api.py launches it with --port)",
+            "checks": checks, "ok": all(checks.values())}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--port", type=int, help="serve on this port; without it, check the handlers and exit"
+    )
     args = parser.parse_args(argv)
+    if args.port is None:
+        report = self_check()
+        print(json.dumps(report, indent=2))
+        return 0 if report["ok"] else 1
     db: Any = mongomock.MongoClient()["Glimpse"]
     seed_database(db)
     sys.argv = sys.argv[:1]  # gunicorn parses sys.argv

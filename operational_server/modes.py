@@ -1,7 +1,9 @@
 """The trading modes: what to trade at a decision instant.
 
 Strategy mode matches the user's strategy on the eligible pairs and takes
-the match with the highest payout. Signals mode trades the user's own
+the match with the highest payout. A quadrant strategy (MHI and its
+relatives) decides only at its entry minutes, from the chosen candles of
+the previous quadrant (glimpse.rules.quadrants). Signals mode trades the user's own
 signal for the minute that is about to start, and writes its result back
 into the list.
 """
@@ -13,6 +15,7 @@ import logging
 from glimpse.market.base import EXPIRY_MINUTES
 from glimpse.rules.money import money_management
 from glimpse.rules.patterns import PatternError, Strategy
+from glimpse.rules.quadrants import QuadrantError, QuadrantRule, decide_on_candles
 from glimpse.rules.selection import (
     DEFAULT_FRESHNESS_SECONDS,
     best_match,
@@ -20,7 +23,7 @@ from glimpse.rules.selection import (
     payout_of,
     payout_passes,
 )
-from glimpse.rules.timing import coming_minute
+from glimpse.rules.timing import coming_minute, minute_start
 from glimpse.runtime.clock import wall_span
 from glimpse.runtime.config import Config
 from glimpse.store import alerts, signals, strategies
@@ -60,13 +63,16 @@ class StrategyMode:
         # The original's shape, for the money rules and the Operations log.
         self.strategy_doc: dict | None = found.public() if found is not None else None
         self.strategy: Strategy | None = None
+        self.quadrant: QuadrantRule | None = None
         self.problem: str | None = None
         if found is None:
             self.problem = f"A estratégia {name!r} não existe mais."
         else:
             try:
-                self.strategy = Strategy.from_document(found.rule())
-            except PatternError as exc:
+                self.quadrant = found.quadrant_rule()
+                if self.quadrant is None:
+                    self.strategy = Strategy.from_document(found.rule())
+            except (PatternError, QuadrantError) as exc:
                 self.problem = f"A estratégia {name!r} é inválida: {exc}"
         if self.strategy is not None:
             session.market.register(self.strategy)
@@ -81,7 +87,7 @@ class StrategyMode:
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
         s = self.session
-        if self.strategy is None:
+        if self.strategy is None and self.quadrant is None:
             return None, (
                 "strategy_missing",
                 alerts.notice("Estratégia indisponível.", self.problem or "", s.clock.now()),
@@ -98,7 +104,18 @@ class StrategyMode:
         )
         if not eligible:
             return None, None
-        best = best_match(s.market.matches(snap, self.strategy, list(eligible)), eligible)
+        if self.quadrant is not None:
+            # the order opens at the start of the coming minute: that is the entry minute
+            entry = int(minute_start(instant) // 60) + 1
+            found = [
+                (pair, direction)
+                for pair in eligible
+                if (direction := decide_on_candles(self.quadrant, entry, snap.candles.get(pair, [])))
+            ]
+            best = best_match(found, eligible)
+        else:
+            assert self.strategy is not None
+            best = best_match(s.market.matches(snap, self.strategy, list(eligible)), eligible)
         if best is None:
             return None, None
         pair, direction = best

@@ -137,6 +137,39 @@ def decide(rule: QuadrantRule, entry_minute: int, recent: Sequence[int]) -> str 
     return pick_direction(rule, chosen)
 
 
+def decide_on_candles(
+    rule: QuadrantRule, entry_minute: int, candles: Sequence[Mapping[str, Any]]
+) -> str | None:
+    """The live decision from the bot's candles: `[{from: epoch seconds, o, c}, ...]`.
+
+    Each analysed candle is found by its minute (`from`), so a stream that
+    lags or skipped a minute yields None rather than a decision read from the
+    wrong candles. Candles without `from` (the original's stored form) are
+    taken as consecutive minutes ending at entry_minute - 1.
+    """
+    if not rule.is_entry(entry_minute):
+        return None
+    by_minute: dict[int, int] = {}
+    timed = [
+        c for c in candles if isinstance(c.get("from"), int | float) and not isinstance(c.get("from"), bool)
+    ]
+    try:
+        if timed:
+            for candle in timed:
+                move = float(candle["c"]) - float(candle["o"])
+                by_minute[int(candle["from"]) // 60] = 1 if move > 0 else -1 if move < 0 else 0
+        else:
+            for back, candle in enumerate(reversed(candles), start=1):
+                move = float(candle["c"]) - float(candle["o"])
+                by_minute[entry_minute - back] = 1 if move > 0 else -1 if move < 0 else 0
+    except (KeyError, TypeError, ValueError):
+        return None
+    minutes = rule.analysed_minutes(entry_minute)
+    if any(m not in by_minute for m in minutes):
+        return None
+    return pick_direction(rule, [by_minute[m] for m in minutes])
+
+
 def signal_directions(rule: QuadrantRule, colours: np.ndarray, first_minute: int) -> np.ndarray:
     """Per candle index t of a series whose candle 0 is minute `first_minute`: the direction
     (1 call, -1 put, 0 none) of a trade entering at candle t + 1, as an int8 array.

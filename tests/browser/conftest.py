@@ -22,9 +22,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.fakes.telegram import FakeTelegram
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "apps" / "web"
@@ -139,9 +142,9 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def bundle(web_dist: Path, tmp_path_factory) -> Iterator[str]:
-    """`glimpse up` (embedded, paper broker, fast clock) on a free port; yields its base URL."""
+@contextmanager
+def running_bundle(web_dist: Path, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`glimpse up` (embedded, paper broker, fast clock) on a free port, with `extra_env`; yields its base URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GLIMPSE_")}
     env.update(
@@ -151,7 +154,8 @@ def bundle(web_dist: Path, tmp_path_factory) -> Iterator[str]:
         GLIMPSE_WEB_DIST=str(web_dist),
         no_proxy="127.0.0.1,localhost",
     )
-    log_path = tmp_path_factory.mktemp("bundle") / "glimpse-up.log"
+    env.update(extra_env or {})
+    log_path = log_dir / "glimpse-up.log"
     glimpse = Path(sys.executable).with_name("glimpse")
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -174,6 +178,34 @@ def bundle(web_dist: Path, tmp_path_factory) -> Iterator[str]:
         yield base
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def bundle(web_dist: Path, tmp_path_factory) -> Iterator[str]:
+    """`glimpse up` (embedded, paper broker, fast clock) on a free port; yields its base URL."""
+    with running_bundle(web_dist, tmp_path_factory.mktemp("bundle")) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def fake_telegram() -> Iterator[FakeTelegram]:
+    """The fake Telegram Bot API on loopback (tests/fakes/telegram.py)."""
+    fake = FakeTelegram().start()
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+@pytest.fixture(scope="module")
+def telegram_bundle(web_dist: Path, fake_telegram: FakeTelegram, tmp_path_factory) -> Iterator[str]:
+    """A bundle of its own whose notifier talks to `fake_telegram`, for the module that asks for it.
+
+    The session's `bundle` has no bot (the trader journey checks the page says so); this one is
+    started and stopped around the module, so the two run side by side only while it lasts."""
+    telegram = {"GLIMPSE_TELEGRAM_TOKEN": fake_telegram.token, "GLIMPSE_TELEGRAM_API": fake_telegram.url}
+    with running_bundle(web_dist, tmp_path_factory.mktemp("telegram-bundle"), telegram) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -22,10 +22,16 @@ GLIMPSE_CLOCK_SPEED=1000 must not shorten a 5-minute lockout to 0.3 s.
 Storage: the process memory in the embedded bundle (one process, like its
 database), MongoDB (the deployment's own database) otherwise, so every API
 worker shares the counters.
+
+Refusing is cheap (bench/abuse.py): a limit once breached is remembered by
+(route, limit, key) until its moving window frees a slot (`Refusals`), and the
+next request with that key is answered 429 by the first request hook, before
+its body is checked, its token is looked up or the limits are evaluated again.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import math
@@ -39,6 +45,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
 from api.jsonio import request_json
@@ -220,12 +227,159 @@ backtest_limit = per_caller(BACKTEST_PER_CALLER, "too many backtests: try again 
 export_limit = per_caller(EXPORT_PER_MANAGER, "too many exports: try again in a minute")
 
 
+# ------------------------------------------------------------------ refusals already decided
+
+
+class Refusals:
+    """Limits already breached, by (route, limit, key), until their window frees a slot.
+
+    Under a flood the same refused key comes back hundreds of times a second, and each time the
+    route parsed and checked the body, looked its token up in the database and let Flask-Limiter
+    derive every limit again, only to answer the same 429. A moving window that is full cannot
+    free a slot before its oldest entry expires (a refused request adds no entry; only a correct
+    login clears a login key, and a correct login cannot pass while its key is refused), so the
+    refusal is exact until then and is answered from a dictionary.
+
+    A limit keyed by the caller is remembered by the token that was refused: it costs no database
+    read, and nobody without that token can reach the entry. On routes behind a token nothing
+    else is remembered, so a request without a valid token still gets its 401 first. On public
+    routes, keys read from the body (emails) come from the parse the route needs anyway; a body
+    that does not parse is left to the route.
+    """
+
+    MAX_ENTRIES = 50_000  # past it, expired entries are dropped; then new ones are not remembered
+
+    def __init__(self) -> None:
+        self._until: dict[tuple[str, Any, str], tuple[float, str]] = {}
+        self._limits: dict[str, tuple[tuple[Callable[[], str], str], ...]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, endpoint: str, key_func: Callable[[], str], limit: str, key: str,
+                 until: float, message: str) -> None:  # fmt: skip
+        with self._lock:
+            if len(self._until) >= self.MAX_ENTRIES:
+                now = time.time()
+                self._until = {k: v for k, v in self._until.items() if v[0] > now}
+                if len(self._until) >= self.MAX_ENTRIES:
+                    return
+            self._until[(endpoint, (key_func, limit), key)] = (until, message)
+            known = self._limits.get(endpoint, ())
+            if (key_func, limit) not in known:
+                self._limits[endpoint] = (*known, (key_func, limit))
+
+    def refusal(self, endpoint: str) -> tuple[str, int] | None:
+        """(message, seconds to wait) when a remembered refusal covers this request."""
+        limits = self._limits.get(endpoint)
+        if not limits:
+            return None
+        now = time.time()
+        for key_func, limit in limits:
+            try:
+                key = _token_key() if key_func is caller else key_func()
+            except Exception:  # noqa: BLE001 - a body the route refuses itself (400), in its own order
+                continue
+            entry = self._until.get((endpoint, (key_func, limit), key)) if key else None
+            if entry is not None and entry[0] > now:
+                return entry[1], max(1, math.ceil(entry[0] - now))
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._until.clear()
+            self._limits.clear()
+
+
+def _token_key() -> str:
+    """The presented token, standing for the caller it authenticated when it was refused."""
+    header = request.headers.get("Authorization", "")
+    token: object = None
+    if header.startswith("Bearer "):
+        token = header[len("Bearer ") :].strip()
+    else:
+        data = request_json()
+        token = data.get("userKey") if isinstance(data, dict) else None
+    return "token:" + token if isinstance(token, str) and token else ""
+
+
+def _remember_refusal(refusals: Refusals, exc: RateLimitExceeded) -> None:
+    current = limiter.current_limit
+    endpoint = request.endpoint
+    if current is None or not current.breached or endpoint is None:
+        return
+    key_func = exc.limit.key_func
+    if key_func is not caller and g.get("principal") is not None:
+        # Behind a token, only the token's own refusal is answered before the token is checked:
+        # a stranger without one learns nothing of a broker email's budget, and gets 401 first.
+        return
+    key = _token_key() if key_func is caller else current.request_args[-2]
+    if key:
+        reset_time = current.window[0]  # when the oldest entry leaves the window
+        refusals.remember(endpoint, key_func, str(exc.limit.limit), key, reset_time, exc.description or "")
+
+
+def _too_many(message: str, retry_after: int) -> Response:
+    response = jsonify({"error": message, "retryAfter": retry_after})
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+# ------------------------------------------------------------------ storage
+
+
+class PacedMemoryStorage(MemoryStorage):
+    """limits' in-memory storage, with its expired entries swept at most once a second.
+
+    The parent starts a timer thread 10 ms after any hit that finds none running, and that
+    thread walks every key: under a flood, a hundred threads a second, each scanning every
+    address and email the flood named; and it keeps an empty list for every key it ever saw.
+    Expired entries never count (each read checks the time), so the sweep only returns memory
+    and can wait: here it runs inline, once a second, in whichever request comes first, and
+    drops the keys it empties.
+    """
+
+    STORAGE_SCHEME = ["glimpse-memory"]
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+        self._sweeping = threading.Lock()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the parent's private timer start
+        if time.monotonic() < self._next_sweep or not self._sweeping.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+            self.sweep()
+        finally:
+            self._sweeping.release()
+
+    def sweep(self) -> None:
+        now = time.time()
+        for key in list(self.events):
+            with self.locks[key]:  # the lock acquire_entry holds while it inserts
+                events = self.events.get(key)
+                if events:  # newest first: keep those that have not expired
+                    events = events[: bisect.bisect_left(events, -now, key=lambda entry: -entry.expiry)]
+                if events:
+                    self.events[key] = events
+                else:
+                    self.events.pop(key, None)
+                    self.locks.pop(key, None)
+        for key, expiry in list(self.expirations.items()):
+            if expiry <= now:
+                self.storage.pop(key, None)
+                self.expirations.pop(key, None)
+                self.locks.pop(key, None)
+
+
 # ------------------------------------------------------------------ the app
 
 
 def _storage(config: Config) -> tuple[str, dict[str, Any]]:
     if config.mongo_uri is None:
-        return "memory://", {}
+        return "glimpse-memory://", {}
     return config.mongo_uri.get_secret_value(), {
         "database_name": config.db_name,
         "counter_collection_name": COUNTERS_COLLECTION,
@@ -233,11 +387,26 @@ def _storage(config: Config) -> tuple[str, dict[str, Any]]:
     }
 
 
+def refusals_of(app: Flask) -> Refusals:
+    refusals: Refusals = app.extensions["glimpse_refusals"]
+    return refusals
+
+
 def init_app(app: Flask, config: Config, *, enabled: bool = True) -> None:
     uri, options = _storage(config)
     app.config["RATELIMIT_ENABLED"] = enabled  # explicit: the limiter object outlives one app
     app.config["RATELIMIT_STORAGE_URI"] = uri
     app.config["RATELIMIT_STORAGE_OPTIONS"] = options
+    refusals = app.extensions["glimpse_refusals"] = Refusals()
+
+    # The app's first request hook (registered before the limiter's and the routes' own).
+    @app.before_request
+    def _refuse_known() -> Response | None:
+        if not limiter.enabled or request.endpoint is None:
+            return None
+        refused = refusals.refusal(request.endpoint)
+        return _too_many(*refused) if refused is not None else None
+
     limiter.init_app(app)
 
     @app.errorhandler(RateLimitExceeded)
@@ -247,7 +416,5 @@ def init_app(app: Flask, config: Config, *, enabled: bool = True) -> None:
         if current is not None:
             retry_after = max(1, math.ceil(current.reset_at - time.time()))
         log.info("throttled %s %s from %s", request.method, request.path, address())
-        response = jsonify({"error": exc.description, "retryAfter": retry_after})
-        response.status_code = 429
-        response.headers["Retry-After"] = str(retry_after)
-        return response
+        _remember_refusal(refusals, exc)
+        return _too_many(exc.description or "too many requests", retry_after)

@@ -12,11 +12,22 @@ client sending requests back to back:
    from an attacker's own account);
 3. attack from many addresses: the same, each request naming a fresh client
    address in X-Forwarded-For, as a botnet behind the trusted proxy would
-   look; per-address budgets then never fill, only per-account ones do.
+   look; per-address budgets then never fill, only per-account ones do;
+4. reference, a flood of pings: the same number of clients sending
+   `GET /glimpse/ping` (no body, no token, no database) back to back. Its
+   ratio is what a flood of that many clients costs the victim on this
+   machine and this server (HTTP parsing, the request hooks, the queue for the
+   worker's threads and its interpreter lock) before any route does work.
+
+The victim runs in a process of its own: in the attackers' process it would
+wait for their interpreter lock after each answer, and the figure would be the
+client's, not the server's. The attackers keep sharing one process, as before.
 
 Goal: the victim's p99 under attack stays within 2x its quiet value. Prints ONE
 JSON object; the exit code is 0 when every phase measured something (the goal
-is reported, not enforced). Only 127.0.0.1 is contacted.
+is reported, not enforced). The machine's load average is reported with the
+figures: on a shared 2-core machine other work moves them. Only 127.0.0.1 is
+contacted.
 
     .venv/bin/python bench/abuse.py [--attackers 16] [--seconds 10]
 """
@@ -26,6 +37,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -72,10 +84,14 @@ class Tally:
     errors: int = 0
 
 
-def _victim(base_url: str, token: str, stop: threading.Event, tally: Tally) -> None:
+def _victim(base_url: str, token: str, seconds: float, results: Any) -> None:
+    """Runs in a process of its own (see the module docstring); sends back (latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {token}"
-        while not stop.is_set():
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             began = time.perf_counter()
             try:
                 response = session.post(base_url + "/glimpse/getUser", json={}, timeout=60)
@@ -84,8 +100,20 @@ def _victim(base_url: str, token: str, stop: threading.Event, tally: Tally) -> N
             except requests.RequestException:
                 ok = False
             if ok:
-                tally.latencies.append(time.perf_counter() - began)
+                latencies.append(time.perf_counter() - began)
             else:
+                errors += 1
+    results.put((latencies, errors))
+
+
+def _pinger(base_url: str, stop: threading.Event, tally: Tally) -> None:
+    with requests.Session() as session:
+        while not stop.is_set():
+            try:
+                response = session.get(base_url + "/glimpse/ping", timeout=60)
+                _ = response.content
+                tally.statuses[f"ping {response.status_code}"] += 1
+            except requests.RequestException:
                 tally.errors += 1
 
 
@@ -140,40 +168,75 @@ def _group_rss_mib(pgid: int) -> float:
     return round(total_kib / 1024, 1)
 
 
-def phase(base_url: str, victim_token: str, attacker_token: str, attackers: int, spread: bool,
+def _cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) spent so far by the server's process group."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def phase(base_url: str, victim_token: str, attacker_token: str, attackers: int, mode: str,
           seconds: float, pgid: int) -> dict[str, Any]:  # fmt: skip
+    """mode: "quiet", "one" (one address), "many" (X-Forwarded-For) or "ping" (a flood of pings)."""
     stop = threading.Event()
-    victim, attack = Tally(), Tally()
-    threads = [threading.Thread(target=_victim, args=(base_url, victim_token, stop, victim), daemon=True)]
-    threads += [
-        threading.Thread(
-            target=_attacker, args=(i, base_url, attacker_token, spread, stop, attack), daemon=True
-        )
-        for i in range(attackers)
-    ]
+    attack = Tally()
+    if mode == "ping":
+        threads = [
+            threading.Thread(target=_pinger, args=(base_url, stop, attack), daemon=True)
+            for _ in range(attackers)
+        ]
+    elif mode in ("one", "many"):
+        threads = [
+            threading.Thread(
+                target=_attacker,
+                args=(i, base_url, attacker_token, mode == "many", stop, attack),
+                daemon=True,
+            )
+            for i in range(attackers)
+        ]
+    else:
+        threads = []
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.SimpleQueue()
+    victim = spawn.Process(target=_victim, args=(base_url, victim_token, seconds, results), daemon=True)
     for thread in threads:
         thread.start()
+    cpu_before, began = _cpu_seconds(pgid), time.monotonic()
+    victim.start()
     peak_rss = 0.0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while victim.is_alive() and time.monotonic() < began + seconds + 60:
         peak_rss = max(peak_rss, _group_rss_mib(pgid))
-        time.sleep(0.25)
+        victim.join(0.25)
+    cpu_used, elapsed = _cpu_seconds(pgid) - cpu_before, time.monotonic() - began
     stop.set()
     for thread in threads:
         thread.join()
-    latencies = sorted(victim.latencies)
+    if victim.is_alive():
+        victim.terminate()
+        raise BenchError("the victim's process did not finish")
+    latencies, errors = results.get()
+    latencies.sort()
     return {
-        "attackers": attackers,
-        "attacker_addresses": "many (X-Forwarded-For)" if spread else ("one" if attackers else None),
+        "attackers": len(threads),
+        "attacker_addresses": {"one": "one", "many": "many (X-Forwarded-For)", "ping": "one"}.get(mode),
         "victim_getUser": {
             "requests": len(latencies),
-            "errors": victim.errors,
+            "errors": errors,
             "p50_ms": _percentile_ms(latencies, 0.50),
             "p99_ms": _percentile_ms(latencies, 0.99),
             "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
         },
         "attack_answers": dict(sorted(attack.statuses.items())),
         "attack_errors": attack.errors,
+        "server_cpu_seconds_per_second": round(cpu_used / elapsed, 2) if elapsed else None,
         "server_peak_rss_mib": peak_rss,
     }
 
@@ -226,14 +289,19 @@ def main(argv: list[str] | None = None) -> int:
             server.wait_ready(base_url, args.startup_timeout)
             assert server.process is not None
             pgid = server.process.pid
-            victim = prepare_data(
+            prepared = prepare_data(
                 base_url, config.service_token.get_secret_value(), config.paper_seed, config.zone
             )
+            # The demo user's token (bench/api.py returns it alone, or in a Prepared).
+            victim = prepared if isinstance(prepared, str) else prepared.token
             attacker = attacker_token(base_url)
-            phase(base_url, victim, attacker, 0, False, 1.0, pgid)  # warm-up, unmeasured
-            quiet = phase(base_url, victim, attacker, 0, False, args.seconds, pgid)
-            one = phase(base_url, victim, attacker, args.attackers, False, args.seconds, pgid)
-            many = phase(base_url, victim, attacker, args.attackers, True, args.seconds, pgid)
+            load_before = os.getloadavg()
+            phase(base_url, victim, attacker, 0, "quiet", 1.0, pgid)  # warm-up, unmeasured
+            quiet = phase(base_url, victim, attacker, 0, "quiet", args.seconds, pgid)
+            one = phase(base_url, victim, attacker, args.attackers, "one", args.seconds, pgid)
+            many = phase(base_url, victim, attacker, args.attackers, "many", args.seconds, pgid)
+            pings = phase(base_url, victim, attacker, args.attackers, "ping", args.seconds, pgid)
+            load_after = os.getloadavg()
         except BenchError as exc:
             print(f"bench/abuse.py: {exc}", file=sys.stderr)
             return 1
@@ -249,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         return round(p99 / quiet_p99, 2) if p99 and quiet_p99 else None
 
     ratios = {"one_address": ratio(one), "many_addresses": ratio(many)}
+    floor = ratio(pings)
     print(
         json.dumps(
             {
@@ -256,16 +325,20 @@ def main(argv: list[str] | None = None) -> int:
                 "server": {"wsgi": "gunicorn gthread", "workers": 1, "threads": SERVER_THREADS,
                            "database": "embedded (mongomock)", "password_hash": "argon2id standard profile"},
                 "seconds_per_phase": args.seconds,
-                "phases": {"quiet": quiet, "attack_one_address": one, "attack_many_addresses": many},
+                "phases": {"quiet": quiet, "attack_one_address": one, "attack_many_addresses": many,
+                           "reference_ping_flood": pings},
                 "p99_ratio_to_quiet": ratios,
                 "goal": "victim p99 within 2x quiet",
                 "goal_met": {name: value is not None and value <= 2.0 for name, value in ratios.items()},
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "floor_p99_ratio_ping_flood": floor,
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                            "load_average_before": [round(x, 2) for x in load_before],
+                            "load_average_after": [round(x, 2) for x in load_after]},
             },
             indent=2,
         )
     )  # fmt: skip
-    measured = all(p["victim_getUser"]["requests"] for p in (quiet, one, many))
+    measured = all(p["victim_getUser"]["requests"] for p in (quiet, one, many, pings))
     return 0 if measured else 1
 
 

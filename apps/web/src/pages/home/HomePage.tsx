@@ -12,7 +12,7 @@ import {
   IonTitle,
   IonToolbar,
 } from "@ionic/react";
-import { copyOutline, eyeOutline, listOutline, logOutOutline, settingsOutline, trophyOutline } from "ionicons/icons";
+import { analyticsOutline, copyOutline, eyeOutline, listOutline, logOutOutline, settingsOutline, trophyOutline } from "ionicons/icons";
 import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
 import { useHistory, useParams } from "react-router-dom";
 import LanguageSwitch from "../../components/LanguageSwitch";
@@ -28,6 +28,7 @@ import TermsOverlay from "./TermsOverlay";
 
 const AlertsPage = lazy(() => import("../alerts/AlertsPage"));
 const BrokerPage = lazy(() => import("../broker/BrokerPage"));
+const CatalogPage = lazy(() => import("../catalog/CatalogPage"));
 const CopyPage = lazy(() => import("../copy/CopyPage"));
 const OperationsPage = lazy(() => import("../operations/OperationsPage"));
 const OrderOptionsPage = lazy(() => import("../orderOptions/OrderOptionsPage"));
@@ -55,6 +56,7 @@ const SECTIONS: Record<string, () => ReactNode> = {
   signals: () => <SignalsPage />,
   alerts: () => <AlertsPage />,
   copy: () => <CopyPage />,
+  catalog: () => <CatalogPage />,
 };
 
 const MENU: { section: string; label: MessageKey; icon: string }[] = [
@@ -62,6 +64,7 @@ const MENU: { section: string; label: MessageKey; icon: string }[] = [
   { section: "operations", label: "menu.operations", icon: listOutline },
   { section: "rank", label: "menu.rank", icon: trophyOutline },
   { section: "copy", label: "menu.copy", icon: copyOutline },
+  { section: "catalog", label: "menu.catalog", icon: analyticsOutline },
   { section: "settings", label: "menu.settings", icon: settingsOutline },
 ];
 

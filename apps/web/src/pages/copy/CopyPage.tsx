@@ -361,11 +361,11 @@ export default function CopyPage() {
               void run(async () => setMine(await copyApi.setFollowable(on)));
             }}
           >
-            <IonLabel className="ion-text-wrap">
-              {t("copy.optIn")}
-              <p>{t("copy.beLeaderHint")}</p>
-            </IonLabel>
+            {t("copy.optIn")}
           </IonToggle>
+        </IonItem>
+        <IonItem lines="none">
+          <IonNote className="ion-text-wrap">{t("copy.beLeaderHint")}</IonNote>
         </IonItem>
         {mine?.optedIn && (
           <IonItem lines="none">

@@ -1,12 +1,13 @@
 """Copy mode: trade what a followed leader's bot enters, with the follower's own money.
 
-The signal is the leader's level-0 trade in the Trades ledger, written
-before the leader's buy ("pending", then "open"). A follower's session
-polls the ledger at a short wall interval (one query per leader and
-interval per process, shared by every follower the process serves) and,
-for each new leader entry whose candle has not begun, places the same
-pair and direction, decided at the leader's decision instant, so the
-cycle drops it once the candle it was meant for has begun. The follower's
+The signal is the leader's level-0 trade in the Trades ledger, once the
+broker took it ("open": the leader's bot placed it). One watcher thread per
+leader and process reads the leader's open entries at a short wall
+interval (from the embedded store's (user, decidedAt) index, or MongoDB's)
+and wakes the followers the process serves as soon as a new one appears;
+each follower, for each new leader entry whose candle has not begun, places
+the same pair, direction and expiry, decided at the leader's decision
+instant, so the cycle drops it once the candle it was meant for has begun. The follower's
 own stake (a multiplier of the leader's stake or a fixed stake), gale plan
 and stops apply, and the follower runs its own gale cycle on its own
 results.
@@ -40,31 +41,92 @@ from operational_server.mode_base import Finished, ModeHost
 
 log = logging.getLogger(__name__)
 
-# How often a follower looks for a new leader entry (wall seconds).
-POLL_WALL_SECONDS = 0.05
+# How often the process's watcher of a leader reads the leader's entries (wall seconds).
+POLL_WALL_SECONDS = 0.02
 # How long one `decide` call watches before handing back to the session loop (wall seconds).
 WATCH_WALL_SECONDS = 1.0
+# A waiting follower wakes at least this often, to see a shutdown (wall seconds).
+WAKE_WALL_SECONDS = 0.25
+# A watcher no follower looked at for this long ends its thread (wall seconds).
+IDLE_WALL_SECONDS = 10.0
 # How far back a starting follower looks for a leader entry whose candle has not begun (market seconds).
 LOOKBACK_SECONDS = 60.0
 
 
+class _Watcher:
+    """One leader's open entries in this process: read by one thread, shared by every follower here.
+
+    The thread reads them every POLL_WALL_SECONDS and wakes the waiting
+    followers as soon as they change, so a new entry reaches every follower
+    at once, and hundreds of waiting followers cost one read per interval
+    instead of one wake-up each.
+    """
+
+    def __init__(self, feed: _LeaderFeed, db: Any, leader: str):
+        self.feed, self.db, self.leader = feed, db, leader
+        self.changed = threading.Condition()
+        self.entries = copying.leader_entries(db, leader, 0.0)  # read before anyone waits
+        self.version = 0
+        self.used = time.monotonic()
+        self.thread = threading.Thread(target=self._run, name=f"copy-feed-{leader}", daemon=True)
+
+    def current(self) -> tuple[int, list[dict[str, Any]]]:
+        with self.changed:
+            self.used = time.monotonic()
+            return self.version, self.entries
+
+    def wait(self, version: int, timeout: float) -> None:
+        """Until the entries differ from `version`, or `timeout` wall seconds."""
+        with self.changed:
+            self.used = time.monotonic()
+            if self.version == version:
+                self.changed.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(POLL_WALL_SECONDS)
+            if self.feed.retire_if_idle(self):
+                return
+            try:
+                # Every entry not closed yet (a handful at most): each follower filters by its own start.
+                entries = copying.leader_entries(self.db, self.leader, 0.0)
+            except Exception as exc:  # the database is away: the followers keep the last entries meanwhile
+                log.warning("copy feed of leader %s: entries not read: %s", self.leader, exc)
+                continue
+            with self.changed:
+                if [d["_id"] for d in entries] != [d["_id"] for d in self.entries]:
+                    self.version += 1
+                    self.changed.notify_all()
+                self.entries = entries
+
+
 class _LeaderFeed:
-    """The leader entries read once per poll interval for every follower of this process."""
+    """The watchers of this process, one per (database, leader) some follower here copies."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.cache: dict[tuple[int, str], tuple[float, list[dict[str, Any]]]] = {}
+        self.watchers: dict[tuple[int, str], _Watcher] = {}
 
-    def entries(self, db: Any, leader: str, since: float) -> list[dict[str, Any]]:
+    def watcher(self, db: Any, leader: str) -> _Watcher:
+        # Keyed by the handle's id: the watcher holds the handle, so the id is not reused while it runs.
         key = (id(db), leader)
-        now = time.monotonic()
         with self.lock:
-            hit = self.cache.get(key)
-            if hit is None or now - hit[0] >= POLL_WALL_SECONDS:
-                # Every entry not closed yet (a handful at most): each follower filters by its own start.
-                hit = (now, copying.leader_entries(db, leader, 0.0))
-                self.cache[key] = hit
-        return [d for d in hit[1] if float(d.get("decidedAt") or 0.0) >= since]
+            found = self.watchers.get(key)
+            if found is not None:
+                found.used = time.monotonic()
+                return found
+            made = self.watchers[key] = _Watcher(self, db, leader)
+        made.thread.start()
+        return made
+
+    def retire_if_idle(self, watcher: _Watcher) -> bool:
+        with self.lock:
+            if time.monotonic() - watcher.used <= IDLE_WALL_SECONDS:
+                return False
+            key = (id(watcher.db), watcher.leader)
+            if self.watchers.get(key) is watcher:
+                del self.watchers[key]
+            return True
 
 
 FEED = _LeaderFeed()
@@ -95,23 +157,12 @@ class CopyMode:
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
         """A copy of a new leader entry, watched for up to WATCH_WALL_SECONDS.
 
-        Watching here (the shared feed, in memory between its reads) rather than
-        in the session loop keeps a waiting follower to a few database reads a
-        second; the session looks at Stop, shutdown and its lease in between,
-        and the cycle reads the user's status again right before the buy.
+        Watching here (the process's watcher of the leader, which wakes this
+        follower when an entry appears) rather than in the session loop keeps
+        a waiting follower to no database read of its own; the session looks
+        at Stop, shutdown and its lease in between, and the cycle reads the
+        user's status again right before the buy.
         """
-        s = self.session
-        if hasattr(s.clock, "advance"):  # a manual clock: one look, the test moves time
-            return self._look()
-        deadline = time.monotonic() + WATCH_WALL_SECONDS
-        stop = getattr(s, "stop_event", None)
-        while True:
-            found = self._look()
-            if found != (None, None) or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
-                return found
-            time.sleep(POLL_WALL_SECONDS)
-
-    def _look(self) -> tuple[Decision | None, Finished | None]:
         s = self.session
         if self.follow is None:
             return None, (
@@ -121,15 +172,30 @@ class CopyMode:
                 ),
             )
         leader = self.follow.leader
-        for doc in FEED.entries(s.db, leader, self.since):
+        if hasattr(s.clock, "advance"):  # a manual clock: one look at the ledger, the test moves time
+            return self._look(copying.leader_entries(s.db, leader, 0.0)), None
+        deadline = time.monotonic() + WATCH_WALL_SECONDS
+        stop = getattr(s, "stop_event", None)
+        watcher = FEED.watcher(s.db, leader)
+        version, entries = watcher.current()
+        while True:
+            found = self._look(entries)
+            left = deadline - time.monotonic()
+            if found is not None or left <= 0 or (stop is not None and stop.is_set()):
+                return found, None
+            watcher.wait(version, min(left, WAKE_WALL_SECONDS))
+            version, entries = watcher.current()
+
+    def _look(self, entries: list[dict[str, Any]]) -> Decision | None:
+        for doc in entries:
             leader_trade = str(doc["_id"])
-            if leader_trade in self.seen:
+            if leader_trade in self.seen or float(doc.get("decidedAt") or 0.0) < self.since:
                 continue
             self.seen.add(leader_trade)
             decision = self._copy(trades.Trade.from_doc(doc))
             if decision is not None:
-                return decision, None
-        return None, None
+                return decision
+        return None
 
     def _copy(self, entry: trades.Trade) -> Decision | None:
         s = self.session

@@ -11,6 +11,7 @@ tests/faults/test_copy_crash.py.
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +24,7 @@ from glimpse.market.paper import PaperBroker
 from glimpse.store import copying, trades
 from glimpse.store import db as names
 from glimpse.store.accounts import Account, new_account
-from operational_server import reconcile
+from operational_server import copy_mode, reconcile
 from operational_server.copy_mode import CopyMode
 from operational_server.cycle import Decision, run_cycle
 from tests.pipeline.bundle import make_bundle
@@ -43,13 +44,16 @@ class _Host:
 
 
 def _leader_entry(
-    db: Any, leader: str, decided_at: float, *, expiry: int = 1, cents: int = 200
+    db: Any, leader: str, decided_at: float, *, expiry: int = 1, cents: int = 200, placed: bool = True
 ) -> trades.Trade:
-    return trades.record_intent(
+    trade = trades.record_intent(
         db, user=leader, session="ls", server="srv-l", ativo="EURUSD", operacao="call",
         amount=Decimal(cents) / 100, gale_level=0, payout=87, decided_at=decided_at, cycle="lc",
         account="PRACTICE", expiry_minutes=expiry,
     )  # fmt: skip
+    if placed:  # the leader's bot placed it (pending until the broker takes it)
+        trades.mark_open(db, trade.id, 7, decided_at, 1.1)
+    return trade
 
 
 def _write_ahead(db: Any, follower: str, decision: Any) -> trades.Trade:
@@ -203,3 +207,61 @@ def test_an_ambiguous_copy_buy_is_unknown_until_the_broker_tells(monkeypatch):
     # Each trade of the copied cycle links the leader's trade; the entry alone carries the copy's key.
     assert entry.copies == gale.copies == leader_trade
     assert gale.clientKey != entry.clientKey
+
+
+# --- the process's watcher of a leader ------------------------------------------------------------
+
+
+def test_followers_in_one_process_share_one_watcher_that_wakes_them_on_a_new_entry(setup, monkeypatch):
+    s = setup
+    second = (
+        s.db[names.ACCOUNTS]
+        .insert_one(new_account("Rui", "rui@example.com", "$argon2id$x", START))
+        .inserted_id
+    )
+    copying.follow(s.db, copying.Follow(str(second), s.leader, copying.MULTIPLIER))
+    hosts: list[Any] = [_Host(s.db, s.clock, s.follower), _Host(s.db, s.clock, str(second))]
+    modes = [CopyMode(h, Account()) for h in hosts]
+    # Each follower watches for a whole minute: only a new entry ends its wait early.
+    monkeypatch.setattr(copy_mode, "WATCH_WALL_SECONDS", 60.0)
+    found: dict[int, Any] = {}
+    waiting = [threading.Thread(target=lambda i=i: found.setdefault(i, modes[i].decide(0.0))) for i in (0, 1)]
+    for thread in waiting:
+        thread.start()
+    reads: list[str] = []
+    real = copying.leader_entries
+
+    def counted(db: Any, leader: str, since: float) -> list[dict]:
+        reads.append(threading.current_thread().name)
+        return real(db, leader, since)
+
+    monkeypatch.setattr(copying, "leader_entries", counted)
+    leader_trade = _leader_entry(s.db, s.leader, s.clock.now())
+    for thread in waiting:
+        thread.join(30)
+    assert [found[i][0].copies for i in (0, 1)] == [str(leader_trade.id)] * 2
+    assert len([w for (_, leader), w in copy_mode.FEED.watchers.items() if leader == s.leader]) == 1
+    # The followers read nothing themselves: the watcher's thread did.
+    # (Watchers of other tests' leaders may still be reading their own databases until they end.)
+    assert f"copy-feed-{s.leader}" in reads and all(name.startswith("copy-feed-") for name in reads)
+
+
+def test_a_watcher_nobody_looks_at_ends(setup, monkeypatch):
+    s = setup
+    monkeypatch.setattr(copy_mode, "IDLE_WALL_SECONDS", 0.2)
+    monkeypatch.setattr(copy_mode, "WATCH_WALL_SECONDS", 0.0)
+    _session(s).decide(s.clock.now())
+    watcher = copy_mode.FEED.watchers[(id(s.db), s.leader)]
+    watcher.thread.join(10)
+    assert not watcher.thread.is_alive() and (id(s.db), s.leader) not in copy_mode.FEED.watchers
+
+
+def test_a_leader_entry_the_broker_has_not_taken_is_not_copied(setup):
+    s = setup
+    pending = _leader_entry(s.db, s.leader, s.clock.now(), placed=False)
+    assert _session(s).decide(s.clock.now()) == (None, None)
+    trades.mark_failed(s.db, pending.id, "refused: Insufficient funds", s.clock.now())
+    assert _session(s).decide(s.clock.now()) == (None, None)
+    assert s.db[copying.COPY_FANOUT].count_documents({}) == 0
+    placed = _leader_entry(s.db, s.leader, s.clock.now())
+    assert _decided(s).copies == str(placed.id)

@@ -182,14 +182,22 @@ def followers_of(db: Any, leader: str) -> list[Follow]:
 
 
 def leader_entries(db: Any, leader: str, since: float) -> list[dict[str, Any]]:
-    """The leader's cycle entries (level 0, written before the buy) decided at or after `since`."""
+    """The leader's cycle entries (level 0) the broker took, not settled yet, decided at or after `since`.
+
+    Only an entry the broker took is copied: one it refused, or one whose fate
+    is unknown until it is reconciled, is not a trade of the leader (yet).
+    """
     query = {
         "user": leader,
         "galeLevel": 0,
         "decidedAt": {"$gte": since},
         "status": {"$nin": ["closed"]},
+        "brokerOrderId": {"$ne": None},
     }
-    return list(db[names.TRADES].find(query))
+    collection = db[names.TRADES]
+    # Read every few milliseconds: the embedded store answers from its (user, decidedAt) index.
+    rows = names.indexed_find(collection, query, "decidedAt", 1, None, None)
+    return list(collection.find(query).sort("decidedAt", 1)) if rows is None else rows
 
 
 def claim(

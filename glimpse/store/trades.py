@@ -427,7 +427,25 @@ def unresolved(db: Any, user: str, *, include_flagged: bool = False) -> list[Tra
     query: dict[str, Any] = {"user": user, "status": {"$in": list(UNRESOLVED)}}
     if not include_flagged:
         query["flagged"] = {"$ne": True}
-    return [Trade.from_doc(d) for d in db[names.TRADES].find(query).sort("decidedAt", 1)]
+    return [Trade.from_doc(d) for d in _of_one_user(db, query)]
+
+
+def _of_one_user(
+    db: Any, query: dict[str, Any], projection: dict[str, Any] | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The trades matching `query`, whose first condition is one user, oldest first.
+
+    These run around every order of every session (a copy fan-out is
+    hundreds at once): the embedded store answers them from its sorted
+    (user, decidedAt) index instead of scanning the whole ledger; MongoDB
+    from its user_decided index.
+    """
+    collection = db[names.TRADES]
+    rows = names.indexed_find(collection, query, "decidedAt", 1, None, limit, projection)
+    if rows is None:
+        cursor = collection.find(query, projection).sort("decidedAt", 1)
+        rows = list(cursor.limit(limit) if limit else cursor)
+    return rows
 
 
 def blocking(db: Any, user: str, session: str) -> list[Trade]:
@@ -448,7 +466,7 @@ def is_blocked(db: Any, user: str, session: str) -> bool:
         "status": {"$in": list(UNRESOLVED)},
         "$or": [{"flagged": {"$ne": True}}, {"session": session}],
     }
-    return bool(db[names.TRADES].count_documents(query, limit=1))
+    return bool(_of_one_user(db, query, {"_id": 1}, 1))
 
 
 # How long past its expiry an open order may go unsettled before anyone reconciles it (market seconds).
@@ -482,8 +500,8 @@ def open_trades(db: Any, user: str) -> list[Trade]:
 
 
 def session_net_cents(db: Any, user: str, session: str) -> int:
-    cursor = db[names.TRADES].find({"user": user, "session": session, "status": CLOSED})
-    return sum(Trade.from_doc(d).profit or 0 for d in cursor)
+    rows = _of_one_user(db, {"user": user, "session": session, "status": CLOSED})
+    return sum(Trade.from_doc(d).profit or 0 for d in rows)
 
 
 def session_net(db: Any, user: str, session: str) -> Decimal:

@@ -140,6 +140,7 @@ def _leader_entry(db, leader: str, decided_at: float, amount_cents: int = 200) -
         amount=Decimal(amount_cents) / 100, gale_level=0, payout=87, decided_at=decided_at,
         cycle="c", account="PRACTICE",
     )  # fmt: skip
+    trades.mark_open(db, trade.id, 1, decided_at, 1.1)  # the leader's bot placed it: a trade to copy
     return str(trade.id)
 
 

@@ -1,5 +1,5 @@
 import { IonButton, IonInput, IonItem, IonNote, IonSegment, IonSegmentButton, IonSpinner } from "@ionic/react";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, type Pair } from "../../api";
 import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
@@ -121,10 +121,14 @@ function RankedTable({ report, onSaved }: { report: CatalogReport; onSaved: (nam
               </td>
               <td data-label={t("catalog.breakEven")}>{pct(row.break_even)}</td>
               <td data-label={t("catalog.expected")}>
-                {net(row.in_sample.expected_net)} / {net(row.out_of_sample.expected_net)}
+                <span>
+                  {net(row.in_sample.expected_net)} / {net(row.out_of_sample.expected_net)}
+                </span>
               </td>
               <td data-label={t("catalog.pValue")}>
-                {formatP(row.in_sample.p_value)} <small>(q {formatP(row.in_sample.q_value)})</small>
+                <span>
+                  {formatP(row.in_sample.p_value)} <small>(q {formatP(row.in_sample.q_value)})</small>
+                </span>
               </td>
               <td data-label={t("catalog.verdictCol")}>
                 <span className={`cat-flag ${row.flagged ? "yes" : "no"}`}>
@@ -215,6 +219,7 @@ export default function CatalogPage() {
   const [report, setReport] = useState<CatalogReport | null>(null);
   const [running, setRunning] = useState(false);
   const [error, setError] = useState("");
+  const reportRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
     api
@@ -222,6 +227,11 @@ export default function CatalogPage() {
       .then((list) => setPairs([...list].sort((a, b) => a.ativo.localeCompare(b.ativo))))
       .catch((e) => setError(describeError(e, t)));
   }, [t]);
+
+  // The form fills a phone's screen: bring the verdict into view when it arrives.
+  useEffect(() => {
+    if (report) reportRef.current?.scrollIntoView({ block: "start" });
+  }, [report]);
 
   const toggle = (name: string) => setChosen((c) => (c.includes(name) ? c.filter((p) => p !== name) : [...c, name]));
 
@@ -319,7 +329,7 @@ export default function CatalogPage() {
       )}
       {running && <Loading label={t("catalog.running")} />}
       {report && (
-        <section className="catalog-report" data-testid="catalog-report">
+        <section className="catalog-report" data-testid="catalog-report" ref={reportRef}>
           <p className={`cat-verdict ${report.flagged ? "found" : "none"}`} data-testid="catalog-verdict" role="status">
             {report.flagged === 0 ? t("catalog.nothing") : t("catalog.found", { n: report.flagged, tests: report.tests })}
           </p>

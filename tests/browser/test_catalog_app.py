@@ -1,0 +1,87 @@
+"""The Catalogador in the trader app: catalogue the paper market (independent colours, so nothing
+may beat chance), read the honest verdict, and save a ranked row as one of the trader's strategies.
+One trader of its own, so the journey's demo account is left alone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.app import accept_terms_if_shown, api_call, log_in, token
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "cata@glimpse.local"
+PASSWORD = "cata-pass-123"
+SAVED = "Catalogada 1"
+
+
+@pytest.fixture(scope="module")
+def page(new_context, bundle: str) -> Page:
+    api_call(bundle, "insertUser", {"userName": "Cata Logo Souza", "userMail": EMAIL, "userPassword": PASSWORD,
+                                    "code": "KBBGCGDWY7"})  # fmt: skip
+    page = new_context("pt-BR").new_page()
+    log_in(page, bundle, EMAIL, PASSWORD)
+    accept_terms_if_shown(page)
+    return page
+
+
+def test_the_catalog_finds_nothing_beyond_chance_and_a_row_becomes_a_strategy(
+    page: Page, bundle: str, screenshot
+):
+    # The menu links the page.
+    page.goto(f"{bundle}/home")
+    page.locator("ion-menu-button").first.click()
+    page.locator("ion-menu ion-item", has_text="Catalogador").click()
+    page.wait_for_url("**/home/catalog")
+    expect(page.locator("#home-content ion-title").first).to_have_text("Catalogador")
+
+    tiles = page.get_by_test_id("catalog-pairs")
+    for pair in ("EURUSD-OTC", "GBPUSD-OTC"):
+        tiles.get_by_role("button", name=pair, exact=True).click()
+    page.get_by_test_id("catalog-days").locator("ion-segment-button[value='3']").click()
+    screenshot(page, "catalog-01-form")
+    page.get_by_test_id("catalog-run").click()
+
+    verdict = page.get_by_test_id("catalog-verdict")
+    expect(verdict).to_be_visible(timeout=60_000)
+    # The paper market's colours are independent: an honest catalog says so.
+    expect(verdict).to_contain_text("Nenhuma estratégia superou o acaso")
+    rows = page.get_by_test_id("catalog-row")
+    expect(rows.first).to_be_visible()
+    assert rows.count() >= 5
+    expect(page.locator("[data-testid=catalog-row][data-flagged=true]")).to_have_count(0)
+    expect(page.get_by_test_id("catalog-context")).to_contain_text("testes")
+    heat = page.get_by_test_id("catalog-heat")
+    expect(heat.locator("thead th", has_text="EURUSD-OTC")).to_have_count(1)
+    expect(heat.locator("thead th", has_text="GBPUSD-OTC")).to_have_count(1)
+    screenshot(page, "catalog-02-verdict")
+
+    # Save the first row that can be a strategy.
+    savable = page.locator("[data-testid=catalog-row]", has=page.get_by_test_id("catalog-save")).first
+    label = savable.locator("td").nth(1).locator("strong").inner_text()
+    savable.get_by_test_id("catalog-save").click()
+    form = savable.get_by_test_id("catalog-save-form")
+    form.locator("input[name=catalog-strategy-name]").fill(SAVED)
+    form.get_by_test_id("catalog-save-confirm").click()
+    expect(page.locator("ion-toast")).to_contain_text(f"Estratégia {SAVED} salva!")
+    screenshot(page, "catalog-03-saved")
+
+    stored = [s for s in api_call(bundle, "getStrategies", {}, token(page)) if s["name"] == SAVED]
+    assert len(stored) == 1
+    strategy = stored[0]
+    if "quadrant" in strategy:
+        assert strategy["sequence"] == "" and strategy["quadrant"]["period"] == 5
+    else:
+        # The label is "<sequence> <operation>[ mirror]", as the catalog wrote it.
+        sequence, operation, *mirror = label.split(" ")
+        assert (strategy["sequence"], strategy["operation"], strategy["mirror"]) == (
+            sequence,
+            operation,
+            bool(mirror),
+        )
+
+    # It is the trader's own now: listed on the Strategies page.
+    page.goto(f"{bundle}/home/strategies")
+    expect(page.get_by_test_id("strategy-list")).to_contain_text(SAVED)
+    screenshot(page, "catalog-04-strategies")

@@ -18,6 +18,10 @@ Goals (issue 13): usable <= 3 s; <= 350 KB on the wire for the first load; <= 2 
 polling. Prints ONE JSON object.
 
     .venv/bin/python -m bench.app_load [--url http://127.0.0.1:5000] [--poll-seconds 30]
+    .venv/bin/python -m bench.app_load --baseline-dist /tmp/old-dist   # ratios against an older build
+
+Also printed: the first load's waterfall (each request's start, end and bytes) and the main thread's
+busy time (script, style, layout), which say whether the network or the CPU holds the screen back.
 """
 
 from __future__ import annotations
@@ -65,11 +69,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_bundle() -> tuple[subprocess.Popen[bytes], str]:
+def _start_bundle(dist: Path = REPO / "apps" / "web" / "dist") -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GLIMPSE_")}
     env.update(GLIMPSE_API_HOST="127.0.0.1", GLIMPSE_API_PORT=str(port), no_proxy="127.0.0.1,localhost",
-               GLIMPSE_WEB_DIST=str(REPO / "apps" / "web" / "dist"))  # fmt: skip
+               GLIMPSE_WEB_DIST=str(dist))  # fmt: skip
     glimpse = Path(sys.executable).with_name("glimpse")
     proc = subprocess.Popen([str(glimpse), "up"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
@@ -106,16 +110,20 @@ class Wire:
         cdp.on("Network.loadingFinished", self._done)
         cdp.on("Network.responseReceivedExtraInfo", self._headers)
         self.header_bytes: dict[str, int] = {}
+        self.began: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
 
     def _sent(self, event: dict[str, Any]) -> None:
         request = event["request"]
         headers = sum(len(k) + len(str(v)) + 4 for k, v in request.get("headers", {}).items())
         body = len((request.get("postData") or "").encode())
         self.urls[event["requestId"]] = request["url"]
+        self.began.setdefault(event["requestId"], float(event.get("timestamp", 0)))
         self.sent[event["requestId"]] = len(request["url"]) + 16 + headers + body
 
     def _done(self, event: dict[str, Any]) -> None:
         self.received[event["requestId"]] = int(event.get("encodedDataLength", 0))
+        self.ended[event["requestId"]] = float(event.get("timestamp", 0))
 
     def _headers(self, event: dict[str, Any]) -> None:
         # The raw response head, for answers whose encodedDataLength leaves it out (a 304 read by fetch).
@@ -129,6 +137,24 @@ class Wire:
         self.sent.clear()
         self.received.clear()
         self.header_bytes.clear()
+        self.began.clear()
+        self.ended.clear()
+
+    def waterfall(self) -> list[dict[str, Any]]:
+        """Each request of the load: when it started and ended (ms from the first) and its bytes."""
+        if not self.began:
+            return []
+        zero = min(self.began.values())
+        rows = []
+        for i, url in sorted(self.urls.items(), key=lambda kv: self.began.get(kv[0], 0)):
+            end = self.ended.get(i)
+            rows.append({
+                "url": url.split("//", 1)[-1].split("/", 1)[-1][:80],
+                "start_ms": round((self.began.get(i, zero) - zero) * 1000),
+                "end_ms": round((end - zero) * 1000) if end else None,
+                "bytes": max(self.received.get(i, 0), self.header_bytes.get(i, 0)),
+            })  # fmt: skip
+        return rows
 
     def total(self, needle: str = "") -> tuple[int, int, int]:
         ids = [i for i, url in self.urls.items() if needle in url]
@@ -142,6 +168,14 @@ def _load(page: Any, base: str) -> float:
     start.wait_for(state="visible", timeout=120_000)
     page.wait_for_function("() => !document.querySelector('[data-testid=start]').disabled", timeout=60_000)
     return float(page.evaluate("() => performance.now()"))
+
+
+def _main_thread(cdp: Any) -> dict[str, int]:
+    """The main thread's busy time so far (ms, as the throttled CPU ran it): script, style, layout, all tasks."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    names = {"ScriptDuration": "script_ms", "RecalcStyleDuration": "style_ms", "LayoutDuration": "layout_ms",
+             "TaskDuration": "tasks_ms"}  # fmt: skip
+    return {out: round(float(metrics.get(name, 0)) * 1000) for name, out in names.items()}
 
 
 def measure(base: str, poll_seconds: float) -> dict[str, Any]:
@@ -163,8 +197,11 @@ def measure(base: str, poll_seconds: float) -> dict[str, Any]:
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
         wire = Wire(cdp)
 
+        cdp.send("Performance.enable")
         usable = _load(page, base)
         count, first_bytes, first_sent = wire.total()
+        waterfall = wire.waterfall()
+        cpu = _main_thread(cdp)
         wire.reset()
         warm = _load(page, base)
         _, warm_bytes, _ = wire.total()
@@ -192,27 +229,53 @@ def measure(base: str, poll_seconds: float) -> dict[str, Any]:
         "status_received_bytes_per_hour": round(poll_received * per_hour),
         "status_sent_bytes_per_hour": round(poll_sent * per_hour),
         "status_mb_per_hour": round((poll_received + poll_sent) * per_hour / 1e6, 2),
+        "first_load_main_thread": cpu,
+        "first_load_waterfall": waterfall,
         "goals": {"usable_ms": 3000, "first_load_kb": 350, "status_mb_per_hour": 2},
     }
+
+
+def _measure_dist(dist: Path, poll_seconds: float) -> dict[str, Any]:
+    proc, base = _start_bundle(dist)
+    try:
+        return measure(base, poll_seconds)
+    finally:
+        _stop(proc)
+
+
+RATIO_KEYS = ("usable_ms", "first_load_kb", "warm_usable_ms", "status_mb_per_hour")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running bundle (default: start `glimpse up` here)")
+    parser.add_argument(
+        "--dist", type=Path, default=REPO / "apps" / "web" / "dist", help="the built app to serve"
+    )
+    parser.add_argument(
+        "--baseline-dist",
+        type=Path,
+        help="another build of the app (an older commit's) measured first in the same run: ratios against it",
+    )
     parser.add_argument("--poll-seconds", type=float, default=30.0)
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
         print(json.dumps({"error": f"{CHROMIUM} is missing: install Debian's chromium package"}))
         return 2
-    proc = None
-    base = args.url
-    if base is None:
-        proc, base = _start_bundle()
-    try:
-        print(json.dumps(measure(base.rstrip("/"), args.poll_seconds)))
-    finally:
-        if proc is not None:
-            _stop(proc)
+    load = os.getloadavg()[0]
+    if args.url:
+        result = measure(args.url.rstrip("/"), args.poll_seconds)
+    elif args.baseline_dist:
+        baseline = _measure_dist(args.baseline_dist, args.poll_seconds)
+        current = _measure_dist(args.dist, args.poll_seconds)
+        ratios = {
+            k: round(current[k] / baseline[k], 3) for k in RATIO_KEYS if current.get(k) and baseline.get(k)
+        }
+        result = {"current": current, "baseline": baseline, "ratio_current_to_baseline": ratios}
+    else:
+        result = _measure_dist(args.dist, args.poll_seconds)
+    result["load_average_1m"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    print(json.dumps(result))
     return 0
 
 

@@ -1,3 +1,5 @@
+// First: the status request starts before the rest of the app is evaluated.
+import "./session/earlyStatus";
 import { setupIonicReact } from "@ionic/react";
 import { createRoot } from "react-dom/client";
 

@@ -4,6 +4,7 @@
 
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, type Account, type OpenPair, type StatusAnswer } from "../api";
+import { takeEarlyStatus } from "./earlyStatus";
 
 export const DEFAULT_MARKET_TZ = "America/Sao_Paulo";
 const SERVER_TIME_HEADER = "X-Glimpse-Server-Time";
@@ -39,8 +40,7 @@ export function AccountProvider({ children }: { children: ReactNode }) {
     // concurrent callers share one request
     if (!inFlight.current) {
       const held = last.current;
-      inFlight.current = api
-        .statusSince(held?.etag ?? null)
+      inFlight.current = (takeEarlyStatus() ?? api.statusSince(held?.etag ?? null))
         .then((reply) => {
           if (reply.notModified && held) {
             // Only the clock moved: it comes in a header.

@@ -26,6 +26,7 @@ from tests.browser.test_manager_journey import (
     manager_dist,  # noqa: F401  (the fixture that builds the manager app)
     wait_for,
 )
+from tests.browser.test_trader_axe import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -206,18 +207,20 @@ def test_4_the_follower_sees_a_copied_trade_linked_to_the_leaders(
         original["operacao"],
         0,
     )
-    linked = page.locator(f'[data-testid="copied-trade"][data-copies="{first["copies"]}"]')
+    # Its gales, if any, copy the same leader entry: the row is found by its own id.
+    linked = page.locator(f'[data-trade="{first["id"]["$oid"]}"][data-copies="{first["copies"]}"]')
     expect(linked.first).to_contain_text(f"cópia do trade …{first['copies'][-6:]} do trader")
     expect(linked.first).to_contain_text(f"{first['ativo']} · {first['operacao'].upper()} · Entrada")
     # It settles on its own result (a 1-minute order: seconds on the fast clock), and the tally counts it.
     expect(linked.first).to_have_attribute("data-status", "closed", timeout=60_000)
-    settled = {t["copies"]: t for t in people.call(follower, "getCopying")["trades"]}[first["copies"]]
+    settled = {t["id"]["$oid"]: t for t in people.call(follower, "getCopying")["trades"]}[first["id"]["$oid"]]
     shown = {"win": "WIN", "loss": "LOSS", "doji": "DOJI", "failed": "falhou", "not_placed": "não enviada"}[
         settled["result"]
     ]
     expect(linked.first.get_by_test_id("copied-result")).to_contain_text(shown)
     expect(page.get_by_test_id("copy-summary")).not_to_contain_text("0 ordens")
     screenshot(page, "copy-04-copied-trade")
+    assert serious_violations(page) == []
 
 
 def test_5_stop_copying(follower_page: Page, people: People, screenshot):

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.app import accept_terms_if_shown, api_call, log_in, token
 from tests.browser.test_manager_journey import wait_for
+from tests.browser.test_trader_axe import serious_violations
 from tests.fakes.telegram import FakeTelegram
 
 pytestmark = pytest.mark.browser
@@ -88,6 +89,7 @@ def test_3_event_switches_and_message_language(
     assert current["events"]["cycleResult"] is False and current["events"]["stopLoss"] is True
     assert current["language"] == "en"
     screenshot(page, "notifications-03-switches")
+    assert serious_violations(page) == []
 
     # The next message comes in the language chosen.
     before = len(fake_telegram.messages_to(CHAT))

@@ -281,7 +281,13 @@ export default function CopyPage() {
           </IonItem>
         )}
         {copying.trades.map((trade) => (
-          <IonItem key={trade.id.$oid} data-testid="copied-trade" data-copies={trade.copies} data-status={trade.status}>
+          <IonItem
+            key={trade.id.$oid}
+            data-testid="copied-trade"
+            data-trade={trade.id.$oid}
+            data-copies={trade.copies}
+            data-status={trade.status}
+          >
             <IonLabel className="ion-text-wrap">
               <h3>
                 {trade.ativo} · {trade.operacao.toUpperCase()} ·{" "}

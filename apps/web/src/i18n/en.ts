@@ -105,7 +105,7 @@ export const en: Record<keyof typeof pt, string> = {
   "mode.signals": "Signals",
   "mode.signalsHint": "Your signal list",
   "mode.copy": "Copy",
-  "mode.copyHint": "Copy a trader (soon)",
+  "mode.copyHint": "Choose the trader under Copy, in the menu",
   "mode.configure": "Configure",
 
   "broker.title": "Iq Option",

@@ -104,7 +104,7 @@ export const pt = {
   "mode.signals": "Sinais",
   "mode.signalsHint": "Sua lista de sinais",
   "mode.copy": "Copy",
-  "mode.copyHint": "Copiar um trader (em breve)",
+  "mode.copyHint": "Escolha o trader em Copy, no menu",
   "mode.configure": "Configurar",
 
   "broker.title": "Iq Option",

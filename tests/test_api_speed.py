@@ -14,6 +14,8 @@ from bson.json_util import JSONMode, JSONOptions
 
 from api.jsonio import dumps, json_response
 from glimpse.store import db as names
+from glimpse.store import versions
+from glimpse.store.db import new_embedded_database, upsert_all
 from tests.api.conftest import app, broker_check, client, service_headers  # noqa: F401 (fixtures)
 
 RELAXED = JSONOptions(json_mode=JSONMode.RELAXED, tz_aware=True)
@@ -118,3 +120,41 @@ def test_ativos_in_pair_order_with_every_field(client, db):  # noqa: F811
     db[names.OPENED_ACTIVES].update_one({"ativo": "AUDCAD"}, {"$set": {"open": "True", "payout": "80"}})
     compact = client.post("/glimpse/ativos", json={"type": "compact"}).json
     assert [a["ativo"] for a in compact] == ["AUDCAD", "EURUSD", "GBPUSD"]
+    # The kept replies follow every later write, whoever makes it.
+    assert client.post("/glimpse/ativos", json={"type": "full"}).json[0]["payout"] == "80"
+    db[names.OPENED_ACTIVES].delete_one({"ativo": "EURUSD"})
+    assert [a["ativo"] for a in client.post("/glimpse/ativos", json={"type": "compact"}).json] == [
+        "AUDCAD",
+        "GBPUSD",
+    ]
+    upsert_all(db[names.OPENED_ACTIVES], "ativo", [{"ativo": "GBPUSD", "open": "False", "payout": 0}])
+    assert [a["ativo"] for a in client.post("/glimpse/ativos", json={"type": "compact"}).json] == ["AUDCAD"]
+    db[names.OPENED_ACTIVES].drop()
+    assert client.post("/glimpse/ativos", json={"type": "full"}).json == []
+
+
+def test_change_token_moves_with_every_kind_of_write():
+    db = new_embedded_database()
+    pairs = db[names.OPENED_ACTIVES]
+    seen = [versions.token(pairs)]
+    writes = [
+        lambda: pairs.insert_one({"ativo": "EURUSD", "open": "True"}),
+        lambda: pairs.insert_many([{"ativo": "GBPUSD"}, {"ativo": "AUDCAD"}]),
+        lambda: pairs.update_one({"ativo": "EURUSD"}, {"$set": {"payout": "90"}}),
+        lambda: pairs.update_many({}, {"$set": {"open": "False"}}),
+        lambda: pairs.update_one({"ativo": "EURJPY"}, {"$set": {"open": "True"}}, upsert=True),
+        lambda: pairs.replace_one({"ativo": "EURJPY"}, {"ativo": "EURJPY", "open": "False"}),
+        lambda: pairs.find_one_and_update({"ativo": "EURJPY"}, {"$set": {"payout": 0}}),
+        lambda: upsert_all(pairs, "ativo", [{"ativo": "GBPUSD", "payout": "80"}]),
+        lambda: pairs.delete_one({"ativo": "EURJPY"}),
+        lambda: pairs.delete_many({}),
+        lambda: pairs.drop(),
+        lambda: pairs.insert_one({"ativo": "EURUSD"}),
+    ]
+    for write in writes:
+        write()
+        now = versions.token(pairs)
+        assert now is not None and now not in seen
+        seen.append(now)
+    assert versions.token(pairs) == versions.token(pairs)  # reads leave it
+    assert versions.token(db._target[names.OPENED_ACTIVES]) is None  # not the embedded handle

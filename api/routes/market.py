@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from flask_compress.flask_compress import _choose_algorithm, _compress_data, _format
@@ -18,7 +20,7 @@ from api.registry import PUBLIC, SERVICE, USER, USER_OR_MANAGER, endpoint
 from api.schemas import AtivosBody, AtivoUpdate, CandlesUpdate, CheckIqBody, Empty
 from glimpse.market import AuthError, BrokerError, BrokerTimeout
 from glimpse.runtime import security
-from glimpse.store import accounts, servers
+from glimpse.store import accounts, servers, versions
 from glimpse.store import db as names
 from glimpse.store.db import indexed_find
 
@@ -35,6 +37,51 @@ def by_pair(collection, query: dict, projection: dict | None = None) -> list[dic
     return found
 
 
+class CachedReply:
+    """An encoded reply for one state of its data (`validator`): the JSON, and each compressed form
+    once it was asked for (flask-compress would compress the same bytes on every poll)."""
+
+    def __init__(self, validator: object, text: bytes):
+        self.validator = validator
+        self.forms: dict[str, bytes] = {"identity": text}
+
+    def response(self) -> Response:
+        app = current_app
+        text = self.forms["identity"]
+        chosen = None
+        # As flask-compress would answer (api/webapp.py configures it for every response).
+        if app.config.get("COMPRESS_REGISTER") and len(text) >= app.config.get("COMPRESS_MIN_SIZE", 500):
+            algorithms = _format(app.config.get("COMPRESS_ALGORITHM") or [])
+            chosen = _choose_algorithm(algorithms, request.headers.get("Accept-Encoding", ""))
+        response = encoded_response(text)
+        if chosen is not None:
+            body = self.forms.get(chosen)
+            if body is None:  # two threads may both compress it once: the same bytes
+                body = self.forms[chosen] = _compress_data(app, text, chosen)
+            response.set_data(body)
+            response.headers["Content-Encoding"] = chosen  # flask-compress leaves it as it is
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+
+
+def cached_reply(name: str, validator: object, build: Callable[[], Any]) -> Response:
+    """The reply kept under `name` while `validator` (read before the data) still matches, else
+    `build()` encoded and kept. Read after the validator, the data is never older than it: a write
+    in between keeps a reply newer than its validator, which the next call no longer matches."""
+    key = "glimpse.reply." + name
+    cached = current_app.extensions.get(key)
+    if validator is not None and cached is not None and cached.validator == validator:
+        return cached.response()
+    reply = CachedReply(validator, dumps(build()).encode())
+    if validator is not None:
+        current_app.extensions[key] = reply
+    return reply.response()
+
+
+def forget_reply(name: str) -> None:
+    current_app.extensions.pop("glimpse.reply." + name, None)
+
+
 def open_actives() -> list[dict]:
     return by_pair(ctx().db[names.OPENED_ACTIVES], {"open": "True"})
 
@@ -42,9 +89,11 @@ def open_actives() -> list[dict]:
 @endpoint(bp, "/ativos", access=PUBLIC, body=AtivosBody)
 def ativos(body: AtivosBody):
     """The pairs with their open flag ("True"/"False") and payout; `compact` lists only the open ones."""
-    if body.type == "compact":
-        return open_actives()
-    return by_pair(ctx().db[names.OPENED_ACTIVES], {})
+    collection = ctx().db[names.OPENED_ACTIVES]
+    # Polled once a second by every app: kept encoded until the next write to the pairs (the
+    # embedded store's change token; a real MongoDB has none, and reads them every time).
+    query = {"open": "True"} if body.type == "compact" else {}
+    return cached_reply("ativos." + body.type, versions.token(collection), lambda: by_pair(collection, query))
 
 
 @endpoint(bp, "/getActivesSchedule", access=USER_OR_MANAGER, body=Empty)
@@ -100,75 +149,38 @@ def update_candles_realtime(data):
         coll.update_one(
             {"ativo": item.ativo}, {"$set": {"candles": candles, "lastUpdated": now}}, upsert=True
         )
-    _forget_realtime_candles()
+    # A write at the same clock reading (a frozen test clock) keeps lastUpdated.
+    forget_reply("realtime_candles")
     return {"res": 1, "updated": len(items)}
 
 
-_CANDLES_CACHE = "glimpse.realtime_candles"  # app.extensions key: a _CandlesReply
-
-
-class _CandlesReply:
-    """getCandlesRealtime's reply for one state of RealtimeCandles: the JSON, and each compressed
-    form once it was asked for (flask-compress would compress the same bytes on every poll)."""
-
-    def __init__(self, validator: tuple, text: bytes):
-        self.validator = validator
-        self.forms: dict[str, bytes] = {"identity": text}
-
-    def response(self) -> Response:
-        app = current_app
-        text = self.forms["identity"]
-        chosen = None
-        # As flask-compress would answer (api/webapp.py configures it for every response).
-        if app.config.get("COMPRESS_REGISTER") and len(text) >= app.config.get("COMPRESS_MIN_SIZE", 500):
-            algorithms = _format(app.config.get("COMPRESS_ALGORITHM") or [])
-            chosen = _choose_algorithm(algorithms, request.headers.get("Accept-Encoding", ""))
-        response = encoded_response(text)
-        if chosen is not None:
-            body = self.forms.get(chosen)
-            if body is None:  # two threads may both compress it once: the same bytes
-                body = self.forms[chosen] = _compress_data(app, text, chosen)
-            response.set_data(body)
-            response.headers["Content-Encoding"] = chosen  # flask-compress leaves it as it is
-        response.headers["Vary"] = "Accept-Encoding"
-        return response
-
-
-def _candles_validator(db) -> tuple:
-    # Each pair's lastUpdated moves with every write of its candles; reading only these two
-    # small fields tells whether the encoded reply still holds.
-    found = by_pair(db[names.REALTIME_CANDLES], {}, {"ativo": 1, "lastUpdated": 1})
+def _candles_validator(collection) -> object:
+    # The embedded store's change token; on a real MongoDB each pair's lastUpdated, which moves
+    # with every write of its candles (reading only these two small fields).
+    changes = versions.token(collection)
+    if changes is not None:
+        return changes
+    found = by_pair(collection, {}, {"ativo": 1, "lastUpdated": 1})
     return tuple((str(d["_id"]), d.get("ativo"), d.get("lastUpdated")) for d in found)
-
-
-def _forget_realtime_candles() -> None:
-    # A write through the API at the same clock reading (a frozen test clock) keeps lastUpdated.
-    current_app.extensions.pop(_CANDLES_CACHE, None)
 
 
 @endpoint(bp, "/getCandlesRealtime", access=PUBLIC, method="GET")
 def get_candles_realtime():
     """The last 15 one-minute candles of each open pair; `lastUpdate` in milliseconds."""
-    db = ctx().db
-    validator = _candles_validator(db)
-    cached = current_app.extensions.get(_CANDLES_CACHE)
-    if cached is not None and cached.validator == validator:
-        return cached.response()
-    out = []
-    for doc in by_pair(db[names.REALTIME_CANDLES], {}):
-        out.append(
+    collection = ctx().db[names.REALTIME_CANDLES]
+
+    def build() -> list[dict]:
+        return [
             {
                 "_id": doc["_id"],
                 "ativo": doc["ativo"],
                 "candles": doc.get("candles", []),
                 "lastUpdate": int(float(doc.get("lastUpdated", 0)) * 1000),
             }
-        )
-    # Read after the validator: a write in between caches a reply newer than its validator,
-    # which the next call's fresh validator no longer matches; never a stale reply.
-    reply = _CandlesReply(validator, dumps(out).encode())
-    current_app.extensions[_CANDLES_CACHE] = reply
-    return reply.response()
+            for doc in by_pair(collection, {})
+        ]
+
+    return cached_reply("realtime_candles", _candles_validator(collection), build)
 
 
 @endpoint(bp, "/botUpdates", access=PUBLIC, method="GET")

@@ -70,6 +70,7 @@ export const en: Record<keyof typeof pt, string> = {
   "glimpse.openPairs": "Open pairs",
   "glimpse.noOpenPairs": "No pair is open right now.",
   "glimpse.sessionProfit": "Profit in this session",
+  "glimpse.balanceAt": "read from the broker at {time}",
   "glimpse.start": "Start",
   "glimpse.stop": "Stop",
   "glimpse.needStrategy": "You need to select a strategy!",

@@ -69,6 +69,7 @@ export const pt = {
   "glimpse.openPairs": "Ativos abertos",
   "glimpse.noOpenPairs": "Nenhum ativo aberto agora.",
   "glimpse.sessionProfit": "Lucro nesta sessão",
+  "glimpse.balanceAt": "lido na corretora às {time}",
   "glimpse.start": "Iniciar",
   "glimpse.stop": "Parar",
   "glimpse.needStrategy": "Você precisa selecionar uma estratégia!",

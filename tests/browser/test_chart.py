@@ -142,3 +142,26 @@ def test_gale_cycle_chart_shows_each_levels_quote_and_result(page: Page, bundle:
     assert int(chart.get_attribute("data-first") or 0) < int(levels[0]["decidedAt"])
     chart.scroll_into_view_if_needed()
     screenshot(page, "chart-02-gale-cycle")
+
+
+def test_trades_sort_on_a_phone(page: Page, bundle: str, traded, screenshot):
+    """On a phone's width the table's header is hidden (rows become cards): a sort control replaces it."""
+    bearer, _levels = traded
+    assert page.viewport_size is not None and page.viewport_size["width"] <= 640
+    _goto(page, bundle, "operations")
+    rows = page.get_by_test_id("trade-row")
+    expect(rows.first).to_be_visible()
+    head = page.locator(".trades-table thead").bounding_box()
+    assert head is not None and head["height"] <= 1  # the header is out of sight (kept for screen readers)
+    control = page.get_by_test_id("trade-sort")
+    expect(control).to_be_visible()
+    control.locator("select[name=sortKey]").select_option("profit")
+    direction = control.locator("button[name=sortDir]")
+    expect(direction).to_have_attribute("aria-pressed", "false")  # descending first: the best row on top
+    ledger = [t for t in _ledger(bundle, bearer) if t["profit"] is not None]
+    best, worst = max(t["profit"] for t in ledger), min(t["profit"] for t in ledger)
+    expect(rows.first).to_contain_text(f"{abs(best):.2f}".replace(".", ","))
+    direction.click()
+    expect(direction).to_have_attribute("aria-pressed", "true")
+    expect(rows.first).to_contain_text(f"{abs(worst):.2f}".replace(".", ","))
+    screenshot(page, "chart-03-trades-sorted-on-a-phone")

@@ -18,9 +18,6 @@ const pt = {
   doji: "doji",
   unknown: "a confirmar",
   marks: "Entradas do Glimpse",
-  sortBy: "Ordenar por",
-  ascending: "crescente",
-  descending: "decrescente",
 };
 
 const en: typeof pt = {
@@ -38,9 +35,6 @@ const en: typeof pt = {
   doji: "doji",
   unknown: "to be confirmed",
   marks: "Glimpse's entries",
-  sortBy: "Sort by",
-  ascending: "ascending",
-  descending: "descending",
 };
 
 export type ChartTextKey = keyof typeof pt;

@@ -179,6 +179,34 @@ export default function TradesTable() {
       )}
       {rows && rows.length === 0 && <p className="empty">{t("trades.empty")}</p>}
       {rows && rows.length > 0 && (
+        // On a phone the table's header (its sort buttons) gives way to cards: the same sort, here.
+        <div className="trade-sort" data-testid="trade-sort">
+          <label>
+            {t("trades.sortBy")}
+            <select
+              name="sortKey"
+              value={sort.key}
+              onChange={(e) => setSort((s) => ({ key: e.target.value as SortKey, dir: s.dir }))}
+            >
+              {COLUMNS.map((c) => (
+                <option key={c.key} value={c.key}>
+                  {t(c.label)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            className="sort-dir"
+            name="sortDir"
+            aria-pressed={sort.dir === "asc"}
+            onClick={() => setSort((s) => ({ key: s.key, dir: s.dir === "asc" ? "desc" : "asc" }))}
+          >
+            {sort.dir === "asc" ? `▲ ${t("trades.sortAsc")}` : `▼ ${t("trades.sortDesc")}`}
+          </button>
+        </div>
+      )}
+      {rows && rows.length > 0 && (
         <table className="data trades-table" data-testid="trades-table">
           <caption className="sr-only">{t("trades.caption", { tz: marketTz })}</caption>
           <thead>

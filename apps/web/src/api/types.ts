@@ -61,6 +61,7 @@ export interface Account {
   iqAccountType: "treinamento" | "real";
   iqBalancePractice?: number;
   iqBalanceReal?: number;
+  iqBalanceAt?: number; // when the bot last read the broker's balance (epoch seconds)
   iqPeriodProfit: number;
   iqPeriodLoss: number;
   iqSessionProfit: number;

@@ -29,6 +29,7 @@ import { useHistory } from "react-router-dom";
 import { ApiError, api, type Account, type Alert } from "../../api";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatMoney, formatPayout, formatSignedMoney, pairsSummary, resultClass, shortName } from "../../lib/format";
+import { zoneTime } from "../../lib/chart";
 import { buttonState, canConfigure, startProblem } from "../../lib/operating";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
@@ -71,7 +72,7 @@ export default function GlimpsePage() {
   const { t, language } = useI18n();
   const history = useHistory();
   const toast = useToast();
-  const { account, openPairs, serverTime, patch } = useAccount();
+  const { account, openPairs, serverTime, patch, marketTz } = useAccount();
   const [pairsEvent, setPairsEvent] = useState<Event | undefined>();
   const [modeOpen, setModeOpen] = useState(false);
   const [sending, setSending] = useState(false);
@@ -225,12 +226,18 @@ export default function GlimpsePage() {
             {formatMoney(periodResult, language)}
           </p>
           {account.iqConnected && (
-            // The broker's own figure, read when a session starts and after its cycles settle.
+            // The broker's own figure, read when a session starts and after its cycles settle, and when.
             <p className="balance" data-testid="balance">
               {t(account.iqAccountType === "real" ? "broker.real" : "broker.practice")}:{" "}
               <strong>
                 {formatMoney(account.iqAccountType === "real" ? account.iqBalanceReal : account.iqBalancePractice, language)}
               </strong>
+              {typeof account.iqBalanceAt === "number" && account.iqBalanceAt > 0 && (
+                <small className="balance-at" data-testid="balance-at">
+                  {" "}
+                  ({t("glimpse.balanceAt", { time: zoneTime(account.iqBalanceAt, marketTz, language) })})
+                </small>
+              )}
             </p>
           )}
           <p className="session">

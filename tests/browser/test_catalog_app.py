@@ -85,3 +85,25 @@ def test_the_catalog_finds_nothing_beyond_chance_and_a_row_becomes_a_strategy(
     page.goto(f"{bundle}/home/strategies")
     expect(page.get_by_test_id("strategy-list")).to_contain_text(SAVED)
     screenshot(page, "catalog-04-strategies")
+
+
+def test_the_editor_saves_mhi_as_a_quadrant_strategy(page: Page, bundle: str, screenshot):
+    page.goto(f"{bundle}/home/strategies")
+    page.get_by_test_id("create-strategy").click()
+    editor = page.get_by_test_id("strategy-editor")
+    editor.locator("input[name=strategy-name]").fill("Meu MHI")
+    editor.get_by_test_id("strategy-kind").locator("ion-segment-button[value=quadrant]").click()
+    editor.locator("select[name=quadrant-preset]").select_option("mhi-maioria")
+    expect(editor.get_by_test_id("quadrant-rule")).to_contain_text("maioria das velas 3, 4, 5")
+    expect(editor.get_by_test_id("test-strategy")).to_have_count(0)  # the backtest reads sequences only
+    screenshot(page, "catalog-05-editor-quadrant")
+    editor.get_by_test_id("save-strategy").click()
+    expect(page.get_by_test_id("strategy-list")).to_contain_text("Meu MHI")
+
+    stored = [s for s in api_call(bundle, "getStrategies", {}, token(page)) if s["name"] == "Meu MHI"]
+    assert [s.get("quadrant") for s in stored] == [
+        {"period": 5, "offset": 0, "candles": [2, 3, 4], "pick": "majority"}
+    ]
+    page.get_by_role("button", name="Detalhes de Meu MHI").click()
+    expect(page.get_by_test_id("quadrant-summary")).to_contain_text("MHI maioria")
+    screenshot(page, "catalog-06-quadrant-detail")

@@ -13,7 +13,7 @@ import {
 } from "@ionic/react";
 import { addOutline, arrowDownOutline, arrowUpOutline, checkmarkCircle, informationCircleOutline } from "ionicons/icons";
 import { useCallback, useEffect, useState } from "react";
-import { api, type Strategy } from "../../api";
+import { api } from "../../api";
 import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
@@ -26,17 +26,33 @@ import { GLIMPSE_AUTHOR, GLIMPSE_MM } from "../../lib/gale";
 import BacktestView from "./BacktestView";
 import CandleRow from "./CandleRow";
 import StrategyEditor from "./StrategyEditor";
+import { presetOf, ruleParams, type QuadrantRuleDoc, type StoredStrategy } from "./quadrants";
 
 type Sheet =
-  | { kind: "detail"; strategy: Strategy; testing: boolean }
-  | { kind: "editor"; draft: StrategyDraft; editing: boolean }
+  | { kind: "detail"; strategy: StoredStrategy; testing: boolean }
+  | { kind: "editor"; draft: StrategyDraft; editing: boolean; quadrant?: QuadrantRuleDoc }
   | null;
+
+/** A quadrant strategy in words: its preset's name and when and how it trades. */
+function QuadrantSummary({ rule }: { rule: QuadrantRuleDoc }) {
+  const { t } = useI18n();
+  const pick = t(rule.pick === "minority" ? "strategy.minority" : "strategy.majority");
+  return (
+    <div className="detail-quadrant" data-testid="quadrant-summary">
+      <p>
+        <strong>{presetOf(rule)?.name ?? t("strategy.customQuadrant")}</strong>
+      </p>
+      <p>{t("strategy.quadrantRule", ruleParams(rule, pick))}</p>
+      <IonNote>{t("strategy.quadrantNote")}</IonNote>
+    </div>
+  );
+}
 
 export default function StrategiesPage() {
   const { t } = useI18n();
   const toast = useToast();
   const { account, patch, refresh } = useAccount();
-  const [strategies, setStrategies] = useState<Strategy[] | null>(null);
+  const [strategies, setStrategies] = useState<StoredStrategy[] | null>(null);
   const [error, setError] = useState("");
   const [sheet, setSheet] = useState<Sheet>(null);
 
@@ -64,7 +80,11 @@ export default function StrategiesPage() {
     }
   }
 
-  function edit(s: Strategy) {
+  function edit(s: StoredStrategy) {
+    if (s.quadrant) {
+      setSheet({ kind: "editor", editing: true, draft: { ...newDraft(), name: s.name }, quadrant: s.quadrant });
+      return;
+    }
     const candles = parseSequence(s.sequence);
     if (!candles) return toast(t("strategy.badSequence"), "danger");
     setSheet({ kind: "editor", editing: true, draft: { name: s.name, candles, operation: s.operation, mirror: s.mirror } });
@@ -142,19 +162,25 @@ export default function StrategiesPage() {
           {sheet?.kind === "detail" && (
             <div className="strategy-detail" data-testid="strategy-detail">
               <p>{t("strategy.by", { name: sheet.strategy.createdBy })}</p>
-              <div className="detail-sequence">
-                <CandleRow candles={parseSequence(sheet.strategy.sequence) ?? []} />
-                <IonIcon
-                  className={`direction ${sheet.strategy.operation}`}
-                  icon={sheet.strategy.operation === "call" ? arrowUpOutline : arrowDownOutline}
-                  aria-label={sheet.strategy.operation.toUpperCase()}
-                />
-              </div>
+              {sheet.strategy.quadrant ? (
+                <QuadrantSummary rule={sheet.strategy.quadrant} />
+              ) : (
+                <div className="detail-sequence">
+                  <CandleRow candles={parseSequence(sheet.strategy.sequence) ?? []} />
+                  <IonIcon
+                    className={`direction ${sheet.strategy.operation}`}
+                    icon={sheet.strategy.operation === "call" ? arrowUpOutline : arrowDownOutline}
+                    aria-label={sheet.strategy.operation.toUpperCase()}
+                  />
+                </div>
+              )}
               {sheet.strategy.mirror && <IonNote>{t("strategy.mirrored")}</IonNote>}
               <div className="buttons">
-                <IonButton fill="outline" onClick={() => setSheet({ ...sheet, testing: true })}>
-                  {t("strategy.test")}
-                </IonButton>
+                {!sheet.strategy.quadrant && (
+                  <IonButton fill="outline" onClick={() => setSheet({ ...sheet, testing: true })}>
+                    {t("strategy.test")}
+                  </IonButton>
+                )}
                 {sheet.strategy.createdBy === me && (
                   <IonButton fill="outline" onClick={() => edit(sheet.strategy)}>
                     {t("strategy.edit")}
@@ -169,7 +195,7 @@ export default function StrategiesPage() {
                   {t("strategy.choose")}
                 </IonButton>
               </div>
-              {sheet.testing && (
+              {sheet.testing && !sheet.strategy.quadrant && (
                 <BacktestView
                   sequence={sheet.strategy.sequence}
                   operation={sheet.strategy.operation}
@@ -184,6 +210,7 @@ export default function StrategiesPage() {
             <StrategyEditor
               initial={sheet.draft}
               editing={sheet.editing}
+              initialQuadrant={sheet.quadrant}
               gales={gales}
               onCancel={() => setSheet(null)}
               onSaved={() => void saved()}

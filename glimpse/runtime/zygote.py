@@ -165,7 +165,13 @@ class Zygote:
         gc.freeze()  # the parent's objects move to the permanent generation: no child collection writes them
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # out of processes or memory: try again later, as after a death
+            log.error("zygote: cannot fork child %s: %s", slot.name, exc)
+            slot.started_at = time.monotonic()
+            self._died(slot, 1)
+            return
         if pid == 0:
             self._in_child(slot.name)  # never returns
         slot.pid, slot.started_at, slot.restart_at = pid, time.monotonic(), None
@@ -240,6 +246,8 @@ class Zygote:
             for sig in (signal.SIGTERM, signal.SIGCHLD):
                 signal.signal(sig, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            if self._stopping:  # a SIGTERM for this child reached it before its handlers were reset
+                raise SystemExit(0)
             _die_with_parent(self._parent)
             gc.enable()
             for hook in self.after_fork:

@@ -1,0 +1,180 @@
+"""Memory per connected IQ Option user: a zygote's forked servers against separate processes.
+
+For each user count N, a fresh cluster (the fault harness's: fake MongoDB
+wire server, fake IQ Option server on loopback, lister, candle streams,
+assigner, fast clock) runs N IQ Option users, served by N operational
+servers in one of two layouts:
+
+- zygote: `python -m operational_server --zygote N` (one parent, N forked children);
+- separate: N processes `python -m operational_server --name ...` (the layout
+  before the zygote: one process per IQ Option connection), the baseline.
+
+Once every user operates (logged in to the fake IQ Option server) and has a
+settled trade, plus `--settle` wall seconds, the PSS (proportional set size:
+shared pages divided among the processes sharing them) of every server
+process, the zygote's parent included, is read from /proc/<pid>/smaps_rollup.
+
+Figures, in MB (2**20 bytes):
+- pss_total: the servers' processes together;
+- pss_per_user: pss_total / N;
+- pss_per_additional_user: (pss_total(N) - pss_total(smallest N)) / (N - smallest N),
+  the cost of one more user (goal: <= 15 MB with the zygote);
+- private_per_child: mean Private_Clean + Private_Dirty of a server process;
+- ratio_vs_separate: separate's figure / the zygote's, for the same N (above 1: the zygote uses less).
+
+    .venv/bin/python bench/memory.py [--users 1 10 50] [--layouts zygote separate] [--settle 5]
+                                     [--separate-max 10]
+
+Prints one JSON object. Linux only (smaps_rollup).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this folder comes first on the path, and its api.py would hide the api package.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from tests.faults.harness import Cluster, wait_for  # noqa: E402
+from tests.test_zygote import ZygoteCluster, children_of  # noqa: E402
+
+MB = 2**20
+GOAL_MB = 15.0
+ROLLUP_FIELDS = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty")
+
+
+def rollup(pid: int) -> dict[str, int]:
+    """/proc/<pid>/smaps_rollup's sizes in bytes."""
+    sizes: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ROLLUP_FIELDS:
+                sizes[key] = int(rest.split()[0]) * 1024
+    return sizes
+
+
+def server_pids(cluster: Cluster, layout: str) -> list[int]:
+    """The processes that serve the users: the zygote and its children, or every server process."""
+    assert cluster.processes is not None
+    running = cluster.processes.running
+    if layout == "zygote":
+        parent = running["zygote"].pid
+        return [parent, *sorted(children_of(parent))]
+    return [running[name].pid for name in cluster.server_names]
+
+
+def _settled(cluster: Cluster, user: Any) -> bool:
+    return bool(cluster.trades(user, {"status": "closed", "result": {"$in": ["win", "loss", "doji"]}}))
+
+
+def measure(layout: str, users: int, settle: float, workdir: Path) -> dict[str, Any]:
+    tmp = workdir / f"{layout}-{users}"
+    tmp.mkdir()
+    cls = ZygoteCluster if layout == "zygote" else Cluster
+    started = time.monotonic()
+    # The cluster prints its notes on stdout, where only the JSON report goes.
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        cls(tmp, broker="iqoption", users=users, servers=users) as cluster,
+    ):
+        ready_s = time.monotonic() - started
+        for user in cluster.accounts:
+            wait_for(partial(_settled, cluster, user), 120, f"{user.email}: a settled trade")
+        time.sleep(settle)
+        pids = server_pids(cluster, layout)
+        sizes = [rollup(pid) for pid in pids]
+        children = sizes[1:] if layout == "zygote" else sizes
+        total_pss = sum(s["Pss"] for s in sizes)
+        return {
+            "processes": len(pids),
+            "pss_total_mb": round(total_pss / MB, 2),
+            "pss_per_user_mb": round(total_pss / users / MB, 2),
+            "private_per_child_mb": round(
+                sum(s["Private_Clean"] + s["Private_Dirty"] for s in children) / len(children) / MB, 2
+            ),
+            "rss_per_child_mb": round(sum(s["Rss"] for s in children) / len(children) / MB, 2),
+            "parent_pss_mb": round(sizes[0]["Pss"] / MB, 2) if layout == "zygote" else None,
+            "startup_s": round(ready_s, 1),
+            "trades": sum(len(cluster.trades(u)) for u in cluster.accounts),
+        }
+
+
+def additional(per_n: dict[int, dict[str, Any]]) -> dict[str, float]:
+    """MB per user beyond the smallest N, for each larger N."""
+    if not per_n:
+        return {}
+    base = min(per_n)
+    return {
+        str(n): round((r["pss_total_mb"] - per_n[base]["pss_total_mb"]) / (n - base), 2)
+        for n, r in sorted(per_n.items())
+        if n > base
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument(
+        "--layouts", nargs="+", choices=("zygote", "separate"), default=["zygote", "separate"]
+    )
+    parser.add_argument("--settle", type=float, default=5.0, help="wall seconds after the first trades")
+    parser.add_argument(
+        "--separate-max",
+        type=int,
+        default=10,
+        help="largest N run as separate processes (default 10: 50 separate processes take longer "
+        "to start on 2 cores than the cluster waits for them)",
+    )
+    args = parser.parse_args(argv)
+    results: dict[str, dict[int, dict[str, Any]]] = {layout: {} for layout in args.layouts}
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    with tempfile.TemporaryDirectory(prefix="glimpse-memory-") as workdir:
+        for users in sorted(set(args.users)):
+            for layout in args.layouts:
+                if layout == "separate" and users > args.separate_max:
+                    continue
+                results[layout][users] = measure(layout, users, args.settle, Path(workdir))
+                print(f"{layout} N={users}: {results[layout][users]}", file=sys.stderr, flush=True)
+    report: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_before": load_before,
+            "load_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "unit": "MB (2**20 bytes) of PSS from /proc/<pid>/smaps_rollup",
+        "layouts": {layout: {str(n): r for n, r in per_n.items()} for layout, per_n in results.items()},
+        "pss_per_additional_user_mb": {layout: additional(per_n) for layout, per_n in results.items()},
+        "goal_pss_per_additional_user_mb": GOAL_MB,
+    }
+    if "zygote" in results and "separate" in results:
+        report["ratio_vs_separate"] = {
+            str(n): {
+                "pss_per_user": round(
+                    results["separate"][n]["pss_per_user_mb"] / results["zygote"][n]["pss_per_user_mb"], 2
+                )
+            }
+            for n in results["zygote"]
+            if n in results["separate"]
+        }
+    zygote_extra = report["pss_per_additional_user_mb"].get("zygote") or {}
+    if zygote_extra:
+        report["goal_met"] = all(v <= GOAL_MB for v in zygote_extra.values())
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,7 @@ import LanguageSwitch from "./components/LanguageSwitch";
 import { I18nProvider, useI18n } from "./i18n/I18nProvider";
 import type { MessageKey } from "./i18n/pt";
 import AuditPage from "./pages/AuditPage";
+import CatalogPage from "./pages/CatalogPage";
 import CodesPage from "./pages/CodesPage";
 import LoginPage from "./pages/LoginPage";
 import ManagersPage from "./pages/ManagersPage";
@@ -25,6 +26,7 @@ const SECTIONS: [string, MessageKey][] = [
   ["/trades", "menu.trades"],
   ["/codes", "menu.codes"],
   ["/strategies", "menu.strategies"],
+  ["/catalog", "menu.catalog"],
   ["/servers", "menu.servers"],
   ["/support", "menu.support"],
   ["/audit", "menu.audit"],
@@ -89,6 +91,7 @@ function Shell() {
           <Route path="/trades" component={TradesPage} />
           <Route path="/codes" component={CodesPage} />
           <Route path="/strategies" component={StrategiesPage} />
+          <Route path="/catalog" component={CatalogPage} />
           <Route path="/servers" component={ServersPage} />
           <Route path="/support" component={SupportPage} />
           <Route path="/audit" component={AuditPage} />

@@ -33,22 +33,27 @@ from __future__ import annotations
 
 import bisect
 import functools
+import json
 import logging
 import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from flask import Flask, current_app, g, jsonify, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_qualified_name
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
+from api.auth import client_address
 from api.jsonio import request_json
+from glimpse.runtime import metrics
 from glimpse.runtime.config import Config
 from glimpse.store.accounts import normalize_email
 
@@ -79,6 +84,10 @@ limiter = Limiter(key_func=lambda: address(), strategy="moving-window", headers_
 
 def address() -> str:
     return request.remote_addr or "unknown"
+
+
+def address_key() -> str:
+    return "address:" + address()
 
 
 def _body_field(name: str) -> str:
@@ -152,7 +161,7 @@ def login_throttled(view: Callable) -> Callable:
     )
     per_address = limiter.limit(
         _login_budget(ADDRESS_FAILURES_FACTOR),
-        key_func=lambda: "address:" + address(),
+        key_func=address_key,
         deduct_when=_failed,
         error_message="too many failed logins from this address: wait a few minutes and try again",
     )
@@ -205,7 +214,7 @@ def per_caller(budget: str, message: str = "too many requests: try again later")
 
 
 def per_address(budget: str, message: str = "too many requests from this address: try again later") -> Any:
-    return limiter.limit(budget, key_func=lambda: "address:" + address(), error_message=message)
+    return limiter.limit(budget, key_func=address_key, error_message=message)
 
 
 def per_email(budget: str, message: str) -> Any:
@@ -231,7 +240,7 @@ export_limit = per_caller(EXPORT_PER_MANAGER, "too many exports: try again in a 
 
 
 class Refusals:
-    """Limits already breached, by (route, limit, key), until their window frees a slot.
+    """Limits already breached, by (method, path, limit, key), until their window frees a slot.
 
     Under a flood the same refused key comes back hundreds of times a second, and each time the
     route parsed and checked the body, looked its token up in the database and let Flask-Limiter
@@ -240,53 +249,130 @@ class Refusals:
     login clears a login key, and a correct login cannot pass while its key is refused), so the
     refusal is exact until then and is answered from a dictionary.
 
-    A limit keyed by the caller is remembered by the token that was refused: it costs no database
-    read, and nobody without that token can reach the entry. On routes behind a token nothing
-    else is remembered, so a request without a valid token still gets its 401 first. On public
-    routes, keys read from the body (emails) come from the parse the route needs anyway; a body
-    that does not parse is left to the route.
+    Keys by address or by caller are answered by `RefusalGate`, before Flask; keys read from the
+    body by the app's first request hook. A limit keyed by the caller is remembered by the token
+    that was refused: it costs no database read, and nobody without that token can reach the
+    entry. On routes behind a token nothing else is remembered, so a request without a valid
+    token still gets its 401 first. On public routes, keys read from the body (emails) come from
+    the parse the route needs anyway; a body that does not parse is left to the route.
     """
 
     MAX_ENTRIES = 50_000  # past it, expired entries are dropped; then new ones are not remembered
 
     def __init__(self) -> None:
-        self._until: dict[tuple[str, Any, str], tuple[float, str]] = {}
-        self._limits: dict[str, tuple[tuple[Callable[[], str], str], ...]] = {}
+        # (method, path, (key_func, limit), key) -> (until, message, route label)
+        self._until: dict[tuple[str, str, Any, str], tuple[float, str, str]] = {}
+        self._limits: dict[tuple[str, str], tuple[tuple[Callable[[], str], str], ...]] = {}
         self._lock = threading.Lock()
 
-    def remember(self, endpoint: str, key_func: Callable[[], str], limit: str, key: str,
-                 until: float, message: str) -> None:  # fmt: skip
+    def remember(self, route: tuple[str, str], key_func: Callable[[], str], limit: str, key: str,
+                 until: float, message: str, label: str) -> None:  # fmt: skip
         with self._lock:
             if len(self._until) >= self.MAX_ENTRIES:
                 now = time.time()
                 self._until = {k: v for k, v in self._until.items() if v[0] > now}
                 if len(self._until) >= self.MAX_ENTRIES:
                     return
-            self._until[(endpoint, (key_func, limit), key)] = (until, message)
-            known = self._limits.get(endpoint, ())
+            self._until[(*route, (key_func, limit), key)] = (until, message, label)
+            known = self._limits.get(route, ())
             if (key_func, limit) not in known:
-                self._limits[endpoint] = (*known, (key_func, limit))
+                self._limits[route] = (*known, (key_func, limit))
 
-    def refusal(self, endpoint: str) -> tuple[str, int] | None:
-        """(message, seconds to wait) when a remembered refusal covers this request."""
-        limits = self._limits.get(endpoint)
-        if not limits:
+    def limits(self, route: tuple[str, str]) -> tuple[tuple[Callable[[], str], str], ...]:
+        return self._limits.get(route, ())
+
+    def find(self, route: tuple[str, str], limit: tuple[Callable[[], str], str], key: str,
+             now: float) -> tuple[str, int, str] | None:  # fmt: skip
+        """(message, seconds to wait, route label) while `key` is refused by `limit` on `route`."""
+        entry = self._until.get((*route, limit, key)) if key else None
+        if entry is None or entry[0] <= now:
             return None
+        return entry[1], max(1, math.ceil(entry[0] - now)), entry[2]
+
+    def refusal(self, route: tuple[str, str]) -> tuple[str, int] | None:
+        """In a request context: (message, seconds to wait) when a remembered refusal covers it."""
         now = time.time()
-        for key_func, limit in limits:
+        for limit in self.limits(route):
+            key_func = limit[0]
             try:
                 key = _token_key() if key_func is caller else key_func()
             except Exception:  # noqa: BLE001 - a body the route refuses itself (400), in its own order
                 continue
-            entry = self._until.get((endpoint, (key_func, limit), key)) if key else None
-            if entry is not None and entry[0] > now:
-                return entry[1], max(1, math.ceil(entry[0] - now))
+            found = self.find(route, limit, key, now)
+            if found is not None:
+                return found[0], found[1]
         return None
 
     def clear(self) -> None:
         with self._lock:
             self._until.clear()
             self._limits.clear()
+
+
+class RefusalGate:
+    """WSGI middleware, outermost: answers a remembered refusal keyed by the client's address or
+    by the presented token without entering Flask (no request context, no hooks), with the
+    headers every answer carries and the same JSON, and counts it in the request metrics.
+
+    Anything else, and a request from a browser origin it cannot answer for exactly as
+    flask-cors would, goes on to the app."""
+
+    def __init__(self, app: Any, refusals: Refusals, trusted: Sequence[IPv4Network | IPv6Network],
+                 headers: Iterable[tuple[str, str]], origins: Iterable[str]) -> None:  # fmt: skip
+        self.app = app
+        self.refusals = refusals
+        self.trusted = tuple(trusted)
+        self.headers = list(headers)
+        self.origins = frozenset(origins)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        route = (environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        limits = self.refusals.limits(route)
+        if limits and limiter.enabled:
+            found = self._refused(environ, route, limits)
+            if found is not None:
+                origin = environ.get("HTTP_ORIGIN")
+                if origin is None or origin in self.origins:
+                    return self._answer(environ, start_response, *found, origin)
+        return self.app(environ, start_response)
+
+    def _refused(self, environ: dict[str, Any], route: tuple[str, str],
+                 limits: Iterable[tuple[Callable[[], str], str]]) -> tuple[str, int, str] | None:  # fmt: skip
+        now = time.time()
+        for limit in limits:
+            if limit[0] is address_key:
+                peer = environ.get("REMOTE_ADDR") or ""
+                if self.trusted:  # as api.TrustedProxies rewrites it for the app
+                    peer = client_address(peer, environ.get("HTTP_X_FORWARDED_FOR", ""), self.trusted)
+                key = "address:" + (peer or "unknown")
+            elif limit[0] is caller:
+                header = environ.get("HTTP_AUTHORIZATION", "")
+                token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
+                key = "token:" + token if token else ""
+            else:
+                continue
+            found = self.refusals.find(route, limit, key, now)
+            if found is not None:
+                return found
+        return None
+
+    def _answer(self, environ: dict[str, Any], start_response: Any, message: str, retry_after: int,
+                label: str, origin: str | None) -> list[bytes]:  # fmt: skip
+        body = (
+            json.dumps({"error": message, "retryAfter": retry_after}, separators=(",", ":")) + "\n"
+        ).encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Retry-After", str(retry_after)),
+            *self.headers,
+        ]
+        if origin is not None:
+            headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        start_response("429 TOO MANY REQUESTS", headers)
+        metrics.API_REQUESTS.labels(route=label, method=environ.get("REQUEST_METHOD", ""), status="429").inc()
+        metrics.count_throttled(label)
+        return [body]
 
 
 def _token_key() -> str:
@@ -303,18 +389,39 @@ def _token_key() -> str:
 
 def _remember_refusal(refusals: Refusals, exc: RateLimitExceeded) -> None:
     current = limiter.current_limit
-    endpoint = request.endpoint
-    if current is None or not current.breached or endpoint is None:
+    if current is None or not current.breached or request.url_rule is None:
         return
     key_func = exc.limit.key_func
+    route = (request.method, request.environ.get("PATH_INFO", ""))
+    label = request.url_rule.rule
     if key_func is not caller and g.get("principal") is not None:
         # Behind a token, only the token's own refusal is answered before the token is checked:
         # a stranger without one learns nothing of a broker email's budget, and gets 401 first.
+        _remember_spent_caller_limits(refusals, route, label)
         return
     key = _token_key() if key_func is caller else current.request_args[-2]
     if key:
         reset_time = current.window[0]  # when the oldest entry leaves the window
-        refusals.remember(endpoint, key_func, str(exc.limit.limit), key, reset_time, exc.description or "")
+        refusals.remember(
+            route, key_func, str(exc.limit.limit), key, reset_time, exc.description or "", label
+        )
+
+
+def _remember_spent_caller_limits(refusals: Refusals, route: tuple[str, str], label: str) -> None:
+    """A route behind a token refused by another limit first (Flask-Limiter stops at the first
+    breach): the caller's own limits of the route are read, and remembered if they are spent."""
+    token = _token_key()
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not token or view is None:
+        return
+    for lim in limiter.limit_manager.decorated_limits(get_qualified_name(view)):
+        if lim.key_func is not caller:
+            continue
+        args = (caller(), lim.scope_for(request.endpoint or "", request.method))
+        if not limiter.limiter.test(lim.limit, *args):
+            reset_time = limiter.limiter.get_window_stats(lim.limit, *args).reset_time
+            message = lim.error_message() if callable(lim.error_message) else lim.error_message
+            refusals.remember(route, caller, str(lim.limit), token, reset_time, message or "", label)
 
 
 def _too_many(message: str, retry_after: int) -> Response:
@@ -402,10 +509,16 @@ def init_app(app: Flask, config: Config, *, enabled: bool = True) -> None:
     # The app's first request hook (registered before the limiter's and the routes' own).
     @app.before_request
     def _refuse_known() -> Response | None:
-        if not limiter.enabled or request.endpoint is None:
+        if not limiter.enabled:
             return None
-        refused = refusals.refusal(request.endpoint)
+        refused = refusals.refusal((request.method, request.environ.get("PATH_INFO", "")))
         return _too_many(*refused) if refused is not None else None
+
+    from api import SECURITY_HEADERS  # here: the package imports this module first
+
+    app.wsgi_app = RefusalGate(  # type: ignore[method-assign]
+        app.wsgi_app, refusals, config.trusted_proxies, SECURITY_HEADERS.items(), config.cors_origins
+    )
 
     limiter.init_app(app)
 

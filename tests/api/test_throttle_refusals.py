@@ -192,3 +192,95 @@ def test_the_paced_storage_still_sweeps_expired_entries(monkeypatch):
     storage.acquire_entry("address:198.18.6.2", 5, 60)  # the next request sweeps
     assert "address:198.18.6.1" not in storage.events and "counter" not in storage.storage
     assert "address:198.18.6.2" in storage.events
+
+
+@pytest.fixture
+def app_calls(app, monkeypatch):
+    """Counts the requests that get past the refusal gate into the Flask app."""
+    gate = app.wsgi_app
+    assert isinstance(gate, throttle.RefusalGate)
+    calls: list[str] = []
+    inner = gate.app
+
+    def counting(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(gate, "app", counting)
+    return calls
+
+
+def throttled_count(route: str) -> float:
+    from glimpse.runtime import metrics
+
+    return metrics.REGISTRY.get_sample_value("glimpse_throttled_requests_total", {"route": route}) or 0.0
+
+
+def test_the_gate_answers_a_refused_address_outside_flask_with_every_header(client, config, app_calls):
+    from api import SECURITY_HEADERS
+
+    address = "198.18.7.1"
+    for i in range(config.login_max_failures * throttle.ADDRESS_FAILURES_FACTOR):
+        login(client, f"guess{i}@example.com", "wrong password", address)
+    first = login(client, "x@example.com", "wrong password", address)
+    assert_throttled(first)
+    calls_before, counted_before = len(app_calls), throttled_count("/glimpse/login")
+    again = login(client, "y@example.com", "wrong password", address)
+    assert_throttled(again)
+    assert len(app_calls) == calls_before  # answered by the gate
+    assert again.json["error"] == first.json["error"]
+    for name, value in SECURITY_HEADERS.items():
+        assert again.headers[name] == value
+    assert "Access-Control-Allow-Origin" not in again.headers
+    assert throttled_count("/glimpse/login") == counted_before + 1
+    # An allowed browser origin gets its CORS header, as from the app...
+    origin = config.cors_origins[0]
+    allowed = client.post(
+        "/glimpse/login",
+        json={"email": "z@example.com", "password": "wrong password"},
+        headers=from_(address) | {"Origin": origin},
+    )
+    assert_throttled(allowed)
+    assert allowed.headers["Access-Control-Allow-Origin"] == origin and len(app_calls) == calls_before
+    # ...and any other origin is left to the app (still refused, without the header).
+    other = client.post(
+        "/glimpse/login",
+        json={"email": "z@example.com", "password": "wrong password"},
+        headers=from_(address) | {"Origin": "https://evil.example"},
+    )
+    assert_throttled(other)
+    assert "Access-Control-Allow-Origin" not in other.headers and len(app_calls) == calls_before + 1
+    # The address the gate reads is the app's: a direct peer cannot borrow a refused address.
+    direct = client.post(
+        "/glimpse/login",
+        json={"email": "z@example.com", "password": "wrong password"},
+        headers=from_(address),
+        environ_base={"REMOTE_ADDR": "192.0.2.50"},
+    )
+    assert direct.json == {"res": -1}
+
+
+def test_a_caller_spent_behind_another_limit_is_remembered_by_token(
+    client, make_user, broker_check, app_calls
+):
+    from glimpse.market import AuthError
+
+    broker_check.error = AuthError("invalid credentials")
+    attacker, other = make_user("mallory@example.com"), make_user("olga@example.com")
+    body = {"email": "victim.iq@example.com", "password": "guess"}
+    for _ in range(10):
+        assert client.post("/glimpse/checkIq", json=body, headers=attacker.headers).status_code == 200
+    # Both the attacker's budget and the broker email's are spent; whichever answers first, the
+    # attacker's token is refused from memory from now on, for any broker email.
+    assert_throttled(client.post("/glimpse/checkIq", json=body, headers=attacker.headers))
+    calls_before = len(app_calls)
+    elsewhere = {"email": "mallory.iq@example.com", "password": "guess"}
+    assert_throttled(client.post("/glimpse/checkIq", json=elsewhere, headers=attacker.headers))
+    assert len(app_calls) == calls_before
+    # Another user still goes through the full check: refused for that broker email only.
+    assert_throttled(client.post("/glimpse/checkIq", json=body, headers=other.headers))
+    broker_check.error = None
+    own = {"email": "olga.iq@example.com", "password": "z"}
+    assert client.post("/glimpse/checkIq", json=own, headers=other.headers).status_code == 200
+    assert len(app_calls) == calls_before + 2
+    assert len(broker_check.calls) == 11

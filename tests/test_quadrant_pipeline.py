@@ -34,14 +34,14 @@ def _entry_minute(decided_at: float) -> int:
 def _minority_of_last_three(candles: list[dict], entry: int) -> str | None:
     """A plain reading of MHI: candles 2, 3, 4 of the quadrant before `entry` (found by their minute),
     against the majority; a doji or a missing candle means no trade."""
-    colour = {}
+    colour: dict[int, int] = {}
     for candle in candles:
         move = candle["c"] - candle["o"]
         colour[int(candle["from"]) // 60] = (move > 0) - (move < 0)
-    chosen = [colour.get(entry - 3), colour.get(entry - 2), colour.get(entry - 1)]
-    if None in chosen or 0 in chosen:
+    minutes = (entry - 3, entry - 2, entry - 1)
+    if any(colour.get(m, 0) == 0 for m in minutes):
         return None
-    return "put" if sum(chosen) > 0 else "call"
+    return "put" if sum(colour[m] for m in minutes) > 0 else "call"
 
 
 def test_the_bot_trades_mhi_at_its_entry_minutes_only(bundle):

@@ -20,7 +20,9 @@ def test_a_preset_is_stored_as_its_rule(client, db, user):
     assert "Meu MHI" in db[names.ACCOUNTS].find_one({"email": user.email})["ownedStrategies"]
     listed = client.post("/glimpse/getStrategies", json={}, headers=user.headers).json
     assert [s["quadrant"] for s in listed if s["name"] == "Meu MHI"] == [doc["quadrant"]]
-    rule = strategies.find_by_name(db, "meu mhi").quadrant_rule()
+    found = strategies.find_by_name(db, "meu mhi")
+    assert found is not None
+    rule = found.quadrant_rule()
     assert rule is not None and (rule.period, rule.offset, rule.candles, rule.pick) == (
         PRESETS["mhi"].period,
         PRESETS["mhi"].offset,

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.app import accept_terms_if_shown, api_call, log_in, token
+from tests.browser.test_manager_journey import ADMIN_EMAIL, ADMIN_PASSWORD, manager_dist  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -107,3 +108,35 @@ def test_the_editor_saves_mhi_as_a_quadrant_strategy(page: Page, bundle: str, sc
     page.get_by_role("button", name="Detalhes de Meu MHI").click()
     expect(page.get_by_test_id("quadrant-summary")).to_contain_text("MHI maioria")
     screenshot(page, "catalog-06-quadrant-detail")
+
+
+@pytest.mark.usefixtures("manager_dist")  # the built manager app, beside the web app's
+def test_a_manager_publishes_a_catalog_row_as_a_glimpse_strategy(
+    page: Page, new_context, bundle: str, screenshot
+):
+    manager = new_context("pt-BR").new_page()
+    manager.set_viewport_size({"width": 1280, "height": 900})
+    manager.goto(bundle + "/manager/")
+    manager.get_by_test_id("login-email").fill(ADMIN_EMAIL)
+    manager.get_by_test_id("login-password").fill(ADMIN_PASSWORD)
+    manager.get_by_test_id("login-submit").click()
+    manager.wait_for_url("**/manager/overview")
+    manager.get_by_test_id("menu-catalog").click()
+    manager.wait_for_url("**/manager/catalog")
+    manager.get_by_test_id("catalog-pairs").fill("EURUSD-OTC, GBPUSD-OTC")
+    manager.get_by_test_id("catalog-days").select_option("3")
+    manager.get_by_test_id("catalog-run").click()
+    expect(manager.get_by_test_id("catalog-verdict")).to_contain_text(
+        "Nenhuma estratégia superou o acaso", timeout=60_000
+    )
+    expect(manager.locator("[data-testid=catalog-row][data-flagged=true]")).to_have_count(0)
+    row = manager.locator("[data-testid=catalog-row]", has=manager.get_by_test_id("catalog-publish")).first
+    row.locator("input").fill("Glimpse Catalogo")
+    row.get_by_test_id("catalog-publish").click()
+    expect(manager.locator("ion-toast")).to_contain_text("Estratégia Glimpse Catalogo publicada.")
+    screenshot(manager, "catalog-07-manager-published")
+    # Every trader sees it, signed Glimpse.
+    listed = [
+        s for s in api_call(bundle, "getStrategies", {}, token(page)) if s["name"] == "Glimpse Catalogo"
+    ]
+    assert [s["createdBy"] for s in listed] == ["Glimpse"]

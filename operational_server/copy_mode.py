@@ -14,15 +14,14 @@ results.
 
 A copy is an order like any other, written ahead under a client key
 derived from (follower, leader trade), and its ledger id from that key: the
-claim in CopyFanout, then the pending trade (trades.record_intent, which the
-cycle writes right before the buy), then the buy with the same key. A kill
-between the claim and the trade leaves a claim with no trade, which the
-follower's next session takes over (the copy is judged again, never lost
-to the crash); a kill after the trade leaves it pending or unknown, and
-the next session reconciles it with find_order like any other order. A
-second session of the same follower (a successor, a stale one) meets the
-same trade and places nothing more, and a retry of the same buy is the same
-order for the broker.
+pending trade (trades.record_intent, which the cycle writes right before
+the buy) is the claim on the copy, and the buy carries the same key. A kill
+before that write leaves nothing, and the follower's next session judges
+the copy again (not lost to the crash); a kill after it leaves the copy
+pending or unknown, and the next session reconciles it with find_order like
+any other order. A second session of the same follower (a successor, a
+stale one) meets the same trade and places nothing more, and a retry of the
+same buy is the same order for the broker.
 """
 
 from __future__ import annotations
@@ -209,15 +208,7 @@ class CopyMode:
         stake = self.follow.stake_for(entry.amount)
         if stake <= 0 or not self._can_pay(stake):
             return None
-        key = copying.claim(
-            s.db,
-            follower=s.user_id,
-            leader=self.follow.leader,
-            leader_trade=str(entry.id),
-            decided_at=entry.decidedAt,
-            server_session=str(getattr(s, "server_session", "")),
-            now=now,
-        )
+        key = copying.claim(s.db, follower=s.user_id, leader_trade=str(entry.id), decided_at=entry.decidedAt)
         if key is None:
             log.info("user %s: copy of %s already in the ledger; not placed again", s.user_id, entry.id)
             return None

@@ -1,4 +1,4 @@
-"""Copy mode's documents: followable traders, follow choices and the fan-out records.
+"""Copy mode's documents: followable traders and follow choices; the copies are in the ledger.
 
 - CopyTraders: one document per trader who opted in to be followed
   (`_id` the trader's account id); `approved` is the manager's switch.
@@ -6,11 +6,10 @@
 - CopyFollows: one document per follower (`_id` the follower's account
   id): whom they copy and with which stake, a multiplier of the leader's
   stake or a fixed stake in cents.
-- CopyFanout: one document per (follower, leader trade) copy, `_id` the
-  deterministic client key of the copied entry: the session that claimed it.
-  The copy's ledger entry has an id derived from that key
-  (trades.intent_id), so two sessions of the same follower (a crash and its
-  successor, or a stale one) meet the same trade and never place two.
+
+A copy has no record of its own: it is the follower's trade in Trades, whose
+`copies` names the leader trade and whose id derives from the copy's client
+key (trades.intent_id), so the ledger holds each copy at most once.
 
 The leader's level-0 trade in Trades is the signal itself; nothing is
 written for the leader.
@@ -23,15 +22,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from glimpse.rules.money import cents
 from glimpse.store import db as names
 from glimpse.store import trades
 
 COPY_TRADERS = "CopyTraders"
 COPY_FOLLOWS = "CopyFollows"
-COPY_FANOUT = "CopyFanout"
 
 # A follower's stake setting.
 MULTIPLIER, FIXED = "multiplier", "fixed"
@@ -200,50 +196,20 @@ def leader_entries(db: Any, leader: str, since: float) -> list[dict[str, Any]]:
     return list(collection.find(query).sort("decidedAt", 1)) if rows is None else rows
 
 
-def claim(
-    db: Any,
-    *,
-    follower: str,
-    leader: str,
-    leader_trade: str,
-    decided_at: float,
-    server_session: str,
-    now: float,
-) -> str | None:
-    """Claim the follower's copy of a leader trade: its client key, or None when it is not this session's.
+def claim(db: Any, *, follower: str, leader_trade: str, decided_at: float) -> str | None:
+    """The client key of the follower's copy of a leader trade, or None when the ledger holds it already.
 
-    The claim comes before the ledger's intent, which the cycle writes right
-    before the buy under the same key and an id derived from it
-    (trades.intent_id). A claim with no intent behind it was left by a
-    session that died between the two writes, or that dropped the copy (too
-    late, stopped, blocked): another session of the follower takes it over
-    and judges the copy again, so a crash there loses nothing. Once the
-    intent exists, the copy is that one trade whoever wrote it, placed or
-    being reconciled: never a second order.
+    The claim on a copy is its write-ahead: the pending trade the cycle writes
+    right before the buy, under this key and an id derived from it
+    (trades.intent_id), which MongoDB and the embedded store keep unique. A
+    session that dies before writing it leaves nothing behind, and the
+    follower's next session judges the copy again (it is not lost to the
+    crash); once written, the copy is that one trade whoever wrote it, placed
+    or being reconciled like any other order: never a second order.
     """
-    key = copy_key(follower, leader_trade)
-    try:
-        db[COPY_FANOUT].insert_one(
-            {
-                "_id": key,
-                "follower": follower,
-                "leader": leader,
-                "leaderTrade": leader_trade,
-                "decidedAt": decided_at,
-                "serverSession": server_session,
-                "claimedAt": now,
-            }
-        )
-        return key
-    except DuplicateKeyError:
-        pass
-    if db[names.TRADES].find_one({"_id": trades.intent_id(key, decided_at)}, {"_id": 1}) is not None:
+    if copy_trade(db, follower, leader_trade, decided_at) is not None:
         return None
-    taken = db[COPY_FANOUT].update_one(
-        {"_id": key, "serverSession": {"$ne": server_session}},
-        {"$set": {"serverSession": server_session, "claimedAt": now}, "$inc": {"takeovers": 1}},
-    )
-    return key if taken.modified_count == 1 else None
+    return copy_key(follower, leader_trade)
 
 
 def copy_trade(db: Any, follower: str, leader_trade: str, decided_at: float) -> dict[str, Any] | None:
@@ -252,10 +218,6 @@ def copy_trade(db: Any, follower: str, leader_trade: str, decided_at: float) -> 
         {"_id": trades.intent_id(copy_key(follower, leader_trade), decided_at)}
     )
     return found
-
-
-def claimed(db: Any, follower: str, leader_trade: str) -> bool:
-    return bool(db[COPY_FANOUT].count_documents({"_id": copy_key(follower, leader_trade)}, limit=1) > 0)
 
 
 def copied_trades(db: Any, follower: str, limit: int = 500) -> list[dict[str, Any]]:

@@ -25,8 +25,10 @@ worker shares the counters.
 
 Refusing is cheap (bench/abuse.py): a limit once breached is remembered by
 (route, limit, key) until its moving window frees a slot (`Refusals`), and the
-next request with that key is answered 429 by the first request hook, before
-its body is checked, its token is looked up or the limits are evaluated again.
+next request with that key is answered 429 before its body is checked, its
+token is looked up or the limits are evaluated again: by a WSGI gate in front
+of Flask for keys by address or token (`RefusalGate`), by the app's first
+request hook for keys read from the body.
 """
 
 from __future__ import annotations
@@ -257,20 +259,25 @@ class Refusals:
     the parse the route needs anyway; a body that does not parse is left to the route.
     """
 
-    MAX_ENTRIES = 50_000  # past it, expired entries are dropped; then new ones are not remembered
+    # Past it, expired entries are dropped (at most once a second: a table full of live entries
+    # must not make every refusal copy it); new ones are not remembered until there is room.
+    MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
         # (method, path, (key_func, limit), key) -> (until, message, route label)
         self._until: dict[tuple[str, str, Any, str], tuple[float, str, str]] = {}
         self._limits: dict[tuple[str, str], tuple[tuple[Callable[[], str], str], ...]] = {}
         self._lock = threading.Lock()
+        self._next_purge = 0.0
 
     def remember(self, route: tuple[str, str], key_func: Callable[[], str], limit: str, key: str,
                  until: float, message: str, label: str) -> None:  # fmt: skip
         with self._lock:
             if len(self._until) >= self.MAX_ENTRIES:
                 now = time.time()
-                self._until = {k: v for k, v in self._until.items() if v[0] > now}
+                if now >= self._next_purge:
+                    self._next_purge = now + 1.0
+                    self._until = {k: v for k, v in self._until.items() if v[0] > now}
                 if len(self._until) >= self.MAX_ENTRIES:
                     return
             self._until[(*route, (key_func, limit), key)] = (until, message, label)

@@ -284,3 +284,23 @@ def test_a_caller_spent_behind_another_limit_is_remembered_by_token(
     assert client.post("/glimpse/checkIq", json=own, headers=other.headers).status_code == 200
     assert len(app_calls) == calls_before + 2
     assert len(broker_check.calls) == 11
+
+
+def test_the_refusal_table_is_bounded(monkeypatch):
+    refusals = throttle.Refusals()
+    monkeypatch.setattr(throttle.Refusals, "MAX_ENTRIES", 2)
+    route, now = ("POST", "/glimpse/login"), time.time()
+    for i in range(3):
+        refusals.remember(
+            route, throttle.address_key, "20 per 300 second", f"address:{i}", now + 60, "no", "/l"
+        )
+    limit = (throttle.address_key, "20 per 300 second")
+    assert refusals.find(route, limit, "address:1", now) is not None
+    assert (
+        refusals.find(route, limit, "address:2", now) is None
+    )  # full of live entries: left to the slow path
+    later = now + 120
+    monkeypatch.setattr(time, "time", lambda: later)
+    refusals.remember(route, throttle.address_key, "20 per 300 second", "address:3", later + 60, "no", "/l")
+    assert refusals.find(route, limit, "address:3", later) == ("no", 60, "/l")
+    assert refusals.find(route, limit, "address:0", later) is None

@@ -20,7 +20,11 @@ Figures, in MB (2**20 bytes):
 - pss_per_additional_user: (pss_total(N) - pss_total(smallest N)) / (N - smallest N),
   the cost of one more user (goal: <= 15 MB with the zygote);
 - private_per_child: mean Private_Clean + Private_Dirty of a server process;
-- ratio_vs_separate: separate's figure / the zygote's, for the same N (above 1: the zygote uses less).
+- ratio_vs_separate (pss_per_user) and ratio_vs_separate_per_additional_user: separate's
+  figure / the zygote's, for the same N (above 1: the zygote uses less).
+
+A child's private memory grows with what it has run (see deploy/README.md): the larger runs,
+which wait longer for every user's first settled trade, trade more before the reading.
 
     .venv/bin/python bench/memory.py [--users 1 10 50] [--layouts zygote separate] [--settle 5]
                                      [--separate-max 10]
@@ -168,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
             }
             for n in results["zygote"]
             if n in results["separate"]
+        }
+        extra = report["pss_per_additional_user_mb"]
+        report["ratio_vs_separate_per_additional_user"] = {
+            n: round(extra["separate"][n] / extra["zygote"][n], 2)
+            for n in extra["zygote"]
+            if n in extra["separate"] and extra["zygote"][n] > 0
         }
     zygote_extra = report["pss_per_additional_user_mb"].get("zygote") or {}
     if zygote_extra:

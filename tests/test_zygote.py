@@ -153,6 +153,27 @@ def test_child_names_are_unique_and_present():
         Zygote(["a", "a"], lambda name: 0)
 
 
+def test_after_fork_gives_a_child_its_own_iq_option_slot_and_fresh_library_globals(monkeypatch):
+    from glimpse.market import iqoption
+
+    iqoption.preload()
+    import iqoptionapi.global_value as global_value
+
+    monkeypatch.setattr(iqoption, "_slot_owner", object())
+    monkeypatch.setattr(iqoption, "_library_stuck", True)
+    monkeypatch.setattr(global_value, "SSID", "the parent's session")
+    monkeypatch.setattr(global_value, "balance_id", 1004)
+    monkeypatch.setattr(global_value, "check_websocket_if_connect", 1)
+    slot = iqoption._slot
+    monkeypatch.setattr(iqoption, "_slot", slot)  # restored after the test, as the lock below
+    monkeypatch.setattr(iqoption, "_patch_lock", iqoption._patch_lock)
+    iqoption.after_fork()
+    assert iqoption._slot_owner is None and iqoption._library_stuck is False
+    assert iqoption._slot is not slot  # a lock another thread held at the fork would stay held
+    assert global_value.SSID is None and global_value.balance_id is None
+    assert global_value.check_websocket_if_connect is None
+
+
 # --- operational servers from a zygote, on the fake IQ Option server ---------------------------
 
 
@@ -184,8 +205,9 @@ def _settled_trades(cluster: Cluster, user) -> int:
 def test_zygote_children_trade_on_iq_option_a_killed_one_comes_back_and_sigterm_ends_all(tmp_path):
     with ZygoteCluster(tmp_path, broker="iqoption", users=2, servers=2) as cluster:
         zygote = cluster.processes.running["zygote"]  # type: ignore[union-attr]
-        children = children_of(zygote.pid)
-        assert len(children) == 2
+        children = wait_for(
+            lambda: len(children_of(zygote.pid)) == 2 and children_of(zygote.pid), 30, "2 children"
+        )
         # Each user is served by its own child, logged in to the fake IQ Option server, and trades.
         for user in cluster.accounts:
             wait_for(partial(lambda u: _settled_trades(cluster, u) >= 1, user), 60, f"{user.email} trading")

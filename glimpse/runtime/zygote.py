@@ -139,6 +139,8 @@ class Zygote:
             gc.disable()  # from here no collection leaves holes in pages the children share
             if self.preload is not None:
                 self.preload()
+            if threading.active_count() > 1:
+                log.warning("zygote: preload started threads; the children will not have them")
             self._parent = os.getpid()
             log.info("zygote %d: preloaded; forking %d children", self._parent, len(self.slots))
             for slot in self.slots:
@@ -149,9 +151,10 @@ class Zygote:
                 self._reap()
                 self._restart_due()
                 time.sleep(POLL_SECONDS)
-            self._stop_children()
             return 0
         finally:
+            self._stopping = True
+            self._stop_children()  # also when the parent fails: no child outlives it unsupervised
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 

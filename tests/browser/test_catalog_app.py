@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.app import accept_terms_if_shown, api_call, log_in, token
 from tests.browser.test_manager_journey import ADMIN_EMAIL, ADMIN_PASSWORD, manager_dist  # noqa: F401 (a fixture)
+from tests.browser.test_trader_axe import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +58,7 @@ def test_the_catalog_finds_nothing_beyond_chance_and_a_row_becomes_a_strategy(
     expect(heat.locator("thead th", has_text="EURUSD-OTC")).to_have_count(1)
     expect(heat.locator("thead th", has_text="GBPUSD-OTC")).to_have_count(1)
     screenshot(page, "catalog-02-verdict")
+    assert serious_violations(page) == []
 
     # Save the first row that can be a strategy.
     savable = page.locator("[data-testid=catalog-row]", has=page.get_by_test_id("catalog-save")).first

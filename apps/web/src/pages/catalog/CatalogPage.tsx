@@ -170,7 +170,8 @@ function HeatMap({ report }: { report: CatalogReport }) {
     <section className="cat-heat" aria-label={t("catalog.heatTitle")}>
       <h3>{t("catalog.heatTitle")}</h3>
       <IonNote>{t("catalog.heatNote")}</IonNote>
-      <div className="table-wrap">
+      {/* focusable, so a keyboard can scroll the grid sideways */}
+      <div className="table-wrap" tabIndex={0} role="region" aria-label={t("catalog.heatTitle")}>
         <table className="cat-heat-grid" data-testid="catalog-heat">
           <thead>
             <tr>

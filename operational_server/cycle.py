@@ -53,6 +53,7 @@ ORDER_REFUSED = "order_refused"
 SHUTDOWN = "shutdown"
 LOST = "lost"
 UNRESOLVED = "unresolved"  # an order's fate is unknown: no new order until the broker tells
+EXPIRED = "expired"  # the order desk's answer to a decision that came too late (no order)
 
 
 @dataclass
@@ -100,6 +101,10 @@ class CycleContext:
     record_expired: Callable[[], None]
     record_timing: Callable[[float | None, float], None]
     net: Callable[[], Decimal]  # the session's net result so far
+    # The process's order desk (operational_server.desk.OrderDesk, which knows this module, not the
+    # other way round): a cycle's first entry goes out with the other sessions' entries of the same
+    # instant. None: one by one, as a gale entry always does.
+    desk: Any = None
 
 
 @dataclass
@@ -161,51 +166,76 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
     )
     level = 0
     while level < len(entries):
-        if not ctx.user_operating():  # read from the database right before each buy
+        amount = entries[level]
+        # The first entry of a cycle decided at an instant goes out through the desk, with the
+        # entries of the process's other sessions: the desk makes the same checks, for all at once.
+        ticket = None  # the desk's answer (operational_server.desk.Ticket)
+        first = level == 0 and outcome.orders == 0
+        if first and ctx.desk is not None and decision.client_key is None and decision.copies is None:
+            if ctx.clock.now() >= decision_expiry(decision):
+                _too_late(ctx, decision)
+                break
+            ticket = ctx.desk.submit(ctx, decision, amount, cycle_id, decision_expiry(decision))
+            if ticket.verdict == EXPIRED:
+                _too_late(ctx, decision)
+                break
+            if ticket.verdict is not None:
+                outcome.stop = ticket.verdict  # no order: the user stopped, a stop, or a blocking trade
+                break
+            if ticket.trade is None:
+                # The intent was not written, so nothing was sent: as if the write-ahead itself failed.
+                raise ticket.error or RuntimeError("the order desk wrote no intent")
+        if ticket is None and not ctx.user_operating():  # read from the database right before each buy
             outcome.stop = STOP_USER  # place no new order
             break
-        if level == 0 and outcome.orders == 0 and ctx.clock.now() >= decision_expiry(decision):
+        if ticket is None and first and ctx.clock.now() >= decision_expiry(decision):
             # The candle the order was meant to cover has begun: a late order would trade another one.
-            log.warning(
-                "user %s: decision for %s came too late to place; dropped", ctx.user_id, decision.pair
-            )
-            ctx.record_expired()
+            _too_late(ctx, decision)
             break
-        if outcome.orders == 0:
+        if ticket is None and outcome.orders == 0:
             # A stop reached before this cycle (by another server of the same session, say): no new cycle.
             outcome.stop = _stop_reason(ctx)
             if outcome.stop:
                 break
-        if trades.is_blocked(ctx.db, ctx.user_id, ctx.session_id):
+        if ticket is None and trades.is_blocked(ctx.db, ctx.user_id, ctx.session_id):
             # An order whose fate the broker has not told: no new order until it has.
             outcome.stop = UNRESOLVED
             break
-        amount = entries[level]
-        sent_at = ctx.clock.now()
-        trade = trades.record_intent(
-            ctx.db,
-            user=ctx.user_id,
-            session=ctx.session_id,
-            server_session=ctx.server_session,
-            server=ctx.server_name,
-            ativo=decision.pair,
-            operacao=decision.direction,
-            amount=amount,
-            gale_level=level,
-            payout=decision.payout,
-            decided_at=decision.decided_at if level == 0 else sent_at,
-            sent_at=sent_at,
-            cycle=cycle_id,
-            account=ctx.account_type,
-            client_key=decision.client_key if level == 0 else None,
-            copies=decision.copies,
-            expiry_minutes=decision.expiry,
-            # Managers filter the ledger by mode; the account's mode may change after the order.
-            mode="copy" if decision.copies else ctx.user.mode,
-        )
+        if ticket is not None:
+            assert ticket.trade is not None and ticket.sent_at is not None
+            trade, sent_at = ticket.trade, ticket.sent_at
+        else:
+            sent_at = ctx.clock.now()
+            trade = trades.record_intent(
+                ctx.db,
+                user=ctx.user_id,
+                session=ctx.session_id,
+                server_session=ctx.server_session,
+                server=ctx.server_name,
+                ativo=decision.pair,
+                operacao=decision.direction,
+                amount=amount,
+                gale_level=level,
+                payout=decision.payout,
+                decided_at=decision.decided_at if level == 0 else sent_at,
+                sent_at=sent_at,
+                cycle=cycle_id,
+                account=ctx.account_type,
+                client_key=decision.client_key if level == 0 else None,
+                copies=decision.copies,
+                expiry_minutes=decision.expiry,
+                # Managers filter the ledger by mode; the account's mode may change after the order.
+                mode="copy" if decision.copies else ctx.user.mode,
+            )
         settlement: orders.Settlement | None = None
         try:
-            fill = _place(ctx, decision, trade, amount, level, sent_at)
+            if ticket is None:
+                fill = _place(ctx, decision, trade, amount, level, sent_at)
+            elif ticket.fill is not None:
+                fill = ticket.fill
+            else:
+                # The desk's buy failed: handled here exactly as this session's own failed buy.
+                raise ticket.error or RuntimeError("the order desk gave the order no answer")
         except BrokerError as exc:
             if not (orders.may_have_executed(exc) or isinstance(exc, BrokerTimeout)):
                 if isinstance(exc, Unreachable) and ctx.broker.is_connected():
@@ -243,17 +273,18 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
                 trade.quoteSource or "broker",
             )
         else:
-            placed_at = ctx.clock.now()
+            placed_at = ticket.placed_at if ticket is not None and ticket.placed_at else ctx.clock.now()
             ctx.record_timing(decision.decided_at if level == 0 else None, placed_at)
-            trades.mark_open(
-                ctx.db,
-                trade.id,
-                fill.order_id,
-                placed_at,
-                fill.open_quote,
-                expires_at=fill.expires_at,
-                quote_source=fill.quote_source,
-            )
+            if ticket is None or not ticket.marked:  # the desk marks its orders open in one write
+                trades.mark_open(
+                    ctx.db,
+                    trade.id,
+                    fill.order_id,
+                    placed_at,
+                    fill.open_quote,
+                    expires_at=fill.expires_at,
+                    quote_source=fill.quote_source,
+                )
             operations_log.order_placed(ctx.db, ctx.log_id, entry, trade.id, fill.open_quote)
             outcome.orders += 1
             outcome.gale_level = level
@@ -281,6 +312,11 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
         if over or outcome.stop:
             break
     return outcome
+
+
+def _too_late(ctx: CycleContext, decision: Decision) -> None:
+    log.warning("user %s: decision for %s came too late to place; dropped", ctx.user_id, decision.pair)
+    ctx.record_expired()
 
 
 def _place(

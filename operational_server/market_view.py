@@ -18,6 +18,7 @@ from typing import Any
 
 from glimpse.rules.patterns import Strategy
 from glimpse.store import db as names
+from operational_server.desk import OrderDesk
 from operational_server.sequence_finder import candles_by_pair, find_all
 
 MAX_CACHED_INSTANTS = 4
@@ -66,6 +67,14 @@ class MarketView:
         self._lock = threading.Lock()
         self._snapshots: dict[float, Snapshot] = {}
         self._strategies: Counter[Strategy] = Counter()
+        self._desk: OrderDesk | None = None
+
+    def desk(self, embedded: bool) -> OrderDesk:
+        """The process's order desk: its sessions share it as they share this view."""
+        with self._lock:
+            if self._desk is None:
+                self._desk = OrderDesk(self.db, embedded)
+            return self._desk
 
     def register(self, strategy: Strategy) -> None:
         with self._lock:

@@ -79,6 +79,7 @@ class OperationalServer(threading.Thread):
                         self.watch,
                         assignment=taken.id,
                         purpose=taken.purpose,
+                        desk=self.market.desk(self.ctx.config.embedded),
                     ).run()
                     self.sessions_served += 1
                     continue

@@ -26,6 +26,7 @@ from glimpse.runtime.services import ServiceContext
 from glimpse.store import accounts, alerts, lifecycle, notifications, operations_log, trades
 from glimpse.store.accounts import Account
 from operational_server import cycle, reconcile
+from operational_server.desk import OrderDesk
 from operational_server.market_view import MarketView
 from operational_server.mode_base import Mode
 from operational_server.modes import mode_for
@@ -77,6 +78,7 @@ class UserSession:
         *,
         assignment: str | None = None,
         purpose: str = "",
+        desk: OrderDesk | None = None,
     ):
         self.ctx = ctx
         self.db = ctx.db
@@ -105,6 +107,8 @@ class UserSession:
         self.log_id: Any = None
         self.stale_since: float | None = None  # since when the market data is too old to trade on
         self.stale_alerted = False
+        # The process's order desk (a server pool's sessions share one); None: every buy one by one.
+        self.desk = desk
 
     # --- helpers the cycle uses -------------------------------------------------------------
 
@@ -186,6 +190,7 @@ class UserSession:
             record_expired=self.record_expired,
             record_timing=self.record_timing,
             net=self.net,
+            desk=self.desk,
         )
 
     # --- the session ------------------------------------------------------------------------

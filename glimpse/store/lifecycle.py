@@ -44,6 +44,7 @@ __all__ = [
     "holds",
     "new_assignment",
     "oid",
+    "operating_among",
     "operating_on",
     "register_server",
     "report_problem",
@@ -172,6 +173,27 @@ def operating_on(db: Any, user_id: str, server: str, *, assignment: str | None =
     """Whether the user is operating on `server` (in `assignment`, when named): read right before a buy."""
     query = _of({"_id": oid(user_id), "glimpseStatus": "operating", "server": server}, assignment)
     return int(db[names.ACCOUNTS].count_documents(query, limit=1)) == 1
+
+
+def operating_among(db: Any, checks: list[tuple[str, str, str | None]]) -> set[tuple[str, str, str | None]]:
+    """The (user, server, assignment) checks that hold, as `operating_on` each, in one read."""
+    if not checks:
+        return set()
+    found = db[names.ACCOUNTS].find(
+        {"_id": {"$in": list({oid(user) for user, _, _ in checks})}},
+        {"glimpseStatus": 1, "server": 1, "assignment": 1},
+    )
+    states = {str(doc["_id"]): doc for doc in found}
+    holding = set()
+    for user, server, assignment in checks:
+        doc = states.get(user) or {}
+        if (
+            doc.get("glimpseStatus") == "operating"
+            and doc.get("server") == server
+            and (assignment is None or doc.get("assignment") == assignment)
+        ):
+            holding.add((user, server, assignment))
+    return holding
 
 
 def take(db: Any, name: str, incarnation: str, now: float) -> Assignment | None:

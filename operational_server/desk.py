@@ -1,0 +1,355 @@
+"""The order desk: the first entries of one decision instant go out together.
+
+Every session of a process decides at the same instant. Instead of each
+session thread reading its user's status, its session net and its blocking
+trades, writing its intent and calling its broker on its own (hundreds of
+threads fighting for the interpreter and the database lock at once), the
+sessions hand their entry to the desk and wait. The first to arrive leads:
+it takes every ticket queued so far and, for the whole batch,
+
+1. checks that each user is still operating on this server in this
+   assignment (one read of the accounts), that no stop is reached (one
+   read of the settled trades of the sessions that have a stop) and that
+   no unresolved trade blocks the user (one read of the unresolved trades);
+   on the embedded store, where those reads are in-memory lookups, the
+   sessions' own checks, one after the other;
+2. writes the pending intents, in one write, before any broker call;
+3. sends each order to its user's broker (one call per order, with the
+   intent's idempotency key; cycle._place reconnects and resends like a
+   session would);
+4. marks the placed orders open, in one write.
+
+Tickets that arrive meanwhile make the next batch, so a batch is whatever
+queued up while the previous one ran. Each ticket gets exactly one answer:
+a verdict (no order: the check that failed), an error (the session handles
+it as it handles a failed buy) or a fill. Whatever goes wrong in a batch,
+every one of its tickets is answered; an order whose intent was written and
+that was never sent stays pending in the ledger, where reconciliation
+proves it not placed (find_order's fence), as after a crash.
+
+Gale entries, copy-mode entries (their intent id derives from the client
+key) and sessions outside a server pool keep the one-by-one path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from bson import ObjectId
+from pymongo import UpdateOne
+
+from glimpse.market.base import Fill
+from glimpse.rules.stops import STOP_LOSS, stop_reached
+from glimpse.store import db as names
+from glimpse.store import lifecycle, trades
+from operational_server.cycle import (
+    EXPIRED,
+    STOP_LOSS_REACHED,
+    STOP_USER,
+    STOP_WIN_REACHED,
+    UNRESOLVED,
+    CycleContext,
+    Decision,
+    _place,
+)
+
+log = logging.getLogger(__name__)
+
+# A follower whose leader vanished (its thread raised) takes the lead after this long (wall seconds).
+FOLLOWER_POLL_WALL_SECONDS = 0.05
+
+# A ticket's verdict, when it gets no order, is the cycle's stop reason (STOP_USER, STOP_LOSS_REACHED,
+# STOP_WIN_REACHED, UNRESOLVED) or EXPIRED.
+__all__ = [
+    "EXPIRED",
+    "STOP_LOSS_REACHED",
+    "STOP_USER",
+    "STOP_WIN_REACHED",
+    "UNRESOLVED",
+    "OrderDesk",
+    "Ticket",
+]
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One session's first entry of a cycle, and the desk's one answer to it."""
+
+    ctx: CycleContext
+    decision: Decision
+    amount: Decimal
+    cycle: str
+    expires: float  # the decision's deadline: the candle the order is for begins
+    # The answer (exactly one of verdict, error, fill is set once `done` is):
+    verdict: str | None = None
+    error: BaseException | None = None
+    fill: Fill | None = None
+    trade: trades.Trade | None = None  # the intent, once written
+    sent_at: float | None = None
+    placed_at: float | None = None
+    marked: bool = False  # the trade was marked open with the fill
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _Capture:
+    """A stand-in database that keeps the write a ledger function would make, instead of making it.
+
+    The desk batches the ledger's own writes (trades.record_intent, trades.mark_open): the
+    documents are built in one place, and only their sending is grouped.
+    """
+
+    def __init__(self) -> None:
+        self.doc: dict[str, Any] | None = None
+        self.update: tuple[dict[str, Any], dict[str, Any]] | None = None
+
+    def __getitem__(self, name: str) -> _Capture:
+        return self
+
+    def insert_one(self, doc: dict[str, Any]) -> Any:
+        self.doc = doc
+        return SimpleNamespace(inserted_id=ObjectId())
+
+    def update_one(self, filter_: dict[str, Any], update: dict[str, Any]) -> Any:
+        self.update = (filter_, update)
+        return SimpleNamespace(modified_count=1, matched_count=1)
+
+
+class OrderDesk:
+    def __init__(self, db: Any, embedded: bool):
+        self.db = db
+        self.embedded = embedded
+        self._lock = threading.Lock()
+        self._queue: list[Ticket] = []
+        self._leading = False
+        self.batches = 0
+        self.largest = 0
+
+    # --- the sessions' side ---------------------------------------------------------------------
+
+    def submit(
+        self, ctx: CycleContext, decision: Decision, amount: Decimal, cycle: str, expires: float
+    ) -> Ticket:
+        """Queue the cycle's first entry and return its ticket answered (leading a batch if nobody leads)."""
+        ticket = Ticket(ctx, decision, amount, cycle, expires)
+        with self._lock:
+            self._queue.append(ticket)
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
+        while not ticket.done.wait(FOLLOWER_POLL_WALL_SECONDS):
+            with self._lock:
+                lead = not self._leading and ticket in self._queue
+                if lead:
+                    self._leading = True
+            if lead:
+                self._lead()
+        return ticket
+
+    def _lead(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    batch, self._queue = self._queue, []
+                    if not batch:
+                        self._leading = False
+                        return
+                self._run(batch)
+        except BaseException:
+            with self._lock:
+                self._leading = False  # a follower takes over the queue
+            raise
+
+    # --- a batch --------------------------------------------------------------------------------
+
+    def _run(self, batch: list[Ticket]) -> None:
+        self.batches += 1
+        self.largest = max(self.largest, len(batch))
+        failure: BaseException | None = None
+        try:
+            self._check(batch)
+            live = [t for t in batch if t.verdict is None]
+            self._record(live)
+            for ticket in live:
+                self._send(ticket)
+            self._mark([t for t in live if t.fill is not None])
+        except BaseException as exc:
+            failure = exc
+            log.exception("order desk: a batch of %d failed", len(batch))
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for ticket in batch:
+                if ticket.verdict is None and ticket.error is None and ticket.fill is None:
+                    ticket.error = failure or RuntimeError("the order desk gave this order no answer")
+                ticket.done.set()
+
+    def _check(self, batch: list[Ticket]) -> None:
+        """The checks a session makes before its first buy, for the whole batch.
+
+        On MongoDB, three reads for the batch. On the embedded store the
+        session's own per-user reads are in-memory lookups (by _id, and by the
+        ledger's sorted (user, decidedAt) index) where a batched `$in` would
+        make mongomock compare every document with every id: the desk runs
+        those, one after the other in this one thread.
+        """
+        if self.embedded:
+            for ticket in batch:
+                ctx = ticket.ctx
+                if not ctx.user_operating():
+                    ticket.verdict = STOP_USER
+                elif ctx.clock.now() >= ticket.expires:
+                    ticket.verdict = EXPIRED
+                elif (ctx.money.get("stopLoss") or ctx.money.get("stopWin")) and (
+                    hit := stop_reached(ctx.net(), ctx.money)
+                ):
+                    ticket.verdict = STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
+                elif trades.is_blocked(self.db, ctx.user_id, ctx.session_id):
+                    ticket.verdict = UNRESOLVED
+            return
+        operating = self._operating(batch)
+        for ticket in batch:
+            if ticket not in operating:
+                ticket.verdict = STOP_USER
+            elif ticket.ctx.clock.now() >= ticket.expires:
+                ticket.verdict = EXPIRED
+        with_stops = [
+            t
+            for t in batch
+            if t.verdict is None and (t.ctx.money.get("stopLoss") or t.ctx.money.get("stopWin"))
+        ]
+        nets = self._nets(with_stops)
+        for ticket in with_stops:
+            net = trades.from_cents(nets.get((ticket.ctx.user_id, ticket.ctx.session_id), 0))
+            hit = stop_reached(net, ticket.ctx.money)
+            if hit is not None:
+                ticket.verdict = STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
+        blocked = self._blocked([t for t in batch if t.verdict is None])
+        for ticket in batch:
+            if ticket.verdict is None and (ticket.ctx.user_id, ticket.ctx.session_id) in blocked:
+                ticket.verdict = UNRESOLVED
+
+    def _operating(self, batch: list[Ticket]) -> set[Ticket]:
+        """The tickets whose user is operating on their server, in their assignment."""
+        holding = lifecycle.operating_among(
+            self.db, [(t.ctx.user_id, t.ctx.server_name, t.ctx.assignment) for t in batch]
+        )
+        return {t for t in batch if (t.ctx.user_id, t.ctx.server_name, t.ctx.assignment) in holding}
+
+    def _nets(self, batch: list[Ticket]) -> dict[tuple[str, str], int]:
+        """Each session's net in cents: the sum of its settled trades (trades.session_net_cents)."""
+        if not batch:
+            return {}
+        query = {
+            "user": {"$in": list({t.ctx.user_id for t in batch})},
+            "session": {"$in": list({t.ctx.session_id for t in batch})},
+            "status": trades.CLOSED,
+        }
+        nets: dict[tuple[str, str], int] = {}
+        for doc in self.db[names.TRADES].find(query):
+            trade = trades.Trade.from_doc(doc)
+            key = (trade.user, trade.session)
+            nets[key] = nets.get(key, 0) + (trade.profit or 0)
+        return nets
+
+    def _blocked(self, batch: list[Ticket]) -> set[tuple[str, str]]:
+        """(user, session) pairs with a trade that forbids a new order (trades.is_blocked)."""
+        if not batch:
+            return set()
+        query = {
+            "user": {"$in": list({t.ctx.user_id for t in batch})},
+            "status": {"$in": list(trades.UNRESOLVED)},
+        }
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for row in self.db[names.TRADES].find(query, {"user": 1, "session": 1, "flagged": 1}):
+            rows.setdefault(str(row.get("user")), []).append(row)
+        out = set()
+        for ticket in batch:
+            user, session = ticket.ctx.user_id, ticket.ctx.session_id
+            # Any unflagged one, and the flagged ones of this session (trades.blocking).
+            if any(r.get("flagged") is not True or r.get("session") == session for r in rows.get(user, [])):
+                out.add((user, session))
+        return out
+
+    def _record(self, batch: list[Ticket]) -> None:
+        """The pending intents of the batch, in one write, before any of its orders is sent."""
+        if not batch:
+            return
+        docs = []
+        for ticket in batch:
+            ctx, decision = ticket.ctx, ticket.decision
+            sent_at = ctx.clock.now()
+            capture = _Capture()
+            trades.record_intent(
+                capture,  # builds the document exactly as a session's own write-ahead does
+                user=ctx.user_id,
+                session=ctx.session_id,
+                server_session=ctx.server_session,
+                server=ctx.server_name,
+                ativo=decision.pair,
+                operacao=decision.direction,
+                amount=ticket.amount,
+                gale_level=0,
+                payout=decision.payout,
+                decided_at=decision.decided_at,
+                sent_at=sent_at,
+                cycle=ticket.cycle,
+                account=ctx.account_type,
+                client_key=None,
+                copies=None,
+                expiry_minutes=decision.expiry,
+                mode=ctx.user.mode,
+            )
+            assert capture.doc is not None
+            ticket.sent_at = sent_at
+            docs.append(capture.doc)
+        self.db[names.TRADES].insert_many(docs, ordered=True)
+        for ticket, doc in zip(batch, docs, strict=True):
+            ticket.trade = trades.Trade.from_doc(doc)
+
+    def _send(self, ticket: Ticket) -> None:
+        assert ticket.trade is not None and ticket.sent_at is not None
+        try:
+            ticket.fill = _place(ticket.ctx, ticket.decision, ticket.trade, ticket.amount, 0, ticket.sent_at)
+            ticket.placed_at = ticket.ctx.clock.now()
+        except Exception as exc:  # the session handles it as its own failed buy
+            ticket.error = exc
+
+    def _mark(self, batch: list[Ticket]) -> None:
+        """pending → open with each fill, in one write (trades.mark_open); a miss is left to the session."""
+        if not batch:
+            return
+        ops: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for ticket in batch:
+            assert ticket.trade is not None and ticket.fill is not None and ticket.placed_at is not None
+            fill, capture = ticket.fill, _Capture()
+            trades.mark_open(
+                capture,
+                ticket.trade.id,
+                fill.order_id,
+                ticket.placed_at,
+                fill.open_quote,
+                expires_at=fill.expires_at,
+                quote_source=fill.quote_source,
+            )
+            assert capture.update is not None
+            ops.append(capture.update)
+        try:
+            collection = self.db[names.TRADES]
+            if self.embedded:  # mongomock's bulk_write takes no current pymongo operations
+                for ticket, (filter_, update) in zip(batch, ops, strict=True):
+                    ticket.marked = int(collection.update_one(filter_, update).modified_count) == 1
+            else:
+                result = collection.bulk_write([UpdateOne(f, u) for f, u in ops], ordered=False)
+                if int(result.modified_count) == len(ops):
+                    for ticket in batch:
+                        ticket.marked = True
+        except Exception:
+            # The orders are placed: each session marks its own trade open (or it stays pending,
+            # and reconciliation finds the order at the broker).
+            log.exception("order desk: marking %d placed orders open failed; the sessions retry", len(ops))

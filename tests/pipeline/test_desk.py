@@ -1,0 +1,245 @@
+"""The order desk: the first entries of one decision instant go out together, and money stays safe.
+
+Every money-path scenario of test_cycle_rules and test_ledger runs here again with the
+sessions' first entries going through a desk (the desk's batch of one makes the same
+checks and writes the same ledger as a session alone), and then several sessions share
+one desk at the same instant.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from glimpse.market.base import Unreachable
+from glimpse.runtime.clock import ManualClock
+from glimpse.runtime.config import load_config
+from glimpse.runtime.services import ServiceContext
+from glimpse.store import db as names
+from glimpse.store.accounts import new_account
+from glimpse.store.db import new_embedded_database
+from operational_server import cycle
+from operational_server.cycle import Decision, run_cycle
+from operational_server.desk import OrderDesk
+from operational_server.market_view import MarketView
+from operational_server.session import ServerIdentity, UserSession
+from tests.fakes.mongo_server import MongoServer
+from tests.pipeline import test_cycle_rules, test_ledger
+from tests.pipeline.test_cycle_rules import START, ScriptedBroker, make_session, money, start_session
+
+# --- the single-session scenarios, through a desk ---------------------------------------------
+
+for _module in (test_cycle_rules, test_ledger):
+    for _name in dir(_module):
+        if _name.startswith("test_"):
+            globals()[f"{_name}__through_the_desk"] = getattr(_module, _name)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def sessions_use_a_desk() -> Iterator[None]:
+    # Module scope (not monkeypatch): the imported scenarios include hypothesis tests.
+    original = UserSession.cycle_context
+
+    def with_desk(self: UserSession) -> cycle.CycleContext:
+        ctx = original(self)
+        if ctx.desk is None:
+            ctx.desk = OrderDesk(self.db, embedded=True)
+        return ctx
+
+    UserSession.cycle_context = with_desk  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        UserSession.cycle_context = original  # type: ignore[method-assign]
+
+
+def test_a_first_entry_goes_through_the_desk_and_a_gale_does_not():
+    broker = ScriptedBroker([-1, +1])
+    session = make_session(broker, money(gales=1))
+    ctx = session.cycle_context()
+    assert ctx.desk is not None
+    outcome = run_cycle(ctx, test_cycle_rules.decision())
+    assert outcome.orders == 2 and outcome.result == "win"
+    assert ctx.desk.batches == 1  # the entry; the gale went out on its own
+    levels = [t["galeLevel"] for t in session.db[names.TRADES].find().sort("galeLevel", 1)]
+    assert levels == [0, 1]
+
+
+# --- many sessions, one desk ------------------------------------------------------------------
+
+
+def _sessions(
+    count: int, outcomes: list[int], db: Any = None, embedded: bool = True
+) -> tuple[list[UserSession], OrderDesk]:
+    """`count` operating users on their own servers, sharing one database, one clock and one desk."""
+    db = new_embedded_database() if db is None else db
+    config = load_config({"GLIMPSE_SECRET_KEY": "k" * 40}).with_(password_hash_profile="test")
+    clock = ManualClock(START)
+    shared = OrderDesk(db, embedded=embedded)
+    sessions = []
+    for i in range(count):
+        doc = new_account(f"User {i}", f"u{i}@example.com", "$argon2id$x", START, premium_days=10)
+        doc.update(glimpseStatus="operating", server=f"s{i + 1}", strategySettings=money(gales=1))
+        user_id = str(db[names.ACCOUNTS].insert_one(doc).inserted_id)
+        db[names.SERVERS].insert_one(
+            {
+                "name": f"s{i + 1}",
+                "incarnation": "i1",
+                "status": "operating",
+                "target": user_id,
+                "uptime": START,
+            }
+        )
+        session = UserSession(
+            ServiceContext(config=config, db=db, clock=clock),
+            ServerIdentity(f"s{i + 1}", "i1"),
+            user_id,
+            MarketView(db),
+            threading.Event(),
+            desk=shared,
+        )
+        broker = ScriptedBroker(list(outcomes))
+        broker.clock = clock
+        session.broker = broker
+        sessions.append(start_session(session, money(gales=1)))
+    return sessions, shared
+
+
+def _run_together(sessions: list[UserSession]) -> list[cycle.CycleOutcome | BaseException]:
+    results: list[cycle.CycleOutcome | BaseException] = [RuntimeError("not run")] * len(sessions)
+    gate = threading.Barrier(len(sessions))
+
+    def run(i: int) -> None:
+        decision = Decision("EURUSD", "call", 87, START, [{"o": 1.0, "c": 1.1}])
+        gate.wait()
+        try:
+            results[i] = run_cycle(sessions[i].cycle_context(), decision)
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_sessions_at_one_instant_each_place_exactly_one_order_written_ahead():
+    written_before_sent: list[bool] = []
+    sessions, shared = _sessions(12, [+1])
+    db = sessions[0].db
+    for s in sessions:
+        broker = s.broker
+        assert isinstance(broker, ScriptedBroker)
+
+        def on_buy(count: int, s: UserSession = s) -> None:
+            # The intent is in the ledger, pending, when the broker is called.
+            pending = db[names.TRADES].count_documents({"user": s.user_id, "status": "pending"})
+            written_before_sent.append(pending == 1)
+
+        broker.on_buy = on_buy
+    results = _run_together(sessions)
+    assert all(isinstance(r, cycle.CycleOutcome) and r.orders == 1 and r.result == "win" for r in results)
+    assert written_before_sent == [True] * 12
+    for s in sessions:
+        assert isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 1
+        (trade,) = db[names.TRADES].find({"user": s.user_id})
+        assert trade["status"] == "closed" and trade["result"] == "win" and trade["brokerOrderId"] == 1
+        assert trade["placedAt"] is not None and trade["openPrice"] is not None
+    assert 1 <= shared.batches <= 12 and shared.largest >= 1
+
+
+def test_a_stopped_user_in_a_batch_gets_no_order_and_the_others_do():
+    sessions, _ = _sessions(4, [+1])
+    db = sessions[0].db
+    stopped = sessions[2]
+    db[names.ACCOUNTS].update_one({"_id": ObjectId(stopped.user_id)}, {"$set": {"glimpseStatus": "stopping"}})
+    results = _run_together(sessions)
+    assert isinstance(results[2], cycle.CycleOutcome) and results[2].stop == cycle.STOP_USER
+    assert results[2].orders == 0 and db[names.TRADES].count_documents({"user": stopped.user_id}) == 0
+    for i in (0, 1, 3):
+        assert isinstance(results[i], cycle.CycleOutcome) and results[i].orders == 1  # type: ignore[union-attr]
+
+
+def test_a_buy_that_may_have_executed_in_a_batch_is_unknown_then_resolved_and_never_doubled():
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    faulty = sessions[1].broker
+    assert isinstance(faulty, ScriptedBroker)
+    faulty.faults = {1: (Unreachable("reply lost", order_may_exist=True), True)}  # executed, reply lost
+    results = _run_together(sessions)
+    assert all(isinstance(r, cycle.CycleOutcome) and r.orders == 1 for r in results)
+    (trade,) = db[names.TRADES].find({"user": sessions[1].user_id})
+    assert trade["status"] == "closed" and trade["result"] == "win" and faulty.attempts == 1
+    assert all(db[names.TRADES].count_documents({"user": s.user_id}) == 1 for s in sessions)
+
+
+def test_when_the_intents_cannot_be_written_no_order_is_sent(monkeypatch):
+    sessions, shared = _sessions(3, [+1])
+
+    def refuse(batch):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(shared, "_record", refuse)
+    results = _run_together(sessions)
+    assert all(isinstance(r, RuntimeError) and "database down" in str(r) for r in results)
+    for s in sessions:
+        assert isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 0
+    assert sessions[0].db[names.TRADES].count_documents({}) == 0
+
+
+def test_orders_the_desk_could_not_mark_open_are_marked_by_their_sessions(monkeypatch):
+    sessions, shared = _sessions(3, [+1])
+    monkeypatch.setattr(shared, "_mark", lambda batch: None)  # as if the bulk write failed
+    results = _run_together(sessions)
+    assert all(isinstance(r, cycle.CycleOutcome) and r.orders == 1 for r in results)
+    for s in sessions:
+        (trade,) = s.db[names.TRADES].find({"user": s.user_id})
+        assert trade["status"] == "closed" and trade["placedAt"] is not None and trade["brokerOrderId"] == 1
+
+
+def test_stakes_in_a_batch_are_each_sessions_own():
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    sessions[1].money = dict(sessions[1].money, money=5)
+    _run_together(sessions)
+    amounts = {s.user_id: db[names.TRADES].find_one({"user": s.user_id})["amount"] for s in sessions}
+    assert amounts == {sessions[0].user_id: 200, sessions[1].user_id: 500, sessions[2].user_id: 200}
+    assert isinstance(sessions[1].broker, ScriptedBroker)
+    assert sessions[1].broker.bought[0][0] == Decimal("5.00")
+
+
+def test_on_mongodb_a_batch_checks_writes_and_marks_in_one_read_or_write_each():
+    """Through pymongo against the fake MongoDB server: the batched reads and bulk writes."""
+    import pymongo
+
+    client: pymongo.MongoClient[dict[str, Any]]
+    with (
+        MongoServer() as server,
+        pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=5000, tz_aware=True) as client,
+    ):
+        db: Any = client["desk_test"]
+        sessions, shared = _sessions(5, [+1], db=db, embedded=False)
+        stopped = sessions[3]
+        db[names.ACCOUNTS].update_one(
+            {"_id": ObjectId(stopped.user_id)}, {"$set": {"glimpseStatus": "stopping"}}
+        )
+        results = _run_together(sessions)
+        for i, result in enumerate(results):
+            assert isinstance(result, cycle.CycleOutcome), result
+            assert result.orders == (0 if i == 3 else 1)
+        assert results[3].stop == cycle.STOP_USER  # type: ignore[union-attr]
+        for i, s in enumerate(sessions):
+            found = list(db[names.TRADES].find({"user": s.user_id}))
+            if i == 3:
+                assert found == []
+                continue
+            (trade,) = found
+            assert trade["status"] == "closed" and trade["result"] == "win" and trade["placedAt"] is not None
+        assert shared.batches >= 1

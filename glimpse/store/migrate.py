@@ -133,12 +133,17 @@ def unmigrated_problem(config: Config) -> str | None:
     the service then reports that as it always has)."""
     from glimpse.store.db import open_database
 
+    db = open_database(config, prepare=False)
     try:
-        refuse_unmigrated(open_database(config, prepare=False))
+        refuse_unmigrated(db)
     except UnmigratedDatabase as exc:
         return str(exc)
     except PyMongoError:
         return None
+    finally:
+        if config.mongo_uri:
+            # A client of its own (an embedded handle is shared): its monitor threads must not outlive the check.
+            db.client.close()
     return None
 
 

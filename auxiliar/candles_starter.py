@@ -80,6 +80,9 @@ def changes(
 
 class CandleStreams(Ticker):
     quiet_around_decisions = True
+    # On a fast clock, ten windows a wall second: the bots take candles up to a quarter of a wall
+    # second old, and every tick is a write per pair that moved.
+    min_wall_seconds = 0.1
 
     def __init__(self, ctx: ServiceContext, interval: float = 1.0):
         super().__init__(ctx, NAME, interval)

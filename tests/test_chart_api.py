@@ -7,7 +7,7 @@ import pytest
 from api import create_app
 from glimpse.market.paper_market import PaperMarket
 from glimpse.store import db as names
-from tests.api.conftest import app, broker_check, client, make_user, user  # noqa: F401 (fixtures)
+from tests.api.conftest import app, broker_check, client, make_user, manager, user  # noqa: F401 (fixtures)
 
 ROUTE = "/glimpse/getCandles"
 
@@ -86,8 +86,11 @@ def test_bad_parameters_are_400_naming_the_field(client, user, params, field):  
     assert answer.json["field"] == field
 
 
-def test_a_token_is_needed(client):  # noqa: F811
-    assert _get(client, {}, pair="EURUSD", **{"from": 1_717_419_000, "count": 3}).status_code == 401
+def test_a_users_token_is_needed(client, manager):  # noqa: F811
+    params = {"pair": "EURUSD", "from": 1_717_419_000, "count": 3}
+    assert _get(client, {}, **params).status_code == 401
+    assert _get(client, {"Authorization": "Bearer not-a-token"}, **params).status_code == 401
+    assert _get(client, manager.headers, **params).status_code in (401, 403)
 
 
 def test_with_the_real_broker_the_streams_candles_in_range(config, db, clock, user, broker_check):  # noqa: F811

@@ -48,6 +48,8 @@ WATCH_WALL_SECONDS = 1.0
 WAKE_WALL_SECONDS = 0.25
 # A watcher no follower looked at for this long ends its thread (wall seconds).
 IDLE_WALL_SECONDS = 10.0
+# A watcher whose last read is this old (its thread died, or a read hangs) is replaced (wall seconds).
+STALE_WALL_SECONDS = 5.0
 # How far back a starting follower looks for a leader entry whose candle has not begun (market seconds).
 LOOKBACK_SECONDS = 60.0
 
@@ -66,7 +68,7 @@ class _Watcher:
         self.changed = threading.Condition()
         self.entries = copying.leader_entries(db, leader, 0.0)  # read before anyone waits
         self.version = 0
-        self.used = time.monotonic()
+        self.used = self.read_at = time.monotonic()
         self.thread = threading.Thread(target=self._run, name=f"copy-feed-{leader}", daemon=True)
 
     def current(self) -> tuple[int, list[dict[str, Any]]]:
@@ -97,6 +99,7 @@ class _Watcher:
                     self.version += 1
                     self.changed.notify_all()
                 self.entries = entries
+                self.read_at = time.monotonic()
 
 
 class _LeaderFeed:
@@ -111,20 +114,26 @@ class _LeaderFeed:
         key = (id(db), leader)
         with self.lock:
             found = self.watchers.get(key)
-            if found is not None:
-                found.used = time.monotonic()
+            now = time.monotonic()
+            # A dead or stuck watcher would leave its followers on old entries for ever: replace it.
+            if found is not None and found.thread.is_alive() and now - found.read_at < STALE_WALL_SECONDS:
+                found.used = now
                 return found
+            if found is not None:
+                log.warning("copy feed of leader %s: its watcher stopped reading; replaced", leader)
             made = self.watchers[key] = _Watcher(self, db, leader)
-        made.thread.start()
+            made.thread.start()
         return made
 
     def retire_if_idle(self, watcher: _Watcher) -> bool:
+        """Whether `watcher` must end: replaced, or idle (then it is forgotten here)."""
         with self.lock:
+            key = (id(watcher.db), watcher.leader)
+            if self.watchers.get(key) is not watcher:
+                return True
             if time.monotonic() - watcher.used <= IDLE_WALL_SECONDS:
                 return False
-            key = (id(watcher.db), watcher.leader)
-            if self.watchers.get(key) is watcher:
-                del self.watchers[key]
+            del self.watchers[key]
             return True
 
 

@@ -260,3 +260,16 @@ def test_a_leader_entry_the_broker_has_not_taken_is_not_copied(setup):
     assert _session(s).decide(s.clock.now()) == (None, None)
     placed = _leader_entry(s.db, s.leader, s.clock.now())
     assert _decided(s).copies == str(placed.id)
+
+
+def test_a_watcher_that_stopped_reading_is_replaced(setup):
+    s = setup
+    _session(s).decide(s.clock.now())
+    stuck = copy_mode.FEED.watchers[(id(s.db), s.leader)]
+    stuck.read_at -= 60  # as if its thread died or a read hung
+    leader_trade = _leader_entry(s.db, s.leader, s.clock.now())
+    assert _decided(s).copies == str(leader_trade.id)  # read by a new watcher
+    fresh = copy_mode.FEED.watchers[(id(s.db), s.leader)]
+    assert fresh is not stuck
+    stuck.thread.join(10)
+    assert not stuck.thread.is_alive() and fresh.thread.is_alive()

@@ -158,3 +158,10 @@ def test_change_token_moves_with_every_kind_of_write():
         seen.append(now)
     assert versions.token(pairs) == versions.token(pairs)  # reads leave it
     assert versions.token(db._target[names.OPENED_ACTIVES]) is None  # not the embedded handle
+
+
+def test_the_original_api_stand_in_answers_as_the_reference_describes():
+    from bench import original_api
+
+    report = original_api.self_check()
+    assert report["ok"] is True and len(report["checks"]) == 3

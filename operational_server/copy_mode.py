@@ -32,8 +32,11 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from pymongo.errors import PyMongoError
+
 from glimpse.rules.timing import minute_start
 from glimpse.store import alerts, copying, trades
+from glimpse.store import db as names
 from glimpse.store.accounts import Account
 from operational_server.cycle import CycleOutcome, Decision
 from operational_server.mode_base import Finished, ModeHost
@@ -50,6 +53,8 @@ WAKE_WALL_SECONDS = 0.25
 IDLE_WALL_SECONDS = 10.0
 # A watcher whose last read is this old (its thread died, or a read hangs) is replaced (wall seconds).
 STALE_WALL_SECONDS = 5.0
+# On a change stream, the longest wait for a change before reading the entries again (wall seconds).
+STREAM_WAIT_WALL_SECONDS = 1.0
 # How far back a starting follower looks for a leader entry whose candle has not begun (market seconds).
 LOOKBACK_SECONDS = 60.0
 
@@ -84,22 +89,49 @@ class _Watcher:
                 self.changed.wait(timeout)
 
     def _run(self) -> None:
-        while True:
-            time.sleep(POLL_WALL_SECONDS)
-            if self.feed.retire_if_idle(self):
-                return
+        collection = self.db[names.TRADES]
+        # A change stream where the database has them (a replica set); the embedded store has none.
+        if hasattr(type(collection), "watch"):
             try:
-                # Every entry not closed yet (a handful at most): each follower filters by its own start.
-                entries = copying.leader_entries(self.db, self.leader, 0.0)
-            except Exception as exc:  # the database is away: the followers keep the last entries meanwhile
-                log.warning("copy feed of leader %s: entries not read: %s", self.leader, exc)
-                continue
-            with self.changed:
-                if [d["_id"] for d in entries] != [d["_id"] for d in self.entries]:
-                    self.version += 1
-                    self.changed.notify_all()
-                self.entries = entries
-                self.read_at = time.monotonic()
+                self._follow_changes(collection)
+                return
+            except PyMongoError as exc:  # a standalone server, or the stream broke: poll instead
+                log.info("copy feed of leader %s: no change stream (%s); polling", self.leader, exc)
+        while not self.feed.retire_if_idle(self):
+            time.sleep(POLL_WALL_SECONDS)
+            self._read()
+
+    def _follow_changes(self, collection: Any) -> None:
+        """Read the entries again as soon as one of the leader's entries is written, and at least every
+        STREAM_WAIT_WALL_SECONDS (an entry settling)."""
+        pipeline = [
+            {
+                "$match": {
+                    "operationType": {"$in": ["insert", "update", "replace"]},
+                    "fullDocument.user": self.leader,
+                    "fullDocument.galeLevel": 0,
+                }
+            }
+        ]
+        wait_ms = int(STREAM_WAIT_WALL_SECONDS * 1000)
+        with collection.watch(pipeline, full_document="updateLookup", max_await_time_ms=wait_ms) as stream:
+            while not self.feed.retire_if_idle(self):
+                stream.try_next()  # a change, or None once the wait is over: read again either way
+                self._read()
+
+    def _read(self) -> None:
+        try:
+            # Every entry not closed yet (a handful at most): each follower filters by its own start.
+            entries = copying.leader_entries(self.db, self.leader, 0.0)
+        except Exception as exc:  # the database is away: the followers keep the last entries meanwhile
+            log.warning("copy feed of leader %s: entries not read: %s", self.leader, exc)
+            return
+        with self.changed:
+            if [d["_id"] for d in entries] != [d["_id"] for d in self.entries]:
+                self.version += 1
+                self.changed.notify_all()
+            self.entries = entries
+            self.read_at = time.monotonic()
 
 
 class _LeaderFeed:

@@ -11,13 +11,16 @@ tests/faults/test_copy_crash.py.
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from bson import ObjectId
+from pymongo.errors import OperationFailure
 
 from glimpse.market.base import Disconnected, Rejected
 from glimpse.market.paper import PaperBroker
@@ -273,3 +276,81 @@ def test_a_watcher_that_stopped_reading_is_replaced(setup):
     assert fresh is not stuck
     stuck.thread.join(10)
     assert not stuck.thread.is_alive() and fresh.thread.is_alive()
+
+
+class _StreamingTrades:
+    """The Trades collection of a database with change streams (a replica set), over the embedded one."""
+
+    def __init__(self, real: Any, fail: bool = False):
+        self.real, self.fail = real, fail
+        self.changes: queue.Queue[dict] = queue.Queue()
+        self.watched: list[tuple[list, dict]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def watch(self, pipeline: list, **options: Any) -> Any:
+        if self.fail:
+            raise OperationFailure("The $changeStream stage is only supported on replica sets", 40573)
+        self.watched.append((pipeline, options))
+        changes, wait = self.changes, options["max_await_time_ms"] / 1000
+
+        class Stream:
+            def __enter__(self) -> Stream:
+                return self
+
+            def __exit__(self, *exc: Any) -> None:
+                pass
+
+            def try_next(self) -> dict | None:
+                try:
+                    return changes.get(timeout=wait)
+                except queue.Empty:
+                    return None
+
+        return Stream()
+
+
+class _ReplicaSet:
+    def __init__(self, db: Any, trades_collection: _StreamingTrades):
+        self.db, self.trades = db, trades_collection
+
+    def __getitem__(self, name: str) -> Any:
+        return self.trades if name == names.TRADES else self.db[name]
+
+
+def _wait_for_copy(s: Any, db: Any, monkeypatch: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    monkeypatch.setattr(copy_mode, "WATCH_WALL_SECONDS", 60.0)
+    host: Any = _Host(db, s.clock, s.follower)
+    mode, found = CopyMode(host, Account()), dict[str, Any]()
+    waiting = threading.Thread(target=lambda: found.setdefault("decision", mode.decide(0.0)[0]))
+    waiting.start()
+    return waiting, found
+
+
+def test_on_a_replica_set_the_watcher_wakes_on_the_change_stream(setup, monkeypatch):
+    s = setup
+    monkeypatch.setattr(copy_mode, "STREAM_WAIT_WALL_SECONDS", 30.0)  # only a change can wake it in time
+    streaming = _StreamingTrades(s.db[names.TRADES])
+    waiting, found = _wait_for_copy(s, _ReplicaSet(s.db, streaming), monkeypatch)
+    deadline = time.monotonic() + 10
+    while not streaming.watched and time.monotonic() < deadline:  # the watcher is on its stream
+        time.sleep(0.01)
+    leader_trade = _leader_entry(s.db, s.leader, s.clock.now())
+    streaming.changes.put({"operationType": "update", "documentKey": {"_id": leader_trade.id}})
+    waiting.join(10)
+    assert found["decision"].copies == str(leader_trade.id)
+    ((pipeline, options),) = streaming.watched
+    assert (
+        pipeline[0]["$match"]["fullDocument.user"] == s.leader and options["full_document"] == "updateLookup"
+    )
+
+
+def test_without_change_streams_the_watcher_polls(setup, monkeypatch):
+    s = setup
+    waiting, found = _wait_for_copy(
+        s, _ReplicaSet(s.db, _StreamingTrades(s.db[names.TRADES], fail=True)), monkeypatch
+    )
+    leader_trade = _leader_entry(s.db, s.leader, s.clock.now())
+    waiting.join(10)
+    assert found["decision"].copies == str(leader_trade.id)

@@ -33,7 +33,12 @@ is reported, not enforced). The machine's load average is reported with the
 figures: on a shared 2-core machine other work moves them. Only 127.0.0.1 is
 contacted.
 
-    .venv/bin/python bench/abuse.py [--attackers 16] [--seconds 10]
+The phases take turns (`--rounds`, default 3: each phase runs three times for
+a third of its seconds), so that other work on the machine weighs on all of
+them alike; each phase's figures pool its rounds, and its p99 per round is
+listed too.
+
+    .venv/bin/python bench/abuse.py [--attackers 16] [--seconds 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ from glimpse.runtime.config import load_config  # noqa: E402
 from glimpse.store.seed import DEMO_CODES, DEMO_LOGINS  # noqa: E402
 
 ATTACKER_EMAIL = "mallory@example.com"
+MODES = ("quiet", "one", "many", "many-no-login", "ping")  # the phases, in the order they take turns
 ATTACKER_PASSWORD = "mallory's long passphrase"
 VICTIM_EMAIL = next(email for role, email, _ in DEMO_LOGINS if role == "user")
 VICTIM_BROKER_EMAIL = "victim.iq@example.com"
@@ -197,8 +203,21 @@ def _cpu_seconds(pgid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def phase(base_url: str, victim_token: str, attacker_token: str, attackers: int, mode: str,
-          seconds: float, pgid: int) -> dict[str, Any]:  # fmt: skip
+@dataclass
+class Slice:
+    """One stretch of one phase, as measured."""
+
+    attackers: int
+    latencies: list[float]
+    errors: int
+    attack: Tally
+    cpu_seconds: float
+    elapsed: float
+    peak_rss_mib: float
+
+
+def run_slice(base_url: str, victim_token: str, attacker_token: str, attackers: int, mode: str,
+              seconds: float, pgid: int) -> Slice:  # fmt: skip
     """mode: "quiet", "one" (one address), "many" (X-Forwarded-For), "many-no-login" (the same
     without logins) or "ping" (a flood of pings)."""
     stop = threading.Event()
@@ -232,32 +251,42 @@ def phase(base_url: str, victim_token: str, attacker_token: str, attackers: int,
         victim.join(0.25)
     cpu_used, elapsed = _cpu_seconds(pgid) - cpu_before, time.monotonic() - began
     stop.set()
-    for thread in threads:
+    for thread in threads:  # each finishes the request it has in flight: nothing spills over
         thread.join()
     if victim.is_alive():
         victim.terminate()
         raise BenchError("the victim's process did not finish")
     latencies, errors = results.get()
-    latencies.sort()
+    return Slice(len(threads), latencies, errors, attack, cpu_used, elapsed, peak_rss)
+
+
+ADDRESSES = {"one": "one", "many": "many (X-Forwarded-For)", "many-no-login": "many (X-Forwarded-For)",
+             "ping": "one"}  # fmt: skip
+
+
+def summarize(mode: str, slices: list[Slice]) -> dict[str, Any]:
+    latencies = sorted(x for part in slices for x in part.latencies)
+    answers: Counter = Counter()
+    for part in slices:
+        answers.update(part.attack.statuses)
+    elapsed = sum(part.elapsed for part in slices)
     return {
-        "attackers": len(threads),
-        "attacker_addresses": {
-            "one": "one",
-            "many": "many (X-Forwarded-For)",
-            "ping": "one",
-            "many-no-login": "many (X-Forwarded-For)",
-        }.get(mode),  # fmt: skip
+        "attackers": slices[0].attackers,
+        "attacker_addresses": ADDRESSES.get(mode),
         "victim_getUser": {
             "requests": len(latencies),
-            "errors": errors,
+            "errors": sum(part.errors for part in slices),
             "p50_ms": _percentile_ms(latencies, 0.50),
             "p99_ms": _percentile_ms(latencies, 0.99),
             "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+            "p99_ms_per_round": [_percentile_ms(sorted(part.latencies), 0.99) for part in slices],
         },
-        "attack_answers": dict(sorted(attack.statuses.items())),
-        "attack_errors": attack.errors,
-        "server_cpu_seconds_per_second": round(cpu_used / elapsed, 2) if elapsed else None,
-        "server_peak_rss_mib": peak_rss,
+        "attack_answers": dict(sorted(answers.items())),
+        "attack_errors": sum(part.attack.errors for part in slices),
+        "server_cpu_seconds_per_second": round(sum(p.cpu_seconds for p in slices) / elapsed, 2)
+        if elapsed
+        else None,
+        "server_peak_rss_mib": max(part.peak_rss_mib for part in slices),
     }
 
 
@@ -302,10 +331,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--attackers", type=int, default=16, help="attacking clients (default 16)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase (default 10)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the phases take turns this many times, seconds/rounds each (default 3)")  # fmt: skip
     parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for the server")
     args = parser.parse_args(argv)
     if not 1 <= args.attackers <= 256:
         parser.error("--attackers must be between 1 and 256")
+    if not 1 <= args.rounds <= 100:
+        parser.error("--rounds must be between 1 and 100")
     if not 0 < args.seconds <= 3600:
         parser.error("--seconds must be more than 0 and at most 3600")
     return args
@@ -333,12 +366,19 @@ def main(argv: list[str] | None = None) -> int:
             attacker = attacker_token(base_url)
             load_before = os.getloadavg()
             verify_ms = argon2_verify_ms()
-            phase(base_url, victim, attacker, 0, "quiet", 1.0, pgid)  # warm-up, unmeasured
-            quiet = phase(base_url, victim, attacker, 0, "quiet", args.seconds, pgid)
-            one = phase(base_url, victim, attacker, args.attackers, "one", args.seconds, pgid)
-            many = phase(base_url, victim, attacker, args.attackers, "many", args.seconds, pgid)
-            no_login = phase(base_url, victim, attacker, args.attackers, "many-no-login", args.seconds, pgid)
-            pings = phase(base_url, victim, attacker, args.attackers, "ping", args.seconds, pgid)
+            run_slice(base_url, victim, attacker, 0, "quiet", 1.0, pgid)  # warm-up, unmeasured
+            # The phases take turns, round after round, so a change in the machine's other load
+            # falls on all of them alike rather than on whichever phase it happens in.
+            slices: dict[str, list[Slice]] = {mode: [] for mode in MODES}
+            for _ in range(args.rounds):
+                for mode in MODES:
+                    attackers = 0 if mode == "quiet" else args.attackers
+                    slices[mode].append(
+                        run_slice(
+                            base_url, victim, attacker, attackers, mode, args.seconds / args.rounds, pgid
+                        )
+                    )
+            quiet, one, many, no_login, pings = (summarize(mode, slices[mode]) for mode in MODES)
             load_after = os.getloadavg()
         except BenchError as exc:
             print(f"bench/abuse.py: {exc}", file=sys.stderr)
@@ -363,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 "server": {"wsgi": "gunicorn gthread", "workers": 1, "threads": SERVER_THREADS,
                            "database": "embedded (mongomock)", "password_hash": "argon2id standard profile"},
                 "seconds_per_phase": args.seconds,
+                "rounds": args.rounds,
                 "phases": {"quiet": quiet, "attack_one_address": one, "attack_many_addresses": many,
                            "reference_many_addresses_without_logins": no_login, "reference_ping_flood": pings},
                 "p99_ratio_to_quiet": ratios,

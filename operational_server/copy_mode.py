@@ -2,9 +2,11 @@
 
 The signal is the leader's level-0 trade in the Trades ledger, once the
 broker took it ("open": the leader's bot placed it). One watcher thread per
-leader and process reads the leader's open entries at a short wall
-interval (from the embedded store's (user, decidedAt) index, or MongoDB's)
-and wakes the followers the process serves as soon as a new one appears;
+leader and process reads the leader's open entries (from the embedded
+store's (user, decidedAt) index, or MongoDB's) as soon as a change stream
+reports a write to one of them where the database has change streams (a
+replica set), or at a short wall interval elsewhere, and wakes the
+followers the process serves as soon as a new one appears;
 each follower, for each new leader entry whose candle has not begun, places
 the same pair, direction and expiry, decided at the leader's decision
 instant, so the cycle drops it once the candle it was meant for has begun. The follower's
@@ -96,7 +98,8 @@ class _Watcher:
                 self._follow_changes(collection)
                 return
             except PyMongoError as exc:  # a standalone server, or the stream broke: poll instead
-                log.info("copy feed of leader %s: no change stream (%s); polling", self.leader, exc)
+                why = getattr(exc, "code", None) or type(exc).__name__
+                log.info("copy feed of leader %s: no change stream (%s); polling", self.leader, why)
         while not self.feed.retire_if_idle(self):
             time.sleep(POLL_WALL_SECONDS)
             self._read()

@@ -166,6 +166,8 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
     titles = [a["title"] for acc in users_now for a in acc.alerts]
     timings = getattr(running["operational_server"], "timings", None)
     samples = list(timings.samples) if timings is not None else []
+    # The decision minutes in which at least one order was placed (the strategies match every minute).
+    traded_minutes = sorted({int(t.decidedAt // 60) for t in trades if t.placedAt is not None})
     not_off = sum(1 for a in users_now if a.glimpse_status != "off")
     open_left = sum(1 for t in trades if t.status != "closed")
     return {
@@ -190,6 +192,7 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
             "p99": _percentile(samples, 99),
         },
         "decisions_too_late": getattr(timings, "expired", 0),
+        "minutes_with_orders": len(traded_minutes),
         "stops_triggered": {"stop_win": titles.count("Stop Win."), "stop_loss": titles.count("Stop Loss.")},
         "users_not_off_at_end": not_off,
         "trades_not_closed": open_left,

@@ -342,8 +342,11 @@ _install_sorted_index_hooks()
 
 
 def _clone(value: Any) -> Any:
-    """A deep copy that shares the immutable scalars (mongomock's copies every value)."""
-    if type(value) is dict:
+    """A deep copy that shares the immutable scalars (mongomock's copies every value).
+
+    Any mapping of dict's kind is copied this way: mongomock keeps upserted documents as OrderedDict,
+    and deepcopy'ing those was most of the time of a page of them."""
+    if isinstance(value, dict):
         return {k: v if type(v) in _SCALARS else _clone(v) for k, v in value.items()}
     if type(value) is list:
         return [v if type(v) in _SCALARS else _clone(v) for v in value]

@@ -528,6 +528,15 @@ def init_app(app: Flask, config: Config, *, enabled: bool = True) -> None:
     )
 
     limiter.init_app(app)
+    manager = limiter.limit_manager
+    if not (
+        manager.application_limits or manager.default_limits or getattr(manager, "_blueprint_limits", True)
+    ):
+        # The limiter's own request hook checks application, default and blueprint limits only
+        # (each route's limits run in its decorator), and there are none: it would cost every
+        # request (a quarter of a ping) for nothing.
+        hooks = app.before_request_funcs.get(None, [])
+        app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
 
     @app.errorhandler(RateLimitExceeded)
     def _throttled(exc: RateLimitExceeded):

@@ -304,3 +304,19 @@ def test_the_refusal_table_is_bounded(monkeypatch):
     refusals.remember(route, throttle.address_key, "20 per 300 second", "address:3", later + 60, "no", "/l")
     assert refusals.find(route, limit, "address:3", later) == ("no", 60, "/l")
     assert refusals.find(route, limit, "address:0", later) is None
+
+
+def test_a_route_without_limits_pays_nothing_for_the_limiter(client, monkeypatch):
+    resolved: list[str | None] = []
+    manager = throttle.limiter.limit_manager
+    real_resolve = manager.resolve_limits
+
+    def counting(app, endpoint=None, *args, **kwargs):
+        resolved.append(endpoint)
+        return real_resolve(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(manager, "resolve_limits", counting)
+    assert client.get("/glimpse/ping").status_code == 200
+    assert resolved == []  # the limiter's own request hook is not installed: there is nothing for it
+    login(client, "someone@example.com", "wrong password", "198.18.8.1")
+    assert resolved  # a route's own limits still run, in its decorators

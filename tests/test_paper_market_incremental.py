@@ -14,8 +14,18 @@ START = 1_717_419_600  # 2024-06-03 13:00 UTC, minute aligned
 
 
 def _full(pair: str, start: int, count: int, size: int = 60, until: float | None = None) -> list[dict]:
-    # A fresh market has computed nothing yet: it computes the whole window at once.
-    return PaperMarket(SEED).candles(pair, start, count, size, until)
+    # Without the minute cache: the whole window computed at once, as before the cache.
+    size_before = paper_market.MINUTE_CACHE_SIZE
+    paper_market.MINUTE_CACHE_SIZE = 0
+    try:
+        return PaperMarket(SEED).candles(pair, start, count, size, until)
+    finally:
+        paper_market.MINUTE_CACHE_SIZE = size_before
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    paper_market._SHARED_MINUTES.clear()
 
 
 @pytest.mark.parametrize("pair", ["EURUSD", "USDJPY", "EURUSD-OTC"])
@@ -67,3 +77,17 @@ def test_cached_rows_are_not_changed_by_a_forming_candle():
     complete = market.candles("EURJPY", START, 1)[0]
     assert forming == _full("EURJPY", START, 1, until=until)[0]
     assert complete == _full("EURJPY", START, 1)[0]
+
+
+def test_markets_of_one_seed_share_their_minutes_and_quotes_read_them():
+    streams, broker = PaperMarket(SEED), PaperMarket(SEED)
+    window = streams.candles("EURUSD", START, 15, until=START + 14 * 60 + 30.5)
+    assert broker._minutes is streams._minutes and START // 60 + 14 in broker._minutes["EURUSD"]
+    assert PaperMarket(SEED + 1)._minutes is not streams._minutes
+    # A quote inside cached minutes is read from them, and equals the walk down the bridge.
+    times = [START + 60 * k + s for k in range(15) for s in (0.0, 17.3, 59.99)]
+    cached = [broker.price("EURUSD", t) for t in times]
+    paper_market._SHARED_MINUTES.clear()
+    walked = [PaperMarket(SEED).price("EURUSD", t) for t in times]
+    assert cached == walked
+    assert window[-1]["c"] == PaperMarket(SEED).price("EURUSD", START + 14 * 60 + 30.5)

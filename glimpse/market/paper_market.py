@@ -151,6 +151,11 @@ def _model(seed: int, name: str) -> _PairModel:
     )
 
 
+# seed -> pair -> minute -> ticks: the minute cache every PaperMarket of the process shares.
+_SHARED_MINUTES: dict[int, dict[str, dict[int, np.ndarray]]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 def _epoch_seconds(value: Any, name: str) -> float:
     try:
         t = float(value)
@@ -185,9 +190,11 @@ class PaperMarket:
         self.payout_max = payout_max
         self._models: dict[str, _PairModel] = {}
         # pair -> minute -> that minute's 64 tick values (fixed point, flat minutes applied).
-        # A minute's ticks are a pure function of (seed, pair, minute): computed once, reused.
-        self._minutes: dict[str, dict[int, np.ndarray]] = {}
-        self._minutes_lock = threading.Lock()
+        # A minute's ticks are a pure function of (seed, pair, minute): computed once, reused by
+        # every market of the process with this seed (the candle streams warm them for the brokers).
+        with _SHARED_LOCK:
+            self._minutes = _SHARED_MINUTES.setdefault(seed, {})
+        self._minutes_lock = _SHARED_LOCK
 
     # --- the model ------------------------------------------------------------------------------
 
@@ -265,6 +272,16 @@ class PaperMarket:
         if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
             raise ValueError("times must be non-negative epoch seconds")
         n = np.floor(t * TICKS_PER_MINUTE / 60).astype(np.int64)
+        if 0 < n.size <= 4:  # a quote or a settlement: read the minutes already computed, if all are
+            with self._minutes_lock:
+                cache = self._minutes.get(pair) or {}
+                rows = [cache.get(int(tick) >> _MINUTE_LEVELS) for tick in n]
+            found = [row for row in rows if row is not None]
+            if len(found) == len(rows):
+                last = TICKS_PER_MINUTE - 1
+                return self._points(
+                    np.array([row[int(tick) & last] for row, tick in zip(found, n, strict=True)])
+                )
         minute = n >> _MINUTE_LEVELS
         n = np.where(self._flat(m, minute), minute << _MINUTE_LEVELS, n)
         return self._points(self._tick_values(m, n))

@@ -94,6 +94,14 @@ export default defineConfig({
     outDir: "dist",
     chunkSizeWarningLimit: 1500,
     rolldownOptions: {
+      output: {
+        codeSplitting: {
+          // Ionic's core in one chunk: left to itself the bundler cut a dozen small chunks out of it
+          // (shared by the first chunk and the pages'), each one more request on a phone's link
+          // (23 requests before the dashboard, now 11).
+          groups: [{ name: "ionic", test: /node_modules[\\/]@ionic[\\/]core[\\/]/ }],
+        },
+      },
       treeshake: {
         // @ionic/react imports every Ionic component to wrap it; each component's module registers
         // its class at load (a call the bundler must keep), so all ~80 of them (1 MB) landed in the

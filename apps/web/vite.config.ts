@@ -37,6 +37,8 @@ function precompress(): Plugin {
   };
 }
 
+const EARLY_STATUS = "/src/session/earlyStatus.ts";
+
 /**
  * Lists the dashboard's chunk (the home shell, lazy in App.tsx) and the chunks it imports as
  * modulepreload links in index.html: a phone fetches them with the entry instead of after
@@ -57,10 +59,13 @@ function preloadDashboard(): Plugin {
         const bundle = ctx.bundle;
         if (!bundle) return [];
         const chunks = Object.values(bundle).filter((c): c is Rollup.OutputChunk => c.type === "chunk");
-        const home = chunks.find((c) => c.facadeModuleId?.replace(/\\/g, "/").endsWith("/src/pages/home/HomePage.tsx"));
-        const entry = chunks.find((c) => c.isEntry);
+        const facade = (c: Rollup.OutputChunk) => c.facadeModuleId?.replace(/\\/g, "/") ?? "";
+        const home = chunks.find((c) => facade(c).endsWith("/src/pages/home/HomePage.tsx"));
+        const early = chunks.find((c) => c.isEntry && facade(c).endsWith(EARLY_STATUS));
+        const entry = chunks.find((c) => c.isEntry && c !== early);
         if (!home || !entry) return [];
-        const loaded = new Set([entry.fileName, ...entry.imports]); // the entry's own imports are preloaded already
+        // The entries and their own imports are in the page already.
+        const loaded = new Set([entry.fileName, ...entry.imports, ...(early ? [early.fileName, ...early.imports] : [])]);
         const files: string[] = [];
         const visit = (name: string) => {
           if (loaded.has(name)) return;
@@ -70,13 +75,23 @@ function preloadDashboard(): Plugin {
           if (chunk?.type === "chunk") chunk.imports.forEach(visit);
         };
         visit(home.fileName);
-        return files.map(
+        const tags = files.map(
           (file): HtmlTagDescriptor => ({
             tag: "link",
             attrs: { rel: "modulepreload", crossorigin: true, href: `${base}${file}` },
             injectTo: "head",
           }),
         );
+        // The early status request, an entry of its own (see `input`): it runs as soon as its small
+        // chunks arrive, while Ionic's is still downloading.
+        if (early) {
+          tags.unshift({
+            tag: "script",
+            attrs: { type: "module", crossorigin: true, src: `${base}${early.fileName}` },
+            injectTo: "head-prepend",
+          });
+        }
+        return tags;
       },
     },
   };
@@ -94,6 +109,7 @@ export default defineConfig({
     outDir: "dist",
     chunkSizeWarningLimit: 1500,
     rolldownOptions: {
+      input: { index: "index.html", early: `.${EARLY_STATUS}` },
       output: {
         codeSplitting: {
           // Ionic's core in one chunk: left to itself the bundler cut a dozen small chunks out of it

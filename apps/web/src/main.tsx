@@ -1,4 +1,4 @@
-// First: the status request starts before the rest of the app is evaluated.
+// First: the status request (its own entry in a build; see vite.config.ts).
 import "./session/earlyStatus";
 import { setupIonicReact } from "@ionic/react";
 import { createRoot } from "react-dom/client";

@@ -223,7 +223,9 @@ def test_4_start_shows_the_operating_card_then_an_operations_row(page: Page, bun
         assert time.monotonic() < deadline, "no new cycle in Operations within 60 s"
         page.wait_for_timeout(2000)
     page.locator(".cycle-row").first.click()
-    expect(page.get_by_test_id("cycle-details").locator("svg.candle-chart")).to_be_visible()
+    chart = page.get_by_test_id("cycle-details").get_by_test_id("cycle-chart")
+    expect(chart).to_have_attribute("data-state", "ready", timeout=30_000)
+    assert int(chart.get_attribute("data-candles") or 0) > 0
     screenshot(page, "04-operations")
 
 

@@ -130,7 +130,9 @@ def own_strategy(page: Page, bundle: str) -> str:
 def _open_pair(bundle: str) -> str:
     """EURUSD while forex trades, else the open pair that replaces it (EURUSD-OTC from Friday 17:00 BRT):
     a closed pair has no payout to test at."""
-    open_pairs = [p["ativo"] for p in api_call(bundle, "ativos", {"type": "compact"}) if int(p.get("payout", 0)) > 0]
+    open_pairs = [
+        p["ativo"] for p in api_call(bundle, "ativos", {"type": "compact"}) if int(p.get("payout", 0)) > 0
+    ]
     return next((p for p in ("EURUSD", "EURUSD-OTC") if p in open_pairs), open_pairs[0])
 
 

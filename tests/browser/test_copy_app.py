@@ -11,6 +11,7 @@ journey's); the choices the issue asks about are made in the apps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,6 +178,12 @@ def test_3_the_follower_chooses_the_leader_and_copy_mode(follower_page: Page, pe
     expect(page.get_by_test_id("copy-mode")).to_contain_text("Modo Copy ativo")
     assert people.call(FOLLOWER[0], "getUser")["mode"] == "copy"
     screenshot(page, "copy-03-following")
+    # The dashboard's mode sheet shows copy as the mode, and its card leads back to the Copy page.
+    page.goto(page.url.split("/home")[0] + "/home")
+    page.get_by_test_id("block-mode").click()
+    expect(page.get_by_test_id("mode-copy")).to_have_class(re.compile(r"\bselected\b"))
+    page.get_by_test_id("mode-copy").click()
+    expect(page.get_by_test_id("copy-following")).to_contain_text(LEADER[1])
 
 
 def test_4_the_follower_sees_a_copied_trade_linked_to_the_leaders(

@@ -11,7 +11,7 @@ interface Props {
   onClose: () => void;
 }
 
-/** The mode selector: strategies or a signal list (copy is shown, not offered). */
+/** The mode selector: strategies, a signal list, or copy (chosen on the Copy page). */
 export default function ModeSheet({ open, account, onChoose, onClose }: Props) {
   const { t } = useI18n();
   const history = useHistory();
@@ -49,7 +49,13 @@ export default function ModeSheet({ open, account, onChoose, onClose }: Props) {
             </IonCardContent>
           </IonCard>
         ))}
-        <IonCard disabled>
+        {/* Copy needs a leader first: the Copy page chooses one and switches the mode there. */}
+        <IonCard
+          button
+          className={account.mode === "copy" ? "selected" : undefined}
+          onClick={() => goTo("copy")}
+          data-testid="mode-copy"
+        >
           <IonCardContent>
             <strong>{t("mode.copy")}</strong>
             <p>{t("mode.copyHint")}</p>

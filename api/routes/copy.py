@@ -152,7 +152,15 @@ def get_copying():
         }
         for t in copied[:COPIED_SHOWN]
     ]
-    return {"following": _public_follow(choice) if choice else None, "summary": summary, "trades": rows}
+    mine = copying.find_followable(db, me)
+    # The caller's own opt-in, so the app can say "waiting for approval" after a reload too.
+    own = {"optedIn": bool(mine and mine.opted_in), "approved": bool(mine and mine.approved)}
+    return {
+        "following": _public_follow(choice) if choice else None,
+        "summary": summary,
+        "trades": rows,
+        "me": own,
+    }
 
 
 @endpoint(bp, "/getFollowableRequests", access=MANAGER, role=SUPPORT)

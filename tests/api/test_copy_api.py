@@ -58,8 +58,10 @@ def test_only_an_admin_approves_and_the_approval_is_audited(client, db, user, ot
     assert post(client, "approveFollowable", admin, {"user": user.id, "approved": True}).get_json() == {
         "res": 0
     }
+    assert post(client, "getCopying", user).get_json()["me"] == {"optedIn": False, "approved": False}
     assert post(client, "setFollowable", user, {"followable": True}).get_json()["followable"] is False
     assert post(client, "getFollowable", other_user).get_json() == []  # opted in, not approved yet
+    assert post(client, "getCopying", user).get_json()["me"] == {"optedIn": True, "approved": False}
     assert post(client, "approveFollowable", user, {"user": user.id, "approved": True}).status_code == 403
     assert post(client, "approveFollowable", support, {"user": user.id, "approved": True}).status_code == 403
     pending = post(client, "getFollowableRequests", support).get_json()
@@ -74,6 +76,7 @@ def test_only_an_admin_approves_and_the_approval_is_audited(client, db, user, ot
     )
     listed = post(client, "getFollowable", other_user).get_json()
     assert [(f["user"], f["followers"]) for f in listed] == [(user.id, 0)]
+    assert post(client, "getCopying", user).get_json()["me"] == {"optedIn": True, "approved": True}
 
 
 def _approved(client, leader: Caller, admin: Caller) -> None:
@@ -154,5 +157,5 @@ def test_the_dashboard_shows_only_the_callers_copied_trades(client, db, clock, u
     assert {t["copies"] for t in view["trades"]} == {str(leader_trade.id)}
     assert sorted(t["amount"] for t in view["trades"]) == [200, 400]
     mine = post(client, "getCopying", user).get_json()  # the leader copies nobody
-    assert mine == {"following": None, "summary": mine["summary"], "trades": []}
+    assert mine == {"following": None, "summary": mine["summary"], "trades": [], "me": mine["me"]}
     assert mine["summary"]["trades"] == 0

@@ -116,6 +116,8 @@ def test_1_the_leader_asks_to_be_copied(leader_page: Page, people: People, scree
     page.get_by_test_id("copy-opt-in").click()
     expect(page.get_by_test_id("copy-opt-in-state")).to_have_text("Aguardando a aprovação de um gestor.")
     screenshot(page, "copy-01-leader-opts-in")
+    page.reload()  # still known after a reload (getCopying's `me`), though the list holds approved traders only
+    expect(page.get_by_test_id("copy-opt-in-state")).to_have_text("Aguardando a aprovação de um gestor.")
     # Not approved yet: nobody can copy them.
     assert people.call(FOLLOWER[0], "getFollowable") == []
 

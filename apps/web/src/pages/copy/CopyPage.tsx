@@ -151,9 +151,10 @@ export default function CopyPage() {
       const [answer, list] = await Promise.all([copyApi.getCopying(), copyApi.getFollowable()]);
       setCopying(answer);
       setLeaders(list);
-      // Only approved traders are listed: an approved opt-in is known from the list, a pending one from setFollowable.
+      // The list holds approved traders only; a pending opt-in is known from getCopying's `me`.
       const own = list.find((f) => f.user === me);
-      if (own) setMine(own);
+      const { optedIn, approved } = answer.me;
+      setMine(own ?? { user: me, name: "", optedIn, approved, followable: optedIn && approved, since: 0 });
     } catch (e) {
       toast(describeError(e, t), "danger");
     }

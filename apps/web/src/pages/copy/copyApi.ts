@@ -51,6 +51,7 @@ export interface Copying {
   following: FollowChoice | null;
   summary: CopySummary;
   trades: CopiedTrade[];
+  me: { optedIn: boolean; approved: boolean }; // the caller's own opt-in to be copied
 }
 
 export type StakeChoice = { multiplier: number } | { fixedStake: number };

@@ -116,6 +116,40 @@ class CycleOutcome:
     gale_level: int = 0  # the level of the last entry placed
 
 
+def write_intent(
+    ctx: CycleContext,
+    decision: Decision,
+    amount: Decimal,
+    level: int,
+    sent_at: float,
+    cycle_id: str,
+    db: Any = None,
+) -> trades.Trade:
+    """The write-ahead of one order (status pending), before it is sent; `db` lets the order desk
+    capture the document and write a batch of them at once."""
+    return trades.record_intent(
+        ctx.db if db is None else db,
+        user=ctx.user_id,
+        session=ctx.session_id,
+        server_session=ctx.server_session,
+        server=ctx.server_name,
+        ativo=decision.pair,
+        operacao=decision.direction,
+        amount=amount,
+        gale_level=level,
+        payout=decision.payout,
+        decided_at=decision.decided_at if level == 0 else sent_at,
+        sent_at=sent_at,
+        cycle=cycle_id,
+        account=ctx.account_type,
+        client_key=decision.client_key if level == 0 else None,
+        copies=decision.copies,
+        expiry_minutes=decision.expiry,
+        # Managers filter the ledger by mode; the account's mode may change after the order.
+        mode="copy" if decision.copies else ctx.user.mode,
+    )
+
+
 def plan(ctx: CycleContext, decision: Decision) -> list[Decimal]:
     money = ctx.money
     gales = int(money.get("galeCount", 0)) if money.get("gale") else 0
@@ -206,27 +240,7 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             trade, sent_at = ticket.trade, ticket.sent_at
         else:
             sent_at = ctx.clock.now()
-            trade = trades.record_intent(
-                ctx.db,
-                user=ctx.user_id,
-                session=ctx.session_id,
-                server_session=ctx.server_session,
-                server=ctx.server_name,
-                ativo=decision.pair,
-                operacao=decision.direction,
-                amount=amount,
-                gale_level=level,
-                payout=decision.payout,
-                decided_at=decision.decided_at if level == 0 else sent_at,
-                sent_at=sent_at,
-                cycle=cycle_id,
-                account=ctx.account_type,
-                client_key=decision.client_key if level == 0 else None,
-                copies=decision.copies,
-                expiry_minutes=decision.expiry,
-                # Managers filter the ledger by mode; the account's mode may change after the order.
-                mode="copy" if decision.copies else ctx.user.mode,
-            )
+            trade = write_intent(ctx, decision, amount, level, sent_at, cycle_id)
         settlement: orders.Settlement | None = None
         try:
             if ticket is None:

@@ -56,6 +56,7 @@ from operational_server.cycle import (
     CycleContext,
     Decision,
     _place,
+    write_intent,
 )
 
 log = logging.getLogger(__name__)
@@ -285,26 +286,8 @@ class OrderDesk:
             ctx, decision = ticket.ctx, ticket.decision
             sent_at = ctx.clock.now()
             capture = _Capture()
-            trades.record_intent(
-                capture,  # builds the document exactly as a session's own write-ahead does
-                user=ctx.user_id,
-                session=ctx.session_id,
-                server_session=ctx.server_session,
-                server=ctx.server_name,
-                ativo=decision.pair,
-                operacao=decision.direction,
-                amount=ticket.amount,
-                gale_level=0,
-                payout=decision.payout,
-                decided_at=decision.decided_at,
-                sent_at=sent_at,
-                cycle=ticket.cycle,
-                account=ctx.account_type,
-                client_key=None,
-                copies=None,
-                expiry_minutes=decision.expiry,
-                mode=ctx.user.mode,
-            )
+            # The document exactly as a session's own write-ahead builds it (level 0: the first entry).
+            write_intent(ctx, decision, ticket.amount, 0, sent_at, ticket.cycle, db=capture)
             assert capture.doc is not None
             ticket.sent_at = sent_at
             docs.append(capture.doc)

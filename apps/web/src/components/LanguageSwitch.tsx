@@ -1,4 +1,4 @@
-import { IonSegment, IonSegmentButton } from "@ionic/react";
+import { IonSegment, IonSegmentButton } from "./ionic/later";
 import { LANGUAGES, type Language } from "../i18n/core";
 import { useI18n } from "../i18n/I18nProvider";
 

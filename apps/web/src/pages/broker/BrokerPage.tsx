@@ -1,4 +1,12 @@
-import { IonButton, IonInput, IonItem, IonLabel, IonList, IonNote, IonSegment, IonSegmentButton, IonSpinner } from "@ionic/react";
+import {
+  IonButton,
+  IonItem,
+  IonLabel,
+  IonList,
+  IonNote,
+  IonSpinner,
+} from "@ionic/react";
+import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useState } from "react";
 import { ApiError, api, type Balances } from "../../api";
 import PageFrame from "../../components/PageFrame";

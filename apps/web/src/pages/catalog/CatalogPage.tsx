@@ -1,4 +1,10 @@
-import { IonButton, IonInput, IonItem, IonNote, IonSegment, IonSegmentButton, IonSpinner } from "@ionic/react";
+import {
+  IonButton,
+  IonItem,
+  IonNote,
+  IonSpinner,
+} from "@ionic/react";
+import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useEffect, useRef, useState } from "react";
 import { api, type Pair } from "../../api";
 import Loading from "../../components/Loading";

@@ -5,17 +5,14 @@
 import {
   IonBadge,
   IonButton,
-  IonInput,
   IonItem,
   IonLabel,
   IonList,
   IonListHeader,
   IonNote,
-  IonSegment,
-  IonSegmentButton,
   IonSpinner,
-  IonToggle,
 } from "@ionic/react";
+import { IonInput, IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
 import { useCallback, useEffect, useState } from "react";
 import { api } from "../../api";
 import PageFrame from "../../components/PageFrame";

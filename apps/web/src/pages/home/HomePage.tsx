@@ -1,23 +1,7 @@
-import {
-  IonButton,
-  IonContent,
-  IonHeader,
-  IonIcon,
-  IonItem,
-  IonLabel,
-  IonList,
-  IonMenu,
-  IonMenuToggle,
-  IonPage,
-  IonTitle,
-  IonToolbar,
-} from "@ionic/react";
-import { analyticsOutline, copyOutline, eyeOutline, listOutline, logOutOutline, settingsOutline, trophyOutline } from "ionicons/icons";
+import { IonButton, IonContent, IonPage } from "@ionic/react";
 import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
-import { useHistory, useParams } from "react-router-dom";
-import LanguageSwitch from "../../components/LanguageSwitch";
+import { useParams } from "react-router-dom";
 import Loading from "../../components/Loading";
-import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
 import { AccountProvider, useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
@@ -40,7 +24,26 @@ const NotificationsPage = lazy(() => import("../settings/NotificationsPage"));
 const SignalsPage = lazy(() => import("../signals/SignalsPage"));
 // The dashboard comes with the shell; every other page is its own chunk, fetched when opened.
 const StrategiesPage = lazy(() => import("../strategies/StrategiesPage"));
-export const APP_VERSION = "1.0";
+// The side menu (and the Ionic components only it and later pages use) after the first screen: on a
+// phone's CPU, compiling and rendering it held the Start button back.
+const SideMenu = lazy(() => import("./SideMenu"));
+
+/** True from the frame after the first screen was painted. */
+function useAfterFirstPaint(ready: boolean): boolean {
+  const [after, setAfter] = useState(false);
+  useEffect(() => {
+    if (!ready || after) return;
+    let timer = 0;
+    const frame = requestAnimationFrame(() => {
+      timer = window.setTimeout(() => setAfter(true));
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [ready, after]);
+  return after;
+}
 
 const SECTIONS: Record<string, () => ReactNode> = {
   glimpse: () => <GlimpsePage />,
@@ -59,59 +62,6 @@ const SECTIONS: Record<string, () => ReactNode> = {
   catalog: () => <CatalogPage />,
 };
 
-const MENU: { section: string; label: MessageKey; icon: string }[] = [
-  { section: "glimpse", label: "menu.glimpse", icon: eyeOutline },
-  { section: "operations", label: "menu.operations", icon: listOutline },
-  { section: "rank", label: "menu.rank", icon: trophyOutline },
-  { section: "copy", label: "menu.copy", icon: copyOutline },
-  { section: "catalog", label: "menu.catalog", icon: analyticsOutline },
-  { section: "settings", label: "menu.settings", icon: settingsOutline },
-];
-
-function SideMenu({ current }: { current: string }) {
-  const { t } = useI18n();
-  const history = useHistory();
-  const logout = useLogout();
-  return (
-    <IonMenu contentId="home-content" type="overlay">
-      <IonHeader>
-        <IonToolbar color="primary">
-          <IonTitle>Glimpse</IonTitle>
-        </IonToolbar>
-      </IonHeader>
-      <IonContent>
-        <IonList lines="none">
-          {MENU.map((item) => (
-            <IonMenuToggle key={item.section} autoHide={false}>
-              <IonItem
-                button
-                detail={false}
-                className={current === item.section ? "selected" : undefined}
-                onClick={() => history.push(item.section === "glimpse" ? "/home" : `/home/${item.section}`)}
-              >
-                <IonIcon aria-hidden="true" slot="start" icon={item.icon} />
-                <IonLabel>{t(item.label)}</IonLabel>
-              </IonItem>
-            </IonMenuToggle>
-          ))}
-          <IonMenuToggle autoHide={false}>
-            <IonItem button detail={false} onClick={() => void logout()}>
-              <IonIcon aria-hidden="true" slot="start" icon={logOutOutline} />
-              <IonLabel>{t("menu.logout")}</IonLabel>
-            </IonItem>
-          </IonMenuToggle>
-        </IonList>
-        <div className="menu-footer">
-          <LanguageSwitch />
-          <p className="version">
-            {t("menu.version")} {APP_VERSION}
-          </p>
-        </div>
-      </IonContent>
-    </IonMenu>
-  );
-}
-
 function HomeShell() {
   const { section = "glimpse" } = useParams<{ section?: string }>();
   const { account, maintenance, refresh } = useAccount();
@@ -124,6 +74,8 @@ function HomeShell() {
     // the first load only; pages refresh on their own
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+
+  const menu = useAfterFirstPaint(account !== null || maintenance || error !== "");
 
   const render = SECTIONS[section] ?? SECTIONS.glimpse;
   let body: ReactNode;
@@ -145,7 +97,11 @@ function HomeShell() {
 
   return (
     <>
-      <SideMenu current={section} />
+      {menu && (
+        <Suspense fallback={null}>
+          <SideMenu current={section} />
+        </Suspense>
+      )}
       <IonPage id="home-content">{body}</IonPage>
       {account && !account.readTerms && !maintenance && <TermsOverlay />}
     </>

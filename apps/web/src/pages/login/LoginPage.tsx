@@ -1,4 +1,11 @@
-import { IonButton, IonContent, IonInput, IonNote, IonPage, IonSpinner } from "@ionic/react";
+import {
+  IonButton,
+  IonContent,
+  IonNote,
+  IonPage,
+  IonSpinner,
+} from "@ionic/react";
+import { IonInput } from "../../components/ionic/later";
 import { useEffect, useState } from "react";
 import { useHistory } from "react-router-dom";
 import { ApiError, api, getToken, setToken } from "../../api";

@@ -1,4 +1,9 @@
-import { IonButton, IonInput, IonNote, IonSpinner } from "@ionic/react";
+import {
+  IonButton,
+  IonNote,
+  IonSpinner,
+} from "@ionic/react";
+import { IonInput } from "../../components/ionic/later";
 import { useState } from "react";
 import { ApiError, api } from "../../api";
 import { useI18n } from "../../i18n/I18nProvider";

@@ -1,4 +1,9 @@
-import { IonItem, IonLabel, IonList, IonRefresher, IonRefresherContent } from "@ionic/react";
+import {
+  IonItem,
+  IonLabel,
+  IonList,
+} from "@ionic/react";
+import { IonRefresher, IonRefresherContent } from "../../components/ionic/later";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../../api";
 import Loading from "../../components/Loading";

@@ -1,6 +1,5 @@
 import {
   IonButton,
-  IonInput,
   IonItem,
   IonLabel,
   IonList,
@@ -9,8 +8,8 @@ import {
   IonRadio,
   IonRadioGroup,
   IonSpinner,
-  IonToggle,
 } from "@ionic/react";
+import { IonInput, IonToggle } from "../../components/ionic/later";
 import { useState } from "react";
 import { api, type MoneySettings } from "../../api";
 import PageFrame from "../../components/PageFrame";

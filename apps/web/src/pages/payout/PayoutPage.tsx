@@ -1,4 +1,7 @@
-import { IonNote, IonRange, IonSegment, IonSegmentButton } from "@ionic/react";
+import {
+  IonNote,
+} from "@ionic/react";
+import { IonRange, IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useState } from "react";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";

@@ -1,4 +1,4 @@
-import { IonRefresher, IonRefresherContent } from "@ionic/react";
+import { IonRefresher, IonRefresherContent } from "../../components/ionic/later";
 import { useCallback, useEffect, useState } from "react";
 import { api, type RankRow } from "../../api";
 import Loading from "../../components/Loading";

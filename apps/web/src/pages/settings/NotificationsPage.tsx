@@ -4,17 +4,14 @@
 
 import {
   IonButton,
-  IonInput,
   IonItem,
   IonLabel,
   IonList,
   IonListHeader,
   IonNote,
-  IonSegment,
-  IonSegmentButton,
   IonSpinner,
-  IonToggle,
 } from "@ionic/react";
+import { IonInput, IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
 import { useCallback, useEffect, useState } from "react";
 import { call } from "../../api/client";
 import PageFrame from "../../components/PageFrame";

@@ -2,7 +2,6 @@ import {
   IonButton,
   IonCheckbox,
   IonIcon,
-  IonInput,
   IonItem,
   IonLabel,
   IonList,
@@ -11,8 +10,8 @@ import {
   IonRadio,
   IonRadioGroup,
   IonSpinner,
-  IonToggle,
 } from "@ionic/react";
+import { IonInput, IonToggle } from "../../components/ionic/later";
 import { chevronBackOutline } from "ionicons/icons";
 import { useEffect, useRef, useState } from "react";
 import { ApiError, api, clearToken, setToken, type AlertSettings, type Settings } from "../../api";

@@ -7,11 +7,11 @@ import {
   IonModal,
   IonNote,
   IonSpinner,
-  IonTextarea,
   IonTitle,
   IonToolbar,
   useIonAlert,
 } from "@ionic/react";
+import { IonTextarea } from "../../components/ionic/later";
 import { addOutline, arrowDownOutline, arrowUpOutline, refreshOutline, trashOutline } from "ionicons/icons";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, type Signal } from "../../api";

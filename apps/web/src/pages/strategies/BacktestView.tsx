@@ -1,4 +1,7 @@
-import { IonNote, IonSegment, IonSegmentButton } from "@ionic/react";
+import {
+  IonNote,
+} from "@ionic/react";
+import { IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useEffect, useState } from "react";
 import { ApiError, api, type BacktestReport, type MoneySettings } from "../../api";
 import Loading from "../../components/Loading";

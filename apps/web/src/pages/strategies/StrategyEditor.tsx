@@ -2,13 +2,11 @@ import {
   IonButton,
   IonCheckbox,
   IonIcon,
-  IonInput,
   IonItem,
   IonNote,
-  IonSegment,
-  IonSegmentButton,
   IonSpinner,
 } from "@ionic/react";
+import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { addOutline, arrowDownOutline, arrowUpOutline, removeOutline, swapVerticalOutline } from "ionicons/icons";
 import { useState } from "react";
 import { api } from "../../api";

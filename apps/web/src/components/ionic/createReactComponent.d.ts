@@ -1,0 +1,1 @@
+export declare function createReactComponent(tagName: string, defineCustomElement: () => void): unknown;

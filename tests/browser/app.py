@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import urllib.request
@@ -58,14 +59,24 @@ def token(page: Page) -> str:
     return page.evaluate("() => localStorage.getItem('glimpse.token')")
 
 
+_registrations = itertools.count(1)
+
+
 def api_call(base: str, route: str, body: dict | None = None, bearer: str | None = None):
-    """Read the server's side of the story (never to drive the app)."""
+    """Read the server's side of the story (never to drive the app).
+
+    Each registration (insertUser, limited per address) comes from a phone of its own: a distinct
+    documentation address (RFC 5737) in X-Forwarded-For, which the bundle trusts from 127.0.0.1."""
+    forwarded = (
+        {"X-Forwarded-For": f"203.0.113.{next(_registrations) % 250 + 1}"} if route == "insertUser" else {}
+    )
     request = urllib.request.Request(
         f"{base}/glimpse/{route}",
         data=json.dumps(body or {}).encode(),
         headers={
             "Content-Type": "application/json",
             **({"Authorization": f"Bearer {bearer}"} if bearer else {}),
+            **forwarded,
         },
         method="POST",
     )

@@ -20,8 +20,10 @@ SAVED = "Catalogada 1"
 
 @pytest.fixture(scope="module")
 def page(new_context, bundle: str) -> Page:
+    admin = api_call(bundle, "managerLogin", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})["token"]
+    code = api_call(bundle, "createCodes", {"count": 1, "premiumDays": 30}, admin)["codes"][0]
     api_call(bundle, "insertUser", {"userName": "Cata Logo Souza", "userMail": EMAIL, "userPassword": PASSWORD,
-                                    "code": "KBBGCGDWY7"})  # fmt: skip
+                                    "code": code})  # fmt: skip
     page = new_context("pt-BR").new_page()
     log_in(page, bundle, EMAIL, PASSWORD)
     accept_terms_if_shown(page)

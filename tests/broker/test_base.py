@@ -34,12 +34,15 @@ def test_longer_turbo_options_add_whole_minutes():
     assert turbo_expiry(T + 50, 3) == T + 240
 
 
-def test_the_rule_matches_the_client_librarys_own():
-    from iqoptionapi.expiration import get_expiration_time
+def test_the_rule_matches_the_client_librarys_own(monkeypatch):
+    from iqoptionapi import expiration
 
     now = int(time.time())
+    # The library also reads time.time() itself: pinned, a second ticking over between the two
+    # readings (at 30 s left in the minute) cannot make them disagree.
+    monkeypatch.setattr(expiration.time, "time", lambda: float(now))
     for minutes in (1, 2, 3, 4, 5):
-        assert get_expiration_time(now, minutes)[0] == turbo_expiry(now, minutes)
+        assert expiration.get_expiration_time(now, minutes)[0] == turbo_expiry(now, minutes)
 
 
 @pytest.mark.parametrize("minutes", [1, 2, 3, 4, 5, 15])

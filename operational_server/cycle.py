@@ -241,6 +241,14 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
         else:
             sent_at = ctx.clock.now()
             trade = write_intent(ctx, decision, amount, level, sent_at, cycle_id)
+            if trade.serverSession != ctx.server_session or trade.status != trades.PENDING:
+                # A keyed order (a copy) whose write-ahead another session made first: the order is
+                # that session's to send, or reconciliation's to resolve. Sending it too could double
+                # it at a broker that knows no client keys (IQ Option).
+                log.warning(
+                    "user %s: order %s was written by another session; not sent", ctx.user_id, trade.id
+                )
+                break
         settlement: orders.Settlement | None = None
         try:
             if ticket is None:

@@ -208,6 +208,23 @@ def test_an_ambiguous_copy_buy_is_unknown_until_the_broker_tells(monkeypatch):
     assert gale.clientKey != entry.clientKey
 
 
+def test_a_copy_whose_write_ahead_another_session_made_is_not_sent_again():
+    # Two sessions of one follower (a stale server woken after a hand-over) decide the same copy:
+    # the second meets the first one's trade under the key, and leaves the buy to it.
+    broker = ScriptedBroker([+1])
+    session, leader_trade, decision = _follower_session(1, broker)
+    other = trades.record_intent(
+        session.db, user=session.user_id, session=session.session_id, server_session="another-server-session",
+        server="s0", ativo=decision.pair, operacao=decision.direction, amount=decision.stake, gale_level=0,
+        payout=decision.payout, decided_at=decision.decided_at, cycle="c0", account="PRACTICE",
+        client_key=decision.client_key, copies=decision.copies,
+    )  # fmt: skip
+    outcome = run_cycle(session.cycle_context(), decision)
+    assert broker.bought == [] and outcome.orders == 0
+    assert [t.id for t in trades.of_user(session.db, session.user_id)] == [other.id]
+    assert trades.get(session.db, other.id).status == trades.PENDING  # left to its session or reconciliation
+
+
 # --- the process's watcher of a leader ------------------------------------------------------------
 
 

@@ -17,7 +17,6 @@ stored-field index that would replace it).
 
 from __future__ import annotations
 
-import bisect
 import heapq
 from typing import Any
 
@@ -25,7 +24,7 @@ from bson import ObjectId
 
 from glimpse.store import db as names
 from glimpse.store.accounts import Account, money_cents
-from glimpse.store.db import _indexes_of, _Locked, _stored
+from glimpse.store.db import _indexes_of, _Locked, _SortedIndex, _stored
 
 # The summary's key in the store's registry of sorted indexes: no query field is named like it,
 # so glimpse.store.db.indexed_find never takes it for one of its own.
@@ -34,56 +33,20 @@ FIELDS = ("name", "iqPeriodProfit", "iqPeriodLoss")
 _Entry = tuple[int, ObjectId]
 
 
-class NetSummary:
+class NetSummary(_SortedIndex):
     """Accounts ordered by (loss − profit, _id): the best net first, ties by id as before.
 
-    Duck-typed like glimpse.store.db's sorted indexes (`put`, `drop`): the store's write hooks
-    call them under the collection's lock."""
-
-    fields = SUMMARY_KEY
+    One of glimpse.store.db's sorted indexes with its own entry: the store's write hooks keep it in
+    step (`put`, `drop`) under the collection's lock."""
 
     def __init__(self) -> None:
-        self.keys: dict[ObjectId, _Entry] = {}
-        self.order: list[_Entry] = []
+        super().__init__(SUMMARY_KEY)
 
-    @staticmethod
-    def entry(doc: dict[str, Any]) -> _Entry | None:
+    def entry(self, doc: dict[str, Any]) -> _Entry | None:
         doc_id = doc.get("_id")
         if type(doc_id) is not ObjectId:
             return None
         return (money_cents(doc.get("iqPeriodLoss")) - money_cents(doc.get("iqPeriodProfit")), doc_id)
-
-    def build(self, docs: Any) -> bool:
-        for doc in docs:
-            entry = self.entry(doc)
-            if entry is None:
-                return False
-            self.keys[entry[1]] = entry
-        self.order = sorted(self.keys.values())
-        return True
-
-    def put(self, doc: dict[str, Any]) -> bool:
-        """Place `doc` at its current net; False (the store then drops the summary) when it cannot."""
-        entry = self.entry(doc)
-        if entry is None:
-            return False
-        old = self.keys.get(entry[1])
-        if old != entry:
-            if old is not None:
-                self._remove(old)
-            self.keys[entry[1]] = entry
-            bisect.insort(self.order, entry)
-        return True
-
-    def drop(self, doc_id: Any) -> None:
-        old = self.keys.pop(doc_id, None)
-        if old is not None:
-            self._remove(old)
-
-    def _remove(self, entry: _Entry) -> None:
-        at = bisect.bisect_left(self.order, entry)
-        if at < len(self.order) and self.order[at] == entry:
-            del self.order[at]
 
 
 def _embedded_best(collection: Any, limit: int) -> list[Account] | None:

@@ -105,6 +105,10 @@ class CycleContext:
     # other way round): a cycle's first entry goes out with the other sessions' entries of the same
     # instant. None: one by one, as a gale entry always does.
     desk: Any = None
+    # Reads the broker's balance and stores it on the account (what the app shows). The cycle calls
+    # it for a settled level once the next level's order is out (see run_cycle); the session reads
+    # it after the cycle's last settlement.
+    refresh_balance: Callable[[], None] | None = None
 
 
 @dataclass
@@ -312,6 +316,10 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
             outcome.gale_level = level
             trade = trades.get(ctx.db, trade.id) or trade
         _set_operating(ctx, decision, entries, level, trade.placedAt or sent_at, first=outcome.orders == 1)
+        if outcome.orders > 1:
+            # The previous level has settled. Its balance is read now, while this order runs, and
+            # never between that settlement and this buy: a gale entry goes out at once.
+            _refresh_balance(ctx, decision, level)
         if settlement is None:
             settlement = resolver.wait_settlement(trade, fill.expires_at + reconcile.RESULT_GRACE_SECONDS)
             if settlement is None:
@@ -334,6 +342,19 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
         if over or outcome.stop:
             break
     return outcome
+
+
+def _refresh_balance(ctx: CycleContext, decision: Decision, level: int) -> None:
+    """Store the broker's balance; a failed read keeps the last one and never ends the cycle."""
+    if ctx.refresh_balance is None:
+        return
+    try:
+        ctx.refresh_balance()
+    except Exception as exc:  # the order in flight matters more than the figure shown
+        log.warning(
+            "user %s: balance not refreshed during the cycle on %s (level %d): %s",
+            ctx.user_id, decision.pair, level, exc,
+        )  # fmt: skip
 
 
 def _too_late(ctx: CycleContext, decision: Decision) -> None:

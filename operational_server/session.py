@@ -191,6 +191,7 @@ class UserSession:
             record_timing=self.record_timing,
             net=self.net,
             desk=self.desk,
+            refresh_balance=self.refresh_balance,
         )
 
     # --- the session ------------------------------------------------------------------------

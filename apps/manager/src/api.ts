@@ -1,10 +1,13 @@
 // Every manager route the app uses. The lists page with `limit` and `cursor`
 // (the cursor of the next page comes back in a header; see apps/shared/src/http.ts).
 
+import { catalogRoutes } from "../../shared/src/catalog";
+import { managerCopyRoutes } from "../../shared/src/copy";
 import { createClient, type Page } from "../../shared/src/http";
 
 export { ApiError } from "../../shared/src/http";
 export type { Page } from "../../shared/src/http";
+export type { Followable } from "../../shared/src/copy";
 
 const BASE = String(import.meta.env.VITE_API_BASE ?? "");
 
@@ -16,15 +19,6 @@ export type Oid = { $oid: string };
 export type Role = "admin" | "support";
 export type Status = "off" | "waiting" | "assigning" | "operating" | "stopping";
 type Res = { res: 0 | 1 };
-
-export interface Followable {
-  user: string;
-  name: string;
-  optedIn: boolean;
-  approved: boolean;
-  followable: boolean;
-  since: number;
-}
 
 export const idOf = (id: Oid | string | undefined): string => (typeof id === "string" ? id : (id?.$oid ?? ""));
 
@@ -181,10 +175,9 @@ export const api = {
   setDrain: (name: string, on: boolean) => client.call<Res>("setServerDrain", { name, on }),
   releaseUser: (name: string) => client.call<Res>("releaseServerUser", { name }),
 
-  // Copy trading: the traders who opted in to be copied, and the admin's approval switch.
-  followableRequests: () => client.call<Followable[]>("getFollowableRequests"),
-  approveFollowable: (user: string, approved: boolean) =>
-    client.call<Res & Partial<Followable>>("approveFollowable", { user, approved }),
+  ...managerCopyRoutes(client),
+  // The Catalogador: a row is published with createStrategy, which a manager signs "Glimpse".
+  ...catalogRoutes(client),
 
   audit: page<AuditRecord>("getAudit"),
   questions: page<Question>("getQuestions"),

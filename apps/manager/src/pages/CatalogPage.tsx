@@ -1,80 +1,37 @@
-// The Catalogador for managers: the trader app's page (POST /glimpse/catalog), where a row is
-// published as a Glimpse strategy (createStrategy by a manager signs it "Glimpse").
+// The Catalogador for managers: the trader app's page (POST /glimpse/catalog, rules shared in
+// apps/shared/src/catalog.ts), where a row is published as a Glimpse strategy.
 import { useState } from "react";
+import {
+  GALE_CHOICES,
+  LENGTH_CHOICES,
+  MAX_NAME,
+  PERIOD_DAYS,
+  against,
+  formatP,
+  saveBody,
+  savable,
+  type CatalogFigures,
+  type CatalogReport,
+  type CatalogRow,
+} from "../../../shared/src/catalog";
 import { formatPercent, formatSignedMoney } from "../../../shared/src/format";
+import { api } from "../api";
 import Frame, { AdminButton } from "../components/Frame";
 import { useI18n } from "../i18n/I18nProvider";
 import { useSession } from "../session";
-import { createClient } from "../../../shared/src/http";
 
-// The manager's token, under the key api.ts's client keeps it (api.ts has no catalog route yet).
-const client = createClient({ base: String(import.meta.env.VITE_API_BASE ?? ""), tokenKey: "glimpse.manager.token" });
+const SIDE = { above: "win", below: "loss", none: "" } as const;
 
-interface QuadrantRuleDoc {
-  period: number;
-  offset: number;
-  candles: number[];
-  pick: "minority" | "majority";
-}
-type CatalogStrategy =
-  | { kind: "sequence"; sequence: string; operation: "call" | "put"; mirror: boolean }
-  | ({ kind: "quadrant"; name: string } & QuadrantRuleDoc);
-interface Figures {
-  cycles: number;
-  hit_rate: number | null;
-  wilson: [number, number] | null;
-  p_value: number;
-  q_value: number | null;
-  expected_net: number | null;
-}
-interface Row {
-  rank: number;
-  strategy: CatalogStrategy;
-  label: string;
-  gales: number;
-  break_even: number;
-  in_sample: Figures;
-  out_of_sample: Figures;
-  significant_in_sample: boolean;
-  flagged: boolean;
-  pairs: Record<string, { out_of_sample: { hit_rate: number | null } }>;
-}
-interface Report {
-  pairs: string[];
-  candidates: number;
-  tests: number;
-  payout: number;
-  split: number;
-  flagged: number;
-  ranked: Row[];
-}
-
-const MAX_NAME = 20;
-
-/** Whether createStrategy takes the row: quadrant rules, and sequences of 3 to 12 candles. */
-function publishable(s: CatalogStrategy): boolean {
-  return s.kind === "quadrant" || s.sequence.split(",").length >= 3;
-}
-
-function publishBody(s: CatalogStrategy, name: string) {
-  const clean = name.split(/\s+/).filter(Boolean).join(" ");
-  if (s.kind === "quadrant") return { name: clean, quadrant: { period: s.period, offset: s.offset, candles: s.candles, pick: s.pick } };
-  return { name: clean, sequence: s.sequence, operation: s.operation, mirror: s.mirror };
-}
-
-function Rate({ f, breakEven }: { f: Figures; breakEven: number }) {
+function Rate({ f, breakEven }: { f: CatalogFigures; breakEven: number }) {
   const { language } = useI18n();
   const pct = (v: number | null | undefined) => formatPercent(v, language, 1);
-  const side = f.hit_rate === null ? "" : f.hit_rate > breakEven ? "win" : "loss";
   return (
     <span>
-      <strong className={side}>{pct(f.hit_rate)}</strong>{" "}
+      <strong className={SIDE[against(f.hit_rate, breakEven)]}>{pct(f.hit_rate)}</strong>{" "}
       <small className="hint">{f.wilson ? `[${pct(f.wilson[0])}–${pct(f.wilson[1])}]` : "–"} n={f.cycles}</small>
     </span>
   );
 }
-
-const p = (v: number | null) => (v === null ? "–" : v < 0.001 ? "< 0.001" : v.toFixed(3));
 
 export default function CatalogPage() {
   const { t, language } = useI18n();
@@ -84,7 +41,7 @@ export default function CatalogPage() {
   const [gales, setGales] = useState(1);
   const [maxLength, setMaxLength] = useState(5);
   const [minSignals, setMinSignals] = useState(20);
-  const [report, setReport] = useState<Report | null>(null);
+  const [report, setReport] = useState<CatalogReport | null>(null);
   const [running, setRunning] = useState(false);
   const [names, setNames] = useState<Record<number, string>>({});
 
@@ -93,15 +50,15 @@ export default function CatalogPage() {
     setReport(null);
     const chosen = pairs.split(/[\s,]+/).map((x) => x.trim().toUpperCase()).filter(Boolean);
     const answer = await act(() =>
-      client.call<Report>("catalog", { ...(chosen.length ? { pairs: chosen } : {}), days, gales, maxLength, minSignals }),
+      api.runCatalog({ ...(chosen.length ? { pairs: chosen } : {}), days, gales, maxLength, minSignals }),
     );
     setRunning(false);
     if (answer) setReport(answer);
   };
 
-  const publish = async (row: Row) => {
+  const publish = async (row: CatalogRow) => {
     const name = (names[row.rank] ?? `Glimpse ${row.label}`).slice(0, MAX_NAME);
-    await act(() => client.call<{ res: 0 | 1 }>("createStrategy", publishBody(row.strategy, name)), t("catalog.published", { name }));
+    await act(() => api.saveStrategy(saveBody(row.strategy, name)), t("catalog.published", { name }));
   };
 
   return (
@@ -113,19 +70,19 @@ export default function CatalogPage() {
           <label>
             {t("catalog.days")}{" "}
             <select data-testid="catalog-days" value={days} onChange={(e) => setDays(Number(e.target.value))}>
-              {[1, 3, 7, 30].map((d) => <option key={d} value={d}>{d}</option>)}
+              {PERIOD_DAYS.map((d) => <option key={d} value={d}>{d}</option>)}
             </select>
           </label>
           <label>
             {t("catalog.gales")}{" "}
             <select value={gales} onChange={(e) => setGales(Number(e.target.value))}>
-              {[0, 1, 2, 3].map((g) => <option key={g} value={g}>{g}</option>)}
+              {GALE_CHOICES.map((g) => <option key={g} value={g}>{g}</option>)}
             </select>
           </label>
           <label>
             {t("catalog.maxLength")}{" "}
             <select value={maxLength} onChange={(e) => setMaxLength(Number(e.target.value))}>
-              {[3, 5, 7, 9].map((n) => <option key={n} value={n}>{n}</option>)}
+              {LENGTH_CHOICES.map((n) => <option key={n} value={n}>{n}</option>)}
             </select>
           </label>
           <label>
@@ -168,10 +125,10 @@ export default function CatalogPage() {
                       {row.in_sample.expected_net === null ? "–" : formatSignedMoney(row.in_sample.expected_net, language)} /{" "}
                       {row.out_of_sample.expected_net === null ? "–" : formatSignedMoney(row.out_of_sample.expected_net, language)}
                     </td>
-                    <td>{p(row.in_sample.p_value)} ({p(row.in_sample.q_value)})</td>
+                    <td>{formatP(row.in_sample.p_value)} ({formatP(row.in_sample.q_value)})</td>
                     <td>{row.flagged ? t("catalog.beatChance") : row.significant_in_sample ? t("catalog.notReplicated") : t("catalog.chance")}</td>
                     <td>
-                      {publishable(row.strategy) ? (
+                      {savable(row.strategy) ? (
                         <span className="row-actions">
                           <input
                             aria-label={t("strategies.name")}

@@ -25,7 +25,7 @@ import {
   saveBody,
   savable,
   suggestedName,
-} from "./catalog";
+} from "../../../../shared/src/catalog";
 import { runCatalog, saveStrategy, type CatalogFigures, type CatalogReport, type CatalogRow } from "./catalogApi";
 import "./catalog.css";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMultiplier, stakeChoice } from "./copyApi";
+import { parseMultiplier, stakeChoice } from "./copy";
 
 describe("the follower's stake", () => {
   it("reads a multiplier typed with a comma or a dot", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { against, formatP, heat, saveBody, savable, suggestedName } from "./catalog";
-import type { CatalogRow, CatalogStrategy } from "./catalogApi";
+import type { CatalogRow, CatalogStrategy } from "./catalog";
 
 const MHI: CatalogStrategy = { kind: "quadrant", name: "MHI maioria", period: 5, offset: 0, candles: [2, 3, 4], pick: "majority" };
 const THREE: CatalogStrategy = { kind: "sequence", sequence: "-1,-1,1", operation: "put", mirror: true };

@@ -1,24 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { candleOf, cycleRange, entryMarks, levelTag, settlingCandle, toChartCandles, tradesOfCycle, zoneTime } from "./chart";
+import { tradeRow } from "./testTrades";
 import type { TradeRow } from "./trades";
 
-function trade(id: string, fields: Partial<TradeRow>): TradeRow {
-  return {
-    _id: id,
-    ativo: "EURUSD",
-    operacao: "call",
-    galeLevel: 0,
-    amount: 2,
-    payout: 87,
-    openPrice: 1.1,
-    closePrice: 1.2,
-    result: "win",
-    profit: 1.74,
-    status: "closed",
-    decidedAt: 1_717_419_659,
-    ...fields,
-  };
-}
+// Decided at a real instant: the chart's zones and minutes read it.
+const trade = (id: string, fields: Partial<TradeRow>): TradeRow => tradeRow(id, { decidedAt: 1_717_419_659, ...fields });
 
 describe("toChartCandles", () => {
   it("sorts, aligns to the minute, keeps one candle a minute (the later source wins) and skips broken ones", () => {

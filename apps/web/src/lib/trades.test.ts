@@ -1,23 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { filterBody, formatQuote, isoDay, nextSort, sortTrades, sumProfit, type TradeRow } from "./trades";
+import { filterBody, formatQuote, isoDay, nextSort, sortTrades, sumProfit } from "./trades";
+import { tradeRow } from "./testTrades";
 
-function row(id: string, fields: Partial<TradeRow>): TradeRow {
-  return {
-    _id: id,
-    ativo: "EURUSD",
-    operacao: "call",
-    galeLevel: 0,
-    amount: 2,
-    payout: 87,
-    openPrice: 1.1,
-    closePrice: 1.2,
-    result: "win",
-    profit: 1.74,
-    status: "closed",
-    decidedAt: 100,
-    ...fields,
-  };
-}
+const row = tradeRow;
 
 const rows = [
   row("a", { decidedAt: 100, profit: 1.74, ativo: "GBPUSD" }),

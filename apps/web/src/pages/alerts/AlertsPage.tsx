@@ -1,10 +1,4 @@
-import {
-  IonCard,
-  IonCardContent,
-  IonCardHeader,
-  IonCardSubtitle,
-  IonCardTitle,
-} from "@ionic/react";
+import { IonCard, IonCardContent, IonCardHeader, IonCardSubtitle, IonCardTitle } from "@ionic/react";
 import { IonRefresher, IonRefresherContent } from "../../components/ionic/later";
 import { useState } from "react";
 import { api, type Alert } from "../../api";

@@ -1,17 +1,11 @@
-import {
-  IonButton,
-  IonItem,
-  IonLabel,
-  IonList,
-  IonNote,
-  IonSpinner,
-} from "@ionic/react";
-import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
+import { IonItem, IonLabel, IonList, IonNote } from "@ionic/react";
+import { IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useState } from "react";
 import { ApiError, api, type Balances } from "../../api";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatMoney } from "../../lib/format";
+import { BusyButton, Form, FormError, TextField, useSubmit } from "../../lib/forms";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
@@ -23,32 +17,30 @@ export default function BrokerPage() {
   const { account, refresh, patch } = useAccount();
   const [email, setEmail] = useState(account?.iqEmail ?? "");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, setError, run } = useSubmit();
   const [balances, setBalances] = useState<Extract<Balances, { res: 1 }> | null>(null);
   if (!account) return null;
 
   async function connect() {
     if (!email.trim() || !password) return setError(t("login.fillBoth"));
-    setBusy(true);
-    setError("");
-    try {
-      const answer = await api.checkIq(email.trim(), password);
-      if (answer.res !== 1) {
-        setError(t("broker.refused"));
-        return;
-      }
-      setBalances(answer);
-      setPassword("");
-      toast(t("broker.saved"), "success");
-      await refresh();
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 400 && e.field === "password") setError(t("broker.refused"));
-      else if (e instanceof ApiError && (e.status === 503 || e.status === 504)) setError(t("broker.unavailable"));
-      else setError(describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        const answer = await api.checkIq(email.trim(), password);
+        if (answer.res !== 1) {
+          setError(t("broker.refused"));
+          return;
+        }
+        setBalances(answer);
+        setPassword("");
+        toast(t("broker.saved"), "success");
+        await refresh();
+      },
+      (e) => {
+        if (e instanceof ApiError && e.status === 400 && e.field === "password") return t("broker.refused");
+        if (e instanceof ApiError && (e.status === 503 || e.status === 504)) return t("broker.unavailable");
+        return null;
+      },
+    );
   }
 
   async function setType(type: "treinamento" | "real") {
@@ -72,41 +64,15 @@ export default function BrokerPage() {
           {account.iqConnected ? t("broker.connected") : t("broker.disconnected")}
         </strong>
       </p>
-      <form
-        className="stack"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void connect();
-        }}
-      >
-        <IonInput
-          label={t("broker.email")}
-          labelPlacement="floating"
-          fill="outline"
-          type="email"
-          name="iq-email"
-          value={email}
-          onIonInput={(e) => setEmail(String(e.detail.value ?? ""))}
-        />
-        <IonInput
-          label={t("broker.password")}
-          labelPlacement="floating"
-          fill="outline"
-          type="password"
-          name="iq-password"
-          value={password}
-          onIonInput={(e) => setPassword(String(e.detail.value ?? ""))}
-        />
+      <Form onSubmit={connect}>
+        <TextField label={t("broker.email")} type="email" name="iq-email" value={email} onText={setEmail} />
+        <TextField label={t("broker.password")} type="password" name="iq-password" value={password} onText={setPassword} />
         <IonNote>{t("broker.passwordNote")}</IonNote>
-        {error && (
-          <IonNote color="danger" role="alert">
-            {error}
-          </IonNote>
-        )}
-        <IonButton type="submit" expand="block" disabled={busy}>
-          {busy ? <IonSpinner name="dots" /> : t("broker.connect")}
-        </IonButton>
-      </form>
+        <FormError error={error} />
+        <BusyButton expand="block" busy={busy}>
+          {t("broker.connect")}
+        </BusyButton>
+      </Form>
 
       {account.iqConnected && (
         <IonList className="balances" data-testid="balances">

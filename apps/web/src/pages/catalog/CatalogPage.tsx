@@ -1,9 +1,4 @@
-import {
-  IonButton,
-  IonItem,
-  IonNote,
-  IonSpinner,
-} from "@ionic/react";
+import { IonButton, IonItem, IonNote, IonSpinner } from "@ionic/react";
 import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useEffect, useRef, useState } from "react";
 import { api, type Pair } from "../../api";
@@ -11,6 +6,7 @@ import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatDateTime, formatPercent, formatSignedMoney } from "../../lib/format";
+import { BusyButton, FormError, useSubmit } from "../../lib/forms";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
@@ -48,21 +44,14 @@ function Rate({ figures, breakEven }: { figures: CatalogFigures; breakEven: numb
 function SaveRow({ row, onSaved }: { row: CatalogRow; onSaved: (name: string) => void }) {
   const { t } = useI18n();
   const [name, setName] = useState(suggestedName(row));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, setError, run } = useSubmit();
   async function save() {
     if (name.trim().length < 3) return setError(t("strategy.nameShort"));
-    setBusy(true);
-    setError("");
-    try {
+    await run(async () => {
       const answer = await saveStrategy(saveBody(row.strategy, name));
       if (answer.res === 1) onSaved(name.trim());
       else setError(t("strategy.nameTaken"));
-    } catch (e) {
-      setError(describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <div className="cat-save" data-testid="catalog-save-form">
@@ -76,14 +65,10 @@ function SaveRow({ row, onSaved }: { row: CatalogRow; onSaved: (name: string) =>
           onIonInput={(e) => setName(String(e.detail.value ?? ""))}
         />
       </IonItem>
-      <IonButton size="small" onClick={() => void save()} disabled={busy} data-testid="catalog-save-confirm">
-        {busy ? <IonSpinner name="dots" /> : t("common.save")}
-      </IonButton>
-      {error && (
-        <IonNote color="danger" role="alert">
-          {error}
-        </IonNote>
-      )}
+      <BusyButton type="button" size="small" onClick={() => void save()} busy={busy} data-testid="catalog-save-confirm">
+        {t("common.save")}
+      </BusyButton>
+      <FormError error={error} />
     </div>
   );
 }

@@ -2,16 +2,7 @@
 // copy (with a stake multiplier or a fixed stake), and their own opt-in to be copied.
 // The server (api/routes/copy.py) decides; the bot copies only in copy mode.
 
-import {
-  IonBadge,
-  IonButton,
-  IonItem,
-  IonLabel,
-  IonList,
-  IonListHeader,
-  IonNote,
-  IonSpinner,
-} from "@ionic/react";
+import { IonBadge, IonButton, IonItem, IonLabel, IonList, IonListHeader, IonNote, IonSpinner } from "@ionic/react";
 import { IonInput, IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
 import { useCallback, useEffect, useState } from "react";
 import { api } from "../../api";

@@ -1,11 +1,4 @@
-import {
-  IonButton,
-  IonContent,
-  IonNote,
-  IonPage,
-  IonSpinner,
-} from "@ionic/react";
-import { IonInput } from "../../components/ionic/later";
+import { IonButton, IonContent, IonPage } from "@ionic/react";
 import { useEffect, useState } from "react";
 import { useHistory } from "react-router-dom";
 import { ApiError, api, getToken, setToken } from "../../api";
@@ -13,21 +6,18 @@ import LanguageSwitch from "../../components/LanguageSwitch";
 import Logo from "../../components/Logo";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatDateTime } from "../../lib/format";
-import { describeError } from "../../session/errors";
+import { Form, FormError, MIN_PASSWORD, BusyButton, TextField, useSubmit } from "../../lib/forms";
 import { useToast } from "../../session/useToast";
 import ResetPasswordForm from "./ResetPasswordForm";
 
 type View = "login" | "code" | "register" | "forgot";
-
-const MIN_PASSWORD = 8;
 
 export default function LoginPage() {
   const { t, language } = useI18n();
   const history = useHistory();
   const toast = useToast();
   const [view, setView] = useState<View>("login");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, setError, run } = useSubmit();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
@@ -53,18 +43,6 @@ export default function LoginPage() {
     // the original recorded the last manual login; without any third-party IP lookup
     api.set("lastLogin", { time: formatDateTime(Date.now() / 1000, language) }).catch(() => undefined);
     history.replace("/home");
-  }
-
-  async function run(action: () => Promise<void>) {
-    setBusy(true);
-    setError("");
-    try {
-      await action();
-    } catch (e) {
-      setError(describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
   }
 
   const submitLogin = () =>
@@ -111,44 +89,23 @@ export default function LoginPage() {
         </div>
         <div className="login-card">
           {view === "login" && (
-            <form
-              className="stack"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void submitLogin();
-              }}
-            >
-              <IonInput
-                label={t("login.email")}
-                labelPlacement="floating"
-                fill="outline"
-                type="email"
-                autocomplete="email"
-                name="email"
-                value={email}
-                onIonInput={(e) => setEmail(String(e.detail.value ?? ""))}
-              />
-              <IonInput
+            <Form onSubmit={submitLogin}>
+              <TextField label={t("login.email")} type="email" autocomplete="email" name="email" value={email} onText={setEmail} />
+              <TextField
                 label={t("login.password")}
-                labelPlacement="floating"
-                fill="outline"
                 type="password"
                 autocomplete="current-password"
                 name="password"
                 value={password}
-                onIonInput={(e) => setPassword(String(e.detail.value ?? ""))}
+                onText={setPassword}
                 onKeyDown={(e) => {
                   if (e.key === "Enter") void submitLogin();
                 }}
               />
-              {error && (
-                <IonNote color="danger" role="alert">
-                  {error}
-                </IonNote>
-              )}
-              <IonButton type="submit" expand="block" disabled={busy}>
-                {busy ? <IonSpinner name="dots" /> : t("login.submit")}
-              </IonButton>
+              <FormError error={error} />
+              <BusyButton expand="block" busy={busy}>
+                {t("login.submit")}
+              </BusyButton>
               <div className="buttons">
                 <IonButton fill="clear" size="small" onClick={() => go("forgot")}>
                   {t("login.forgot")}
@@ -157,94 +114,44 @@ export default function LoginPage() {
                   {t("login.haveCode")}
                 </IonButton>
               </div>
-            </form>
+            </Form>
           )}
 
           {view === "code" && (
-            <form
-              className="stack"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void submitCode();
-              }}
-            >
+            <Form onSubmit={submitCode}>
               <p>{t("login.codeIntro")}</p>
-              <IonInput
-                label={t("login.code")}
-                labelPlacement="floating"
-                fill="outline"
-                name="code"
-                value={code}
-                onIonInput={(e) => setCode(String(e.detail.value ?? ""))}
-              />
-              {error && (
-                <IonNote color="danger" role="alert">
-                  {error}
-                </IonNote>
-              )}
+              <TextField label={t("login.code")} name="code" value={code} onText={setCode} />
+              <FormError error={error} />
               <div className="buttons">
                 <IonButton fill="clear" onClick={() => go("login")}>
                   {t("common.back")}
                 </IonButton>
-                <IonButton type="submit" disabled={busy}>
-                  {busy ? <IonSpinner name="dots" /> : t("login.validate")}
-                </IonButton>
+                <BusyButton busy={busy}>{t("login.validate")}</BusyButton>
               </div>
-            </form>
+            </Form>
           )}
 
           {view === "register" && (
-            <form
-              className="stack"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void submitRegister();
-              }}
-            >
-              <IonInput
-                label={t("login.fullName")}
-                labelPlacement="floating"
-                fill="outline"
-                autocomplete="name"
-                name="name"
-                value={name}
-                onIonInput={(e) => setName(String(e.detail.value ?? ""))}
-              />
-              <IonInput
-                label={t("login.email")}
-                labelPlacement="floating"
-                fill="outline"
-                type="email"
-                autocomplete="email"
-                name="email"
-                value={email}
-                onIonInput={(e) => setEmail(String(e.detail.value ?? ""))}
-              />
-              <IonInput
+            <Form onSubmit={submitRegister}>
+              <TextField label={t("login.fullName")} autocomplete="name" name="name" value={name} onText={setName} />
+              <TextField label={t("login.email")} type="email" autocomplete="email" name="email" value={email} onText={setEmail} />
+              <TextField
                 label={t("login.password")}
-                labelPlacement="floating"
-                fill="outline"
                 type="password"
                 autocomplete="new-password"
                 name="password"
                 helperText={t("password.tooShort", { n: MIN_PASSWORD })}
                 value={password}
-                onIonInput={(e) => setPassword(String(e.detail.value ?? ""))}
+                onText={setPassword}
               />
-              {error && (
-                <IonNote color="danger" role="alert">
-                  {error}
-                </IonNote>
-              )}
+              <FormError error={error} />
               <div className="buttons">
                 <IonButton fill="clear" onClick={() => go("login")}>
                   {t("common.cancel")}
                 </IonButton>
-                <IonButton type="submit" disabled={busy}>
-                  {busy ? <IonSpinner name="dots" /> : t("login.register")}
-                </IonButton>
+                <BusyButton busy={busy}>{t("login.register")}</BusyButton>
               </div>
-            </form>
+            </Form>
           )}
 
           {view === "forgot" && (

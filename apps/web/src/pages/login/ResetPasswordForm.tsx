@@ -1,15 +1,8 @@
-import {
-  IonButton,
-  IonNote,
-  IonSpinner,
-} from "@ionic/react";
-import { IonInput } from "../../components/ionic/later";
+import { IonButton } from "@ionic/react";
 import { useState } from "react";
 import { ApiError, api } from "../../api";
 import { useI18n } from "../../i18n/I18nProvider";
-import { describeError } from "../../session/errors";
-
-const MIN_PASSWORD = 8;
+import { Form, FormError, MIN_PASSWORD, BusyButton, TextField, useSubmit } from "../../lib/forms";
 
 interface Props {
   email?: string; // known (Settings): the email step is skipped
@@ -25,106 +18,51 @@ export default function ResetPasswordForm({ email: knownEmail, onDone, onCancel 
   const [code, setCode] = useState("");
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, setError, run } = useSubmit();
 
   async function send() {
     if (!email.trim()) return setError(t("login.emailRequired"));
-    setBusy(true);
-    setError("");
-    try {
+    await run(async () => {
       await api.requestPasswordReset(email.trim());
       setSent(true);
-    } catch (e) {
-      setError(describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function reset() {
     if (!code.trim()) return setError(t("reset.codeRequired"));
     if (password.length < MIN_PASSWORD) return setError(t("password.tooShort", { n: MIN_PASSWORD }));
     if (password !== confirm) return setError(t("password.mismatch"));
-    setBusy(true);
-    setError("");
-    try {
-      await api.resetPassword(email.trim(), code.trim(), password);
-      onDone();
-    } catch (e) {
-      setError(e instanceof ApiError && e.field === "code" ? t("reset.badCode") : describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        await api.resetPassword(email.trim(), code.trim(), password);
+        onDone();
+      },
+      (e) => (e instanceof ApiError && e.field === "code" ? t("reset.badCode") : null),
+    );
   }
 
   return (
-    <form
-      className="stack"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void (sent ? reset() : send());
-      }}
-    >
+    <Form onSubmit={() => (sent ? reset() : send())}>
       {!sent ? (
         <>
           <p>{t("reset.intro")}</p>
-          {!knownEmail && (
-            <IonInput
-              label={t("login.email")}
-              labelPlacement="floating"
-              fill="outline"
-              type="email"
-              autocomplete="email"
-              value={email}
-              onIonInput={(e) => setEmail(String(e.detail.value ?? ""))}
-            />
-          )}
+          {!knownEmail && <TextField label={t("login.email")} type="email" autocomplete="email" value={email} onText={setEmail} />}
         </>
       ) : (
         <>
           <p>{t("reset.sent", { email: email.trim() })}</p>
-          <IonInput
-            label={t("reset.code")}
-            labelPlacement="floating"
-            fill="outline"
-            maxlength={12}
-            value={code}
-            onIonInput={(e) => setCode(String(e.detail.value ?? ""))}
-          />
-          <IonInput
-            label={t("password.new")}
-            labelPlacement="floating"
-            fill="outline"
-            type="password"
-            autocomplete="new-password"
-            value={password}
-            onIonInput={(e) => setPassword(String(e.detail.value ?? ""))}
-          />
-          <IonInput
-            label={t("password.confirm")}
-            labelPlacement="floating"
-            fill="outline"
-            type="password"
-            autocomplete="new-password"
-            value={confirm}
-            onIonInput={(e) => setConfirm(String(e.detail.value ?? ""))}
-          />
+          <TextField label={t("reset.code")} maxlength={12} value={code} onText={setCode} />
+          <TextField label={t("password.new")} type="password" autocomplete="new-password" value={password} onText={setPassword} />
+          <TextField label={t("password.confirm")} type="password" autocomplete="new-password" value={confirm} onText={setConfirm} />
         </>
       )}
-      {error && (
-        <IonNote color="danger" role="alert">
-          {error}
-        </IonNote>
-      )}
+      <FormError error={error} />
       <div className="buttons">
         <IonButton fill="clear" onClick={onCancel} disabled={busy}>
           {t("common.back")}
         </IonButton>
-        <IonButton type="submit" disabled={busy}>
-          {busy ? <IonSpinner name="dots" /> : sent ? t("reset.submit") : t("reset.send")}
-        </IonButton>
+        <BusyButton busy={busy}>{sent ? t("reset.submit") : t("reset.send")}</BusyButton>
       </div>
-    </form>
+    </Form>
   );
 }

@@ -1,8 +1,4 @@
-import {
-  IonItem,
-  IonLabel,
-  IonList,
-} from "@ionic/react";
+import { IonItem, IonLabel, IonList } from "@ionic/react";
 import { IonRefresher, IonRefresherContent } from "../../components/ionic/later";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../../api";

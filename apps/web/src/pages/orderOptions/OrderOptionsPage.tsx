@@ -1,14 +1,4 @@
-import {
-  IonButton,
-  IonItem,
-  IonLabel,
-  IonList,
-  IonListHeader,
-  IonNote,
-  IonRadio,
-  IonRadioGroup,
-  IonSpinner,
-} from "@ionic/react";
+import { IonButton, IonItem, IonLabel, IonList, IonListHeader, IonNote, IonRadio, IonRadioGroup, IonSpinner } from "@ionic/react";
 import { IonInput, IonToggle } from "../../components/ionic/later";
 import { useState } from "react";
 import { api, type MoneySettings } from "../../api";

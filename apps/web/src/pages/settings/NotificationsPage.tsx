@@ -2,15 +2,7 @@
 // event switches and message language, webhooks, and a test button for each.
 // The server (api/routes/notifications.py) holds everything; this page only shows it.
 
-import {
-  IonButton,
-  IonItem,
-  IonLabel,
-  IonList,
-  IonListHeader,
-  IonNote,
-  IonSpinner,
-} from "@ionic/react";
+import { IonButton, IonItem, IonLabel, IonList, IonListHeader, IonNote, IonSpinner } from "@ionic/react";
 import { IonInput, IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
 import { useCallback, useEffect, useState } from "react";
 import { call } from "../../api/client";

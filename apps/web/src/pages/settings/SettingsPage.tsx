@@ -6,7 +6,6 @@ import {
   IonLabel,
   IonList,
   IonListHeader,
-  IonNote,
   IonRadio,
   IonRadioGroup,
   IonSpinner,
@@ -20,6 +19,7 @@ import PageFrame from "../../components/PageFrame";
 import SafeHtml from "../../components/SafeHtml";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
+import { BusyButton, Form, FormError, MIN_PASSWORD, TextField, useSubmit } from "../../lib/forms";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useFieldSaver } from "../../session/useFieldSaver";
@@ -28,8 +28,6 @@ import ResetPasswordForm from "../login/ResetPasswordForm";
 import { useHistory } from "react-router-dom";
 
 type Panel = "account" | "password" | "forgot" | "glimpse" | "alerts" | "terms" | "language" | null;
-
-const MIN_PASSWORD = 8;
 
 const ALERT_SWITCHES: { key: Exclude<keyof AlertSettings, "useAlerts">; label: MessageKey }[] = [
   { key: "glimpseStart", label: "settings.alertStart" },
@@ -96,64 +94,40 @@ function PasswordPanel({ onForgot, onDone }: { onForgot: () => void; onDone: () 
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [confirm, setConfirm] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, setError, run } = useSubmit();
 
   async function change() {
     if (!current) return setError(t("settings.currentRequired"));
     if (next.length < MIN_PASSWORD) return setError(t("password.tooShort", { n: MIN_PASSWORD }));
     if (next !== confirm) return setError(t("password.mismatch"));
-    setBusy(true);
-    setError("");
-    try {
-      const answer = await api.changePassword(current, next);
-      setToken(answer.token); // the other sessions ended; this one continues with a new token
-      toast(t("settings.passwordChanged"), "success");
-      onDone();
-    } catch (e) {
-      setError(e instanceof ApiError && e.field === "currentPassword" ? t("settings.currentWrong") : describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        const answer = await api.changePassword(current, next);
+        setToken(answer.token); // the other sessions ended; this one continues with a new token
+        toast(t("settings.passwordChanged"), "success");
+        onDone();
+      },
+      (e) => (e instanceof ApiError && e.field === "currentPassword" ? t("settings.currentWrong") : null),
+    );
   }
 
   const input = (label: MessageKey, value: string, set: (v: string) => void, name: string) => (
-    <IonInput
-      label={t(label)}
-      labelPlacement="floating"
-      fill="outline"
-      type="password"
-      name={name}
-      value={value}
-      onIonInput={(e) => set(String(e.detail.value ?? ""))}
-    />
+    <TextField label={t(label)} type="password" name={name} value={value} onText={set} />
   );
 
   return (
-    <form
-      className="stack ion-padding"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void change();
-      }}
-    >
+    <Form className="stack ion-padding" onSubmit={change}>
       {input("password.current", current, setCurrent, "current-password")}
       {input("password.new", next, setNext, "new-password")}
       {input("password.confirm", confirm, setConfirm, "confirm-password")}
-      {error && (
-        <IonNote color="danger" role="alert">
-          {error}
-        </IonNote>
-      )}
+      <FormError error={error} />
       <div className="buttons">
         <IonButton fill="clear" onClick={onForgot}>
           {t("login.forgot")}
         </IonButton>
-        <IonButton type="submit" disabled={busy}>
-          {busy ? <IonSpinner name="dots" /> : t("settings.changePassword")}
-        </IonButton>
+        <BusyButton busy={busy}>{t("settings.changePassword")}</BusyButton>
       </div>
-    </form>
+    </Form>
   );
 }
 

@@ -1,6 +1,4 @@
-import {
-  IonNote,
-} from "@ionic/react";
+import { IonNote } from "@ionic/react";
 import { IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useEffect, useState } from "react";
 import { ApiError, api, type BacktestReport, type MoneySettings } from "../../api";

@@ -1,17 +1,11 @@
-import {
-  IonButton,
-  IonCheckbox,
-  IonIcon,
-  IonItem,
-  IonNote,
-  IonSpinner,
-} from "@ionic/react";
+import { IonButton, IonCheckbox, IonIcon, IonItem, IonNote } from "@ionic/react";
 import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { addOutline, arrowDownOutline, arrowUpOutline, removeOutline, swapVerticalOutline } from "ionicons/icons";
 import { useState } from "react";
 import { api } from "../../api";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
+import { BusyButton, FormError, useSubmit } from "../../lib/forms";
 import {
   MAX_CANDLES,
   MAX_NAME_LENGTH,
@@ -25,7 +19,6 @@ import {
   type Colour,
   type StrategyDraft,
 } from "../../lib/candles";
-import { describeError } from "../../session/errors";
 import BacktestView from "./BacktestView";
 import CandleRow from "./CandleRow";
 import { QUADRANT_PRESETS, presetOf, ruleOf, ruleParams, saveQuadrant, type QuadrantRuleDoc } from "./quadrants";
@@ -56,8 +49,7 @@ export default function StrategyEditor({ initial, editing, gales, initialQuadran
   const [quadrant, setQuadrant] = useState<QuadrantRuleDoc>(initialQuadrant ?? ruleOf(QUADRANT_PRESETS[0]));
   const [selected, setSelected] = useState<number | null>(null);
   const [testing, setTesting] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, error, setError, run } = useSubmit();
 
   const update = (changes: Partial<StrategyDraft>) => {
     setDraft((d) => ({ ...d, ...changes }));
@@ -71,9 +63,7 @@ export default function StrategyEditor({ initial, editing, gales, initialQuadran
   async function save() {
     const problem = nameProblem(draft.name);
     if (problem) return setError(t(NAME_PROBLEMS[problem]));
-    setBusy(true);
-    setError("");
-    try {
+    await run(async () => {
       const body = strategyBody(draft);
       const answer =
         kind === "quadrant"
@@ -83,11 +73,7 @@ export default function StrategyEditor({ initial, editing, gales, initialQuadran
             : await api.createStrategy(body);
       if (answer.res === 1) onSaved(body.name);
       else setError(editing ? t("strategy.notFound") : t("strategy.nameTaken"));
-    } catch (e) {
-      setError(describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -211,11 +197,7 @@ export default function StrategyEditor({ initial, editing, gales, initialQuadran
         </>
       )}
 
-      {error && (
-        <IonNote color="danger" role="alert">
-          {error}
-        </IonNote>
-      )}
+      <FormError error={error} />
       <div className="buttons">
         <IonButton fill="clear" onClick={onCancel}>
           {t("common.cancel")}
@@ -225,9 +207,9 @@ export default function StrategyEditor({ initial, editing, gales, initialQuadran
             {t("strategy.test")}
           </IonButton>
         )}
-        <IonButton onClick={() => void save()} disabled={busy} data-testid="save-strategy">
-          {busy ? <IonSpinner name="dots" /> : t("common.save")}
-        </IonButton>
+        <BusyButton type="button" onClick={() => void save()} busy={busy} data-testid="save-strategy">
+          {t("common.save")}
+        </BusyButton>
       </div>
       {kind === "quadrant" && <IonNote>{t("strategy.quadrantNoTest")}</IonNote>}
       {testing && kind === "sequence" && (

@@ -1,0 +1,81 @@
+// The pieces every form of the app is made of (login, registration, password reset and change,
+// broker credentials, strategy editor), so that they look and behave alike: outlined floating
+// inputs, one error line read out to screen readers, a submit button that spins while busy.
+
+import { IonButton, IonNote, IonSpinner } from "@ionic/react";
+import { useCallback, useState, type ComponentProps, type ReactNode } from "react";
+import { IonInput } from "../components/ionic/later";
+import { useI18n } from "../i18n/I18nProvider";
+import { describeError } from "../session/errors";
+
+/** The server's minimum (api/schemas), checked here first so the trader is told before a round trip. */
+export const MIN_PASSWORD = 8;
+
+type InputProps = Omit<ComponentProps<typeof IonInput>, "onIonInput" | "labelPlacement" | "fill">;
+
+/** An outlined input with a floating label; `onText` gets the text as typed. */
+export function TextField({ onText, ...props }: InputProps & { onText: (text: string) => void }) {
+  return (
+    <IonInput labelPlacement="floating" fill="outline" {...props} onIonInput={(e) => onText(String(e.detail.value ?? ""))} />
+  );
+}
+
+/** The form's error, announced as an alert; nothing when there is none. */
+export function FormError({ error }: { error: string }) {
+  if (!error) return null;
+  return (
+    <IonNote color="danger" role="alert">
+      {error}
+    </IonNote>
+  );
+}
+
+/** A button (a form's submit unless `type` says otherwise): disabled, with a spinner in place of its label, while busy. */
+export function BusyButton({ busy, children, ...props }: ComponentProps<typeof IonButton> & { busy: boolean }) {
+  return (
+    <IonButton type="submit" {...props} disabled={busy}>
+      {busy ? <IonSpinner name="dots" /> : children}
+    </IonButton>
+  );
+}
+
+/** A form that submits through `onSubmit` (Enter included) instead of reloading the page. */
+export function Form({ onSubmit, className = "stack", children }: { onSubmit: () => unknown; className?: string; children: ReactNode }) {
+  return (
+    <form
+      className={className}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}
+
+/**
+ * A form's busy flag and error line, and `run`, which sends one request with them: busy while it
+ * runs, the error cleared before and set from what it throws after. `known` names the errors the
+ * form words itself (a wrong code, a refused password); the rest read as describeError has them.
+ */
+export function useSubmit() {
+  const { t } = useI18n();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const run = useCallback(
+    async (action: () => Promise<unknown>, known?: (e: unknown) => string | null) => {
+      setBusy(true);
+      setError("");
+      try {
+        await action();
+      } catch (e) {
+        setError(known?.(e) ?? describeError(e, t));
+      } finally {
+        setBusy(false);
+      }
+    },
+    [t],
+  );
+  return { busy, error, setError, run };
+}

@@ -8,14 +8,15 @@ exists, so logout and a password change revoke it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import g, request
+from flask import current_app, g, request
 
 from api.context import ctx
 from api.errors import forbidden, unauthorized
@@ -45,6 +46,75 @@ def _presented_token(data: dict) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
+class KnownTokens:
+    """Tokens this process has already read, so that a request does not verify the same signature
+    again and, where the sessions live in this process, does not look the same session up again
+    (together about half of what authenticating cost, bench/api.py's getUser).
+
+    A signature, once verified, stays valid: only the expiry is checked again, against the clock,
+    on every request. A session can end at any time, so a token is remembered as live only where
+    every end of a session goes through this object: the embedded store, which lives in this
+    process and whose sessions end only through `close_session` and `close_all_sessions` (and by
+    expiring, which the token's own expiry covers: they are the same instant). With a real
+    MongoDB, another worker may end a session, so every request asks the database, as before.
+    The account is always read from the database: a blocked or deleted account, or a new balance,
+    is seen at once.
+    """
+
+    # Past it the table starts again (a bound on memory, not a policy: a forgotten token is read again).
+    MAX_ENTRIES = 20_000
+
+    def __init__(self, sessions_here: bool) -> None:
+        self.sessions_here = sessions_here
+        self._claims: dict[str, security.TokenClaims] = {}
+        self._live: dict[str, security.TokenClaims] = {}
+        self._lock = threading.Lock()
+        # Moves on every session end: a lookup that raced with one is not remembered as live.
+        self._generation = 0
+
+    def claims(self, secret_key: str, token: str, now: float) -> security.TokenClaims:
+        """The token's claims, or TokenError (forged, malformed or expired)."""
+        known = self._claims.get(token)
+        if known is None:
+            known = security.read_token(secret_key, token, now)
+            with self._lock:
+                if len(self._claims) >= self.MAX_ENTRIES:
+                    self._claims = {}
+                self._claims[token] = known
+        elif known.expires <= now:
+            raise security.TokenError("token expired")
+        return known
+
+    def is_live(self, token: str) -> bool:
+        return token in self._live
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def mark_live(self, token: str, claims: security.TokenClaims, generation: int) -> None:
+        """`token`'s session was found by a lookup that started at `generation`."""
+        if not self.sessions_here:
+            return
+        with self._lock:
+            if generation != self._generation:
+                return  # a session ended meanwhile, maybe this one: the next request looks again
+            if len(self._live) >= self.MAX_ENTRIES:
+                self._live = {}
+            self._live[token] = claims
+
+    def forget(self, ended: Callable[[security.TokenClaims], bool]) -> None:
+        """Called after sessions were deleted: no token of theirs is live any more."""
+        with self._lock:
+            self._generation += 1
+            self._live = {t: claims for t, claims in self._live.items() if not ended(claims)}
+
+
+def known_tokens() -> KnownTokens:
+    tokens: KnownTokens = current_app.extensions["glimpse_tokens"]
+    return tokens
+
+
 def authenticate(access: tuple[str, ...], data: dict) -> Principal:
     """Sets `g.principal` for a caller allowed by `access`, or raises 401/403."""
     token = _presented_token(data)
@@ -54,19 +124,23 @@ def authenticate(access: tuple[str, ...], data: dict) -> Principal:
     if "service" in access and security.constant_time_equal(token, c.config.service_token.get_secret_value()):
         g.principal = Principal("service", None, {}, None)
         return g.principal
+    known = known_tokens()
     try:
-        claims = security.read_token(c.config.secret_key.get_secret_value(), token, c.clock.now())
+        claims = known.claims(c.config.secret_key.get_secret_value(), token, c.clock.now())
     except security.TokenError as exc:
         raise unauthorized(str(exc)) from None
-    session = c.db[names.SESSIONS].find_one({"_id": claims.session})
-    if session is None or session.get("user") != claims.subject or session.get("kind") != claims.kind:
-        raise unauthorized("session ended: log in again")
+    if not known.is_live(token):
+        generation = known.generation
+        session = c.collection(names.SESSIONS).find_one({"_id": claims.session})
+        if session is None or session.get("user") != claims.subject or session.get("kind") != claims.kind:
+            raise unauthorized("session ended: log in again")
+        known.mark_live(token, claims, generation)
     collection = names.ACCOUNTS if claims.kind == "user" else names.MANAGER_ACCOUNTS
     try:
         oid = ObjectId(claims.subject)
     except InvalidId:
         raise unauthorized("invalid token") from None
-    doc = c.db[collection].find_one({"_id": oid})
+    doc = c.collection(collection).find_one({"_id": oid})
     if doc is None:
         raise unauthorized("account no longer exists")
     if claims.kind not in access:
@@ -106,10 +180,13 @@ def open_session(kind: str, subject: ObjectId) -> str:
 
 def close_session(session_id: str) -> None:
     ctx().db[names.SESSIONS].delete_one({"_id": session_id})
+    known_tokens().forget(lambda claims: claims.session == session_id)
 
 
 def close_all_sessions(kind: str, subject: ObjectId) -> None:
     ctx().db[names.SESSIONS].delete_many({"user": str(subject), "kind": kind})
+    owner = str(subject)
+    known_tokens().forget(lambda claims: claims.subject == owner and claims.kind == kind)
 
 
 def client_address(peer: str, forwarded_for: str, trusted: Sequence[IPv4Network | IPv6Network]) -> str:

@@ -142,8 +142,10 @@ def _failed(response: Response) -> bool:
 
 
 def mark_login_failed() -> None:
-    """The login being answered failed: its counters are charged when the response leaves."""
+    """The login being answered failed: its counters are charged when the response leaves, and
+    the metrics count it (api.metrics_route)."""
     g.login_failed = True
+    request.environ["glimpse.login_failed"] = True
 
 
 def forget_login_failures() -> None:

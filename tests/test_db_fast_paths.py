@@ -1,0 +1,114 @@
+"""The embedded store's fast paths answer exactly as mongomock's own scans (issue 14).
+
+The unique check by a value map (instead of a query per write) and the
+set-based `$in` must refuse the same duplicates, roll back the same writes
+and match the same documents as the code they replace.
+"""
+
+from __future__ import annotations
+
+import pymongo
+import pytest
+from bson import ObjectId
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glimpse.store import db as names
+from glimpse.store.db import ensure_indexes, new_embedded_database
+
+
+@pytest.fixture
+def servers():
+    db = new_embedded_database("FastPaths")
+    ensure_indexes(db)
+    collection = db[names.SERVERS]
+    collection.insert_many([{"name": f"s{i}", "incarnation": "a", "uptime": 0} for i in range(20)])
+    return collection
+
+
+def test_a_duplicate_insert_is_refused_and_leaves_nothing(servers):
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        servers.insert_one({"name": "s3", "incarnation": "b"})
+    assert servers.count_documents({"name": "s3"}) == 1
+    assert servers.count_documents({"incarnation": "b"}) == 0
+
+
+def test_an_update_onto_a_taken_value_is_refused_and_rolled_back(servers):
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        servers.update_one({"name": "s4"}, {"$set": {"name": "s5", "uptime": 9}})
+    assert servers.find_one({"name": "s4"}, {"_id": 0}) == {"name": "s4", "incarnation": "a", "uptime": 0}
+    # The rolled-back document still holds its value: taking it again is refused too.
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        servers.insert_one({"name": "s4"})
+
+
+def test_a_value_given_up_can_be_taken(servers):
+    servers.update_one({"name": "s1"}, {"$set": {"name": "renamed"}})
+    servers.insert_one({"name": "s1"})  # s1 is free now
+    servers.delete_one({"name": "s2"})
+    servers.insert_one({"name": "s2"})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        servers.insert_one({"name": "renamed"})
+    servers.drop()
+    ensure_indexes(servers.database)
+    servers.insert_one({"name": "renamed"})  # a dropped collection holds nothing
+    assert servers.count_documents({}) == 1
+
+
+def test_an_upsert_onto_a_taken_value_is_refused(servers):
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        servers.update_one({"incarnation": "zzz"}, {"$set": {"name": "s7"}}, upsert=True)
+    assert servers.count_documents({"name": "s7"}) == 1
+
+
+def test_many_writes_that_leave_the_unique_field_alone_pass(servers):
+    result = servers.update_many({"incarnation": "a"}, {"$set": {"uptime": 5}})
+    assert result.modified_count == 20
+    assert servers.count_documents({"uptime": 5}) == 20
+
+
+def test_object_ids_and_strings_are_checked_apart():
+    db = new_embedded_database("FastPathsIds")
+    ensure_indexes(db)
+    code = ObjectId()
+    db[names.CODES].insert_one({"code": code})
+    db[names.CODES].insert_one({"code": str(code)})  # a string is not the ObjectId
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        db[names.CODES].insert_one({"code": code})
+    db[names.CODES].insert_one({"code": 7})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        db[names.CODES].insert_one({"code": 7})
+
+
+VALUES = st.one_of(
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.sampled_from([ObjectId("0" * 23 + str(i)) for i in range(4)]),
+    st.integers(0, 3),
+    st.none(),
+    st.lists(st.sampled_from(["a", "b"]), max_size=2),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(stored=st.lists(VALUES, max_size=25), wanted=st.lists(VALUES, min_size=0, max_size=20))
+def test_in_matches_what_a_plain_comparison_matches(stored, wanted):
+    db = new_embedded_database("FastIn")
+    collection = db["Things"]
+    if stored:
+        collection.insert_many([{"i": i, "v": v} for i, v in enumerate(stored)])
+    found = {doc["i"] for doc in collection.find({"v": {"$in": wanted}})}
+    # mongomock's rule: any of the document's values (its elements, for a list) is in the list.
+    expected = {
+        i for i, v in enumerate(stored) if any(e in wanted for e in (v if isinstance(v, list) else [v]))
+    }
+    assert found == expected
+
+
+def test_in_sees_a_list_changed_between_two_queries():
+    db = new_embedded_database("FastInChanged")
+    collection = db["Things"]
+    collection.insert_many([{"v": f"x{i}"} for i in range(30)])
+    wanted = [f"x{i}" for i in range(10)]
+    assert collection.count_documents({"v": {"$in": wanted}}) == 10
+    wanted[0] = "nothing"  # the same list object, changed in place
+    assert collection.count_documents({"v": {"$in": wanted}}) == 9

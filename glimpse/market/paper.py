@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,8 +79,10 @@ from glimpse.runtime.security import hash_password, verify_password
 from glimpse.store.accounts import normalize_email
 from glimpse.store.db import ACTIVES_SCHEDULE, PAPER_BALANCES
 
-# How long (wall seconds) a broker reuses the ActivesSchedule it read.
+# How long (wall seconds) the brokers of a process reuse the ActivesSchedule they read.
 SCHEDULE_CACHE_WALL_SECONDS = 5.0
+# How many databases' schedules a process keeps (tests open one database each).
+SCHEDULE_CACHE_DATABASES = 8
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,46 @@ def _database_errors(what: str, order_may_exist: bool = False) -> Iterator[None]
         ) from exc
 
 
+class _SharedSchedules:
+    """The ActivesSchedule of each database, read once per SCHEDULE_CACHE_WALL_SECONDS by a process.
+
+    Every session of a server pool has a broker of its own, and they all buy at the same decision
+    instant: with a cache per broker, each of them re-read the whole collection under the embedded
+    store's lock at every decision (most of a paper order's CPU). The documents are handed out
+    as they were read and never changed by the brokers, so one copy serves every thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: dict[Any, tuple[float, dict[str, dict]]] = {}
+
+    def get(self, collection: Any) -> dict[str, dict]:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._read.get(collection)
+        if cached is not None and 0 <= now - cached[0] <= SCHEDULE_CACHE_WALL_SECONDS:
+            return cached[1]
+        # Read outside this lock: a slow database must not hold up the brokers of other databases.
+        with _database_errors("reading ActivesSchedule"):
+            docs = {doc["ativo"]: doc for doc in collection.find({}, {"_id": 0})}
+        if not docs:
+            return docs  # not seeded yet, most likely: the next buy asks again
+        with self._lock:
+            self._read.pop(collection, None)
+            self._read[collection] = (now, docs)
+            while len(self._read) > SCHEDULE_CACHE_DATABASES:
+                del self._read[next(iter(self._read))]
+        return docs
+
+    def forget(self) -> None:
+        """Read every schedule again on next use (after a change that must be seen at once)."""
+        with self._lock:
+            self._read.clear()
+
+
+SCHEDULES = _SharedSchedules()
+
+
 class PaperBroker(Broker):
     def __init__(
         self,
@@ -143,7 +186,6 @@ class PaperBroker(Broker):
         self._mode = "PRACTICE"
         self._connected = False
         self._streams: dict[str, int] = {}
-        self._schedule_cache: tuple[float, dict[str, dict]] | None = None
 
     @property
     def market(self) -> PaperMarket:
@@ -214,12 +256,7 @@ class PaperBroker(Broker):
 
     def _schedule(self, pair: str | None = None) -> dict[str, dict]:
         # The weekly windows change rarely; a buy should not wait on reading them again.
-        now = time.monotonic()
-        if self._schedule_cache is None or now - self._schedule_cache[0] > SCHEDULE_CACHE_WALL_SECONDS:
-            with _database_errors("reading ActivesSchedule"):
-                docs = {doc["ativo"]: doc for doc in self._schedules.find({}, {"_id": 0})}
-            self._schedule_cache = (now, docs)
-        docs = self._schedule_cache[1]
+        docs = SCHEDULES.get(self._schedules)
         return docs if pair is None else {pair: docs[pair]} if pair in docs else {}
 
     def _is_open(self, schedule_doc: dict | None, t: float) -> bool:

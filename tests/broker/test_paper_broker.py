@@ -13,7 +13,7 @@ import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from glimpse.market import AuthError, BrokerTimeout, Rejected, Unreachable, check_credentials, open_broker
-from glimpse.market.base import turbo_expiry
+from glimpse.market.base import AssetClosed, turbo_expiry
 from glimpse.market.paper import PaperBroker
 from glimpse.market.paper_market import PaperMarket
 from glimpse.rules.money import win_profit
@@ -322,7 +322,7 @@ def test_an_unreachable_database_during_a_place_may_have_placed_it(paper_config,
 
     broker = PaperBroker(paper_config, mock.MagicMock(), clock, EMAIL, PASSWORD)
     broker._connected = True
-    broker._schedule_cache = (float("inf"), {})
+    broker._schedule = lambda pair=None: {}  # type: ignore[method-assign]
     broker._is_open = lambda doc, t: True  # type: ignore[method-assign,assignment]
     broker._accounts.find_one_and_update.side_effect = AutoReconnect("primary stepped down")
     with pytest.raises(Unreachable) as caught:
@@ -331,3 +331,33 @@ def test_an_unreachable_database_during_a_place_may_have_placed_it(paper_config,
     # And a lookup that cannot read the book answers unknown rather than raising.
     broker._accounts.find_one.side_effect = AutoReconnect("no primary")
     assert broker.find_order("k-db", **ORDER, sent_at=0).state == "unknown"
+
+
+def test_the_brokers_of_a_process_share_one_read_of_the_schedule(paper_config, db, clock, schedule):
+    from glimpse.market import paper
+
+    paper.SCHEDULES.forget()
+    clock.set(MONDAY_10H + 10)
+    first = connected(paper_config, db, clock)
+    assert first.open_assets()["EURUSD"]["open"] is True
+    # The schedule is gone from the database; a broker connected later answers from the process's read.
+    db[ACTIVES_SCHEDULE].delete_many({})
+    second = connected(paper_config, db, clock, email="second@example.com")
+    assert second.open_assets()["EURUSD"]["open"] is True
+    second.buy(10, "EURUSD", "call", 1)
+    # Once the read is forgotten (or older than SCHEDULE_CACHE_WALL_SECONDS), the database is asked again.
+    paper.SCHEDULES.forget()
+    assert second.open_assets()["EURUSD"]["open"] is False
+    with pytest.raises(AssetClosed):
+        second.buy(10, "EURUSD", "call", 1)
+
+
+def test_another_database_has_a_schedule_read_of_its_own(paper_config, db, clock, schedule):
+    from glimpse.market import paper
+    from glimpse.store.db import new_embedded_database
+
+    clock.set(MONDAY_10H + 10)
+    assert connected(paper_config, db, clock).open_assets()["EURUSD"]["open"] is True
+    empty = new_embedded_database("NoSchedule")
+    assert connected(paper_config, empty, clock).open_assets()["EURUSD"]["open"] is False
+    paper.SCHEDULES.forget()

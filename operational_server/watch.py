@@ -1,17 +1,25 @@
 """One thread per process keeps its servers alive and watches their users.
 
-Every quarter second (wall time) it refreshes the heartbeat of all the
-process's servers in one write, even while their sessions wait on orders,
-and reads back their assignments, the users they hold and those users'
-status. Idle servers and waiting sessions consult this instead of each
-polling MongoDB; a session re-reads
-its user from the database itself right before it trades.
+Every quarter second (wall time) it reads back the process's servers'
+assignments, the users they hold and those users' status. Idle servers and
+waiting sessions consult this instead of each polling MongoDB; a session
+re-reads its user from the database itself right before it trades.
+
+The heartbeat of all the process's servers is refreshed in one write, even
+while their sessions wait on orders, every `beat_every(lease)` wall seconds:
+four beats or more per lease, and at most one a second. The beat is the
+write of every server document of the process, so beating four times a
+second at 500 servers was most of the process's interpreter time; a lease
+(GLIMPSE_LEASE_SECONDS, 4 s by default, in wall seconds whatever the clock's
+speed) still sees at least four beats, so a late beat or two never lets a
+live server's lease run out.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from glimpse.runtime.services import ServiceContext
@@ -19,7 +27,16 @@ from glimpse.store import lifecycle
 
 log = logging.getLogger(__name__)
 
-BEAT_WALL_SECONDS = 0.25
+# How often the servers' and their users' states are read (wall seconds).
+READ_WALL_SECONDS = 0.25
+# The longest gap between two beats (wall seconds), and the beats a lease sees at least.
+MAX_BEAT_WALL_SECONDS = 1.0
+BEATS_PER_LEASE = 4
+
+
+def beat_every(lease_wall_seconds: float) -> float:
+    """Wall seconds between two heartbeats for a lease of `lease_wall_seconds`."""
+    return max(READ_WALL_SECONDS, min(MAX_BEAT_WALL_SECONDS, lease_wall_seconds / BEATS_PER_LEASE))
 
 
 class PoolWatch(threading.Thread):
@@ -36,16 +53,26 @@ class PoolWatch(threading.Thread):
         self._held: dict[str, str] = {}
         self._states: dict[str, tuple[str, str]] = {}
         self.refreshed = threading.Event()
+        self.beat_wall_seconds = beat_every(float(ctx.config.lease_seconds))
+        self._beaten_at: float | None = None  # time.monotonic() of the last beat written
         # The names of the servers able to serve (set by the pool); None: all of them.
         self.serving: Callable[[], list[str]] | None = None
 
-    def refresh(self) -> None:
-        db, now = self.ctx.db, self.ctx.clock.now()
+    def beat(self) -> None:
+        """Refresh the heartbeat of the servers able to serve."""
         # A dead or failing server thread gets no beat, so its lease runs out and its user is released.
         live = self.serving() if self.serving is not None else list(self.server_names)
-        owned = lifecycle.beat(db, self.incarnation, now, servers=live)
+        owned = lifecycle.beat(self.ctx.db, self.incarnation, self.ctx.clock.now(), servers=live)
         if owned < len(live):
             log.error("%d of this process's servers were taken over by another process", len(live) - owned)
+
+    def refresh(self) -> None:
+        """Beat when one is due, then read the servers' and their users' states."""
+        moment = time.monotonic()
+        if self._beaten_at is None or not 0 <= moment - self._beaten_at < self.beat_wall_seconds:
+            self.beat()
+            self._beaten_at = moment
+        db = self.ctx.db
         servers = lifecycle.server_states(db, self.incarnation)
         held = {
             name: target for name, (status, target) in servers.items() if status == "operating" and target
@@ -61,7 +88,7 @@ class PoolWatch(threading.Thread):
                 self.refresh()
             except Exception:
                 log.exception("server heartbeat failed; retrying")
-            self.stop_event.wait(BEAT_WALL_SECONDS)
+            self.stop_event.wait(READ_WALL_SECONDS)
 
     def assigned(self, server: str) -> bool:
         """Whether the assigner gave this server a user (as of the last beat)."""

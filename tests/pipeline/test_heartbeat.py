@@ -109,3 +109,52 @@ def test_a_server_that_cannot_serve_says_so_goes_silent_and_comes_back(bundle, m
     )
     server = next(s for s in bundle.pool.servers if s.identity.name == failed[0])
     assert server.is_alive() and server.failures == 1
+
+
+@pytest.mark.parametrize("lease, every", [(4.0, 1.0), (2.0, 0.5), (1.0, 0.25), (600.0, 1.0)])
+def test_a_lease_sees_at_least_four_beats_and_a_beat_comes_every_second_at_least(lease, every):
+    from operational_server.watch import beat_every
+
+    assert beat_every(lease) == every
+    assert beat_every(lease) * 4 <= max(lease, 1.0)
+
+
+def test_the_watch_reads_states_every_round_but_beats_only_when_one_is_due(config, db, monkeypatch):
+    import threading
+
+    from glimpse.runtime.clock import ManualClock
+    from glimpse.runtime.services import ServiceContext
+    from operational_server import watch as watch_module
+
+    clock = ManualClock(1_000.0)
+    ctx = ServiceContext(config=config.with_(lease_seconds=4.0), db=db, clock=clock)
+    for name in ("w1", "w2"):
+        lifecycle.register_server(db, name, "inc", clock.now())
+    wall = [0.0]
+    monkeypatch.setattr(watch_module.time, "monotonic", lambda: wall[0])
+    pool_watch = watch_module.PoolWatch(ctx, ["w1", "w2"], "inc", threading.Event())
+
+    def uptime() -> float:
+        return float(db[names.SERVERS].find_one({"name": "w1"})["uptime"])
+
+    clock.advance(1)
+    pool_watch.refresh()
+    assert uptime() == 1_001.0 and not pool_watch.assigned("w1")
+    # Half a wall second later: no beat is due, but an assignment made meanwhile is seen.
+    wall[0] = 0.5
+    clock.advance(1)
+    db[names.SERVERS].update_one({"name": "w1"}, {"$set": {"status": "assigned", "target": "u"}})
+    pool_watch.refresh()
+    assert uptime() == 1_001.0 and pool_watch.assigned("w1")
+    # A second after the last beat, the next one.
+    wall[0] = 1.0
+    clock.advance(1)
+    pool_watch.refresh()
+    assert uptime() == 1_003.0
+    # Only the servers able to serve beat.
+    pool_watch.serving = lambda: ["w2"]
+    wall[0] = 2.0
+    clock.advance(1)
+    pool_watch.refresh()
+    assert uptime() == 1_003.0
+    assert db[names.SERVERS].find_one({"name": "w2"})["uptime"] == 1_004.0

@@ -2,6 +2,7 @@
 import react from "@vitejs/plugin-react";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { defineConfig, type HtmlTagDescriptor, type Plugin, type Rollup } from "vite";
 
@@ -38,8 +39,40 @@ function precompress(): Plugin {
 }
 
 const IONIC_CORE = /node_modules[\\/]@ionic[\\/]core[\\/]/;
+const REACT_DOM = /node_modules[\\/](react|react-dom|scheduler)[\\/]/;
+const IONIC_COMPONENTS = fileURLToPath(new URL("./node_modules/@ionic/core/components/", import.meta.url));
 /** Ionic components the first screen does not show (wrapped in src/components/ionic/later.ts). */
-const LATER_IONIC = /node_modules[\\/]@ionic[\\/]core[\\/]components[\\/]ion-(input|menu|menu-toggle|range|refresher|refresher-content|segment|segment-button|textarea|toggle)\.js$/;
+const LATER_COMPONENTS = ["input", "menu", "menu-toggle", "range", "refresher", "refresher-content", "segment",
+  "segment-button", "textarea", "toggle", "modal", "popover", "alert", "toast", "checkbox", "radio", "radio-group"];
+/**
+ * Their modules: each `ion-x.js`, and the `p-*.js` module that holds its code when `ion-x.js` only
+ * re-exports it (the modal's, the popover's, ...). Helpers they share with the first screen's
+ * components stay in the first chunk.
+ */
+const LATER_IONIC = new Set(
+  LATER_COMPONENTS.flatMap((name) => {
+    const file = join(IONIC_COMPONENTS, `ion-${name}.js`);
+    const code = readFileSync(file, "utf8");
+    const body = /^import\{[^}]*\}from"\.\/(p-[\w-]+\.js)";const \w+=\w+,\w+=\w+;export\{/m.exec(code);
+    return body ? [file, join(IONIC_COMPONENTS, body[1])] : [file];
+  }),
+);
+const isLaterIonic = (id: string) => LATER_IONIC.has(id.split("?")[0]);
+/** The module the app's `@ionic/react` imports resolve to (see there). */
+const IONIC_REACT_FACADE = fileURLToPath(new URL("./src/components/ionic/react.ts", import.meta.url));
+
+/** Resolves the app's `@ionic/react` to IONIC_REACT_FACADE; the facade's own import gets the package. */
+function ionicReactFacade(): Plugin {
+  return {
+    name: "glimpse-ionic-react-facade",
+    enforce: "pre",
+    resolveId(source, importer) {
+      if (source !== "@ionic/react" || !importer || importer.split("?")[0] === IONIC_REACT_FACADE) return null;
+      if (importer.includes("/node_modules/")) return null;
+      return IONIC_REACT_FACADE;
+    },
+  };
+}
 
 const EARLY_STATUS = "/src/session/earlyStatus.ts";
 
@@ -79,6 +112,19 @@ function preloadDashboard(): Plugin {
           if (chunk?.type === "chunk") chunk.imports.forEach(visit);
         };
         visit(home.fileName);
+        // The first screen's chunks and all they import: none of them may pull in the later components.
+        const eager = new Set<string>();
+        const follow = (name: string) => {
+          const chunk = bundle[name];
+          if (eager.has(name) || chunk?.type !== "chunk") return;
+          eager.add(name);
+          chunk.imports.forEach(follow);
+        };
+        [entry.fileName, ...(early ? [early.fileName] : []), home.fileName].forEach(follow);
+        const pulled = [...eager].filter((name) => (bundle[name] as Rollup.OutputChunk).name === "ionic-later");
+        if (pulled.length) {
+          throw new Error(`the first screen imports ${pulled.join(", ")}: a component of it uses a later Ionic component`);
+        }
         const tags = files.map(
           (file): HtmlTagDescriptor => ({
             tag: "link",
@@ -102,7 +148,7 @@ function preloadDashboard(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), precompress(), preloadDashboard()],
+  plugins: [ionicReactFacade(), react(), precompress(), preloadDashboard()],
   server: {
     port: 8100,
     proxy: { "/glimpse": { target: api, changeOrigin: false } },
@@ -119,12 +165,19 @@ export default defineConfig({
           // Ionic's core in one chunk: left to itself the bundler cut a dozen small chunks out of it
           // (shared by the first chunk and the pages'), each one more request on a phone's link
           // (23 requests before the dashboard, now 11).
-          // The components the first screen does not show (src/components/ionic/later.ts) go to a chunk
-          // of their own, fetched after it: ~200 KB the dashboard no longer compiles first. "ionic" goes first
-          // so that the helpers both share stay in it.
+          // The components the first screen does not show (src/components/ionic/later.ts: forms, the
+          // menu, the overlays, checkbox and radios) go to a chunk of their own, fetched after it: ~370 KB
+          // the dashboard no longer compiles first. "ionic" goes first so that the helpers both share
+          // stay in it.
           groups: [
-            { name: "ionic", priority: 2, test: (id: string) => IONIC_CORE.test(id) && !LATER_IONIC.test(id) },
-            { name: "ionic-later", priority: 1, test: LATER_IONIC },
+            // React and React DOM with it: the later chunk uses them too (the overlays' createPortal), and
+            // left to itself the bundler cut them out of the entry into one more chunk to fetch first.
+            {
+              name: "ionic",
+              priority: 2,
+              test: (id: string) => (IONIC_CORE.test(id) && !isLaterIonic(id)) || REACT_DOM.test(id),
+            },
+            { name: "ionic-later", priority: 1, test: isLaterIonic },
           ],
         },
       },

@@ -1,1 +1,6 @@
 export declare function createReactComponent(tagName: string, defineCustomElement: () => void): unknown;
+export declare function createInlineOverlayComponent(
+  tagName: string,
+  defineCustomElement: () => void,
+  hasDelegateHost?: boolean,
+): unknown;

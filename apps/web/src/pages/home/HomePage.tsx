@@ -2,13 +2,13 @@ import { IonButton, IonContent, IonPage } from "@ionic/react";
 import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
 import { useParams } from "react-router-dom";
 import Loading from "../../components/Loading";
+import { preloadLater } from "../../components/ionic/deferred";
 import { useI18n } from "../../i18n/I18nProvider";
 import { AccountProvider, useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useLogout } from "../../session/useLogout";
 import GlimpsePage from "../glimpse/GlimpsePage";
 import MaintenancePage from "../maintenance/MaintenancePage";
-import TermsOverlay from "./TermsOverlay";
 
 const AlertsPage = lazy(() => import("../alerts/AlertsPage"));
 const BrokerPage = lazy(() => import("../broker/BrokerPage"));
@@ -27,6 +27,9 @@ const StrategiesPage = lazy(() => import("../strategies/StrategiesPage"));
 // The side menu (and the Ionic components only it and later pages use) after the first screen: on a
 // phone's CPU, compiling and rendering it held the Start button back.
 const SideMenu = lazy(() => import("./SideMenu"));
+// Shown once, to a trader who has not accepted the terms yet: its code (and the HTML sanitizer's)
+// stays off the dashboard's first chunks.
+const TermsOverlay = lazy(() => import("./TermsOverlay"));
 
 /** True from the frame after the first screen was painted. */
 function useAfterFirstPaint(ready: boolean): boolean {
@@ -76,6 +79,10 @@ function HomeShell() {
   }, []);
 
   const menu = useAfterFirstPaint(account !== null || maintenance || error !== "");
+  useEffect(() => {
+    // The overlays, checkbox and radios (components/ionic/deferred.tsx) ready before their first use.
+    if (menu) void preloadLater();
+  }, [menu]);
 
   const render = SECTIONS[section] ?? SECTIONS.glimpse;
   let body: ReactNode;
@@ -103,7 +110,11 @@ function HomeShell() {
         </Suspense>
       )}
       <IonPage id="home-content">{body}</IonPage>
-      {account && !account.readTerms && !maintenance && <TermsOverlay />}
+      {account && !account.readTerms && !maintenance && (
+        <Suspense fallback={null}>
+          <TermsOverlay />
+        </Suspense>
+      )}
     </>
   );
 }

@@ -10,6 +10,8 @@ const api = process.env.GLIMPSE_API_URL ?? "http://127.0.0.1:5000";
 export default defineConfig({
   base: "/manager/",
   plugins: [react()],
+  // apps/shared/src/react imports React without a node_modules of its own: it gets this app's one.
+  resolve: { dedupe: ["react", "react-dom"] },
   server: {
     port: 8101,
     proxy: { "/glimpse": { target: api, changeOrigin: false } },

@@ -65,6 +65,7 @@ class ServerPool:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.watch.wake_all()
 
     def join(self, timeout: float | None = None) -> None:
         for server in self.servers:

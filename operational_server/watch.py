@@ -13,6 +13,13 @@ second at 500 servers was most of the process's interpreter time; a lease
 (GLIMPSE_LEASE_SECONDS, 4 s by default, in wall seconds whatever the clock's
 speed) still sees at least four beats, so a late beat or two never lets a
 live server's lease run out.
+
+Around the decision instant (from just before GLIMPSE_DECISION_SECOND to
+the end of the minute) the watch neither reads nor beats, so that the bots'
+orders do not wait behind its writes for the database: a beat is skipped
+only when the last one plus the quiet time left stays within half a lease.
+Idle servers sleep on an event of their own, set when a read finds them
+assigned, instead of each waking ten times a second to look.
 """
 
 from __future__ import annotations
@@ -55,6 +62,10 @@ class PoolWatch(threading.Thread):
         self.refreshed = threading.Event()
         self.beat_wall_seconds = beat_every(float(ctx.config.lease_seconds))
         self._beaten_at: float | None = None  # time.monotonic() of the last beat written
+        self._wake: dict[str, threading.Event] = {name: threading.Event() for name in self.server_names}
+        self.lease_wall_seconds = float(ctx.config.lease_seconds)
+        second = float(ctx.config.decision_second)
+        self.quiet = (second - 0.3, 60.0)  # market seconds of the minute
         # The names of the servers able to serve (set by the pool); None: all of them.
         self.serving: Callable[[], list[str]] | None = None
 
@@ -66,12 +77,41 @@ class PoolWatch(threading.Thread):
         if owned < len(live):
             log.error("%d of this process's servers were taken over by another process", len(live) - owned)
 
+    def quiet_left(self) -> float:
+        """Wall seconds left of the quiet time around the decision instant (0 outside it).
+
+        A manual clock (tests) may stand still inside the quiet time: the watch is never quiet then.
+        """
+        if hasattr(self.ctx.clock, "advance") or not self.refreshed.is_set():
+            return 0.0
+        second = self.ctx.clock.now() % 60
+        if not self.quiet[0] <= second < self.quiet[1]:
+            return 0.0
+        return (self.quiet[1] - second) / getattr(self.ctx.clock, "speed", 1.0)
+
+    def quiet_soon(self) -> bool:
+        """Whether the quiet time begins before the next read."""
+        ahead = (self.quiet[0] - self.ctx.clock.now() % 60) % 60
+        return 0 < ahead <= READ_WALL_SECONDS * getattr(self.ctx.clock, "speed", 1.0)
+
     def refresh(self) -> None:
-        """Beat when one is due, then read the servers' and their users' states."""
+        """Beat when one is due, then read the servers' and their users' states.
+
+        In the quiet time it reads nothing, and beats only when the lease could not wait for the
+        end of it with a beat's margin to spare; the round before it beats, due or not, so that
+        the quiet time starts with a fresh heartbeat.
+        """
         moment = time.monotonic()
-        if self._beaten_at is None or not 0 <= moment - self._beaten_at < self.beat_wall_seconds:
+        since = None if self._beaten_at is None else moment - self._beaten_at
+        quiet = self.quiet_left()
+        due = since is None or not 0 <= since < self.beat_wall_seconds or (quiet == 0 and self.quiet_soon())
+        if due and quiet > 0 and since is not None:
+            due = since + quiet + READ_WALL_SECONDS > self.lease_wall_seconds - self.beat_wall_seconds
+        if due:
             self.beat()
             self._beaten_at = moment
+        if quiet > 0:
+            return
         db = self.ctx.db
         servers = lifecycle.server_states(db, self.incarnation)
         held = {
@@ -80,7 +120,24 @@ class PoolWatch(threading.Thread):
         states = lifecycle.user_states(db, list(held.values())) if held else {}
         with self._lock:
             self._servers, self._held, self._states = servers, held, states
+        for name, (status, _) in servers.items():
+            if status == "assigned" and name in self._wake:
+                self._wake[name].set()
         self.refreshed.set()
+
+    def wait_for_assignment(self, server: str, timeout: float) -> None:
+        """Sleep until a read finds `server` assigned, `wake_all`, or `timeout` wall seconds."""
+        event = self._wake.get(server)
+        if event is None:
+            self.stop_event.wait(timeout)
+            return
+        event.wait(timeout)
+        event.clear()
+
+    def wake_all(self) -> None:
+        """Wake every idle server (the pool is stopping)."""
+        for event in self._wake.values():
+            event.set()
 
     def run(self) -> None:
         while not self.stop_event.is_set():

@@ -19,3 +19,4 @@ def test_a_short_simulation_reports_assignment_orders_and_drops():
     assert summary["minutes_with_orders"] <= summary["trades"]
     assert summary["order_timing_ms"]["samples"] <= summary["trades"]
     assert isinstance(summary["decisions_too_late"], int)
+    assert len(summary["load_average"]["start"]) == 3 and len(summary["load_average"]["end"]) == 3

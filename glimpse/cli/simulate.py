@@ -16,6 +16,7 @@ import argparse
 import copy
 import json
 import logging
+import os
 import secrets
 import sys
 import time
@@ -133,6 +134,7 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
     if missing:
         raise CLIError(f"services not installed: {', '.join(missing)}")
     user_ids = _users(ctx, users, minutes)
+    load_at_start = os.getloadavg()
     running = {name: available[name].start(ctx) for name in SERVICES}
     try:
         time.sleep(min(2.0, 120 / speed))  # let the lister and the streams fill the market data
@@ -198,6 +200,12 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         "trades_not_closed": open_left,
         "errors": errors.count + not_off + open_left,
         "error_samples": errors.first,
+        # The machine's 1, 5 and 15 minute load averages when the users pressed Start and at the end:
+        # figures measured on a busy machine say so.
+        "load_average": {
+            "start": [round(v, 2) for v in load_at_start],
+            "end": [round(v, 2) for v in os.getloadavg()],
+        },
     }
 
 

@@ -158,3 +158,65 @@ def test_the_watch_reads_states_every_round_but_beats_only_when_one_is_due(confi
     pool_watch.refresh()
     assert uptime() == 1_003.0
     assert db[names.SERVERS].find_one({"name": "w2"})["uptime"] == 1_004.0
+
+
+class _StillClock:
+    """A clock without `advance` (so the watch treats it as a running one), moved by hand."""
+
+    speed = 1.0
+
+    def __init__(self, t: float):
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        raise AssertionError("the watch sleeps on its stop event, not on the clock")
+
+
+def _quiet_watch(config, db, monkeypatch, lease: float):
+    import threading
+
+    from glimpse.runtime.services import ServiceContext
+    from operational_server import watch as watch_module
+
+    clock = _StillClock(1_717_419_600.0 + 50)  # second 50 of a minute; decisions at 58.5
+    ctx = ServiceContext(config=config.with_(lease_seconds=lease, decision_second=58.5), db=db, clock=clock)
+    lifecycle.register_server(db, "q1", "inc", clock.now())
+    wall = [0.0]
+    monkeypatch.setattr(watch_module.time, "monotonic", lambda: wall[0])
+    return watch_module.PoolWatch(ctx, ["q1"], "inc", threading.Event()), clock, wall
+
+
+def _uptime(db) -> float:
+    return float(db[names.SERVERS].find_one({"name": "q1"})["uptime"])
+
+
+def test_the_watch_keeps_quiet_around_the_decision_instant_when_the_lease_allows(config, db, monkeypatch):
+    pool_watch, clock, wall = _quiet_watch(config, db, monkeypatch, lease=4.0)
+    pool_watch.refresh()
+    beaten = _uptime(db)
+    # The round just before the quiet time beats, though a beat is not due yet.
+    clock.t, wall[0] = clock.t + 8.1, 0.5  # second 58.1; quiet from 58.2
+    pool_watch.refresh()
+    assert _uptime(db) == clock.t > beaten
+    db[names.SERVERS].update_one({"name": "q1"}, {"$set": {"status": "assigned", "target": "u"}})
+    # Inside the quiet time: a beat is due, but the lease can wait; nothing is read either.
+    clock.t, wall[0] = clock.t + 1.1, 1.6  # second 59.2
+    pool_watch.refresh()
+    assert _uptime(db) == clock.t - 1.1 and not pool_watch.assigned("q1")
+    # After the minute turns, the watch beats and reads again.
+    clock.t, wall[0] = clock.t + 1.0, 2.6
+    pool_watch.refresh()
+    assert _uptime(db) == clock.t and pool_watch.assigned("q1")
+
+
+def test_the_watch_beats_in_the_quiet_time_when_the_lease_could_not_wait(config, db, monkeypatch):
+    pool_watch, clock, wall = _quiet_watch(config, db, monkeypatch, lease=2.0)  # a beat every 0.5 s
+    pool_watch.refresh()
+    clock.t, wall[0] = clock.t + 8.1, 0.5
+    pool_watch.refresh()
+    clock.t, wall[0] = clock.t + 0.6, 1.1  # second 58.7: 0.6 s since the beat + 1.3 s of quiet > 2 - 0.5
+    pool_watch.refresh()
+    assert _uptime(db) == clock.t

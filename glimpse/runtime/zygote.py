@@ -11,7 +11,8 @@ What the parent does, in order:
 1. `prepare()` (load the configuration; any database client it opens must be
    gone before the first fork: pymongo clients are not fork-safe, and a thread
    alive at fork time may hold a lock the child then never sees released);
-2. `gc.disable()`, then `preload()` (imports and warm-ups, no threads, no sockets);
+2. `gc.disable()`, then `preload()` (imports and warm-ups, no threads, no sockets), then
+   `assign_type_versions()` (a write each child would otherwise make to every class it uses);
 3. `gc.freeze()` before each fork, so the collector in a child never writes
    to the headers of the parent's objects (which would unshare their pages).
 
@@ -41,6 +42,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glimpse.runtime.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +90,28 @@ def reseed_random() -> None:
     numpy_random = sys.modules.get("numpy.random")  # loaded lazily: importing it here would cost each child
     if numpy_random is not None:
         numpy_random.seed()
+
+
+def assign_type_versions() -> int:
+    """Give every class its interpreter version tag now, in the parent; returns how many classes were seen.
+
+    CPython 3.11 tags a class lazily, the first time an attribute is looked up through the method
+    cache; the adaptive interpreter needs the tag to specialise attribute access. A tag written in a
+    child copies the page that holds the class (classes live in the parent's heap); written here, the
+    children share it. A lookup through `type.__getattribute__` assigns the tags of the class and of
+    its bases, and runs no code of the class's own (no metaclass __getattr__, no descriptor).
+    """
+    probe = "__glimpse_zygote_version_probe__"
+    seen = 0
+    for obj in gc.get_objects():
+        # type(obj), not isinstance(): isinstance reads obj.__class__, code of its own on a proxy.
+        if issubclass(type(obj), type):
+            seen += 1
+            try:
+                type.__getattribute__(obj, probe)
+            except AttributeError:
+                pass
+    return seen
 
 
 def wait_single_threaded(seconds: float = THREADS_GONE_SECONDS) -> bool:
@@ -141,12 +168,18 @@ class Zygote:
                 self.preload()
             if threading.active_count() > 1:
                 log.warning("zygote: preload started threads; the children will not have them")
+            assign_type_versions()  # after every import: the last writes to the classes the children share
             self._parent = os.getpid()
             log.info("zygote %d: preloaded; forking %d children", self._parent, len(self.slots))
             for slot in self.slots:
                 if self._stopping:
                     break
-                self._fork(slot)
+                self._fork(slot, announce=False)
+            # Announced once all are forked: a page the parent writes between two forks is one more
+            # copy (the children before keep the old one), and a log record writes many pages.
+            for slot in self.slots:
+                if slot.pid is not None:
+                    log.info("zygote: child %s started (pid %d)", slot.name, slot.pid)
             while not self._stopping:
                 self._reap()
                 self._restart_due()
@@ -164,7 +197,7 @@ class Zygote:
     def _on_stop_signal(self, signum: int, frame: object) -> None:
         self._stopping = True
 
-    def _fork(self, slot: Slot) -> None:
+    def _fork(self, slot: Slot, *, announce: bool = True) -> None:
         gc.freeze()  # the parent's objects move to the permanent generation: no child collection writes them
         sys.stdout.flush()
         sys.stderr.flush()
@@ -178,7 +211,8 @@ class Zygote:
         if pid == 0:
             self._in_child(slot.name)  # never returns
         slot.pid, slot.started_at, slot.restart_at = pid, time.monotonic(), None
-        log.info("zygote: child %s started (pid %d)", slot.name, pid)
+        if announce:
+            log.info("zygote: child %s started (pid %d)", slot.name, pid)
 
     def _reap(self) -> None:
         while True:
@@ -272,3 +306,34 @@ class Zygote:
                 except Exception:  # noqa: BLE001 - nothing left to report to
                     pass
             os._exit(code)
+
+
+def run_standalone(
+    name: str,
+    names: Sequence[str],
+    start: Callable[[Config], Callable[[str], int]],
+    *,
+    preload: Callable[[Config], None] | None = None,
+    after_fork: Iterable[Callable[[], None]] = (),
+    argv: Sequence[str] | None = None,
+    **options: Any,
+) -> int:
+    """`python -m <service> --zygote N`: the checks of any standalone service, then a zygote.
+
+    The configuration is read and checked as `glimpse.runtime.services.run_standalone` does (the
+    command line `argv`, default sys.argv[1:]; a caller that parsed its own passes []; `--help` exits
+    before anything starts). A bad configuration, or one that names no real MongoDB, is a message and
+    exit code 2, before anything is imported or forked. Then, in the parent: `start(config)` (what every
+    child would otherwise do at its start, once: e.g. the database's indexes) returns the child's
+    function, `preload(config)` imports what the children use, and `Zygote(names, child, ...)` forks
+    them. `options` are the Zygote's (backoff, max_backoff, healthy_after, stop_timeout).
+    """
+    # The one reader of the standalone configuration's checks, in this package (services.py).
+    from glimpse.runtime.services import _standalone_config
+
+    config = _standalone_config(name, argv)
+    if config is None:
+        return 2
+    child = start(config)
+    warm = None if preload is None else (lambda: preload(config))
+    return Zygote(names, child, preload=warm, after_fork=after_fork, **options).run()

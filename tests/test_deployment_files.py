@@ -357,3 +357,29 @@ def test_what_the_apps_import_from_outside_apps_reaches_the_node_stage():
         assert _docker_ignored(kept_out), kept_out
     for needed in ("apps/web/src/main.tsx", "glimpse/store/collections/Accounts.json", "requirements.txt"):
         assert not _docker_ignored(needed), needed
+
+
+def test_compose_runs_each_operational_server_replica_as_a_zygote():
+    import inspect
+    import re
+
+    from glimpse.runtime.zygote import Zygote
+    from operational_server.__main__ import build_parser
+
+    bot = _compose()["services"]["operational_server"]
+    command = bot["command"]
+    assert command[:4] == ["python", "-m", "operational_server", "--zygote"] and len(command) == 5
+    # N is the operator's GLIMPSE_ZYGOTE_SERVERS, or the documented default.
+    match = re.fullmatch(r"\$\{GLIMPSE_ZYGOTE_SERVERS:-(\d+)\}", command[4])
+    assert match, command[4]
+    default = int(match[1])
+    assert 1 <= default <= 500
+    assert f"GLIMPSE_ZYGOTE_SERVERS servers (default {default})" in (ROOT / "docker-compose.yml").read_text()
+    # What compose runs with the default is the service's own command line, as it parses it.
+    assert build_parser().parse_args([*command[3:4], str(default)]).zygote == default
+    # The health check still looks at this replica's servers (the zygote's children beat as any server).
+    assert bot["healthcheck"]["test"] == ["CMD", "python", "-m", "glimpse.runtime.heartbeat", "--servers"]
+    assert "interval" in bot["healthcheck"] and "start_period" in bot["healthcheck"]
+    # docker stop waits for the zygote to stop its children (each lets its order settle) before a SIGKILL.
+    stop_timeout = inspect.signature(Zygote).parameters["stop_timeout"].default
+    assert int(bot["stop_grace_period"].removesuffix("s")) > stop_timeout

@@ -19,6 +19,10 @@ Figures, in MB (2**20 bytes):
 - pss_per_user: pss_total / N;
 - pss_per_additional_user: (pss_total(N) - pss_total(smallest N)) / (N - smallest N),
   the cost of one more user (goal: <= 15 MB with the zygote);
+- pss_anon_total and pss_anon_per_additional_user: the same for anonymous memory alone (Pss_Anon).
+  The rest, Pss_File, is the shared libraries' and modules' page cache, which every Python process
+  of the machine shares: a group's share of it grows with its number of processes while the pages
+  themselves do not (one more user adds no file page), and it moves with what else runs;
 - private_per_child: mean Private_Clean + Private_Dirty of a server process;
 - ratio_vs_separate (pss_per_user) and ratio_vs_separate_per_additional_user: separate's
   figure / the zygote's, for the same N (above 1: the zygote uses less).
@@ -55,7 +59,16 @@ from tests.test_zygote import ZygoteCluster, children_of  # noqa: E402
 
 MB = 2**20
 GOAL_MB = 15.0
-ROLLUP_FIELDS = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty")
+ROLLUP_FIELDS = (
+    "Rss",
+    "Pss",
+    "Pss_Anon",
+    "Pss_File",
+    "Private_Clean",
+    "Private_Dirty",
+    "Shared_Clean",
+    "Shared_Dirty",
+)
 
 
 def rollup(pid: int) -> dict[str, int]:
@@ -104,6 +117,8 @@ def measure(layout: str, users: int, settle: float, workdir: Path) -> dict[str, 
         return {
             "processes": len(pids),
             "pss_total_mb": round(total_pss / MB, 2),
+            "pss_anon_total_mb": round(sum(s.get("Pss_Anon", 0) for s in sizes) / MB, 2),
+            "pss_file_total_mb": round(sum(s.get("Pss_File", 0) for s in sizes) / MB, 2),
             "pss_per_user_mb": round(total_pss / users / MB, 2),
             "private_per_child_mb": round(
                 sum(s["Private_Clean"] + s["Private_Dirty"] for s in children) / len(children) / MB, 2
@@ -115,13 +130,13 @@ def measure(layout: str, users: int, settle: float, workdir: Path) -> dict[str, 
         }
 
 
-def additional(per_n: dict[int, dict[str, Any]]) -> dict[str, float]:
+def additional(per_n: dict[int, dict[str, Any]], key: str = "pss_total_mb") -> dict[str, float]:
     """MB per user beyond the smallest N, for each larger N."""
     if not per_n:
         return {}
     base = min(per_n)
     return {
-        str(n): round((r["pss_total_mb"] - per_n[base]["pss_total_mb"]) / (n - base), 2)
+        str(n): round((r[key] - per_n[base][key]) / (n - base), 2)
         for n, r in sorted(per_n.items())
         if n > base
     }
@@ -161,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         "unit": "MB (2**20 bytes) of PSS from /proc/<pid>/smaps_rollup",
         "layouts": {layout: {str(n): r for n, r in per_n.items()} for layout, per_n in results.items()},
         "pss_per_additional_user_mb": {layout: additional(per_n) for layout, per_n in results.items()},
+        "pss_anon_per_additional_user_mb": {
+            layout: additional(per_n, "pss_anon_total_mb") for layout, per_n in results.items()
+        },
         "goal_pss_per_additional_user_mb": GOAL_MB,
     }
     if "zygote" in results and "separate" in results:

@@ -83,15 +83,3 @@ export function usePaged<T>(fetchPage: (query: Query, cursor?: string | null) =>
     reload: () => void load(cursors[cursors.length - 1]),
   };
 }
-
-/** Saves a downloaded file in the browser. */
-export function saveBlob(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}

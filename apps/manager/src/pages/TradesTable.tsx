@@ -2,7 +2,8 @@ import { formatDateTime, formatMoney, formatSignedMoney, resultClass } from "../
 import { api, idOf, type Query } from "../api";
 import { Pager } from "../components/Frame";
 import { useI18n } from "../i18n/I18nProvider";
-import { saveBlob, usePaged } from "../lib/hooks";
+import { saveBlob } from "../../../shared/src/download";
+import { usePaged } from "../lib/hooks";
 import { useSession } from "../session";
 
 /** A paged table of trades for `query`, with the streamed CSV export of every matching trade. */

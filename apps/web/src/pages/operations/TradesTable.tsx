@@ -1,5 +1,6 @@
 import { IonButton } from "@ionic/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { saveBlob } from "../../../../shared/src/download";
 import { api } from "../../api";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
@@ -30,17 +31,6 @@ const COLUMNS: { key: SortKey; label: MessageKey }[] = [
   { key: "result", label: "trades.result" },
   { key: "profit", label: "trades.profit" },
 ];
-
-function saveBlob(blob: Blob, name: string) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 /** The ledger's trades: filtered on the server, sorted here, refreshed while the page is open. */
 export default function TradesTable() {

@@ -16,9 +16,11 @@ figures, in wall milliseconds (market seconds = wall seconds at 1x):
 - load_1min: the machine's load average when the run ended (the figures are
   wall times on a machine shared with other work).
 
-    .venv/bin/python bench/copy_fanout.py [--followers 10 100 500]
+    .venv/bin/python bench/copy_fanout.py [--followers 10 100 500] [--profile DIR]
 
-Prints one JSON object.
+Prints one JSON object. With --profile (yappi must be importable), every
+thread's CPU time is profiled from just before the leader's decision to the
+end of its candle, into DIR/copy_fanout_N.txt (where the fan-out's CPU goes).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from bson import ObjectId  # noqa: E402
 
-from glimpse.rules.timing import minute_start  # noqa: E402
+from glimpse.rules.timing import minute_start, next_decision  # noqa: E402
 from glimpse.runtime.config import load_config  # noqa: E402
 from glimpse.store import copying  # noqa: E402
 from glimpse.store import db as names  # noqa: E402
@@ -72,7 +74,32 @@ def wait_for(condition: Any, seconds: float) -> bool:
     return False
 
 
-def run(followers: int) -> dict[str, Any]:
+class Profiler:
+    """yappi (when importable) on every thread's CPU time, from just before the decision to the candle's end."""
+
+    def __init__(self, out: Path):
+        import yappi  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        self.yappi, self.out = yappi, out
+
+    def start(self, clock: Any, decision_second: float) -> None:
+        time.sleep(max(0.0, next_decision(clock.now(), decision_second) - clock.now() - 0.3))
+        self.yappi.set_clock_type("cpu")
+        self.yappi.start()
+
+    def stop(self) -> None:
+        self.yappi.stop()
+        stats = self.yappi.get_func_stats()
+        with self.out.open("w") as out:
+            for key in ("ttot", "tsub"):
+                stats.sort(key, "desc")
+                stats.print_all(
+                    out, columns={0: ("name", 90), 1: ("ncall", 8), 2: ("tsub", 8), 3: ("ttot", 8)}
+                )
+        self.yappi.clear_stats()
+
+
+def run(followers: int, profile: Path | None = None) -> dict[str, Any]:
     config = load_config(
         {"GLIMPSE_SECRET_KEY": "bench-secret-key-" + "x" * 32, "GLIMPSE_SERVICE_TOKEN": "bench-service-token"}
     ).with_(password_hash_profile="test", mongo_uri=None)
@@ -109,6 +136,11 @@ def run(followers: int) -> dict[str, Any]:
                 "ready_s": ready_s,
             }
         bundle.press_start(leader)
+        profiler = None
+        if profile is not None:
+            wait_for(lambda: bundle.account(leader).get("glimpseStatus") == "operating", 60)
+            profiler = Profiler(profile / f"copy_fanout_{followers}.txt")
+            profiler.start(clock, config.decision_second)
         entry: dict[str, Any] | None = None
 
         def placed() -> bool:
@@ -120,6 +152,8 @@ def run(followers: int) -> dict[str, Any]:
             return {"followers": followers, "error": "the leader placed no entry", "ready_s": ready_s}
         candle_end = minute_start(entry["decidedAt"]) + 60
         wait_for(lambda: clock.now() > candle_end + 1, 90)
+        if profiler is not None:
+            profiler.stop()
         copies = list(db[names.TRADES].find({"copies": str(entry["_id"]), "galeLevel": 0}))
         placed_copies = [c for c in copies if c.get("placedAt") is not None]
         fanout = [(c["placedAt"] - entry["decidedAt"]) * 1000 for c in placed_copies]
@@ -149,8 +183,11 @@ def run(followers: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--followers", type=int, nargs="+", default=[10, 100, 500])
+    parser.add_argument("--profile", type=Path, default=None, help="folder for py-spy profiles")
     args = parser.parse_args(argv)
-    results = [run(n) for n in args.followers]
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    results = [run(n, args.profile) for n in args.followers]
     # The first (smallest) run is the baseline, measured in this same run of the script.
     base = results[0].get("fanout_ms", {}).get("p99") if results else None
     for result in results:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -74,6 +75,9 @@ class _Watcher:
         self.feed, self.db, self.leader = feed, db, leader
         self.changed = threading.Condition()
         self.entries = copying.leader_entries(db, leader, 0.0)  # read before anyone waits
+        # Read with the entries, so that a new entry costs each follower no read of its own: a
+        # manager's withdrawal reaches the followers within one interval.
+        self.followable = copying.is_followable(db, leader)
         self.version = 0
         self.used = self.read_at = time.monotonic()
         self.thread = threading.Thread(target=self._run, name=f"copy-feed-{leader}", daemon=True)
@@ -126,6 +130,7 @@ class _Watcher:
         try:
             # Every entry not closed yet (a handful at most): each follower filters by its own start.
             entries = copying.leader_entries(self.db, self.leader, 0.0)
+            followable = copying.is_followable(self.db, self.leader)
         except Exception as exc:  # the database is away: the followers keep the last entries meanwhile
             log.warning("copy feed of leader %s: entries not read: %s", self.leader, exc)
             return
@@ -133,7 +138,7 @@ class _Watcher:
             if [d["_id"] for d in entries] != [d["_id"] for d in self.entries]:
                 self.version += 1
                 self.changed.notify_all()
-            self.entries = entries
+            self.entries, self.followable = entries, followable
             self.read_at = time.monotonic()
 
 
@@ -216,38 +221,39 @@ class CopyMode:
             )
         leader = self.follow.leader
         if hasattr(s.clock, "advance"):  # a manual clock: one look at the ledger, the test moves time
-            return self._look(copying.leader_entries(s.db, leader, 0.0)), None
+            entries = copying.leader_entries(s.db, leader, 0.0)
+            return self._look(entries, lambda: copying.is_followable(s.db, leader)), None
         deadline = time.monotonic() + WATCH_WALL_SECONDS
         stop = getattr(s, "stop_event", None)
         watcher = FEED.watcher(s.db, leader)
         version, entries = watcher.current()
         while True:
-            found = self._look(entries)
+            found = self._look(entries, lambda: watcher.followable)
             left = deadline - time.monotonic()
             if found is not None or left <= 0 or (stop is not None and stop.is_set()):
                 return found, None
             watcher.wait(version, min(left, WAKE_WALL_SECONDS))
             version, entries = watcher.current()
 
-    def _look(self, entries: list[dict[str, Any]]) -> Decision | None:
+    def _look(self, entries: list[dict[str, Any]], followable: Callable[[], bool]) -> Decision | None:
         for doc in entries:
             leader_trade = str(doc["_id"])
             if leader_trade in self.seen or float(doc.get("decidedAt") or 0.0) < self.since:
                 continue
             self.seen.add(leader_trade)
-            decision = self._copy(trades.Trade.from_doc(doc))
+            decision = self._copy(trades.Trade.from_doc(doc), followable)
             if decision is not None:
                 return decision
         return None
 
-    def _copy(self, entry: trades.Trade) -> Decision | None:
+    def _copy(self, entry: trades.Trade, followable: Callable[[], bool]) -> Decision | None:
         s = self.session
         now = s.clock.now()
         if now >= minute_start(entry.decidedAt) + 60:
             return None  # the candle the leader traded has begun: too late to copy
         if entry.status == trades.CLOSED or self.follow is None:
             return None
-        if not copying.is_followable(s.db, self.follow.leader):
+        if not followable():
             return None  # the manager withdrew the approval: no new entries
         stake = self.follow.stake_for(entry.amount)
         if stake <= 0 or not self._can_pay(stake):

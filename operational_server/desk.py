@@ -27,8 +27,15 @@ every one of its tickets is answered; an order whose intent was written and
 that was never sent stays pending in the ledger, where reconciliation
 proves it not placed (find_order's fence), as after a crash.
 
-Gale entries, copy-mode entries (their intent id derives from the client
-key) and sessions outside a server pool keep the one-by-one path.
+A keyed entry (a copy: its intent id derives from its client key, so the
+intent is the claim on the order) goes in the same batch. When its intent
+is in the ledger already (another server session of the user wrote it, or
+an earlier try), the insert meets that trade and the desk declines the
+ticket: the session takes the one-by-one path, whose write-ahead returns
+that trade and sends it only when it is this session's own pending order.
+So a keyed order is never sent by two sessions, batch or not.
+
+Gale entries and sessions outside a server pool keep the one-by-one path.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from glimpse.market.base import Fill
 from glimpse.rules.stops import STOP_LOSS, stop_reached
@@ -60,6 +68,9 @@ from operational_server.cycle import (
 )
 
 log = logging.getLogger(__name__)
+
+# MongoDB's duplicate key error: a keyed intent already in the ledger.
+DUPLICATE_KEY = 11000
 
 # A follower whose leader vanished (its thread raised) takes the lead after this long (wall seconds).
 FOLLOWER_POLL_WALL_SECONDS = 0.05
@@ -86,7 +97,7 @@ class Ticket:
     amount: Decimal
     cycle: str
     expires: float  # the decision's deadline: the candle the order is for begins
-    # The answer (exactly one of verdict, error, fill is set once `done` is):
+    # The answer (exactly one of verdict, error, fill, declined is set once `done` is):
     verdict: str | None = None
     error: BaseException | None = None
     fill: Fill | None = None
@@ -94,6 +105,8 @@ class Ticket:
     sent_at: float | None = None
     placed_at: float | None = None
     marked: bool = False  # the trade was marked open with the fill
+    # A keyed intent the ledger held already: the desk sent nothing, the session's one-by-one path decides.
+    declined: bool = False
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -177,7 +190,8 @@ class OrderDesk:
             live = [t for t in batch if t.verdict is None]
             self._record(live)
             for ticket in live:
-                self._send(ticket)
+                if ticket.trade is not None:
+                    self._send(ticket)
             self._mark([t for t in live if t.fill is not None])
         except BaseException as exc:
             failure = exc
@@ -186,7 +200,8 @@ class OrderDesk:
                 raise
         finally:
             for ticket in batch:
-                if ticket.verdict is None and ticket.error is None and ticket.fill is None:
+                answered = ticket.verdict or ticket.error or ticket.fill or ticket.declined
+                if not answered:
                     ticket.error = failure or RuntimeError("the order desk gave this order no answer")
                 ticket.done.set()
 
@@ -278,7 +293,13 @@ class OrderDesk:
         return out
 
     def _record(self, batch: list[Ticket]) -> None:
-        """The pending intents of the batch, in one write, before any of its orders is sent."""
+        """The pending intents of the batch, in one write, before any of its orders is sent.
+
+        A keyed intent already in the ledger (its id derives from its client
+        key) is not written again: its ticket is declined, and every other
+        intent of the batch is written all the same (an unordered insert).
+        Any other failure fails the batch before anything is sent.
+        """
         if not batch:
             return
         docs = []
@@ -291,9 +312,23 @@ class OrderDesk:
             assert capture.doc is not None
             ticket.sent_at = sent_at
             docs.append(capture.doc)
-        self.db[names.TRADES].insert_many(docs, ordered=True)
-        for ticket, doc in zip(batch, docs, strict=True):
-            ticket.trade = trades.Trade.from_doc(doc)
+        duplicates: set[int] = set()
+        try:
+            self.db[names.TRADES].insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            duplicates = {int(e["index"]) for e in errors if e.get("code") == DUPLICATE_KEY}
+            keyed = {i for i, t in enumerate(batch) if t.decision.client_key is not None}
+            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors) or not duplicates <= keyed:
+                raise  # not only keyed intents met in the ledger: nothing of the batch is sent
+        for index, (ticket, doc) in enumerate(zip(batch, docs, strict=True)):
+            if index in duplicates:
+                ticket.declined = True
+                log.info(
+                    "user %s: order %s is in the ledger already; declined", ticket.ctx.user_id, doc["_id"]
+                )
+            else:
+                ticket.trade = trades.Trade.from_doc(doc)
 
     def _send(self, ticket: Ticket) -> None:
         assert ticket.trade is not None and ticket.sent_at is not None

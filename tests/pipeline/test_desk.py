@@ -243,3 +243,142 @@ def test_on_mongodb_a_batch_checks_writes_and_marks_in_one_read_or_write_each():
             (trade,) = found
             assert trade["status"] == "closed" and trade["result"] == "win" and trade["placedAt"] is not None
         assert shared.batches >= 1
+
+
+# --- keyed entries (copies) --------------------------------------------------------------------
+
+
+def _copy_decision(follower: str, leader_trade: str) -> Decision:
+    from glimpse.store import copying
+
+    return Decision(
+        "EURUSD", "call", 87, START, [], copies=leader_trade, client_key=copying.copy_key(follower, leader_trade),
+        stake=Decimal(3), expiry=5,
+    )  # fmt: skip
+
+
+def _submit_together(sessions: list[UserSession], decisions: list[Decision]) -> list[Any]:
+    """Each session hands its entry to the shared desk at the same instant; the tickets, answered."""
+    from operational_server.desk import Ticket
+
+    tickets: list[Ticket | BaseException] = [RuntimeError("not run")] * len(sessions)
+    gate = threading.Barrier(len(sessions))
+
+    def submit(i: int) -> None:
+        ctx = sessions[i].cycle_context()
+        gate.wait()
+        try:
+            tickets[i] = ctx.desk.submit(
+                ctx, decisions[i], Decimal(3), f"c{i}", cycle.decision_expiry(decisions[i])
+            )
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            tickets[i] = exc
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return tickets
+
+
+def test_copies_in_a_batch_are_written_ahead_under_their_key_and_sent_with_it():
+    from glimpse.store import trades
+
+    sessions, shared = _sessions(6, [+1])
+    db = sessions[0].db
+    leader_trade = str(ObjectId())
+    pending_at_buy: list[bool] = []
+    for s in sessions:
+        assert isinstance(s.broker, ScriptedBroker)
+
+        def on_buy(count: int, s: UserSession = s) -> None:
+            key = _copy_decision(s.user_id, leader_trade).client_key
+            assert key is not None
+            found = db[names.TRADES].find_one({"_id": trades.intent_id(key, START)})
+            pending_at_buy.append(found is not None and found["status"] == "pending")
+
+        s.broker.on_buy = on_buy
+    decisions = [_copy_decision(s.user_id, leader_trade) for s in sessions]
+    tickets = _submit_together(sessions, decisions)
+    assert pending_at_buy == [True] * 6
+    for s, decision, ticket in zip(sessions, decisions, tickets, strict=True):
+        assert not isinstance(ticket, BaseException), ticket
+        assert ticket.fill is not None and ticket.marked and not ticket.declined and ticket.verdict is None
+        assert decision.client_key is not None
+        assert isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 1
+        assert [o["key"] for o in s.broker.orders.values()] == [decision.client_key]
+        (trade,) = db[names.TRADES].find({"user": s.user_id})
+        assert trade["_id"] == trades.intent_id(decision.client_key, START)
+        assert trade["copies"] == leader_trade and trade["expiryMinutes"] == 5 and trade["mode"] == "copy"
+        assert trade["status"] == "open" and trade["clientKey"] == decision.client_key
+    assert shared.batches >= 1
+
+
+@pytest.mark.parametrize("when", ["settled before the batch", "written between the checks and the insert"])
+def test_a_copy_whose_intent_another_session_wrote_is_declined_and_the_rest_of_the_batch_goes_out(
+    when: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from glimpse.store import trades
+
+    sessions, shared = _sessions(4, [+1])
+    db = sessions[0].db
+    leader_trade = str(ObjectId())
+    decisions = [_copy_decision(s.user_id, leader_trade) for s in sessions]
+    taken = sessions[2]
+
+    def claim_elsewhere() -> trades.Trade:
+        """Another server session of user 2 wrote the copy's write-ahead."""
+        return trades.record_intent(
+            db, user=taken.user_id, session=taken.session_id, server_session="another", server="s-old",
+            ativo="EURUSD", operacao="call", amount=Decimal(3), gale_level=0, payout=87, decided_at=START,
+            cycle="old", account="PRACTICE", client_key=decisions[2].client_key, copies=leader_trade,
+            expiry_minutes=5,
+        )  # fmt: skip
+
+    if when == "settled before the batch":
+        other = claim_elsewhere()
+        # Placed and settled by that session (an unresolved one would block the user before any insert).
+        db[names.TRADES].update_one({"_id": other.id}, {"$set": {"status": "closed", "result": "win"}})
+    else:
+        check = shared._check
+
+        def check_then_claim(batch: list[Any]) -> None:
+            check(batch)
+            if any(t.ctx.user_id == taken.user_id for t in batch):  # user 2's batch, its checks passed
+                claimed.append(claim_elsewhere())
+
+        claimed: list[trades.Trade] = []
+        monkeypatch.setattr(shared, "_check", check_then_claim)
+    tickets = _submit_together(sessions, decisions)
+    declined = tickets[2]
+    assert not isinstance(declined, BaseException)
+    assert declined.declined and declined.fill is None and declined.trade is None and declined.error is None
+    assert isinstance(taken.broker, ScriptedBroker) and taken.broker.attempts == 0
+    (only,) = db[names.TRADES].find({"user": taken.user_id})
+    assert only["serverSession"] == "another" and only["cycle"] == "old"
+    if when != "settled before the batch":
+        assert len(claimed) == 1 and only["status"] == "pending"
+    for i in (0, 1, 3):
+        ticket = tickets[i]
+        assert not isinstance(ticket, BaseException) and ticket.fill is not None and not ticket.declined
+        assert db[names.TRADES].count_documents({"user": sessions[i].user_id, "status": "open"}) == 1
+
+
+def test_a_batch_whose_insert_fails_otherwise_sends_nothing(monkeypatch):
+    from pymongo.errors import BulkWriteError
+
+    sessions, shared = _sessions(3, [+1])
+    leader_trade = str(ObjectId())
+    decisions = [_copy_decision(s.user_id, leader_trade) for s in sessions]
+    collection = type(shared.db[names.TRADES])
+
+    def refuse(self: Any, docs: Any, ordered: bool = True) -> None:
+        raise BulkWriteError(
+            {"writeErrors": [{"index": 0, "code": 121, "errmsg": "validation"}], "nInserted": 0}
+        )
+
+    monkeypatch.setattr(collection, "insert_many", refuse, raising=False)
+    tickets = _submit_together(sessions, decisions)
+    assert all(not isinstance(t, BaseException) and isinstance(t.error, BulkWriteError) for t in tickets)
+    assert all(isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 0 for s in sessions)

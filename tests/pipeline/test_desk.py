@@ -382,3 +382,65 @@ def test_a_batch_whose_insert_fails_otherwise_sends_nothing(monkeypatch):
     tickets = _submit_together(sessions, decisions)
     assert all(not isinstance(t, BaseException) and isinstance(t.error, BulkWriteError) for t in tickets)
     assert all(isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 0 for s in sessions)
+
+
+def _run_decisions(sessions: list[UserSession], decisions: list[Decision]) -> list[Any]:
+    results: list[Any] = [RuntimeError("not run")] * len(sessions)
+    gate = threading.Barrier(len(sessions))
+
+    def run(i: int) -> None:
+        gate.wait()
+        try:
+            results[i] = run_cycle(sessions[i].cycle_context(), decisions[i])
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_copy_cycles_of_sessions_sharing_a_desk_each_place_their_copy_once():
+    """Whichever path a copy's first entry takes (the desk's batch or one by one), one order per key."""
+    from glimpse.store import trades
+
+    sessions, _ = _sessions(6, [+1])
+    db = sessions[0].db
+    leader_trade = str(ObjectId())
+    decisions = [_copy_decision(s.user_id, leader_trade) for s in sessions]
+    results = _run_decisions(sessions, decisions)
+    for s, decision, result in zip(sessions, decisions, results, strict=True):
+        assert isinstance(result, cycle.CycleOutcome) and result.orders == 1 and result.result == "win"
+        assert isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 1
+        assert decision.client_key is not None
+        (trade,) = db[names.TRADES].find({"user": s.user_id})
+        assert (
+            trade["_id"] == trades.intent_id(decision.client_key, START) and trade["copies"] == leader_trade
+        )
+        assert trade["status"] == "closed" and trade["expiryMinutes"] == 5 and trade["amount"] == 300
+
+
+def test_a_copy_cycle_never_sends_a_copy_another_session_wrote():
+    from glimpse.store import trades
+
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    leader_trade = str(ObjectId())
+    decisions = [_copy_decision(s.user_id, leader_trade) for s in sessions]
+    taken = sessions[1]
+    other = trades.record_intent(
+        db, user=taken.user_id, session=taken.session_id, server_session="another", server="s-old",
+        ativo="EURUSD", operacao="call", amount=Decimal(3), gale_level=0, payout=87, decided_at=START,
+        cycle="old", account="PRACTICE", client_key=decisions[1].client_key, copies=leader_trade, expiry_minutes=5,
+    )  # fmt: skip
+    db[names.TRADES].update_one({"_id": other.id}, {"$set": {"status": "closed", "result": "win"}})
+    results = _run_decisions(sessions, decisions)
+    skipped = results[1]
+    assert isinstance(skipped, cycle.CycleOutcome) and skipped.orders == 0 and skipped.stop is None
+    assert isinstance(taken.broker, ScriptedBroker) and taken.broker.attempts == 0
+    assert db[names.TRADES].count_documents({"user": taken.user_id}) == 1
+    for i in (0, 2):
+        assert isinstance(results[i], cycle.CycleOutcome) and results[i].orders == 1

@@ -16,7 +16,8 @@ it takes every ticket queued so far and, for the whole batch,
 2. writes the pending intents, in one write, before any broker call;
 3. sends each order to its user's broker (one call per order, with the
    intent's idempotency key; cycle._place reconnects and resends like a
-   session would);
+   session would), unless the candle it was for has begun meanwhile (a
+   large batch): then it is closed as never sent and answered EXPIRED;
 4. marks the placed orders open, in one write.
 
 Tickets that arrive meanwhile make the next batch, so a batch is whatever
@@ -332,6 +333,13 @@ class OrderDesk:
 
     def _send(self, ticket: Ticket) -> None:
         assert ticket.trade is not None and ticket.sent_at is not None
+        now = ticket.ctx.clock.now()
+        if now >= ticket.expires:
+            # The batch ran into the candle the order was for: sent now, it would trade the next one.
+            # Never sent, so nothing was placed: closed as a buy never sent (a copy's claim stays spent).
+            trades.mark_failed(self.db, ticket.trade.id, "not sent: its candle had begun", now)
+            ticket.verdict = EXPIRED
+            return
         try:
             ticket.fill = _place(ticket.ctx, ticket.decision, ticket.trade, ticket.amount, 0, ticket.sent_at)
             ticket.placed_at = ticket.ctx.clock.now()

@@ -444,3 +444,26 @@ def test_a_copy_cycle_never_sends_a_copy_another_session_wrote():
     assert db[names.TRADES].count_documents({"user": taken.user_id}) == 1
     for i in (0, 2):
         assert isinstance(results[i], cycle.CycleOutcome) and results[i].orders == 1
+
+
+def test_an_entry_whose_candle_begins_while_its_batch_runs_is_not_sent():
+    """A batch's last orders must not go out after the candle they were for has begun."""
+    from operational_server.desk import Ticket
+
+    sessions, shared = _sessions(3, [+1])
+    db = sessions[0].db
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    first = sessions[0].broker
+    assert isinstance(first, ScriptedBroker)
+    first.on_buy = lambda count: clock.advance(2.0)  # the first buy is slow: the candle begins meanwhile
+    ctxs = [s.cycle_context() for s in sessions]
+    decisions = [Decision("EURUSD", "call", 87, START, []) for _ in sessions]
+    tickets = [Ticket(ctx, d, Decimal(2), f"c{i}", cycle.decision_expiry(d)) for i, (ctx, d) in enumerate(zip(ctxs, decisions, strict=True))]  # fmt: skip
+    shared._run(tickets)
+    assert tickets[0].fill is not None and tickets[0].marked
+    for ticket, s in zip(tickets[1:], sessions[1:], strict=True):
+        assert ticket.verdict == cycle.EXPIRED and ticket.fill is None and ticket.done.is_set()
+        assert isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 0
+        (trade,) = db[names.TRADES].find({"user": s.user_id})
+        assert trade["status"] == "closed" and trade["result"] == "failed" and trade["brokerOrderId"] is None

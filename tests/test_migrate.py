@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 
 from api import create_app
 from glimpse.runtime.security import decrypt_secret, is_hashed
@@ -95,6 +95,13 @@ def check_migrated(db: Any, config, clock) -> None:
     user_view = post(client, "getUser", {}, tokens["ana.souza@example.com"]).json
     assert user_view["iqConnected"] is True and user_view["iqPeriodProfit"] == 12.5
     assert "iqPassword" not in user_view
+    # Money settings: exact on disk (Decimal128), the same numbers to the app.
+    assert (
+        ana["strategySettings"]["money"] == Decimal128("10.00")
+        and user_view["strategySettings"]["money"] == 10
+    )
+    for settings in (ana["strategySettings"], bruno["signalSettings"]):
+        assert not any(isinstance(value, float) for value in settings.values())
 
     # The broker link works without checkIq: Start is accepted.
     start = post(

@@ -6,12 +6,12 @@ import json
 from datetime import datetime
 
 import pytest
-from bson import ObjectId, json_util
+from bson import Decimal128, ObjectId, json_util
 
 from glimpse.rules.pairs import PAIR_NAMES, PAIRS
 from glimpse.runtime.security import is_hashed, verify_password
 from glimpse.store import db as names
-from glimpse.store.accounts import new_account
+from glimpse.store.accounts import SETTING_AMOUNTS, new_account
 from glimpse.store.seed import (
     COLLECTIONS_DIR,
     DEMO_CODES,
@@ -222,8 +222,14 @@ def test_the_demo_user_has_the_shape_of_a_new_account():
     assert demo["premiumDays"] == 9999
     assert demo["readTerms"] is False
     assert demo["preferedPayout"] == "> 85"
-    assert demo["strategySettings"]["money"] == 2 and demo["strategySettings"]["galeType"] == "sobra"
+    assert (
+        demo["strategySettings"]["money"] == Decimal128("2.00")
+        and demo["strategySettings"]["galeType"] == "sobra"
+    )
     assert set(demo["strategySettings"]) == set(reference["strategySettings"])
+    for settings in (demo["strategySettings"], demo["signalSettings"], reference["strategySettings"]):
+        # Money settings are stored exactly, like a new account's: never as floats or bare numbers.
+        assert all(isinstance(settings[name], Decimal128) for name in SETTING_AMOUNTS)
     assert demo["glimpseStatus"] == "off" and demo["iqEmail"] == "" and demo["iqPassword"] == ""
     strategy_names = {doc["name"] for doc in seed_docs("Strategies")}
     assert demo["strategy"] == "Glimpse Baixo Risco"

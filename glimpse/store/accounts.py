@@ -5,6 +5,8 @@ glimpseStatus, iqPeriodProfit, strategySettings, ...). The profit fields
 (iqSessionProfit, iqPeriodProfit, iqPeriodLoss) are integer cents; the
 ledger (glimpse/store/trades.py) moves them with `$inc` of ints, and older
 documents that still hold reais as floats are read exactly until converted.
+The amounts of the money settings (strategySettings, signalSettings) are
+Decimal128 of whole cents: exact on disk, JSON numbers in reais to the app.
 Life-cycle transitions (glimpseStatus with server and assignment) live in
 glimpse/store/lifecycle.py.
 """
@@ -42,17 +44,61 @@ def normalize_email(text: str) -> str:
 # Fields that hold secrets. They are never sent to a client.
 SECRET_FIELDS = ("password", "iqPassword", "passwordReset", "passwordRecoverCode")
 
-DEFAULT_MONEY_SETTINGS: dict[str, Any] = {
-    "money": 10,
-    "gale": True,
-    "galeCount": 1,
-    "galeType": "dobro",
-    "sobra": 1,
-    "stopLoss": False,
-    "stopLossValue": 0,
-    "stopWin": False,
-    "stopWinValue": 0,
-}
+# The amounts of a money-settings document, and the account fields that hold one.
+SETTING_AMOUNTS = ("money", "sobra", "stopLossValue", "stopWinValue")
+MONEY_SETTINGS_FIELDS = ("strategySettings", "signalSettings")
+
+
+def setting_amount(value: object) -> Decimal:
+    """A stored settings amount, exactly: a Decimal128, or a number in reais from a document
+    written before amounts were stored as Decimal128."""
+    if isinstance(value, Decimal128):
+        return value.to_decimal()
+    if isinstance(value, (int, float, Decimal, str)) and not isinstance(value, bool):
+        return cents(value)
+    raise ValueError(f"not an amount: {value!r}")
+
+
+def stored_money_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Money settings as they are stored: each amount a Decimal128 of whole cents (never a float)."""
+    out = dict(settings)
+    for name in SETTING_AMOUNTS:
+        if out.get(name) is not None:
+            out[name] = Decimal128(cents(setting_amount(out[name])))
+    return out
+
+
+def stored_profile(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Profile changes as they are stored (the money settings' amounts as Decimal128)."""
+    out = dict(changes)
+    for key in MONEY_SETTINGS_FIELDS:
+        if isinstance(out.get(key), Mapping):
+            out[key] = stored_money_settings(out[key])
+    return out
+
+
+def _settings_for_app(settings: Mapping[str, Any]) -> dict[str, Any]:
+    # The app reads plain JSON numbers in reais, as the original sent them.
+    out = dict(settings)
+    for name in SETTING_AMOUNTS:
+        if isinstance(out.get(name), Decimal128):
+            out[name] = float(out[name].to_decimal())
+    return out
+
+
+DEFAULT_MONEY_SETTINGS: dict[str, Any] = stored_money_settings(
+    {
+        "money": 10,
+        "gale": True,
+        "galeCount": 1,
+        "galeType": "dobro",
+        "sobra": 1,
+        "stopLoss": False,
+        "stopLossValue": 0,
+        "stopWin": False,
+        "stopWinValue": 0,
+    }
+)
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "alerts": {
@@ -138,15 +184,17 @@ def new_account(
 
 
 class MoneySettings(TypedDict, total=False):
-    money: float
+    """Amounts are Decimal128 (reais, whole cents); documents written before may hold floats or ints."""
+
+    money: Decimal128 | float
     gale: bool
     galeCount: int
     galeType: str  # "dobro" | "cobrir" | "sobra"
-    sobra: float
+    sobra: Decimal128 | float
     stopLoss: bool
-    stopLossValue: float
+    stopLossValue: Decimal128 | float
     stopWin: bool
-    stopWinValue: float
+    stopWinValue: Decimal128 | float
 
 
 class AlertPrefs(TypedDict, total=False):
@@ -426,6 +474,9 @@ class Account:
         ):
             if key in view:
                 view[key] = reais(amount)
+        for key in MONEY_SETTINGS_FIELDS:
+            if isinstance(view.get(key), Mapping):
+                view[key] = _settings_for_app(view[key])
         if isinstance(view.get("operating"), dict) and "money" in view["operating"]:
             # The stake in flight is stored in cents like every amount; the app reads reais.
             view["operating"] = {**view["operating"], "money": reais(money_cents(view["operating"]["money"]))}
@@ -579,14 +630,14 @@ def update_profile(db: Any, account_id: ObjectId, changes: Mapping[str, Any]) ->
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     if changes:
-        db[names.ACCOUNTS].update_one({"_id": account_id}, {"$set": dict(changes)})
+        db[names.ACCOUNTS].update_one({"_id": account_id}, {"$set": stored_profile(changes)})
 
 
 def press_start(
     db: Any, account_id: ObjectId, from_statuses: Iterable[str], now: float, changes: Mapping[str, Any]
 ) -> bool:
     """App Start: → waiting (from one of `from_statuses`) with the profile `changes`, one update."""
-    update = dict(changes)
+    update = stored_profile(changes)
     update.update(glimpseStatus="waiting", waitingSince=now, operating=dict(IDLE_OPERATING, tries=[]))
     result = db[names.ACCOUNTS].update_one(
         {"_id": account_id, "glimpseStatus": {"$in": list(from_statuses)}, "blocked": {"$ne": True}},
@@ -599,7 +650,7 @@ def press_stop(
     db: Any, account_id: ObjectId, from_statuses: Iterable[str], changes: Mapping[str, Any]
 ) -> bool:
     """App Stop: → stopping (from one of `from_statuses`) with the profile `changes`, one update."""
-    update = dict(changes)
+    update = stored_profile(changes)
     update["glimpseStatus"] = "stopping"
     result = db[names.ACCOUNTS].update_one(
         {"_id": account_id, "glimpseStatus": {"$in": list(from_statuses)}}, {"$set": update}

@@ -46,8 +46,8 @@ from glimpse.rules.money import GLIMPSE_AUTHOR
 from glimpse.rules.pairs import normalize_pair
 from glimpse.runtime.config import Config, ConfigError
 from glimpse.runtime.security import encrypt_secret, hash_password, is_encrypted
+from glimpse.store import accounts, operations_log
 from glimpse.store import db as names
-from glimpse.store import operations_log
 from glimpse.store import trades as ledger
 from glimpse.store.accounts import IDLE_OPERATING, normalize_email
 from glimpse.store.managers import ROLES
@@ -683,7 +683,10 @@ class _Run:
     def finish(self) -> None:
         step = self.report.step("finish")
         for doc in list(self.db[names.ACCOUNTS].find({"moneyUnit": REAIS_UNIT})):
-            new = {f: ledger.to_cents(doc[f]) for f in MONEY_FIELDS if _is_number(doc.get(f))}
+            new: dict[str, Any] = {f: ledger.to_cents(doc[f]) for f in MONEY_FIELDS if _is_number(doc.get(f))}
+            for key in accounts.MONEY_SETTINGS_FIELDS:
+                if isinstance(doc.get(key), dict):
+                    new[key] = _settings_in_decimal128(doc[key])
             self.write(
                 self.db[names.ACCOUNTS].update_one,
                 {"_id": doc["_id"], "moneyUnit": REAIS_UNIT},
@@ -717,6 +720,13 @@ class _Run:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _settings_in_decimal128(settings: dict[str, Any]) -> dict[str, Any]:
+    """The original's money settings with each numeric amount as Decimal128; anything else is
+    left as it is for the app to show and the user to correct."""
+    numeric = {k: v for k, v in settings.items() if k in accounts.SETTING_AMOUNTS and _is_number(v)}
+    return {**settings, **accounts.stored_money_settings(numeric)}
 
 
 STEPS: tuple[str, ...] = (

@@ -21,10 +21,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 
 from glimpse.rules.money import Amount, cents
 from glimpse.store import db as names
+from glimpse.store.accounts import setting_amount
 
 CENTS_UNIT = "cents"
 
@@ -59,12 +60,13 @@ def start(
         "operation": (strategy or {}).get("operation") if mode == "strategy" else None,
         "accountType": account_type,
         "expiration": 1,
-        "money": None if money.get("money") is None else _to_cents(money["money"]),
+        "money": None if money.get("money") is None else _to_cents(setting_amount(money["money"])),
         "gale": money.get("gale"),
         "galeCount": money.get("galeCount"),
         "galeType": money.get("galeType"),
-        "sobra": money.get("sobra"),
-        "stoploss": None if stop_loss is None else _to_cents(stop_loss),
+        # In reais like the original's field, but exact: a Decimal128, never a float.
+        "sobra": None if money.get("sobra") is None else Decimal128(cents(setting_amount(money["sobra"]))),
+        "stoploss": None if stop_loss is None else _to_cents(setting_amount(stop_loss)),
         "operations": [],
         "moneyUnit": CENTS_UNIT,
     }
@@ -182,6 +184,8 @@ def for_app(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in doc.items() if k != "moneyUnit"}
     out["money"] = _reais(doc.get("money"))
     out["stoploss"] = _reais(doc.get("stoploss"))
+    if isinstance(doc.get("sobra"), Decimal128):
+        out["sobra"] = float(doc["sobra"].to_decimal())
     out["operations"] = [
         {
             **entry,

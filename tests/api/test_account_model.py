@@ -149,3 +149,47 @@ def test_the_manager_user_list_answers_profits_in_reais(client, db, user, manage
     ]
     assert (row["iqSessionProfit"], row["iqPeriodProfit"], row["iqPeriodLoss"]) == (-1.5, 20, 1.5)
     assert "password" not in row and "strategySettings" not in row and row["operationSettings"]["money"] == 10
+
+
+def test_money_settings_are_stored_as_decimal128_and_shown_as_the_numbers_sent():
+    sent = {"money": 2.675, "gale": True, "galeCount": 2, "galeType": "sobra", "sobra": 0.1, "stopLoss": True,
+            "stopLossValue": 15, "stopWin": False, "stopWinValue": 0}  # fmt: skip
+    stored = accounts.stored_money_settings(sent)
+    # Rounded once, half up, by the money rules; exact on disk.
+    assert stored["money"] == Decimal128("2.68") and stored["sobra"] == Decimal128("0.10")
+    assert stored["stopLossValue"] == Decimal128("15.00") and stored["galeCount"] == 2
+    assert accounts.stored_money_settings(stored) == stored  # storing again changes nothing
+    doc = new_account("Ana", "ana@example.com", "hash", 0.0)
+    doc["strategySettings"] = stored
+    doc["signalSettings"] = dict(sent)  # a document written before: numbers in reais
+    view = Account.from_doc(doc).public()
+    assert view["strategySettings"]["money"] == 2.68 and view["strategySettings"]["sobra"] == 0.1
+    assert view["signalSettings"] == sent
+    # The rules read both shapes as the same exact amounts.
+    for name in accounts.SETTING_AMOUNTS:
+        legacy = accounts.setting_amount(sent[name])
+        assert accounts.setting_amount(stored[name]) == legacy and isinstance(legacy, Decimal)
+
+
+def test_profile_writes_store_money_settings_exactly(db):
+    created = db[names.ACCOUNTS].insert_one(new_account("Ana", "ana@example.com", "hash", 0.0)).inserted_id
+    settings = {**accounts.DEFAULT_MONEY_SETTINGS, "money": 7.5, "stopWinValue": 12.3}
+    accounts.update_profile(db, created, {"signalSettings": settings})
+    assert accounts.press_start(db, created, ["off"], 1.0, {"strategySettings": settings})
+    doc = db[names.ACCOUNTS].find_one({"_id": created})
+    for key in accounts.MONEY_SETTINGS_FIELDS:
+        assert doc[key]["money"] == Decimal128("7.50") and doc[key]["stopWinValue"] == Decimal128("12.30")
+        assert not any(isinstance(value, float) for value in doc[key].values())
+
+
+def test_a_session_log_keeps_the_settings_exactly_and_shows_reais(db):
+    from glimpse.store import operations_log
+
+    settings = accounts.stored_money_settings({**accounts.DEFAULT_MONEY_SETTINGS, "money": 2.5, "sobra": 1.15,
+                                               "stopLoss": True, "stopLossValue": 20})  # fmt: skip
+    log_id = operations_log.start(db, user="u", session="s", mode="strategy", strategy=None, money=settings,
+                                  account_type="treinamento", now=1.0)  # fmt: skip
+    doc = db[names.OPERATIONS].find_one({"_id": log_id})
+    assert (doc["money"], doc["stoploss"], doc["sobra"]) == (250, 2000, Decimal128("1.15"))
+    app = operations_log.for_app(doc)
+    assert (app["money"], app["stoploss"], app["sobra"]) == (2.5, 20.0, 1.15)

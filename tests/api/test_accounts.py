@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 
+from bson import Decimal128
+
 from glimpse.runtime import mail, security
 from glimpse.store import db as names
 from tests.api.conftest import PASSWORD, mailed
@@ -141,8 +143,17 @@ def test_update_user_whitelisted_fields(client, user, db):
     doc = _doc(db, user)
     assert doc["name"] == "Ana Souza" and doc["readTerms"] is True and doc["mode"] == "signals"
     assert doc["preferedPayout"] == "= 87" and doc["preferedActives"] == "EURUSD,GBPUSD-OTC"
-    assert doc["iqAccountType"] == "real" and doc["strategySettings"] == money == doc["signalSettings"]
+    assert doc["iqAccountType"] == "real" and doc["strategySettings"] == doc["signalSettings"]
+    # Amounts are stored exactly (Decimal128 of whole cents), never as floats ...
+    stored = {**money, **{k: Decimal128(v) for k, v in AMOUNTS.items()}}
+    assert doc["strategySettings"] == stored
     assert doc["settings"] == settings and doc["lastLogin"]["ip"] == "1.2.3.4"
+    # ... and the app reads back the numbers it sent.
+    shown = client.post("/glimpse/getUser", json={"userMail": user.id}, headers=user.headers).json
+    assert shown["strategySettings"] == money == shown["signalSettings"]
+
+
+AMOUNTS = {"money": "2.50", "sobra": "1.00", "stopLossValue": "20.00", "stopWinValue": "10.25"}
 
 
 def test_update_user_strategy_must_be_owned(client, user, db):

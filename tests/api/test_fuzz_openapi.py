@@ -40,6 +40,7 @@ from api.user_updates import STATUS_TRANSITIONS, VALIDATORS
 from glimpse.rules.pairs import PAIR_NAMES
 from glimpse.runtime import security
 from glimpse.store import db as names
+from glimpse.store.accounts import public_view
 from glimpse.store.seed import DEMO_LOGINS, seed_database
 from tests.api.samples import SAMPLES
 
@@ -367,7 +368,8 @@ def test_generated_requests_find_no_server_error(app, client, db, clock, user, m
     samples = seed(client, db, clock, user, manager, service_headers)
     tokens = Tokens(app, {"user": user.id, "manager": manager.id})
     demo_email = next(email for role, email, _ in DEMO_LOGINS if role == "user")
-    mixer = Mixer(samples, db[names.ACCOUNTS].find_one({"email": demo_email}, {"password": 0}))
+    # The account as the app reads it (getUser): what the app would send back to updateUser.
+    mixer = Mixer(samples, public_view(db[names.ACCOUNTS].find_one({"email": demo_email}, {"password": 0})))
     # From the served document rather than with from_wsgi, which leaves out the operation
     # serving the document itself.
     document = client.get("/glimpse/openapi.json").get_json()

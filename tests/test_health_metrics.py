@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from decimal import Decimal
@@ -204,6 +205,46 @@ def test_a_service_that_keeps_dying_makes_the_process_give_up(config, db, clock)
     assert not handle.is_alive()
     # Started once, restarted after each of the first four deaths, never after the fifth.
     assert doomed.starts == 5 and len(handle.deaths) == 5
+
+
+class StoppedMidCheck:
+    """A service handle that is stopped exactly between the supervisor's wait and its liveness
+    check: the interleaving that used to be logged as a death."""
+
+    name = "stopped-mid-check"
+
+    def __init__(self):
+        self.supervisor = None
+        self.checks = 0
+        self.stopped = False
+
+    def start(self, ctx):
+        return self
+
+    def is_alive(self) -> bool:
+        self.checks += 1
+        if self.checks == 3 and self.supervisor is not None:
+            self.supervisor.stop()  # Ctrl-C lands here, after the wait and before the answer
+        return not self.stopped
+
+    def stop(self):
+        self.stopped = True
+
+    def join(self, timeout=None):
+        pass
+
+
+def test_stopping_a_supervised_service_is_not_reported_as_its_death(config, db, clock, caplog):
+    gave_up = threading.Event()
+    service = StoppedMidCheck()
+    supervised = Supervised(service, check_interval=0.001, backoff=0.01, give_up=lambda n: gave_up.set())
+    with caplog.at_level(logging.WARNING, logger="glimpse.runtime.services"):
+        handle = supervised.start(ServiceContext(config=config, db=db, clock=clock))
+        service.supervisor = handle
+        handle.join(5)
+        assert not handle.is_alive()
+    assert service.checks == 3 and handle.deaths == [] and handle.restarts == 0
+    assert not [r for r in caplog.records if "died" in r.getMessage()] and not gave_up.is_set()
 
 
 # ---- metrics ------------------------------------------------------------------------------

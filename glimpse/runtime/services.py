@@ -155,6 +155,9 @@ class Supervisor(threading.Thread):
         while not self._stopping.wait(spec.check_interval):
             if is_alive(self.current):
                 continue
+            if self._stopping.is_set():
+                # stop() sets the flag before it stops the service: this is that stop, not a death.
+                return
             now = time.monotonic()
             if now - self.started_at >= spec.window:
                 delay = spec.backoff  # it ran well for a while: this death starts a fresh back-off

@@ -33,6 +33,18 @@ function Rate({ f, breakEven }: { f: CatalogFigures; breakEven: number }) {
   );
 }
 
+function NumberSelect(props: { label: string; value: number; choices: readonly number[]; onChange: (value: number) => void; testid?: string }) {
+  const { label, value, choices, onChange, testid } = props;
+  return (
+    <label>
+      {label}{" "}
+      <select data-testid={testid} value={value} onChange={(e) => onChange(Number(e.target.value))}>
+        {choices.map((n) => <option key={n} value={n}>{n}</option>)}
+      </select>
+    </label>
+  );
+}
+
 export default function CatalogPage() {
   const { t, language } = useI18n();
   const { act, isAdmin } = useSession();
@@ -67,24 +79,9 @@ export default function CatalogPage() {
         <p className="hint">{t("catalog.intro")}</p>
         <div className="action column">
           <input data-testid="catalog-pairs" value={pairs} onChange={(e) => setPairs(e.target.value)} placeholder={t("catalog.pairsHint")} />
-          <label>
-            {t("catalog.days")}{" "}
-            <select data-testid="catalog-days" value={days} onChange={(e) => setDays(Number(e.target.value))}>
-              {PERIOD_DAYS.map((d) => <option key={d} value={d}>{d}</option>)}
-            </select>
-          </label>
-          <label>
-            {t("catalog.gales")}{" "}
-            <select value={gales} onChange={(e) => setGales(Number(e.target.value))}>
-              {GALE_CHOICES.map((g) => <option key={g} value={g}>{g}</option>)}
-            </select>
-          </label>
-          <label>
-            {t("catalog.maxLength")}{" "}
-            <select value={maxLength} onChange={(e) => setMaxLength(Number(e.target.value))}>
-              {LENGTH_CHOICES.map((n) => <option key={n} value={n}>{n}</option>)}
-            </select>
-          </label>
+          <NumberSelect label={t("catalog.days")} value={days} choices={PERIOD_DAYS} onChange={setDays} testid="catalog-days" />
+          <NumberSelect label={t("catalog.gales")} value={gales} choices={GALE_CHOICES} onChange={setGales} />
+          <NumberSelect label={t("catalog.maxLength")} value={maxLength} choices={LENGTH_CHOICES} onChange={setMaxLength} />
           <label>
             {t("catalog.minSignals")}{" "}
             <input type="number" min={1} value={minSignals} onChange={(e) => setMinSignals(Math.max(1, Math.floor(Number(e.target.value) || 1)))} />

@@ -11,13 +11,21 @@ import { describeError } from "../session/errors";
 /** The server's minimum (api/schemas), checked here first so the trader is told before a round trip. */
 export const MIN_PASSWORD = 8;
 
-type InputProps = Omit<ComponentProps<typeof IonInput>, "onIonInput" | "labelPlacement" | "fill">;
+type FieldProps = Omit<ComponentProps<typeof IonInput>, "onIonInput" | "labelPlacement"> & {
+  /** The text as typed. */
+  onText: (text: string) => void;
+};
 
-/** An outlined input with a floating label; `onText` gets the text as typed. */
-export function TextField({ onText, ...props }: InputProps & { onText: (text: string) => void }) {
+/** An outlined input with a floating label: a form's field. */
+export function TextField({ onText, ...props }: FieldProps) {
   return (
     <IonInput labelPlacement="floating" fill="outline" {...props} onIonInput={(e) => onText(String(e.detail.value ?? ""))} />
   );
+}
+
+/** An input with its label above it: a field in a list row (IonItem) or beside its own button. */
+export function StackedField({ onText, ...props }: FieldProps) {
+  return <IonInput labelPlacement="stacked" {...props} onIonInput={(e) => onText(String(e.detail.value ?? ""))} />;
 }
 
 /** The form's error, announced as an alert; nothing when there is none. */
@@ -58,6 +66,7 @@ export function Form({ onSubmit, className = "stack", children }: { onSubmit: ()
  * A form's busy flag and error line, and `run`, which sends one request with them: busy while it
  * runs, the error cleared before and set from what it throws after. `known` names the errors the
  * form words itself (a wrong code, a refused password); the rest read as describeError has them.
+ * `setBusy` is for a step that must settle the flag itself before going on (the signal list's check).
  */
 export function useSubmit() {
   const { t } = useI18n();
@@ -77,5 +86,5 @@ export function useSubmit() {
     },
     [t],
   );
-  return { busy, error, setError, run };
+  return { busy, setBusy, error, setError, run };
 }

@@ -1,12 +1,12 @@
 import { IonButton, IonItem, IonNote, IonSpinner } from "@ionic/react";
-import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
+import { IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { useEffect, useRef, useState } from "react";
 import { api, type Pair } from "../../api";
 import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatDateTime, formatPercent, formatSignedMoney } from "../../lib/format";
-import { BusyButton, FormError, useSubmit } from "../../lib/forms";
+import { BusyButton, FormError, StackedField, useSubmit } from "../../lib/forms";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
@@ -56,13 +56,12 @@ function SaveRow({ row, onSaved }: { row: CatalogRow; onSaved: (name: string) =>
   return (
     <div className="cat-save" data-testid="catalog-save-form">
       <IonItem lines="none">
-        <IonInput
+        <StackedField
           label={t("strategy.name")}
-          labelPlacement="stacked"
           name="catalog-strategy-name"
           maxlength={MAX_NAME}
           value={name}
-          onIonInput={(e) => setName(String(e.detail.value ?? ""))}
+          onText={setName}
         />
       </IonItem>
       <BusyButton type="button" size="small" onClick={() => void save()} busy={busy} data-testid="catalog-save-confirm">
@@ -197,6 +196,31 @@ function HeatMap({ report }: { report: CatalogReport }) {
   );
 }
 
+/** One of a few numbers, as a segment. */
+function NumberSegment({
+  value,
+  choices,
+  onChange,
+  text = String,
+  testid,
+}: {
+  value: number;
+  choices: readonly number[];
+  onChange: (value: number) => void;
+  text?: (n: number) => string;
+  testid?: string;
+}) {
+  return (
+    <IonSegment value={String(value)} onIonChange={(e) => onChange(Number(e.detail.value))} data-testid={testid}>
+      {choices.map((n) => (
+        <IonSegmentButton key={n} value={String(n)}>
+          {text(n)}
+        </IonSegmentButton>
+      ))}
+    </IonSegment>
+  );
+}
+
 /** The Catalogador: every sequence and the quadrant presets on the chosen pairs and period, ranked honestly. */
 export default function CatalogPage() {
   const { t, language } = useI18n();
@@ -276,38 +300,19 @@ export default function CatalogPage() {
         </div>
       )}
       <h3>{t("catalog.period")}</h3>
-      <IonSegment value={String(days)} onIonChange={(e) => setDays(Number(e.detail.value))} data-testid="catalog-days">
-        {PERIOD_DAYS.map((d) => (
-          <IonSegmentButton key={d} value={String(d)}>
-            {t("catalog.days", { n: d })}
-          </IonSegmentButton>
-        ))}
-      </IonSegment>
+      <NumberSegment value={days} choices={PERIOD_DAYS} onChange={setDays} text={(n) => t("catalog.days", { n })} testid="catalog-days" />
       <h3>{t("catalog.gales")}</h3>
-      <IonSegment value={String(gales)} onIonChange={(e) => setGales(Number(e.detail.value))}>
-        {GALE_CHOICES.map((g) => (
-          <IonSegmentButton key={g} value={String(g)}>
-            {g}
-          </IonSegmentButton>
-        ))}
-      </IonSegment>
+      <NumberSegment value={gales} choices={GALE_CHOICES} onChange={setGales} />
       <h3>{t("catalog.maxLength")}</h3>
-      <IonSegment value={String(maxLength)} onIonChange={(e) => setMaxLength(Number(e.detail.value))}>
-        {LENGTH_CHOICES.map((n) => (
-          <IonSegmentButton key={n} value={String(n)}>
-            {n}
-          </IonSegmentButton>
-        ))}
-      </IonSegment>
+      <NumberSegment value={maxLength} choices={LENGTH_CHOICES} onChange={setMaxLength} />
       <IonItem lines="none">
-        <IonInput
+        <StackedField
           type="number"
           label={t("catalog.minSignals")}
-          labelPlacement="stacked"
           name="catalog-min-signals"
           min={1}
           value={minSignals}
-          onIonInput={(e) => setMinSignals(Math.max(1, Math.floor(Number(e.detail.value) || 1)))}
+          onText={(text) => setMinSignals(Math.max(1, Math.floor(Number(text) || 1)))}
         />
       </IonItem>
       <IonButton expand="block" onClick={() => void run()} disabled={running} data-testid="catalog-run">

@@ -3,12 +3,13 @@
 // The server (api/routes/copy.py) decides; the bot copies only in copy mode.
 
 import { IonBadge, IonButton, IonItem, IonLabel, IonList, IonListHeader, IonNote, IonSpinner } from "@ionic/react";
-import { IonInput, IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
+import { IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
 import { useCallback, useEffect, useState } from "react";
 import { api } from "../../api";
 import PageFrame from "../../components/PageFrame";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
+import { BusyButton, FormError, StackedField, useSubmit } from "../../lib/forms";
 import { formatDateTime, formatMoney, formatSignedMoney, resultClass } from "../../lib/format";
 import { canConfigure } from "../../lib/operating";
 import { useAccount } from "../../session/AccountProvider";
@@ -53,8 +54,7 @@ function FollowForm({ leader, onDone }: { leader: Followable; onDone: () => void
   const toast = useToast();
   const [type, setType] = useState<"multiplier" | "fixed">("multiplier");
   const [text, setText] = useState("1");
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
 
   async function follow() {
     const choice = stakeChoice(type, text);
@@ -63,19 +63,13 @@ function FollowForm({ leader, onDone }: { leader: Followable; onDone: () => void
       const show = (n: number) => (type === "fixed" ? formatMoney(n, language) : n.toLocaleString(language));
       return setError(t(choice.error, { min: show(range.min), max: show(range.max) }));
     }
-    setBusy(true);
-    setError("");
-    try {
+    await run(async () => {
       const answer = await copyApi.follow(leader.user, choice.stake);
       if (answer.res === 1) {
         toast(t("copy.followed", { name: leader.name }), "success");
         onDone();
       } else setError(t("copy.notFollowable"));
-    } catch (e) {
-      setError(describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -99,26 +93,23 @@ function FollowForm({ leader, onDone }: { leader: Followable; onDone: () => void
           <IonLabel>{t("copy.fixed")}</IonLabel>
         </IonSegmentButton>
       </IonSegment>
-      <IonInput
+      <StackedField
         fill="outline"
-        labelPlacement="stacked"
         label={type === "multiplier" ? t("copy.multiplierLabel") : t("copy.fixedLabel")}
         inputmode="decimal"
         value={text}
         data-testid="stake-value"
-        onIonInput={(e) => setText(String(e.detail.value ?? ""))}
+        onText={setText}
       />
       <IonNote>{type === "multiplier" ? t("copy.multiplierHint") : t("copy.fixedHint")}</IonNote>
       {error && (
         <p>
-          <IonNote color="danger" role="alert">
-            {error}
-          </IonNote>
+          <FormError error={error} />
         </p>
       )}
-      <IonButton expand="block" disabled={busy} onClick={() => void follow()} data-testid="follow-confirm">
-        {busy ? <IonSpinner name="dots" /> : t("copy.confirm")}
-      </IonButton>
+      <BusyButton type="button" expand="block" busy={busy} onClick={() => void follow()} data-testid="follow-confirm">
+        {t("copy.confirm")}
+      </BusyButton>
     </div>
   );
 }

@@ -1,10 +1,11 @@
 import { IonButton, IonItem, IonLabel, IonList, IonListHeader, IonNote, IonRadio, IonRadioGroup, IonSpinner } from "@ionic/react";
-import { IonInput, IonToggle } from "../../components/ionic/later";
+import { IonToggle } from "../../components/ionic/later";
 import { useState } from "react";
 import { api, type MoneySettings } from "../../api";
 import PageFrame from "../../components/PageFrame";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
+import { StackedField } from "../../lib/forms";
 import GlimpseNotice from "../../components/GlimpseNotice";
 import { parsePayout } from "../../lib/format";
 import { parseAmountCents } from "../../lib/gale";
@@ -116,14 +117,13 @@ export default function OrderOptionsPage() {
 
   const text = (key: "money" | "galeCount" | "sobra" | "stopLossValue" | "stopWinValue", label: MessageKey, disabled = false) => (
     <IonItem>
-      <IonInput
+      <StackedField
         label={t(label)}
-        labelPlacement="stacked"
         inputmode={key === "galeCount" ? "numeric" : "decimal"}
         name={key}
         value={form[key]}
         disabled={disabled}
-        onIonInput={(e) => set(key, String(e.detail.value ?? ""))}
+        onText={(text) => set(key, text)}
       />
     </IonItem>
   );

@@ -3,11 +3,12 @@
 // The server (api/routes/notifications.py) holds everything; this page only shows it.
 
 import { IonButton, IonItem, IonLabel, IonList, IonListHeader, IonNote, IonSpinner } from "@ionic/react";
-import { IonInput, IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
+import { IonSegment, IonSegmentButton, IonToggle } from "../../components/ionic/later";
 import { useCallback, useEffect, useState } from "react";
 import { call } from "../../api/client";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
+import { StackedField } from "../../lib/forms";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
 import type { MessageKey } from "../../i18n/core";
@@ -253,13 +254,12 @@ export default function NotificationsPage() {
           </IonItem>
         ))}
         <IonItem>
-          <IonInput
+          <StackedField
             label={t("notifications.webhookUrl")}
-            labelPlacement="stacked"
             type="url"
             value={url}
             data-testid="webhook-url"
-            onIonInput={(e) => setUrl(String(e.detail.value ?? ""))}
+            onText={setUrl}
           />
           <IonButton
             slot="end"

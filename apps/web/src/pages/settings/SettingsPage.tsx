@@ -10,7 +10,7 @@ import {
   IonRadioGroup,
   IonSpinner,
 } from "@ionic/react";
-import { IonInput, IonToggle } from "../../components/ionic/later";
+import { IonToggle } from "../../components/ionic/later";
 import { chevronBackOutline } from "ionicons/icons";
 import { useEffect, useRef, useState } from "react";
 import { ApiError, api, clearToken, setToken, type AlertSettings, type Settings } from "../../api";
@@ -19,7 +19,7 @@ import PageFrame from "../../components/PageFrame";
 import SafeHtml from "../../components/SafeHtml";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
-import { BusyButton, Form, FormError, MIN_PASSWORD, TextField, useSubmit } from "../../lib/forms";
+import { BusyButton, Form, FormError, MIN_PASSWORD, StackedField, TextField, useSubmit } from "../../lib/forms";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useFieldSaver } from "../../session/useFieldSaver";
@@ -57,13 +57,12 @@ function AccountPanel({ onPassword }: { onPassword: () => void }) {
   return (
     <IonList>
       <IonItem>
-        <IonInput
+        <StackedField
           label={t("settings.name")}
-          labelPlacement="stacked"
           name="account-name"
           value={name}
           maxlength={80}
-          onIonInput={(e) => setName(String(e.detail.value ?? ""))}
+          onText={setName}
         />
         <IonButton slot="end" fill="clear" disabled={!name.trim() || name === account.name} onClick={() => void saveName()}>
           {t("common.save")}

@@ -19,6 +19,7 @@ import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
+import { useSubmit } from "../../lib/forms";
 import { formatMoney, formatSignedMoney } from "../../lib/format";
 import type { TradeRow } from "../../lib/trades";
 import { clockHHMM, isPast, sortByTime } from "../../lib/signals";
@@ -57,13 +58,10 @@ function AddListSheet({ open, today, onClose, onSaved }: { open: boolean; today:
   const { t } = useI18n();
   const [text, setText] = useState("");
   const [result, setResult] = useState<Preview | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const { busy, setBusy, error, setError, run } = useSubmit();
 
   async function save() {
-    setBusy(true);
-    setError("");
-    try {
+    await run(async () => {
       // The server reads the text again: expiry and gale go with each signal, and a minute that began meanwhile is left out.
       const answer = await signalTextApi.insert(text);
       if (answer.res !== 1) {
@@ -73,11 +71,7 @@ function AddListSheet({ open, today, onClose, onSaved }: { open: boolean; today:
       setText("");
       setResult(null);
       onSaved();
-    } catch (e) {
-      setError(describeError(e, t));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function verify() {

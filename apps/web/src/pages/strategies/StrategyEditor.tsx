@@ -1,11 +1,11 @@
 import { IonButton, IonCheckbox, IonIcon, IonItem, IonNote } from "@ionic/react";
-import { IonInput, IonSegment, IonSegmentButton } from "../../components/ionic/later";
+import { IonSegment, IonSegmentButton } from "../../components/ionic/later";
 import { addOutline, arrowDownOutline, arrowUpOutline, removeOutline, swapVerticalOutline } from "ionicons/icons";
 import { useState } from "react";
 import { api } from "../../api";
 import type { MessageKey } from "../../i18n/core";
 import { useI18n } from "../../i18n/I18nProvider";
-import { BusyButton, FormError, useSubmit } from "../../lib/forms";
+import { BusyButton, FormError, StackedField, useSubmit } from "../../lib/forms";
 import {
   MAX_CANDLES,
   MAX_NAME_LENGTH,
@@ -79,15 +79,14 @@ export default function StrategyEditor({ initial, editing, gales, initialQuadran
   return (
     <div className="editor" data-testid="strategy-editor">
       <IonItem>
-        <IonInput
+        <StackedField
           label={t("strategy.name")}
-          labelPlacement="stacked"
           name="strategy-name"
           maxlength={MAX_NAME_LENGTH}
           counter
           readonly={editing}
           value={draft.name}
-          onIonInput={(e) => update({ name: String(e.detail.value ?? "") })}
+          onText={(name) => update({ name })}
         />
       </IonItem>
 

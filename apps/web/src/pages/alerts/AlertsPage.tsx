@@ -1,10 +1,10 @@
 import { IonCard, IonCardContent, IonCardHeader, IonCardSubtitle, IonCardTitle } from "@ionic/react";
-import { IonRefresher, IonRefresherContent } from "../../components/ionic/later";
 import { useState } from "react";
 import { api, type Alert } from "../../api";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatDateTime } from "../../lib/format";
+import { PullToRefresh } from "../../lib/loaded";
 import { useAccount } from "../../session/AccountProvider";
 import { describeError } from "../../session/errors";
 import { useToast } from "../../session/useToast";
@@ -35,18 +35,7 @@ export default function AlertsPage() {
     <PageFrame
       title={t("alerts.title")}
       panel
-      fixed={
-        <IonRefresher
-          slot="fixed"
-          onIonRefresh={(e) =>
-            void refresh()
-              .catch((err) => toast(describeError(err, t), "danger"))
-              .finally(() => e.detail.complete())
-          }
-        >
-          <IonRefresherContent />
-        </IonRefresher>
-      }
+      fixed={<PullToRefresh onRefresh={() => refresh().catch((err) => toast(describeError(err, t), "danger"))} />}
     >
       {alerts.length === 0 && <p className="empty">{t("alerts.empty")}</p>}
       {alerts.map((a) => (

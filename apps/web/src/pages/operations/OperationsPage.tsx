@@ -1,13 +1,12 @@
 import { IonItem, IonLabel, IonList } from "@ionic/react";
-import { IonRefresher, IonRefresherContent } from "../../components/ionic/later";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { api } from "../../api";
 import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatDateTime, formatMoney, formatSignedMoney, resultClass } from "../../lib/format";
+import { PullToRefresh, useLoaded } from "../../lib/loaded";
 import { cumulative, flattenCycles, readNote, type Cycle, type OrderLog } from "../../lib/operations";
-import { describeError } from "../../session/errors";
 import CumulativeChart from "./CumulativeChart";
 import CycleChart from "./CycleChart";
 import TradesTable from "./TradesTable";
@@ -66,18 +65,8 @@ function CycleDetails({ cycle }: { cycle: Cycle }) {
 export default function OperationsPage() {
   const { t, language } = useI18n();
   const { marketTz } = useAccount();
-  const [cycles, setCycles] = useState<Cycle[] | null>(null);
-  const [error, setError] = useState("");
+  const { data: cycles, error, load } = useLoaded<Cycle[]>(async () => flattenCycles(await api.getUserOperations()));
   const [open, setOpen] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      setCycles(flattenCycles(await api.getUserOperations()));
-      setError("");
-    } catch (e) {
-      setError(describeError(e, t));
-    }
-  }, [t]);
   useEffect(() => {
     void load();
     // Refreshes itself while open, like the trades table.
@@ -94,11 +83,7 @@ export default function OperationsPage() {
     <PageFrame
       title={t("operations.title")}
       padded={false}
-      fixed={
-        <IonRefresher slot="fixed" onIonRefresh={(e) => void load().finally(() => e.detail.complete())}>
-          <IonRefresherContent />
-        </IonRefresher>
-      }
+      fixed={<PullToRefresh onRefresh={load} />}
     >
       <TradesTable />
       <h2 className="ion-padding-horizontal">{t("operations.cyclesTitle")}</h2>

@@ -1,26 +1,15 @@
-import { IonRefresher, IonRefresherContent } from "../../components/ionic/later";
-import { useCallback, useEffect, useState } from "react";
+import { useEffect } from "react";
 import { api, type RankRow } from "../../api";
 import Loading from "../../components/Loading";
 import PageFrame from "../../components/PageFrame";
 import { useI18n } from "../../i18n/I18nProvider";
 import { formatSignedMoney, resultClass } from "../../lib/format";
-import { describeError } from "../../session/errors";
+import { PullToRefresh, useLoaded } from "../../lib/loaded";
 
 /** The period's rank by net result (the server orders it); everyone but the caller under a server-side pseudonym. */
 export default function RankPage() {
   const { t, language } = useI18n();
-  const [rows, setRows] = useState<RankRow[] | null>(null);
-  const [error, setError] = useState("");
-
-  const load = useCallback(async () => {
-    try {
-      setRows(await api.getRank());
-      setError("");
-    } catch (e) {
-      setError(describeError(e, t));
-    }
-  }, [t]);
+  const { data: rows, error, load } = useLoaded<RankRow[]>(api.getRank);
   useEffect(() => {
     void load();
   }, [load]);
@@ -28,11 +17,7 @@ export default function RankPage() {
   return (
     <PageFrame
       title={t("rank.title")}
-      fixed={
-        <IonRefresher slot="fixed" onIonRefresh={(e) => void load().finally(() => e.detail.complete())}>
-          <IonRefresherContent />
-        </IonRefresher>
-      }
+      fixed={<PullToRefresh onRefresh={load} />}
     >
       {error && <p role="alert">{error}</p>}
       {rows === null && !error && <Loading />}

@@ -88,13 +88,25 @@ def test_a_strategy_user_trades_with_gale_and_stops_on_stop_win(bundle):
     assert server is None  # freed
 
 
-def test_b_a_signals_user_gets_three_results_in_their_own_list(bundle):
+@pytest.fixture
+def slow_bundle(config, db):
+    # 15×: a market minute is 4 wall seconds, so a thread starved for a second or two on a busy
+    # machine still decides every signal's minute (a minute gone by is skipped, by design).
+    b = make_bundle(config, db, speed=15.0)
+    yield b
+    b.stop()
+
+
+def test_b_a_signals_user_gets_three_results_in_their_own_list(slow_bundle):
+    bundle = slow_bundle
     clock = bundle.ctx.clock
     from glimpse.rules.timing import coming_minute
 
     zone = bundle.ctx.config.zone
     # Two minutes apart: a 1-minute order bought at second 58.5 runs to the end of the next minute.
-    first = clock.now() + 60
+    # The first one three market minutes (12 wall seconds) away: a busy machine may take a few
+    # seconds to start the bundle and assign the user, and a signal whose time passed is skipped.
+    first = clock.now() + 180
     horas = [coming_minute(first + 120 * i, zone) for i in range(3)]
     uid = bundle.user("signals@example.com", mode="signals", signalSettings=_money(gale=False, galeCount=0))
     other = bundle.user("other@example.com", mode="signals")

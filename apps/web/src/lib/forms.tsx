@@ -8,7 +8,7 @@ import { IonInput } from "../components/ionic/later";
 import { useI18n } from "../i18n/I18nProvider";
 import { describeError } from "../session/errors";
 
-/** The server's minimum (api/schemas), checked here first so the trader is told before a round trip. */
+/** Checked here before a round trip; the server (glimpse/runtime/security.py) has the last word. */
 export const MIN_PASSWORD = 8;
 
 type FieldProps = Omit<ComponentProps<typeof IonInput>, "onIonInput" | "labelPlacement"> & {

@@ -8,8 +8,9 @@ import { IonInput } from "../components/ionic/later";
 import { useI18n } from "../i18n/I18nProvider";
 import { describeError } from "../session/errors";
 
-/** Checked here before a round trip; the server (glimpse/runtime/security.py) has the last word. */
-export const MIN_PASSWORD = 8;
+/** Checked here before a round trip, with the server's minimum (MIN_PASSWORD_LENGTH in
+ * glimpse/runtime/security.py), which has the last word on the rest of the policy. */
+export const MIN_PASSWORD = 10;
 
 type FieldProps = Omit<ComponentProps<typeof IonInput>, "onIonInput" | "labelPlacement"> & {
   /** The text as typed. */

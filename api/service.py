@@ -23,6 +23,12 @@ from glimpse.store.db import open_database
 
 log = logging.getLogger(__name__)
 
+# Threads of each gthread worker. A request that waits for a password hash (at most
+# glimpse.runtime.security.HASH_THREADS run at once, whatever the thread count) holds its
+# thread while it waits, so a burst of logins from many addresses must not be able to take
+# every thread: an idle thread costs little (its stack), a hash's memory is bounded by the pool.
+THREADS = 64
+
 
 class _GunicornApp(BaseApplication):
     def __init__(self, config: Config, background: list[Any], banner: str, workers: int):
@@ -50,7 +56,7 @@ class _GunicornApp(BaseApplication):
             "bind": f"{self.glimpse_config.api_host}:{self.glimpse_config.api_port}",
             "workers": self.workers,
             "worker_class": "gthread",
-            "threads": 16,
+            "threads": THREADS,
             "timeout": 60,
             "graceful_timeout": 20,
             "when_ready": when_ready,

@@ -74,6 +74,7 @@ from bench.api import (  # noqa: E402
     BenchError,
     Server,
     _percentile_ms,
+    cpu_seconds,
     free_port,
     prepare_data,
     server_environment,
@@ -188,21 +189,6 @@ def _group_rss_mib(pgid: int) -> float:
     return round(total_kib / 1024, 1)
 
 
-def _cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system) spent so far by the server's process group."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                ticks += int(fields[11]) + int(fields[12])
-        except (OSError, ValueError, IndexError):
-            continue
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Slice:
     """One stretch of one phase, as measured."""
@@ -243,13 +229,13 @@ def run_slice(base_url: str, victim_token: str, attacker_token: str, attackers: 
     victim = spawn.Process(target=_victim, args=(base_url, victim_token, seconds, results), daemon=True)
     for thread in threads:
         thread.start()
-    cpu_before, began = _cpu_seconds(pgid), time.monotonic()
+    cpu_before, began = cpu_seconds(pgid), time.monotonic()
     victim.start()
     peak_rss = 0.0
     while victim.is_alive() and time.monotonic() < began + seconds + 60:
         peak_rss = max(peak_rss, _group_rss_mib(pgid))
         victim.join(0.25)
-    cpu_used, elapsed = _cpu_seconds(pgid) - cpu_before, time.monotonic() - began
+    cpu_used, elapsed = cpu_seconds(pgid) - cpu_before, time.monotonic() - began
     stop.set()
     for thread in threads:  # each finishes the request it has in flight: nothing spills over
         thread.join()

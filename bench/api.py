@@ -43,17 +43,20 @@ from typing import Any
 
 import requests
 
-from glimpse.market.paper_market import PaperMarket
-from glimpse.rules.pairs import PAIR_NAMES
-from glimpse.rules.schedule import is_open
-from glimpse.runtime.clock import local_datetime
-from glimpse.runtime.config import load_config
-from glimpse.store.seed import COLLECTIONS_DIR, DEMO_LOGINS, load_collection
-
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script: the project's packages, not bench/ (where this file would shadow the api package).
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
+
+from api.service import THREADS as SERVER_THREADS  # noqa: E402
+from glimpse.market.paper_market import PaperMarket  # noqa: E402
+from glimpse.rules.pairs import PAIR_NAMES  # noqa: E402
+from glimpse.rules.schedule import is_open  # noqa: E402
+from glimpse.runtime.clock import local_datetime  # noqa: E402
+from glimpse.runtime.config import load_config  # noqa: E402
+from glimpse.store.seed import COLLECTIONS_DIR, DEMO_LOGINS, load_collection  # noqa: E402
+
 HOST = "127.0.0.1"
 CANDLES_PER_PAIR = 15
-SERVER_THREADS = 16  # what api/service.py configures for its gthread worker
 
 # The server process: the same gunicorn application `glimpse up` runs, without background services.
 SERVER_CODE = (
@@ -309,23 +312,132 @@ def _client(target: Target, base_url: str, token: str, start: threading.Barrier,
                     result.first_error = str(failure)[:200]
 
 
-def drive(target: Target, base_url: str, token: str, clients: int, seconds: float) -> dict:
-    """`clients` threads send requests back to back for `seconds`; latencies of successful requests."""
+class _Lean:
+    """One keep-alive HTTP/1.1 connection that sends a fixed request and reads the status line,
+    the headers (for Content-Length and Connection) and the body, and nothing more: a client as
+    cheap as the servers allow, like wrk, so that on a machine it shares with them its own work
+    weighs little in the figures. `requests` parses every header through the email package."""
+
+    def __init__(self, host: str, port: int, request: bytes):
+        self.address, self.request = (host, port), request
+        self.sock: socket.socket | None = None
+        self.reader: Any = None
+
+    def exchange(self) -> tuple[int, bytes]:
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=30)
+            self.reader = self.sock.makefile("rb")
+        self.sock.sendall(self.request)
+        status_line = self.reader.readline()
+        if not status_line:
+            self.close()
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split(b" ", 2)[1])
+        length, close = 0, False
+        while True:
+            line = self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        body = self.reader.read(length) if length else b""
+        if close:
+            self.close()
+        return status, body
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.reader.close()
+            self.sock.close()
+        self.sock = self.reader = None
+
+
+def lean_request(target: Target, host: str, port: int, token: str) -> bytes:
+    body = json.dumps(target.body).encode() if target.method == "POST" else b""
+    lines = [f"{target.method} {target.path} HTTP/1.1", f"Host: {host}:{port}",
+             f"Accept-Encoding: {ACCEPT_ENCODING[0]}", "Connection: keep-alive"]  # fmt: skip
+    if target.authenticated:
+        lines.append(f"Authorization: Bearer {token}")
+    if target.method == "POST":
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _lean_client(target: Target, base_url: str, token: str, start: threading.Barrier, stop_at: list[float],
+                 result: ClientResult) -> None:  # fmt: skip
+    host, port = base_url.rsplit("//", 1)[1].rsplit(":", 1)
+    connection = _Lean(host, int(port), lean_request(target, host, int(port), token))
+    start.wait()
+    deadline = stop_at[0]
+    try:
+        while True:
+            began = time.perf_counter()
+            if began >= deadline:
+                return
+            try:
+                status, body = connection.exchange()
+                ok, failure = status == 200 and bool(body), f"{status} {body[:100]!r}"
+            except (OSError, ValueError, IndexError) as exc:
+                connection.close()
+                ok, failure = False, repr(exc)
+            elapsed = time.perf_counter() - began
+            if ok:
+                result.latencies.append(elapsed)
+            else:
+                result.errors += 1
+                if not result.first_error:
+                    result.first_error = failure[:200]
+    finally:
+        connection.close()
+
+
+CLIENTS = {"lean": _lean_client, "requests": _client}
+CLIENT = ["lean"]  # set from --client before any client starts
+
+
+def cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) spent so far by a server's process group (gunicorn and its worker)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def drive(
+    target: Target, base_url: str, token: str, clients: int, seconds: float, pgid: int | None = None
+) -> dict:
+    """`clients` threads send requests back to back for `seconds`; latencies of successful requests,
+    and the server's CPU time over them when its process group `pgid` is given."""
     start = threading.Barrier(clients + 1)
     stop_at = [math.inf]
     results = [ClientResult() for _ in range(clients)]
     threads = [
-        threading.Thread(target=_client, args=(target, base_url, token, start, stop_at, result), daemon=True)
+        threading.Thread(
+            target=CLIENTS[CLIENT[0]], args=(target, base_url, token, start, stop_at, result), daemon=True
+        )
         for result in results
     ]
     for thread in threads:
         thread.start()
+    cpu_before = cpu_seconds(pgid) if pgid is not None else 0.0
     began = time.perf_counter()
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
+    cpu_used = cpu_seconds(pgid) - cpu_before if pgid is not None else None
     latencies = sorted(x for r in results for x in r.latencies)
     errors = sum(r.errors for r in results)
     return {
@@ -333,6 +445,7 @@ def drive(target: Target, base_url: str, token: str, clients: int, seconds: floa
         "errors": errors,
         "first_error": next((r.first_error for r in results if r.first_error), None),
         "seconds": round(wall, 3),
+        "server_cpu_s": None if cpu_used is None else round(cpu_used, 3),
         "requests_per_s": round(len(latencies) / wall, 1),
         "p50_ms": _percentile_ms(latencies, 0.50),
         "p99_ms": _percentile_ms(latencies, 0.99),
@@ -359,6 +472,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="identity",
         help='the clients\' Accept-Encoding (default "identity", as wrk sends none; "gzip, deflate, br" as a '
         "browser: the rewrite then compresses its answers, the original never did)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=sorted(CLIENTS),
+        default="lean",
+        help="lean (default): one socket per client thread that reads only the status, Content-Length and "
+        "body, like wrk; requests: a requests.Session each, which parses every header in Python",
     )
     parser.add_argument(
         "--warmup", type=float, default=1.0, help="unmeasured seconds per route first (default 1)"
@@ -392,11 +512,20 @@ def _combine(runs: list[dict]) -> dict:
         "first_error": next((r["first_error"] for r in runs if r["first_error"]), None),
         "seconds": round(seconds_total, 3),
         "requests_per_s": round(requests_total / seconds_total, 1) if seconds_total else 0.0,
+        "server_cpu_ms_per_request": _cpu_ms_per_request(runs),
         "requests_per_s_by_round": [r["requests_per_s"] for r in runs],
         "p50_ms": max((r["p50_ms"] for r in runs if r["p50_ms"] is not None), default=None),
         "p99_ms": max((r["p99_ms"] for r in runs if r["p99_ms"] is not None), default=None),
         "max_ms": max((r["max_ms"] for r in runs if r["max_ms"] is not None), default=None),
     }
+
+
+def _cpu_ms_per_request(runs: list[dict]) -> float | None:
+    served = sum(r["requests"] + r["errors"] for r in runs)
+    cpu = [r["server_cpu_s"] for r in runs]
+    if not served or any(c is None for c in cpu):
+        return None
+    return round(sum(cpu) / served * 1000, 3)
 
 
 def _ratio(ours: float, original: float) -> float | None:
@@ -406,6 +535,7 @@ def _ratio(ours: float, original: float) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ACCEPT_ENCODING[0] = args.accept_encoding
+    CLIENT[0] = args.client
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     port, original_port = free_port(), free_port()
     env = server_environment(port)
@@ -435,13 +565,16 @@ def main(argv: list[str] | None = None) -> int:
             token = prepared.token
             for round_no in range(args.rounds):
                 for target in TARGETS:
-                    sides = [("ours", base_url, target, ours_runs), ("original", original_url, for_original(target), original_runs)]  # fmt: skip
+                    sides = [(server, base_url, target, ours_runs), (original, original_url, for_original(target), original_runs)]  # fmt: skip
                     if round_no % 2:  # the order alternates, so neither side always runs second
                         sides.reverse()
-                    for _, url, side_target, runs in sides:
+                    for side, url, side_target, runs in sides:
                         if args.warmup:
                             drive(side_target, url, token, args.clients, args.warmup)
-                        runs[target.name].append(drive(side_target, url, token, args.clients, args.seconds))
+                        pgid = side.process.pid if side.process is not None else None
+                        runs[target.name].append(
+                            drive(side_target, url, token, args.clients, args.seconds, pgid)
+                        )
         except BenchError as exc:
             print(f"bench/api.py: {exc}", file=sys.stderr)
             return 1
@@ -460,10 +593,17 @@ def main(argv: list[str] | None = None) -> int:
             _ratio(o["requests_per_s"], b["requests_per_s"])
             for o, b in zip(ours_runs[target.name], original_runs[target.name], strict=True)
         ]
+        ours_cpu, original_cpu = (
+            routes[key]["server_cpu_ms_per_request"],
+            originals[key]["server_cpu_ms_per_request"],
+        )
         ratios[target.name] = {
             "ratio_vs_original": _ratio(routes[key]["requests_per_s"], originals[key]["requests_per_s"]),
             "lowest_round": min((r for r in by_round if r is not None), default=None),
             "highest_round": max((r for r in by_round if r is not None), default=None),
+            # The server's own cost: the original's CPU per request over the rewrite's (higher is
+            # better). The clients share the machine, so throughput also counts their work.
+            "server_cpu_ratio_vs_original": _ratio(original_cpu or 0.0, ours_cpu or 0.0),
         }
     goals = {
         "getCandlesRealtime >= 1.5x": (ratios["getCandlesRealtime"]["ratio_vs_original"] or 0) >= 1.5,
@@ -486,7 +626,10 @@ def main(argv: list[str] | None = None) -> int:
                     "same gunicorn settings, mongomock seeded from collections/ with the same candles and pairs",
                 },
                 "clients": args.clients,
-                "client": "threads, one requests.Session each, keep-alive",
+                "client": {
+                    "lean": "threads, one keep-alive socket each, reading status, Content-Length and body",
+                    "requests": "threads, one requests.Session each, keep-alive",
+                }[args.client],
                 "accept_encoding": args.accept_encoding,
                 "seconds_per_route": args.seconds,
                 "rounds": args.rounds,

@@ -20,7 +20,8 @@ bson's `default` hook for the ObjectIds), as a text/html string. The
 database is an in-memory mongomock seeded from this repository's
 collections/, as the rewrite's embedded mode is, without the rewrite's lock
 (the original talked to a MongoDB server, which needs none). It is served by
-gunicorn with one gthread worker of 16 threads, as the rewrite's API is.
+gunicorn with one gthread worker, with as many threads as the rewrite's API
+(api/service.py).
 
 One route that the original did not have, `POST /bench/load`, lets the
 benchmark write the same candles and pairs it wrote through the rewrite's
@@ -39,14 +40,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: the project's packages
-    sys.path.insert(0, str(ROOT))
+# Run as a script: the project's packages, not bench/ (whose api.py would shadow the api package).
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 
 import mongomock  # noqa: E402
 from bson import json_util  # noqa: E402
 from flask import Flask, request  # noqa: E402
 from gunicorn.app.base import BaseApplication  # noqa: E402
 
+from api.service import THREADS  # noqa: E402 (the same gunicorn settings as the API's)
 from glimpse.store.seed import seed_database  # noqa: E402
 
 KEY = "ASD123"  # the original's fixed key (checkKey)
@@ -114,7 +116,7 @@ class _Gunicorn(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in {"bind": self.bind, "workers": 1, "worker_class": "gthread", "threads": 16,
+        for key, value in {"bind": self.bind, "workers": 1, "worker_class": "gthread", "threads": THREADS,
                            "timeout": 60, "graceful_timeout": 5, "loglevel": "warning"}.items():  # fmt: skip
             self.cfg.set(key, value)
 

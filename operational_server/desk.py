@@ -73,8 +73,10 @@ log = logging.getLogger(__name__)
 # MongoDB's duplicate key error: a keyed intent already in the ledger.
 DUPLICATE_KEY = 11000
 
-# A follower whose leader vanished (its thread raised) takes the lead after this long (wall seconds).
-FOLLOWER_POLL_WALL_SECONDS = 0.05
+# A waiting session wakes when its ticket is answered, or when a leader leaves the queue to it (its
+# thread raised); this is only the longest it sleeps without either (wall seconds). Waiters do not poll:
+# hundreds of sessions waking every few milliseconds would take the interpreter from the batch.
+FOLLOWER_WAIT_WALL_SECONDS = 1.0
 
 # A ticket's verdict, when it gets no order, is the cycle's stop reason (STOP_USER, STOP_LOSS_REACHED,
 # STOP_WIN_REACHED, UNRESOLVED) or EXPIRED.
@@ -109,6 +111,8 @@ class Ticket:
     # A keyed intent the ledger held already: the desk sent nothing, the session's one-by-one path decides.
     declined: bool = False
     done: threading.Event = field(default_factory=threading.Event)
+    # Set with `done`, and when the queue needs a new leader: what the waiting session sleeps on.
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 class _Capture:
@@ -157,7 +161,11 @@ class OrderDesk:
             self._leading = True
         if lead:
             self._lead()
-        while not ticket.done.wait(FOLLOWER_POLL_WALL_SECONDS):
+        while not ticket.done.is_set():
+            ticket.wake.wait(FOLLOWER_WAIT_WALL_SECONDS)
+            ticket.wake.clear()  # a wake after this is seen by the next wait; the state is read below
+            if ticket.done.is_set():
+                break
             with self._lock:
                 lead = not self._leading and ticket in self._queue
                 if lead:
@@ -178,6 +186,9 @@ class OrderDesk:
         except BaseException:
             with self._lock:
                 self._leading = False  # a follower takes over the queue
+                waiting = list(self._queue)
+            for ticket in waiting:
+                ticket.wake.set()
             raise
 
     # --- a batch --------------------------------------------------------------------------------
@@ -205,6 +216,7 @@ class OrderDesk:
                 if not answered:
                     ticket.error = failure or RuntimeError("the order desk gave this order no answer")
                 ticket.done.set()
+                ticket.wake.set()
 
     def _check(self, batch: list[Ticket]) -> None:
         """The checks a session makes before its first buy, for the whole batch.

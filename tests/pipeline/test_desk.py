@@ -467,3 +467,54 @@ def test_an_entry_whose_candle_begins_while_its_batch_runs_is_not_sent():
         assert isinstance(s.broker, ScriptedBroker) and s.broker.attempts == 0
         (trade,) = db[names.TRADES].find({"user": s.user_id})
         assert trade["status"] == "closed" and trade["result"] == "failed" and trade["brokerOrderId"] is None
+
+
+def test_when_a_leader_dies_a_waiting_session_takes_over_the_queue(monkeypatch):
+    """The sessions queued behind a leader whose thread raised are woken, and one of them leads."""
+    import time
+
+    class Abort(BaseException):
+        pass
+
+    sessions, shared = _sessions(3, [+1])
+    real_run = shared._run
+    runs: list[int] = []
+
+    def run(batch: list[Any]) -> None:
+        runs.append(len(batch))
+        if len(runs) == 1:  # the first leader: dies once the two others have queued behind it
+            for _ in range(1000):
+                if len(shared._queue) == 2:
+                    break
+                time.sleep(0.01)
+            raise Abort()
+        real_run(batch)
+
+    monkeypatch.setattr(shared, "_run", run)
+    results: list[Any] = [None] * 3
+
+    def submit(i: int) -> None:
+        ctx = sessions[i].cycle_context()
+        decision = Decision("EURUSD", "call", 87, START, [])
+        try:
+            results[i] = shared.submit(ctx, decision, Decimal(2), f"c{i}", cycle.decision_expiry(decision))
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            results[i] = exc
+
+    first = threading.Thread(target=submit, args=(0,))
+    first.start()
+    for _ in range(1000):  # the first session leads before the others arrive
+        if runs:
+            break
+        time.sleep(0.01)
+    others = [threading.Thread(target=submit, args=(i,)) for i in (1, 2)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join(timeout=60)
+    assert isinstance(results[0], Abort)
+    assert runs == [1, 2]  # the dead leader's batch, then the queue it left, led by a waiting session
+    for i in (1, 2):
+        assert results[i].fill is not None and results[i].done.is_set()
+        broker = sessions[i].broker
+        assert isinstance(broker, ScriptedBroker) and broker.attempts == 1

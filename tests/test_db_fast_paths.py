@@ -112,3 +112,21 @@ def test_in_sees_a_list_changed_between_two_queries():
     assert collection.count_documents({"v": {"$in": wanted}}) == 10
     wanted[0] = "nothing"  # the same list object, changed in place
     assert collection.count_documents({"v": {"$in": wanted}}) == 9
+
+
+def test_find_by_ids_answers_as_a_find_with_in():
+    from glimpse.store.db import find_by_ids
+
+    db = new_embedded_database("ByIds")
+    collection = db["Things"]
+    ids = [ObjectId() for _ in range(12)]
+    collection.insert_many([{"_id": i, "n": k, "deep": {"k": [k]}} for k, i in enumerate(ids)])
+    wanted = [ids[3], ids[7], ObjectId(), ids[3], "not-an-id", ids[11]]
+    for projection in (None, {"n": 1}, {"deep": 0}, {"n": 1, "_id": 0}):
+        expected = list(collection.find({"_id": {"$in": wanted}}, projection))
+        found = find_by_ids(collection, wanted, projection)
+        assert sorted(found, key=repr) == sorted(expected, key=repr) and len(found) == 3
+    # The answer is a copy: changing it changes nothing stored.
+    (doc,) = find_by_ids(collection, [ids[0]])
+    doc["deep"]["k"].append(99)
+    assert collection.find_one({"_id": ids[0]})["deep"] == {"k": [0]}

@@ -9,10 +9,8 @@ import secrets
 import socket
 import threading
 
-from glimpse.runtime.config import Config
 from glimpse.runtime.services import ServiceContext
 from glimpse.store import lifecycle, trades
-from glimpse.store.db import open_database
 from operational_server.market_view import MarketView
 from operational_server.server import OperationalServer
 from operational_server.session import ServerIdentity, TimingLog
@@ -97,59 +95,6 @@ def preload(broker: str) -> None:
         from glimpse.market import iqoption
 
         iqoption.preload()
-
-
-def run_zygote(names: list[str]) -> int:
-    """`python -m operational_server --zygote N`: one process per server, forked from this one.
-
-    The configuration is read (and the database checked) here; each child opens its own
-    database connection and runs one server until SIGTERM (glimpse.runtime.zygote).
-    """
-    from glimpse.market import iqoption
-    from glimpse.runtime.clock import clock_for
-    from glimpse.runtime.services import _standalone_config, context_for, run_until_stopped
-    from glimpse.runtime.zygote import Zygote
-
-    config = _standalone_config("operational_server", [])
-    if config is None:
-        return 2
-    prepared = _prepare_once(config)
-
-    def child(name: str) -> int:
-        if not prepared:
-            return run_until_stopped([ServerPool(context_for(config), [name]).start()])
-        # The parent built the indexes and converted the money: the child only connects (less
-        # work per start, and fewer of the parent's pages written).
-        db = open_database(config, prepare=False)
-        ctx = ServiceContext(config=config, db=db, clock=clock_for(config.clock_speed, config.clock_anchor))
-        return run_until_stopped([ServerPool(ctx, [name], convert_money=False).start()])
-
-    return Zygote(
-        names, child, preload=lambda: preload(config.broker), after_fork=[iqoption.after_fork]
-    ).run()
-
-
-def _prepare_once(config: Config) -> bool:
-    """What every server start does to the database (indexes, money in cents), done once, before any
-    fork. The client is closed here: a pymongo client must not cross a fork. False when the database
-    does not answer: each child then does it at its start."""
-    from pymongo.errors import PyMongoError
-
-    try:
-        db = open_database(config)
-    except PyMongoError as exc:
-        log.warning("zygote: database not ready (%s); each server prepares it at its start", exc)
-        return False
-    try:
-        converted = trades.convert_money(db)
-        if any(converted.values()):
-            log.info("money converted to integer cents: %s", converted)
-        return True
-    except PyMongoError as exc:
-        log.warning("zygote: converting money failed (%s); each server does it at its start", exc)
-        return False
-    finally:
-        db.client.close()
 
 
 class OperationalService:

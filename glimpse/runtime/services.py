@@ -260,7 +260,7 @@ def standalone_parser(
     return argparse.ArgumentParser(prog=prog, description=description, epilog=STANDALONE_EPILOG)
 
 
-def _standalone_config(name: str, argv: Sequence[str] | None) -> Config | None:
+def standalone_config(name: str, argv: Sequence[str] | None) -> Config | None:
     """Parse the command line (`--help` exits here, before anything starts) and load the configuration.
 
     None, after a message on stderr, when the configuration is bad or names no real MongoDB.
@@ -300,7 +300,7 @@ def run_standalone(
     []): `--help` prints the usage and exits 0 before anything starts or any
     database is opened. Bad configuration is a message and exit code 2.
     """
-    config = _standalone_config(name, argv)
+    config = standalone_config(name, argv)
     if config is None:
         return 2
     return run_until_stopped([start(context_for(config))])
@@ -311,7 +311,7 @@ def serve_standalone(name: str, serve: Callable[[Config], None], argv: Sequence[
 
     The same command line and checks as `run_standalone`.
     """
-    config = _standalone_config(name, argv)
+    config = standalone_config(name, argv)
     if config is None:
         return 2
     serve(config)

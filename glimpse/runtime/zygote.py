@@ -329,9 +329,9 @@ def run_standalone(
     them. `options` are the Zygote's (backoff, max_backoff, healthy_after, stop_timeout).
     """
     # The one reader of the standalone configuration's checks, in this package (services.py).
-    from glimpse.runtime.services import _standalone_config
+    from glimpse.runtime.services import standalone_config
 
-    config = _standalone_config(name, argv)
+    config = standalone_config(name, argv)
     if config is None:
         return 2
     child = start(config)

@@ -149,6 +149,8 @@ function preloadDashboard(): Plugin {
 
 export default defineConfig({
   plugins: [ionicReactFacade(), react(), precompress(), preloadDashboard()],
+  // apps/shared/src/react imports React without a node_modules of its own: it gets this app's one.
+  resolve: { dedupe: ["react", "react-dom"] },
   server: {
     port: 8100,
     proxy: { "/glimpse": { target: api, changeOrigin: false } },

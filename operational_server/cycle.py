@@ -209,18 +209,22 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
         # entries of the process's other sessions: the desk makes the same checks, for all at once.
         ticket = None  # the desk's answer (operational_server.desk.Ticket)
         first = level == 0 and outcome.orders == 0
-        if first and ctx.desk is not None and decision.client_key is None and decision.copies is None:
+        if first and ctx.desk is not None:
             if ctx.clock.now() >= decision_expiry(decision):
                 _too_late(ctx, decision)
                 break
             ticket = ctx.desk.submit(ctx, decision, amount, cycle_id, decision_expiry(decision))
-            if ticket.verdict == EXPIRED:
+            if ticket.declined:
+                # A keyed intent (a copy) the ledger held already: the one-by-one path below meets that
+                # trade and sends it only if it is this session's own pending order.
+                ticket = None
+            elif ticket.verdict == EXPIRED:
                 _too_late(ctx, decision)
                 break
-            if ticket.verdict is not None:
+            elif ticket.verdict is not None:
                 outcome.stop = ticket.verdict  # no order: the user stopped, a stop, or a blocking trade
                 break
-            if ticket.trade is None:
+            elif ticket.trade is None:
                 # The intent was not written, so nothing was sent: as if the write-ahead itself failed.
                 raise ticket.error or RuntimeError("the order desk wrote no intent")
         if ticket is None and not ctx.user_operating():  # read from the database right before each buy

@@ -23,6 +23,7 @@ from api.errors import forbidden, unauthorized
 from glimpse.runtime import security
 from glimpse.store import db as names
 from glimpse.store.accounts import Account
+from glimpse.store.db import find_by_ids
 
 
 @dataclass
@@ -140,7 +141,8 @@ def authenticate(access: tuple[str, ...], data: dict) -> Principal:
         oid = ObjectId(claims.subject)
     except InvalidId:
         raise unauthorized("invalid token") from None
-    doc = c.collection(collection).find_one({"_id": oid})
+    # By id (the embedded store looks it up and clones it instead of scanning and deep-copying).
+    doc = next(iter(find_by_ids(c.collection(collection), [oid])), None)
     if doc is None:
         raise unauthorized("account no longer exists")
     if claims.kind not in access:

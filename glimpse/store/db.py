@@ -16,11 +16,12 @@ import copy
 import operator
 import threading
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import mongomock
 import pymongo
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from glimpse.runtime.config import Config
@@ -281,7 +282,8 @@ _install_id_lookup()
 
 _MAX_ID = ObjectId("f" * 24)
 _Entry = tuple[Any, ...]
-_SCALARS = frozenset((str, int, float, bool, type(None), ObjectId))
+# Immutable values a copy may share (Decimal128: the money settings; datetime: stored dates).
+_SCALARS = frozenset((str, int, float, bool, type(None), ObjectId, Decimal128, datetime))
 
 
 def _rank(value: Any) -> tuple[int, Any] | None:

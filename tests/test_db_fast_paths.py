@@ -130,3 +130,41 @@ def test_find_by_ids_answers_as_a_find_with_in():
     (doc,) = find_by_ids(collection, [ids[0]])
     doc["deep"]["k"].append(99)
     assert collection.find_one({"_id": ids[0]})["deep"] == {"k": [0]}
+
+
+_IDS = st.one_of(st.integers(-5, 5), st.sampled_from(["a", "b", "c"]), st.builds(ObjectId))
+_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-9, 9), st.text(max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("xyz"), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_PROJECTIONS = st.one_of(
+    st.none(),
+    st.dictionaries(st.sampled_from(["p", "q", "r"]), st.just(1), min_size=1),  # inclusion
+    st.dictionaries(st.sampled_from(["p", "q", "r"]), st.just(0), min_size=1),  # exclusion
+    st.dictionaries(st.sampled_from(["p", "q"]), st.just(1), min_size=1).map(lambda p: {**p, "_id": 0}),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    docs=st.dictionaries(_IDS, st.dictionaries(st.sampled_from(["p", "q", "r"]), _VALUES), max_size=5),
+    wanted=_IDS,
+    projection=_PROJECTIONS,
+)
+def test_find_one_by_id_answers_as_a_scan_does(docs, wanted, projection):
+    collection = new_embedded_database("FindOne")["things"]
+    for key, fields in docs.items():
+        collection.insert_one({"_id": key, **fields})
+    scanned = next(iter(collection.find({"_id": wanted}, projection)), None)  # mongomock's own path
+    assert collection.find_one({"_id": wanted}, projection) == scanned
+    assert collection.find_one({"_id": wanted}, projection=projection) == scanned
+    found = collection.find_one({"_id": wanted})
+    if found is not None:
+        # A copy: changing it leaves the stored document as it was.
+        found["p"] = "changed"
+        assert (
+            collection.find_one({"_id": wanted}).get("p") != "changed" or docs[wanted].get("p") == "changed"
+        )

@@ -195,3 +195,18 @@ def test_an_option_settles_on_the_quotes_at_purchase_and_expiry(market):
         assert (call == 0) == (p0 == p1)  # a doji exactly when the quote is unchanged
         wins, losses, dojis = wins + (call == 1), losses + (call == -1), dojis + (call == 0)
     assert wins > 200 and losses > 200 and dojis > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    pair=st.sampled_from(PAIR_NAMES),
+    times=st.lists(st.floats(1.6e9, 1.9e9, allow_nan=False), min_size=1, max_size=4),
+)
+def test_a_quote_from_the_minute_cache_equals_the_bridge_walked_down(seed, pair, times):
+    # Up to 4 times in at most two minutes are read through the shared minute cache; five or more
+    # are walked down the bridge one by one. Both must give the same quotes, bit for bit.
+    times = [times[0] + (t - times[0]) % 90 for t in times]  # within two minutes of the first
+    cached = PaperMarket(seed).points(pair, times)
+    walked = PaperMarket(seed).points(pair, [*times, *[times[0]] * (5 - len(times) % 5)])[: len(times)]
+    assert cached.tolist() == walked.tolist()

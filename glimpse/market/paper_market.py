@@ -272,15 +272,19 @@ class PaperMarket:
         if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
             raise ValueError("times must be non-negative epoch seconds")
         n = np.floor(t * TICKS_PER_MINUTE / 60).astype(np.int64)
-        if 0 < n.size <= 4:  # a quote or a settlement: read the minutes already computed, if all are
-            with self._minutes_lock:
-                cache = self._minutes.get(pair) or {}
-                rows = [cache.get(int(tick) >> _MINUTE_LEVELS) for tick in n]
-            found = [row for row in rows if row is not None]
-            if len(found) == len(rows):
+        if 0 < n.size <= 4:
+            # A quote or a settlement: from the shared minute cache, computing a missing minute once.
+            # Every order of one instant (a desk batch, a copy fan-out) asks for the same minute, and
+            # walking the bridge down for each cost most of a paper order.
+            first_minute = int(n.min()) >> _MINUTE_LEVELS
+            span = (int(n.max()) >> _MINUTE_LEVELS) - first_minute + 1
+            if span <= 2:
+                rows = self._cached_ticks(m, first_minute, span)
                 last = TICKS_PER_MINUTE - 1
                 return self._points(
-                    np.array([row[int(tick) & last] for row, tick in zip(found, n, strict=True)])
+                    np.array(
+                        [rows[(int(tick) >> _MINUTE_LEVELS) - first_minute][int(tick) & last] for tick in n]
+                    )
                 )
         minute = n >> _MINUTE_LEVELS
         n = np.where(self._flat(m, minute), minute << _MINUTE_LEVELS, n)

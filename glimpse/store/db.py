@@ -525,6 +525,46 @@ def _copier(target: Any, projection: dict[str, Any] | None) -> Any:
 _install_fast_copies()
 
 
+def _install_fast_find_one() -> None:
+    """Answer `find_one({"_id": value}[, projection])` from the id-keyed store.
+
+    mongomock builds a cursor, patches the filter's dates and projects field by field for each
+    one; the paper broker reads its account that way for every balance and order, and 500
+    followers copying one decision made those reads most of the fan-out. The answer is the same
+    document, copied with the same projection (`_copier`, as `find_by_ids` does).
+    """
+    from mongomock.collection import Collection
+
+    slow: Any = Collection.find_one
+    if getattr(slow, "glimpse_fast", False):
+        return
+
+    def find_one(self: Any, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
+        projection = args[0] if len(args) == 1 else kwargs.get("projection")
+        fast = (
+            type(filter) is dict
+            and len(filter) == 1
+            and type(filter.get("_id")) in (ObjectId, str, int)
+            and len(args) + len(kwargs) <= 1
+            and (not kwargs or "projection" in kwargs)
+            and (projection is None or type(projection) is dict)
+            and not self.codec_options.tz_aware
+        )
+        if not fast:
+            return slow(self, filter, *args, **kwargs)
+        try:
+            doc = self._store[filter["_id"]]
+        except (KeyError, TypeError):
+            return None
+        return _copier(self, projection)(doc)
+
+    setattr(find_one, "glimpse_fast", True)  # noqa: B010 (a function attribute mypy cannot see)
+    setattr(Collection, "find_one", find_one)  # noqa: B010 (patching mongomock)
+
+
+_install_fast_find_one()
+
+
 def indexed_find(
     collection: Any,
     query: dict[str, Any],

@@ -9,7 +9,7 @@ one desk at the same instant.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -257,29 +257,41 @@ def _copy_decision(follower: str, leader_trade: str) -> Decision:
     )  # fmt: skip
 
 
-def _submit_together(sessions: list[UserSession], decisions: list[Decision]) -> list[Any]:
-    """Each session hands its entry to the shared desk at the same instant; the tickets, answered."""
-    from operational_server.desk import Ticket
+def _no_preparation(i: int) -> None:
+    return None
 
-    tickets: list[Ticket | BaseException] = [RuntimeError("not run")] * len(sessions)
-    gate = threading.Barrier(len(sessions))
 
-    def submit(i: int) -> None:
-        ctx = sessions[i].cycle_context()
+def _together(
+    count: int, work: Callable[[int, Any], Any], prepare: Callable[[int], Any] = _no_preparation
+) -> list[Any]:
+    """`work(i, prepare(i))` for i in range(count), each in its own thread, all released at the same
+    instant once prepared; what each returned or raised."""
+    results: list[Any] = [RuntimeError("not run")] * count
+    gate = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        prepared = prepare(i)
         gate.wait()
         try:
-            tickets[i] = ctx.desk.submit(
-                ctx, decisions[i], Decimal(3), f"c{i}", cycle.decision_expiry(decisions[i])
-            )
+            results[i] = work(i, prepared)
         except BaseException as exc:  # noqa: BLE001 (the test reports it)
-            tickets[i] = exc
+            results[i] = exc
 
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(sessions))]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    return tickets
+    return results
+
+
+def _submit_together(sessions: list[UserSession], decisions: list[Decision]) -> list[Any]:
+    """Each session hands its entry to the shared desk at the same instant; the tickets, answered."""
+
+    def submit(i: int, ctx: Any) -> Any:
+        return ctx.desk.submit(ctx, decisions[i], Decimal(3), f"c{i}", cycle.decision_expiry(decisions[i]))
+
+    return _together(len(sessions), submit, lambda i: sessions[i].cycle_context())
 
 
 def test_copies_in_a_batch_are_written_ahead_under_their_key_and_sent_with_it():
@@ -385,22 +397,7 @@ def test_a_batch_whose_insert_fails_otherwise_sends_nothing(monkeypatch):
 
 
 def _run_decisions(sessions: list[UserSession], decisions: list[Decision]) -> list[Any]:
-    results: list[Any] = [RuntimeError("not run")] * len(sessions)
-    gate = threading.Barrier(len(sessions))
-
-    def run(i: int) -> None:
-        gate.wait()
-        try:
-            results[i] = run_cycle(sessions[i].cycle_context(), decisions[i])
-        except BaseException as exc:  # noqa: BLE001 (the test reports it)
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sessions))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    return _together(len(sessions), lambda i, _: run_cycle(sessions[i].cycle_context(), decisions[i]))
 
 
 def test_copy_cycles_of_sessions_sharing_a_desk_each_place_their_copy_once():

@@ -311,6 +311,9 @@ def one_connection(d: Driver) -> dict:
     out["first_connected"] = first.is_connected()
     out["first_balance"] = timed(first.get_balance)
     out["first_buy"] = timed(first.buy, 1, "EURUSD", "put", 1)
+    # With that order open its stake is taken: this balance differs from a fresh account's even
+    # when the first order settled as a tie (stake returned), which the balance before cannot show.
+    out["first_balance_open"] = timed(first.get_balance)
     first.close()
     out["second_after_close"] = timed(second.connect)
     out["second_balance"] = timed(second.get_balance)  # a fresh login: the second account's own balance

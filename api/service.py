@@ -15,6 +15,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from api import tarpit
 from glimpse.runtime.clock import clock_for
 from glimpse.runtime.config import Config
 from glimpse.runtime.heartbeat import HeartbeatThread
@@ -80,7 +81,11 @@ class _GunicornApp(BaseApplication):
         self.context = ServiceContext(
             config=config, db=db, clock=clock_for(config.clock_speed, config.clock_anchor)
         )
-        return create_app(config, db=db, clock=self.context.clock)
+        app = create_app(config, db=db, clock=self.context.clock)
+        # Refusals are held a moment (api/tarpit.py), by at most half the threads: the rest
+        # always remain for requests that are not refused.
+        tarpit.install(app, max_sleeping=THREADS // 2)
+        return app
 
     def _start_background(self) -> None:
         ctx = self.context

@@ -55,6 +55,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from api.auth import client_address
 from api.jsonio import request_json
+from api.tarpit import HOLD_KEY
 from glimpse.runtime import metrics
 from glimpse.runtime.config import Config
 from glimpse.store.accounts import normalize_email
@@ -143,9 +144,22 @@ def _failed(response: Response) -> bool:
 
 def mark_login_failed() -> None:
     """The login being answered failed: its counters are charged when the response leaves, and
-    the metrics count it (api.metrics_route)."""
+    the metrics count it (api.metrics_route). When its account and address, or its address, had
+    failed before within the window, the answer is held by the tarpit (api.tarpit): a first typo
+    is answered at once."""
     g.login_failed = True
     request.environ["glimpse.login_failed"] = True
+    if failed_before():
+        request.environ[HOLD_KEY] = True
+
+
+def failed_before() -> bool:
+    """Whether this login's failure counters (tested before the view, charged after it) already
+    hold a failure: its account from its address, or its address."""
+    for current in limiter.current_limits:
+        if current.remaining < current.limit.amount:
+            return True
+    return False
 
 
 def forget_login_failures() -> None:

@@ -7,6 +7,8 @@ and match the same documents as the code they replace.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pymongo
 import pytest
 from bson import ObjectId
@@ -145,6 +147,7 @@ _PROJECTIONS = st.one_of(
     st.dictionaries(st.sampled_from(["p", "q", "r"]), st.just(1), min_size=1),  # inclusion
     st.dictionaries(st.sampled_from(["p", "q", "r"]), st.just(0), min_size=1),  # exclusion
     st.dictionaries(st.sampled_from(["p", "q"]), st.just(1), min_size=1).map(lambda p: {**p, "_id": 0}),
+    st.sampled_from([{"_id": 1}, {"_id": 0}]),  # the id alone; everything but the id
 )
 
 
@@ -168,3 +171,177 @@ def test_find_one_by_id_answers_as_a_scan_does(docs, wanted, projection):
         assert (
             collection.find_one({"_id": wanted}).get("p") != "changed" or docs[wanted].get("p") == "changed"
         )
+
+
+_PATCHABLE = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-9, 9),
+        st.floats(allow_nan=False),
+        st.text(max_size=3),
+        st.builds(ObjectId),
+        st.datetimes(),  # truncated to milliseconds by mongomock
+        st.tuples(st.integers(0, 2)),  # a tuple becomes a list
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from("xyz"), inner, max_size=3),
+        st.dictionaries(st.sampled_from("xyz"), inner, max_size=3).map(lambda d: OrderedDict(d)),
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=_PATCHABLE)
+def test_date_patching_gives_what_mongomocks_own_gives(value):
+    from mongomock import helpers
+
+    fast = helpers.patch_datetime_awareness_in_document
+    slow = getattr(fast, "glimpse_slow")  # noqa: B009 (an attribute mypy cannot see)
+    try:
+        helpers.patch_datetime_awareness_in_document = slow  # its recursion, all the way down
+        expected = slow(value)
+    finally:
+        helpers.patch_datetime_awareness_in_document = fast
+    got = fast(value)
+    assert got == expected
+    assert _shape(got) == _shape(expected)  # the same container types (an OrderedDict stays one)
+
+
+def _shape(value):
+    if isinstance(value, dict):
+        return (type(value), {k: _shape(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return (list, [_shape(v) for v in value])
+    return type(value)
+
+
+def test_mongomock_compares_pymongos_version_with_parsed_versions_once_each():
+    from mongomock import collection
+    from packaging.version import Version
+
+    assert collection.version.parse("4.0") is collection.version.parse("4.0")  # cached, not re-parsed
+    assert isinstance(collection.version.parse("4.0"), Version)
+
+
+# --- updates by _id -----------------------------------------------------------------------------
+
+_FIELDS = st.sampled_from(["a", "b", "c", "sub.x", "sub.y", "list"])
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2), st.text("pq", max_size=2))
+_SET_VALUES = st.one_of(
+    _SCALAR, st.lists(_SCALAR, max_size=2), st.dictionaries(st.sampled_from("xy"), _SCALAR)
+)
+_UPDATES = st.dictionaries(
+    st.sampled_from(["$set", "$inc", "$unset", "$push"]),
+    st.dictionaries(_FIELDS, _SET_VALUES, min_size=1, max_size=3),
+    min_size=1,
+    max_size=3,
+).map(
+    lambda u: {
+        op: {
+            f: (
+                v if op in ("$set", "$unset") else
+                (v if type(v) in (int, float) else 1) if op == "$inc" else
+                ({"$each": v, "$slice": -2} if isinstance(v, list) else v)
+            )
+            for f, v in fields.items()
+        }
+        for op, fields in u.items()
+    }
+)  # fmt: skip
+_STORED = st.fixed_dictionaries(
+    {},
+    optional={
+        "a": _SCALAR,
+        "b": st.one_of(_SCALAR, st.lists(_SCALAR, max_size=2)),
+        "c": st.text("pq", max_size=2),
+        "sub": st.one_of(st.dictionaries(st.sampled_from("xy"), _SCALAR), _SCALAR),
+        "list": st.lists(_SCALAR, max_size=3),
+    },
+)
+_FILTERS = st.fixed_dictionaries(
+    {}, optional={"c": st.text("pq", max_size=2), "a": st.one_of(_SCALAR, st.just({"$ne": None}))}
+)
+
+
+def _outcome(call):
+    try:
+        return ("ok", call())
+    except Exception as exc:  # the same refusal, of the same kind, is the same answer
+        return ("error", type(exc).__name__)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stored=_STORED, extra=_FILTERS, update=_UPDATES, which=st.sampled_from(["update_one", "before", "after"])
+)
+def test_an_update_by_id_leaves_what_mongomocks_own_update_leaves(stored, extra, update, which):
+    from mongomock.collection import Collection
+
+    db = new_embedded_database("FastUpdates")
+    fast_side, slow_side = db["fast"], db["slow"]
+    for side in (fast_side, slow_side):
+        side.insert_one({"_id": 7, **stored})
+        side.insert_one({"_id": 8, "a": 1})
+    filter_ = {"_id": 7, **extra}
+
+    def run(side, update_one, modify):
+        if which == "update_one":
+            result = update_one(side._target, filter_, update)
+            return (result.matched_count, result.modified_count)
+        after = pymongo.ReturnDocument.AFTER if which == "after" else pymongo.ReturnDocument.BEFORE
+        # With _id in the projection: mongomock takes an empty projected document for no match.
+        return modify(side._target, filter_, update, {"a": 1}, return_document=after)
+
+    fast = _outcome(lambda: run(fast_side, Collection.update_one, Collection.find_one_and_update))
+    slow_update = getattr(Collection.update_one, "glimpse_slow")  # noqa: B009 (mypy cannot see it)
+    slow_modify = getattr(Collection.find_one_and_update, "glimpse_slow")  # noqa: B009
+    slow = _outcome(lambda: run(slow_side, slow_update, slow_modify))
+    assert fast == slow
+    assert list(fast_side.find({}, {"_id": 0})) == list(slow_side.find({}, {"_id": 0}))
+    assert [list(d) for d in fast_side.find()] == [list(d) for d in slow_side.find()]  # field order too
+
+
+def test_an_update_onto_a_taken_unique_value_by_id_is_refused_and_rolled_back(servers):
+    taken = servers.find_one({"name": "s5"})
+    target = servers.find_one({"name": "s4"})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        servers.update_one({"_id": target["_id"]}, {"$set": {"name": "s5", "uptime": 9}})
+    assert servers.find_one({"_id": target["_id"]}) == target
+    assert servers.find_one({"name": "s5"}) == taken
+    servers.update_one({"_id": target["_id"]}, {"$set": {"name": "s4b"}})  # its old value is free again
+    servers.insert_one({"name": "s4"})
+    assert servers.count_documents({"name": {"$in": ["s4", "s4b"]}}) == 2
+
+
+def test_the_order_paths_updates_are_made_without_mongomocks_update(monkeypatch):
+    from mongomock.collection import Collection
+
+    db = new_embedded_database("FastUpdates")
+    accounts = db["accounts"]
+    accounts.insert_one({"_id": "ana@example.com", "cents": {"PRACTICE": 1000}, "open": [], "keys": ["k0"]})
+    db["trades"].insert_one({"_id": 1, "status": "pending"})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("mongomock's own update ran")
+
+    monkeypatch.setattr(Collection, "_update", refuse)
+    taken = accounts.find_one_and_update(
+        {"_id": "ana@example.com", "cents.PRACTICE": {"$gte": 200}, "keys": {"$ne": "k1"}},
+        {
+            "$inc": {"cents.PRACTICE": -200},
+            "$push": {"open": {"id": 5}, "keys": {"$each": ["k1"], "$slice": -1}},
+        },
+        projection={"_id": 1},
+    )
+    assert taken == {"_id": "ana@example.com"}
+    assert accounts.find_one({"_id": "ana@example.com"}, {"_id": 0}) == {
+        "cents": {"PRACTICE": 800}, "open": [{"id": 5}], "keys": ["k1"]
+    }  # fmt: skip
+    marked = db["trades"].update_one(
+        {"_id": 1, "status": "pending"}, {"$set": {"status": "open", "placedAt": 1.5}}
+    )
+    assert (marked.matched_count, marked.modified_count) == (1, 1)
+    again = db["trades"].update_one({"_id": 1, "status": "pending"}, {"$set": {"status": "open"}})
+    assert (again.matched_count, again.modified_count) == (0, 0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glimpse.market import paper_market
 from glimpse.market.paper_market import PaperMarket
@@ -91,3 +93,16 @@ def test_markets_of_one_seed_share_their_minutes_and_quotes_read_them():
     walked = [PaperMarket(SEED).price("EURUSD", t) for t in times]
     assert cached == walked
     assert window[-1]["c"] == PaperMarket(SEED).price("EURUSD", START + 14 * 60 + 30.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pair=st.sampled_from(["EURUSD", "USDJPY", "EURUSD-OTC", "GBPJPY"]),
+    t=st.floats(START - 86400 * 400, START + 86400 * 400, allow_nan=False),
+)
+def test_one_quote_equals_the_quote_of_the_array_path(pair, t):
+    market = PaperMarket(SEED)
+    quoted = market.price(pair, t)
+    # Five times at once take the array path down the bridge, without the minute cache.
+    walked = market.prices(pair, [t] * 5)
+    assert type(quoted) is float and quoted == float(walked[0])

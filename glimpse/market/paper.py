@@ -370,7 +370,7 @@ class PaperBroker(Broker):
         return self._fill(order)
 
     def _quote(self, pair: str, t: float) -> float:
-        return float(self._market.prices(pair, [t])[0])
+        return self._market.price(pair, t)
 
     def _fill(self, order: dict) -> Fill:
         open_price = order.get("openPrice")

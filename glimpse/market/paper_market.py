@@ -294,8 +294,16 @@ class PaperMarket:
         return self._to_price(self._pair(pair), self.points(pair, times))
 
     def price(self, pair: str, t: float) -> float:
-        """The quote of `pair` at epoch second `t`, at the pair's precision."""
-        return float(self.prices(pair, [_epoch_seconds(t, "t")])[0])
+        """The quote of `pair` at epoch second `t`, at the pair's precision.
+
+        The same arithmetic as `prices` for one time, on Python numbers: every paper order reads
+        one quote, and the array machinery for one value cost most of the read.
+        """
+        m = self._pair(pair)
+        tick = math.floor(_epoch_seconds(t, "t") * TICKS_PER_MINUTE / 60)
+        row = self._cached_row(m, tick >> _MINUTE_LEVELS)
+        value = int(row[tick & (TICKS_PER_MINUTE - 1)])
+        return ((value + _HALF_POINT) >> _FRACTION_BITS) / float(10**m.decimals)
 
     # --- candles --------------------------------------------------------------------------------
 
@@ -306,6 +314,11 @@ class PaperMarket:
         flat = self._flat(m, np.arange(m0, m0 + count, dtype=np.int64))
         ticks[flat] = ticks[flat, :1]
         return ticks
+
+    def _cached_row(self, m: _PairModel, minute: int) -> np.ndarray:
+        """One minute's ticks from the cache (read-only), computed and kept when missing."""
+        row = self._minutes.get(m.name, {}).get(minute)
+        return row if row is not None else self._cached_ticks(m, minute, 1)[0]
 
     def _cached_ticks(self, m: _PairModel, m0: int, count: int) -> np.ndarray:
         """Like _computed_ticks(), computing only the minutes not computed before (a fresh array)."""

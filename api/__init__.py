@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -177,4 +178,36 @@ def create_app(
     register_manager_app(app, config)
     register_webapp(app, config.web_dist)
     register_error_handlers(app)
+    _one_hook_each(app)
     return app
+
+
+def _one_hook_each(app: Flask) -> None:
+    """The app-wide before- and after-request hooks, each list run from one function, in Flask's
+    order (before: as registered, the first answer wins; after: the last registered first).
+
+    Flask passes every hook through `ensure_sync` on every request (`inspect.iscoroutinefunction`
+    each time): eight hooks were more than the whole getUser view's own work beyond its account
+    read. Hooks registered later are still run by Flask, in their usual place."""
+    before = list(app.before_request_funcs.get(None, ()))
+    after = list(reversed(app.after_request_funcs.get(None, ())))
+    if any(inspect.iscoroutinefunction(hook) for hook in (*before, *after)):
+        return  # async hooks need Flask's own wrapping
+    if len(before) > 1:
+
+        def before_request() -> Any:
+            for hook in before:
+                answer = hook()
+                if answer is not None:
+                    return answer
+            return None
+
+        app.before_request_funcs[None] = [before_request]
+    if len(after) > 1:
+
+        def after_request(response: Response) -> Response:
+            for hook in after:
+                response = hook(response)
+            return response
+
+        app.after_request_funcs[None] = [after_request]

@@ -46,6 +46,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from flask import Flask, current_app, g, jsonify, request
+from flask.globals import _cv_request
 from flask.wrappers import Response
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
@@ -507,6 +508,31 @@ class PacedMemoryStorage(MemoryStorage):
 # ------------------------------------------------------------------ the app
 
 
+def _limiter_hooks_only_when_used(app: Flask) -> None:
+    """The limiter's response hook (the deductions of `deduct_when` limits, the headers) runs only
+    for a request whose limits it evaluated, and its teardown not at all.
+
+    Both read the limiter's per-request state, which it keeps on Flask's request context and
+    creates on first use: a request that met no limit (most do: getUser, the lists) has none, so
+    the hook had nothing to deduct, yet created the state to find that out; the teardown only
+    cleared that state, which ends with its request context anyway."""
+    hooks = app.after_request_funcs.get(None, [])
+    for at, hook in enumerate(hooks):
+        if getattr(getattr(hook, "func", None), "__name__", "") == "__inject_headers":
+
+            def when_used(response: Response, inject: Any = hook) -> Response:
+                context = _cv_request.get(None)
+                if context is None or not hasattr(context, "_limiter_request_context"):
+                    return response
+                return inject(response)
+
+            hooks[at] = when_used
+    teardowns = app.teardown_request_funcs.get(None, [])
+    app.teardown_request_funcs[None] = [
+        hook for hook in teardowns if getattr(hook, "__name__", "") != "__release_context"
+    ]
+
+
 def _storage(config: Config) -> tuple[str, dict[str, Any]]:
     if config.mongo_uri is None:
         return "glimpse-memory://", {}
@@ -553,6 +579,8 @@ def init_app(app: Flask, config: Config, *, enabled: bool = True) -> None:
         # request (a quarter of a ping) for nothing.
         hooks = app.before_request_funcs.get(None, [])
         app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
+
+    _limiter_hooks_only_when_used(app)
 
     @app.errorhandler(RateLimitExceeded)
     def _throttled(exc: RateLimitExceeded):

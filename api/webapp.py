@@ -15,6 +15,7 @@ import gzip
 import mimetypes
 import threading
 from pathlib import Path
+from typing import Any
 
 import brotli
 from flask import Flask, Response, jsonify, request, send_from_directory
@@ -82,13 +83,38 @@ class AssetCache:
         return found
 
 
+def _compress_only_when_accepted(app: Flask, compress: Compress) -> None:
+    """flask-compress's response hook, run in full only for a request whose Accept-Encoding names
+    one of its encodings (or `*`). For any other (none, `identity`: API clients, wrk) it could not
+    compress, and only its `Vary: Accept-Encoding` is added, here, for the price of a header."""
+    names = tuple(
+        {name.lower() for name in (*compress.enabled_algorithms, *compress.streaming_algorithms)}
+    ) + ("*",)
+    hooks = app.after_request_funcs.get(None, [])
+    for at, hook in enumerate(hooks):
+        if getattr(hook, "__func__", None) is Compress.after_request:
+
+            def when_accepted(response: Response, full: Any = hook) -> Response:
+                accepted = request.environ.get("HTTP_ACCEPT_ENCODING", "").lower()
+                if any(name in accepted for name in names):
+                    return full(response)
+                vary = response.headers.get("Vary")
+                if not vary:
+                    response.headers["Vary"] = "Accept-Encoding"
+                elif "accept-encoding" not in vary.lower():
+                    response.headers["Vary"] = f"{vary}, Accept-Encoding"
+                return response
+
+            hooks[at] = when_accepted
+
+
 def register_webapp(app: Flask, dist: str) -> None:
     root = Path(dist)
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
     app.config.setdefault("COMPRESS_ALGORITHM", list(ENCODINGS))
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     app.config.setdefault("COMPRESS_MIN_SIZE", 256)
-    Compress(app)
+    _compress_only_when_accepted(app, Compress(app))
     cache = AssetCache()
 
     def asset(path: str, file: Path):

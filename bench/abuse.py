@@ -27,6 +27,10 @@ The victim runs in a process of its own: in the attackers' process it would
 wait for their interpreter lock after each answer, and the figure would be the
 client's, not the server's. The attackers keep sharing one process, as before.
 
+The server holds refused answers (api/tarpit.py: a 429, a repeated failed
+login) up to a second, as `glimpse up` does, so the attackers' closed loops
+slow down; `attack_answers` counts what they got in the time.
+
 Goal: the victim's p99 under attack stays within 2x its quiet value. Prints ONE
 JSON object; the exit code is 0 when every phase measured something (the goal
 is reported, not enforced). The machine's load average is reported with the
@@ -68,6 +72,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as a script: import the sibling benchmark as `bench.api`, not bench/ as the top level.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
+from api.tarpit import HOLD_SECONDS  # noqa: E402
 from bench.api import (  # noqa: E402
     HOST,
     SERVER_THREADS,
@@ -387,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "benchmark": "abuse",
                 "server": {"wsgi": "gunicorn gthread", "workers": 1, "threads": SERVER_THREADS,
-                           "database": "embedded (mongomock)", "password_hash": "argon2id standard profile"},
+                           "database": "embedded (mongomock)", "password_hash": "argon2id standard profile",
+                           "tarpit": {"hold_seconds": HOLD_SECONDS, "held_at_most": SERVER_THREADS // 2}},
                 "seconds_per_phase": args.seconds,
                 "rounds": args.rounds,
                 "phases": {"quiet": quiet, "attack_one_address": one, "attack_many_addresses": many,

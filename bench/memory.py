@@ -24,6 +24,9 @@ Figures, in MB (2**20 bytes):
   of the machine shares: a group's share of it grows with its number of processes while the pages
   themselves do not (one more user adds no file page), and it moves with what else runs;
 - private_per_child: mean Private_Clean + Private_Dirty of a server process;
+- threads_per_child: mean threads of a server process; new_memory_per_child (zygote): what a child
+  wrote in anonymous mappings made after its fork (thread stacks, per-thread malloc arenas, new
+  allocator arenas), the part of its private memory that is not a copy of the parent's pages;
 - ratio_vs_separate (pss_per_user) and ratio_vs_separate_per_additional_user: separate's
   figure / the zygote's, for the same N (above 1: the zygote uses less).
 
@@ -82,6 +85,32 @@ def rollup(pid: int) -> dict[str, int]:
     return sizes
 
 
+def threads(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
+def anonymous_mappings(pid: int) -> dict[int, int]:
+    """Start address -> Private_Dirty bytes of each anonymous mapping (no file, not [heap]/[stack])."""
+    found: dict[int, int] = {}
+    start = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and not head[0].endswith(":"):
+                start = int(head[0].split("-")[0], 16) if len(head) == 5 else None
+            elif start is not None and head[0] == "Private_Dirty:":
+                found[start] = int(head[1]) * 1024
+    return found
+
+
+def new_since_fork(parent: int, child: int) -> int:
+    """Bytes the child wrote in anonymous mappings the parent does not have: thread stacks, per-thread
+    malloc arenas and new allocator arenas (its own memory, not a copy of the parent's)."""
+    theirs = anonymous_mappings(parent)
+    return sum(size for start, size in anonymous_mappings(child).items() if start not in theirs)
+
+
 def server_pids(cluster: Cluster, layout: str) -> list[int]:
     """The processes that serve the users: the zygote and its children, or every server process."""
     assert cluster.processes is not None
@@ -113,6 +142,12 @@ def measure(layout: str, users: int, settle: float, workdir: Path) -> dict[str, 
         pids = server_pids(cluster, layout)
         sizes = [rollup(pid) for pid in pids]
         children = sizes[1:] if layout == "zygote" else sizes
+        child_pids = pids[1:] if layout == "zygote" else pids
+        zygote_extra: dict[str, Any] = {}
+        if layout == "zygote":
+            zygote_extra["new_memory_per_child_mb"] = round(
+                sum(new_since_fork(pids[0], pid) for pid in child_pids) / len(child_pids) / MB, 2
+            )
         total_pss = sum(s["Pss"] for s in sizes)
         return {
             "processes": len(pids),
@@ -124,6 +159,8 @@ def measure(layout: str, users: int, settle: float, workdir: Path) -> dict[str, 
                 sum(s["Private_Clean"] + s["Private_Dirty"] for s in children) / len(children) / MB, 2
             ),
             "rss_per_child_mb": round(sum(s["Rss"] for s in children) / len(children) / MB, 2),
+            "threads_per_child": round(sum(threads(pid) for pid in child_pids) / len(child_pids), 1),
+            **zygote_extra,
             "parent_pss_mb": round(sizes[0]["Pss"] / MB, 2) if layout == "zygote" else None,
             "startup_s": round(ready_s, 1),
             "trades": sum(len(cluster.trades(u)) for u in cluster.accounts),

@@ -11,8 +11,13 @@ page copied without a net difference was written and put back (a reference count
 
 Prints one JSON object: copied MB per mapping kind, pages per kind of object written, the words
 written per type and offset (offset 0 is the reference count; for code objects 48 holds
-co_warmup and 184 on is the bytecode, both written by the adaptive interpreter), and the source
-files of the code objects written. CPython 3.11 on x86-64, Linux only.
+co_warmup and 184 on is the bytecode, both written by the adaptive interpreter), the source
+files and functions of the code objects written, and the strings whose reference count changed.
+Code pages are split in two: those holding the start of a code object written, which the child
+copies whatever the parent ran before the fork (a call takes a reference to its code object:
+the frame holds it, CPython 3.11), and those holding only bytecode of an object that starts on
+an earlier page, the only ones a warm-up in the parent could keep shared. CPython 3.11 on x86-64,
+Linux only.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ PAGE = 4096
 POOL = 16384  # CPython 3.11's pymalloc pool (64-bit)
 POOL_OVERHEAD = 48
 CODE_FILENAME = 112  # PyCodeObject.co_filename in 3.11
+CODE_QUALNAME = 128  # PyCodeObject.co_qualname in 3.11
 
 
 class Process:
@@ -124,6 +130,10 @@ def explain(parent_pid: int, child_pid: int) -> dict:
     pages_by_kind: collections.Counter[str] = collections.Counter()
     words: collections.Counter[str] = collections.Counter()
     code_files: collections.Counter[str] = collections.Counter()
+    code_pages: dict[str, set[int]] = collections.defaultdict(set)
+    strings_held: collections.Counter[str] = collections.Counter()
+    code_head_pages: set[int] = set()  # pages holding the start of a code object written
+    code_body_pages: set[int] = set()  # pages holding only bytecode of code objects that start before
     for start, end, mapping in child.mappings():
         if not any(a <= start < b for a, b in in_parent):
             continue  # mapped after the fork: new memory, not a copy
@@ -161,8 +171,18 @@ def explain(parent_pid: int, child_pid: int) -> dict:
                 if found:
                     name, gc_header = found
                     key = f"{name}@{address - block - gc_header}"
+                    if name == "str" and address - block - gc_header == 0:
+                        strings_held[names.string(block + gc_header)[:40]] += 1
                     if name == "code":
-                        code_files[names.string(child.word(block + gc_header + CODE_FILENAME))] += 1
+                        code = block + gc_header
+                        where = names.string(child.word(code + CODE_FILENAME))
+                        code_files[where] += 1
+                        qualname = names.string(child.word(code + CODE_QUALNAME))
+                        code_pages[f"{where.rsplit('/', 1)[-1]}:{qualname}"].add(page)
+                        if code < page:  # the object's header (refcount, co_warmup) is on an earlier page
+                            code_body_pages.add(page)
+                        else:
+                            code_head_pages.add(page)
                 words[key] += 1
                 kinds.add(key.split("@")[0])
             for kind in kinds or {"no net difference"}:
@@ -174,7 +194,22 @@ def explain(parent_pid: int, child_pid: int) -> dict:
         "pages_by_kind_written": dict(pages_by_kind.most_common(30)),
         "words_written": dict(words.most_common(40)),
         "code_words_written_by_file": dict(code_files.most_common(30)),
+        "code_objects_written": len(code_pages),
+        "code_pages_with_a_header_written": len(code_head_pages),
+        "code_pages_with_only_bytecode_written": len(code_body_pages - code_head_pages),
+        "code_pages_by_file": _pages_by_file(code_pages),
+        "strings_whose_count_changed": dict(strings_held.most_common(40)),
+        "code_pages_by_function": {
+            k: len(v) for k, v in sorted(code_pages.items(), key=lambda kv: -len(kv[1]))[:40]
+        },
     }
+
+
+def _pages_by_file(code_pages: dict[str, set[int]]) -> dict[str, int]:
+    by_file: dict[str, set[int]] = collections.defaultdict(set)
+    for key, pages in code_pages.items():
+        by_file[key.split(":", 1)[0]] |= pages
+    return {k: len(v) for k, v in sorted(by_file.items(), key=lambda kv: -len(kv[1]))[:30]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,6 +87,13 @@ class MarketView:
                 del self._strategies[strategy]
 
     def snapshot(self, instant: float) -> Snapshot:
+        # Every session of the process asks at the same instant: the one that reads takes the lock,
+        # the others read the cached snapshot without it. Hundreds of threads queueing for a lock
+        # that each holds for a lookup woke one by one, each waiting for the interpreter lock too:
+        # at 500 sessions that queue was most of the time from the decision instant to the order.
+        snap = self._snapshots.get(instant)
+        if snap is not None:
+            return snap
         with self._lock:
             snap = self._snapshots.get(instant)
             if snap is None:
@@ -104,11 +111,13 @@ class MarketView:
 
     def matches(self, snap: Snapshot, strategy: Strategy, pairs: list[str]) -> list[tuple[str, str]]:
         """The strategy's matches among `pairs`, in the original order (primary by pair, then mirrored)."""
-        with self._lock:
-            if strategy not in snap.matches:
-                wanted = [*self._strategies, strategy]
-                for s, found in find_all(snap.docs, wanted).items():
-                    snap.matches.setdefault(s, found)
-            found = snap.matches[strategy]
+        found = snap.matches.get(strategy)  # computed once per instant for every strategy: no lock then
+        if found is None:
+            with self._lock:
+                if strategy not in snap.matches:
+                    wanted = [*self._strategies, strategy]
+                    for s, found_s in find_all(snap.docs, wanted).items():
+                        snap.matches.setdefault(s, found_s)
+                found = snap.matches[strategy]
         allowed = set(pairs)
         return [m for m in found if m[0] in allowed]

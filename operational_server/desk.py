@@ -222,15 +222,17 @@ class OrderDesk:
         """The checks a session makes before its first buy, for the whole batch.
 
         On MongoDB, three reads for the batch. On the embedded store the
-        session's own per-user reads are in-memory lookups (by _id, and by the
-        ledger's sorted (user, decidedAt) index) where a batched `$in` would
-        make mongomock compare every document with every id: the desk runs
-        those, one after the other in this one thread.
+        accounts are looked up by id for the batch, and the ledger reads are the
+        session's own per-user ones (lookups in the ledger's sorted (user,
+        decidedAt) index), where a batched `$in` would make mongomock compare
+        every trade with every id: the desk runs those, one after the other in
+        this one thread.
         """
         if self.embedded:
+            operating = self._operating(batch)  # looked up by id, not a query per ticket
             for ticket in batch:
                 ctx = ticket.ctx
-                if not ctx.user_operating():
+                if ticket not in operating:
                     ticket.verdict = STOP_USER
                 elif ctx.clock.now() >= ticket.expires:
                     ticket.verdict = EXPIRED

@@ -261,7 +261,13 @@ _STORED = st.fixed_dictionaries(
     },
 )
 _FILTERS = st.fixed_dictionaries(
-    {}, optional={"c": st.text("pq", max_size=2), "a": st.one_of(_SCALAR, st.just({"$ne": None}))}
+    {},
+    optional={
+        "c": st.text("pq", max_size=2),
+        "a": st.one_of(_SCALAR, st.just({"$ne": None})),
+        "sub.x": st.one_of(_SCALAR, st.just({"$exists": True})),  # a path: matched into the document
+        "$or": st.just([{"a": None}, {"c": "p"}]),
+    },
 )
 
 
@@ -345,3 +351,45 @@ def test_the_order_paths_updates_are_made_without_mongomocks_update(monkeypatch)
     assert (marked.matched_count, marked.modified_count) == (1, 1)
     again = db["trades"].update_one({"_id": 1, "status": "pending"}, {"$set": {"status": "open"}})
     assert (again.matched_count, again.modified_count) == (0, 0)
+
+
+_LEDGER_VALUES = st.one_of(
+    st.sampled_from(["open", "closed", "pending", "s1", "s2"]), st.none(), st.integers(0, 2)
+)
+_LEDGER_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {"user": st.sampled_from(["u1", "u2"]), "decidedAt": st.integers(0, 9)},
+        optional={
+            "status": st.one_of(_LEDGER_VALUES, st.lists(_LEDGER_VALUES, max_size=2)),
+            "session": _LEDGER_VALUES,
+            "flagged": st.booleans(),
+        },
+    ),
+    max_size=12,
+)
+_LEDGER_QUERIES = st.sampled_from(
+    [
+        {
+            "user": "u1",
+            "status": {"$in": ["pending", "open"]},
+            "$or": [{"flagged": {"$ne": True}}, {"session": "s1"}],
+        },
+        {"user": "u1", "session": "s1", "status": "closed"},
+        {"user": "u2", "status": {"$in": ["closed", 1]}},  # not only strings: the matcher alone
+        {"user": "u1", "$and": [{"session": {"$in": ["s1", "s2"]}}, {"status": "open"}]},
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=_LEDGER_ROWS, query=_LEDGER_QUERIES, limit=st.sampled_from([None, 1, 2]))
+def test_an_indexed_read_of_a_users_trades_answers_as_a_scan_does(rows, query, limit):
+    from glimpse.store.db import indexed_find
+
+    db = new_embedded_database("IndexedLedger")
+    trades = db["trades"]
+    if rows:
+        trades.insert_many([dict(r) for r in rows])
+    found = indexed_find(trades, query, "decidedAt", 1, None, limit, {"_id": 1})
+    cursor = trades.find(query, {"_id": 1}).sort([("decidedAt", 1), ("_id", 1)])
+    assert found == list(cursor.limit(limit) if limit else cursor)

@@ -42,6 +42,7 @@ Prints one JSON object. Linux only (smaps_rollup).
 from __future__ import annotations
 
 import argparse
+import array
 import contextlib
 import json
 import os
@@ -61,6 +62,7 @@ from tests.faults.harness import Cluster, wait_for  # noqa: E402
 from tests.test_zygote import ZygoteCluster, children_of  # noqa: E402
 
 MB = 2**20
+PAGE = os.sysconf("SC_PAGE_SIZE")
 GOAL_MB = 15.0
 ROLLUP_FIELDS = (
     "Rss",
@@ -90,25 +92,38 @@ def threads(pid: int) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
 
 
-def anonymous_mappings(pid: int) -> dict[int, int]:
-    """Start address -> Private_Dirty bytes of each anonymous mapping (no file, not [heap]/[stack])."""
-    found: dict[int, int] = {}
-    start = None
-    with open(f"/proc/{pid}/smaps") as f:
+def _writable_anonymous(pid: int) -> list[tuple[int, int]]:
+    """(start, end) of the process's writable anonymous mappings and its heap."""
+    ranges = []
+    with open(f"/proc/{pid}/maps") as f:
         for line in f:
-            head = line.split()
-            if head and "-" in head[0] and not head[0].endswith(":"):
-                start = int(head[0].split("-")[0], 16) if len(head) == 5 else None
-            elif start is not None and head[0] == "Private_Dirty:":
-                found[start] = int(head[1]) * 1024
-    return found
+            fields = line.split()
+            if fields[1].startswith("rw") and (len(fields) == 5 or fields[5] == "[heap]"):
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                ranges.append((start, end))
+    return ranges
+
+
+def _present(pid: int, start: int, end: int) -> array.array:
+    """The pagemap entries of [start, end) (bit 63: the page is in memory; 0 where nothing is mapped)."""
+    entries = array.array("Q")
+    with open(f"/proc/{pid}/pagemap", "rb") as f:
+        f.seek(start // PAGE * 8)
+        entries.frombytes(f.read((end - start) // PAGE * 8))
+    return entries
 
 
 def new_since_fork(parent: int, child: int) -> int:
-    """Bytes the child wrote in anonymous mappings the parent does not have: thread stacks, per-thread
-    malloc arenas and new allocator arenas (its own memory, not a copy of the parent's)."""
-    theirs = anonymous_mappings(parent)
-    return sum(size for start, size in anonymous_mappings(child).items() if start not in theirs)
+    """Bytes of the child's anonymous memory at addresses where the parent has no page: thread stacks,
+    per-thread malloc arenas, new allocator arenas, the heap grown past the parent's (its own memory,
+    not a copy of the parent's pages). Page by page (/proc/<pid>/pagemap), as the kernel merges a
+    new mapping into an adjacent one the parent already had."""
+    present = 1 << 63
+    pages = 0
+    for start, end in _writable_anonymous(child):
+        ours, theirs = _present(child, start, end), _present(parent, start, end)
+        pages += sum(1 for i, entry in enumerate(ours) if entry & present and not theirs[i] & present)
+    return pages * PAGE
 
 
 def server_pids(cluster: Cluster, layout: str) -> list[int]:

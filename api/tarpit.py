@@ -12,9 +12,9 @@ held for a second slows such a client to about one request a second.
 What is held, and only that:
 
 - a 429, from any limit (its Retry-After, if shorter, bounds the delay);
-- a failed login from an account and address, or from an address, that had
-  already failed within the window (api.throttle.mark_login_failed tells it):
-  a user's first typo is answered at once.
+- a failed login from an address, or for an account (from any address), that
+  had already failed within the window (api.throttle.mark_login_failed tells
+  it): a user's first typo is answered at once.
 
 A request that is not refused is never held, and the throttles themselves do
 not change: a stranger still cannot lock a user out, and a held refusal is
@@ -39,8 +39,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-# Set in the WSGI environ by api.throttle.mark_login_failed for a failed login whose account and
-# address, or whose address, had failed before within the window.
+# Set in the WSGI environ by api.throttle.mark_login_failed for a failed login whose address, or
+# whose account, had failed before within the window.
 HOLD_KEY = "glimpse.tarpit"
 # How long a refusal is held at most.
 HOLD_SECONDS = 1.0

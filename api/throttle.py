@@ -145,13 +145,47 @@ def _failed(response: Response) -> bool:
 
 def mark_login_failed() -> None:
     """The login being answered failed: its counters are charged when the response leaves, and
-    the metrics count it (api.metrics_route). When its account and address, or its address, had
-    failed before within the window, the answer is held by the tarpit (api.tarpit): a first typo
-    is answered at once."""
+    the metrics count it (api.metrics_route). When its address, or its account from any address,
+    had failed before within the window, the answer is held by the tarpit (api.tarpit): a first
+    typo is answered at once."""
     g.login_failed = True
     request.environ["glimpse.login_failed"] = True
-    if failed_before():
+    config: Config = current_app.extensions["glimpse"].config
+    account = f"{request.path}|{_email_field()}"  # users and managers apart, as their counters
+    account_failed = _failed_accounts.failed_before(account, time.time(), config.login_window_seconds)
+    if account_failed or failed_before():
         request.environ[HOLD_KEY] = True
+
+
+class FailedAccounts:
+    """When each account (email) last failed a login, from any address: only to hold its next
+    failures (api.tarpit), never to refuse. A botnet that guesses one account from fresh addresses
+    fills no per-address budget, and each guess is verified; held, each of its clients sends fewer.
+    The owner's correct password is not held; a wrong one is, like any repeated failure.
+
+    In this process only (a delay needs no agreement between workers). Bounded: past MAX_ENTRIES,
+    expired entries go, and if none has expired the table starts again (a forgotten failure only
+    means one answer that is not held)."""
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def failed_before(self, account: str, now: float, window: float) -> bool:
+        """Whether `account` failed within `window` seconds before `now`; records this failure."""
+        with self._lock:
+            last = self._last.get(account)
+            if account not in self._last and len(self._last) >= self.MAX_ENTRIES:
+                self._last = {key: at for key, at in self._last.items() if at > now - window}
+                if len(self._last) >= self.MAX_ENTRIES:
+                    self._last = {}
+            self._last[account] = now
+        return last is not None and last > now - window
+
+
+_failed_accounts = FailedAccounts()
 
 
 def failed_before() -> bool:

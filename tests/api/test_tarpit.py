@@ -58,9 +58,37 @@ def test_a_first_failed_login_is_answered_at_once_and_a_repeated_one_is_held(cli
     # Another account from the same address: the address had failed, so it is held too.
     assert login(client, "someone.else@example.com", "a guess", address).json == {"res": -1}
     assert sleeps.take() == [BOUND]
-    # Another address that never failed is not.
-    assert login(client, "nobody@example.com", "a guess", "198.18.10.2").json == {"res": -1}
+    # Another account from another address, neither of which failed, is not.
+    assert login(client, "nobody.else@example.com", "a guess", "198.18.10.2").json == {"res": -1}
     assert sleeps.take() == []
+
+
+def test_an_account_that_failed_from_one_address_is_held_from_another(client, config, sleeps):
+    email = "botnet.target@example.com"
+    assert login(client, email, "guess 1", "198.18.13.1").json == {"res": -1}
+    assert sleeps.take() == []
+    # A fresh address (a botnet's next one): its budgets are untouched, its failure is held.
+    assert login(client, email, "guess 2", "198.18.13.2").json == {"res": -1}
+    assert sleeps.take() == [BOUND]
+    # Users and managers apart: the same email at /managerLogin has not failed there.
+    manager = client.post(
+        "/glimpse/managerLogin",
+        json={"email": email, "password": "guess 3"},
+        headers={"X-Forwarded-For": "198.18.13.3"},
+    )
+    assert manager.json == {"res": -1}
+    assert sleeps.take() == []
+
+
+def test_the_failed_accounts_table_forgets_past_the_window_and_stays_bounded(monkeypatch):
+    table = throttle.FailedAccounts()
+    assert table.failed_before("a", now=100.0, window=60) is False
+    assert table.failed_before("a", now=150.0, window=60) is True
+    assert table.failed_before("a", now=211.0, window=60) is False  # 61 s after the last failure
+    monkeypatch.setattr(throttle.FailedAccounts, "MAX_ENTRIES", 3)
+    for i in range(10):
+        table.failed_before(f"account {i}", now=300.0 + i, window=60)
+    assert len(table._last) <= 3
 
 
 def test_a_correct_password_is_never_held(client, config, make_user, sleeps):
@@ -73,9 +101,10 @@ def test_a_correct_password_is_never_held(client, config, make_user, sleeps):
     # The owner, from their own address, while the guesser is refused: answered at once.
     assert login(client, user.email, PASSWORD, "198.18.11.2").json["res"] == 1
     assert sleeps.take() == []
-    # The owner from an address that failed once, before the budget is spent: a success, not held.
+    # The owner's own typo is held (the account failed, from the guesser), their password is not.
     owner = "198.18.11.3"
     assert login(client, user.email, "a typo", owner).json == {"res": -1}
+    assert sleeps.take() == [BOUND]
     assert login(client, user.email, PASSWORD, owner).json["res"] == 1
     assert sleeps.take() == []
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pymongo.errors import ConnectionFailure
+
 from glimpse.market import Broker, BrokerError, open_broker
 from glimpse.market.base import turbo_expiry
 from glimpse.rules.timing import next_decision
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # Wall-clock period at which a waiting session looks at the user's status.
 STATUS_POLL_WALL_SECONDS = 0.25
+# How often a session whose database went away tries again (wall seconds).
+DATABASE_RETRY_WALL_SECONDS = 1.0
 # What the account's `operating.paused` says while the market data is too old to trade on.
 STALE_STATUS = "market data stale"
 # How long stale market data may last before the user is alerted (market seconds; once per episode).
@@ -369,68 +373,96 @@ class UserSession:
 
     def _loop(self, mode: Mode) -> tuple[str, dict | None]:
         while True:
-            # Copy mode has no decision instant: it looks for its leader's entries every few milliseconds.
-            next_instant = getattr(mode, "next_instant", None)
-            now = self.clock.now()
-            instant = next_instant(now) if next_instant else next_decision(now, self.config.decision_second)
-            # An order whose fate the broker has not told yet: ask again, and decide nothing until it answers.
-            # (Checked before waiting, so the decision instant itself costs nothing more.)
-            blocked = trades.is_blocked(self.db, self.user_id, self.session_id) and bool(
-                self._reconcile(wait=False)
+            try:
+                ended = self._step(mode)
+            except ConnectionFailure as exc:
+                ended = self._database_unreachable(exc)
+            if ended is not None:
+                return ended
+
+    def _database_unreachable(self, exc: ConnectionFailure) -> tuple[str, dict | None] | None:
+        """The database went away mid-step: wait for it, then go on with the same Glimpse session.
+
+        Ending the session would turn the user off for a blip (a replica-set election, a paused
+        server). Nothing is lost by waiting: an order sent before the failure is in the ledger
+        (written ahead), so the next step finds it unresolved and reconciles it with the broker
+        before deciding anything; a gale planned after it is not placed, as when a server dies.
+        A Stop, a lost lease and a shutdown are still seen: by the next step's checks once the
+        database answers, and by the stop event meanwhile.
+        """
+        log.warning(
+            "user %s on %s: database unreachable (%s: %s); waiting for it",
+            self.user_id, self.server.name, type(exc).__name__, exc,
+        )  # fmt: skip
+        if self.stop_event.wait(DATABASE_RETRY_WALL_SECONDS):
+            return cycle.SHUTDOWN, None
+        return None
+
+    def _step(self, mode: Mode) -> tuple[str, dict | None] | None:
+        """One decision instant: how the session ended, or None to go on."""
+        # Copy mode has no decision instant: it looks for its leader's entries every few milliseconds.
+        next_instant = getattr(mode, "next_instant", None)
+        now = self.clock.now()
+        instant = next_instant(now) if next_instant else next_decision(now, self.config.decision_second)
+        # An order whose fate the broker has not told yet: ask again, and decide nothing until it answers.
+        # (Checked before waiting, so the decision instant itself costs nothing more.)
+        blocked = trades.is_blocked(self.db, self.user_id, self.session_id) and bool(
+            self._reconcile(wait=False)
+        )
+        if blocked and self._flagged():
+            return cycle.UNRESOLVED, None  # the user was told when the order was flagged
+        state = self._wait_until(instant)
+        if state is not None:
+            return state
+        if blocked:
+            return None
+        if self._market_stale(mode.market_problem(instant)):
+            return None  # never decide on old candles or an old open-pairs list
+        decision, finished = mode.decide(instant)
+        if finished is not None:
+            return finished
+        if decision is None:
+            return None
+        outcome = cycle.run_cycle(self.cycle_context(), decision)
+        mode.record(decision, outcome)
+        if outcome.orders:
+            # After the cycle's last settlement, not between its orders: a gale entry goes out at once.
+            self.refresh_balance()
+        if outcome.orders and outcome.result in (trades.WIN, trades.LOSS, trades.DOJI):
+            self._notify(
+                notifications.CYCLE_RESULT,
+                with_net=False,
+                ativo=decision.pair,
+                operacao=decision.direction,
+                levels=outcome.orders,
+                galeLevel=outcome.gale_level,
+                result=outcome.result,
+                net=trades.to_cents(outcome.net),
+                sessionNet=self._net_cents(),
             )
-            if blocked and self._flagged():
+        if outcome.stop == cycle.STOP_USER:
+            return cycle.STOP_USER, alerts.make(
+                self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
+            )
+        if outcome.stop in (cycle.SHUTDOWN, cycle.LOST):
+            return outcome.stop, None
+        if outcome.stop == cycle.UNRESOLVED:
+            if self._flagged():
                 return cycle.UNRESOLVED, None  # the user was told when the order was flagged
-            state = self._wait_until(instant)
-            if state is not None:
-                return state
-            if blocked:
-                continue
-            if self._market_stale(mode.market_problem(instant)):
-                continue  # never decide on old candles or an old open-pairs list
-            decision, finished = mode.decide(instant)
-            if finished is not None:
-                return finished
-            if decision is None:
-                continue
-            outcome = cycle.run_cycle(self.cycle_context(), decision)
-            mode.record(decision, outcome)
-            if outcome.orders:
-                # After the cycle's last settlement, not between its orders: a gale entry goes out at once.
-                self.refresh_balance()
-            if outcome.orders and outcome.result in (trades.WIN, trades.LOSS, trades.DOJI):
-                self._notify(
-                    notifications.CYCLE_RESULT,
-                    with_net=False,
-                    ativo=decision.pair,
-                    operacao=decision.direction,
-                    levels=outcome.orders,
-                    galeLevel=outcome.gale_level,
-                    result=outcome.result,
-                    net=trades.to_cents(outcome.net),
-                    sessionNet=self._net_cents(),
-                )
-            if outcome.stop == cycle.STOP_USER:
-                return cycle.STOP_USER, alerts.make(
-                    self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
-                )
-            if outcome.stop in (cycle.SHUTDOWN, cycle.LOST):
-                return outcome.stop, None
-            if outcome.stop == cycle.UNRESOLVED:
-                if self._flagged():
-                    return cycle.UNRESOLVED, None  # the user was told when the order was flagged
-                continue  # reconciled before the next decision
-            if outcome.stop == cycle.STOP_LOSS_REACHED:
-                self._notify(notifications.STOP_LOSS)
-                return outcome.stop, alerts.make(
-                    self.user, alerts.STOP_LOSS, "O stop loss foi atingido.", self.clock.now()
-                )
-            if outcome.stop == cycle.STOP_WIN_REACHED:
-                self._notify(notifications.STOP_WIN)
-                return outcome.stop, alerts.make(
-                    self.user, alerts.STOP_WIN, "O stop win foi atingido.", self.clock.now()
-                )
-            if outcome.stop is not None:
-                return outcome.stop, None  # pair closed / order refused: the alert went out with the failure
+            return None  # reconciled before the next decision
+        if outcome.stop == cycle.STOP_LOSS_REACHED:
+            self._notify(notifications.STOP_LOSS)
+            return outcome.stop, alerts.make(
+                self.user, alerts.STOP_LOSS, "O stop loss foi atingido.", self.clock.now()
+            )
+        if outcome.stop == cycle.STOP_WIN_REACHED:
+            self._notify(notifications.STOP_WIN)
+            return outcome.stop, alerts.make(
+                self.user, alerts.STOP_WIN, "O stop win foi atingido.", self.clock.now()
+            )
+        if outcome.stop is not None:
+            return outcome.stop, None  # pair closed / order refused: the alert went out with the failure
+        return None
 
     def _market_stale(self, problem: str | None) -> bool:
         """Pause while the market data is stale: shown on the account at once, alerted once if it lasts."""

@@ -110,6 +110,7 @@ class UserSession:
         self.priority = "gale"
         self.log_id: Any = None
         self.stale_since: float | None = None  # since when the market data is too old to trade on
+        self.database_down = False  # a step met a database connection error and has not completed since
         self.stale_alerted = False
         # The process's order desk (a server pool's sessions share one); None: every buy one by one.
         self.desk = desk
@@ -375,6 +376,9 @@ class UserSession:
         while True:
             try:
                 ended = self._step(mode)
+                if self.database_down:
+                    self.database_down = False
+                    log.info("user %s on %s: database back; trading on", self.user_id, self.server.name)
             except ConnectionFailure as exc:
                 ended = self._database_unreachable(exc)
             if ended is not None:
@@ -390,10 +394,12 @@ class UserSession:
         A Stop, a lost lease and a shutdown are still seen: by the next step's checks once the
         database answers, and by the stop event meanwhile.
         """
-        log.warning(
-            "user %s on %s: database unreachable (%s: %s); waiting for it",
-            self.user_id, self.server.name, type(exc).__name__, exc,
-        )  # fmt: skip
+        if not self.database_down:  # one line per outage, not one per try
+            self.database_down = True
+            log.warning(
+                "user %s on %s: database unreachable (%s: %s); waiting for it",
+                self.user_id, self.server.name, type(exc).__name__, exc,
+            )  # fmt: skip
         if self.stop_event.wait(DATABASE_RETRY_WALL_SECONDS):
             return cycle.SHUTDOWN, None
         return None

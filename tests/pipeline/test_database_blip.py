@@ -8,6 +8,8 @@ reconciled, and the user trades on.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from pymongo.errors import AutoReconnect
 
@@ -28,7 +30,7 @@ def bundle(config, db):
     b.stop()
 
 
-def test_a_database_failure_after_an_order_does_not_end_the_session(bundle, monkeypatch):
+def test_a_database_failure_after_an_order_does_not_end_the_session(bundle, monkeypatch, caplog):
     placed = operations_log.order_placed
     failures: list[str] = []
 
@@ -39,6 +41,7 @@ def test_a_database_failure_after_an_order_does_not_end_the_session(bundle, monk
         return placed(db, log_id, entry, trade_id, price)
 
     monkeypatch.setattr(operations_log, "order_placed", fails_once)
+    caplog.set_level(logging.INFO, logger="operational_server.session")
     bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
     uid = bundle.user(
         "blip@example.com",
@@ -66,6 +69,9 @@ def test_a_database_failure_after_an_order_does_not_end_the_session(bundle, monk
     )
     settled = bundle.db[names.TRADES].find_one({"_id": first["_id"]})
     assert settled["result"] in ("win", "loss", "doji") and settled["profit"] is not None
+    said = [r.getMessage() for r in caplog.records if r.name == "operational_server.session"]
+    assert sum("database unreachable" in m for m in said) == 1  # one line for the outage, not per try
+    assert sum("database back" in m for m in said) == 1
     assert len({t["brokerOrderId"] for t in trades() if t.get("brokerOrderId")}) == len(
         [t for t in trades() if t.get("brokerOrderId")]
     )  # no order doubled

@@ -22,6 +22,13 @@ from operational_server.service import ServerPool, server_names
 # Monday 2024-06-03 10:00:05 in São Paulo (13:00:05 UTC): the forex market is open.
 MONDAY_MORNING = 1_717_419_605.0
 
+# A strategy that matches every minute, and money settings with no gale and no stop: a user who trades
+# every minute until Stop.
+ANY_COLOUR = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
+              "mirror": True, "createdBy": "Teste"}  # fmt: skip
+FLAT_MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 1,
+              "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
+
 
 @dataclass
 class Bundle:

@@ -10,24 +10,12 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 from pymongo.errors import AutoReconnect
 
 from glimpse.store import db as names
 from glimpse.store import operations_log
-from tests.pipeline.bundle import make_bundle
-
-STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
-            "mirror": True, "createdBy": "Teste"}  # fmt: skip
-MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 1,
-         "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
-
-
-@pytest.fixture
-def bundle(config, db):
-    b = make_bundle(config, db)
-    yield b
-    b.stop()
+from tests.pipeline.bundle import ANY_COLOUR as STRATEGY
+from tests.pipeline.bundle import FLAT_MONEY as MONEY
 
 
 def test_a_database_failure_after_an_order_does_not_end_the_session(bundle, monkeypatch, caplog):

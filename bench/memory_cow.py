@@ -16,8 +16,9 @@ files and functions of the code objects written, and the strings whose reference
 Code pages are split in two: those holding the start of a code object written, which the child
 copies whatever the parent ran before the fork (a call takes a reference to its code object:
 the frame holds it, CPython 3.11), and those holding only bytecode of an object that starts on
-an earlier page, the only ones a warm-up in the parent could keep shared. CPython 3.11 on x86-64,
-Linux only.
+an earlier page, the only ones a warm-up in the parent could keep shared. `code_objects_written_keys`
+names every code object written by `glimpse.runtime.zygote.code_key` (bench/zygote_hot_code.py
+makes the zygote's list of hot code from it). CPython 3.11 on x86-64, Linux only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ import collections
 import json
 import struct
 import sys
+from pathlib import Path
+
+sys.path[:] = [str(Path(__file__).resolve().parent.parent)] + sys.path
+from glimpse.runtime.zygote import code_key  # noqa: E402
 
 PAGE = 4096
 POOL = 16384  # CPython 3.11's pymalloc pool (64-bit)
@@ -132,6 +137,7 @@ def explain(parent_pid: int, child_pid: int) -> dict:
     code_files: collections.Counter[str] = collections.Counter()
     code_pages: dict[str, set[int]] = collections.defaultdict(set)
     strings_held: collections.Counter[str] = collections.Counter()
+    code_keys: set[str] = set()  # glimpse.runtime.zygote.code_key of each code object written
     code_head_pages: set[int] = set()  # pages holding the start of a code object written
     code_body_pages: set[int] = set()  # pages holding only bytecode of code objects that start before
     for start, end, mapping in child.mappings():
@@ -179,6 +185,7 @@ def explain(parent_pid: int, child_pid: int) -> dict:
                         code_files[where] += 1
                         qualname = names.string(child.word(code + CODE_QUALNAME))
                         code_pages[f"{where.rsplit('/', 1)[-1]}:{qualname}"].add(page)
+                        code_keys.add(code_key(where, qualname))
                         if code < page:  # the object's header (refcount, co_warmup) is on an earlier page
                             code_body_pages.add(page)
                         else:
@@ -202,6 +209,7 @@ def explain(parent_pid: int, child_pid: int) -> dict:
         "code_pages_by_function": {
             k: len(v) for k, v in sorted(code_pages.items(), key=lambda kv: -len(kv[1]))[:40]
         },
+        "code_objects_written_keys": sorted(code_keys),
     }
 
 

@@ -20,9 +20,11 @@ import hmac
 import os
 import secrets
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeVar
 
@@ -45,23 +47,119 @@ _HASHERS = {
 }
 
 
-# Every argon2 hash of the process runs on a few low-priority threads: at most
-# HASH_THREADS at once (each takes 64 MiB and, with 4 lanes, every core), so a
-# flood of logins from many addresses queues for them instead of taking the
-# memory and the CPU that every other request needs; and at nice HASH_NICE, so
-# the kernel serves the other requests first while hashes run.
+# Every argon2 hash of the process runs on a few background threads: at most HASH_THREADS at
+# once (each takes 64 MiB), so a flood of logins from many addresses queues for them instead of
+# taking the memory and the CPU that every other request needs. Those threads are in the kernel's
+# idle class (SCHED_IDLE: Linux lets any thread enter it, never leave it unprivileged; nice
+# HASH_NICE where it is refused): a core running a hash counts as free, and any other task that
+# wakes takes it at once. At nice 10 alone, a waking request could wait for the hash's slice, and
+# under a botnet of logins the one hash thread is always running (bench/abuse.py: the victim's
+# getUser p99, see the README). So that other work keeping every core busy cannot starve logins,
+# each hash thread has a standby at nice HASH_NICE only: a hash that has run STARVED_AFTER
+# seconds (several times its cost) is computed again by the standby, whichever finishes first
+# answers (the same answer), and while a hash thread stays starved the standby takes the next
+# ones in the queue too. At most twice HASH_THREADS hashes then run at once.
 HASH_THREADS = max(1, (os.cpu_count() or 2) // 2)
 HASH_NICE = 10
+STARVED_AFTER = 1.0
 _T = TypeVar("_T")
-_hash_pool: ThreadPoolExecutor | None = None
-_hash_pool_lock = threading.Lock()
 
 
-def _lower_priority() -> None:
-    try:  # Linux: a thread is a task with a niceness of its own; argon2's lane threads inherit it
+def _lower_priority(idle_class: bool) -> bool:
+    """Lowers the calling thread's priority; whether it is now in the idle class."""
+    try:  # Linux: a thread is a task with a niceness of its own
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
     except (AttributeError, OSError):
         pass  # elsewhere, or not allowed: hashes still queue, at normal priority
+    if not idle_class:
+        return False
+    try:  # 0: the calling thread
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        return False  # not Linux, or refused: nice HASH_NICE, as the standby
+    return True
+
+
+@dataclass(eq=False)
+class _HashJob:
+    work: Callable[[], object]
+    future: Future = field(default_factory=Future)
+    started: float = 0.0  # monotonic, when a hash thread took it
+    hedged: bool = False  # a standby computes it too
+
+
+class HashPool:
+    """`threads` hash threads in the idle class, each with a standby (see above)."""
+
+    def __init__(self, threads: int, starved_after: float = STARVED_AFTER) -> None:
+        self.threads = max(1, threads)
+        self.starved_after = starved_after
+        self._queue: deque[_HashJob] = deque()
+        self._running: list[_HashJob] = []  # on the hash threads
+        self._cond = threading.Condition()
+        self._started = False
+
+    def run(self, work: Callable[[], _T]) -> _T:
+        job = _HashJob(work)
+        with self._cond:
+            if not self._started:
+                self._started = True
+                for index in range(self.threads):
+                    for idle_class, role in ((True, "hash"), (False, "standby")):
+                        name = f"argon2-{role}-{index}"
+                        threading.Thread(
+                            target=self._serve, args=(idle_class,), name=name, daemon=True
+                        ).start()
+            self._queue.append(job)
+            self._cond.notify_all()
+        result: _T = job.future.result()
+        return result
+
+    def _next(self, idle_class: bool) -> _HashJob:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if idle_class:
+                    if self._queue:
+                        job = self._queue.popleft()
+                        job.started = now
+                        self._running.append(job)
+                        return job
+                    self._cond.wait()
+                    continue
+                starved = [job for job in self._running if now - job.started >= self.starved_after]
+                for job in starved:
+                    if not job.hedged:
+                        job.hedged = True
+                        return job
+                if starved and self._queue:
+                    return self._queue.popleft()
+                waits = [
+                    job.started + self.starved_after - now for job in self._running if job not in starved
+                ]
+                self._cond.wait(min(waits) if waits else None)
+
+    def _serve(self, idle_class: bool) -> None:
+        _lower_priority(idle_class)
+        while True:
+            job = self._next(idle_class)
+            try:
+                outcome: tuple[object, BaseException | None] = (job.work(), None)
+            except BaseException as exc:  # handed to the caller, as an executor does
+                outcome = (None, exc)
+            with self._cond:
+                if idle_class:
+                    self._running.remove(job)
+                if not job.future.done():
+                    if outcome[1] is None:
+                        job.future.set_result(outcome[0])
+                    else:
+                        job.future.set_exception(outcome[1])
+                self._cond.notify_all()
+
+
+_hash_pool: HashPool | None = None
+_hash_pool_lock = threading.Lock()
 
 
 def _on_hash_threads(work: Callable[[], _T]) -> _T:
@@ -69,8 +167,8 @@ def _on_hash_threads(work: Callable[[], _T]) -> _T:
     if _hash_pool is None:
         with _hash_pool_lock:
             if _hash_pool is None:
-                _hash_pool = ThreadPoolExecutor(HASH_THREADS, "argon2", initializer=_lower_priority)
-    return _hash_pool.submit(work).result()
+                _hash_pool = HashPool(HASH_THREADS)
+    return _hash_pool.run(work)
 
 
 def _forget_hash_pool() -> None:

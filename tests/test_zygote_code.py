@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+from functools import partial
 from pathlib import Path
 from types import CodeType, FunctionType
 
@@ -234,3 +235,60 @@ def test_the_shipped_list_is_what_the_regenerating_tool_writes():
     assert (
         render(set(HOT_CODE) | {"?:?"}) == TARGET.read_text()
     )  # a name memory_cow could not read is left out
+
+
+# A zygote's parent clusters before it forks: its children run the copied code; a failing selection
+# is logged and the children are forked all the same.
+TOY = """
+import json, os, sys, time
+from glimpse.runtime.zygote import Zygote
+
+def work(x):
+    return [x * i for i in range(3)]
+
+original = work.__code__
+out, mode = sys.argv[1], sys.argv[2]
+
+def select(code):
+    if mode == "fail":
+        raise RuntimeError("selection failed")
+    return code.co_name == "work"
+
+def child(name):
+    with open(os.path.join(out, name), "w") as f:
+        json.dump({"copied": work.__code__ is not original, "equal": work.__code__ == original, "result": work(2)}, f)
+    while True:
+        time.sleep(0.1)
+
+sys.exit(Zygote(["a"], child, hot_code=select, stop_timeout=10).run())
+"""
+
+
+def _written(path: Path) -> bool:
+    return path.exists() and path.read_text().endswith("}")
+
+
+def test_a_zygote_s_children_run_the_copied_code_and_a_failing_selection_stops_nothing(tmp_path):
+    import json
+    import signal
+
+    from tests.faults.harness import wait_for
+
+    script = tmp_path / "toy.py"
+    script.write_text(TOY)
+    for mode, copied in (("select", True), ("fail", False)):
+        out = tmp_path / mode
+        out.mkdir()
+        with open(tmp_path / f"{mode}.log", "w") as log:
+            parent = subprocess.Popen([sys.executable, str(script), str(out), mode], cwd=ROOT, stderr=log)
+        try:
+            wait_for(partial(_written, out / "a"), 30, "the child")
+            seen = json.loads((out / "a").read_text())
+            assert seen == {"copied": copied, "equal": True, "result": [0, 2, 4]}, mode
+            parent.send_signal(signal.SIGTERM)
+            assert parent.wait(30) == 0
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait(10)
+    assert "copying the children's code side by side failed" in (tmp_path / "fail.log").read_text()

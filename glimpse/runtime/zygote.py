@@ -257,8 +257,13 @@ class Zygote:
                 log.warning("zygote: preload started threads; the children will not have them")
             assign_type_versions()  # after every import: the last writes to the classes the children share
             if self.hot_code is not None:
-                clustered = cluster_code(self.hot_code)  # after every import, like the version tags
-                log.info("zygote: the code of %d functions copied side by side", clustered)
+                try:  # after every import, like the version tags
+                    clustered = cluster_code(self.hot_code)
+                    log.info("zygote: the code of %d functions copied side by side", clustered)
+                except (
+                    Exception
+                ):  # an optimisation: what was copied equals the original, the rest is as it was
+                    log.exception("zygote: copying the children's code side by side failed; forking as it is")
             self._parent = os.getpid()
             log.info("zygote %d: preloaded; forking %d children", self._parent, len(self.slots))
             for slot in self.slots:

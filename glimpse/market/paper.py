@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import random
 import secrets
 import threading
 import time
@@ -163,6 +165,11 @@ class _SharedSchedules:
 
 SCHEDULES = _SharedSchedules()
 
+# Order ids need only be unique (53 bits, as IQ Option's fit a JSON number), not secret: a generator
+# seeded once (and again in every forked child) saves a system call per order.
+_order_ids = random.Random()
+os.register_at_fork(after_in_child=_order_ids.seed)
+
 
 class PaperBroker(Broker):
     def __init__(
@@ -186,6 +193,9 @@ class PaperBroker(Broker):
         self._mode = "PRACTICE"
         self._connected = False
         self._streams: dict[str, int] = {}
+        # When each order this broker placed expires: until then it cannot have settled, so a wait
+        # for its settlement sleeps without reading the account (see `settlement`).
+        self._expiries: dict[int, float] = {}
 
     @property
     def market(self) -> PaperMarket:
@@ -334,8 +344,9 @@ class PaperBroker(Broker):
             raise AssetClosed(f"{pair} is closed for trading now")
         stake_cents = _to_cents(stake)
         expires_at, kind = option_expiry(now, minutes)
+        order_id = _order_ids.randrange(1, 2**53)
         order = {
-            "id": secrets.randbelow(2**53 - 1) + 1,
+            "id": order_id,
             "clientKey": client_key,
             "ativo": pair,
             "direction": direction,
@@ -367,6 +378,7 @@ class PaperBroker(Broker):
             if voided:
                 raise Rejected(f"the order {client_key} was declared not placed and can no longer be placed")
             raise Rejected("Insufficient funds")
+        self._expiries[order_id] = float(expires_at)
         return self._fill(order)
 
     def _quote(self, pair: str, t: float) -> float:
@@ -464,6 +476,13 @@ class PaperBroker(Broker):
     def settlement(self, order_id: int, timeout: float) -> Settlement:
         timeout = check_timeout(timeout)
         self._require_connection()
+        expires = self._expiries.get(order_id)
+        if expires is not None and self._clock.now() < expires:
+            # Open until it expires: the wait needs no read of the account (hundreds of sessions
+            # waiting on their orders read theirs twice a second, which kept the interpreter from
+            # the next instant's orders).
+            self._wait_for_expiry({"id": order_id, "expiresAt": expires}, timeout)
+        self._expiries.pop(order_id, None)
         order, record = self._find_order(order_id)
         if record is None:
             if order is None:
@@ -502,6 +521,13 @@ class PaperBroker(Broker):
     def order_result(self, order_id: int, timeout: float) -> float:
         timeout = check_timeout(timeout)
         self._require_connection()
+        expires = self._expiries.get(order_id)
+        if expires is not None and self._clock.now() < expires:
+            # Open until it expires: the wait needs no read of the account (hundreds of sessions
+            # waiting on their orders read theirs twice a second, which kept the interpreter from
+            # the next instant's orders).
+            self._wait_for_expiry({"id": order_id, "expiresAt": expires}, timeout)
+        self._expiries.pop(order_id, None)
         order, record = self._find_order(order_id)
         if record is not None:
             return _from_cents(record["profitCents"])

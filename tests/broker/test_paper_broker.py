@@ -177,6 +177,30 @@ def test_order_result_returns_as_soon_as_the_simulated_expiry_passes(paper_confi
     assert expiry <= clock.now() < expiry + 0.5  # and no longer than the expiry
 
 
+def test_waiting_on_an_order_before_it_expires_reads_no_account(paper_config, db, schedule):
+    """Hundreds of sessions wait on their orders at once: the waits must not read the database."""
+    clock = ManualClock(MONDAY_10H + 40)
+    broker = connected(paper_config, db, clock)
+    order_id = broker.buy(10, "EURUSD", "call", 1)
+    reads: list[str] = []
+    accounts = broker._accounts
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            reads.append(name)
+            return getattr(accounts, name)
+
+    broker._accounts = Counting()  # type: ignore[assignment]
+    for _ in range(4):
+        with pytest.raises(BrokerTimeout):
+            broker.settlement(order_id, 15)
+    assert reads == [] and clock.now() == MONDAY_10H + 100  # waited on the clock, read nothing
+    settled = broker.settlement(order_id, 300)  # past its expiry: read, settled, like any other
+    assert reads and clock.now() == MONDAY_10H + 120
+    assert settled.profit == broker.settlement(order_id, 1).profit  # the settlement is kept, read again
+    assert account(db)["open"] == [] and len(account(db)["settled"]) == 1
+
+
 def test_a_market_day_runs_in_moments_on_a_fast_clock(paper_config, db, schedule):
     clock = FastClock(speed=3000, start=MONDAY_10H)
     broker = connected(paper_config, db, clock)

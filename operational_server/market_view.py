@@ -11,9 +11,11 @@ Market data can go stale (the lister or the candle streams stopped):
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from glimpse.rules.patterns import Strategy
@@ -35,11 +37,21 @@ class Snapshot:
     updated: dict[str, float]
     matches: dict[Strategy, list[tuple[str, str]]] = field(default_factory=dict)
 
-    @property
+    # Cached: at an instant the order desk asks one snapshot for every session of the process.
+    @cached_property
     def listed_at(self) -> float | None:
         """When the lister last wrote the open-pairs list (its newest entry), or None without one."""
         times = [float(a["updatedAt"]) for a in self.actives if isinstance(a.get("updatedAt"), (int, float))]
         return max(times) if times else None
+
+    @cached_property
+    def open_pairs(self) -> list[str]:
+        return [str(a.get("ativo")) for a in self.actives if a.get("open") == "True"]
+
+    @cached_property
+    def candles_written_at(self) -> float:
+        """When the candles of an open pair were last written (the newest of them; -inf without any)."""
+        return max((self.updated.get(pair, float("-inf")) for pair in self.open_pairs), default=float("-inf"))
 
     def problem(self, now: float, list_bound: float, candle_bound: float | None) -> str | None:
         """Why this market data may not be decided on, or None when it is fresh.
@@ -53,10 +65,7 @@ class Snapshot:
         if self.actives and (listed is None or now - listed > list_bound):
             return STALE_LIST
         if candle_bound is not None:
-            open_pairs = [a.get("ativo") for a in self.actives if a.get("open") == "True"]
-            if open_pairs and not any(
-                now - self.updated.get(str(pair), float("-inf")) <= candle_bound for pair in open_pairs
-            ):
+            if self.open_pairs and not now - self.candles_written_at <= candle_bound:
                 return STALE_CANDLES
         return None
 
@@ -68,6 +77,7 @@ class MarketView:
         self._snapshots: dict[float, Snapshot] = {}
         self._strategies: Counter[Strategy] = Counter()
         self._desk: OrderDesk | None = None
+        self._failed: tuple[float, Exception] | None = None  # the last failed read: its instant, its error
 
     def desk(self, embedded: bool) -> OrderDesk:
         """The process's order desk: its sessions share it as they share this view."""
@@ -97,7 +107,15 @@ class MarketView:
         with self._lock:
             snap = self._snapshots.get(instant)
             if snap is None:
-                snap = self._read(instant)
+                if self._failed is not None and self._failed[0] == instant:
+                    # One read per instant, a failed one too: the order desk decides for hundreds of
+                    # sessions in one thread, and each would otherwise wait out the same dead database.
+                    raise copy.copy(self._failed[1])
+                try:
+                    snap = self._read(instant)
+                except Exception as exc:
+                    self._failed = (instant, exc)
+                    raise
                 self._snapshots[instant] = snap
                 for old in sorted(self._snapshots)[:-MAX_CACHED_INSTANTS]:
                     del self._snapshots[old]

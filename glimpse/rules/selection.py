@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 PAYOUT_RULE = re.compile(r"^([>=]) (\d{1,3})$")
 DEFAULT_FRESHNESS_SECONDS = 5.0
 
 
-def payout_passes(payout: int, rule: str) -> bool:
-    match = PAYOUT_RULE.match(rule or "")
+@lru_cache(maxsize=256)
+def _payout_rule(rule: str) -> tuple[bool, int]:
+    """(at least, threshold) of a preferedPayout rule: parsed once per distinct rule, not per pair."""
+    match = PAYOUT_RULE.match(rule)
     if match is None:
         raise ValueError(f'preferedPayout must be "> N" or "= N", got {rule!r}')
-    threshold = int(match.group(2))
-    return payout >= threshold if match.group(1) == ">" else payout == threshold
+    return match.group(1) == ">", int(match.group(2))
+
+
+def payout_passes(payout: int, rule: str) -> bool:
+    at_least, threshold = _payout_rule(rule or "")
+    return payout >= threshold if at_least else payout == threshold
 
 
 def preferred(prefered_actives: str) -> set[str] | None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from glimpse.rules.patterns import Strategy
 from glimpse.store import db as names
 from glimpse.store.db import new_embedded_database
-from operational_server.market_view import MarketView
+from operational_server.market_view import MarketView, Snapshot
 
 INSTANT = 1_717_419_600.0 + 58.5
 
@@ -64,3 +67,39 @@ def test_a_read_snapshot_and_its_matches_are_answered_while_another_thread_holds
         assert not reader.is_alive()
     assert answers == [snap, first]
     assert view.matches(snap, strategy, []) == []  # the pairs the session allows still filter
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["EURUSD", "GBPUSD", "USDJPY", "AUDCAD"]),
+            st.booleans(),
+            st.one_of(st.none(), st.floats(990, 1010)),
+        ),
+        max_size=6,
+    ),
+    st.floats(990, 1030),
+    st.one_of(st.none(), st.floats(0, 10)),
+)
+def test_a_snapshot_asked_many_times_says_what_its_data_says(rows, now, candle_bound):
+    """The snapshot keeps what it derives from its data for every session; the verdict stays the rule's."""
+    actives = [
+        {"ativo": pair, "open": "True" if is_open else "False", "updatedAt": 1000.0}
+        for pair, is_open, _ in rows
+    ]
+    updated = {pair: at for pair, _, at in rows if at is not None}
+    snap = Snapshot(INSTANT, actives, [], {}, updated)
+    open_pairs = [a["ativo"] for a in actives if a["open"] == "True"]
+    fresh = (
+        any(now - updated.get(pair, float("-inf")) <= candle_bound for pair in open_pairs)
+        if candle_bound is not None
+        else True
+    )
+    expected = (
+        "open-pairs list stale" if actives and now - 1000.0 > 15
+        else "candles stale" if open_pairs and not fresh
+        else None
+    )  # fmt: skip
+    for _ in range(2):  # the second answer comes from what the first one kept
+        assert snap.problem(now, 15, candle_bound) == expected

@@ -23,11 +23,12 @@ over, because they are read from the ledger.
 from __future__ import annotations
 
 import logging
-import secrets
+import os
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout, Unreachable
 from glimpse.rules.money import cents, gale_entries
@@ -38,6 +39,9 @@ from glimpse.store import accounts, alerts, operations_log, trades
 from glimpse.store.accounts import Account
 from glimpse.store.trades import from_cents
 from operational_server import orders, reconcile
+
+if TYPE_CHECKING:  # the desk imports this module; only the type goes the other way
+    from operational_server.desk import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,17 @@ class CycleOutcome:
     gale_level: int = 0  # the level of the last entry placed
 
 
+# Cycle ids are not secrets: a generator seeded once (and again in every forked child) gives them
+# without a system call each, which the order desk would make for hundreds of cycles at one instant.
+_cycle_ids = random.Random()
+os.register_at_fork(after_in_child=_cycle_ids.seed)
+
+
+def new_cycle_id() -> str:
+    """A new cycle's id: 16 hex digits."""
+    return f"{_cycle_ids.getrandbits(64):016x}"
+
+
 def write_intent(
     ctx: CycleContext,
     decision: Decision,
@@ -192,10 +207,12 @@ def _set_try_result(ctx: CycleContext, level: int, result: str) -> None:
     )
 
 
-def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
+def run_cycle(ctx: CycleContext, decision: Decision, armed: Ticket | None = None) -> CycleOutcome:
+    """Run the cycle of `decision`. `armed`: its first entry's ticket, already answered by the order
+    desk at the decision instant (operational_server.desk.OrderDesk.arm), built for this ctx."""
     outcome = CycleOutcome()
     entries = plan(ctx, decision)
-    cycle_id = secrets.token_hex(8)
+    cycle_id = new_cycle_id() if armed is None else armed.cycle
     entry = operations_log.cycle_entry(
         decision.pair, decision.decided_at, decision.direction, entries[0], decision.candles, cycle_id
     )
@@ -209,11 +226,14 @@ def run_cycle(ctx: CycleContext, decision: Decision) -> CycleOutcome:
         # entries of the process's other sessions: the desk makes the same checks, for all at once.
         ticket = None  # the desk's answer (operational_server.desk.Ticket)
         first = level == 0 and outcome.orders == 0
-        if first and ctx.desk is not None:
-            if ctx.clock.now() >= decision_expiry(decision):
-                _too_late(ctx, decision)
-                break
-            ticket = ctx.desk.submit(ctx, decision, amount, cycle_id, decision_expiry(decision))
+        if first and (armed is not None or ctx.desk is not None):
+            if armed is not None:
+                ticket = armed
+            else:
+                if ctx.clock.now() >= decision_expiry(decision):
+                    _too_late(ctx, decision)
+                    break
+                ticket = ctx.desk.submit(ctx, decision, amount, cycle_id, decision_expiry(decision))
             if ticket.declined:
                 # A keyed intent (a copy) the ledger held already: the one-by-one path below meets that
                 # trade and sends it only if it is this session's own pending order.

@@ -37,12 +37,20 @@ that trade and sends it only when it is this session's own pending order.
 So a keyed order is never sent by two sessions, batch or not.
 
 Gale entries and sessions outside a server pool keep the one-by-one path.
+
+A strategy session does not even wake at the instant: it arms its entry
+shortly before (`arm`), and one thread, the first to arm for that instant,
+sleeps until the instant and then, for every armed session, decides from the
+one market snapshot and sends the batch. Hundreds of session threads woken
+at the instant each took their turn at the interpreter before the desk could
+start, and that queue, not the orders, was most of an order's delay.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
@@ -54,6 +62,7 @@ from pymongo.errors import BulkWriteError
 
 from glimpse.market.base import Fill
 from glimpse.rules.stops import STOP_LOSS, stop_reached
+from glimpse.runtime.clock import Clock, sleep_until
 from glimpse.store import db as names
 from glimpse.store import lifecycle, trades
 from operational_server.cycle import (
@@ -65,6 +74,9 @@ from operational_server.cycle import (
     CycleContext,
     Decision,
     _place,
+    decision_expiry,
+    new_cycle_id,
+    plan,
     write_intent,
 )
 
@@ -78,6 +90,9 @@ DUPLICATE_KEY = 11000
 # hundreds of sessions waking every few milliseconds would take the interpreter from the batch.
 FOLLOWER_WAIT_WALL_SECONDS = 1.0
 
+# How many armed entries the desk checks, writes and sends together (see OrderDesk._decide).
+ARMED_BATCH = 20
+
 # A ticket's verdict, when it gets no order, is the cycle's stop reason (STOP_USER, STOP_LOSS_REACHED,
 # STOP_WIN_REACHED, UNRESOLVED) or EXPIRED.
 __all__ = [
@@ -86,6 +101,7 @@ __all__ = [
     "STOP_USER",
     "STOP_WIN_REACHED",
     "UNRESOLVED",
+    "Armed",
     "OrderDesk",
     "Ticket",
 ]
@@ -112,6 +128,29 @@ class Ticket:
     declined: bool = False
     done: threading.Event = field(default_factory=threading.Event)
     # Set with `done`, and when the queue needs a new leader: what the waiting session sleeps on.
+    wake: threading.Event = field(default_factory=threading.Event)
+
+
+def first_ticket(ctx: CycleContext, decision: Decision) -> Ticket:
+    """The ticket of a new cycle's first entry: its stake, a new cycle id, and the candle's start as deadline."""
+    return Ticket(ctx, decision, plan(ctx, decision)[0], new_cycle_id(), decision_expiry(decision))
+
+
+@dataclass(eq=False)
+class Armed:
+    """A session's entry for a coming instant: the desk decides it at the instant (see OrderDesk.arm).
+
+    `prepare` runs on the desk's thread at the instant and returns the ticket to
+    send, or None when the session has nothing to send (it keeps what it needs
+    to know why). Once `done` is set, either `error` holds what `prepare` raised,
+    or `ticket` is the answered ticket (or None).
+    """
+
+    instant: float
+    prepare: Callable[[], Ticket | None]
+    ticket: Ticket | None = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
 
 
@@ -147,6 +186,8 @@ class OrderDesk:
         self._leading = False
         self.batches = 0
         self.largest = 0
+        self._armed: dict[float, list[Armed]] = {}  # by instant
+        self._conducting: set[float] = set()  # instants a thread is deciding for
 
     # --- the sessions' side ---------------------------------------------------------------------
 
@@ -190,6 +231,85 @@ class OrderDesk:
             for ticket in waiting:
                 ticket.wake.set()
             raise
+
+    def arm(self, instant: float, prepare: Callable[[], Ticket | None], clock: Clock) -> Armed:
+        """Arm an entry for `instant` and return it answered, once the instant has come and gone.
+
+        The first session to arm for an instant conducts it: it sleeps until the
+        instant, calls every armed entry's `prepare` there, in its own thread, and
+        sends the tickets they return as one batch. The other sessions sleep until
+        their entry is answered. An entry armed after its instant's batch was taken
+        makes the next batch, at once. A conductor that raises answers its batch
+        (with the error), wakes the entries armed meanwhile, and one of them conducts.
+        """
+        armed = Armed(instant, prepare)
+        with self._lock:
+            self._armed.setdefault(instant, []).append(armed)
+            lead = instant not in self._conducting
+            if lead:
+                self._conducting.add(instant)
+        if lead:
+            self._conduct(instant, clock)
+        while not armed.done.is_set():
+            # No wake before the instant's batch is done: hundreds of them would slow it down.
+            to_instant = max(0.0, instant - clock.now()) / getattr(clock, "speed", 1.0)
+            armed.wake.wait(to_instant + FOLLOWER_WAIT_WALL_SECONDS)
+            armed.wake.clear()
+            if armed.done.is_set():
+                break
+            with self._lock:
+                lead = instant not in self._conducting and armed in self._armed.get(instant, ())
+                if lead:
+                    self._conducting.add(instant)
+            if lead:
+                self._conduct(instant, clock)
+        return armed
+
+    def _conduct(self, instant: float, clock: Clock) -> None:
+        try:
+            sleep_until(clock, instant)
+            while True:
+                with self._lock:
+                    batch = self._armed.pop(instant, [])
+                    if not batch:
+                        self._conducting.discard(instant)
+                        return
+                self._decide(batch)
+        except BaseException:
+            with self._lock:
+                self._conducting.discard(instant)  # an armed session takes over
+                waiting = list(self._armed.get(instant, ()))
+            for armed in waiting:
+                armed.wake.set()
+            raise
+
+    def _decide(self, batch: list[Armed]) -> None:
+        """Each armed entry's decision and its order, ARMED_BATCH entries at a time; every entry answered.
+
+        In parts: the first orders go out while the later entries are still decided, and an entry
+        whose candle has begun by the time its part is checked gets no intent written (hundreds
+        written at once would have to close their late part as never sent).
+        """
+        try:
+            for start in range(0, len(batch), ARMED_BATCH):
+                tickets: list[Ticket] = []
+                for armed in batch[start : start + ARMED_BATCH]:
+                    try:
+                        armed.ticket = armed.prepare()
+                    except Exception as exc:  # that session's own failure: it raises it in its thread
+                        armed.error = exc
+                    if armed.ticket is not None:
+                        tickets.append(armed.ticket)
+                if tickets:
+                    self._run(tickets)
+        finally:
+            for armed in batch:
+                ticket = armed.ticket
+                if ticket is not None and not ticket.done.is_set():  # the batch never ran: nothing written
+                    ticket.error = RuntimeError("the order desk gave this order no answer")
+                    ticket.done.set()
+                armed.done.set()
+                armed.wake.set()
 
     # --- a batch --------------------------------------------------------------------------------
 

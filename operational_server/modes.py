@@ -55,6 +55,9 @@ def list_freshness(clock, config: Config) -> float:
 
 class StrategyMode:
     name = "strategy"
+    # It decides from the market snapshot alone (no database write, nothing but the account as last read),
+    # so the order desk's thread may decide for it at the instant (OrderDesk.arm).
+    decides_from_the_market = True
 
     def __init__(self, session: ModeHost, user: Account):
         self.session = session

@@ -23,12 +23,13 @@ from glimpse.market import Broker, BrokerError, open_broker
 from glimpse.market.base import turbo_expiry
 from glimpse.rules.timing import next_decision
 from glimpse.runtime import metrics, notify
+from glimpse.runtime.clock import wall_span
 from glimpse.runtime.security import DecryptError, decrypt_secret
 from glimpse.runtime.services import ServiceContext
 from glimpse.store import accounts, alerts, lifecycle, notifications, operations_log, trades
 from glimpse.store.accounts import Account
 from operational_server import cycle, reconcile
-from operational_server.desk import OrderDesk
+from operational_server.desk import OrderDesk, Ticket, first_ticket
 from operational_server.market_view import MarketView
 from operational_server.mode_base import Mode
 from operational_server.modes import mode_for
@@ -44,6 +45,9 @@ STALE_STATUS = "market data stale"
 # How long stale market data may last before the user is alerted (market seconds; once per episode).
 STALE_ALERT_SECONDS = 120.0
 STALE_ALERT_TITLE = "Dados de mercado atrasados."
+# How long before a decision instant a strategy session makes its checks and arms its entry with the
+# order desk (wall seconds): long enough for every session of a large process to have armed by then.
+ARM_LEAD_WALL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -417,6 +421,8 @@ class UserSession:
         )
         if blocked and self._flagged():
             return cycle.UNRESOLVED, None  # the user was told when the order was flagged
+        if self.desk is not None and not blocked and getattr(mode, "decides_from_the_market", False):
+            return self._armed_step(mode, instant)
         state = self._wait_until(instant)
         if state is not None:
             return state
@@ -429,7 +435,52 @@ class UserSession:
             return finished
         if decision is None:
             return None
-        outcome = cycle.run_cycle(self.cycle_context(), decision)
+        return self._after_cycle(mode, decision, cycle.run_cycle(self.cycle_context(), decision))
+
+    def _armed_step(self, mode: Mode, instant: float) -> tuple[str, dict | None] | None:
+        """`_step` through the order desk's instant: this thread sleeps through the instant itself.
+
+        The session makes its checks shortly before the instant and arms its entry
+        (OrderDesk.arm); at the instant, the desk's thread decides for it from the
+        one market snapshot and sends its first entry with every other session's.
+        A Stop or a lost assignment after the checks is seen by the desk's own
+        check before the order.
+        """
+        state = self._wait_until(
+            max(self.clock.now(), instant - wall_span(self.clock, ARM_LEAD_WALL_SECONDS))
+        )
+        if state is not None:
+            return state
+        seen: dict[str, Any] = {}  # what `prepare` found, for this thread to act on afterwards
+
+        def prepare() -> Ticket | None:  # on the desk's thread, at the instant
+            if self.stop_event.is_set():
+                return None  # nothing seen: shutting down
+            seen["problem"] = problem = mode.market_problem(instant)
+            if problem is not None:
+                return None
+            decision, seen["finished"] = mode.decide(instant)
+            return None if decision is None else first_ticket(self.cycle_context(), decision)
+
+        assert self.desk is not None
+        armed = self.desk.arm(instant, prepare, self.clock)
+        if armed.error is not None:
+            raise armed.error
+        if "problem" not in seen:
+            return cycle.SHUTDOWN, None
+        if self._market_stale(seen["problem"]):
+            return None
+        if seen.get("finished") is not None:
+            return seen["finished"]
+        ticket = armed.ticket
+        if ticket is None:
+            return None
+        return self._after_cycle(mode, ticket.decision, cycle.run_cycle(ticket.ctx, ticket.decision, ticket))
+
+    def _after_cycle(
+        self, mode: Mode, decision: cycle.Decision, outcome: cycle.CycleOutcome
+    ) -> tuple[str, dict | None] | None:
+        """What the session does with a cycle's outcome: how it ended, or None to go on."""
         mode.record(decision, outcome)
         if outcome.orders:
             # After the cycle's last settlement, not between its orders: a gale entry goes out at once.

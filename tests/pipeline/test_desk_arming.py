@@ -1,0 +1,352 @@
+"""Armed entries: strategy sessions sleep through the decision instant, and the order desk decides for them.
+
+One thread (the first to arm for an instant) wakes at the instant, decides for every armed
+session from the one market snapshot and sends their first entries as one batch. The money
+rules of a batch are the desk's (test_desk.py); these tests cover what arming adds: who
+decides and when, a Stop or a shutdown between arming and the instant, a failing decision,
+a conductor that dies, and an entry armed too late for its instant's batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo.errors import ConnectionFailure
+
+from glimpse.runtime.clock import ManualClock
+from glimpse.store import db as names
+from operational_server import cycle
+from operational_server.cycle import Decision, run_cycle
+from operational_server.desk import Armed, OrderDesk, Ticket, first_ticket
+from operational_server.market_view import MarketView
+from operational_server.session import UserSession
+from tests.pipeline.test_cycle_rules import START, ScriptedBroker
+from tests.pipeline.test_desk import _sessions
+
+INSTANT = START + 60  # the next decision instant: the sessions arm before it
+
+
+class GatedClock:
+    """The sessions' manual clock, which the conductor may move past the instant only once the gate opens."""
+
+    def __init__(self, clock: ManualClock, gate: threading.Event):
+        self.clock, self.gate = clock, gate
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        assert self.gate.wait(30), "the gate never opened"
+        self.clock.advance(seconds)
+
+
+def _decision() -> Decision:
+    return Decision("EURUSD", "call", 87, INSTANT, [{"o": 1.0, "c": 1.1}])
+
+
+def _arm_all(
+    desk: OrderDesk,
+    prepares: list[Callable[[], Ticket | None]],
+    clock: GatedClock,
+    before_the_instant: Callable[[], None] = lambda: None,
+) -> list[Armed | BaseException]:
+    """Arm every entry from its own thread, open the gate once all are armed, and return the answers."""
+    results: list[Armed | BaseException] = [RuntimeError("not run")] * len(prepares)
+
+    def arm(i: int) -> None:
+        try:
+            results[i] = desk.arm(INSTANT, prepares[i], clock)
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            results[i] = exc
+
+    threads = [threading.Thread(target=arm, args=(i,)) for i in range(len(prepares))]
+    for t in threads:
+        t.start()
+    for _ in range(3000):
+        with desk._lock:
+            if len(desk._armed.get(INSTANT, ())) == len(prepares):
+                break
+        time.sleep(0.01)
+    before_the_instant()
+    clock.gate.set()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _preparer(session: UserSession, deciders: list[tuple[int, float]]) -> Callable[[], Ticket | None]:
+    def prepare() -> Ticket | None:
+        deciders.append((threading.get_ident(), session.clock.now()))
+        return first_ticket(session.cycle_context(), _decision())
+
+    return prepare
+
+
+def test_armed_entries_are_decided_in_one_thread_at_the_instant_and_sent_as_one_batch():
+    sessions, desk = _sessions(6, [+1])
+    db, clock = sessions[0].db, sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    deciders: list[tuple[int, float]] = []
+    results = _arm_all(desk, [_preparer(s, deciders) for s in sessions], GatedClock(clock, threading.Event()))
+    assert len(deciders) == 6
+    assert len({thread for thread, _ in deciders}) == 1  # one thread decided for all
+    assert all(at >= INSTANT for _, at in deciders)  # at the instant, not when they armed
+    assert desk.batches == 1 and desk.largest == 6
+    for session, armed in zip(sessions, results, strict=True):
+        assert isinstance(armed, Armed) and armed.error is None and armed.ticket is not None
+        ticket = armed.ticket
+        assert ticket.fill is not None and ticket.marked and ticket.trade is not None
+        (trade,) = db[names.TRADES].find({"user": session.user_id})
+        assert trade["status"] == "open" and trade["cycle"] == ticket.cycle and trade["decidedAt"] == INSTANT
+        # The session's cycle goes on from the answered ticket: no second order, and it settles.
+        outcome = run_cycle(ticket.ctx, ticket.decision, ticket)
+        assert outcome.orders == 1 and outcome.result == "win"
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+        assert db[names.TRADES].count_documents({"user": session.user_id}) == 1
+
+
+def test_a_user_who_stops_after_arming_gets_no_order_and_the_others_do():
+    sessions, desk = _sessions(4, [+1])
+    db, clock = sessions[0].db, sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    stopped = sessions[1]
+
+    def press_stop() -> None:
+        db[names.ACCOUNTS].update_one(
+            {"_id": ObjectId(stopped.user_id)}, {"$set": {"glimpseStatus": "stopping"}}
+        )
+
+    results = _arm_all(
+        desk, [_preparer(s, []) for s in sessions], GatedClock(clock, threading.Event()), press_stop
+    )
+    armed = results[1]
+    assert isinstance(armed, Armed) and armed.ticket is not None
+    assert armed.ticket.verdict == cycle.STOP_USER and armed.ticket.fill is None
+    assert isinstance(stopped.broker, ScriptedBroker) and stopped.broker.attempts == 0
+    assert db[names.TRADES].count_documents({"user": stopped.user_id}) == 0
+    outcome = run_cycle(armed.ticket.ctx, armed.ticket.decision, armed.ticket)
+    assert outcome.stop == cycle.STOP_USER and outcome.orders == 0
+    for i in (0, 2, 3):
+        other = results[i]
+        assert isinstance(other, Armed) and other.ticket is not None and other.ticket.fill is not None
+
+
+def test_a_decision_that_raises_fails_only_its_own_session():
+    sessions, desk = _sessions(3, [+1])
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+
+    def broken() -> Ticket | None:
+        raise RuntimeError("this strategy is broken")
+
+    prepares = [_preparer(sessions[0], []), broken, _preparer(sessions[2], [])]
+    results = _arm_all(desk, prepares, GatedClock(clock, threading.Event()))
+    failed = results[1]
+    assert isinstance(failed, Armed) and isinstance(failed.error, RuntimeError) and failed.ticket is None
+    assert isinstance(sessions[1].broker, ScriptedBroker) and sessions[1].broker.attempts == 0
+    for i in (0, 2):
+        armed = results[i]
+        assert isinstance(armed, Armed) and armed.ticket is not None and armed.ticket.fill is not None
+
+
+def test_nothing_to_trade_sends_nothing():
+    sessions, desk = _sessions(2, [+1])
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    results = _arm_all(desk, [lambda: None, _preparer(sessions[1], [])], GatedClock(clock, threading.Event()))
+    first, second = results
+    assert isinstance(first, Armed) and first.ticket is None and first.error is None and first.done.is_set()
+    assert isinstance(second, Armed) and second.ticket is not None and second.ticket.fill is not None
+    assert isinstance(sessions[0].broker, ScriptedBroker) and sessions[0].broker.attempts == 0
+
+
+def test_when_the_conductor_dies_an_armed_session_conducts_the_rest(monkeypatch):
+    class Abort(BaseException):
+        pass
+
+    sessions, desk = _sessions(3, [+1])
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    real_decide = desk._decide
+    batches: list[int] = []
+
+    def decide(batch: list[Armed]) -> None:
+        batches.append(len(batch))
+        if len(batches) == 1:
+            raise Abort()  # before anything of its batch was sent
+        real_decide(batch)
+
+    monkeypatch.setattr(desk, "_decide", decide)
+    gate = threading.Event()
+    results: list[Any] = [None] * 3
+
+    def arm(i: int) -> None:
+        try:
+            results[i] = desk.arm(INSTANT, _preparer(sessions[i], []), GatedClock(clock, gate))
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            results[i] = exc
+
+    first = threading.Thread(target=arm, args=(0,))
+    first.start()
+    for _ in range(3000):
+        if desk._conducting:
+            break
+        time.sleep(0.01)
+    gate.set()
+    first.join(timeout=60)
+    assert isinstance(results[0], Abort) and batches == [1]
+    # Armed after the dead conductor took its batch, and before the instant's answer: still answered.
+    others = [threading.Thread(target=arm, args=(i,)) for i in (1, 2)]
+    for t in others:
+        t.start()
+    for t in others:
+        t.join(timeout=60)
+    assert batches[1:] in ([2], [1, 1])
+    for i in (1, 2):
+        assert isinstance(results[i], Armed) and results[i].ticket.fill is not None
+        broker = sessions[i].broker
+        assert isinstance(broker, ScriptedBroker) and broker.attempts == 1
+    assert isinstance(sessions[0].broker, ScriptedBroker) and sessions[0].broker.attempts == 0
+
+
+def test_an_entry_armed_after_its_instant_is_decided_and_sent_at_once():
+    sessions, desk = _sessions(1, [+1])
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    clock.set(INSTANT + 0.2)  # the instant went by while the session was busy
+    deciders: list[tuple[int, float]] = []
+    armed = desk.arm(INSTANT, _preparer(sessions[0], deciders), GatedClock(clock, threading.Event()))
+    assert deciders == [(threading.get_ident(), INSTANT + 0.2)]  # no sleep: decided by its own thread
+    assert armed.ticket is not None and armed.ticket.fill is not None
+    assert not desk._armed and not desk._conducting  # nothing left behind for the instant
+
+
+class _Mode:
+    """A strategy-like mode: decides from the market alone (so the session arms), scripted."""
+
+    name = "strategy"
+    strategy_doc = None
+    decides_from_the_market = True
+
+    def __init__(self, problem: str | None = None, trade: bool = True):
+        self.problem, self.trade = problem, trade
+        self.decided_in: list[int] = []
+        self.recorded: list[cycle.CycleOutcome] = []
+
+    def money_settings(self) -> dict:
+        return {}
+
+    def market_problem(self, instant: float) -> str | None:
+        return self.problem
+
+    def decide(self, instant: float) -> tuple[Decision | None, Any]:
+        self.decided_in.append(threading.get_ident())
+        return (_decision() if self.trade else None), None
+
+    def record(self, decision: Decision, outcome: cycle.CycleOutcome) -> None:
+        self.recorded.append(outcome)
+
+    def close(self) -> None:
+        pass
+
+
+def _step_all(sessions: list[UserSession], modes: list[_Mode]) -> list[Any]:
+    results: list[Any] = [None] * len(sessions)
+
+    def step(i: int) -> None:
+        try:
+            results[i] = ("ended", sessions[i]._step(modes[i]))  # type: ignore[arg-type]
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            results[i] = exc
+
+    threads = [threading.Thread(target=step, args=(i,)) for i in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_sessions_step_through_the_desk_and_their_cycles_settle():
+    sessions, desk = _sessions(4, [+1])
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    clock.set(INSTANT - 30)
+    modes = [_Mode() for _ in sessions]
+    armed: list[float] = []
+    real_arm = desk.arm
+
+    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any) -> Armed:
+        armed.append(instant)
+        return real_arm(instant, prepare, clk)
+
+    desk.arm = arm  # type: ignore[method-assign]
+    results = _step_all(sessions, modes)
+    assert armed == [INSTANT] * 4  # each session armed its entry instead of deciding at the instant
+    assert results == [("ended", None)] * 4  # a cycle each, and the sessions go on
+    assert all(len(mode.decided_in) == 1 for mode in modes)
+    for session, mode in zip(sessions, modes, strict=True):
+        assert [o.result for o in mode.recorded] == ["win"] and mode.recorded[0].orders == 1
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+        (trade,) = session.db[names.TRADES].find({"user": session.user_id})
+        assert trade["decidedAt"] == INSTANT and trade["status"] == "closed"
+
+
+def test_stale_market_data_pauses_an_armed_session_without_an_order():
+    sessions, _ = _sessions(1, [+1])
+    session = sessions[0]
+    clock = session.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(INSTANT - 1)
+    mode = _Mode(problem="candles stale")
+    assert _step_all([session], [mode]) == [("ended", None)]
+    assert mode.decided_in == [] and session.stale_since is not None
+    assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 0
+    account = session.db[names.ACCOUNTS].find_one({"_id": ObjectId(session.user_id)})
+    assert account is not None and account["operating"]["paused"] == "market data stale"
+
+
+def test_a_session_shut_down_while_armed_places_nothing():
+    sessions, desk = _sessions(1, [+1])
+    session = sessions[0]
+    clock = session.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(INSTANT - 0.1)  # within the arming lead: the session arms at once
+    real_arm = desk.arm
+
+    def arm_then_shut_down(instant: float, prepare: Callable[[], Ticket | None], clk: Any) -> Armed:
+        session.stop_event.set()  # the server is told to stop after the entry was armed
+        return real_arm(instant, prepare, clk)
+
+    desk.arm = arm_then_shut_down  # type: ignore[method-assign]
+    mode = _Mode()
+    assert _step_all([session], [mode]) == [("ended", (cycle.SHUTDOWN, None))]
+    assert mode.decided_in == [] and desk.batches == 0
+    assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 0
+
+
+def test_a_failed_market_read_is_not_repeated_for_the_same_instant():
+    reads: list[float] = []
+
+    class Down:
+        def find(self, *args: Any, **kwargs: Any) -> Any:
+            reads.append(1.0)
+            raise ConnectionFailure("database down")
+
+    class DownDb:
+        def __getitem__(self, name: str) -> Down:
+            return Down()
+
+    view = MarketView(DownDb())
+    for _ in range(3):
+        with pytest.raises(ConnectionFailure):
+            view.snapshot(INSTANT)
+    assert len(reads) == 1  # hundreds of sessions decided in one thread wait for one dead read, not each
+    with pytest.raises(ConnectionFailure):
+        view.snapshot(INSTANT + 60)
+    assert len(reads) == 2  # the next instant reads again

@@ -190,7 +190,7 @@ def test_waiting_on_an_order_before_it_expires_reads_no_account(paper_config, db
             reads.append(name)
             return getattr(accounts, name)
 
-    broker._accounts = Counting()  # type: ignore[assignment]
+    broker._accounts = Counting()
     for _ in range(4):
         with pytest.raises(BrokerTimeout):
             broker.settlement(order_id, 15)

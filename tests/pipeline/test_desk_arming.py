@@ -272,7 +272,7 @@ def _step_all(sessions: list[UserSession], modes: list[_Mode]) -> list[Any]:
     return results
 
 
-def test_sessions_step_through_the_desk_and_their_cycles_settle():
+def test_sessions_step_through_the_desk_and_their_cycles_settle(monkeypatch):
     sessions, desk = _sessions(4, [+1])
     clock = sessions[0].clock
     assert isinstance(clock, ManualClock)
@@ -285,7 +285,7 @@ def test_sessions_step_through_the_desk_and_their_cycles_settle():
         armed.append(instant)
         return real_arm(instant, prepare, clk)
 
-    desk.arm = arm  # type: ignore[method-assign]
+    monkeypatch.setattr(desk, "arm", arm)
     results = _step_all(sessions, modes)
     assert armed == [INSTANT] * 4  # each session armed its entry instead of deciding at the instant
     assert results == [("ended", None)] * 4  # a cycle each, and the sessions go on
@@ -311,7 +311,7 @@ def test_stale_market_data_pauses_an_armed_session_without_an_order():
     assert account is not None and account["operating"]["paused"] == "market data stale"
 
 
-def test_a_session_shut_down_while_armed_places_nothing():
+def test_a_session_shut_down_while_armed_places_nothing(monkeypatch):
     sessions, desk = _sessions(1, [+1])
     session = sessions[0]
     clock = session.clock
@@ -323,7 +323,7 @@ def test_a_session_shut_down_while_armed_places_nothing():
         session.stop_event.set()  # the server is told to stop after the entry was armed
         return real_arm(instant, prepare, clk)
 
-    desk.arm = arm_then_shut_down  # type: ignore[method-assign]
+    monkeypatch.setattr(desk, "arm", arm_then_shut_down)
     mode = _Mode()
     assert _step_all([session], [mode]) == [("ended", (cycle.SHUTDOWN, None))]
     assert mode.decided_in == [] and desk.batches == 0

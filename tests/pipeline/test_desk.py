@@ -110,24 +110,37 @@ def _sessions(
     return sessions, shared
 
 
-def _run_together(sessions: list[UserSession]) -> list[cycle.CycleOutcome | BaseException]:
-    results: list[cycle.CycleOutcome | BaseException] = [RuntimeError("not run")] * len(sessions)
-    gate = threading.Barrier(len(sessions))
+def in_threads(calls: list[Callable[[], Any]], while_running: Callable[[], None] = lambda: None) -> list[Any]:
+    """Each call in a thread of its own: its result, or what it raised. `while_running` runs once all started."""
+    results: list[Any] = [RuntimeError("not run")] * len(calls)
 
     def run(i: int) -> None:
-        decision = Decision("EURUSD", "call", 87, START, [{"o": 1.0, "c": 1.1}])
-        gate.wait()
         try:
-            results[i] = run_cycle(sessions[i].cycle_context(), decision)
+            results[i] = calls[i]()
         except BaseException as exc:  # noqa: BLE001 (the test reports it)
             results[i] = exc
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sessions))]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
     for t in threads:
         t.start()
+    while_running()
     for t in threads:
         t.join(timeout=60)
     return results
+
+
+def _run_together(sessions: list[UserSession]) -> list[cycle.CycleOutcome | BaseException]:
+    gate = threading.Barrier(len(sessions))
+
+    def cycle_of(session: UserSession) -> Callable[[], cycle.CycleOutcome]:
+        def run() -> cycle.CycleOutcome:
+            decision = Decision("EURUSD", "call", 87, START, [{"o": 1.0, "c": 1.1}])
+            gate.wait()
+            return run_cycle(session.cycle_context(), decision)
+
+        return run
+
+    return in_threads([cycle_of(s) for s in sessions])
 
 
 def test_sessions_at_one_instant_each_place_exactly_one_order_written_ahead():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from operational_server.desk import Armed, OrderDesk, Ticket, first_ticket
 from operational_server.market_view import MarketView
 from operational_server.session import UserSession
 from tests.pipeline.test_cycle_rules import START, ScriptedBroker
-from tests.pipeline.test_desk import _sessions
+from tests.pipeline.test_desk import _sessions, in_threads
 
 INSTANT = START + 60  # the next decision instant: the sessions arm before it
 
@@ -56,27 +57,19 @@ def _arm_all(
     before_the_instant: Callable[[], None] = lambda: None,
 ) -> list[Armed | BaseException]:
     """Arm every entry from its own thread, open the gate once all are armed, and return the answers."""
-    results: list[Armed | BaseException] = [RuntimeError("not run")] * len(prepares)
 
-    def arm(i: int) -> None:
-        try:
-            results[i] = desk.arm(INSTANT, prepares[i], clock)
-        except BaseException as exc:  # noqa: BLE001 (the test reports it)
-            results[i] = exc
+    def all_armed_then_open() -> None:
+        for _ in range(3000):
+            with desk._lock:
+                if len(desk._armed.get(INSTANT, ())) == len(prepares):
+                    break
+            time.sleep(0.01)
+        before_the_instant()
+        clock.gate.set()
 
-    threads = [threading.Thread(target=arm, args=(i,)) for i in range(len(prepares))]
-    for t in threads:
-        t.start()
-    for _ in range(3000):
-        with desk._lock:
-            if len(desk._armed.get(INSTANT, ())) == len(prepares):
-                break
-        time.sleep(0.01)
-    before_the_instant()
-    clock.gate.set()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    return in_threads(
+        [partial(desk.arm, INSTANT, prepare, clock) for prepare in prepares], all_armed_then_open
+    )
 
 
 def _preparer(session: UserSession, deciders: list[tuple[int, float]]) -> Callable[[], Ticket | None]:
@@ -256,20 +249,10 @@ class _Mode:
 
 
 def _step_all(sessions: list[UserSession], modes: list[_Mode]) -> list[Any]:
-    results: list[Any] = [None] * len(sessions)
+    def step(session: UserSession, mode: _Mode) -> Callable[[], Any]:
+        return lambda: ("ended", session._step(mode))  # type: ignore[arg-type]
 
-    def step(i: int) -> None:
-        try:
-            results[i] = ("ended", sessions[i]._step(modes[i]))  # type: ignore[arg-type]
-        except BaseException as exc:  # noqa: BLE001 (the test reports it)
-            results[i] = exc
-
-    threads = [threading.Thread(target=step, args=(i,)) for i in range(len(sessions))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    return in_threads([step(s, m) for s, m in zip(sessions, modes, strict=True)])
 
 
 def test_sessions_step_through_the_desk_and_their_cycles_settle(monkeypatch):

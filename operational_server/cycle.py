@@ -28,7 +28,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout, Unreachable
 from glimpse.rules.money import cents, gale_entries
@@ -39,9 +39,6 @@ from glimpse.store import accounts, alerts, operations_log, trades
 from glimpse.store.accounts import Account
 from glimpse.store.trades import from_cents
 from operational_server import orders, reconcile
-
-if TYPE_CHECKING:  # the desk imports this module; only the type goes the other way
-    from operational_server.desk import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +204,10 @@ def _set_try_result(ctx: CycleContext, level: int, result: str) -> None:
     )
 
 
-def run_cycle(ctx: CycleContext, decision: Decision, armed: Ticket | None = None) -> CycleOutcome:
-    """Run the cycle of `decision`. `armed`: its first entry's ticket, already answered by the order
-    desk at the decision instant (operational_server.desk.OrderDesk.arm), built for this ctx."""
+def run_cycle(ctx: CycleContext, decision: Decision, armed: Any = None) -> CycleOutcome:
+    """Run the cycle of `decision`. `armed`: its first entry's ticket (operational_server.desk.Ticket,
+    which knows this module, not the other way round), already answered by the order desk at the
+    decision instant (OrderDesk.arm) and built for this ctx."""
     outcome = CycleOutcome()
     entries = plan(ctx, decision)
     cycle_id = new_cycle_id() if armed is None else armed.cycle

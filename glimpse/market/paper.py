@@ -476,13 +476,7 @@ class PaperBroker(Broker):
     def settlement(self, order_id: int, timeout: float) -> Settlement:
         timeout = check_timeout(timeout)
         self._require_connection()
-        expires = self._expiries.get(order_id)
-        if expires is not None and self._clock.now() < expires:
-            # Open until it expires: the wait needs no read of the account (hundreds of sessions
-            # waiting on their orders read theirs twice a second, which kept the interpreter from
-            # the next instant's orders).
-            self._wait_for_expiry({"id": order_id, "expiresAt": expires}, timeout)
-        self._expiries.pop(order_id, None)
+        self._wait_for_own_expiry(order_id, timeout)
         order, record = self._find_order(order_id)
         if record is None:
             if order is None:
@@ -490,6 +484,17 @@ class PaperBroker(Broker):
             self._wait_for_expiry(order, timeout)
             record = self._settle(order)
         return self._settlement(record)
+
+    def _wait_for_own_expiry(self, order_id: int, timeout: float) -> None:
+        """Wait, without reading the account, for an order this broker placed to expire.
+
+        It is open until then: hundreds of sessions waiting on their orders read their accounts
+        twice a second, which kept the interpreter from the next instant's orders.
+        """
+        expires = self._expiries.get(order_id)
+        if expires is not None and self._clock.now() < expires:
+            self._wait_for_expiry({"id": order_id, "expiresAt": expires}, timeout)
+        self._expiries.pop(order_id, None)
 
     def _wait_for_expiry(self, order: dict, timeout: float) -> None:
         start = self._clock.now()
@@ -521,13 +526,7 @@ class PaperBroker(Broker):
     def order_result(self, order_id: int, timeout: float) -> float:
         timeout = check_timeout(timeout)
         self._require_connection()
-        expires = self._expiries.get(order_id)
-        if expires is not None and self._clock.now() < expires:
-            # Open until it expires: the wait needs no read of the account (hundreds of sessions
-            # waiting on their orders read theirs twice a second, which kept the interpreter from
-            # the next instant's orders).
-            self._wait_for_expiry({"id": order_id, "expiresAt": expires}, timeout)
-        self._expiries.pop(order_id, None)
+        self._wait_for_own_expiry(order_id, timeout)
         order, record = self._find_order(order_id)
         if record is not None:
             return _from_cents(record["profitCents"])

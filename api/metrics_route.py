@@ -8,7 +8,6 @@ that ids in paths cannot blow up the label space.
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
@@ -16,10 +15,10 @@ from flask import Blueprint, Response, request
 
 from api.context import ctx
 from glimpse.runtime import logs, metrics
+from glimpse.runtime.ids import unique_hex
 from glimpse.runtime.security import constant_time_equal
 
 bp = Blueprint("metrics", __name__)
-_ids = random.Random()  # seeded from os.urandom once
 
 # Login routes and the kind of account they log in.
 LOGIN_ROUTES = {"/glimpse/login": "user", "/glimpse/managerLogin": "manager"}
@@ -46,7 +45,7 @@ def name_request() -> None:
     # JSON log lines of this request carry its id and route (glimpse/runtime/logs.py).
     # The id only tells log lines apart: not a secret, so no system call (os.urandom releases the
     # interpreter lock, and under load each such release costs a wait of its own to get it back).
-    environ[LOG_TOKEN_KEY] = logs.push(request=f"{_ids.getrandbits(48):012x}", route=route)
+    environ[LOG_TOKEN_KEY] = logs.push(request=unique_hex(48), route=route)
 
 
 class RequestMetrics:

@@ -23,8 +23,6 @@ over, because they are read from the ledger.
 from __future__ import annotations
 
 import logging
-import os
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +33,7 @@ from glimpse.rules.money import cents, gale_entries
 from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
 from glimpse.rules.timing import minute_start
 from glimpse.runtime.clock import Clock
+from glimpse.runtime.ids import unique_hex
 from glimpse.store import accounts, alerts, operations_log, trades
 from glimpse.store.accounts import Account
 from glimpse.store.trades import from_cents
@@ -121,15 +120,9 @@ class CycleOutcome:
     gale_level: int = 0  # the level of the last entry placed
 
 
-# Cycle ids are not secrets: a generator seeded once (and again in every forked child) gives them
-# without a system call each, which the order desk would make for hundreds of cycles at one instant.
-_cycle_ids = random.Random()
-os.register_at_fork(after_in_child=_cycle_ids.seed)
-
-
 def new_cycle_id() -> str:
     """A new cycle's id: 16 hex digits."""
-    return f"{_cycle_ids.getrandbits(64):016x}"
+    return unique_hex(64)
 
 
 def write_intent(

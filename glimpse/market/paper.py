@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import random
 import secrets
 import threading
 import time
@@ -77,6 +75,7 @@ from glimpse.rules.pairs import PAIR_NAMES
 from glimpse.rules.schedule import is_open
 from glimpse.runtime.clock import Clock, local_datetime, sleep_until
 from glimpse.runtime.config import Config
+from glimpse.runtime.ids import unique_int
 from glimpse.runtime.security import hash_password, verify_password
 from glimpse.store.accounts import normalize_email
 from glimpse.store.db import ACTIVES_SCHEDULE, PAPER_BALANCES
@@ -164,11 +163,6 @@ class _SharedSchedules:
 
 
 SCHEDULES = _SharedSchedules()
-
-# Order ids need only be unique (53 bits, as IQ Option's fit a JSON number), not secret: a generator
-# seeded once (and again in every forked child) saves a system call per order.
-_order_ids = random.Random()
-os.register_at_fork(after_in_child=_order_ids.seed)
 
 
 class PaperBroker(Broker):
@@ -344,7 +338,7 @@ class PaperBroker(Broker):
             raise AssetClosed(f"{pair} is closed for trading now")
         stake_cents = _to_cents(stake)
         expires_at, kind = option_expiry(now, minutes)
-        order_id = _order_ids.randrange(1, 2**53)
+        order_id = unique_int(2**53)  # 53 bits: IQ Option's order ids fit a JSON number too
         order = {
             "id": order_id,
             "clientKey": client_key,

@@ -6,7 +6,11 @@
                      [--json] [--plot out.png] [--jobs N]
 
 `--strategy NAME` (repeatable) reads strategies from the database instead of
---sequence. `--json` prints `{"total": {...}, "pairs": {...}}`, or with
+--sequence. A stored quadrant strategy (MHI and its relatives) is backtested by
+the catalog's engine (glimpse.backtest.catalog.quadrant_report), in the
+independent mode with up to 3 gales; its entries are placed by the minute of
+each candle (the paper market's own time, or --first-minute for file data).
+`--json` prints `{"total": {...}, "pairs": {...}}`, or with
 several --strategy, an object holding one such report per strategy name. Progress bars go to
 stderr, and only on a terminal.
 """
@@ -25,16 +29,22 @@ from typing import Any
 import numpy as np
 
 from glimpse.backtest import sources
+from glimpse.backtest.catalog import MAX_GALES as QUADRANT_MAX_GALES
+from glimpse.backtest.catalog import CatalogError, quadrant_report
 from glimpse.backtest.engine import BacktestError, Batch, run_batch
 from glimpse.cli import CLIError
 from glimpse.rules.money import GALE_TYPES, MAX_GALES, MoneyPlan
 from glimpse.rules.patterns import PatternError, Strategy, format_sequence
+from glimpse.rules.quadrants import QuadrantError, QuadrantRule
 from glimpse.runtime.clock import SystemClock
 from glimpse.runtime.config import load_config
 
 # Show progress bars only when a run is this long (candles x strategies).
 PROGRESS_FROM = 5_000_000
 MAX_DAYS = 3660
+
+# A stored strategy is a colour sequence or a quadrant rule (glimpse/store/strategies.py).
+Rule = Strategy | QuadrantRule
 
 
 def register(subparsers) -> None:
@@ -53,7 +63,10 @@ def register(subparsers) -> None:
         "--mirror", action="store_true", help="also trade the inverted sequence the other way"
     )
     strategy.add_argument(
-        "--strategy", action="append", metavar="NAME", help="a strategy from the database (repeatable)"
+        "--strategy",
+        action="append",
+        metavar="NAME",
+        help="a strategy from the database, sequence or quadrant (MHI...) (repeatable)",
     )
     strategy.add_argument(
         "--gales", type=int, default=0, help=f"gales after the entry, 0..{MAX_GALES} (default 0)"
@@ -72,6 +85,13 @@ def register(subparsers) -> None:
     )
     data.add_argument("--days", type=int, help="days of paper market candles (default 30)")
     data.add_argument("--seed", type=int, help="paper market seed (default GLIMPSE_PAPER_SEED)")
+    data.add_argument(
+        "--first-minute",
+        type=int,
+        metavar="M",
+        help="the minute of the first candle of --colours/--csv/--test-candles data (its minute of the "
+        "hour will do): places a quadrant strategy's entries (default 0: the first candle opens a quadrant)",
+    )
 
     mode = parser.add_argument_group("mode and money")
     mode.add_argument(
@@ -99,7 +119,7 @@ def register(subparsers) -> None:
 # --- arguments ----------------------------------------------------------------
 
 
-def _strategies(args: argparse.Namespace) -> dict[str, Strategy]:
+def _strategies(args: argparse.Namespace) -> dict[str, Rule]:
     if bool(args.sequence) == bool(args.strategy):
         raise CLIError("give either --sequence (with --operation) or --strategy NAME")
     if args.sequence is not None:
@@ -112,15 +132,19 @@ def _strategies(args: argparse.Namespace) -> dict[str, Strategy]:
         return {format_sequence(strategy.sequence): strategy}
     if args.operation is not None or args.mirror:
         raise CLIError("--operation and --mirror go with --sequence; --strategy brings its own")
-    collection = _database()["Strategies"]
-    found = {}
+    from glimpse.store import strategies as stored
+
+    database = _database()
+    found: dict[str, Rule] = {}
     for name in args.strategy:
-        doc = collection.find_one({"nameKey": name.casefold()})
+        doc = stored.find_by_name(database, name)
         if doc is None:
             raise CLIError(f"--strategy: no strategy named {name!r}")
+        # as the operational server reads it (operational_server/modes.py): a quadrant rule or a sequence
         try:
-            found[doc.get("name", name)] = Strategy.from_document(doc)
-        except PatternError as exc:
+            quadrant = doc.quadrant_rule()
+            found[doc.name or name] = quadrant if quadrant is not None else Strategy.from_document(doc.rule())
+        except (PatternError, QuadrantError) as exc:
             raise CLIError(f"--strategy {name!r}: {exc}") from None
     return found
 
@@ -146,7 +170,8 @@ def _money(args: argparse.Namespace) -> MoneyPlan | None:
         raise CLIError(f"--stake/--payout/--sobra: {exc}") from None
 
 
-def _series(args: argparse.Namespace) -> dict[str, np.ndarray]:
+def _series(args: argparse.Namespace) -> tuple[dict[str, np.ndarray], int]:
+    """The pairs' colours and the minute (since the epoch) of their first candle."""
     chosen = [name for name in ("colours", "csv", "pairs") if getattr(args, name)] + (
         ["test_candles"] if args.test_candles else []
     )
@@ -154,22 +179,30 @@ def _series(args: argparse.Namespace) -> dict[str, np.ndarray]:
         raise CLIError("give one data source: --colours FILE, --csv FILE, --test-candles or --pairs A,B")
     if args.days is not None and not args.pairs:
         raise CLIError("--days goes with --pairs")
+    first_minute = 0 if args.first_minute is None else args.first_minute
+    if args.first_minute is not None:
+        if args.pairs:
+            raise CLIError(
+                "--first-minute: paper market candles carry their own time; it goes with file data"
+            )
+        if first_minute < 0:
+            raise CLIError(f"--first-minute: must be 0 or more, got {first_minute}")
     try:
         if args.colours:
-            return sources.read_colours_file(args.colours)
+            return sources.read_colours_file(args.colours), first_minute
         if args.csv:
-            return sources.series_from_csv(args.csv)
+            return sources.series_from_csv(args.csv), first_minute
         if args.test_candles:
             series = sources.series_from_test_candles(_database()["TestCandles"].find({}, {"_id": 0}))
             if not series:
                 raise CLIError("--test-candles: the TestCandles collection is empty (run glimpse seed)")
-            return series
+            return series, first_minute
         return _paper_series(args)
     except sources.ColourSourceError as exc:
         raise CLIError(f"--{chosen[0].replace('_', '-')}: {exc}") from None
 
 
-def _paper_series(args: argparse.Namespace) -> dict[str, np.ndarray]:
+def _paper_series(args: argparse.Namespace) -> tuple[dict[str, np.ndarray], int]:
     from glimpse.market.paper_market import PaperMarket
 
     days = 30 if args.days is None else args.days
@@ -189,7 +222,7 @@ def _paper_series(args: argparse.Namespace) -> dict[str, np.ndarray]:
         series[pair] = market.colours(pair, start, minutes)
         progress(1)
     progress(0, close=True)
-    return series
+    return series, start // 60
 
 
 def _progress(total: int, label: str, wanted: bool, unit: str = "job"):
@@ -219,18 +252,20 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--jobs: must be at least 1, got {args.jobs}")
     strategies = _strategies(args)
     money = _money(args)
-    series = _series(args)
+    _check_quadrant_options(strategies, args)
+    series, first_minute = _series(args)
 
-    candles = sum(len(s) for s in series.values()) * len(strategies)
-    # about four jobs per worker, so that a slow job does not leave the others idle
-    pairs_per_job = max(1, math.ceil(len(series) * len(strategies) / (args.jobs * 4)))
-    try:
-        batch = Batch(strategies, series, args.gales, args.sequential, pairs_per_job=pairs_per_job)
-        progress = _progress(len(batch.jobs), "backtest", candles >= PROGRESS_FROM)
-        reports = run_batch(batch, money, processes=args.jobs, on_progress=progress)
-        progress(0, close=True)
-    except BacktestError as exc:
-        raise CLIError(str(exc)) from None
+    sequences = {name: rule for name, rule in strategies.items() if isinstance(rule, Strategy)}
+    found: dict[str, dict] = {}
+    if sequences:
+        found.update(_sequence_reports(sequences, series, money, args))
+    for name, rule in strategies.items():
+        if isinstance(rule, QuadrantRule):
+            try:
+                found[name] = quadrant_report(series, rule, args.gales, first_minute)
+            except CatalogError as exc:
+                raise CLIError(f"--strategy {name!r}: {exc}") from None
+    reports = {name: found[name] for name in strategies}  # in the order the strategies were given
 
     if args.plot:
         _plot_all(reports, Path(args.plot))
@@ -243,6 +278,41 @@ def run(args: argparse.Namespace) -> int:
         for name, report in reports.items():
             sys.stdout.write(render(name, report, args))
     return 0
+
+
+def _check_quadrant_options(strategies: dict[str, Rule], args: argparse.Namespace) -> None:
+    """The catalog's engine counts every signal as its own cycle, with up to 3 gales: refuse the rest."""
+    quadrants = [name for name, rule in strategies.items() if isinstance(rule, QuadrantRule)]
+    if not quadrants:
+        return
+    if args.sequential:
+        raise CLIError(
+            f"--sequential: {quadrants[0]!r} is a quadrant strategy, backtested in the independent mode only"
+        )
+    if args.gales > QUADRANT_MAX_GALES:
+        raise CLIError(
+            f"--gales: {quadrants[0]!r} is a quadrant strategy, backtested with 0 to {QUADRANT_MAX_GALES} "
+            f"gales, got {args.gales}"
+        )
+
+
+def _sequence_reports(
+    sequences: dict[str, Strategy],
+    series: dict[str, np.ndarray],
+    money: MoneyPlan | None,
+    args: argparse.Namespace,
+) -> dict[str, dict]:
+    candles = sum(len(s) for s in series.values()) * len(sequences)
+    # about four jobs per worker, so that a slow job does not leave the others idle
+    pairs_per_job = max(1, math.ceil(len(series) * len(sequences) / (args.jobs * 4)))
+    try:
+        batch = Batch(sequences, series, args.gales, args.sequential, pairs_per_job=pairs_per_job)
+        progress = _progress(len(batch.jobs), "backtest", candles >= PROGRESS_FROM)
+        reports = run_batch(batch, money, processes=args.jobs, on_progress=progress)
+        progress(0, close=True)
+    except BacktestError as exc:
+        raise CLIError(str(exc)) from None
+    return reports
 
 
 def _plot_all(reports: dict[str, dict], path: Path) -> None:

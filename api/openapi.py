@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import glimpse
@@ -15,6 +18,35 @@ _STATUS_TEXT = {
     404: "no such route",
     413: "request body too large",
 }
+_BAD_QUERY = "invalid query parameter: {error, field}"
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query model's fields as OpenAPI `in: query` parameters (a value is never null on the wire)."""
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        options = [option for option in prop.pop("anyOf", []) if option.get("type") != "null"]
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+        if prop.get("default", ...) is None:
+            del prop["default"]
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": prop,
+        }
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
 
 
 def build_openapi() -> dict:
@@ -27,6 +59,8 @@ def build_openapi() -> dict:
         responses = {"200": {"description": _STATUS_TEXT[200]}}
         if route.method != "GET":
             responses["400"] = {"description": _STATUS_TEXT[400]}
+        elif route.query is not None:
+            responses["400"] = {"description": _BAD_QUERY}
         if route.access:
             responses["401"] = {"description": _STATUS_TEXT[401]}
             responses["403"] = {"description": _STATUS_TEXT[403]}
@@ -41,6 +75,8 @@ def build_openapi() -> dict:
             **({"x-glimpse-role": route.role} if route.role else {}),
             "responses": responses,
         }
+        if route.query is not None:
+            operation["parameters"] = query_parameters(route.query)
         if route.body is not None:
             schema = refs[(route.body, "validation")]
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}

@@ -2,7 +2,10 @@
 request schema, and records them for the OpenAPI document.
 
 A view declared with `body=Model` receives the validated model instance; the
-decorator turns its return value (dict, list or Response) into JSON.
+decorator turns its return value (dict, list or Response) into JSON. A GET
+route declared with `query=Model` receives its query parameters validated by
+the model the same way (a 400 naming the parameter), after the token check;
+the OpenAPI document lists them as `in: query` parameters.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 
 from api import auth, manager_roles
@@ -39,6 +42,7 @@ class Route:
     responses: dict[int, str] = field(default_factory=dict)
     body_schema: dict | None = None  # for bodies that are not an object (updateAtivos)
     role: str | None = None  # the manager role the route needs (api/manager_roles.py)
+    query: type[BaseModel] | None = None  # a GET route's query parameters
 
 
 ROUTES: list[Route] = []
@@ -71,7 +75,11 @@ def endpoint(
     responses: dict[int, str] | None = None,
     body_schema: dict | None = None,
     role: str | None = None,
+    query: type[BaseModel] | None = None,
 ) -> Callable:
+    if query is not None and method != "GET":
+        raise ValueError(f"{path}: query parameters are for GET routes; give the others a body model")
+
     def decorate(view: Callable) -> Callable:
         needed = manager_roles.route_role(view.__name__, access, role)
 
@@ -81,7 +89,9 @@ def endpoint(
             if access:
                 caller = auth.authenticate(access, data if isinstance(data, dict) else {})
                 manager_roles.check(caller.kind, caller.doc, needed)
-            if body is not None:
+            if query is not None:
+                result = view(validate(query, request.args.to_dict()))
+            elif body is not None:
                 result = view(validate(body, data))
             elif body_schema is not None:
                 result = view(data)
@@ -107,6 +117,7 @@ def endpoint(
                 responses=responses or {},
                 body_schema=body_schema,
                 role=needed,
+                query=query,
             )
         )
         return wrapper

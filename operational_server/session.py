@@ -498,6 +498,11 @@ class UserSession:
                 sessionNet=self._net_cents(),
             )
         if outcome.stop == cycle.STOP_USER:
+            # The check before the buy (the desk's, or the cycle's) sees only that the user is not
+            # operating here. When another server holds them now, they did not press Stop: the
+            # session is lost, as when _wait_until finds it, and nobody is told they stopped.
+            if not self.lease_kept():
+                return cycle.LOST, None
             return cycle.STOP_USER, alerts.make(
                 self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
             )

@@ -1,12 +1,14 @@
 // The React side of the i18n core (../i18n.ts), the same in both apps: the chosen language in a
-// context, remembered on the device and set on <html lang>. Each app passes its own dictionaries.
+// context, remembered on the device and set on <html lang>. Each app passes its own catalog: pt-BR
+// in its entry chunk, English fetched (a chunk of its own) only when it is the language to show.
 // React comes from the app that builds this file (its vite `resolve.dedupe` and tsconfig `paths`),
 // so both apps keep one React each and apps/shared declares no dependency on it.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { STORAGE_KEY, detectLanguage, type Language, type Params } from "../i18n";
+import { STORAGE_KEY, createLanguageChooser, detectLanguage, type Catalog, type Language, type Params } from "../i18n";
 
 export interface I18n<K extends string> {
+  /** The language on screen (a chosen one shows once its texts have arrived). */
   language: Language;
   setLanguage: (language: Language) => void;
   t: (key: K, params?: Params) => string;
@@ -22,26 +24,48 @@ function initialLanguage(): Language {
   return detectLanguage(stored, navigator.languages?.length ? navigator.languages : [navigator.language]);
 }
 
-/** The provider and hook over one app's translate function (createTranslator's). */
-export function createI18n<K extends string>(translate: (language: Language, key: K, params?: Params) => string) {
+/** The provider and hook over one app's catalog (createCatalog's). */
+export function createI18n<K extends string>(catalog: Catalog<K>) {
   const I18nContext = createContext<I18n<K> | null>(null);
 
   function I18nProvider({ children }: { children: ReactNode }) {
-    const [language, setLanguageState] = useState<Language>(initialLanguage);
+    const [first] = useState(initialLanguage);
+    // null only while the first language's texts are on their way.
+    const [language, setShown] = useState<Language | null>(() => (catalog.has(first) ? first : null));
+    const [choose] = useState(() => createLanguageChooser(catalog, setShown));
 
     useEffect(() => {
-      document.documentElement.lang = language;
+      choose(first);
+    }, [choose, first]);
+
+    useEffect(() => {
+      if (language) document.documentElement.lang = language;
     }, [language]);
 
-    const setLanguage = useCallback((next: Language) => {
-      localStorage.setItem(STORAGE_KEY, next);
-      setLanguageState(next);
-    }, []);
+    const setLanguage = useCallback(
+      (next: Language) => {
+        try {
+          localStorage.setItem(STORAGE_KEY, next);
+        } catch {
+          // storage disabled: the choice lasts until the page closes
+        }
+        // A switch keeps the current texts on screen until the new ones arrive (one small chunk).
+        choose(next);
+      },
+      [choose],
+    );
 
-    const value = useMemo<I18n<K>>(
-      () => ({ language, setLanguage, t: (key, params) => translate(language, key, params) }),
+    const value = useMemo<I18n<K> | null>(
+      () => language && { language, setLanguage, t: (key, params) => catalog.translate(language, key, params) },
       [language, setLanguage],
     );
+    // A user who chose English (or whose phone is in English) gets nothing drawn for the moment the
+    // English texts take to arrive, rather than a Portuguese screen that turns English under their
+    // thumb: a blank instant reads as the app starting, a screen whose words and buttons change
+    // reads as a glitch and can take a tap meant for something else. The wait is one small chunk
+    // (the user app preloads its dashboard's chunks meanwhile); if it cannot be fetched the app
+    // starts in pt-BR.
+    if (!value) return null;
     return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
   }
 

@@ -1,6 +1,6 @@
 import { createI18n } from "../../../shared/src/react/i18n";
-import { translate, type MessageKey, type Params } from "./core";
+import { catalog, type MessageKey, type Params } from "./core";
 
 export type Translate = (key: MessageKey, params?: Params) => string;
 
-export const { I18nProvider, useI18n } = createI18n(translate);
+export const { I18nProvider, useI18n } = createI18n(catalog);

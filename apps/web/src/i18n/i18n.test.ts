@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { detectLanguage, dictionary, translate } from "./core";
+import { catalog, detectLanguage } from "./core";
+import { en } from "./en";
+import { pt } from "./pt";
 
 describe("languages", () => {
   it("follows the stored choice, then the browser", () => {
@@ -10,15 +12,15 @@ describe("languages", () => {
     expect(detectLanguage("xx", ["de"])).toBe("en");
   });
 
-  it("fills placeholders and keeps unknown ones", () => {
-    expect(translate("pt-BR", "strategy.candles", { n: 5 })).toBe("5 velas");
-    expect(translate("en", "strategy.candles", { n: 5 })).toBe("5 candles");
-    expect(translate("en", "reset.sent")).toBe("We sent a code to {email}.");
+  it("fetches English when asked, then fills placeholders and keeps unknown ones", async () => {
+    expect(catalog.translate("pt-BR", "strategy.candles", { n: 5 })).toBe("5 velas");
+    expect(catalog.has("en")).toBe(false);
+    expect(await catalog.load("en")).toBe(true);
+    expect(catalog.translate("en", "strategy.candles", { n: 5 })).toBe("5 candles");
+    expect(catalog.translate("en", "reset.sent")).toBe("We sent a code to {email}.");
   });
 
   it("has every text in both languages with the same placeholders", () => {
-    const pt = dictionary("pt-BR");
-    const en = dictionary("en");
     expect(Object.keys(en).sort()).toEqual(Object.keys(pt).sort());
     const holes = (s: string) => (s.match(/\{\w+\}/g) ?? []).sort();
     for (const key of Object.keys(pt) as (keyof typeof pt)[]) {

@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import select
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from auxiliar.candles_starter import KEEP, CandleStreams  # noqa: E402
 from auxiliar.lister import Lister, listing  # noqa: E402
+from bench.fake_iq import fake_iq_server, websocket_url  # noqa: E402
 from glimpse.market.paper_market import PaperMarket  # noqa: E402
 from glimpse.rules.pairs import PAIR_NAMES  # noqa: E402
 from glimpse.runtime.clock import ManualClock, SystemClock, local_datetime  # noqa: E402
@@ -125,26 +124,12 @@ def run_paper(ticks: int) -> dict[str, Any]:
 
 
 def run_iq(ticks: int) -> dict[str, Any]:
-    iq = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.iq_server", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert iq.stdout is not None
-        ready, _, _ = select.select([iq.stdout], [], [], 30)
-        line = iq.stdout.readline() if ready else ""
-        if not line.startswith("fake IQ Option server on "):
-            raise RuntimeError(f"the fake IQ Option server did not start: {line!r}")
-        url = line.split()[-1].rstrip("/")
-        port = url.rsplit(":", 1)[-1]
+    with fake_iq_server() as base:
         config = load_config(
             {
                 "GLIMPSE_BROKER": "iqoption",
-                "GLIMPSE_IQ_HTTP_BASE": f"http://127.0.0.1:{port}",
-                "GLIMPSE_IQ_WS_URL": f"ws://127.0.0.1:{port}/echo/websocket",
+                "GLIMPSE_IQ_HTTP_BASE": base,
+                "GLIMPSE_IQ_WS_URL": websocket_url(base),
                 "GLIMPSE_MARKET_EMAIL": "market@example.com",
                 "GLIMPSE_MARKET_PASSWORD": "fake-password",  # the fake server's default
             }
@@ -181,9 +166,6 @@ def run_iq(ticks: int) -> dict[str, Any]:
             "candles": summary(candles_old, candles_new),
             "lister": summary(list_old, list_new),
         }
-    finally:
-        iq.terminate()
-        iq.wait(timeout=10)
 
 
 def main() -> int:

@@ -31,7 +31,6 @@ import importlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
@@ -41,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from bench.fake_iq import fake_iq_server, websocket_url  # noqa: E402
 
 MB = 2**20
 PACKAGE = "iqoptionapi"
@@ -117,17 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
     service.preload("iqoption")
     os.environ["no_proxy"] = ",".join(filter(None, [os.environ.get("no_proxy"), "127.0.0.1,localhost"]))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.iq_server", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        http_base = server.stdout.readline().split(" on ", 1)[1].strip()
-        ws_url = http_base.replace("http://", "ws://") + "/echo/websocket"
+    with fake_iq_server() as http_base:
+        ws_url = websocket_url(http_base)
         gc.collect()
         before_copies = private_bytes()
         copies = [library_copy() for _ in range(args.connections)]
@@ -166,13 +158,6 @@ def main(argv: list[str] | None = None) -> int:
         for iq in connections:
             iq.api.close()
         return 0 if len(ssids) == args.connections else 1
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
 
 
 if __name__ == "__main__":

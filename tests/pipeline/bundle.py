@@ -74,6 +74,20 @@ class Bundle:
         doc.update(fields)
         return str(self.db[names.ACCOUNTS].insert_one(doc).inserted_id)
 
+    def trader(
+        self, email: str, money: dict[str, Any], strategy: dict[str, Any] = ANY_COLOUR, **fields: Any
+    ) -> str:
+        """A user trading `strategy` (stored unless it is) with the `money` settings; their id."""
+        if self.db[names.STRATEGIES].find_one({"name": strategy["name"]}) is None:
+            self.db[names.STRATEGIES].insert_one(dict(strategy))
+        return self.user(
+            email,
+            strategy=strategy["name"],
+            ownedStrategies=[strategy["name"]],
+            strategySettings=dict(money),
+            **fields,
+        )
+
     def press_start(self, user_id: str) -> None:
         from bson import ObjectId
 

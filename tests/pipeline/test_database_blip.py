@@ -14,8 +14,7 @@ from pymongo.errors import AutoReconnect
 
 from glimpse.store import db as names
 from glimpse.store import operations_log
-from tests.pipeline.bundle import ANY_COLOUR as STRATEGY
-from tests.pipeline.bundle import FLAT_MONEY as MONEY
+from tests.pipeline.bundle import FLAT_MONEY
 
 
 def test_a_database_failure_after_an_order_does_not_end_the_session(bundle, monkeypatch, caplog):
@@ -30,13 +29,7 @@ def test_a_database_failure_after_an_order_does_not_end_the_session(bundle, monk
 
     monkeypatch.setattr(operations_log, "order_placed", fails_once)
     caplog.set_level(logging.INFO, logger="operational_server.session")
-    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user(
-        "blip@example.com",
-        strategy=STRATEGY["name"],
-        ownedStrategies=[STRATEGY["name"]],
-        strategySettings=MONEY,
-    )
+    uid = bundle.trader("blip@example.com", FLAT_MONEY)
     bundle.start(servers=1)
     bundle.press_start(uid)
 

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-
 from glimpse.store import db as names
 from glimpse.store import notifications
-from tests.pipeline.bundle import make_bundle
 
-STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
-            "mirror": True, "createdBy": "Teste"}  # fmt: skip
+# Gale (sobra) and a stop win of R$ 3: a run that ends by itself.
 MONEY = {"money": 2, "gale": True, "galeCount": 2, "galeType": "sobra", "sobra": 1,
          "stopLoss": False, "stopLossValue": 0, "stopWin": True, "stopWinValue": 3}  # fmt: skip
 
 
-@pytest.fixture
-def bundle(config, db):
-    b = make_bundle(config, db)
-    yield b
-    b.stop()
-
-
 def test_a_run_queues_start_cycle_results_stop_win_and_stop(bundle):
-    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user(
-        "events@example.com",
-        strategy=STRATEGY["name"],
-        ownedStrategies=[STRATEGY["name"]],
-        strategySettings=MONEY,
-    )
+    uid = bundle.trader("events@example.com", MONEY)
     bundle.start(servers=1)
     bundle.press_start(uid)
     bundle.wait_for(lambda: bundle.account(uid)["glimpseStatus"] == "off", 150, "stop win")

@@ -14,6 +14,16 @@ from zoneinfo import ZoneInfo
 
 DEFAULT_DECISION_SECOND = 58.5
 
+# Background services (the assigner, the candle streams) start no work from just before the
+# decision instant until the instant's first orders are out, so that they do not take the
+# interpreter or the database from them. The order desk sends 375 first entries in 0.17-0.34 s
+# at 1x (README, issue 14): the quiet lasts QUIET_AFTER_SECONDS past the instant, in wall
+# seconds on a fast clock (at 60x the desk needs wall time, not market time), and never past
+# the end of the minute. It used to last to the end of the minute, so a user who pressed Start
+# at second 58.2 waited 1.8 s for a server, for nothing: that minute's orders were out by 58.9.
+QUIET_BEFORE_SECONDS = 0.3
+QUIET_AFTER_SECONDS = 0.4
+
 
 def next_decision(now: float, second: float = DEFAULT_DECISION_SECOND) -> float:
     """The first decision instant at or after `now` (epoch seconds)."""
@@ -22,6 +32,19 @@ def next_decision(now: float, second: float = DEFAULT_DECISION_SECOND) -> float:
     minute = math.floor(now / 60) * 60
     instant = minute + second
     return instant if instant >= now else instant + 60
+
+
+def quiet_window(decision_second: float, speed: float = 1.0) -> tuple[float, float]:
+    """The seconds of the minute (start, end) in which background services start no work.
+
+    `speed`: market seconds per wall second (a fast clock's speed; 1 in production).
+    """
+    if not 0 <= decision_second < 60:
+        raise ValueError("the decision second must be in [0, 60)")
+    if not speed > 0:
+        raise ValueError("the clock speed must be positive")
+    after = QUIET_AFTER_SECONDS * max(1.0, speed)
+    return max(0.0, decision_second - QUIET_BEFORE_SECONDS), min(60.0, decision_second + after)
 
 
 def coming_minute(decision_instant: float, zone: ZoneInfo) -> str:

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 
+from glimpse.rules.timing import quiet_window
 from glimpse.runtime import logs
 from glimpse.runtime.heartbeat import beat
 from glimpse.runtime.services import ServiceContext, ServiceDied
@@ -26,9 +27,9 @@ log = logging.getLogger(__name__)
 class Ticker(threading.Thread):
     #: wall-clock floor between ticks, so a fast clock cannot spin a core
     min_wall_seconds = 0.05
-    #: no tick starts from just before the decision instant (GLIMPSE_DECISION_SECOND) to the
-    #: end of the minute: the bots place their orders then, and a background write would make
-    #: them wait for the database
+    #: no tick starts from just before the decision instant (GLIMPSE_DECISION_SECOND) until its
+    #: orders are out (glimpse.rules.timing.quiet_window): the bots place their orders then, and
+    #: a background write would make them wait for the interpreter and the database
     quiet_around_decisions = False
     #: failed ticks in a row after which the heartbeat stops until a tick succeeds
     max_failed_ticks = 3
@@ -41,8 +42,8 @@ class Ticker(threading.Thread):
         self.stop_event = threading.Event()
         self.ticks = 0
         self.failed_ticks = 0
-        second = ctx.config.decision_second
-        self.quiet = (second - 0.3, 60.0) if self.quiet_around_decisions else None
+        speed = float(getattr(ctx.clock, "speed", 1.0))
+        self.quiet = quiet_window(ctx.config.decision_second, speed) if self.quiet_around_decisions else None
 
     def setup(self) -> None:
         """Runs once before the first tick."""

@@ -22,8 +22,6 @@ from glimpse.store import notifications as store
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.pipeline.bundle import make_bundle
 
-STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
-            "mirror": True, "createdBy": "Teste"}  # fmt: skip
 MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 0,
          "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
 pytestmark = pytest.mark.slow
@@ -45,9 +43,7 @@ def test_orders_stay_inside_their_candle_while_the_notifier_waits_on_a_dead_endp
     # Decisions at second 40 leave 20 market seconds (2 wall seconds at 10x) to place inside the candle.
     bundle = make_bundle(config.with_(decision_second=40, webhook_allow_private=True), db, speed=10.0)
     clock = bundle.ctx.clock
-    db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    user = bundle.user("ana@example.com", strategy=STRATEGY["name"], ownedStrategies=[STRATEGY["name"]],
-                       strategySettings=dict(MONEY))  # fmt: skip
+    user = bundle.trader("ana@example.com", MONEY)
     secret = encrypt_secret(config.secret_key.get_secret_value(), "whsec-timing")
     assert store.add_webhook(db, user, store.SCOPE_USER, dead.url, secret, clock.now()) is not None
     notifier = NotifierService(send_timeout=SEND_TIMEOUT, poll_timeout=0).start(bundle.ctx)

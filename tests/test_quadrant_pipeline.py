@@ -45,10 +45,7 @@ def _minority_of_last_three(candles: list[dict], entry: int) -> str | None:
 
 
 def test_the_bot_trades_mhi_at_its_entry_minutes_only(bundle):
-    bundle.db[names.STRATEGIES].insert_one(dict(MHI))
-    uid = bundle.user(
-        "mhi@example.com", strategy=MHI["name"], ownedStrategies=[MHI["name"]], strategySettings=MONEY
-    )
+    uid = bundle.trader("mhi@example.com", MONEY, MHI)
     bundle.start(servers=1)
     bundle.press_start(uid)
     bundle.wait_for(

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bson import ObjectId
+
 from auxiliar.candles_starter import CandleStreams
 from auxiliar.lister import Lister
 from auxiliar.server_assigner import Assigner
@@ -28,6 +30,7 @@ ANY_COLOUR = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1"
               "mirror": True, "createdBy": "Teste"}  # fmt: skip
 FLAT_MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 1,
               "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
+PAPER_PASSWORD = "paper-pass"  # the paper broker takes any password; accounts carry one, encrypted
 
 
 @dataclass
@@ -57,48 +60,27 @@ class Bundle:
             service.join(timeout=30)
 
     def user(self, email: str, **fields: Any) -> str:
-        config = self.ctx.config
-        doc = new_account(
-            "Teste Silva",
-            email,
-            security.hash_password("password123", "test"),
-            self.ctx.clock.now(),
-            premium_days=30,
-        )
-        doc.update(
-            iqEmail=email,
-            iqPassword=security.encrypt_secret(config.secret_key.get_secret_value(), "paper-pass"),
-            iqConnected=True,
-            readTerms=True,
-        )
-        doc.update(fields)
-        return str(self.db[names.ACCOUNTS].insert_one(doc).inserted_id)
+        """A premium user with a connected paper account (`fields` added or replaced); their id."""
+        return str(add_user(self.db, self._secret_key(), self.ctx.clock.now(), email, **fields))
 
     def trader(
         self, email: str, money: dict[str, Any], strategy: dict[str, Any] = ANY_COLOUR, **fields: Any
     ) -> str:
         """A user trading `strategy` (stored unless it is) with the `money` settings; their id."""
-        if self.db[names.STRATEGIES].find_one({"name": strategy["name"]}) is None:
-            self.db[names.STRATEGIES].insert_one(dict(strategy))
-        return self.user(
-            email,
-            strategy=strategy["name"],
-            ownedStrategies=[strategy["name"]],
-            strategySettings=dict(money),
-            **fields,
+        return str(
+            add_trader(self.db, self._secret_key(), self.ctx.clock.now(), email, money, strategy, **fields)
         )
 
-    def press_start(self, user_id: str) -> None:
-        from bson import ObjectId
+    def _secret_key(self) -> str:
+        return self.ctx.config.secret_key.get_secret_value()
 
+    def press_start(self, user_id: str) -> None:
         self.db[names.ACCOUNTS].update_one(
             {"_id": ObjectId(user_id), "glimpseStatus": "off"},
             {"$set": {"glimpseStatus": "waiting", "waitingSince": self.ctx.clock.now()}},
         )
 
     def account(self, user_id: str) -> dict:
-        from bson import ObjectId
-
         return self.db[names.ACCOUNTS].find_one({"_id": ObjectId(user_id)})
 
     def wait_for(self, condition: Callable[[], Any], wall_seconds: float, what: str) -> Any:
@@ -109,6 +91,51 @@ class Bundle:
                 return value
             time.sleep(0.05)
         raise AssertionError(f"timed out after {wall_seconds} s waiting for {what}")
+
+
+def add_user(
+    db: Any, secret_key: str, now: float, email: str, *, broker_password: str = PAPER_PASSWORD, **fields: Any
+) -> ObjectId:
+    """A premium user with a connected broker account (`fields` added or replaced), stored at market
+    time `now`; their id. For the tests whose services run as processes too (no Bundle there)."""
+    doc = new_account(
+        "Teste Silva", email, security.hash_password("password123", "test"), now, premium_days=30
+    )
+    doc.update(
+        iqEmail=email,
+        iqPassword=security.encrypt_secret(secret_key, broker_password),
+        iqConnected=True,
+        readTerms=True,
+    )
+    doc.update(fields)
+    return db[names.ACCOUNTS].insert_one(doc).inserted_id
+
+
+def add_trader(
+    db: Any,
+    secret_key: str,
+    now: float,
+    email: str,
+    money: dict[str, Any],
+    strategy: dict[str, Any] = ANY_COLOUR,
+    *,
+    broker_password: str = PAPER_PASSWORD,
+    **fields: Any,
+) -> ObjectId:
+    """`add_user` trading `strategy` (stored unless it is) with the `money` settings; their id."""
+    if db[names.STRATEGIES].find_one({"name": strategy["name"]}) is None:
+        db[names.STRATEGIES].insert_one(dict(strategy))
+    return add_user(
+        db,
+        secret_key,
+        now,
+        email,
+        broker_password=broker_password,
+        strategy=strategy["name"],
+        ownedStrategies=[strategy["name"]],
+        strategySettings=dict(money),
+        **fields,
+    )
 
 
 def make_bundle(config: Config, db: Any, speed: float = 60.0, start: float = MONDAY_MORNING) -> Bundle:

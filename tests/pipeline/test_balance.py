@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from bson import ObjectId
 
 from glimpse.market.base import Disconnected
@@ -12,21 +11,10 @@ from glimpse.store import accounts
 from glimpse.store import db as names
 from glimpse.store import trades as ledger
 from operational_server.cycle import run_cycle
-from tests.pipeline.bundle import make_bundle
+from tests.pipeline.bundle import FLAT_MONEY
 from tests.pipeline.test_cycle_rules import ScriptedBroker, decision, make_session, money, stored_account
 
-STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
-            "mirror": True, "createdBy": "Teste"}  # fmt: skip
-MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 1,
-         "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
 EMAIL = "balance@example.com"
-
-
-@pytest.fixture
-def bundle(config, db):
-    b = make_bundle(config, db)
-    yield b
-    b.stop()
 
 
 def paper_cents(bundle) -> int:
@@ -34,10 +22,7 @@ def paper_cents(bundle) -> int:
 
 
 def test_after_a_settled_paper_order_the_account_holds_the_paper_balance(bundle):
-    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user(
-        EMAIL, strategy=STRATEGY["name"], ownedStrategies=[STRATEGY["name"]], strategySettings=MONEY
-    )
+    uid = bundle.trader(EMAIL, FLAT_MONEY)
     bundle.start(servers=1)
     bundle.press_start(uid)
     # Connecting stores the balance the broker has before any order.

@@ -18,14 +18,6 @@ from operational_server.copy_mode import CopyMode
 from operational_server.cycle import decision_expiry
 from tests.pipeline.bundle import make_bundle
 
-STRATEGY = {
-    "name": "Qualquer Cor",
-    "nameKey": "qualquer cor",
-    "sequence": "1",
-    "operation": "call",
-    "mirror": True,
-    "createdBy": "Teste",
-}
 FOLLOWERS = 50
 
 
@@ -51,13 +43,7 @@ def _follow(db, follower: str, leader: str, **stake) -> None:
 
 def test_fifty_followers_copy_the_leaders_entry_inside_its_candle(bundle):
     db, clock = bundle.db, bundle.ctx.clock
-    db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    leader = bundle.user(
-        "leader@example.com",
-        strategy=STRATEGY["name"],
-        ownedStrategies=[STRATEGY["name"]],
-        strategySettings=_money(),
-    )
+    leader = bundle.trader("leader@example.com", _money())
     copying.opt_in(db, leader, "Leader", clock.now())
     copying.approve(db, leader, True, clock.now())
     followers = [

@@ -39,12 +39,10 @@ import pymongo
 import pytest
 from bson import ObjectId
 
-from glimpse.runtime import security
 from glimpse.runtime.clock import FastClock
 from glimpse.store import db as names
-from glimpse.store.accounts import new_account
 from glimpse.store.seed import seed_database
-from tests.pipeline.bundle import MONDAY_MORNING
+from tests.pipeline.bundle import MONDAY_MORNING, add_trader
 
 pytestmark = pytest.mark.slow
 
@@ -256,20 +254,7 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
     try:
         db = client["Glimpse"]
         seed_database(db)
-        db[names.STRATEGIES].insert_one(dict(STRATEGY))
-        account = new_account(
-            "Teste Queda", EMAIL, security.hash_password("password123", "test"), clock.now(), premium_days=30
-        )
-        account.update(
-            iqEmail=EMAIL,
-            iqPassword=security.encrypt_secret(SECRET_KEY, "paper-pass"),
-            iqConnected=True,
-            readTerms=True,
-            strategy=STRATEGY["name"],
-            ownedStrategies=[STRATEGY["name"]],
-            strategySettings=dict(MONEY),
-        )
-        user_id = db[names.ACCOUNTS].insert_one(account).inserted_id
+        user_id = add_trader(db, SECRET_KEY, clock.now(), EMAIL, MONEY, STRATEGY)
         crash = Crash(db, user_id, clock)
 
         for module in ("auxiliar.lister", "auxiliar.candles_starter", "auxiliar.server_assigner"):

@@ -14,28 +14,12 @@ from auxiliar.server_assigner import Assigner, count_down_premium
 from glimpse.store import db as names
 from tests.pipeline.bundle import make_bundle
 
-STRATEGY = {
-    "name": "Qualquer Cor",
-    "nameKey": "qualquer cor",
-    "sequence": "1",
-    "operation": "call",
-    "mirror": True,
-    "createdBy": "Teste",
-}
-
 
 def _money(**changes):
     base = {"money": 2, "gale": True, "galeCount": 2, "galeType": "sobra", "sobra": 1,
             "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
     base.update(changes)
     return base
-
-
-@pytest.fixture
-def bundle(config, db):
-    b = make_bundle(config, db)
-    yield b
-    b.stop()
 
 
 def _agree_to_the_cent(bundle, user_id, email):
@@ -62,13 +46,7 @@ def _agree_to_the_cent(bundle, user_id, email):
 
 
 def test_a_strategy_user_trades_with_gale_and_stops_on_stop_win(bundle):
-    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user(
-        "win@example.com",
-        strategy=STRATEGY["name"],
-        ownedStrategies=[STRATEGY["name"]],
-        strategySettings=_money(stopWin=True, stopWinValue=3),
-    )
+    uid = bundle.trader("win@example.com", _money(stopWin=True, stopWinValue=3))
     bundle.start(servers=2)
     bundle.press_start(uid)
     bundle.wait_for(lambda: bundle.account(uid)["glimpseStatus"] == "operating", 15, "the user to operate")
@@ -131,13 +109,7 @@ def test_b_a_signals_user_gets_three_results_in_their_own_list(slow_bundle):
 
 
 def test_c_stop_pressed_in_the_middle_of_an_order(bundle):
-    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user(
-        "stop@example.com",
-        strategy=STRATEGY["name"],
-        ownedStrategies=[STRATEGY["name"]],
-        strategySettings=_money(),
-    )
+    uid = bundle.trader("stop@example.com", _money())
     bundle.start(servers=1)
     bundle.press_start(uid)
     trade = bundle.wait_for(

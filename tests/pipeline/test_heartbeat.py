@@ -13,13 +13,9 @@ import pytest
 from glimpse.store import db as names
 from glimpse.store import lifecycle
 from operational_server.session import UserSession
-from tests.pipeline.bundle import make_bundle
+from tests.pipeline.bundle import FLAT_MONEY, make_bundle
 
 LEASE = 2.0
-STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
-            "mirror": True, "createdBy": "Teste"}  # fmt: skip
-MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 1,
-         "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
 
 
 @pytest.fixture
@@ -30,13 +26,7 @@ def bundle(config, db):
 
 
 def _user(bundle):
-    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    return bundle.user(
-        "beat@example.com",
-        strategy=STRATEGY["name"],
-        ownedStrategies=[STRATEGY["name"]],
-        strategySettings=MONEY,
-    )
+    return bundle.trader("beat@example.com", FLAT_MONEY)
 
 
 def _first_session_fails(monkeypatch, failure: BaseException) -> list[str]:

@@ -4,26 +4,12 @@ when the candles come back."""
 
 from __future__ import annotations
 
-import pytest
-
 from auxiliar.candles_starter import CandleStreams
 from glimpse.store import db as names
 from operational_server.market_view import MarketView
 from operational_server.modes import freshness
 from operational_server.session import STALE_ALERT_SECONDS, STALE_ALERT_TITLE, STALE_STATUS
-from tests.pipeline.bundle import make_bundle
-
-STRATEGY = {"name": "Qualquer Cor", "nameKey": "qualquer cor", "sequence": "1", "operation": "call",
-            "mirror": True, "createdBy": "Teste"}  # fmt: skip
-MONEY = {"money": 2, "gale": False, "galeCount": 0, "galeType": "dobro", "sobra": 1,
-         "stopLoss": False, "stopLossValue": 0, "stopWin": False, "stopWinValue": 0}  # fmt: skip
-
-
-@pytest.fixture
-def bundle(config, db):
-    b = make_bundle(config, db)
-    yield b
-    b.stop()
+from tests.pipeline.bundle import FLAT_MONEY
 
 
 def _alerts(bundle, uid) -> list[dict]:
@@ -32,9 +18,7 @@ def _alerts(bundle, uid) -> list[dict]:
 
 def test_stopped_candle_streams_pause_trading_visibly_alert_once_and_resume(bundle):
     clock = bundle.ctx.clock
-    bundle.db[names.STRATEGIES].insert_one(dict(STRATEGY))
-    uid = bundle.user("stale@example.com", strategy=STRATEGY["name"], ownedStrategies=[STRATEGY["name"]],
-                      strategySettings=MONEY)  # fmt: skip
+    uid = bundle.trader("stale@example.com", FLAT_MONEY)
     bundle.start(servers=1)
     bundle.press_start(uid)
     bundle.wait_for(

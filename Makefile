@@ -110,9 +110,8 @@ typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
 
 bench: $(STAMP_DEV)
-	@# memory_cow.py is a diagnostic of two given processes, not a benchmark: it needs their ids;
-	@# fake_iq.py is the benchmarks' launcher of the fake IQ Option server.
-	@for b in bench/*.py; do case $$b in bench/__init__.py|bench/memory_cow.py|bench/fake_iq.py) continue;; esac; \
+	@# memory_cow.py is a diagnostic of two given processes, not a benchmark: it needs their ids.
+	@for b in bench/*.py; do case $$b in bench/__init__.py|bench/memory_cow.py) continue;; esac; \
 		echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

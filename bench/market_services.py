@@ -34,7 +34,6 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from auxiliar.candles_starter import KEEP, CandleStreams  # noqa: E402
 from auxiliar.lister import Lister, listing  # noqa: E402
-from bench.fake_iq import fake_iq_server, websocket_url  # noqa: E402
 from glimpse.market.paper_market import PaperMarket  # noqa: E402
 from glimpse.rules.pairs import PAIR_NAMES  # noqa: E402
 from glimpse.runtime.clock import ManualClock, SystemClock, local_datetime  # noqa: E402
@@ -43,6 +42,7 @@ from glimpse.runtime.services import ServiceContext  # noqa: E402
 from glimpse.store import db as names  # noqa: E402
 from glimpse.store.db import new_embedded_database, upsert_all  # noqa: E402
 from glimpse.store.seed import seed_database  # noqa: E402
+from tests.fakes.iq_launcher import fake_iq_server, websocket_url  # noqa: E402
 
 START = 1_717_419_600.0  # Monday 2024-06-03 10:00 in São Paulo: the market is open
 

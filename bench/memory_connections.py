@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
-from bench.fake_iq import fake_iq_server, websocket_url  # noqa: E402
+from tests.fakes.iq_launcher import fake_iq_server, websocket_url  # noqa: E402
 
 MB = 2**20
 PACKAGE = "iqoptionapi"

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import iq_server
+from tests.fakes.iq_launcher import NotStarted, fake_iq_server
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_SEED = 4242
@@ -57,40 +56,14 @@ class FakeServer:
         return json.loads(lines[-1])
 
 
-def _first_line(process: subprocess.Popen, deadline: float) -> str:
-    while time.monotonic() < deadline:
-        assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            return process.stdout.readline()
-        if process.poll() is not None:
-            break
-    return ""
-
-
 @pytest.fixture(scope="session")
 def fake_server(tmp_path_factory) -> Iterator[FakeServer]:
     log = tmp_path_factory.mktemp("fake-iq-option") / "server.log"
-    with open(log, "w") as errors:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.iq_server", "--port", "0", "--seed", str(FAKE_SEED)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-        )
     try:
-        line = _first_line(process, time.monotonic() + 30)
-        if "http://" not in line:
-            pytest.fail(f"the fake IQ Option server did not start: {log.read_text()[-2000:]}")
-        yield FakeServer(line.strip().rsplit(" ", 1)[-1], FAKE_SEED, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with fake_iq_server("--seed", str(FAKE_SEED), log=log) as url:
+            yield FakeServer(url, FAKE_SEED, log)
+    except NotStarted as failure:
+        pytest.fail(str(failure))
 
 
 @pytest.fixture

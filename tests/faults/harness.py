@@ -31,12 +31,11 @@ then checks what issue 10's "Done when" asks after every fault:
 from __future__ import annotations
 
 import os
-import select
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -47,14 +46,13 @@ import pymongo
 from bson import Decimal128, ObjectId
 
 from glimpse.rules.money import cents
-from glimpse.runtime import security
 from glimpse.runtime.clock import FastClock
 from glimpse.store import db as names
-from glimpse.store.accounts import new_account
 from glimpse.store.seed import seed_database
 from tests.fakes import iq_server
+from tests.fakes.iq_launcher import fake_iq_server
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.pipeline.bundle import MONDAY_MORNING
+from tests.pipeline.bundle import MONDAY_MORNING, PAPER_PASSWORD, add_trader
 from tests.pipeline.test_crash import MONEY, STRATEGY, Processes, shared_anchor, start_mongo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +66,6 @@ RECOVERY_SECONDS = LEASE_SECONDS + 10
 SECRET_KEY = "fault-test-secret-key-" + "k" * 32
 SERVICE_TOKEN = "fault-test-service-token"
 IQ_PASSWORD = "fake-password"
-PAPER_PASSWORD = "paper-pass"
 PAPER_STARTING_CENTS = 1_000_000
 IQ_STARTING = Decimal("10000.00")
 FALSE_STOP = "Você parou o Glimpse."
@@ -138,7 +135,7 @@ class Cluster:
         self.server_names = [f"fault_{i}" for i in range(1, self.servers + 1)]
         self.accounts: list[User] = []
         self.mongo: subprocess.Popen | None = None
-        self.iq: subprocess.Popen | None = None
+        self.iq = ExitStack()  # the fake IQ Option server, on the iqoption variant
         self.iq_url = ""
         self.proxy: TcpProxy | None = None
         self.client: pymongo.MongoClient | None = None
@@ -218,23 +215,16 @@ class Cluster:
         self.note(f"{self.users} users operating on {self.servers} servers ({self.broker})")
 
     def _start_iq(self) -> None:
-        out = open(self.log_dir / "iq_server.log", "w")
         assert self.processes is not None
-        self.iq = subprocess.Popen(
-            [sys.executable, "-m", "tests.faults.iq_fast", "--port", "0", "--settle-delay", "1.0"],
-            cwd=ROOT,
-            env=self.processes.env,
-            stdout=subprocess.PIPE,
-            stderr=out,
-            text=True,
+        self.iq_url = self.iq.enter_context(
+            fake_iq_server(
+                "--settle-delay",
+                "1.0",
+                module="tests.faults.iq_fast",
+                env=self.processes.env,
+                log=self.log_dir / "iq_server.log",
+            )
         )
-        out.close()
-        assert self.iq.stdout is not None
-        ready, _, _ = select.select([self.iq.stdout], [], [], 30)
-        line = self.iq.stdout.readline() if ready else ""
-        if not line.startswith("fake IQ Option server on "):
-            raise AssertionError(f"the fake IQ Option server did not start: {line!r}")
-        self.iq_url = line.split()[-1]
 
     def close(self) -> None:
         if self.processes is not None:
@@ -248,10 +238,8 @@ class Cluster:
             self.proxy.close()
         if self.client is not None:
             self.client.close()
-        for maybe in (self.mongo, self.iq):
-            if maybe is None:
-                continue
-            process = maybe
+        if self.mongo is not None:
+            process = self.mongo
             try:
                 os.kill(process.pid, 18)
             except ProcessLookupError:
@@ -262,27 +250,15 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+        self.iq.close()
 
     def _new_user(self, email: str) -> User:
         assert self.clock is not None
-        account = new_account(
-            "Teste Falha",
-            email,
-            security.hash_password("password123", "test"),
-            self.clock.now(),
-            premium_days=30,
-        )
         password = IQ_PASSWORD if self.broker == "iqoption" else PAPER_PASSWORD
-        account.update(
-            iqEmail=email,
-            iqPassword=security.encrypt_secret(SECRET_KEY, password),
-            iqConnected=True,
-            readTerms=True,
-            strategy=STRATEGY["name"],
-            ownedStrategies=[STRATEGY["name"]],
-            strategySettings=dict(MONEY),
+        user_id = add_trader(
+            self.db, SECRET_KEY, self.clock.now(), email, MONEY, STRATEGY, broker_password=password
         )
-        return User(self.db[names.ACCOUNTS].insert_one(account).inserted_id, email)
+        return User(user_id, email)
 
     def start_aux(self, module: str) -> subprocess.Popen:
         assert self.processes is not None

@@ -164,6 +164,26 @@ class _SharedSchedules:
 
 SCHEDULES = _SharedSchedules()
 
+_MARKETS_LOCK = threading.Lock()
+_MARKETS: dict[tuple[int, int, int], PaperMarket] = {}
+
+
+def shared_market(seed: int, payout_min: int, payout_max: int) -> PaperMarket:
+    """The process's one PaperMarket for these parameters.
+
+    Its prices and payouts are pure functions of them, but each market builds every pair's model
+    on first use: with a market per broker, the first orders of an instant rebuilt the models once
+    per session (a tenth of a paper order's time at the order desk). The minute cache is shared by
+    the markets already (paper_market._SHARED_MINUTES); a pair's model is written once per key and
+    only read afterwards, so one market serves every thread.
+    """
+    key = (seed, payout_min, payout_max)
+    with _MARKETS_LOCK:
+        market = _MARKETS.get(key)
+        if market is None:
+            market = _MARKETS[key] = PaperMarket(seed, payout_min, payout_max)
+        return market
+
 
 class PaperBroker(Broker):
     def __init__(
@@ -181,7 +201,7 @@ class PaperBroker(Broker):
         self._clock = clock
         self._email = email or ""
         self._password = password or ""
-        self._market = market or PaperMarket(
+        self._market = market or shared_market(
             config.paper_seed, config.paper_payout_min, config.paper_payout_max
         )
         self._mode = "PRACTICE"

@@ -385,3 +385,23 @@ def test_another_database_has_a_schedule_read_of_its_own(paper_config, db, clock
     empty = new_embedded_database("NoSchedule")
     assert connected(paper_config, empty, clock).open_assets()["EURUSD"]["open"] is False
     paper.SCHEDULES.forget()
+
+
+def test_the_brokers_of_a_process_share_one_market_that_quotes_as_a_fresh_one(paper_config, db, schedule):
+    # One market per (seed, payouts): its pair models are built once, not once per session's broker.
+    clock = ManualClock(MONDAY_10H)
+    first, second = (
+        connected(paper_config, db, clock),
+        connected(paper_config, db, clock, email="b@example.com"),
+    )
+    assert first.market is second.market
+    other_seed = connected(paper_config.with_(paper_seed=paper_config.paper_seed + 1), db, clock)
+    assert other_seed.market is not first.market
+    fresh = PaperMarket(paper_config.paper_seed, paper_config.paper_payout_min, paper_config.paper_payout_max)
+    for i, pair in enumerate(["EURUSD", "GBPUSD", "USDJPY", "AUDCAD"]):
+        clock.set(MONDAY_10H + 97 * i + 0.3)
+        fill = first.place(3, pair, "call", 1, client_key=f"shared-market-{i}")
+        assert fill.open_quote == fresh.price(pair, clock.now())
+        (order,) = [o for o in account(db)["open"] if o["clientKey"] == f"shared-market-{i}"]
+        assert order["payout"] == fresh.payout(pair, int(clock.now() // 86400))
+        assert first.open_assets()[pair]["payout"] == order["payout"]

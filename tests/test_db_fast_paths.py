@@ -265,7 +265,9 @@ _FILTERS = st.fixed_dictionaries(
     optional={
         "c": st.text("pq", max_size=2),
         "a": st.one_of(_SCALAR, st.just({"$ne": None})),
-        "sub.x": st.one_of(_SCALAR, st.just({"$exists": True})),  # a path: matched into the document
+        # a path: matched into the document
+        "sub.x": st.one_of(_SCALAR, st.just({"$exists": True}), st.just({"$gte": 0}), st.just({"$lte": 1.5})),
+        "list": st.one_of(st.just({"$ne": "p"}), st.just({"$ne": ObjectId("0" * 24)})),
         "$or": st.just([{"a": None}, {"c": "p"}]),
     },
 )
@@ -393,3 +395,79 @@ def test_an_indexed_read_of_a_users_trades_answers_as_a_scan_does(rows, query, l
     found = indexed_find(trades, query, "decidedAt", 1, None, limit, {"_id": 1})
     cursor = trades.find(query, {"_id": 1}).sort([("decidedAt", 1), ("_id", 1)])
     assert found == list(cursor.limit(limit) if limit else cursor)
+
+
+# --- one condition of a filter by _id, matched without mongomock ----------------------------------
+
+_OIDS = [ObjectId("0" * 23 + str(i)) for i in range(3)]
+_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(-3, 3),
+    st.just(float("nan")),
+    st.just(2**40),
+    st.text("kl", max_size=2),
+    st.sampled_from(_OIDS),
+)
+_HELD = st.one_of(
+    _LEAF,
+    st.lists(_LEAF, max_size=4),
+    st.lists(
+        st.one_of(_LEAF, st.lists(_LEAF, max_size=2), st.dictionaries(st.sampled_from("xy"), _LEAF)),
+        max_size=3,
+    ),
+    st.dictionaries(
+        st.sampled_from(["P", "R", "0"]), st.one_of(_LEAF, st.lists(_LEAF, max_size=2)), max_size=3
+    ),
+)
+_OPERAND = st.one_of(_LEAF, st.lists(_LEAF, max_size=2))
+_CONDITION = st.one_of(
+    _OPERAND,
+    st.builds(lambda op, v: {op: v}, st.sampled_from(["$gte", "$lte", "$ne", "$gt", "$eq"]), _OPERAND),
+)
+_PATHS = st.sampled_from(["k", "c", "c.P", "c.R", "c.0", "k.P", "c.P.x", "c..P", "$k"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    stored=st.dictionaries(st.sampled_from(["k", "c"]), _HELD, max_size=2), field=_PATHS, condition=_CONDITION
+)
+def test_one_condition_matched_here_matches_as_mongomocks_matcher(stored, field, condition):
+    from mongomock.filtering import filter_applies
+
+    from glimpse.store.db import _field_matches
+
+    doc = {"_id": 1, **stored}
+    verdict = _field_matches(doc, field, condition)
+    if verdict is not None:
+        if field.startswith("$"):
+            raise AssertionError("an operator at the top was answered here")
+        assert verdict == filter_applies({field: condition}, doc)
+
+
+@pytest.mark.parametrize(
+    "stored, condition",
+    [
+        ({"cents": {"PRACTICE": 1000}, "keys": [f"k{i}" for i in range(3000)]}, True),
+        ({"cents": {"PRACTICE": 100}, "keys": []}, False),  # not enough money
+        ({"cents": {"PRACTICE": 1000}, "keys": ["k1", "new"]}, False),  # the key was placed
+        ({"cents": {"PRACTICE": 1000.5}}, True),  # no key yet; a float balance
+        ({"cents": {"REAL": 1000}, "keys": ["k1"]}, False),  # no balance in that mode
+    ],
+)
+def test_the_paper_brokers_buy_filter_is_matched_without_mongomocks_matcher(monkeypatch, stored, condition):
+    db = new_embedded_database("FastFilter")
+    accounts = db["accounts"]
+    accounts.insert_one({"_id": "ana@example.com", "open": [], **stored})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("mongomock's matcher ran")
+
+    monkeypatch.setattr(names, "_mongomock_matches", refuse)
+    taken = accounts.find_one_and_update(
+        {"_id": "ana@example.com", "cents.PRACTICE": {"$gte": 200}, "keys": {"$ne": "new"}},
+        {"$inc": {"cents.PRACTICE": -200}, "$push": {"keys": {"$each": ["new"], "$slice": -5000}}},
+        projection={"_id": 1},
+    )
+    assert (taken is not None) == condition

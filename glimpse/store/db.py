@@ -633,6 +633,61 @@ _FAST_OPERATORS = frozenset(("$set", "$inc", "$unset", "$push"))
 _EQUALITY_KINDS = (str, ObjectId)
 
 
+# Stored values that never equal a string or an ObjectId, in MongoDB as in mongomock, unless they
+# are that very string or ObjectId: a list holding only these is compared element by element.
+_SCALAR_KINDS = frozenset((str, ObjectId, int, float, bool, type(None)))
+
+
+def _field_matches(doc: dict[str, Any], field: str, wanted: Any) -> bool | None:
+    """Whether one condition of a filter holds for a stored document, or None when mongomock must say.
+
+    Answered here: equality with a string or an ObjectId of a top-level field that holds one (or
+    nothing); `$gte`/`$lte` with a number of a number under a field or a field of an embedded
+    document (a paper account's balance); `$ne` with a string or an ObjectId of a top-level field
+    holding one, nothing or a list of scalars (a paper account's order keys, up to thousands: the
+    general matcher compared them one by one in Python).
+    """
+    if field.startswith("$"):
+        return None
+    kind = type(wanted)
+    if kind in _EQUALITY_KINDS:
+        have = doc.get(field, _MISSING)
+        if "." in field or (have is not _MISSING and type(have) not in _EQUALITY_KINDS):
+            return None
+        return type(have) is kind and have == wanted
+    if kind is not dict or len(wanted) != 1:
+        return None
+    ((op, operand),) = wanted.items()
+    if op in ("$gte", "$lte"):
+        if type(operand) not in (int, float) or operand != operand:  # not NaN
+            return None
+        path = field.split(".")
+        if len(path) > 2 or any(not part or part.isdigit() for part in path):
+            return None
+        have = doc.get(path[0], _MISSING)
+        if len(path) == 2 and have is not _MISSING:
+            if type(have) is not dict:
+                return None
+            have = have.get(path[1], _MISSING)
+        if have is _MISSING:
+            return False
+        if type(have) not in (int, float) or have != have:
+            return None
+        return bool(have >= operand if op == "$gte" else have <= operand)
+    if op == "$ne" and type(operand) in _EQUALITY_KINDS and "." not in field:
+        have = doc.get(field, _MISSING)
+        if have is _MISSING:
+            return True
+        if type(have) in _EQUALITY_KINDS:
+            return not (type(have) is type(operand) and have == operand)
+        if type(have) is list:
+            # Only a string equals a string and only an ObjectId an ObjectId, in Python as in MongoDB.
+            if operand in have:
+                return False
+            return True if set(map(type, have)) <= _SCALAR_KINDS else None
+    return None
+
+
 def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
     """The update as (operator, path, value) steps that `_apply_fast` can make, or None.
 
@@ -743,6 +798,13 @@ def _date_patch() -> Any:
     return helpers.patch_datetime_awareness_in_document
 
 
+def _mongomock_matches(filter: dict[str, Any], doc: dict[str, Any]) -> bool:
+    """mongomock's own matcher, on the filter as mongomock patches it."""
+    from mongomock.filtering import filter_applies
+
+    return bool(filter_applies(_date_patch()(filter), doc))  # type: ignore[no-untyped-call]
+
+
 def _install_fast_updates() -> None:
     """Answer `update_one` and `find_one_and_update` on one `_id` with simple operators in place.
 
@@ -755,7 +817,6 @@ def _install_fast_updates() -> None:
     else (upserts that insert, other operators, array paths, sorts, options) goes to mongomock.
     """
     from mongomock.collection import Collection, UpdateResult
-    from mongomock.filtering import filter_applies
 
     slow_update: Any = Collection.update_one
     slow_modify: Any = Collection.find_one_and_update
@@ -775,16 +836,11 @@ def _install_fast_updates() -> None:
         for field, wanted in filter.items():
             if field == "_id":
                 continue
-            have = doc.get(field, _MISSING)
-            if (
-                "." in field
-                or field.startswith("$")
-                or type(wanted) not in _EQUALITY_KINDS
-                or type(have) not in (*_EQUALITY_KINDS, type(_MISSING))
-            ):
-                # Paths, operators, lists, numbers, dates: mongomock's own matcher.
-                return True, doc if filter_applies(_date_patch()(filter), doc) else None  # type: ignore[no-untyped-call]
-            if type(have) is not type(wanted) or have != wanted:
+            verdict = _field_matches(doc, field, wanted)
+            if verdict is None:
+                # Other operators, lists, dates, deeper paths: mongomock's own matcher.
+                return True, doc if _mongomock_matches(filter, doc) else None
+            if not verdict:
                 return True, None
         return True, doc
 

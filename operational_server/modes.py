@@ -11,6 +11,9 @@ into the list.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from glimpse.market.base import EXPIRY_MINUTES
 from glimpse.rules.money import money_management
@@ -31,6 +34,7 @@ from glimpse.store.accounts import Account
 from glimpse.store.signals import Signal
 from operational_server.copy_mode import CopyMode
 from operational_server.cycle import CycleOutcome, Decision
+from operational_server.market_view import Snapshot
 from operational_server.mode_base import Finished, Mode, ModeHost
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,51 @@ LIST_MIN_SECONDS = 15.0
 def list_freshness(clock, config: Config) -> float:
     """How old the lister's open-pairs list may be (market seconds; at least one wall second)."""
     return max(LIST_INTERVALS * float(config.lister_interval), LIST_MIN_SECONDS, wall_span(clock, 1.0))
+
+
+# How many snapshots' decisions DECISIONS keeps (a process decides at one instant at a time; tests
+# and a late instant may interleave a few).
+MEMO_SNAPSHOTS = 4
+_UNKNOWN = object()
+
+
+class DecisionMemo:
+    """The strategy decisions of a market snapshot, shared by the sessions of a process.
+
+    At an instant the order desk decides for hundreds of sessions from one snapshot, and most of
+    them share a strategy, a pairs setting and a payout rule: the choice (eligible pairs, matches,
+    best payout) is a pure function of those and the snapshot, so it is made once per key. Keyed by
+    the snapshot object itself (held here, so its id is not reused while its decisions are kept).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_snapshot: dict[int, tuple[Snapshot, dict[Any, Any]]] = {}
+
+    def get(self, snap: Snapshot, key: Any, compute: Callable[[], Any]) -> Any:
+        try:
+            hash(key)
+        except TypeError:  # a setting of an unexpected shape: decided alone
+            return compute()
+        with self._lock:
+            entry = self._by_snapshot.get(id(snap))
+            if entry is None or entry[0] is not snap:
+                entry = self._by_snapshot[id(snap)] = (snap, {})
+                while len(self._by_snapshot) > MEMO_SNAPSHOTS:
+                    del self._by_snapshot[next(iter(self._by_snapshot))]
+            found = entry[1].get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = compute()  # outside the lock: two threads may both compute, and agree
+            with self._lock:
+                entry[1].setdefault(key, found)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_snapshot.clear()
+
+
+DECISIONS = DecisionMemo()
 
 
 class StrategyMode:
@@ -97,16 +146,23 @@ class StrategyMode:
             )
         snap = s.market.snapshot(instant)
         user = s.user
-        eligible = eligible_pairs(
-            snap.actives,
-            _pairs_setting(user.prefered_actives),
-            user.prefered_payout,
-            snap.updated,
-            s.clock.now(),
-            freshness(s.clock),
-        )
-        if not eligible:
+        pairs, payout_rule = _pairs_setting(user.prefered_actives), user.prefered_payout
+        now, fresh = s.clock.now(), freshness(s.clock)
+        # Everything the choice depends on besides the snapshot: sessions with the same key share it.
+        key = (self.quadrant or self.strategy, s.market, pairs, payout_rule, instant, now, fresh)
+        best = DECISIONS.get(snap, key, lambda: self._best(snap, instant, pairs, payout_rule, now, fresh))
+        if best is None:
             return None, None
+        pair, direction, payout = best
+        return Decision(pair, direction, payout, instant, list(snap.candles.get(pair, []))), None
+
+    def _best(
+        self, snap: Snapshot, instant: float, pairs: str, payout_rule: str, now: float, fresh: float
+    ) -> tuple[str, str, int] | None:
+        """(pair, direction, payout) of the match to trade, or None: a pure function of its arguments."""
+        eligible = eligible_pairs(snap.actives, pairs, payout_rule, snap.updated, now, fresh)
+        if not eligible:
+            return None
         if self.quadrant is not None:
             # the order opens at the start of the coming minute: that is the entry minute
             entry = int(minute_start(instant) // 60) + 1
@@ -118,11 +174,8 @@ class StrategyMode:
             best = best_match(found, eligible)
         else:
             assert self.strategy is not None
-            best = best_match(s.market.matches(snap, self.strategy, list(eligible)), eligible)
-        if best is None:
-            return None, None
-        pair, direction = best
-        return Decision(pair, direction, eligible[pair], instant, list(snap.candles.get(pair, []))), None
+            best = best_match(self.session.market.matches(snap, self.strategy, list(eligible)), eligible)
+        return None if best is None else (best[0], best[1], eligible[best[0]])
 
     def record(self, decision: Decision, outcome: CycleOutcome) -> None:
         pass

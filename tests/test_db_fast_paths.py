@@ -422,9 +422,12 @@ _HELD = st.one_of(
     ),
 )
 _OPERAND = st.one_of(_LEAF, st.lists(_LEAF, max_size=2))
+_NAMES = st.one_of(st.text("kl", max_size=2), st.sampled_from(_OIDS))
 _CONDITION = st.one_of(
     _OPERAND,
-    st.builds(lambda op, v: {op: v}, st.sampled_from(["$gte", "$lte", "$ne", "$gt", "$eq"]), _OPERAND),
+    st.builds(lambda op, v: {op: v}, st.sampled_from(["$gte", "$lte", "$gt", "$eq"]), _OPERAND),
+    st.builds(lambda v: {"$ne": v}, st.one_of(_NAMES, _OPERAND)),
+    st.builds(lambda v: {"$in": v}, st.one_of(st.lists(_NAMES, max_size=3), st.lists(_LEAF, max_size=2))),
 )
 _PATHS = st.sampled_from(["k", "c", "c.P", "c.R", "c.0", "k.P", "c.P.x", "c..P", "$k"])
 
@@ -444,6 +447,33 @@ def test_one_condition_matched_here_matches_as_mongomocks_matcher(stored, field,
         if field.startswith("$"):
             raise AssertionError("an operator at the top was answered here")
         assert verdict == filter_applies({field: condition}, doc)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    held=st.one_of(
+        st.just({}), st.builds(lambda v: {"k": v}, st.one_of(_NAMES, _LEAF, st.lists(_NAMES, max_size=3)))
+    ),
+    condition=st.one_of(
+        _NAMES,
+        st.builds(lambda v: {"$ne": v}, _NAMES),
+        st.builds(lambda v: {"$in": v}, st.lists(_NAMES, max_size=3)),
+        st.builds(
+            lambda op, v: {op: v},
+            st.sampled_from(["$gte", "$lte"]),
+            st.one_of(st.integers(-3, 3), st.floats(-3, 3)),
+        ),
+    ),
+)
+def test_a_condition_on_names_or_numbers_matches_as_mongomocks_matcher(held, condition):
+    from mongomock.filtering import filter_applies
+
+    from glimpse.store.db import _field_matches
+
+    doc = {"_id": 1, **held}
+    verdict = _field_matches(doc, "k", condition)
+    if verdict is not None:
+        assert verdict == filter_applies({"k": condition}, doc)
 
 
 @pytest.mark.parametrize(
@@ -471,3 +501,24 @@ def test_the_paper_brokers_buy_filter_is_matched_without_mongomocks_matcher(monk
         projection={"_id": 1},
     )
     assert (taken is not None) == condition
+
+
+def test_the_ledgers_mark_open_is_matched_without_mongomocks_matcher(monkeypatch):
+    from glimpse.store import trades
+
+    db = new_embedded_database("FastFilter")
+    ids = [
+        db[names.TRADES].insert_one({"status": status}).inserted_id
+        for status in ("pending", "unknown", "open")
+    ]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("mongomock's matcher ran")
+
+    monkeypatch.setattr(names, "_mongomock_matches", refuse)
+    marked = [
+        trades.mark_open(db, trade_id, 7, 1.5, 1.1, expires_at=60.0, quote_source="broker")
+        for trade_id in ids
+    ]
+    assert marked == [True, True, False]  # an open trade is not marked again
+    assert db[names.TRADES].count_documents({"status": "open", "brokerOrderId": 7}) == 2

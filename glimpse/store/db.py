@@ -645,7 +645,8 @@ def _field_matches(doc: dict[str, Any], field: str, wanted: Any) -> bool | None:
     nothing); `$gte`/`$lte` with a number of a number under a field or a field of an embedded
     document (a paper account's balance); `$ne` with a string or an ObjectId of a top-level field
     holding one, nothing or a list of scalars (a paper account's order keys, up to thousands: the
-    general matcher compared them one by one in Python).
+    general matcher compared them one by one in Python); `$in` with strings and ObjectIds of a
+    top-level field holding one or nothing (the ledger's "pending or unknown").
     """
     if field.startswith("$"):
         return None
@@ -674,6 +675,13 @@ def _field_matches(doc: dict[str, Any], field: str, wanted: Any) -> bool | None:
         if type(have) not in (int, float) or have != have:
             return None
         return bool(have >= operand if op == "$gte" else have <= operand)
+    if op == "$in" and type(operand) is list and "." not in field:
+        have = doc.get(field, _MISSING)
+        if have is not _MISSING and type(have) not in _EQUALITY_KINDS:
+            return None
+        if any(type(value) not in _EQUALITY_KINDS for value in operand):
+            return None
+        return have is not _MISSING and any(type(value) is type(have) and value == have for value in operand)
     if op == "$ne" and type(operand) in _EQUALITY_KINDS and "." not in field:
         have = doc.get(field, _MISSING)
         if have is _MISSING:

@@ -149,7 +149,10 @@ class StrategyMode:
         pairs, payout_rule = _pairs_setting(user.prefered_actives), user.prefered_payout
         now, fresh = s.clock.now(), freshness(s.clock)
         # Everything the choice depends on besides the snapshot: sessions with the same key share it.
-        key = (self.quadrant or self.strategy, s.market, pairs, payout_rule, instant, now, fresh)
+        # The clock counts only through which pairs' candles are stale (the test eligible_pairs makes):
+        # on a running clock every session reads another `now`, and most of them the same stale pairs.
+        stale = tuple(now - updated > fresh for updated in snap.updated.values())
+        key = (self.quadrant or self.strategy, s.market, pairs, payout_rule, instant, fresh, stale)
         best = DECISIONS.get(snap, key, lambda: self._best(snap, instant, pairs, payout_rule, now, fresh))
         if best is None:
             return None, None

@@ -72,7 +72,7 @@ _USERS = [
     for strategy in _STRATEGIES
     for actives in ["todos", "EURUSD,GBPUSD,USDJPY", ["AUDCAD", "GBPAUD"], "GBPAUD"]
     for payout in ["> 75", "> 90", "= 87", "> 60"]
-    for late in [0.0, 3.0, 6.0]  # the clock when this session decides: some pairs' candles are stale
+    for late in [0.0, 0.5, 3.0, 6.0]  # the clock when this session decides: some pairs' candles are stale
 ]
 
 
@@ -104,9 +104,11 @@ def test_a_shared_decision_is_the_one_each_session_makes_alone(market, users):
 def test_sessions_with_the_same_inputs_decide_once_and_each_gets_its_own_decision(market):
     calls: list[int] = []
     modes = []
-    for _ in range(20):
+    for i in range(20):
+        # Each session reads its own clock a little later, as on a running clock: the same pairs are stale.
         host = SimpleNamespace(
-            db=market.db, config=market.config, market=market.view, user_id="u", clock=ManualClock(INSTANT),
+            db=market.db, config=market.config, market=market.view, user_id="u",
+            clock=ManualClock(INSTANT + 0.001 * i),
             user=Account(strategy="Uma", prefered_actives="todos", prefered_payout="> 75"),
         )  # fmt: skip
         mode = StrategyMode(host, host.user)

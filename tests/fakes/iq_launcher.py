@@ -47,7 +47,8 @@ def _announcement(process: subprocess.Popen[str], timeout: float) -> str:
     return ""
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a test server, and kill it if it has not ended 10 s later."""
     process.terminate()
     try:
         process.wait(10)
@@ -88,4 +89,4 @@ def fake_iq_server(
             raise NotStarted(f"the fake IQ Option server did not start: {line!r}{tail}")
         yield line[len(ANNOUNCEMENT) :].strip().rstrip("/")
     finally:
-        _stop(process)
+        stop_process(process)

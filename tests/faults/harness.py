@@ -50,7 +50,7 @@ from glimpse.runtime.clock import FastClock
 from glimpse.store import db as names
 from glimpse.store.seed import seed_database
 from tests.fakes import iq_server
-from tests.fakes.iq_launcher import fake_iq_server
+from tests.fakes.iq_launcher import fake_iq_server, stop_process
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.pipeline.bundle import MONDAY_MORNING, PAPER_PASSWORD, add_trader
 from tests.pipeline.test_crash import MONEY, STRATEGY, Processes, shared_anchor, start_mongo
@@ -244,12 +244,7 @@ class Cluster:
                 os.kill(process.pid, 18)
             except ProcessLookupError:
                 pass
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            stop_process(process)
         self.iq.close()
 
     def _new_user(self, email: str) -> User:

@@ -42,6 +42,7 @@ from bson import ObjectId
 from glimpse.runtime.clock import FastClock
 from glimpse.store import db as names
 from glimpse.store.seed import seed_database
+from tests.fakes.iq_launcher import stop_process
 from tests.pipeline.bundle import MONDAY_MORNING, add_trader
 
 pytestmark = pytest.mark.slow
@@ -393,9 +394,4 @@ def test_servers_killed_mid_order_lose_and_double_nothing(tmp_path):
     finally:
         processes.stop_all()
         client.close()
-        mongo.terminate()
-        try:
-            mongo.wait(10)
-        except subprocess.TimeoutExpired:
-            mongo.kill()
-            mongo.wait(10)
+        stop_process(mongo)

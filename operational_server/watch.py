@@ -14,10 +14,11 @@ second at 500 servers was most of the process's interpreter time; a lease
 speed) still sees at least four beats, so a late beat or two never lets a
 live server's lease run out.
 
-Around the decision instant (from just before GLIMPSE_DECISION_SECOND to
-the end of the minute) the watch neither reads nor beats, so that the bots'
-orders do not wait behind its writes for the database: a beat is skipped
-only when the last one plus the quiet time left stays within half a lease.
+Around the decision instant (the services' quiet window, glimpse.rules.timing.quiet_window:
+from just before GLIMPSE_DECISION_SECOND until the instant's first orders are out) the
+watch neither reads nor beats, so that the bots' orders do not wait behind its writes for
+the database: a beat is skipped only when the last one plus the quiet time left stays
+within half a lease.
 Idle servers sleep on an event of their own, set when a read finds them
 assigned, instead of each waking ten times a second to look.
 """
@@ -29,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from glimpse.rules.timing import quiet_window
 from glimpse.runtime.services import ServiceContext
 from glimpse.store import lifecycle
 
@@ -64,8 +66,8 @@ class PoolWatch(threading.Thread):
         self._beaten_at: float | None = None  # time.monotonic() of the last beat written
         self._wake: dict[str, threading.Event] = {name: threading.Event() for name in self.server_names}
         self.lease_wall_seconds = float(ctx.config.lease_seconds)
-        second = float(ctx.config.decision_second)
-        self.quiet = (second - 0.3, 60.0)  # market seconds of the minute
+        # Market seconds of the minute; the same window as the assigner's and the candle streams'.
+        self.quiet = quiet_window(float(ctx.config.decision_second), getattr(ctx.clock, "speed", 1.0))
         # The names of the servers able to serve (set by the pool); None: all of them.
         self.serving: Callable[[], list[str]] | None = None
 

@@ -193,11 +193,11 @@ def test_the_watch_keeps_quiet_around_the_decision_instant_when_the_lease_allows
     assert _uptime(db) == clock.t > beaten
     db[names.SERVERS].update_one({"name": "q1"}, {"$set": {"status": "assigned", "target": "u"}})
     # Inside the quiet time: a beat is due, but the lease can wait; nothing is read either.
-    clock.t, wall[0] = clock.t + 1.1, 1.6  # second 59.2
+    clock.t, wall[0] = clock.t + 0.6, 1.1  # second 58.7
     pool_watch.refresh()
-    assert _uptime(db) == clock.t - 1.1 and not pool_watch.assigned("q1")
-    # After the minute turns, the watch beats and reads again.
-    clock.t, wall[0] = clock.t + 1.0, 2.6
+    assert _uptime(db) == clock.t - 0.6 and not pool_watch.assigned("q1")
+    # Once the instant's orders are out (the services' quiet window ends), it beats and reads again.
+    clock.t, wall[0] = clock.t + 0.3, 1.6  # second 59.0, a beat due
     pool_watch.refresh()
     assert _uptime(db) == clock.t and pool_watch.assigned("q1")
 
@@ -207,6 +207,9 @@ def test_the_watch_beats_in_the_quiet_time_when_the_lease_could_not_wait(config,
     pool_watch.refresh()
     clock.t, wall[0] = clock.t + 8.1, 0.5
     pool_watch.refresh()
-    clock.t, wall[0] = clock.t + 0.6, 1.1  # second 58.7: 0.6 s since the beat + 1.3 s of quiet > 2 - 0.5
+    clock.t, wall[0] = clock.t + 0.6, 1.1  # second 58.7: 0.6 s since the beat + 0.2 s of quiet + a read
+    pool_watch.refresh()  # 1.05 s is within 2 - 0.5: the lease can wait
+    assert _uptime(db) == clock.t - 0.6
+    clock.t, wall[0] = clock.t + 0.1, 1.8  # second 58.8: 1.3 s since the beat + 0.1 s + 0.25 s > 1.5
     pool_watch.refresh()
     assert _uptime(db) == clock.t

@@ -352,6 +352,23 @@ def test_8_change_the_language(new_context, bundle: str, screenshot):
     screenshot(page, "08-english-dashboard")
 
 
+def test_8b_a_language_that_cannot_be_fetched_leaves_the_switch_on_the_language_shown(
+    new_context, bundle: str
+):
+    page = new_context("pt-BR").new_page()
+    log_in(page, bundle)
+    accept_terms_if_shown(page)
+    page.route(re.compile(r"/assets/en-[^/]*\.js"), lambda route: route.abort())  # offline for English
+    page.locator("ion-menu-button").first.click()
+    menu = page.locator("ion-menu")
+    expect(menu.get_by_text("Operações")).to_be_visible()
+    menu.get_by_test_id("lang-en").click()
+    expect(menu.get_by_test_id("lang-pt-BR")).to_have_class(re.compile(r"segment-button-checked"))
+    expect(menu.get_by_test_id("lang-en")).not_to_have_class(re.compile(r"segment-button-checked"))
+    expect(menu.get_by_text("Operações")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+
+
 def test_9_alerts_rank_and_a_password_change(new_context, bundle: str, screenshot):
     api_call(
         bundle,

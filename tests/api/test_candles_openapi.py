@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 import schemathesis
 from flask import Blueprint
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from schemathesis import GenerationMode
@@ -18,6 +18,7 @@ from schemathesis import GenerationMode
 from api.registry import ROUTES, USER, endpoint
 from api.routes.chart import MAX_COUNT, CandlesQuery
 from glimpse.rules.pairs import PAIR_NAMES
+from tests.api.replay import replayable
 
 PATH = "/glimpse/getCandles"
 PARAMETERS = {"pair", "from", "to", "count"}
@@ -84,14 +85,7 @@ def test_generated_requests_get_candles_or_a_400_naming_the_parameter(
     statuses: Counter = Counter()
     failures: list[str] = []
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        print_blob=False,
-        suppress_health_check=list(HealthCheck),
-    )
+    @replayable(examples)
     @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
     def exercise(case, data):
         # identity: the candles are read below, and a long list would come gzipped

@@ -29,7 +29,7 @@ from typing import Any, cast
 import pytest
 import schemathesis
 from bson import ObjectId
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -42,6 +42,7 @@ from glimpse.runtime import security
 from glimpse.store import db as names
 from glimpse.store.accounts import public_view
 from glimpse.store.seed import DEMO_LOGINS, seed_database
+from tests.api.replay import replayable
 from tests.api.samples import SAMPLES
 
 MIN_TOTAL_CASES = 2000
@@ -326,14 +327,7 @@ def run_pass(operation, mode: GenerationMode, examples: int, bases: tuple[str, .
     label, view = label_of(operation), view_of(operation)
     access = tuple(a for a in operation.definition.raw["x-glimpse-access"] if a != "public")
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        print_blob=False,
-        suppress_health_check=list(HealthCheck),
-    )
+    @replayable(examples)
     @given(
         case=operation.as_strategy(generation_mode=mode),
         auth_mode=st.sampled_from(AUTH_MODES),

@@ -50,6 +50,13 @@ STALE_ALERT_TITLE = "Dados de mercado atrasados."
 ARM_LEAD_WALL_SECONDS = 0.5
 
 
+def _after_decision(mode: Mode) -> None:
+    """The writes `mode.decide` deferred (modes.py); a mode that defers none has no such method (copy)."""
+    after = getattr(mode, "after_decision", None)
+    if after is not None:
+        after()
+
+
 @dataclass(frozen=True)
 class ServerIdentity:
     name: str
@@ -431,6 +438,7 @@ class UserSession:
         if self._market_stale(mode.market_problem(instant)):
             return None  # never decide on old candles or an old open-pairs list
         decision, finished = mode.decide(instant)
+        _after_decision(mode)
         if finished is not None:
             return finished
         if decision is None:
@@ -442,9 +450,11 @@ class UserSession:
 
         The session makes its checks shortly before the instant and arms its entry
         (OrderDesk.arm); at the instant, the desk's thread decides for it from the
-        one market snapshot and sends its first entry with every other session's.
-        A Stop or a lost assignment after the checks is seen by the desk's own
-        check before the order.
+        one market snapshot (and a signal list read at the instant) and sends its
+        first entry with every other session's. A Stop or a lost assignment after
+        the checks is seen by the desk's own check before the order. The writes the
+        decision deferred (a signal list's skipped rows) are made here, once the
+        desk has answered: none is made on the desk's thread.
         """
         state = self._wait_until(
             max(self.clock.now(), instant - wall_span(self.clock, ARM_LEAD_WALL_SECONDS))
@@ -464,6 +474,16 @@ class UserSession:
 
         assert self.desk is not None
         armed = self.desk.arm(instant, prepare, self.clock)
+        try:
+            _after_decision(mode)
+        except Exception:
+            if armed.ticket is None:
+                raise  # nothing in flight: the step fails as the decision's own writes would have
+            # An order is in flight and its cycle must run. The skipped rows are bookkeeping, and
+            # the next decision writes them (their minute is behind it).
+            log.exception(
+                "user %s: a decision's deferred writes failed; the next decision makes them", self.user_id
+            )
         if armed.error is not None:
             raise armed.error
         if "problem" not in seen:

@@ -90,13 +90,13 @@ def modes() -> Iterator[list[SignalsMode]]:
         mode.close()
 
 
-def _setup(
-    count: int, db: Any = None, now: float = INSTANT - 30
-) -> tuple[list[UserSession], OrderDesk, ManualClock]:
+def _setup(count: int, db: Any = None) -> tuple[list[UserSession], OrderDesk, ManualClock]:
+    """`count` sessions sharing a desk, on a manual clock already within the arming lead (so no
+    session thread moves the clock before all have armed: the gate decides when the instant comes)."""
     sessions, desk = _sessions(count, [+1], db=db)
     clock = sessions[0].clock
     assert isinstance(clock, ManualClock)
-    clock.set(now)
+    clock.set(INSTANT - 0.1)
     # The lister's open-pairs list, fresh at the instant: EURUSD open, GBPUSD closed.
     sessions[0].db[names.OPENED_ACTIVES].insert_many(
         [
@@ -306,7 +306,7 @@ def test_a_stop_after_arming_gets_no_order_and_leaves_the_signal_untraded(monkey
 
 def test_a_signal_session_shut_down_while_armed_reads_and_writes_nothing(monkeypatch, modes):
     counting = _CountingDb(new_embedded_database())
-    sessions, desk, _ = _setup(1, db=counting, now=INSTANT - 0.1)
+    sessions, desk, _ = _setup(1, db=counting)
     session = sessions[0]
     mode = _signal_mode(
         session, [_row("due", _minute(0, session)), _row("past", _minute(-1, session))], modes

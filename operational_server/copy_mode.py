@@ -183,6 +183,8 @@ FEED = _LeaderFeed()
 class CopyMode:
     name = "copy"
     strategy_doc: dict | None = None
+    # It looks for its leader's entries every few milliseconds, on its own thread: never armed.
+    decides_from_the_market = False
 
     def __init__(self, session: ModeHost, user: Account):
         self.session = session
@@ -300,6 +302,9 @@ class CopyMode:
                 ),
             )
         return False
+
+    def after_decision(self) -> None:
+        pass  # a copy's decision writes nothing
 
     def record(self, decision: Decision, outcome: CycleOutcome) -> None:
         pass

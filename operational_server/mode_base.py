@@ -32,6 +32,9 @@ class ModeHost(Protocol):
 class Mode(Protocol):
     name: str
     strategy_doc: dict | None
+    # Whether the order desk's thread may decide for it at the instant (OrderDesk.arm): it decides from
+    # what it reads then, and any write its decision calls for waits for after_decision().
+    decides_from_the_market: bool
 
     def money_settings(self) -> dict: ...
 
@@ -40,6 +43,10 @@ class Mode(Protocol):
         ...
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]: ...
+
+    def after_decision(self) -> None:
+        """The writes the last decide() deferred, made in the session's own thread."""
+        ...
 
     def record(self, decision: Decision, outcome: CycleOutcome) -> None: ...
 

@@ -50,13 +50,6 @@ STALE_ALERT_TITLE = "Dados de mercado atrasados."
 ARM_LEAD_WALL_SECONDS = 0.5
 
 
-def _after_decision(mode: Mode) -> None:
-    """The writes `mode.decide` deferred (modes.py); a mode that defers none has no such method (copy)."""
-    after = getattr(mode, "after_decision", None)
-    if after is not None:
-        after()
-
-
 @dataclass(frozen=True)
 class ServerIdentity:
     name: str
@@ -428,7 +421,7 @@ class UserSession:
         )
         if blocked and self._flagged():
             return cycle.UNRESOLVED, None  # the user was told when the order was flagged
-        if self.desk is not None and not blocked and getattr(mode, "decides_from_the_market", False):
+        if self.desk is not None and not blocked and mode.decides_from_the_market:
             return self._armed_step(mode, instant)
         state = self._wait_until(instant)
         if state is not None:
@@ -438,7 +431,7 @@ class UserSession:
         if self._market_stale(mode.market_problem(instant)):
             return None  # never decide on old candles or an old open-pairs list
         decision, finished = mode.decide(instant)
-        _after_decision(mode)
+        mode.after_decision()
         if finished is not None:
             return finished
         if decision is None:
@@ -475,7 +468,7 @@ class UserSession:
         assert self.desk is not None
         armed = self.desk.arm(instant, prepare, self.clock)
         try:
-            _after_decision(mode)
+            mode.after_decision()
         except Exception:
             if armed.ticket is None:
                 raise  # nothing in flight: the step fails as the decision's own writes would have

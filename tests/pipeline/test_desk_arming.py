@@ -237,6 +237,9 @@ class _Mode:
     def market_problem(self, instant: float) -> str | None:
         return self.problem
 
+    def after_decision(self) -> None:
+        pass
+
     def decide(self, instant: float) -> tuple[Decision | None, Any]:
         self.decided_in.append(threading.get_ident())
         return (_decision() if self.trade else None), None

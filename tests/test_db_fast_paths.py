@@ -522,3 +522,97 @@ def test_the_ledgers_mark_open_is_matched_without_mongomocks_matcher(monkeypatch
     ]
     assert marked == [True, True, False]  # an open trade is not marked again
     assert db[names.TRADES].count_documents({"status": "open", "brokerOrderId": 7}) == 2
+
+
+# --- inserts of flat documents ------------------------------------------------------------------
+
+_INSERT_VALUES = st.one_of(
+    _SCALAR,
+    st.integers(min_value=2**63 - 2, max_value=2**64),  # beyond int64: BSON refuses it
+    st.sampled_from([ObjectId("0" * 24), b"x", "a\0b"]),
+    st.dictionaries(st.sampled_from("xy"), _SCALAR, max_size=1),  # a level below: mongomock's walk
+)
+_INSERT_DOCS = st.dictionaries(
+    st.sampled_from(["_id", "name", "a", "b", "$bad", "nul\0l"]), _INSERT_VALUES, max_size=4
+).map(lambda d: {**d, "_id": d["_id"]} if "_id" in d and type(d["_id"]) in (int, str) else
+      {k: v for k, v in d.items() if k != "_id"})  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.lists(_INSERT_DOCS, max_size=3),
+    batch=st.lists(_INSERT_DOCS, min_size=1, max_size=4),
+    how=st.sampled_from(["one", "ordered", "unordered"]),
+)
+def test_an_insert_stores_and_refuses_what_mongomocks_own_insert_does(first, batch, how):
+    from mongomock.collection import Collection
+
+    db = new_embedded_database("FastInserts")
+    fast_side, slow_side = db["fast"], db["slow"]
+    for side in (fast_side, slow_side):
+        side.create_index("name", unique=True)
+        side.create_index([("a", 1), ("b", -1)])
+    slow_insert = getattr(Collection._insert, "glimpse_slow")  # noqa: B009 (mypy cannot see it)
+
+    def run(side, insert):
+        docs = [dict(d) for d in batch]
+        for doc in first:
+            _outcome(lambda doc=doc: insert(side._target, dict(doc)))
+        if how == "one":
+            outcomes = [_outcome(lambda doc=doc: insert(side._target, doc)) for doc in docs]
+        else:
+            outcomes = [_outcome(lambda: insert(side._target, docs, ordered=how == "ordered"))]
+        # The caller's documents get their ids, as pymongo fills them: the generated ids differ.
+        shape = [sorted(d) for d in docs]
+        return outcomes, shape
+
+    fast_outcomes, fast_shape = run(fast_side, Collection._insert)
+    slow_outcomes, slow_shape = run(slow_side, slow_insert)
+
+    def without_generated_ids(outcomes):
+        return [(kind, [v for v in value if type(v) is not ObjectId] if type(value) is list else
+                 (None if type(value) is ObjectId else value)) for kind, value in outcomes]  # fmt: skip
+
+    assert without_generated_ids(fast_outcomes) == without_generated_ids(slow_outcomes)
+    assert fast_shape == slow_shape
+    stored_fast = [{k: v for k, v in d.items() if type(v) is not ObjectId} for d in fast_side.find()]
+    stored_slow = [{k: v for k, v in d.items() if type(v) is not ObjectId} for d in slow_side.find()]
+    assert stored_fast == stored_slow
+    assert [list(d) for d in fast_side.find()] == [list(d) for d in slow_side.find()]  # field order too
+    # The sorted index of a later indexed read sees the same documents.
+    assert fast_side.count_documents({"a": {"$gte": 0}}) == slow_side.count_documents({"a": {"$gte": 0}})
+
+
+def test_a_flat_insert_is_made_without_mongomocks_walk(monkeypatch):
+    from mongomock import collection
+
+    db = new_embedded_database("FastInserts")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("mongomock's own insert checks ran")
+
+    monkeypatch.setattr(collection, "_validate_data_fields", refuse)
+    trades = db[names.TRADES]
+    doc = {"user": "u1", "status": "pending", "amount": 500, "payout": 87, "placedAt": None, "at": 1.5}
+    trades.insert_many([doc, {"user": "u2", "status": "pending"}], ordered=False)
+    assert type(doc["_id"]) is ObjectId  # the caller's document gets its id
+    stored = trades.find_one({"_id": doc["_id"]})
+    assert stored == doc and stored is not doc
+    doc["status"] = "changed"  # the store kept a copy
+    assert trades.find_one({"_id": doc["_id"]})["status"] == "pending"
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        trades.insert_one({"_id": doc["_id"], "user": "u3"})
+
+
+def test_a_collection_handle_is_kept_and_sees_every_write_and_drop():
+    db = new_embedded_database("Handles")
+    first = db["things"]
+    assert db["things"] is first  # kept: mongomock hands out the same collection for a name
+    assert first.insert_one is first.insert_one
+    db["things"].insert_one({"_id": 1})
+    assert first.count_documents({}) == 1
+    db.drop_collection("things")
+    assert first.count_documents({}) == 0
+    first.insert_one({"_id": 2})
+    assert [d["_id"] for d in db["things"].find()] == [2]
+    assert db.with_options() is not db  # another handle: its collections are its own

@@ -54,13 +54,21 @@ TRADES = "Trades"
 class _Locked:
     """Runs every public call of the wrapped mongomock object under `lock`."""
 
-    __slots__ = ("_target", "_lock")
+    __slots__ = ("_target", "_lock", "_children", "_calls")
 
     def __init__(self, target: Any, lock: threading.RLock):
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_lock", lock)
+        # A database's collections by name, and a collection's locked methods by name: every order
+        # looks its collections and their methods up a dozen times, and mongomock hands out the same
+        # Collection for a name for the life of its database (its options never change here).
+        object.__setattr__(self, "_children", {})
+        object.__setattr__(self, "_calls", {})
 
     def __getattr__(self, name: str) -> Any:
+        call = self._calls.get(name)
+        if call is not None:
+            return call
         attr = getattr(self._target, name)
         if isinstance(attr, mongomock.Collection):
             return _Locked(attr, self._lock)
@@ -74,11 +82,19 @@ class _Locked:
                     return _Locked(result, lock)
                 return result
 
+            # A collection's bound methods are fixed (a database's attributes may be collections).
+            if isinstance(self._target, mongomock.Collection):
+                self._calls[name] = call
             return call
         return attr
 
     def __getitem__(self, name: str) -> _Locked:
-        return _Locked(self._target[name], self._lock)
+        child: _Locked | None = self._children.get(name) if type(name) is str else None
+        if child is None:
+            child = _Locked(self._target[name], self._lock)
+            if type(name) is str and isinstance(self._target, mongomock.Database):
+                self._children[name] = child
+        return child
 
     def __eq__(self, other: object) -> bool:
         other_target = other._target if isinstance(other, _Locked) else other
@@ -606,6 +622,56 @@ def _install_fast_date_patching() -> None:
 _install_fast_date_patching()
 
 
+def _install_fast_insert() -> None:
+    """Insert a flat document (top-level scalars only: a ledger intent) without mongomock's walk.
+
+    mongomock checks every key of every level through `isinstance(value, Mapping)`, compares
+    pymongo's version, and rebuilds the document value by value to patch its dates: about half of
+    an intent's insert. A flat document has no level below, and no value date patching changes
+    (`_UNPATCHED`): the same checks in one pass, the same encoding check, the same stored copy,
+    and the same duplicate and unique checks in the same order. Anything else goes to mongomock.
+    """
+    from mongomock.collection import Collection
+
+    slow: Any = Collection._insert
+    if getattr(slow, "glimpse_fast", False):
+        return
+
+    def insert(self: Any, data: Any, session: Any = None, ordered: bool = True) -> Any:
+        if session or type(data) is not dict or not _flat(data):
+            return slow(self, data, session, ordered)
+        bson.BSON.encode(data, check_keys=False)  # what BSON cannot hold is refused as mongomock does
+        if "_id" not in data:
+            data["_id"] = ObjectId()  # filled in the caller's document, as pymongo does
+        object_id = data["_id"]
+        store = self._store
+        if object_id in store:
+            raise pymongo.errors.DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+        stored = dict(data)
+        store[object_id] = stored
+        try:
+            self._ensure_uniques(stored)
+        except pymongo.errors.DuplicateKeyError:
+            del store[object_id]  # rolled back
+            raise
+        return object_id
+
+    setattr(insert, "glimpse_fast", True)  # noqa: B010 (a function attribute mypy cannot see)
+    setattr(insert, "glimpse_slow", slow)  # noqa: B010 (the property test compares the two)
+    setattr(Collection, "_insert", insert)  # noqa: B010 (patching mongomock)
+
+
+def _flat(doc: dict[str, Any]) -> bool:
+    """Whether every key passes mongomock's checks and every value is a scalar it stores as it is."""
+    for key, value in doc.items():
+        if type(key) is not str or "\0" in key or key.startswith("$") or type(value) not in _UNPATCHED:
+            return False
+    return True
+
+
+_install_fast_insert()
+
+
 def _install_cached_version_parse() -> None:
     """mongomock parses the same version strings ("4.0", "3.6") on every call, to compare pymongo's
     version with them: eight parses per order. A parsed Version is immutable, so each string is
@@ -713,6 +779,13 @@ def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
         for field, value in fields.items():
             if type(field) is not str or not field or "$" in field or "\0" in field:
                 return None
+            if op == "$set" and "." not in field:
+                # A top-level $set (every write of the order path): the checks below, for one name.
+                if field == "_id" or field in tops or field.isdigit():
+                    return None
+                tops.add(field)
+                steps.append((op, [field], value))
+                continue
             path = field.split(".")
             if len(path) > (1 if op == "$push" else 2) or path[0] == "_id" or path[0] in tops:
                 return None
@@ -752,6 +825,10 @@ def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) ->
     new: dict[str, Any] = {}
     for op, path, value in steps:
         top = path[0]
+        kind = type(value)
+        if op == "$set" and len(path) == 1 and kind in _UNPATCHED and kind is not int:
+            new[top] = value  # a scalar BSON holds, which date patching leaves as it is
+            continue
         old = doc.get(top, _MISSING)
         if len(path) == 2:
             if type(old) is not dict:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bson import Decimal128
+
 from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout, Unreachable
 from glimpse.rules.money import cents, gale_entries
 from glimpse.rules.stops import STOP_LOSS, checks_now, stop_reached
@@ -165,7 +167,38 @@ def plan(ctx: CycleContext, decision: Decision) -> list[Decimal]:
     if decision.gale is not None:
         gales = max(0, min(gales, decision.gale))
     stake = money["money"] if decision.stake is None else decision.stake
-    return gale_entries(stake, money.get("galeType", "dobro"), gales, decision.payout, money.get("sobra", 0))
+    gale_type, sobra = money.get("galeType", "dobro"), money.get("sobra", 0)
+    # Every session of a process plans the same few settings at every instant, and reading a stored
+    # Decimal128 as a Decimal is most of the plan: the entries of one exact set of values are kept.
+    key = _plan_key(stake, gale_type, gales, decision.payout, sobra)
+    entries = _PLANS.get(key) if key is not None else None
+    if entries is None:
+        entries = tuple(gale_entries(stake, gale_type, gales, decision.payout, sobra))
+        if key is not None:
+            if len(_PLANS) >= _PLANS_KEPT:
+                _PLANS.clear()
+            _PLANS[key] = entries
+    return list(entries)
+
+
+# The gale plans computed lately, by the exact values they were computed from (see _plan_key).
+_PLANS: dict[tuple[Any, ...], tuple[Decimal, ...]] = {}
+_PLANS_KEPT = 1024
+
+
+def _plan_key(*values: Any) -> tuple[Any, ...] | None:
+    """The values as a key that tells apart any two of them gale_entries might read differently:
+    the type, and the exact digits (a Decimal's exponent too); None for anything else."""
+    key: list[Any] = []
+    for value in values:
+        kind = type(value)
+        if kind is Decimal128:
+            key.append((kind, value.bid))
+        elif kind in (Decimal, int, float, str):
+            key.append((kind, repr(value)))
+        else:
+            return None
+    return tuple(key)
 
 
 def decision_expiry(decision: Decision) -> float:

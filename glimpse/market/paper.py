@@ -38,6 +38,7 @@ day takes seconds, and order_result() returns as soon as the expiry passes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import secrets
@@ -164,6 +165,18 @@ class _SharedSchedules:
 
 SCHEDULES = _SharedSchedules()
 
+# Whether a pair's schedule document is open in a second (see PaperBroker._is_open), by (id of the
+# document, second, zone); the document is kept beside the answer, so an id reused is never mistaken.
+_OPEN_AT: dict[tuple[int, int, Any], tuple[dict | None, bool]] = {}
+_OPEN_AT_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=256)
+def _expiry_of(second: int, minutes: int) -> tuple[int, str]:
+    """option_expiry, which reads only the whole second, once per second and expiry."""
+    return option_expiry(second, minutes)
+
+
 _MARKETS_LOCK = threading.Lock()
 _MARKETS: dict[tuple[int, int, int], PaperMarket] = {}
 
@@ -284,7 +297,18 @@ class PaperBroker(Broker):
         return docs if pair is None else {pair: docs[pair]} if pair in docs else {}
 
     def _is_open(self, schedule_doc: dict | None, t: float) -> bool:
-        return is_open(schedule_doc, local_datetime(t, self._config.zone))
+        # A schedule speaks in local minutes, and a zone's offset is whole seconds: within one
+        # second, a pair is open or closed throughout. Every order of an instant asks in that second.
+        zone = self._config.zone
+        key = (id(schedule_doc), math.floor(t), zone)
+        known = _OPEN_AT.get(key)
+        if known is not None and known[0] is schedule_doc:
+            return known[1]
+        answer = is_open(schedule_doc, local_datetime(t, zone))
+        if len(_OPEN_AT) >= _OPEN_AT_KEPT:
+            _OPEN_AT.clear()
+        _OPEN_AT[key] = (schedule_doc, answer)
+        return answer
 
     def open_assets(self) -> dict[str, dict]:
         self._require_connection()
@@ -357,7 +381,7 @@ class PaperBroker(Broker):
         if not self._is_open(self._schedule(pair).get(pair), now):
             raise AssetClosed(f"{pair} is closed for trading now")
         stake_cents = _to_cents(stake)
-        expires_at, kind = option_expiry(now, minutes)
+        expires_at, kind = _expiry_of(int(now), minutes)
         order_id = unique_int(2**53)  # 53 bits: IQ Option's order ids fit a JSON number too
         order = {
             "id": order_id,

@@ -437,16 +437,18 @@ class OrderDesk:
         """
         if not batch:
             return
-        docs = []
+        docs, intents = [], []
         for ticket in batch:
             ctx, decision = ticket.ctx, ticket.decision
             sent_at = ctx.clock.now()
             capture = _Capture()
-            # The document exactly as a session's own write-ahead builds it (level 0: the first entry).
-            write_intent(ctx, decision, ticket.amount, 0, sent_at, ticket.cycle, db=capture)
-            assert capture.doc is not None
+            # The document exactly as a session's own write-ahead builds it (level 0: the first entry),
+            # and the trade it reads as (built from that document, which nothing changes after).
+            intent = write_intent(ctx, decision, ticket.amount, 0, sent_at, ticket.cycle, db=capture)
+            assert capture.doc is not None and capture.doc["_id"] == intent.id
             ticket.sent_at = sent_at
             docs.append(capture.doc)
+            intents.append(intent)
         duplicates: set[int] = set()
         try:
             self.db[names.TRADES].insert_many(docs, ordered=False)
@@ -456,14 +458,14 @@ class OrderDesk:
             keyed = {i for i, t in enumerate(batch) if t.decision.client_key is not None}
             if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors) or not duplicates <= keyed:
                 raise  # not only keyed intents met in the ledger: nothing of the batch is sent
-        for index, (ticket, doc) in enumerate(zip(batch, docs, strict=True)):
+        for index, (ticket, doc, intent) in enumerate(zip(batch, docs, intents, strict=True)):
             if index in duplicates:
                 ticket.declined = True
                 log.info(
                     "user %s: order %s is in the ledger already; declined", ticket.ctx.user_id, doc["_id"]
                 )
             else:
-                ticket.trade = trades.Trade.from_doc(doc)
+                ticket.trade = intent
 
     def _send(self, ticket: Ticket) -> None:
         assert ticket.trade is not None and ticket.sent_at is not None

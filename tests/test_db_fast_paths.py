@@ -533,7 +533,7 @@ _INSERT_VALUES = st.one_of(
     st.dictionaries(st.sampled_from("xy"), _SCALAR, max_size=1),  # a level below: mongomock's walk
 )
 _INSERT_DOCS = st.dictionaries(
-    st.sampled_from(["_id", "name", "a", "b", "$bad", "nul\0l"]), _INSERT_VALUES, max_size=4
+    st.sampled_from(["_id", "name", "a", "b", "$bad", "nul\0l", "a\x01$b"]), _INSERT_VALUES, max_size=4
 ).map(lambda d: {**d, "_id": d["_id"]} if "_id" in d and type(d["_id"]) in (int, str) else
       {k: v for k, v in d.items() if k != "_id"})  # fmt: skip
 
@@ -616,3 +616,26 @@ def test_a_collection_handle_is_kept_and_sees_every_write_and_drop():
     first.insert_one({"_id": 2})
     assert [d["_id"] for d in db["things"].find()] == [2]
     assert db.with_options() is not db  # another handle: its collections are its own
+
+
+@pytest.mark.parametrize(
+    "pushed",
+    [{"$each": [1]}, {"$each": [1], "$slice": -1}, {"a": 1, "$x": 2}, {"a\x01$b": 1}, {"a": 1}, {}, {1: 2}],
+)
+def test_a_pushed_document_has_an_operator_when_a_key_starts_with_a_dollar(pushed):
+    from glimpse.store.db import _has_operator
+
+    def generic():
+        return any(k.startswith("$") for k in pushed)
+
+    expected: tuple[str, object]
+    got: tuple[str, object]
+    try:
+        expected = ("ok", generic())
+    except AttributeError:
+        expected = ("error", "AttributeError")
+    try:
+        got = ("ok", _has_operator(pushed))
+    except AttributeError:
+        got = ("error", "AttributeError")
+    assert got == expected

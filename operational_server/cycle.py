@@ -348,7 +348,8 @@ def run_cycle(ctx: CycleContext, decision: Decision, armed: Any = None) -> Cycle
             )
         else:
             placed_at = ticket.placed_at if ticket is not None and ticket.placed_at else ctx.clock.now()
-            ctx.record_timing(decision.decided_at if level == 0 else None, placed_at)
+            # The decision's own order only: a doji's repeat of the entry goes out after a settlement.
+            ctx.record_timing(decision.decided_at if first else None, placed_at)
             if ticket is None or not ticket.marked:  # the desk marks its orders open in one write
                 trades.mark_open(
                     ctx.db,

@@ -31,7 +31,7 @@ from operational_server import cycle
 from operational_server.cycle import Decision, run_cycle
 from operational_server.market_view import MarketView
 from operational_server.orders import Fill, OrderLookup, Settlement
-from operational_server.session import ServerIdentity, UserSession
+from operational_server.session import ServerIdentity, TimingLog, UserSession
 
 START = 1_717_419_600.0 + 58.5  # a decision instant
 
@@ -219,6 +219,20 @@ def test_a_doji_repeats_the_level_and_all_losses_mark_slr():
     assert outcome.result == "loss" and outcome.net == Decimal("-5.45")
     entries = session.db[names.OPERATIONS].find_one({"_id": session.log_id})["operations"][0]["operacoes"]
     assert [e["p"] for e in entries] == [0, -200, 0, -345, "SLR: 5.45"]
+
+
+def test_order_timing_counts_the_decisions_own_order_and_not_a_dojis_repeat():
+    # The repeat goes out after the first order settled, a minute or more after the decision:
+    # counted as the decision's order timing, it made a fast run's p99 look like a second.
+    broker = ScriptedBroker([0, +1])
+    session = make_session(broker, money(gales=1))
+    timings = TimingLog()
+    session.timings = timings
+    outcome = run_cycle(session.cycle_context(), decision())
+    assert outcome.orders == 2 and outcome.result == "win"
+    assert len(timings.samples) == 1
+    first = session.db[names.TRADES].find_one({"galeLevel": 0}, sort=[("sentAt", 1)])
+    assert timings.samples[0] == (first["placedAt"] - START) * 1000.0
 
 
 def test_a_closed_pair_fails_the_order_and_stops():

@@ -62,6 +62,7 @@ from pymongo.errors import BulkWriteError
 
 from glimpse.market.base import Fill
 from glimpse.rules.stops import STOP_LOSS, stop_reached
+from glimpse.runtime import collector
 from glimpse.runtime.clock import Clock, sleep_until
 from glimpse.store import db as names
 from glimpse.store import lifecycle, trades
@@ -177,6 +178,12 @@ class _Capture:
         return SimpleNamespace(modified_count=1, matched_count=1)
 
 
+def _signal(ticket: Ticket) -> None:
+    """Hand the answered ticket to its session."""
+    ticket.done.set()
+    ticket.wake.set()
+
+
 class OrderDesk:
     def __init__(self, db: Any, embedded: bool):
         self.db = db
@@ -267,14 +274,16 @@ class OrderDesk:
 
     def _conduct(self, instant: float, clock: Clock) -> None:
         try:
-            sleep_until(clock, instant)
-            while True:
-                with self._lock:
-                    batch = self._armed.pop(instant, [])
-                    if not batch:
-                        self._conducting.discard(instant)
-                        return
-                self._decide(batch)
+            # From the conductor's sleep on: a collection starting at the instant would wake it late.
+            with collector.held_off():
+                sleep_until(clock, instant)
+                while True:
+                    with self._lock:
+                        batch = self._armed.pop(instant, [])
+                        if not batch:
+                            self._conducting.discard(instant)
+                            return
+                    self._decide(batch)
         except BaseException:
             with self._lock:
                 self._conducting.discard(instant)  # an armed session takes over
@@ -288,8 +297,11 @@ class OrderDesk:
 
         In parts: the first orders go out while the later entries are still decided, and an entry
         whose candle has begun by the time its part is checked gets no intent written (hundreds
-        written at once would have to close their late part as never sent).
+        written at once would have to close their late part as never sent). The placed orders are
+        marked open, and the sessions woken, only once every part is sent: a session woken earlier
+        runs its cycle's own writes on the interpreter and the database lock the later parts need.
         """
+        ran: list[Ticket] = []  # tickets whose part ran: answered, not yet signalled
         try:
             for start in range(0, len(batch), ARMED_BATCH):
                 tickets: list[Ticket] = []
@@ -301,19 +313,29 @@ class OrderDesk:
                     if armed.ticket is not None:
                         tickets.append(armed.ticket)
                 if tickets:
-                    self._run(tickets)
+                    self._run(tickets, deferred=ran)
         finally:
-            for armed in batch:
-                ticket = armed.ticket
-                if ticket is not None and not ticket.done.is_set():  # the batch never ran: nothing written
-                    ticket.error = RuntimeError("the order desk gave this order no answer")
-                    ticket.done.set()
-                armed.done.set()
-                armed.wake.set()
+            try:
+                self._mark([t for t in ran if t.fill is not None])  # logs its own failure: never raises
+            finally:
+                for answered in ran:
+                    _signal(answered)
+                for armed in batch:
+                    ticket = armed.ticket
+                    if ticket is not None and not ticket.done.is_set():  # its part never ran: nothing written
+                        ticket.error = RuntimeError("the order desk gave this order no answer")
+                        _signal(ticket)
+                    armed.done.set()
+                    armed.wake.set()
 
     # --- a batch --------------------------------------------------------------------------------
 
-    def _run(self, batch: list[Ticket]) -> None:
+    def _run(self, batch: list[Ticket], deferred: list[Ticket] | None = None) -> None:
+        """Check, record, send and mark open one batch, and answer every ticket of it.
+
+        With `deferred`, the placed orders are not marked and no ticket is signalled: the
+        answered tickets are added to it, for the caller to mark and signal.
+        """
         self.batches += 1
         self.largest = max(self.largest, len(batch))
         failure: BaseException | None = None
@@ -324,7 +346,8 @@ class OrderDesk:
             for ticket in live:
                 if ticket.trade is not None:
                     self._send(ticket)
-            self._mark([t for t in live if t.fill is not None])
+            if deferred is None:
+                self._mark([t for t in live if t.fill is not None])
         except BaseException as exc:
             failure = exc
             log.exception("order desk: a batch of %d failed", len(batch))
@@ -335,8 +358,10 @@ class OrderDesk:
                 answered = ticket.verdict or ticket.error or ticket.fill or ticket.declined
                 if not answered:
                     ticket.error = failure or RuntimeError("the order desk gave this order no answer")
-                ticket.done.set()
-                ticket.wake.set()
+                if deferred is None:
+                    _signal(ticket)
+            if deferred is not None:
+                deferred.extend(batch)
 
     def _check(self, batch: list[Ticket]) -> None:
         """The checks a session makes before its first buy, for the whole batch.

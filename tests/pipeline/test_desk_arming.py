@@ -9,6 +9,7 @@ a conductor that dies, and an entry armed too late for its instant's batch.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from glimpse.runtime.clock import ManualClock
 from glimpse.store import db as names
 from operational_server import cycle
 from operational_server.cycle import Decision, run_cycle
-from operational_server.desk import Armed, OrderDesk, Ticket, first_ticket
+from operational_server.desk import ARMED_BATCH, Armed, OrderDesk, Ticket, first_ticket
 from operational_server.market_view import MarketView
 from operational_server.session import UserSession
 from tests.pipeline.test_cycle_rules import START, ScriptedBroker
@@ -336,3 +337,74 @@ def test_a_failed_market_read_is_not_repeated_for_the_same_instant():
     with pytest.raises(ConnectionFailure):
         view.snapshot(INSTANT + 60)
     assert len(reads) == 2  # the next instant reads again
+
+
+def test_every_part_is_sent_before_any_session_is_woken_or_its_order_marked_open(monkeypatch):
+    # More entries than one part: a session woken early would run its cycle's writes beside the
+    # later parts; an order marked early would cost them a write each.
+    count = 2 * ARMED_BATCH + 3
+    sessions, desk = _sessions(count, [+1])
+    db, clock = sessions[0].db, sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    seen_at_sends: list[tuple[int, int]] = []  # (tickets signalled, trades open) when each order goes out
+    tickets: list[Ticket] = []
+    real_send = desk._send
+
+    def send(ticket: Ticket) -> None:
+        tickets.append(ticket)
+        signalled = sum(1 for t in tickets if t.done.is_set())
+        seen_at_sends.append((signalled, db[names.TRADES].count_documents({"status": "open"})))
+        real_send(ticket)
+
+    monkeypatch.setattr(desk, "_send", send)
+    results = _arm_all(desk, [_preparer(s, []) for s in sessions], GatedClock(clock, threading.Event()))
+    assert desk.batches == 3  # three parts
+    assert seen_at_sends == [(0, 0)] * count
+    assert db[names.TRADES].count_documents({"status": "open"}) == count  # marked once all were sent
+    for armed in results:
+        assert isinstance(armed, Armed) and armed.ticket is not None
+        assert armed.ticket.done.is_set() and armed.ticket.marked and armed.ticket.fill is not None
+
+
+def test_a_part_that_fails_still_answers_and_marks_the_parts_sent_before_it(monkeypatch):
+    sessions, desk = _sessions(ARMED_BATCH + 2, [+1])
+    db, clock = sessions[0].db, sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    real_check = desk._check
+    calls: list[int] = []
+
+    def check(batch: list[Ticket]) -> None:
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")  # the second part: nothing of it written
+        real_check(batch)
+
+    monkeypatch.setattr(desk, "_check", check)
+    results = _arm_all(desk, [_preparer(s, []) for s in sessions], GatedClock(clock, threading.Event()))
+    answers = [a.ticket for a in results if isinstance(a, Armed) and a.ticket is not None]
+    assert len(answers) == ARMED_BATCH + 2 and all(t.done.is_set() for t in answers)
+    first, second = answers[:ARMED_BATCH], answers[ARMED_BATCH:]
+    assert all(t.fill is not None and t.marked for t in first)
+    assert all(t.fill is None and t.trade is None and isinstance(t.error, RuntimeError) for t in second)
+    assert db[names.TRADES].count_documents({"status": "open"}) == ARMED_BATCH
+    assert db[names.TRADES].count_documents({}) == ARMED_BATCH  # no intent of the failed part
+
+
+def test_no_collection_runs_from_the_conductors_sleep_to_the_last_answer():
+    sessions, desk = _sessions(2, [+1])
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    enabled_at_decisions: list[bool] = []
+
+    def preparer(session: UserSession) -> Callable[[], Ticket | None]:
+        def prepare() -> Ticket | None:
+            enabled_at_decisions.append(gc.isenabled())
+            return first_ticket(session.cycle_context(), _decision())
+
+        return prepare
+
+    assert gc.isenabled()
+    results = _arm_all(desk, [preparer(s) for s in sessions], GatedClock(clock, threading.Event()))
+    assert enabled_at_decisions == [False, False]
+    assert gc.isenabled()  # as it was, once the instant is answered
+    assert all(isinstance(a, Armed) and a.ticket is not None and a.ticket.fill for a in results)

@@ -20,6 +20,7 @@ from typing import Any
 
 from glimpse.rules.patterns import Strategy
 from glimpse.store import db as names
+from glimpse.store.db import every_document
 from operational_server.desk import OrderDesk
 from operational_server.sequence_finder import candles_by_pair, find_all
 
@@ -68,6 +69,12 @@ class Snapshot:
             if self.open_pairs and not now - self.candles_written_at <= candle_bound:
                 return STALE_CANDLES
         return None
+
+
+def _by_pair(doc: dict) -> tuple[int, str]:
+    """The order of a find sorted by ativo: a document without a pair name first."""
+    pair = doc.get("ativo")
+    return (1, pair) if isinstance(pair, str) else (0, "")
 
 
 class MarketView:
@@ -122,8 +129,8 @@ class MarketView:
             return snap
 
     def _read(self, instant: float) -> Snapshot:
-        actives = list(self.db[names.OPENED_ACTIVES].find({}, {"_id": 0}))
-        docs = list(self.db[names.REALTIME_CANDLES].find({}, {"_id": 0}).sort("ativo", 1))
+        actives = every_document(self.db[names.OPENED_ACTIVES], {"_id": 0})
+        docs = sorted(every_document(self.db[names.REALTIME_CANDLES], {"_id": 0}), key=_by_pair)
         updated = {doc["ativo"]: float(doc.get("lastUpdated") or 0) for doc in docs if doc.get("ativo")}
         return Snapshot(instant, actives, docs, candles_by_pair(docs), updated)
 

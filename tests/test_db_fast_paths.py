@@ -173,6 +173,29 @@ def test_find_one_by_id_answers_as_a_scan_does(docs, wanted, projection):
         )
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    docs=st.dictionaries(_IDS, st.dictionaries(st.sampled_from(["p", "q", "r"]), _VALUES), max_size=5),
+    projection=_PROJECTIONS,
+)
+def test_every_document_answers_as_a_find_of_everything(docs, projection):
+    from glimpse.store.db import every_document
+
+    collection = new_embedded_database("Every")["things"]
+    for key, fields in docs.items():
+        collection.insert_one({"_id": key, **fields})
+
+    def by_content(doc: dict) -> str:  # the field order of a copy is not part of the answer
+        return repr(sorted(doc.items(), key=repr))
+
+    expected = sorted(collection.find({}, projection), key=by_content)  # mongomock's own path
+    found = every_document(collection, projection)
+    assert sorted(found, key=by_content) == expected
+    for doc in found:  # copies: changing them leaves the stored documents as they were
+        doc.clear()
+    assert sorted(every_document(collection, projection), key=by_content) == expected
+
+
 _PATCHABLE = st.recursive(
     st.one_of(
         st.none(),

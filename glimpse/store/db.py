@@ -1142,6 +1142,19 @@ def find_by_ids(
         return found
 
 
+def every_document(collection: Any, projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every document of the collection with `projection`, in no particular order: what
+    `find({}, projection)` answers. The embedded store copies each stored document with `_copier`;
+    mongomock's find projects field by field, and the market view's read of every pair's candles
+    at a decision instant spent most of its time there."""
+    if not isinstance(collection, _Locked):
+        return list(collection.find({}, projection))
+    with collection._lock:
+        target = collection._target
+        copy_doc = _copier(target, projection)
+        return [copy_doc(doc) for doc in _stored(target._store)]
+
+
 def tally(collection: Any, field: str) -> dict[Any, int]:
     """How many documents hold each value of the top-level scalar `field` (missing: None)."""
     if isinstance(collection, _Locked):

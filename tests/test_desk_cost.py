@@ -125,3 +125,52 @@ def test_a_pair_open_in_a_second_is_what_the_schedule_says_at_that_instant(asks)
 @given(t=st.floats(1_700_000_000, 1_800_000_000), minutes=st.sampled_from([1, 2, 3, 4, 5, 15]))
 def test_an_expiry_kept_per_second_is_the_expiry_computed_afresh(t, minutes):
     assert paper._expiry_of(int(t), minutes) == option_expiry(t, minutes)
+
+
+# (profit, moneyUnit): a trade in cents holds an integer; one written before the conversion, reais.
+_PROFITS = st.one_of(
+    st.tuples(st.one_of(st.none(), st.integers(-(10**6), 10**6)), st.just("cents")),
+    st.tuples(
+        st.one_of(
+            st.none(),
+            st.integers(-100, 100),
+            st.sampled_from([1.5, -2.0, 0.87, 3.4999, -0.005]),
+            st.sampled_from(["1.25", "-3.10"]).map(lambda v: Decimal128(Decimal(v))),
+        ),
+        st.sampled_from([None, "reais"]),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            _PROFITS,
+            st.sampled_from(["closed", "open", "pending"]),
+            st.sampled_from(["s1", "s2"]),
+        ),
+        max_size=8,
+    )
+)
+def test_a_sessions_net_read_from_two_fields_is_what_its_trades_sum_to(rows):
+    """session_net_cents projects profit and moneyUnit only: the same sum as reading each whole trade."""
+    from bson import ObjectId
+
+    from glimpse.store import db as names
+    from glimpse.store import trades
+    from glimpse.store.db import new_embedded_database
+
+    db = new_embedded_database("Net")
+    for k, ((profit, unit), status, session) in enumerate(rows):
+        doc = {"_id": ObjectId(), "user": "u1", "session": session, "ativo": "EURUSD", "operacao": "call",
+               "amount": 200 if unit == "cents" else 2, "status": status, "decidedAt": float(k),
+               "profit": profit}  # fmt: skip
+        if unit is not None:
+            doc["moneyUnit"] = unit
+        db[names.TRADES].insert_one(doc)
+    whole = sum(
+        trades.Trade.from_doc(d).profit or 0
+        for d in db[names.TRADES].find({"user": "u1", "session": "s1", "status": "closed"})
+    )
+    assert trades.session_net_cents(db, "u1", "s1") == whole

@@ -115,8 +115,7 @@ class Trade:
         in_cents = doc.get("moneyUnit") == CENTS_UNIT
 
         def money(value: Any) -> int:
-            # A document written before the conversion to cents holds reais.
-            return int(value) if in_cents else to_cents(value)
+            return _stored_cents(value, in_cents)
 
         return cls(
             id=doc["_id"],
@@ -153,6 +152,11 @@ class Trade:
             expiryMinutes=int(doc.get("expiryMinutes") or 1),
             mode=doc.get("mode"),
         )
+
+
+def _stored_cents(value: Any, in_cents: bool) -> int:
+    """A stored amount in cents: a document written before the conversion to cents holds reais."""
+    return int(value) if in_cents else to_cents(value)
 
 
 def _get(db: Any, trade_id: ObjectId) -> Trade | None:
@@ -500,8 +504,15 @@ def open_trades(db: Any, user: str) -> list[Trade]:
 
 
 def session_net_cents(db: Any, user: str, session: str) -> int:
-    rows = _of_one_user(db, {"user": user, "session": session, "status": CLOSED})
-    return sum(Trade.from_doc(d).profit or 0 for d in rows)
+    # Read before every first entry with a stop: only the two fields the sum needs, as Trade reads them.
+    rows = _of_one_user(
+        db, {"user": user, "session": session, "status": CLOSED}, {"profit": 1, "moneyUnit": 1}
+    )
+    return sum(
+        _stored_cents(d["profit"], d.get("moneyUnit") == CENTS_UNIT)
+        for d in rows
+        if d.get("profit") is not None
+    )
 
 
 def session_net(db: Any, user: str, session: str) -> Decimal:

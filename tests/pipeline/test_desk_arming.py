@@ -24,7 +24,14 @@ from glimpse.runtime.clock import ManualClock
 from glimpse.store import db as names
 from operational_server import cycle
 from operational_server.cycle import Decision, run_cycle
-from operational_server.desk import ARMED_BATCH, Armed, OrderDesk, Ticket, first_ticket
+from operational_server.desk import (
+    ARMED_BATCH,
+    COLLECTOR_HOLD_WALL_SECONDS,
+    Armed,
+    OrderDesk,
+    Ticket,
+    first_ticket,
+)
 from operational_server.market_view import MarketView
 from operational_server.session import UserSession
 from tests.pipeline.test_cycle_rules import START, ScriptedBroker
@@ -403,8 +410,26 @@ def test_no_collection_runs_from_the_conductors_sleep_to_the_last_answer():
 
         return prepare
 
+    class RecordingClock(GatedClock):
+        """Notes, at each of the conductor's sleeps, when it began and whether the collector could run."""
+
+        def __init__(self, clock: ManualClock, gate: threading.Event):
+            super().__init__(clock, gate)
+            self.sleeps: list[tuple[float, bool]] = []
+
+        def sleep(self, seconds: float) -> None:
+            self.sleeps.append((self.now(), gc.isenabled()))
+            super().sleep(seconds)
+
     assert gc.isenabled()
-    results = _arm_all(desk, [preparer(s) for s in sessions], GatedClock(clock, threading.Event()))
+    recording = RecordingClock(clock, threading.Event())
+    results = _arm_all(desk, [preparer(s) for s in sessions], recording)
     assert enabled_at_decisions == [False, False]
     assert gc.isenabled()  # as it was, once the instant is answered
+    # Held only for the last moments before the instant: instants closer together than a hold
+    # would otherwise keep the collector off for good.
+    hold_from = INSTANT - COLLECTOR_HOLD_WALL_SECONDS
+    assert recording.sleeps and recording.sleeps[0][0] < hold_from
+    assert all(enabled == (at < hold_from) for at, enabled in recording.sleeps)
+    assert any(not enabled for _, enabled in recording.sleeps)
     assert all(isinstance(a, Armed) and a.ticket is not None and a.ticket.fill for a in results)

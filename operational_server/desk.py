@@ -407,7 +407,7 @@ class OrderDesk:
             for t in batch
             if t.verdict is None and (t.ctx.money.get("stopLoss") or t.ctx.money.get("stopWin"))
         ]
-        nets = self._nets(with_stops)
+        nets = trades.session_nets_cents(self.db, [(t.ctx.user_id, t.ctx.session_id) for t in with_stops])
         for ticket in with_stops:
             net = trades.from_cents(nets.get((ticket.ctx.user_id, ticket.ctx.session_id), 0))
             hit = stop_reached(net, ticket.ctx.money)
@@ -424,22 +424,6 @@ class OrderDesk:
             self.db, [(t.ctx.user_id, t.ctx.server_name, t.ctx.assignment) for t in batch]
         )
         return {t for t in batch if (t.ctx.user_id, t.ctx.server_name, t.ctx.assignment) in holding}
-
-    def _nets(self, batch: list[Ticket]) -> dict[tuple[str, str], int]:
-        """Each session's net in cents: the sum of its settled trades (trades.session_net_cents)."""
-        if not batch:
-            return {}
-        query = {
-            "user": {"$in": list({t.ctx.user_id for t in batch})},
-            "session": {"$in": list({t.ctx.session_id for t in batch})},
-            "status": trades.CLOSED,
-        }
-        nets: dict[tuple[str, str], int] = {}
-        for doc in self.db[names.TRADES].find(query):
-            trade = trades.Trade.from_doc(doc)
-            key = (trade.user, trade.session)
-            nets[key] = nets.get(key, 0) + (trade.profit or 0)
-        return nets
 
     def _blocked(self, batch: list[Ticket]) -> set[tuple[str, str]]:
         """(user, session) pairs with a trade that forbids a new order (trades.is_blocked)."""

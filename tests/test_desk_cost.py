@@ -174,3 +174,8 @@ def test_a_sessions_net_read_from_two_fields_is_what_its_trades_sum_to(rows):
         for d in db[names.TRADES].find({"user": "u1", "session": "s1", "status": "closed"})
     )
     assert trades.session_net_cents(db, "u1", "s1") == whole
+    # The order desk's read of many sessions at once (MongoDB) sums the same trades.
+    closed = {d["session"] for d in db[names.TRADES].find({"status": "closed"})}
+    nets = trades.session_nets_cents(db, [("u1", "s1"), ("u1", "s2"), ("u2", "s1")])
+    assert nets.get(("u1", "s1"), 0) == whole and set(nets) <= {("u1", s) for s in closed}
+    assert nets.get(("u1", "s2"), 0) == trades.session_net_cents(db, "u1", "s2")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -503,16 +503,38 @@ def open_trades(db: Any, user: str) -> list[Trade]:
     return unresolved(db, user)
 
 
+# What a session's net reads of each settled trade (it is read before every first entry with a stop).
+_NET_FIELDS = {"user": 1, "session": 1, "profit": 1, "moneyUnit": 1}
+
+
+def _profit_cents(doc: dict[str, Any]) -> int:
+    """A settled trade's profit in cents, as Trade reads it (none: 0)."""
+    profit = doc.get("profit")
+    return 0 if profit is None else _stored_cents(profit, doc.get("moneyUnit") == CENTS_UNIT)
+
+
 def session_net_cents(db: Any, user: str, session: str) -> int:
-    # Read before every first entry with a stop: only the two fields the sum needs, as Trade reads them.
-    rows = _of_one_user(
-        db, {"user": user, "session": session, "status": CLOSED}, {"profit": 1, "moneyUnit": 1}
-    )
-    return sum(
-        _stored_cents(d["profit"], d.get("moneyUnit") == CENTS_UNIT)
-        for d in rows
-        if d.get("profit") is not None
-    )
+    rows = _of_one_user(db, {"user": user, "session": session, "status": CLOSED}, _NET_FIELDS)
+    return sum(map(_profit_cents, rows))
+
+
+def session_nets_cents(db: Any, sessions: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Each (user, session)'s net in cents, read in one query: session_net_cents for many sessions
+    (a session without a settled trade is absent)."""
+    wanted = set(sessions)
+    if not wanted:
+        return {}
+    query = {
+        "user": {"$in": list({user for user, _ in wanted})},
+        "session": {"$in": list({session for _, session in wanted})},
+        "status": CLOSED,
+    }
+    nets: dict[tuple[str, str], int] = {}
+    for doc in db[names.TRADES].find(query, _NET_FIELDS):
+        key = (doc.get("user"), doc.get("session"))
+        if key in wanted:
+            nets[key] = nets.get(key, 0) + _profit_cents(doc)
+    return nets
 
 
 def session_net(db: Any, user: str, session: str) -> Decimal:

@@ -9,7 +9,8 @@ instant (ManualClock). Then one instant's entries are decided and sent:
 - desk: OrderDesk._decide on every session's armed entry, as the conductor thread runs it at the
   instant (`prepare` is the one UserSession._armed_step builds: market_problem, decide,
   first_ticket), in its parts of ARMED_BATCH; each phase (decide, check, record, send, mark) is
-  timed in wall and thread CPU (`time.thread_time`);
+  timed in wall and thread CPU (`time.thread_time`). What the sessions do as they arm, before the
+  instant (their context and their ledger checks, OrderDesk.precheck), is `arming_ms`, apart;
 - baseline: the same decisions sent one by one as a session without a desk does (cycle.run_cycle's
   path up to the order marked open: its Stop read, stop and blocking checks, write-ahead, broker
   call, mark open), on a twin world built alike.
@@ -122,14 +123,18 @@ class World:
         clock.set(INSTANT)
 
     def prepares(self) -> list[Callable[[], Ticket | None]]:
-        """Each session's `prepare`, as UserSession._armed_step builds it."""
+        """Each session's `prepare`, as UserSession._armed_step builds it when it arms (with the
+        session's context and its ledger checks, OrderDesk.precheck, read then)."""
 
         def prepare_for(session: UserSession, mode: Any) -> Callable[[], Ticket | None]:
+            ctx = session.cycle_context()
+            precheck = self.desk.precheck(ctx)
+
             def prepare() -> Ticket | None:
                 if mode.market_problem(INSTANT) is not None:
                     return None
                 decision, _finished = mode.decide(INSTANT)
-                return None if decision is None else first_ticket(session.cycle_context(), decision)
+                return None if decision is None else first_ticket(ctx, decision, precheck)
 
             return prepare
 
@@ -165,7 +170,10 @@ def run_desk(world: World, profile: cProfile.Profile | None = None) -> dict[str,
     desk, phases = world.desk, Phases()
     for name in PHASES[1:]:
         setattr(desk, f"_{name}", phases.wrap(name, getattr(desk, f"_{name}")))
-    batch = [Armed(INSTANT, phases.wrap("decide", p)) for p in world.prepares()]
+    armed_at = time.perf_counter()
+    prepares = world.prepares()  # the sessions' arming, in their own threads before the instant
+    arming = time.perf_counter() - armed_at
+    batch = [Armed(INSTANT, phases.wrap("decide", p)) for p in prepares]
     gc.collect()  # building the worlds left garbage: its collection is no part of either path
     start_wall, start_cpu = time.perf_counter(), time.thread_time()
     if profile is not None:
@@ -183,6 +191,7 @@ def run_desk(world: World, profile: cProfile.Profile | None = None) -> dict[str,
         "wall_ms": wall * 1000,
         "cpu_ms": cpu * 1000,
         "instant_to_last_sent_ms": (phases.last_sent - start_wall) * 1000 if sent else None,
+        "arming_ms": arming * 1000,
         "phases_wall_ms": {k: v * 1000 for k, v in phases.wall.items()},
         "phases_cpu_ms": {k: v * 1000 for k, v in phases.cpu.items()},
         "open_in_ledger": world.open_orders(),
@@ -198,17 +207,18 @@ def send_alone(ctx: cycle.CycleContext, ticket: Ticket) -> bool:
         return False
     sent_at = ctx.clock.now()
     trade = cycle.write_intent(ctx, decision, ticket.amount, 0, sent_at, ticket.cycle)
-    fill = cycle._place(ctx, decision, trade, ticket.amount, 0, sent_at)
+    fill = cycle._place(ctx, decision, trade.id, trade.clientKey, ticket.amount, 0, sent_at)
     trades.mark_open(ctx.db, trade.id, fill.order_id, ctx.clock.now(), fill.open_quote,
                      expires_at=fill.expires_at, quote_source=fill.quote_source)  # fmt: skip
     return True
 
 
 def run_alone(world: World) -> dict[str, Any]:
+    prepares = world.prepares()  # the one-by-one path reads its ledger checks again, at the instant
     gc.collect()
     start_wall, start_cpu = time.perf_counter(), time.thread_time()
     sent, last_sent = 0, start_wall
-    for prepare in world.prepares():
+    for prepare in prepares:
         ticket = prepare()
         if ticket is not None and send_alone(ticket.ctx, ticket):
             sent += 1
@@ -263,6 +273,7 @@ def main() -> int:
             "cpu_ms": spread([r["cpu_ms"] for r in desk_runs]),
             "ms_per_order": spread([w / max(1, orders) for w in desk_wall]),
             "instant_to_last_sent_ms": spread([r["instant_to_last_sent_ms"] for r in desk_runs]),
+            "arming_ms": spread([r["arming_ms"] for r in desk_runs]),
             "phases_wall_ms": {p: spread([r["phases_wall_ms"][p] for r in desk_runs]) for p in PHASES},
             "phases_cpu_ms": {p: spread([r["phases_cpu_ms"][p] for r in desk_runs]) for p in PHASES},
         },

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bson import Decimal128
+from bson import Decimal128, ObjectId
 
 from glimpse.market import AssetClosed, Broker, BrokerError, BrokerTimeout, Unreachable
 from glimpse.rules.money import cents, gale_entries
@@ -127,19 +127,12 @@ def new_cycle_id() -> str:
     return unique_hex(64)
 
 
-def write_intent(
-    ctx: CycleContext,
-    decision: Decision,
-    amount: Decimal,
-    level: int,
-    sent_at: float,
-    cycle_id: str,
-    db: Any = None,
-) -> trades.Trade:
-    """The write-ahead of one order (status pending), before it is sent; `db` lets the order desk
-    capture the document and write a batch of them at once."""
-    return trades.record_intent(
-        ctx.db if db is None else db,
+def intent_document(
+    ctx: CycleContext, decision: Decision, amount: Decimal, level: int, sent_at: float, cycle_id: str
+) -> dict[str, Any]:
+    """The ledger document of one order's write-ahead (status pending), as write_intent writes it
+    and as the order desk writes a batch of them."""
+    return trades.intent_document(
         user=ctx.user_id,
         session=ctx.session_id,
         server_session=ctx.server_session,
@@ -159,6 +152,13 @@ def write_intent(
         # Managers filter the ledger by mode; the account's mode may change after the order.
         mode="copy" if decision.copies else ctx.user.mode,
     )
+
+
+def write_intent(
+    ctx: CycleContext, decision: Decision, amount: Decimal, level: int, sent_at: float, cycle_id: str
+) -> trades.Trade:
+    """The write-ahead of one order (status pending), before it is sent."""
+    return trades.record_document(ctx.db, intent_document(ctx, decision, amount, level, sent_at, cycle_id))
 
 
 def plan(ctx: CycleContext, decision: Decision) -> list[Decimal]:
@@ -304,7 +304,7 @@ def run_cycle(ctx: CycleContext, decision: Decision, armed: Any = None) -> Cycle
         settlement: orders.Settlement | None = None
         try:
             if ticket is None:
-                fill = _place(ctx, decision, trade, amount, level, sent_at)
+                fill = _place(ctx, decision, trade.id, trade.clientKey, amount, level, sent_at)
             elif ticket.fill is not None:
                 fill = ticket.fill
             else:
@@ -412,7 +412,13 @@ def _too_late(ctx: CycleContext, decision: Decision) -> None:
 
 
 def _place(
-    ctx: CycleContext, decision: Decision, trade: trades.Trade, amount: Decimal, level: int, sent_at: float
+    ctx: CycleContext,
+    decision: Decision,
+    trade_id: ObjectId,
+    client_key: str,
+    amount: Decimal,
+    level: int,
+    sent_at: float,
 ) -> orders.Fill:
     """Send the buy; when the connection was down before it was sent, reconnect and send it once more.
 
@@ -420,7 +426,7 @@ def _place(
     the first one returns that order instead of placing a second.
     """
     try:
-        return _send(ctx, decision, trade, amount, sent_at)
+        return _send(ctx, decision, client_key, amount, sent_at)
     except Unreachable as exc:
         if orders.may_have_executed(exc) or not orders.reconnect(ctx.broker):
             raise
@@ -428,17 +434,17 @@ def _place(
         if level == 0 and now >= decision_expiry(decision):
             raise  # back too late: the candle the order was for has begun
         log.warning("user %s: the buy was not sent (%s); reconnected, sending it again", ctx.user_id, exc)
-        trades.mark_sent(ctx.db, trade.id, now)
-        return _send(ctx, decision, trade, amount, now)
+        trades.mark_sent(ctx.db, trade_id, now)
+        return _send(ctx, decision, client_key, amount, now)
 
 
 def _send(
-    ctx: CycleContext, decision: Decision, trade: trades.Trade, amount: Decimal, sent_at: float
+    ctx: CycleContext, decision: Decision, client_key: str, amount: Decimal, sent_at: float
 ) -> orders.Fill:
     # The broker makes a turbo option of 1-5 minutes and a binary one of 15 (a signal's M15).
     return ctx.broker.place(
         amount, decision.pair, decision.direction, decision.expiry,
-        client_key=trade.clientKey, sent_at=sent_at,
+        client_key=client_key, sent_at=sent_at,
     )  # fmt: skip
 
 

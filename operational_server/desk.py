@@ -76,9 +76,9 @@ from operational_server.cycle import (
     Decision,
     _place,
     decision_expiry,
+    intent_document,
     new_cycle_id,
     plan,
-    write_intent,
 )
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class Ticket:
     verdict: str | None = None
     error: BaseException | None = None
     fill: Fill | None = None
-    trade: trades.Trade | None = None  # the intent, once written
+    doc: dict[str, Any] | None = None  # the intent's ledger document, once written
     sent_at: float | None = None
     placed_at: float | None = None
     marked: bool = False  # the trade was marked open with the fill
@@ -134,11 +134,42 @@ class Ticket:
     done: threading.Event = field(default_factory=threading.Event)
     # Set with `done`, and when the queue needs a new leader: what the waiting session sleeps on.
     wake: threading.Event = field(default_factory=threading.Event)
+    # What the session read from the ledger when it armed the entry (OrderDesk.precheck); None: the desk reads it.
+    precheck: Precheck | None = None
+    _trade: trades.Trade | None = field(default=None, repr=False)
+
+    @property
+    def trade(self) -> trades.Trade | None:
+        """The intent as a trade, once written: built when the session asks, not on the desk's thread."""
+        if self._trade is None and self.doc is not None:
+            self._trade = trades.Trade.from_doc(self.doc)
+        return self._trade
 
 
-def first_ticket(ctx: CycleContext, decision: Decision) -> Ticket:
+@dataclass(frozen=True)
+class Precheck:
+    """A session's ledger checks, read when it arms its entry, shortly before the instant.
+
+    While the entry is armed, the session's own thread is parked in OrderDesk.arm, and a new
+    unresolved trade of the user is written only by a server that holds the user's assignment,
+    which the desk checks at the instant. So neither figure can change until the desk sends the
+    entry: a trade of the session that could still settle is unresolved, and blocks it (see
+    trades.is_blocked), and nothing else moves the session's net.
+    """
+
+    net_cents: int | None  # the session's net, when it has a stop loss or a stop win
+    blocked: bool  # an unresolved trade forbids a new order (trades.is_blocked)
+
+
+def first_ticket(ctx: CycleContext, decision: Decision, precheck: Precheck | None = None) -> Ticket:
     """The ticket of a new cycle's first entry: its stake, a new cycle id, and the candle's start as deadline."""
-    return Ticket(ctx, decision, plan(ctx, decision)[0], new_cycle_id(), decision_expiry(decision))
+    return Ticket(
+        ctx, decision, plan(ctx, decision)[0], new_cycle_id(), decision_expiry(decision), precheck=precheck
+    )
+
+
+def _has_stop(ctx: CycleContext) -> bool:
+    return bool(ctx.money.get("stopLoss") or ctx.money.get("stopWin"))
 
 
 @dataclass(eq=False)
@@ -180,6 +211,15 @@ class _Capture:
     def update_one(self, filter_: dict[str, Any], update: dict[str, Any]) -> Any:
         self.update = (filter_, update)
         return SimpleNamespace(modified_count=1, matched_count=1)
+
+
+def _ledger_verdict(ctx: CycleContext, net_cents: int | None, blocked: bool = False) -> str | None:
+    """A stop reached by the session's net (None: not read, as it has no stop), else a blocking trade."""
+    if net_cents is not None and _has_stop(ctx):
+        hit = stop_reached(trades.from_cents(net_cents), ctx.money)
+        if hit is not None:
+            return STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
+    return UNRESOLVED if blocked else None
 
 
 def _signal(ticket: Ticket) -> None:
@@ -276,6 +316,11 @@ class OrderDesk:
                 self._conduct(instant, clock)
         return armed
 
+    def precheck(self, ctx: CycleContext) -> Precheck:
+        """The session's ledger checks, read in its own thread as it arms its entry (see Precheck)."""
+        net = trades.session_net_cents(self.db, ctx.user_id, ctx.session_id) if _has_stop(ctx) else None
+        return Precheck(net, trades.is_blocked(self.db, ctx.user_id, ctx.session_id))
+
     def _conduct(self, instant: float, clock: Clock) -> None:
         try:
             # No collection starts in the last moments before the instant (one started then would still
@@ -352,7 +397,7 @@ class OrderDesk:
             live = [t for t in batch if t.verdict is None]
             self._record(live)
             for ticket in live:
-                if ticket.trade is not None:
+                if ticket.doc is not None:
                     self._send(ticket)
             if deferred is None:
                 self._mark([t for t in live if t.fill is not None])
@@ -374,47 +419,45 @@ class OrderDesk:
     def _check(self, batch: list[Ticket]) -> None:
         """The checks a session makes before its first buy, for the whole batch.
 
-        On MongoDB, three reads for the batch. On the embedded store the
-        accounts are looked up by id for the batch, and the ledger reads are the
-        session's own per-user ones (lookups in the ledger's sorted (user,
-        decidedAt) index), where a batched `$in` would make mongomock compare
-        every trade with every id: the desk runs those, one after the other in
-        this one thread.
+        The user's Stop and the assignment: one read of the accounts, at the
+        instant. The stops and a blocking trade: what the session read when it
+        armed the entry (Precheck), or else, on MongoDB, one read of the settled
+        trades of the sessions that have a stop and one of the unresolved
+        trades for the batch. On the embedded store, where those reads are
+        in-memory lookups, they are the session's own per-user ones (lookups in
+        the ledger's sorted (user, decidedAt) index), where a batched `$in`
+        would make mongomock compare every trade with every id: the desk runs
+        those, one after the other in this one thread.
         """
-        if self.embedded:
-            operating = self._operating(batch)  # looked up by id, not a query per ticket
-            for ticket in batch:
-                ctx = ticket.ctx
-                if ticket not in operating:
-                    ticket.verdict = STOP_USER
-                elif ctx.clock.now() >= ticket.expires:
-                    ticket.verdict = EXPIRED
-                elif (ctx.money.get("stopLoss") or ctx.money.get("stopWin")) and (
-                    hit := stop_reached(ctx.net(), ctx.money)
-                ):
-                    ticket.verdict = STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
-                elif trades.is_blocked(self.db, ctx.user_id, ctx.session_id):
-                    ticket.verdict = UNRESOLVED
-            return
-        operating = self._operating(batch)
+        operating = self._operating(batch)  # looked up by id on the embedded store, not a query per ticket
+        unread: list[Ticket] = []  # tickets whose ledger checks the desk reads itself
         for ticket in batch:
             if ticket not in operating:
                 ticket.verdict = STOP_USER
             elif ticket.ctx.clock.now() >= ticket.expires:
                 ticket.verdict = EXPIRED
-        with_stops = [
-            t
-            for t in batch
-            if t.verdict is None and (t.ctx.money.get("stopLoss") or t.ctx.money.get("stopWin"))
-        ]
+            elif ticket.precheck is not None:
+                ticket.verdict = _ledger_verdict(
+                    ticket.ctx, ticket.precheck.net_cents, ticket.precheck.blocked
+                )
+            else:
+                unread.append(ticket)
+        if self.embedded:
+            for ticket in unread:
+                ctx = ticket.ctx
+                if _has_stop(ctx) and (hit := stop_reached(ctx.net(), ctx.money)):
+                    ticket.verdict = STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
+                elif trades.is_blocked(self.db, ctx.user_id, ctx.session_id):
+                    ticket.verdict = UNRESOLVED
+            return
+        with_stops = [t for t in unread if _has_stop(t.ctx)]
         nets = trades.session_nets_cents(self.db, [(t.ctx.user_id, t.ctx.session_id) for t in with_stops])
         for ticket in with_stops:
-            net = trades.from_cents(nets.get((ticket.ctx.user_id, ticket.ctx.session_id), 0))
-            hit = stop_reached(net, ticket.ctx.money)
-            if hit is not None:
-                ticket.verdict = STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
-        blocked = self._blocked([t for t in batch if t.verdict is None])
-        for ticket in batch:
+            ticket.verdict = _ledger_verdict(
+                ticket.ctx, nets.get((ticket.ctx.user_id, ticket.ctx.session_id), 0)
+            )
+        blocked = self._blocked([t for t in unread if t.verdict is None])
+        for ticket in unread:
             if ticket.verdict is None and (ticket.ctx.user_id, ticket.ctx.session_id) in blocked:
                 ticket.verdict = UNRESOLVED
 
@@ -454,18 +497,16 @@ class OrderDesk:
         """
         if not batch:
             return
-        docs, intents = [], []
+        docs = []
         for ticket in batch:
-            ctx, decision = ticket.ctx, ticket.decision
+            ctx = ticket.ctx
             sent_at = ctx.clock.now()
-            capture = _Capture()
-            # The document exactly as a session's own write-ahead builds it (level 0: the first entry),
-            # and the trade it reads as (built from that document, which nothing changes after).
-            intent = write_intent(ctx, decision, ticket.amount, 0, sent_at, ticket.cycle, db=capture)
-            assert capture.doc is not None and capture.doc["_id"] == intent.id
+            # The document exactly as a session's own write-ahead builds it (level 0: the first entry).
+            doc = intent_document(ctx, ticket.decision, ticket.amount, 0, sent_at, ticket.cycle)
+            if "_id" not in doc:
+                doc["_id"] = ObjectId()
             ticket.sent_at = sent_at
-            docs.append(capture.doc)
-            intents.append(intent)
+            docs.append(doc)
         duplicates: set[int] = set()
         try:
             self.db[names.TRADES].insert_many(docs, ordered=False)
@@ -475,26 +516,35 @@ class OrderDesk:
             keyed = {i for i, t in enumerate(batch) if t.decision.client_key is not None}
             if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors) or not duplicates <= keyed:
                 raise  # not only keyed intents met in the ledger: nothing of the batch is sent
-        for index, (ticket, doc, intent) in enumerate(zip(batch, docs, intents, strict=True)):
+        for index, (ticket, doc) in enumerate(zip(batch, docs, strict=True)):
             if index in duplicates:
                 ticket.declined = True
                 log.info(
                     "user %s: order %s is in the ledger already; declined", ticket.ctx.user_id, doc["_id"]
                 )
             else:
-                ticket.trade = intent
+                ticket.doc = doc  # nothing changes the document after: the trade is built from it
 
     def _send(self, ticket: Ticket) -> None:
-        assert ticket.trade is not None and ticket.sent_at is not None
+        assert ticket.doc is not None and ticket.sent_at is not None
+        trade_id = ticket.doc["_id"]
         now = ticket.ctx.clock.now()
         if now >= ticket.expires:
             # The batch ran into the candle the order was for: sent now, it would trade the next one.
             # Never sent, so nothing was placed: closed as a buy never sent (a copy's claim stays spent).
-            trades.mark_failed(self.db, ticket.trade.id, "not sent: its candle had begun", now)
+            trades.mark_failed(self.db, trade_id, "not sent: its candle had begun", now)
             ticket.verdict = EXPIRED
             return
         try:
-            ticket.fill = _place(ticket.ctx, ticket.decision, ticket.trade, ticket.amount, 0, ticket.sent_at)
+            ticket.fill = _place(
+                ticket.ctx,
+                ticket.decision,
+                trade_id,
+                ticket.doc["clientKey"],
+                ticket.amount,
+                0,
+                ticket.sent_at,
+            )
             ticket.placed_at = ticket.ctx.clock.now()
         except Exception as exc:  # the session handles it as its own failed buy
             ticket.error = exc
@@ -505,11 +555,11 @@ class OrderDesk:
             return
         ops: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for ticket in batch:
-            assert ticket.trade is not None and ticket.fill is not None and ticket.placed_at is not None
+            assert ticket.doc is not None and ticket.fill is not None and ticket.placed_at is not None
             fill, capture = ticket.fill, _Capture()
             trades.mark_open(
                 capture,
-                ticket.trade.id,
+                ticket.doc["_id"],
                 fill.order_id,
                 ticket.placed_at,
                 fill.open_quote,

@@ -455,6 +455,11 @@ class UserSession:
         if state is not None:
             return state
         seen: dict[str, Any] = {}  # what `prepare` found, for this thread to act on afterwards
+        assert self.desk is not None
+        # Read here, not on the desk's thread at the instant: nothing this session's order needs from
+        # them can change while it is armed (see Precheck); the desk checks Stop and the lease there.
+        ctx = self.cycle_context()
+        precheck = self.desk.precheck(ctx)
 
         def prepare() -> Ticket | None:  # on the desk's thread, at the instant
             if self.stop_event.is_set():
@@ -463,9 +468,8 @@ class UserSession:
             if problem is not None:
                 return None
             decision, seen["finished"] = mode.decide(instant)
-            return None if decision is None else first_ticket(self.cycle_context(), decision)
+            return None if decision is None else first_ticket(ctx, decision, precheck)
 
-        assert self.desk is not None
         armed = self.desk.arm(instant, prepare, self.clock)
         try:
             mode.after_decision()

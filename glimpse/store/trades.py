@@ -168,8 +168,7 @@ def get(db: Any, trade_id: ObjectId) -> Trade | None:
     return _get(db, trade_id)
 
 
-def record_intent(
-    db: Any,
+def intent_document(
     *,
     user: str,
     session: str,
@@ -188,13 +187,13 @@ def record_intent(
     copies: str | None = None,
     expiry_minutes: int = 1,
     mode: str | None = None,
-) -> Trade:
-    """Write the order before it is sent: status "pending", with its idempotency key.
+) -> dict[str, Any]:
+    """The ledger document of an order about to be sent: status "pending", with its idempotency key.
 
     `client_key`: a deterministic key (copy mode derives it from the follower and
     the leader trade), so a retry reaches the broker as the same order. Such an
-    intent is written once per key (see `intent_id`): a second writer gets the
-    first one's trade back, never a second trade for the same order.
+    intent's `_id` derives from the key (see `intent_id`), so it is written once
+    per key; any other intent gets its `_id` when it is written.
     """
     doc: dict[str, Any] = {
         "user": user,
@@ -235,7 +234,24 @@ def record_intent(
     if mode is not None:
         doc["mode"] = mode
     if client_key is not None:
-        return _record_once(db, doc, intent_id(client_key, decided_at))
+        doc["_id"] = intent_id(client_key, decided_at)
+    return doc
+
+
+def record_intent(db: Any, **fields: Any) -> Trade:
+    """Write the order before it is sent (the document of `intent_document(**fields)`)."""
+    return record_document(db, intent_document(**fields))
+
+
+def record_document(db: Any, doc: dict[str, Any]) -> Trade:
+    """Write an intent document (intent_document) and return its trade.
+
+    A keyed intent (its `_id` derives from its client key) is written once: a
+    second writer gets the first one's trade back, never a second trade for the
+    same order.
+    """
+    if "_id" in doc:
+        return _record_once(db, doc)
     doc["_id"] = db[names.TRADES].insert_one(doc).inserted_id
     return Trade.from_doc(doc)
 
@@ -252,8 +268,8 @@ def intent_id(client_key: str, decided_at: float) -> ObjectId:
     return ObjectId(second.to_bytes(4, "big") + hashlib.sha256(client_key.encode()).digest()[:8])
 
 
-def _record_once(db: Any, doc: dict[str, Any], trade_id: ObjectId) -> Trade:
-    doc["_id"] = trade_id
+def _record_once(db: Any, doc: dict[str, Any]) -> Trade:
+    trade_id = doc["_id"]
     try:
         db[names.TRADES].insert_one(doc)
     except DuplicateKeyError:

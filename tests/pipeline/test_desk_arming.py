@@ -22,6 +22,7 @@ from pymongo.errors import ConnectionFailure
 
 from glimpse.runtime.clock import ManualClock
 from glimpse.store import db as names
+from glimpse.store import trades
 from operational_server import cycle
 from operational_server.cycle import Decision, run_cycle
 from operational_server.desk import (
@@ -29,12 +30,13 @@ from operational_server.desk import (
     COLLECTOR_HOLD_WALL_SECONDS,
     Armed,
     OrderDesk,
+    Precheck,
     Ticket,
     first_ticket,
 )
 from operational_server.market_view import MarketView
 from operational_server.session import UserSession
-from tests.pipeline.test_cycle_rules import START, ScriptedBroker
+from tests.pipeline.test_cycle_rules import START, ScriptedBroker, money
 from tests.pipeline.test_desk import _sessions, in_threads
 
 INSTANT = START + 60  # the next decision instant: the sessions arm before it
@@ -433,3 +435,85 @@ def test_no_collection_runs_from_the_conductors_sleep_to_the_last_answer():
     assert all(enabled == (at < hold_from) for at, enabled in recording.sleeps)
     assert any(not enabled for _, enabled in recording.sleeps)
     assert all(isinstance(a, Armed) and a.ticket is not None and a.ticket.fill for a in results)
+
+
+def test_a_sessions_ledger_checks_are_read_as_it_arms_and_none_on_the_desks_thread(monkeypatch):
+    sessions, desk = _sessions(4, [+1])
+    clock = sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    clock.set(INSTANT - 30)
+    for session in sessions:
+        session.money = money(gales=1, stop_loss=50)  # so the session's net is read too
+    reads: list[tuple[str, bool]] = []  # (what, on the desk's thread during its batch)
+    deciding: set[int] = set()
+    for name in ("is_blocked", "session_net_cents", "session_nets_cents", "session_net"):
+        real = getattr(trades, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            reads.append((_name, threading.get_ident() in deciding))
+            return _real(*args)
+
+        monkeypatch.setattr(trades, name, counted)
+    real_decide = desk._decide
+
+    def decide(batch: list[Armed]) -> None:
+        deciding.add(threading.get_ident())
+        try:
+            real_decide(batch)
+        finally:
+            deciding.discard(threading.get_ident())
+
+    monkeypatch.setattr(desk, "_decide", decide)
+    prechecked: dict[str, Precheck] = {}
+    real_precheck = desk.precheck
+
+    def precheck(ctx: cycle.CycleContext) -> Precheck:
+        assert threading.get_ident() not in deciding
+        prechecked[ctx.user_id] = answer = real_precheck(ctx)
+        return answer
+
+    monkeypatch.setattr(desk, "precheck", precheck)
+    modes = [_Mode() for _ in sessions]
+    results = _step_all(sessions, modes)
+    assert results == [("ended", None)] * 4
+    assert all(len(mode.decided_in) == 1 for mode in modes)
+    assert not [r for r in reads if r[1]]  # the desk read nothing of the ledger for its batch
+    # Each session read them itself as it armed, its net too (it has a stop loss).
+    assert sorted(prechecked) == sorted(s.user_id for s in sessions)
+    assert all(p.net_cents == 0 and not p.blocked for p in prechecked.values())
+    for session, mode in zip(sessions, modes, strict=True):
+        assert [o.result for o in mode.recorded] == ["win"]
+        (trade,) = session.db[names.TRADES].find({"user": session.user_id})
+        assert trade["status"] == "closed" and trade["decidedAt"] == INSTANT
+
+
+def test_the_desk_answers_an_armed_entry_from_what_its_session_read_as_it_armed():
+    sessions, desk = _sessions(3, [+1])
+    db, clock = sessions[0].db, sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    sessions[1].money = money(gales=1, stop_loss=10)
+    prechecks = [
+        Precheck(net_cents=None, blocked=False),
+        Precheck(net_cents=-1000, blocked=False),  # lost R$ 10.00: the stop loss is reached
+        Precheck(net_cents=None, blocked=True),  # an unresolved trade when it armed
+    ]
+
+    def prepare_for(session: UserSession, precheck: Precheck) -> Callable[[], Ticket | None]:
+        return lambda: first_ticket(session.cycle_context(), _decision(), precheck)
+
+    results = _arm_all(
+        desk,
+        [prepare_for(s, p) for s, p in zip(sessions, prechecks, strict=True)],
+        GatedClock(clock, threading.Event()),
+    )
+    tickets = [r.ticket for r in results if isinstance(r, Armed)]
+    assert len(tickets) == 3 and all(t is not None for t in tickets)
+    verdicts = [t.verdict for t in tickets if t is not None]
+    assert verdicts == [None, cycle.STOP_LOSS_REACHED, cycle.UNRESOLVED]
+    placed = tickets[0]
+    assert placed is not None and placed.fill is not None and placed.marked
+    # The trade is built from the intent the desk wrote: the ledger's own document, as written.
+    assert placed.trade is not None and placed.trade.id == placed.doc["_id"]  # type: ignore[index]
+    assert placed.trade.status == "pending" and placed.trade.decidedAt == INSTANT
+    assert [s.broker.attempts for s in sessions] == [1, 0, 0]  # type: ignore[union-attr]
+    assert db[names.TRADES].count_documents({}) == 1

@@ -131,12 +131,27 @@ class Ticket:
     marked: bool = False  # the trade was marked open with the fill
     # A keyed intent the ledger held already: the desk sent nothing, the session's one-by-one path decides.
     declined: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
-    # Set with `done`, and when the queue needs a new leader: what the waiting session sleeps on.
-    wake: threading.Event = field(default_factory=threading.Event)
     # What the session read from the ledger when it armed the entry (OrderDesk.precheck); None: the desk reads it.
     precheck: Precheck | None = None
     _trade: trades.Trade | None = field(default=None, repr=False)
+    # The answer's events: made by `submit` before it queues the ticket (its session waits on them), and
+    # for an armed entry (whose session waits on its Armed) by the desk once it answers, not at the instant.
+    _done: threading.Event | None = field(default=None, repr=False)
+    _wake: threading.Event | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> threading.Event:
+        """Set once the ticket is answered."""
+        if self._done is None:
+            self._done = threading.Event()
+        return self._done
+
+    @property
+    def wake(self) -> threading.Event:
+        """Set with `done`, and when the queue needs a new leader: what a submitting session sleeps on."""
+        if self._wake is None:
+            self._wake = threading.Event()
+        return self._wake
 
     @property
     def trade(self) -> trades.Trade | None:
@@ -246,7 +261,9 @@ class OrderDesk:
         self, ctx: CycleContext, decision: Decision, amount: Decimal, cycle: str, expires: float
     ) -> Ticket:
         """Queue the cycle's first entry and return its ticket answered (leading a batch if nobody leads)."""
-        ticket = Ticket(ctx, decision, amount, cycle, expires)
+        ticket = Ticket(
+            ctx, decision, amount, cycle, expires, _done=threading.Event(), _wake=threading.Event()
+        )
         with self._lock:
             self._queue.append(ticket)
             lead = not self._leading

@@ -54,6 +54,20 @@ class Snapshot:
         """When the candles of an open pair were last written (the newest of them; -inf without any)."""
         return max((self.updated.get(pair, float("-inf")) for pair in self.open_pairs), default=float("-inf"))
 
+    @cached_property
+    def oldest_update(self) -> float:
+        """When the pair whose candles were written longest ago was written (inf without any)."""
+        return min(self.updated.values(), default=float("inf"))
+
+    def stale_pairs(self, now: float, bound: float) -> tuple[bool, ...] | None:
+        """For each pair of `updated`, whether its candles are older than `bound` at `now`; None when none is.
+
+        Every session of an instant asks at its own `now` of a running clock, and most of them
+        find no pair stale: that answer costs one comparison."""
+        if now - self.oldest_update <= bound:
+            return None
+        return tuple(now - updated > bound for updated in self.updated.values())
+
     def problem(self, now: float, list_bound: float, candle_bound: float | None) -> str | None:
         """Why this market data may not be decided on, or None when it is fresh.
 

@@ -243,7 +243,7 @@ class StrategyMode:
         # Everything the choice depends on besides the snapshot: sessions with the same key share it.
         # The clock counts only through which pairs' candles are stale (the test eligible_pairs makes):
         # on a running clock every session reads another `now`, and most of them the same stale pairs.
-        stale = tuple(now - updated > fresh for updated in snap.updated.values())
+        stale = snap.stale_pairs(now, fresh)
         key = (self.quadrant or self.strategy, s.market, pairs, payout_rule, instant, fresh, stale)
         best = DECISIONS.get(snap, key, lambda: self._best(snap, instant, pairs, payout_rule, now, fresh))
         if best is None:

@@ -103,3 +103,19 @@ def test_a_snapshot_asked_many_times_says_what_its_data_says(rows, now, candle_b
     )  # fmt: skip
     for _ in range(2):  # the second answer comes from what the first one kept
         assert snap.problem(now, 15, candle_bound) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(900, 1100), max_size=6),
+    st.lists(st.tuples(st.floats(990, 1200), st.floats(0, 60)), min_size=1, max_size=4),
+)
+def test_which_pairs_are_stale_is_the_rules_answer_at_every_clock_reading(times, readings):
+    """One snapshot asked at many `now`s: each pair stale exactly when the selection rule says so."""
+    updated = {f"P{i}": at for i, at in enumerate(times)}
+    snap = Snapshot(INSTANT, [], [], {}, updated)
+    for now, bound in readings:
+        rule = tuple(now - at > bound for at in updated.values())
+        answer = snap.stale_pairs(now, bound)
+        assert (answer if answer is not None else tuple(False for _ in updated)) == rule
+        assert answer is None or any(answer)  # None stands for "none stale" only

@@ -138,12 +138,24 @@ class _SharedSchedules:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._read: dict[Any, tuple[float, dict[str, dict]]] = {}
+        # The last collection asked for and its entry: every buy asks, and hashing and comparing a
+        # collection (by its database and name) was most of the lookup. Held by identity, so a
+        # collection that is gone is never mistaken for a new one at the same address; and of a
+        # generation (see forget), so that a buy racing a forget cannot keep the old entry in use.
+        self._last: tuple[Any, tuple[float, dict[str, dict]], int] | None = None
+        self._generation = 0
 
     def get(self, collection: Any) -> dict[str, dict]:
         now = time.monotonic()
-        with self._lock:
-            cached = self._read.get(collection)
+        generation = self._generation
+        last = self._last
+        if last is not None and last[0] is collection and last[2] == generation:
+            cached: tuple[float, dict[str, dict]] | None = last[1]
+        else:
+            with self._lock:
+                cached = self._read.get(collection)
         if cached is not None and 0 <= now - cached[0] <= SCHEDULE_CACHE_WALL_SECONDS:
+            self._last = (collection, cached, generation)
             return cached[1]
         # Read outside this lock: a slow database must not hold up the brokers of other databases.
         with _database_errors("reading ActivesSchedule"):
@@ -161,6 +173,7 @@ class _SharedSchedules:
         """Read every schedule again on next use (after a change that must be seen at once)."""
         with self._lock:
             self._read.clear()
+            self._generation += 1
 
 
 SCHEDULES = _SharedSchedules()

@@ -645,7 +645,11 @@ def _install_fast_insert() -> None:
             data["_id"] = ObjectId()  # filled in the caller's document, as pymongo does
         object_id = data["_id"]
         store = self._store
-        if object_id in store:
+        # The store's `in` without its reader lock (one dictionary lookup, atomic as it is): the lock's
+        # context manager cost an intent's insert more than the lookup. The write keeps the writer
+        # lock, which a cursor listing the documents outside the database's lock relies on.
+        store._remove_expired_documents()
+        if object_id in store._documents:
             raise pymongo.errors.DuplicateKeyError("E11000 Duplicate Key Error", 11000)
         stored = dict(data)
         store[object_id] = stored

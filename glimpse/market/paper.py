@@ -149,9 +149,8 @@ class _SharedSchedules:
         now = time.monotonic()
         generation = self._generation
         last = self._last
-        if last is not None and last[0] is collection and last[2] == generation:
-            cached: tuple[float, dict[str, dict]] | None = last[1]
-        else:
+        cached = last[1] if last is not None and last[0] is collection and last[2] == generation else None
+        if cached is None or not 0 <= now - cached[0] <= SCHEDULE_CACHE_WALL_SECONDS:
             with self._lock:
                 cached = self._read.get(collection)
         if cached is not None and 0 <= now - cached[0] <= SCHEDULE_CACHE_WALL_SECONDS:
@@ -162,11 +161,13 @@ class _SharedSchedules:
             docs = {doc["ativo"]: doc for doc in collection.find({}, {"_id": 0})}
         if not docs:
             return docs  # not seeded yet, most likely: the next buy asks again
+        entry = (now, docs)
         with self._lock:
             self._read.pop(collection, None)
-            self._read[collection] = (now, docs)
+            self._read[collection] = entry
             while len(self._read) > SCHEDULE_CACHE_DATABASES:
                 del self._read[next(iter(self._read))]
+        self._last = (collection, entry, generation)
         return docs
 
     def forget(self) -> None:

@@ -405,3 +405,34 @@ def test_the_brokers_of_a_process_share_one_market_that_quotes_as_a_fresh_one(pa
         (order,) = [o for o in account(db)["open"] if o["clientKey"] == f"shared-market-{i}"]
         assert order["payout"] == fresh.payout(pair, int(clock.now() // 86400))
         assert first.open_assets()[pair]["payout"] == order["payout"]
+
+
+def test_a_schedule_read_that_has_aged_is_read_again_once_not_at_every_buy(
+    paper_config, db, clock, schedule, monkeypatch
+):
+    from glimpse.market import paper
+
+    paper.SCHEDULES.forget()
+    clock.set(MONDAY_10H + 10)
+    broker = connected(paper_config, db, clock)
+    wall = [1000.0]
+    monkeypatch.setattr(paper.time, "monotonic", lambda: wall[0])
+    reads: list[float] = []
+
+    class Counted:  # the schedule collection, counting its reads
+        def __init__(self, collection: Any):
+            self.collection = collection
+
+        def find(self, *args: Any, **kwargs: Any) -> Any:
+            reads.append(wall[0])
+            return self.collection.find(*args, **kwargs)
+
+    monkeypatch.setattr(broker, "_schedules", Counted(broker._schedules))
+    for _ in range(3):
+        broker.buy(10, "EURUSD", "call", 1)
+    assert reads == [1000.0]  # one read for the three buys
+    wall[0] += paper.SCHEDULE_CACHE_WALL_SECONDS + 1  # the read has aged
+    for _ in range(3):
+        broker.buy(10, "EURUSD", "call", 1)
+    assert reads == [1000.0, wall[0]]  # read again once, then kept
+    paper.SCHEDULES.forget()

@@ -206,22 +206,18 @@ class Armed:
 
 
 class _Capture:
-    """A stand-in database that keeps the write a ledger function would make, instead of making it.
+    """A stand-in database that keeps the update a ledger function would make, instead of making it.
 
-    The desk batches the ledger's own writes (trades.record_intent, trades.mark_open): the
-    documents are built in one place, and only their sending is grouped.
+    The desk batches the ledger's own mark of an order as open (trades.mark_open): the update is
+    built in one place, and only its sending is grouped. (The intents it writes are the cycle's
+    own documents, cycle.intent_document.)
     """
 
     def __init__(self) -> None:
-        self.doc: dict[str, Any] | None = None
         self.update: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     def __getitem__(self, name: str) -> _Capture:
         return self
-
-    def insert_one(self, doc: dict[str, Any]) -> Any:
-        self.doc = doc
-        return SimpleNamespace(inserted_id=ObjectId())
 
     def update_one(self, filter_: dict[str, Any], update: dict[str, Any]) -> Any:
         self.update = (filter_, update)

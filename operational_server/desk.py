@@ -61,7 +61,7 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from glimpse.market.base import Fill
-from glimpse.rules.stops import STOP_LOSS, stop_reached
+from glimpse.rules.stops import STOP_LOSS, has_stop, stop_reached
 from glimpse.runtime import collector
 from glimpse.runtime.clock import Clock, sleep_until, wall_span
 from glimpse.store import db as names
@@ -183,10 +183,6 @@ def first_ticket(ctx: CycleContext, decision: Decision, precheck: Precheck | Non
     )
 
 
-def _has_stop(ctx: CycleContext) -> bool:
-    return bool(ctx.money.get("stopLoss") or ctx.money.get("stopWin"))
-
-
 @dataclass(eq=False)
 class Armed:
     """A session's entry for a coming instant: the desk decides it at the instant (see OrderDesk.arm).
@@ -226,7 +222,7 @@ class _Capture:
 
 def _ledger_verdict(ctx: CycleContext, net_cents: int | None, blocked: bool = False) -> str | None:
     """A stop reached by the session's net (None: not read, as it has no stop), else a blocking trade."""
-    if net_cents is not None and _has_stop(ctx):
+    if net_cents is not None and has_stop(ctx.money):
         hit = stop_reached(trades.from_cents(net_cents), ctx.money)
         if hit is not None:
             return STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
@@ -331,7 +327,7 @@ class OrderDesk:
 
     def precheck(self, ctx: CycleContext) -> Precheck:
         """The session's ledger checks, read in its own thread as it arms its entry (see Precheck)."""
-        net = trades.session_net_cents(self.db, ctx.user_id, ctx.session_id) if _has_stop(ctx) else None
+        net = trades.session_net_cents(self.db, ctx.user_id, ctx.session_id) if has_stop(ctx.money) else None
         return Precheck(net, trades.is_blocked(self.db, ctx.user_id, ctx.session_id))
 
     def _conduct(self, instant: float, clock: Clock) -> None:
@@ -458,12 +454,12 @@ class OrderDesk:
         if self.embedded:
             for ticket in unread:
                 ctx = ticket.ctx
-                if _has_stop(ctx) and (hit := stop_reached(ctx.net(), ctx.money)):
+                if has_stop(ctx.money) and (hit := stop_reached(ctx.net(), ctx.money)):
                     ticket.verdict = STOP_LOSS_REACHED if hit == STOP_LOSS else STOP_WIN_REACHED
                 elif trades.is_blocked(self.db, ctx.user_id, ctx.session_id):
                     ticket.verdict = UNRESOLVED
             return
-        with_stops = [t for t in unread if _has_stop(t.ctx)]
+        with_stops = [t for t in unread if has_stop(t.ctx.money)]
         nets = trades.session_nets_cents(self.db, [(t.ctx.user_id, t.ctx.session_id) for t in with_stops])
         for ticket in with_stops:
             ticket.verdict = _ledger_verdict(

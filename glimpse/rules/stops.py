@@ -17,6 +17,11 @@ STOP_LOSS = "loss"
 STOP_WIN = "win"
 
 
+def has_stop(settings: Mapping[str, Any]) -> bool:
+    """Whether a stop loss or a stop win is enabled: otherwise no net can reach a stop."""
+    return bool(settings.get("stopLoss") or settings.get("stopWin"))
+
+
 def stop_reached(net: Decimal | float, settings: Mapping[str, Any]) -> str | None:
     """STOP_LOSS when net <= -stopLossValue, STOP_WIN when net >= stopWinValue (each only if enabled)."""
     net = to_decimal(net, "net")

@@ -40,6 +40,21 @@ def test_stop_reached_matches_its_definition(net, loss, win):
         assert result is None
 
 
+@given(
+    net=st.decimals(min_value=-1000, max_value=1000, places=2),
+    loss_on=st.booleans(),
+    win_on=st.booleans(),
+)
+def test_without_a_stop_enabled_no_net_reaches_one(net, loss_on, win_on):
+    """The order desk skips reading a session's net when has_stop says no stop can be reached."""
+    settings = {"stopLoss": loss_on, "stopLossValue": 0, "stopWin": win_on, "stopWinValue": 0}
+    assert stops.has_stop(settings) == (loss_on or win_on)
+    if not stops.has_stop(settings):
+        assert stops.stop_reached(net, settings) is None
+    else:
+        assert stops.stop_reached(0, settings) is not None  # a zero bound is met at once
+
+
 def test_priority_decides_when_stops_are_checked():
     assert stops.checks_now("gale", cycle_over=True) and not stops.checks_now("gale", cycle_over=False)
     assert stops.checks_now("stop", cycle_over=True) and stops.checks_now("stop", cycle_over=False)

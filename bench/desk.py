@@ -7,10 +7,13 @@ operational server leaves them. The lister and the candle streams fill the marke
 instant (ManualClock). Then one instant's entries are decided and sent:
 
 - desk: OrderDesk._decide on every session's armed entry, as the conductor thread runs it at the
-  instant (`prepare` is the one UserSession._armed_step builds: market_problem, decide,
-  first_ticket), in its parts of ARMED_BATCH; each phase (decide, check, record, send, mark) is
-  timed in wall and thread CPU (`time.thread_time`). What the sessions do as they arm, before the
-  instant (their context and their ledger checks, OrderDesk.precheck), is `arming_ms`, apart;
+  instant, in its parts of ARMED_BATCH; each phase (decide, check, record, send, mark) is timed in
+  wall and thread CPU (`time.thread_time`). What happens before the instant is timed apart: the
+  sessions' arming (their context and their ledger checks, OrderDesk.precheck), `arming_ms`, and
+  the conductor's decisions ahead of the instant (OrderDesk._decide_ahead: one market read, and
+  market_problem, decide and first_ticket for each entry, as UserSession._armed_step builds them),
+  `ahead_ms`. The market does not move in between, so every decision made ahead stands, as at 1x
+  in the quiet seconds before the instant;
 - baseline: the same decisions sent one by one as a session without a desk does (cycle.run_cycle's
   path up to the order marked open: its Stop read, stop and blocking checks, write-ahead, broker
   call, mark open), on a twin world built alike.
@@ -89,7 +92,7 @@ class World:
             clock.advance(1.0)
         clock.set(INSTANT - 1)
         self.market = MarketView(db)
-        self.desk = OrderDesk(db, embedded=True)
+        self.desk = OrderDesk(db, embedded=True, view=self.market)
         self.sessions: list[UserSession] = []
         self.modes: list[Any] = []
         for i, user_id in enumerate(strategy_ids):
@@ -122,23 +125,24 @@ class World:
             self.modes.append(mode)
         clock.set(INSTANT)
 
-    def prepares(self) -> list[Callable[[], Ticket | None]]:
-        """Each session's `prepare`, as UserSession._armed_step builds it when it arms (with the
-        session's context and its ledger checks, OrderDesk.precheck, read then)."""
+    def prepares(self) -> list[Callable[[], Callable[[], Ticket | None]]]:
+        """Each session's decision (returning its hand-over), as UserSession._armed_step builds it
+        when it arms (with the session's context and its ledger checks, OrderDesk.precheck, read then)."""
 
-        def prepare_for(session: UserSession, mode: Any) -> Callable[[], Ticket | None]:
+        def decide_for(session: UserSession, mode: Any) -> Callable[[], Callable[[], Ticket | None]]:
             ctx = session.cycle_context()
             precheck = self.desk.precheck(ctx)
 
-            def prepare() -> Ticket | None:
-                if mode.market_problem(INSTANT) is not None:
-                    return None
-                decision, _finished = mode.decide(INSTANT)
-                return None if decision is None else first_ticket(ctx, decision, precheck)
+            def decide() -> Callable[[], Ticket | None]:
+                ticket = None
+                if mode.market_problem(INSTANT) is None:
+                    decision, _finished = mode.decide(INSTANT)
+                    ticket = None if decision is None else first_ticket(ctx, decision, precheck)
+                return lambda: ticket
 
-            return prepare
+            return decide
 
-        return [prepare_for(s, m) for s, m in zip(self.sessions, self.modes, strict=True)]
+        return [decide_for(s, m) for s, m in zip(self.sessions, self.modes, strict=True)]
 
     def open_orders(self) -> int:
         return self.db[names.TRADES].count_documents({"status": trades.OPEN})
@@ -171,9 +175,20 @@ def run_desk(world: World, profile: cProfile.Profile | None = None) -> dict[str,
     for name in PHASES[1:]:
         setattr(desk, f"_{name}", phases.wrap(name, getattr(desk, f"_{name}")))
     armed_at = time.perf_counter()
-    prepares = world.prepares()  # the sessions' arming, in their own threads before the instant
+    decides = world.prepares()  # the sessions' arming, in their own threads before the instant
     arming = time.perf_counter() - armed_at
-    batch = [Armed(INSTANT, phases.wrap("decide", p)) for p in prepares]
+    batch = [Armed(INSTANT, phases.wrap("decide", lambda d=d: d()()), ahead=d) for d in decides]
+    # The conductor's decisions ahead of the instant, in the quiet seconds before it.
+    world.clock.set(INSTANT - 0.2)
+    desk._armed[INSTANT] = list(batch)
+    ahead_at = time.perf_counter()
+    early, decided = desk._decide_ahead(INSTANT, world.clock)
+    ahead = time.perf_counter() - ahead_at
+    del desk._armed[INSTANT]
+    world.clock.set(INSTANT)
+    assert len(decided) == len(batch) and desk._stands(INSTANT, early), "a decision made ahead did not stand"
+    for armed, hand_over in decided.items():
+        armed.hand_over = phases.wrap("decide", hand_over)
     gc.collect()  # building the worlds left garbage: its collection is no part of either path
     start_wall, start_cpu = time.perf_counter(), time.thread_time()
     if profile is not None:
@@ -192,6 +207,7 @@ def run_desk(world: World, profile: cProfile.Profile | None = None) -> dict[str,
         "cpu_ms": cpu * 1000,
         "instant_to_last_sent_ms": (phases.last_sent - start_wall) * 1000 if sent else None,
         "arming_ms": arming * 1000,
+        "ahead_ms": ahead * 1000,
         "phases_wall_ms": {k: v * 1000 for k, v in phases.wall.items()},
         "phases_cpu_ms": {k: v * 1000 for k, v in phases.cpu.items()},
         "open_in_ledger": world.open_orders(),
@@ -214,12 +230,12 @@ def send_alone(ctx: cycle.CycleContext, ticket: Ticket) -> bool:
 
 
 def run_alone(world: World) -> dict[str, Any]:
-    prepares = world.prepares()  # the one-by-one path reads its ledger checks again, at the instant
+    decides = world.prepares()  # the one-by-one path reads its ledger checks again, at the instant
     gc.collect()
     start_wall, start_cpu = time.perf_counter(), time.thread_time()
     sent, last_sent = 0, start_wall
-    for prepare in prepares:
-        ticket = prepare()
+    for decide in decides:
+        ticket = decide()()  # a session without the desk decides at the instant
         if ticket is not None and send_alone(ticket.ctx, ticket):
             sent += 1
             last_sent = time.perf_counter()
@@ -274,6 +290,7 @@ def main() -> int:
             "ms_per_order": spread([w / max(1, orders) for w in desk_wall]),
             "instant_to_last_sent_ms": spread([r["instant_to_last_sent_ms"] for r in desk_runs]),
             "arming_ms": spread([r["arming_ms"] for r in desk_runs]),
+            "ahead_ms": spread([r["ahead_ms"] for r in desk_runs]),
             "phases_wall_ms": {p: spread([r["phases_wall_ms"][p] for r in desk_runs]) for p in PHASES},
             "phases_cpu_ms": {p: spread([r["phases_cpu_ms"][p] for r in desk_runs]) for p in PHASES},
         },

@@ -185,6 +185,7 @@ class CopyMode:
     strategy_doc: dict | None = None
     # It looks for its leader's entries every few milliseconds, on its own thread: never armed.
     decides_from_the_market = False
+    decides_ahead = False
 
     def __init__(self, session: ModeHost, user: Account):
         self.session = session
@@ -302,6 +303,9 @@ class CopyMode:
                 ),
             )
         return False
+
+    def decision_stands(self, instant: float) -> bool:
+        return False  # never decided ahead (decides_ahead): a copy follows its leader's trades as they come
 
     def after_decision(self) -> None:
         pass  # a copy's decision writes nothing

@@ -44,6 +44,19 @@ sleeps until the instant and then, for every armed session, decides from the
 one market snapshot and sends the batch. Hundreds of session threads woken
 at the instant each took their turn at the interpreter before the desk could
 start, and that queue, not the orders, was most of an order's delay.
+
+An entry whose decision is a function of what it reads (a strategy's: the
+market snapshot; a signal list's: the snapshot and the list) is decided ahead:
+in the quiet seconds before the instant, when no candle write starts
+(glimpse.rules.timing.quiet_window), the conductor reads the market once and
+decides those entries on it. At the instant the market is read again as
+always; when it holds the very same data (MarketView.snapshot then adopts the
+early read) and the entry's own reads stand (a signal list is read again and
+compared: Mode.decision_stands), the decision made ahead is the instant's own,
+and its order goes out first, with nothing left to decide. Otherwise it is
+decided again on the new data. The checks, the intents and the orders are
+never made ahead: only the decision (and the intent's document, but for the
+time it is written).
 """
 
 from __future__ import annotations
@@ -51,10 +64,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from bson import ObjectId
 from pymongo import UpdateOne
@@ -62,6 +76,7 @@ from pymongo.errors import BulkWriteError
 
 from glimpse.market.base import Fill
 from glimpse.rules.stops import STOP_LOSS, has_stop, stop_reached
+from glimpse.rules.timing import QUIET_BEFORE_SECONDS
 from glimpse.runtime import collector
 from glimpse.runtime.clock import Clock, sleep_until, wall_span
 from glimpse.store import db as names
@@ -133,6 +148,9 @@ class Ticket:
     declined: bool = False
     # What the session read from the ledger when it armed the entry (OrderDesk.precheck); None: the desk reads it.
     precheck: Precheck | None = None
+    # The intent's document, built with the decision (ahead of the instant, when decided ahead): the desk
+    # writes it with its sentAt, the time of the write (None: the desk builds it then).
+    draft: dict[str, Any] | None = field(default=None, repr=False)
     _trade: trades.Trade | None = field(default=None, repr=False)
     # The answer's events: made by `submit` before it queues the ticket (its session waits on them), and
     # for an armed entry (whose session waits on its Armed) by the desk once it answers, not at the instant.
@@ -177,10 +195,28 @@ class Precheck:
 
 
 def first_ticket(ctx: CycleContext, decision: Decision, precheck: Precheck | None = None) -> Ticket:
-    """The ticket of a new cycle's first entry: its stake, a new cycle id, and the candle's start as deadline."""
-    return Ticket(
-        ctx, decision, plan(ctx, decision)[0], new_cycle_id(), decision_expiry(decision), precheck=precheck
-    )
+    """The ticket of a new cycle's first entry: its stake, a new cycle id, the candle's start as deadline,
+    and its intent's document but for the time it is written."""
+    amount, cycle_id = plan(ctx, decision)[0], new_cycle_id()
+    draft = intent_document(ctx, decision, amount, 0, decision.decided_at, cycle_id)
+    if "_id" not in draft:  # a keyed intent's id derives from its key
+        draft["_id"] = ObjectId()
+    return Ticket(ctx, decision, amount, cycle_id, decision_expiry(decision), precheck=precheck, draft=draft)
+
+
+# A decision made on the market as read (ahead of the instant, or at it), and the function that hands
+# its ticket over at the instant (None: nothing to send).
+Decide = Callable[[], Callable[[], "Ticket | None"]]
+
+
+class EarlyMarket(Protocol):
+    """The process's market view, as the desk reads it ahead of an instant (MarketView)."""
+
+    def early(self, instant: float) -> Any: ...
+
+    def deciding_early(self, snap: Any) -> AbstractContextManager[None]: ...
+
+    def snapshot(self, instant: float) -> Any: ...
 
 
 @dataclass(eq=False)
@@ -189,12 +225,18 @@ class Armed:
 
     `prepare` runs on the desk's thread at the instant and returns the ticket to
     send, or None when the session has nothing to send (it keeps what it needs
-    to know why). Once `done` is set, either `error` holds what `prepare` raised,
-    or `ticket` is the answered ticket (or None).
+    to know why). With `ahead`, the decision may be made before the instant, on
+    the market read then, and the function it returns is called at the instant
+    instead of `prepare` when that read stands. Once `done` is set, either
+    `error` holds what `prepare` (or the hand-over) raised, or `ticket` is the
+    answered ticket (or None).
     """
 
     instant: float
     prepare: Callable[[], Ticket | None]
+    ahead: Decide | None = None
+    # What `ahead` returned, once the desk decided the entry ahead and that market read stands.
+    hand_over: Callable[[], Ticket | None] | None = None
     ticket: Ticket | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -236,9 +278,10 @@ def _signal(ticket: Ticket) -> None:
 
 
 class OrderDesk:
-    def __init__(self, db: Any, embedded: bool):
+    def __init__(self, db: Any, embedded: bool, view: EarlyMarket | None = None):
         self.db = db
         self.embedded = embedded
+        self.view = view  # the market the armed entries decide on; None: none is decided ahead
         self._lock = threading.Lock()
         self._queue: list[Ticket] = []
         self._leading = False
@@ -292,7 +335,13 @@ class OrderDesk:
                 ticket.wake.set()
             raise
 
-    def arm(self, instant: float, prepare: Callable[[], Ticket | None], clock: Clock) -> Armed:
+    def arm(
+        self,
+        instant: float,
+        prepare: Callable[[], Ticket | None],
+        clock: Clock,
+        ahead: Decide | None = None,
+    ) -> Armed:
         """Arm an entry for `instant` and return it answered, once the instant has come and gone.
 
         The first session to arm for an instant conducts it: it sleeps until the
@@ -301,8 +350,12 @@ class OrderDesk:
         their entry is answered. An entry armed after its instant's batch was taken
         makes the next batch, at once. A conductor that raises answers its batch
         (with the error), wakes the entries armed meanwhile, and one of them conducts.
+
+        `ahead` (a decision on the market snapshot alone) may be called before the
+        instant, on the market read then (see the module's docstring); the function
+        it returns hands the ticket over at the instant, when that read stands.
         """
-        armed = Armed(instant, prepare)
+        armed = Armed(instant, prepare, ahead)
         with self._lock:
             self._armed.setdefault(instant, []).append(armed)
             lead = instant not in self._conducting
@@ -338,7 +391,12 @@ class OrderDesk:
             # and the collector would never run.
             sleep_until(clock, instant - wall_span(clock, COLLECTOR_HOLD_WALL_SECONDS))
             with collector.held_off():
+                early, decided = self._decide_ahead(instant, clock)
                 sleep_until(clock, instant)
+                if decided and self._stands(instant, early):
+                    for armed, hand_over in decided.items():
+                        armed.hand_over = hand_over
+                # (Otherwise the market moved since: they are decided again on the instant's data.)
                 while True:
                     with self._lock:
                         batch = self._armed.pop(instant, [])
@@ -354,22 +412,70 @@ class OrderDesk:
                 armed.wake.set()
             raise
 
+    def _decide_ahead(
+        self, instant: float, clock: Clock
+    ) -> tuple[Any, dict[Armed, Callable[[], Ticket | None]]]:
+        """The market read ahead of `instant`, and the decisions made on it: the entries armed by then
+        with `ahead`, as many as the time before the instant allows (the others are decided at it).
+
+        Read once the quiet seconds before the instant have begun: no candle write starts in them,
+        so the read is usually the instant's own data (and is checked to be, at the instant).
+        """
+        if self.view is None:
+            return None, {}
+        sleep_until(clock, instant - QUIET_BEFORE_SECONDS)
+        with self._lock:
+            entries = [armed for armed in self._armed.get(instant, ()) if armed.ahead is not None]
+        if not entries or clock.now() >= instant:
+            return None, {}
+        try:
+            early = self.view.early(instant)
+        except Exception:
+            # Not swallowed: the read at the instant meets the same database and its sessions raise it.
+            log.warning("order desk: the market could not be read ahead of %s", instant, exc_info=True)
+            return None, {}
+        decided: dict[Armed, Callable[[], Ticket | None]] = {}
+        with self.view.deciding_early(early):
+            for armed in entries:
+                if clock.now() >= instant:
+                    break  # the rest is decided at the instant
+                assert armed.ahead is not None
+                try:
+                    decided[armed] = armed.ahead()
+                except Exception:  # decided again at the instant, where its failure is its session's
+                    continue
+        return early, decided
+
+    def _stands(self, instant: float, early: Any) -> bool:
+        """Whether the market read at the instant is the one read ahead (MarketView.snapshot adopts it)."""
+        assert self.view is not None
+        try:
+            return bool(self.view.snapshot(instant) is early)
+        except Exception:  # the instant's read failed: each session meets that failure as it decides
+            return False
+
     def _decide(self, batch: list[Armed]) -> None:
         """Each armed entry's decision and its order, ARMED_BATCH entries at a time; every entry answered.
 
-        In parts: the first orders go out while the later entries are still decided, and an entry
-        whose candle has begun by the time its part is checked gets no intent written (hundreds
-        written at once would have to close their late part as never sent). The placed orders are
-        marked open, and the sessions woken, only once every part is sent: a session woken earlier
-        runs its cycle's own writes on the interpreter and the database lock the later parts need.
+        The entries decided ahead (their `hand_over`: the market read ahead stands) go first: they
+        have nothing left to decide. In parts: the first orders go out while the later entries are still
+        decided, and an entry whose candle has begun by the time its part is checked gets no intent
+        written (hundreds written at once would have to close their late part as never sent). The
+        placed orders are marked open, and the sessions woken, only once every part is sent: a
+        session woken earlier runs its cycle's own writes on the interpreter and the database lock
+        the later parts need.
         """
+        ready = [armed for armed in batch if armed.hand_over is not None]
+        if ready:
+            batch = ready + [armed for armed in batch if armed.hand_over is None]
         ran: list[Ticket] = []  # tickets whose part ran: answered, not yet signalled
         try:
             for start in range(0, len(batch), ARMED_BATCH):
                 tickets: list[Ticket] = []
                 for armed in batch[start : start + ARMED_BATCH]:
                     try:
-                        armed.ticket = armed.prepare()
+                        hand_over = armed.hand_over
+                        armed.ticket = hand_over() if hand_over is not None else armed.prepare()
                     except Exception as exc:  # that session's own failure: it raises it in its thread
                         armed.error = exc
                     if armed.ticket is not None:
@@ -511,9 +617,12 @@ class OrderDesk:
             ctx = ticket.ctx
             sent_at = ctx.clock.now()
             # The document exactly as a session's own write-ahead builds it (level 0: the first entry).
-            doc = intent_document(ctx, ticket.decision, ticket.amount, 0, sent_at, ticket.cycle)
-            if "_id" not in doc:
-                doc["_id"] = ObjectId()
+            doc, ticket.draft = ticket.draft, None
+            if doc is None:
+                doc = intent_document(ctx, ticket.decision, ticket.amount, 0, sent_at, ticket.cycle)
+                if "_id" not in doc:
+                    doc["_id"] = ObjectId()
+            doc["sentAt"] = sent_at
             ticket.sent_at = sent_at
             docs.append(doc)
         duplicates: set[int] = set()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -68,6 +70,10 @@ class Snapshot:
             return None
         return tuple(now - updated > bound for updated in self.updated.values())
 
+    def same_data(self, other: Snapshot) -> bool:
+        """Whether `other` read the very same open-pairs list and candles (so every decision agrees)."""
+        return self.actives == other.actives and self.docs == other.docs
+
     def problem(self, now: float, list_bound: float, candle_bound: float | None) -> str | None:
         """Why this market data may not be decided on, or None when it is fresh.
 
@@ -99,12 +105,14 @@ class MarketView:
         self._strategies: Counter[Strategy] = Counter()
         self._desk: OrderDesk | None = None
         self._failed: tuple[float, Exception] | None = None  # the last failed read: its instant, its error
+        self._early: dict[float, Snapshot] = {}  # read ahead of their instant (see early)
+        self._local = threading.local()  # .early: the snapshot this thread decides ahead on
 
     def desk(self, embedded: bool) -> OrderDesk:
         """The process's order desk: its sessions share it as they share this view."""
         with self._lock:
             if self._desk is None:
-                self._desk = OrderDesk(self.db, embedded)
+                self._desk = OrderDesk(self.db, embedded, view=self)
             return self._desk
 
     def register(self, strategy: Strategy) -> None:
@@ -117,7 +125,38 @@ class MarketView:
             if self._strategies[strategy] <= 0:
                 del self._strategies[strategy]
 
+    def early(self, instant: float) -> Snapshot:
+        """The market read now, ahead of `instant`, to decide on before it (see OrderDesk.arm).
+
+        It is never served as the instant's snapshot unless the read at the instant finds the very
+        same data (Snapshot.same_data): then that read adopts it, and every decision made on it
+        ahead is the one the instant would have made.
+        """
+        snap = self._read(instant)
+        with self._lock:
+            self._early[instant] = snap
+            for old in sorted(self._early)[:-MAX_CACHED_INSTANTS]:
+                del self._early[old]
+        return snap
+
+    @contextmanager
+    def deciding_early(self, snap: Snapshot) -> Iterator[None]:
+        """In this thread, snapshot(snap.instant) is `snap` (read ahead) until the block ends."""
+        self._local.early = snap
+        try:
+            yield
+        finally:
+            self._local.early = None
+
+    def deciding_ahead_of(self, instant: float) -> bool:
+        """Whether this thread decides ahead of `instant` (in deciding_early)."""
+        early = getattr(self._local, "early", None)
+        return early is not None and early.instant == instant
+
     def snapshot(self, instant: float) -> Snapshot:
+        early = getattr(self._local, "early", None)
+        if early is not None and early.instant == instant:
+            return early
         # Every session of the process asks at the same instant: the one that reads takes the lock,
         # the others read the cached snapshot without it. Hundreds of threads queueing for a lock
         # that each holds for a lookup woke one by one, each waiting for the interpreter lock too:
@@ -137,6 +176,9 @@ class MarketView:
                 except Exception as exc:
                     self._failed = (instant, exc)
                     raise
+                ahead = self._early.pop(instant, None)
+                if ahead is not None and ahead.same_data(snap):
+                    snap = ahead  # nothing changed since: the decisions made on it ahead stand
                 self._snapshots[instant] = snap
                 for old in sorted(self._snapshots)[:-MAX_CACHED_INSTANTS]:
                     del self._snapshots[old]

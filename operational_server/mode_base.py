@@ -35,6 +35,10 @@ class Mode(Protocol):
     # Whether the order desk's thread may decide for it at the instant (OrderDesk.arm): it decides from
     # what it reads then, and any write its decision calls for waits for after_decision().
     decides_from_the_market: bool
+    # Whether its decision is a function of what it reads (the instant's market snapshot, the clock counting
+    # as the instant, and what decision_stands() checks), so the desk may make it ahead of the instant on
+    # reads that are checked at the instant (OrderDesk.arm).
+    decides_ahead: bool
 
     def money_settings(self) -> dict: ...
 
@@ -43,6 +47,11 @@ class Mode(Protocol):
         ...
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]: ...
+
+    def decision_stands(self, instant: float) -> bool:
+        """Whether what the last decide() read besides the market snapshot (ahead of the instant) is what
+        a decision at the instant reads (the desk checks the snapshot itself)."""
+        ...
 
     def after_decision(self) -> None:
         """The writes the last decide() deferred, made in the session's own thread."""

@@ -12,6 +12,14 @@ deciding (`decides_from_the_market`), so the order desk's thread may decide
 for them (OrderDesk.arm). A write the decision calls for (a signal list's
 skipped rows) waits in the mode until the session calls `after_decision()`:
 on the desk's path once the desk has answered, otherwise right after `decide`.
+
+Both decide as at the instant: the age of the market data is judged at the
+instant, not at the reading of a running clock. So the desk may decide them
+ahead of the instant (`decides_ahead`), on a market read it checks at the
+instant. A signals decision also depends on the user's list: it is read ahead
+too, and the decision is handed over only when the list read at the instant is
+the same (`decision_stands`); otherwise it is made again. So a signal removed
+up to the instant is not traded either way.
 """
 
 from __future__ import annotations
@@ -120,7 +128,8 @@ class SignalListMemo:
     2 ms for one `$in`), so the first session to need an instant's lists reads the lists of every
     registered user of its database in one query. That read happens when first needed, which is
     at the instant (the desk's thread has slept until it; a session without the desk has waited
-    for it): a signal removed up to the instant is not traded.
+    for it): a signal removed up to the instant is not traded. A read ahead of the instant (for
+    decisions made ahead, `ahead`) is kept apart and never served at the instant.
 
     A list read before one of the user's own result writes is never used after it: each write
     bumps the user's version, and a list is served only at the version it was read at (otherwise
@@ -132,8 +141,9 @@ class SignalListMemo:
         # id(db) -> (db, how many sessions registered each user); the db is held so its id is not reused.
         self._users: dict[int, tuple[Any, Counter[str]]] = {}
         self._versions: dict[tuple[int, str], int] = {}
-        # (id(db), instant) -> (db, user -> (version read at, the list or None when they have none)).
-        self._read: dict[tuple[int, float], tuple[Any, dict[str, tuple[int, SignalList | None]]]] = {}
+        # (id(db), instant, read ahead of it) -> (db, user -> (version read at, the list or None when they
+        # have none)). A read ahead of the instant is kept apart: it is never served at the instant.
+        self._read: dict[tuple[int, float, bool], tuple[Any, dict[str, tuple[int, SignalList | None]]]] = {}
 
     def register(self, db: Any, user: str) -> None:
         with self._lock:
@@ -157,9 +167,10 @@ class SignalListMemo:
             key = (id(db), user)
             self._versions[key] = self._versions.get(key, 0) + 1
 
-    def get(self, db: Any, user: str, instant: float) -> SignalList | None:
-        """The user's list as read at `instant` (read now for every registered user on first need)."""
-        key = (id(db), instant)
+    def get(self, db: Any, user: str, instant: float, ahead: bool = False) -> SignalList | None:
+        """The user's list as read at `instant` (read now for every registered user on first need), or,
+        `ahead`, as read ahead of it (for a decision made ahead, which the read at the instant confirms)."""
+        key = (id(db), instant, ahead)
         # Under the lock: the sessions of an instant wait for the one read rather than each making it.
         with self._lock:
             version = self._versions.get((id(db), user), 0)
@@ -199,6 +210,7 @@ class StrategyMode:
     # It decides at the instant from what it reads then (the market snapshot, the account as last read)
     # and writes nothing while deciding, so the order desk's thread may decide for it (OrderDesk.arm).
     decides_from_the_market = True
+    decides_ahead = True
 
     def __init__(self, session: ModeHost, user: Account):
         self.session = session
@@ -227,7 +239,8 @@ class StrategyMode:
     def market_problem(self, instant: float) -> str | None:
         s = self.session
         snap = s.market.snapshot(instant)
-        return snap.problem(s.clock.now(), list_freshness(s.clock, s.config), freshness(s.clock))
+        # As at the instant (see the module's docstring): the same answer ahead of it and at it.
+        return snap.problem(instant, list_freshness(s.clock, s.config), freshness(s.clock))
 
     def decide(self, instant: float) -> tuple[Decision | None, Finished | None]:
         s = self.session
@@ -239,10 +252,10 @@ class StrategyMode:
         snap = s.market.snapshot(instant)
         user = s.user
         pairs, payout_rule = _pairs_setting(user.prefered_actives), user.prefered_payout
-        now, fresh = s.clock.now(), freshness(s.clock)
+        # The data's age is judged as at the instant (see the module's docstring).
+        now, fresh = instant, freshness(s.clock)
         # Everything the choice depends on besides the snapshot: sessions with the same key share it.
-        # The clock counts only through which pairs' candles are stale (the test eligible_pairs makes):
-        # on a running clock every session reads another `now`, and most of them the same stale pairs.
+        # The clock counts only through which pairs' candles are stale (the test eligible_pairs makes).
         stale = snap.stale_pairs(now, fresh)
         key = (self.quadrant or self.strategy, s.market, pairs, payout_rule, instant, fresh, stale)
         best = DECISIONS.get(snap, key, lambda: self._best(snap, instant, pairs, payout_rule, now, fresh))
@@ -272,6 +285,9 @@ class StrategyMode:
             best = best_match(self.session.market.matches(snap, self.strategy, list(eligible)), eligible)
         return None if best is None else (best[0], best[1], eligible[best[0]])
 
+    def decision_stands(self, instant: float) -> bool:
+        return True  # it depends on the market snapshot alone, which the desk checks
+
     def after_decision(self) -> None:
         pass  # a strategy's decision writes nothing
 
@@ -289,24 +305,35 @@ class SignalsMode:
     # It decides from the open-pairs list and the user's list as read at the instant (LISTS), and
     # defers the writes of skipped rows to after_decision(): the order desk's thread may decide for it.
     decides_from_the_market = True
+    decides_ahead = True  # on the list read ahead, which decision_stands() compares with the instant's
 
     def __init__(self, session: ModeHost, user: Account):
         self.session = session
         self.started_minute = coming_minute(session.clock.now() - 60, session.config.zone)
         self._skipped: list[str] = []  # ids the last decision skipped, written by after_decision()
+        self._decided_on: SignalList | None = None  # the list the last decision read
         LISTS.register(session.db, session.user_id)
 
     def money_settings(self) -> dict:
         return dict(self.session.user.signal_settings)
 
     def market_problem(self, instant: float) -> str | None:
-        # Signals are traded on the open-pairs list (open, payout); candles only go to the log.
+        # Signals are traded on the open-pairs list (open, payout); candles only go to the log. As at the
+        # instant, like a strategy's (the module's docstring).
         s = self.session
-        return s.market.snapshot(instant).problem(s.clock.now(), list_freshness(s.clock, s.config), None)
+        return s.market.snapshot(instant).problem(instant, list_freshness(s.clock, s.config), None)
 
     def _signals(self, instant: float) -> list[Signal]:
-        found = LISTS.get(self.session.db, self.session.user_id, instant)
+        s = self.session
+        found = LISTS.get(s.db, s.user_id, instant, ahead=s.market.deciding_ahead_of(instant))
+        self._decided_on = found
         return found.active() if found is not None else []
+
+    def decision_stands(self, instant: float) -> bool:
+        """Whether the list the last decision read (ahead of the instant) is the list read at it."""
+        s = self.session
+        at_instant = LISTS.get(s.db, s.user_id, instant)
+        return at_instant is self._decided_on or at_instant == self._decided_on
 
     def _write(self, signal_id: str, resultado: str) -> None:
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -461,16 +462,34 @@ class UserSession:
         ctx = self.cycle_context()
         precheck = self.desk.precheck(ctx)
 
-        def prepare() -> Ticket | None:  # on the desk's thread, at the instant
-            if self.stop_event.is_set():
-                return None  # nothing seen: shutting down
-            seen["problem"] = problem = mode.market_problem(instant)
-            if problem is not None:
-                return None
-            decision, seen["finished"] = mode.decide(instant)
-            return None if decision is None else first_ticket(ctx, decision, precheck)
+        def decide(
+            ahead: bool,
+        ) -> Callable[[], Ticket | None]:  # on the desk's thread, at the instant or ahead
+            problem = mode.market_problem(instant)
+            decision, finished = (None, None) if problem is not None else mode.decide(instant)
+            ticket = None if decision is None else first_ticket(ctx, decision, precheck)
 
-        armed = self.desk.arm(instant, prepare, self.clock)
+            def hand_over() -> Ticket | None:  # at the instant
+                if self.stop_event.is_set():
+                    return None  # nothing seen: shutting down
+                if ahead and not mode.decision_stands(instant):
+                    return decide(False)()  # what it read ahead besides the market changed: decided now
+                seen["problem"], seen["finished"] = problem, finished
+                return ticket
+
+            return hand_over
+
+        def prepare() -> Ticket | None:
+            if self.stop_event.is_set():
+                return None  # nothing seen, nothing decided: shutting down
+            return decide(False)()
+
+        def decide_ahead() -> Callable[[], Ticket | None]:
+            return decide(True)
+
+        armed = self.desk.arm(
+            instant, prepare, self.clock, ahead=decide_ahead if mode.decides_ahead else None
+        )
         try:
             mode.after_decision()
         except Exception:

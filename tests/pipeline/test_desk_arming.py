@@ -12,8 +12,10 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ from operational_server.desk import (
     ARMED_BATCH,
     COLLECTOR_HOLD_WALL_SECONDS,
     Armed,
+    Decide,
     OrderDesk,
     Precheck,
     Ticket,
@@ -235,6 +238,7 @@ class _Mode:
     name = "strategy"
     strategy_doc = None
     decides_from_the_market = True
+    decides_ahead = True
 
     def __init__(self, problem: str | None = None, trade: bool = True):
         self.problem, self.trade = problem, trade
@@ -249,6 +253,9 @@ class _Mode:
 
     def after_decision(self) -> None:
         pass
+
+    def decision_stands(self, instant: float) -> bool:
+        return True
 
     def decide(self, instant: float) -> tuple[Decision | None, Any]:
         self.decided_in.append(threading.get_ident())
@@ -277,9 +284,9 @@ def test_sessions_step_through_the_desk_and_their_cycles_settle(monkeypatch):
     armed: list[float] = []
     real_arm = desk.arm
 
-    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any) -> Armed:
+    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any, **kw: Any) -> Armed:
         armed.append(instant)
-        return real_arm(instant, prepare, clk)
+        return real_arm(instant, prepare, clk, **kw)
 
     monkeypatch.setattr(desk, "arm", arm)
     results = _step_all(sessions, modes)
@@ -315,9 +322,11 @@ def test_a_session_shut_down_while_armed_places_nothing(monkeypatch):
     clock.set(INSTANT - 0.1)  # within the arming lead: the session arms at once
     real_arm = desk.arm
 
-    def arm_then_shut_down(instant: float, prepare: Callable[[], Ticket | None], clk: Any) -> Armed:
+    def arm_then_shut_down(
+        instant: float, prepare: Callable[[], Ticket | None], clk: Any, **kw: Any
+    ) -> Armed:
         session.stop_event.set()  # the server is told to stop after the entry was armed
-        return real_arm(instant, prepare, clk)
+        return real_arm(instant, prepare, clk, **kw)
 
     monkeypatch.setattr(desk, "arm", arm_then_shut_down)
     mode = _Mode()
@@ -517,3 +526,135 @@ def test_the_desk_answers_an_armed_entry_from_what_its_session_read_as_it_armed(
     assert placed.trade.status == "pending" and placed.trade.decidedAt == INSTANT
     assert [s.broker.attempts for s in sessions] == [1, 0, 0]  # type: ignore[union-attr]
     assert db[names.TRADES].count_documents({}) == 1
+
+
+class _EarlyView:
+    """The market as the desk reads it: ahead of the instant, and at it (unchanged unless `moved`)."""
+
+    def __init__(self, moved: bool = False):
+        self.moved = moved
+        self.read_ahead: list[Any] = []
+        self.decided_on: list[Any] = []
+
+    def early(self, instant: float) -> Any:
+        snap = SimpleNamespace(instant=instant)
+        self.read_ahead.append(snap)
+        return snap
+
+    @contextmanager
+    def deciding_early(self, snap: Any) -> Iterator[None]:
+        self.decided_on.append(snap)
+        yield
+
+    def snapshot(self, instant: float) -> Any:
+        return SimpleNamespace(instant=instant) if self.moved else self.read_ahead[-1]
+
+
+def _ahead_and_prepare(
+    session: UserSession, calls: list[tuple[str, str, float]], after_ahead: Callable[[str], None]
+) -> tuple[Callable[[], Ticket | None], Decide]:
+    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it ("put")."""
+
+    def ahead() -> Callable[[], Ticket | None]:
+        calls.append(("ahead", session.user_id, session.clock.now()))
+        ticket = first_ticket(session.cycle_context(), _decision())
+        after_ahead(session.user_id)
+
+        def hand_over() -> Ticket | None:
+            calls.append(("hand_over", session.user_id, session.clock.now()))
+            return ticket
+
+        return hand_over
+
+    def prepare() -> Ticket | None:
+        calls.append(("prepare", session.user_id, session.clock.now()))
+        decision = Decision("EURUSD", "put", 87, INSTANT, [{"o": 1.0, "c": 1.1}])
+        return first_ticket(session.cycle_context(), decision)
+
+    return prepare, ahead
+
+
+def _arm_ahead(
+    sessions: list[UserSession], view: _EarlyView, after_ahead: Callable[[str], None] = lambda user: None
+) -> tuple[OrderDesk, list[Any], list[tuple[str, str, float]]]:
+    db, clock = sessions[0].db, sessions[0].clock
+    assert isinstance(clock, ManualClock)
+    desk = OrderDesk(db, embedded=True, view=view)
+    for session in sessions:
+        session.desk = desk
+    gate = threading.Event()
+    calls: list[tuple[str, str, float]] = []
+    ways = [_ahead_and_prepare(s, calls, after_ahead) for s in sessions]
+
+    def all_armed_then_open() -> None:
+        for _ in range(3000):
+            with desk._lock:
+                if len(desk._armed.get(INSTANT, ())) == len(sessions):
+                    break
+            time.sleep(0.01)
+        gate.set()
+
+    results = in_threads(
+        [partial(desk.arm, INSTANT, p, GatedClock(clock, gate), ahead=a) for p, a in ways],
+        all_armed_then_open,
+    )
+    return desk, results, calls
+
+
+def test_entries_decided_ahead_on_a_market_that_stands_are_sent_at_the_instant_as_decided():
+    sessions, _ = _sessions(4, [+1])
+    db = sessions[0].db
+    view = _EarlyView()
+    desk, results, calls = _arm_ahead(sessions, view)
+    assert len(view.read_ahead) == 1 and view.decided_on == view.read_ahead  # one read, decided on
+    ahead = [c for c in calls if c[0] == "ahead"]
+    assert len(ahead) == 4 and all(INSTANT - 0.3 <= at < INSTANT for _, _, at in ahead)
+    assert not [c for c in calls if c[0] == "prepare"]  # nothing decided again
+    handed = [c for c in calls if c[0] == "hand_over"]
+    assert len(handed) == 4 and all(at >= INSTANT for _, _, at in handed)
+    assert desk.batches == 1 and desk.largest == 4
+    for session, armed in zip(sessions, results, strict=True):
+        assert isinstance(armed, Armed) and armed.error is None and armed.ticket is not None
+        assert armed.ticket.fill is not None and armed.ticket.placed_at is not None
+        assert armed.ticket.sent_at is not None and armed.ticket.sent_at >= INSTANT  # written at the instant
+        (trade,) = db[names.TRADES].find({"user": session.user_id})
+        assert trade["operacao"] == "call" and trade["decidedAt"] == INSTANT and trade["status"] == "open"
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+
+
+def test_when_the_market_moved_after_the_read_ahead_every_entry_is_decided_again_at_the_instant():
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    desk, results, calls = _arm_ahead(sessions, _EarlyView(moved=True))
+    assert len([c for c in calls if c[0] == "ahead"]) == 3
+    assert not [c for c in calls if c[0] == "hand_over"]  # no decision made ahead is used
+    prepared = [c for c in calls if c[0] == "prepare"]
+    assert len(prepared) == 3 and all(at >= INSTANT for _, _, at in prepared)
+    for session, armed in zip(sessions, results, strict=True):
+        assert isinstance(armed, Armed) and armed.ticket is not None and armed.ticket.fill is not None
+        (trade,) = db[names.TRADES].find({"user": session.user_id})  # one order: the instant's decision
+        assert trade["operacao"] == "put"
+
+
+def test_a_stop_pressed_after_the_decision_ahead_still_keeps_the_order_from_going_out():
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    stopped = sessions[1]
+
+    def press_stop(user_id: str) -> None:  # as the conductor decides the entry ahead: before the instant
+        if user_id == stopped.user_id:
+            db[names.ACCOUNTS].update_one(
+                {"_id": ObjectId(stopped.user_id)}, {"$set": {"glimpseStatus": "stopping"}}
+            )
+
+    _, results, calls = _arm_ahead(sessions, _EarlyView(), after_ahead=press_stop)
+    assert len([c for c in calls if c[0] == "ahead"]) == 3
+    assert len([c for c in calls if c[0] == "hand_over"]) == 3  # its decision stands, its check does not
+    armed = results[1]
+    assert isinstance(armed, Armed) and armed.ticket is not None
+    assert armed.ticket.verdict == cycle.STOP_USER and armed.ticket.fill is None
+    assert isinstance(stopped.broker, ScriptedBroker) and stopped.broker.attempts == 0
+    assert db[names.TRADES].count_documents({"user": stopped.user_id}) == 0
+    for i in (0, 2):
+        other = results[i]
+        assert isinstance(other, Armed) and other.ticket is not None and other.ticket.fill is not None

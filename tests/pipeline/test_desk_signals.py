@@ -26,6 +26,7 @@ from glimpse.store import signals
 from glimpse.store.db import new_embedded_database
 from operational_server import cycle
 from operational_server.desk import Armed, OrderDesk, Ticket
+from operational_server.market_view import MarketView
 from operational_server.modes import SignalsMode
 from operational_server.session import UserSession
 from tests.pipeline.test_cycle_rules import ScriptedBroker
@@ -143,10 +144,10 @@ def _gate_the_instant(
     armed: list[float] = []
     real_arm = desk.arm
 
-    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any) -> Armed:
+    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any, **kw: Any) -> Armed:
         armed.append(instant)
         before_arming()
-        return real_arm(instant, prepare, GatedClock(clk, gate))
+        return real_arm(instant, prepare, GatedClock(clk, gate), **kw)
 
     monkeypatch.setattr(desk, "arm", arm)
 
@@ -313,9 +314,11 @@ def test_a_signal_session_shut_down_while_armed_reads_and_writes_nothing(monkeyp
     )
     real_arm = desk.arm
 
-    def arm_then_shut_down(instant: float, prepare: Callable[[], Ticket | None], clk: Any) -> Armed:
+    def arm_then_shut_down(
+        instant: float, prepare: Callable[[], Ticket | None], clk: Any, **kw: Any
+    ) -> Armed:
         session.stop_event.set()
-        return real_arm(instant, prepare, clk)
+        return real_arm(instant, prepare, clk, **kw)
 
     monkeypatch.setattr(desk, "arm", arm_then_shut_down)
     reads_before = len(counting.reads)
@@ -379,3 +382,106 @@ def test_one_list_query_per_instant_for_all_signal_sessions(monkeypatch, modes):
     assert reads[0] is not None and reads[0] >= INSTANT  # made at the instant, never ahead of it
     for i, session in enumerate(sessions):
         assert _rows(session) == {f"s{i}": ("result", "win"), f"p{i}": ("result", "skipped")}
+
+
+class _TwoGates:
+    """The sessions' manual clock, moved by the conductor up to the instant (ahead of it: its decisions
+    ahead) once `armed` opens, and to the instant only once `instant` opens."""
+
+    def __init__(self, clock: ManualClock):
+        self.clock, self.armed, self.instant = clock, threading.Event(), threading.Event()
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        gate = self.instant if self.clock.now() + seconds >= INSTANT else self.armed
+        assert gate.wait(30), "the gate never opened"
+        self.clock.advance(seconds)
+
+
+def _deciding_ahead(
+    monkeypatch: pytest.MonkeyPatch, sessions: list[UserSession], desk: OrderDesk, clock: ManualClock
+) -> _TwoGates:
+    """The sessions decide on one market view, which the desk reads ahead of the instant; they arm
+    half a second before it, and the gates say when the conductor moves on."""
+    view = MarketView(sessions[0].db)
+    for session in sessions:
+        session.market = view
+    desk.view = view
+    clock.set(INSTANT - 0.5)
+    gates = _TwoGates(clock)
+    real_arm = desk.arm
+
+    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any, **kw: Any) -> Armed:
+        return real_arm(instant, prepare, gates, **kw)
+
+    monkeypatch.setattr(desk, "arm", arm)
+    return gates
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    for _ in range(3000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("never happened")
+
+
+def test_signal_entries_are_decided_ahead_and_sent_at_the_instant_when_their_lists_stand(monkeypatch, modes):
+    counting = _CountingDb(new_embedded_database())
+    sessions, desk, clock = _setup(2, db=counting)
+    counting.clock = clock
+    gates = _deciding_ahead(monkeypatch, sessions, desk, clock)
+    deciders: list[tuple[int, float]] = []
+    all_modes = []
+    for i, session in enumerate(sessions):
+        mode = _signal_mode(session, [_row(f"s{i}", _minute(0, session))], modes)
+        _trace_decisions(mode, clock, deciders)
+        all_modes.append(mode)
+    reads_before = len(counting.reads)
+
+    def open_the_gates() -> None:
+        _wait_for(lambda: len(desk._armed.get(INSTANT, ())) == 2)
+        gates.armed.set()
+        _wait_for(lambda: len(deciders) == 2)
+        gates.instant.set()
+
+    results, _ = _step_together(sessions, all_modes, open_the_gates)
+    assert results == [None, None]
+    assert len(deciders) == 2 and all(at < INSTANT for _, at in deciders)  # decided ahead, once each
+    # One read of the lists ahead of the instant, and one at it (the lists the decisions stand on).
+    reads = counting.reads[reads_before:]
+    assert len(reads) == 2 and reads[0] is not None and reads[0] < INSTANT <= (reads[1] or 0)
+    for i, session in enumerate(sessions):
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+        (trade,) = session.db[names.TRADES].find({"user": session.user_id})
+        assert trade["decidedAt"] == INSTANT and trade["sentAt"] >= INSTANT and trade["result"] == "win"
+        assert _rows(session) == {f"s{i}": ("result", "win")}
+
+
+def test_a_signal_removed_after_the_decision_ahead_is_not_traded(monkeypatch, modes):
+    sessions, desk, clock = _setup(1)
+    session = sessions[0]
+    gates = _deciding_ahead(monkeypatch, sessions, desk, clock)
+    mode = _signal_mode(
+        session, [_row("due", _minute(0, session)), _row("later", _minute(2, session))], modes
+    )
+    deciders: list[tuple[int, float]] = []
+    _trace_decisions(mode, clock, deciders)
+
+    def remove_once_decided_ahead() -> None:
+        _wait_for(lambda: len(desk._armed.get(INSTANT, ())) == 1)
+        gates.armed.set()
+        _wait_for(lambda: len(deciders) == 1)  # decided ahead on the list with the due signal
+        signals.replace(
+            session.db, session.user_id, [signals.Signal("later", "EURUSD", _minute(2, session), "call")]
+        )
+        gates.instant.set()
+
+    results, _ = _step_together([session], [mode], remove_once_decided_ahead)
+    assert results == [None]
+    assert len(deciders) == 2 and deciders[0][1] < INSTANT <= deciders[1][1]  # decided again at the instant
+    assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 0
+    assert session.db[names.TRADES].count_documents({"user": session.user_id}) == 0
+    assert _rows(session) == {"later": ("active", "")}

@@ -49,9 +49,9 @@ def test_after_arming_a_lost_lease_ends_the_session_as_lost_and_a_stop_as_stoppe
     clock.set(INSTANT - 30)
     real_arm = desk.arm
 
-    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any) -> Armed:
+    def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any, **kw: Any) -> Armed:
         happens(session)  # after the session's own checks, before the desk's at the instant
-        return real_arm(instant, prepare, clk)
+        return real_arm(instant, prepare, clk, **kw)
 
     monkeypatch.setattr(desk, "arm", arm)
     mode = _Mode()

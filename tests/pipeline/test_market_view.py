@@ -119,3 +119,28 @@ def test_which_pairs_are_stale_is_the_rules_answer_at_every_clock_reading(times,
         answer = snap.stale_pairs(now, bound)
         assert (answer if answer is not None else tuple(False for _ in updated)) == rule
         assert answer is None or any(answer)  # None stands for "none stale" only
+
+
+def test_a_read_ahead_of_the_instant_is_the_instants_snapshot_only_while_the_data_is_the_same():
+    view, reads = _view()
+    early = view.early(INSTANT)
+    # Read ahead, it is served to nobody: another thread asking before the instant reads the market.
+    others: list[Snapshot] = []
+    with view.deciding_early(early):
+        assert view.snapshot(INSTANT) is early  # in the thread that decides ahead
+        thread = threading.Thread(target=lambda: others.append(view.snapshot(INSTANT)))
+        thread.start()
+        thread.join(timeout=10)
+    assert others and others[0] is early  # read at the instant, with the same data: the read ahead stands
+    assert reads == ["read", "read"]
+
+    # The next instant: a candle written between the read ahead and the instant's read.
+    later = INSTANT + 60
+    ahead = view.early(later)
+    view.db[names.REALTIME_CANDLES].update_one({"ativo": "EURUSD"}, {"$set": {"lastUpdated": later - 0.1}})
+    at_instant = view.snapshot(later)
+    assert at_instant is not ahead and at_instant.updated["EURUSD"] == later - 0.1
+    assert ahead.updated["EURUSD"] == INSTANT
+    with view.deciding_early(ahead):
+        assert view.snapshot(later) is ahead
+    assert view.snapshot(later) is at_instant  # the block is over: the instant's snapshot again

@@ -268,28 +268,42 @@ class _Mode:
         pass
 
 
-def _step_all(sessions: list[UserSession], modes: list[_Mode]) -> list[Any]:
+def _step_all(
+    sessions: list[UserSession], modes: list[_Mode], while_running: Callable[[], None] = lambda: None
+) -> list[Any]:
     def step(session: UserSession, mode: _Mode) -> Callable[[], Any]:
         return lambda: ("ended", session._step(mode))  # type: ignore[arg-type]
 
-    return in_threads([step(s, m) for s, m in zip(sessions, modes, strict=True)])
+    return in_threads([step(s, m) for s, m in zip(sessions, modes, strict=True)], while_running)
 
 
 def test_sessions_step_through_the_desk_and_their_cycles_settle(monkeypatch):
     sessions, desk = _sessions(4, [+1])
     clock = sessions[0].clock
     assert isinstance(clock, ManualClock)
-    clock.set(INSTANT - 30)
+    # At the arming lead: no session moves the shared manual clock before it arms (two sessions sleeping
+    # towards the lead at once would each move it, past the instant), and the conductor moves it on only
+    # once all have armed.
+    clock.set(INSTANT - 0.5)
     modes = [_Mode() for _ in sessions]
     armed: list[float] = []
     real_arm = desk.arm
+    gate = threading.Event()
 
     def arm(instant: float, prepare: Callable[[], Ticket | None], clk: Any, **kw: Any) -> Armed:
         armed.append(instant)
-        return real_arm(instant, prepare, clk, **kw)
+        return real_arm(instant, prepare, GatedClock(clk, gate), **kw)
+
+    def open_when_armed() -> None:
+        for _ in range(3000):
+            with desk._lock:
+                if len(desk._armed.get(INSTANT, ())) == len(sessions):
+                    break
+            time.sleep(0.01)
+        gate.set()
 
     monkeypatch.setattr(desk, "arm", arm)
-    results = _step_all(sessions, modes)
+    results = _step_all(sessions, modes, open_when_armed)
     assert armed == [INSTANT] * 4  # each session armed its entry instead of deciding at the instant
     assert results == [("ended", None)] * 4  # a cycle each, and the sessions go on
     assert all(len(mode.decided_in) == 1 for mode in modes)

@@ -63,6 +63,15 @@ def _decision() -> Decision:
     return Decision("EURUSD", "call", 87, INSTANT, [{"o": 1.0, "c": 1.1}])
 
 
+def _wait_until_armed(desk: OrderDesk, count: int) -> None:
+    """Return once `count` entries are armed for INSTANT (or after 30 s: the test's asserts then say why)."""
+    for _ in range(3000):
+        with desk._lock:
+            if len(desk._armed.get(INSTANT, ())) == count:
+                return
+        time.sleep(0.01)
+
+
 def _arm_all(
     desk: OrderDesk,
     prepares: list[Callable[[], Ticket | None]],
@@ -72,11 +81,7 @@ def _arm_all(
     """Arm every entry from its own thread, open the gate once all are armed, and return the answers."""
 
     def all_armed_then_open() -> None:
-        for _ in range(3000):
-            with desk._lock:
-                if len(desk._armed.get(INSTANT, ())) == len(prepares):
-                    break
-            time.sleep(0.01)
+        _wait_until_armed(desk, len(prepares))
         before_the_instant()
         clock.gate.set()
 
@@ -295,11 +300,7 @@ def test_sessions_step_through_the_desk_and_their_cycles_settle(monkeypatch):
         return real_arm(instant, prepare, GatedClock(clk, gate), **kw)
 
     def open_when_armed() -> None:
-        for _ in range(3000):
-            with desk._lock:
-                if len(desk._armed.get(INSTANT, ())) == len(sessions):
-                    break
-            time.sleep(0.01)
+        _wait_until_armed(desk, len(sessions))
         gate.set()
 
     monkeypatch.setattr(desk, "arm", arm)
@@ -601,11 +602,7 @@ def _arm_ahead(
     ways = [_ahead_and_prepare(s, calls, after_ahead) for s in sessions]
 
     def all_armed_then_open() -> None:
-        for _ in range(3000):
-            with desk._lock:
-                if len(desk._armed.get(INSTANT, ())) == len(sessions):
-                    break
-            time.sleep(0.01)
+        _wait_until_armed(desk, len(sessions))
         gate.set()
 
     results = in_threads(

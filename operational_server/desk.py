@@ -76,7 +76,7 @@ from pymongo.errors import BulkWriteError
 
 from glimpse.market.base import Fill
 from glimpse.rules.stops import STOP_LOSS, has_stop, stop_reached
-from glimpse.rules.timing import QUIET_BEFORE_SECONDS
+from glimpse.rules.timing import quiet_before
 from glimpse.runtime import collector
 from glimpse.runtime.clock import Clock, sleep_until, wall_span
 from glimpse.store import db as names
@@ -423,7 +423,7 @@ class OrderDesk:
         """
         if self.view is None:
             return None, {}
-        sleep_until(clock, instant - QUIET_BEFORE_SECONDS)
+        sleep_until(clock, instant - quiet_before(getattr(clock, "speed", 1.0)))
         with self._lock:
             entries = [armed for armed in self._armed.get(instant, ()) if armed.ahead is not None]
         if not entries or clock.now() >= instant:

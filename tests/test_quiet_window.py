@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from glimpse.rules.timing import QUIET_AFTER_SECONDS, QUIET_BEFORE_SECONDS, quiet_window
+from glimpse.rules.timing import (
+    QUIET_AFTER_SECONDS,
+    QUIET_BEFORE_SECONDS,
+    QUIET_BEFORE_WALL_SECONDS,
+    quiet_before,
+    quiet_window,
+)
 from glimpse.runtime.clock import ManualClock
 from glimpse.runtime.services import ServiceContext
 from glimpse.runtime.ticker import Ticker
@@ -20,11 +26,20 @@ def test_the_quiet_window_ends_shortly_after_the_instant_at_real_speed():
 
 def test_on_a_fast_clock_the_quiet_lasts_wall_time_and_never_past_the_minute():
     assert quiet_window(58.5, speed=2)[1] == pytest.approx(58.5 + 2 * QUIET_AFTER_SECONDS)
-    assert quiet_window(58.5, speed=60) == pytest.approx((58.5 - QUIET_BEFORE_SECONDS, 60.0))
+    assert quiet_window(58.5, speed=60) == pytest.approx((58.5 - 60 * QUIET_BEFORE_WALL_SECONDS, 60.0))
     assert quiet_window(30.0, speed=10)[1] == pytest.approx(30.0 + 10 * QUIET_AFTER_SECONDS)
     assert quiet_window(58.5, speed=0.5)[1] == pytest.approx(
         58.5 + QUIET_AFTER_SECONDS
     )  # a slow clock: market time
+
+
+def test_the_quiet_before_the_instant_lasts_market_time_but_never_less_than_its_wall_floor():
+    # At 1x (production) and on a slowish fast clock: 0.3 market seconds.
+    assert quiet_before(1.0) == quiet_before(2.0) == QUIET_BEFORE_SECONDS
+    assert quiet_window(58.5, speed=2)[0] == pytest.approx(58.5 - QUIET_BEFORE_SECONDS)
+    # At 60x 0.3 market seconds are 5 wall ms, less than the order desk needs to decide ahead.
+    assert quiet_before(60.0) == pytest.approx(60 * QUIET_BEFORE_WALL_SECONDS)
+    assert quiet_before(60.0) / 60 >= QUIET_BEFORE_WALL_SECONDS > QUIET_BEFORE_SECONDS / 60
 
 
 @pytest.mark.parametrize(("second", "speed"), [(60.0, 1.0), (-1.0, 1.0), (58.5, 0.0), (58.5, -2.0)])

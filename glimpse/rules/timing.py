@@ -23,6 +23,12 @@ DEFAULT_DECISION_SECOND = 58.5
 # at second 58.2 waited 1.8 s for a server, for nothing: that minute's orders were out by 58.9.
 QUIET_BEFORE_SECONDS = 0.3
 QUIET_AFTER_SECONDS = 0.4
+# The quiet before the instant lasts at least this many wall seconds on a fast clock: the order desk
+# decides the armed entries on one market read made once it has begun (operational_server.desk), and
+# 0.3 market seconds are 5 wall ms at 60x, less than deciding 200 entries takes. The candles then
+# seen are older in market seconds than at 1x, but no older than the candle streams' own wall floor
+# between writes (glimpse.runtime.ticker) already makes them at that speed.
+QUIET_BEFORE_WALL_SECONDS = 0.04
 
 
 def next_decision(now: float, second: float = DEFAULT_DECISION_SECOND) -> float:
@@ -32,6 +38,11 @@ def next_decision(now: float, second: float = DEFAULT_DECISION_SECOND) -> float:
     minute = math.floor(now / 60) * 60
     instant = minute + second
     return instant if instant >= now else instant + 60
+
+
+def quiet_before(speed: float = 1.0) -> float:
+    """How many seconds of the clock the quiet before a decision instant lasts (see quiet_window)."""
+    return max(QUIET_BEFORE_SECONDS, QUIET_BEFORE_WALL_SECONDS * speed)
 
 
 def quiet_window(decision_second: float, speed: float = 1.0) -> tuple[float, float]:
@@ -44,7 +55,7 @@ def quiet_window(decision_second: float, speed: float = 1.0) -> tuple[float, flo
     if not speed > 0:
         raise ValueError("the clock speed must be positive")
     after = QUIET_AFTER_SECONDS * max(1.0, speed)
-    return max(0.0, decision_second - QUIET_BEFORE_SECONDS), min(60.0, decision_second + after)
+    return max(0.0, decision_second - quiet_before(speed)), min(60.0, decision_second + after)
 
 
 def coming_minute(decision_instant: float, zone: ZoneInfo) -> str:

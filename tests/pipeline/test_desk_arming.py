@@ -22,6 +22,7 @@ import pytest
 from bson import ObjectId
 from pymongo.errors import ConnectionFailure
 
+from glimpse.rules.timing import QUIET_BEFORE_SECONDS, quiet_before
 from glimpse.runtime.clock import ManualClock
 from glimpse.store import db as names
 from glimpse.store import trades
@@ -48,8 +49,8 @@ INSTANT = START + 60  # the next decision instant: the sessions arm before it
 class GatedClock:
     """The sessions' manual clock, which the conductor may move past the instant only once the gate opens."""
 
-    def __init__(self, clock: ManualClock, gate: threading.Event):
-        self.clock, self.gate = clock, gate
+    def __init__(self, clock: ManualClock, gate: threading.Event, speed: float = 1.0):
+        self.clock, self.gate, self.speed = clock, gate, speed  # speed: as a fast clock's
 
     def now(self) -> float:
         return self.clock.now()
@@ -590,7 +591,10 @@ def _ahead_and_prepare(
 
 
 def _arm_ahead(
-    sessions: list[UserSession], view: _EarlyView, after_ahead: Callable[[str], None] = lambda user: None
+    sessions: list[UserSession],
+    view: _EarlyView,
+    after_ahead: Callable[[str], None] = lambda user: None,
+    speed: float = 1.0,
 ) -> tuple[OrderDesk, list[Any], list[tuple[str, str, float]]]:
     db, clock = sessions[0].db, sessions[0].clock
     assert isinstance(clock, ManualClock)
@@ -606,7 +610,7 @@ def _arm_ahead(
         gate.set()
 
     results = in_threads(
-        [partial(desk.arm, INSTANT, p, GatedClock(clock, gate), ahead=a) for p, a in ways],
+        [partial(desk.arm, INSTANT, p, GatedClock(clock, gate, speed), ahead=a) for p, a in ways],
         all_armed_then_open,
     )
     return desk, results, calls
@@ -619,7 +623,7 @@ def test_entries_decided_ahead_on_a_market_that_stands_are_sent_at_the_instant_a
     desk, results, calls = _arm_ahead(sessions, view)
     assert len(view.read_ahead) == 1 and view.decided_on == view.read_ahead  # one read, decided on
     ahead = [c for c in calls if c[0] == "ahead"]
-    assert len(ahead) == 4 and all(INSTANT - 0.3 <= at < INSTANT for _, _, at in ahead)
+    assert len(ahead) == 4 and all(INSTANT - QUIET_BEFORE_SECONDS <= at < INSTANT for _, _, at in ahead)
     assert not [c for c in calls if c[0] == "prepare"]  # nothing decided again
     handed = [c for c in calls if c[0] == "hand_over"]
     assert len(handed) == 4 and all(at >= INSTANT for _, _, at in handed)
@@ -631,6 +635,21 @@ def test_entries_decided_ahead_on_a_market_that_stands_are_sent_at_the_instant_a
         (trade,) = db[names.TRADES].find({"user": session.user_id})
         assert trade["operacao"] == "call" and trade["decidedAt"] == INSTANT and trade["status"] == "open"
         assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+
+
+def test_on_a_fast_clock_the_entries_are_decided_ahead_from_the_quiet_windows_wall_floor():
+    # At 60x 0.3 market seconds are 5 wall ms: the read ahead comes at the quiet window's start,
+    # which lasts QUIET_BEFORE_WALL_SECONDS of wall time there (no candle write starts in it either).
+    sessions, _ = _sessions(3, [+1])
+    view = _EarlyView()
+    desk, results, calls = _arm_ahead(sessions, view, speed=60.0)
+    assert quiet_before(60.0) > QUIET_BEFORE_SECONDS
+    ahead = [at for kind, _, at in calls if kind == "ahead"]
+    assert len(ahead) == 3 and all(
+        at == pytest.approx(INSTANT - quiet_before(60.0), abs=1e-6) for at in ahead
+    )
+    assert not [c for c in calls if c[0] == "prepare"] and desk.batches == 1
+    assert all(isinstance(a, Armed) and a.ticket is not None and a.ticket.fill is not None for a in results)
 
 
 def test_when_the_market_moved_after_the_read_ahead_every_entry_is_decided_again_at_the_instant():

@@ -19,7 +19,7 @@ at the API's edge.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from bson import Decimal128, ObjectId
 
@@ -70,13 +70,29 @@ def start(
         "operations": [],
         "moneyUnit": CENTS_UNIT,
     }
-    found = db[names.OPERATIONS].find_one_and_update(
-        {"user": user, "session": session}, {"$setOnInsert": doc}, upsert=True, projection={"_id": 1}
-    )
+    found = _log_of(db, user, session, {"_id": 1})  # the next servers of the session find it
+    if found is None:
+        found = db[names.OPERATIONS].find_one_and_update(
+            {"user": user, "session": session}, {"$setOnInsert": doc}, upsert=True, projection={"_id": 1}
+        )
     if found is not None:
         return ObjectId(found["_id"])
-    created = db[names.OPERATIONS].find_one({"user": user, "session": session}, {"_id": 1})
+    created = _log_of(db, user, session, {"_id": 1})
+    assert created is not None  # the upsert above inserted it
     return ObjectId(created["_id"])
+
+
+def _log_of(db: Any, user: str, session: str, projection: dict[str, Any]) -> dict[str, Any] | None:
+    """The log of a user's Glimpse session (there is one: `start` upserts it), with `projection`.
+
+    On the embedded store, from a sorted index of the user's logs: mongomock matched the query
+    against every log, and each order's settlement looks its log up.
+    """
+    query = {"user": user, "session": session}
+    found = names.indexed_find(db[names.OPERATIONS], query, "operationTime", 1, None, 1, projection)
+    if found is not None:
+        return found[0] if found else None
+    return cast(dict[str, Any] | None, db[names.OPERATIONS].find_one(query, projection))
 
 
 def cycle_entry(
@@ -130,10 +146,7 @@ def order_settled(
 ) -> bool:
     """Write an order's cash result into the session's log, wherever the order was logged; False if it was not."""
     key = str(trade_id)
-    doc = db[names.OPERATIONS].find_one(
-        {"user": user, "session": session, "operations.operacoes.trade": key},
-        {"operations.operacoes.trade": 1, "operations.operacoes.a": 1},
-    )
+    doc = _log_of(db, user, session, {"operations.operacoes.trade": 1, "operations.operacoes.a": 1})
     if doc is None:
         return False
     for i, entry in enumerate(doc.get("operations") or []):
@@ -164,7 +177,7 @@ def add_reconciled_order(
     profit: Decimal,
 ) -> bool:
     """An order settled by reconciliation that never reached the log (its server died around the buy)."""
-    doc = db[names.OPERATIONS].find_one({"user": user, "session": session}, {"_id": 1})
+    doc = _log_of(db, user, session, {"_id": 1})
     if doc is None:
         return False
     entry = cycle_entry(ativo, horario, operacao, money, [], cycle)

@@ -7,6 +7,7 @@ and match the same documents as the code they replace.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 
 import pymongo
@@ -250,7 +251,13 @@ def test_mongomock_compares_pymongos_version_with_parsed_versions_once_each():
 
 # --- updates by _id -----------------------------------------------------------------------------
 
-_FIELDS = st.sampled_from(["a", "b", "c", "sub.x", "sub.y", "list"])
+# Paths into arrays and deeper documents too (a session's `operating.tries.0.result`, a log's
+# `operations.1.operacoes.0.p`): positions that are there and that are not, numbers naming a
+# document's field, and a field and a path into it in one update.
+_FIELDS = st.sampled_from([
+    "a", "b", "c", "sub.x", "sub.y", "list", "list.0", "list.1", "list.5", "list.x", "sub.0",
+    "tries.0.x", "tries.1.y", "tries.0.deep.x", "tries.2", "tries.00.x", "tries.0", "sub.x.y", "missing.x",
+])  # fmt: skip
 _SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2), st.text("pq", max_size=2))
 _SET_VALUES = st.one_of(
     _SCALAR, st.lists(_SCALAR, max_size=2), st.dictionaries(st.sampled_from("xy"), _SCALAR)
@@ -281,6 +288,15 @@ _STORED = st.fixed_dictionaries(
         "c": st.text("pq", max_size=2),
         "sub": st.one_of(st.dictionaries(st.sampled_from("xy"), _SCALAR), _SCALAR),
         "list": st.lists(_SCALAR, max_size=3),
+        "tries": st.lists(
+            st.one_of(
+                _SCALAR,
+                st.fixed_dictionaries(
+                    {}, optional={"x": _SCALAR, "deep": st.dictionaries(st.sampled_from("xy"), _SCALAR)}
+                ),
+            ),
+            max_size=3,
+        ),
     },
 )
 _FILTERS = st.fixed_dictionaries(
@@ -303,7 +319,7 @@ def _outcome(call):
         return ("error", type(exc).__name__)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     stored=_STORED, extra=_FILTERS, update=_UPDATES, which=st.sampled_from(["update_one", "before", "after"])
 )
@@ -332,6 +348,92 @@ def test_an_update_by_id_leaves_what_mongomocks_own_update_leaves(stored, extra,
     assert fast == slow
     assert list(fast_side.find({}, {"_id": 0})) == list(slow_side.find({}, {"_id": 0}))
     assert [list(d) for d in fast_side.find()] == [list(d) for d in slow_side.find()]  # field order too
+
+
+_NESTED_FIELDS = st.sampled_from([
+    "tries.0.x", "tries.1.x", "tries.2.x", "tries.0.deep.x", "tries.1.deep.y", "tries.0.arr", "tries.1.arr",
+    "tries.0.arr.0", "sub.x.y", "sub.y.x", "n.0", "n.1", "tries.3.x",
+])  # fmt: skip
+_NESTED_UPDATES = st.dictionaries(
+    st.sampled_from(["$set", "$inc", "$unset", "$push"]),
+    st.dictionaries(_NESTED_FIELDS, _SET_VALUES, min_size=1, max_size=2),
+    min_size=1,
+    max_size=2,
+).map(
+    lambda u: {
+        op: {
+            f: (
+                v if op in ("$set", "$unset") else
+                (v if type(v) in (int, float) else 1) if op == "$inc" else
+                ({"$each": v, "$slice": -2} if isinstance(v, list) else v)
+            )
+            for f, v in fields.items()
+        }
+        for op, fields in u.items()
+    }
+)  # fmt: skip
+_NESTED_STORED = st.fixed_dictionaries(
+    {
+        "tries": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "x": _SCALAR,
+                    "deep": st.dictionaries(st.sampled_from("xy"), _SCALAR),
+                    "arr": st.lists(_SCALAR, max_size=2),
+                },
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        "sub": st.dictionaries(
+            st.sampled_from("xy"), st.one_of(st.dictionaries(st.sampled_from("xy"), _SCALAR), _SCALAR)
+        ),
+        "n": st.lists(st.integers(-3, 3), max_size=2),
+    }
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    stored=_NESTED_STORED, update=_NESTED_UPDATES, which=st.sampled_from(["update_one", "before", "after"])
+)
+def test_an_update_of_paths_into_arrays_and_documents_leaves_what_mongomocks_own_update_leaves(
+    stored, update, which
+):
+    # A session's `operating.tries.0.result`, a log's `operations.1.operacoes.0.p`: made here, as
+    # mongomock makes them (and left to mongomock where the position is not there).
+    from mongomock.collection import Collection
+
+    db = new_embedded_database("NestedUpdates")
+    fast_side, slow_side = db["fast"], db["slow"]
+    for side in (fast_side, slow_side):
+        side.insert_one({"_id": 7, **copy.deepcopy(stored)})
+    filter_ = {"_id": 7}
+
+    def run(side, update_one, modify):
+        if which == "update_one":
+            result = update_one(side._target, filter_, update)
+            return (result.matched_count, result.modified_count)
+        after = pymongo.ReturnDocument.AFTER if which == "after" else pymongo.ReturnDocument.BEFORE
+        return modify(side._target, filter_, update, return_document=after)
+
+    fast = _outcome(lambda: run(fast_side, Collection.update_one, Collection.find_one_and_update))
+    slow_update = getattr(Collection.update_one, "glimpse_slow")  # noqa: B009 (mypy cannot see it)
+    slow_modify = getattr(Collection.find_one_and_update, "glimpse_slow")  # noqa: B009
+    slow = _outcome(lambda: run(slow_side, slow_update, slow_modify))
+    assert fast == slow
+    assert list(fast_side.find()) == list(slow_side.find())
+    assert [_ordered(d) for d in fast_side.find()] == [_ordered(d) for d in slow_side.find()]
+
+
+def _ordered(value):
+    """The value with its documents' field order and every type spelled out (== compares neither)."""
+    if isinstance(value, dict):
+        return (type(value), [(k, _ordered(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return (list, [_ordered(v) for v in value])
+    return (type(value), value)
 
 
 def test_an_update_onto_a_taken_unique_value_by_id_is_refused_and_rolled_back(servers):

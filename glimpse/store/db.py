@@ -775,14 +775,14 @@ def _field_matches(doc: dict[str, Any], field: str, wanted: Any) -> bool | None:
 def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
     """The update as (operator, path, value) steps that `_apply_fast` can make, or None.
 
-    Only $set, $inc and $unset of a field or of a field of an embedded document, and $push (a
-    value, or $each with an optional $slice) of a top-level field; each top-level field once. A
-    path naming an array index, `_id` or anything with a `$` goes to mongomock.
+    Only $set, $inc, $unset and $push (a value, or $each with an optional $slice), of a field or a
+    path into it: through embedded documents, and through arrays at an index that is there
+    (`_apply_fast` checks the stored document). Two paths of which one is the other or leads into
+    it, a path naming `_id` or anything with a `$` go to mongomock.
     """
     if type(update) is not dict or not update or not update.keys() <= _FAST_OPERATORS:
         return None
     steps: list[tuple[str, list[str], Any]] = []
-    tops: set[str] = set()
     for op, fields in update.items():
         if type(fields) is not dict or not fields:
             return None
@@ -791,15 +791,12 @@ def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
                 return None
             if op == "$set" and "." not in field:
                 # A top-level $set (every write of the order path): the checks below, for one name.
-                if field == "_id" or field in tops or field.isdigit():
+                if field == "_id" or field.isdigit():
                     return None
-                tops.add(field)
                 steps.append((op, [field], value))
                 continue
             path = field.split(".")
-            if len(path) > (1 if op == "$push" else 2) or path[0] == "_id" or path[0] in tops:
-                return None
-            if any(not part or part.isdigit() for part in path):
+            if path[0] == "_id" or path[0].isdigit() or any(not part for part in path):
                 return None
             if op == "$inc" and type(value) not in (int, float):
                 return None
@@ -808,8 +805,11 @@ def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
                     return None
                 if type(value["$each"]) is not list or type(value.get("$slice", 0)) is not int:
                     return None
-            tops.add(path[0])
             steps.append((op, path, value))
+    if len(steps) > 1:
+        paths = sorted(tuple(path) for _, path, _ in steps)
+        if any(later[: len(first)] == first for first, later in zip(paths, paths[1:], strict=False)):
+            return None  # the same field twice, or a field and a path into it: a conflict in MongoDB
     return steps
 
 
@@ -836,27 +836,64 @@ def _encodable(value: Any) -> bool:
     return True
 
 
+def _index(container: list[Any], part: str) -> int | None:
+    """The array position a path part names, when it is one that is there (MongoDB pads others)."""
+    if not part.isdigit() or (len(part) > 1 and part[0] == "0"):
+        return None
+    at = int(part)
+    return at if at < len(container) else None
+
+
 def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) -> dict[str, Any] | None:
     """The new values of the top-level fields the steps change (_MISSING: removed), computed
-    without touching `doc`; None when a step needs mongomock (a parent that is not a document, a
-    sum of other types, a value BSON cannot hold)."""
+    without touching `doc`: the documents and arrays on a step's path are copied, once each, and
+    the rest is shared. None when a step needs mongomock (a parent that is not there or not a
+    document or array, an array position that is not there, an $unset in an array, a sum of other
+    types, a value BSON cannot hold)."""
     patch = _date_patch()
     new: dict[str, Any] = {}
+    copies: set[int] = set()  # the containers this update copied (and may change)
     for op, path, value in steps:
         top = path[0]
         kind = type(value)
         if op == "$set" and len(path) == 1 and kind in _UNPATCHED and kind is not int:
             new[top] = value  # a scalar BSON holds, which date patching leaves as it is
             continue
-        old = doc.get(top, _MISSING)
-        if len(path) == 2:
-            if type(old) is not dict:
-                return None
-            parent = dict(old)
-            target, key = parent, path[1]
+        target: Any = None  # the document or array that holds the step's field (None: the top level)
+        key: Any = top
+        if len(path) > 1:
+            node = new[top] if top in new else doc.get(top, _MISSING)
+            holder: Any = None  # where the copy of `node` goes (None: the top level)
+            held: Any = None
+            for depth, part in enumerate(path[1:], 2):
+                if type(node) is dict:
+                    if part.isdigit():
+                        return None  # a number names a field of a document: mongomock's to say
+                    step: Any = part
+                elif type(node) is list:
+                    step = _index(node, part)
+                    if step is None:
+                        return None
+                else:
+                    return None  # a parent that is not there, or neither a document nor an array
+                if id(node) not in copies:  # the path is copied, once, and only the copy changes
+                    node = dict(node) if type(node) is dict else list(node)
+                    copies.add(id(node))
+                    if holder is None:
+                        new[top] = node
+                    else:
+                        holder[held] = node
+                if depth == len(path):
+                    target, key = node, step
+                    break
+                holder, held = node, step
+                node = node[step] if type(node) is list else node.get(step, _MISSING)
+            if type(target) is list and op == "$unset":
+                return None  # MongoDB sets the element to null
+        if target is None:
+            current = doc.get(top, _MISSING)
         else:
-            parent, target, key = None, None, top
-        current = (target if target is not None else doc).get(key, _MISSING)
+            current = target[key] if type(target) is list else target.get(key, _MISSING)
         if op == "$set":
             if not _encodable(value):
                 return None
@@ -872,7 +909,7 @@ def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) ->
                 return None
             if type(result) is int and not _INT64[0] <= result <= _INT64[1]:
                 return None
-        else:  # $push, of a top-level field
+        else:  # $push
             if current is _MISSING:
                 current = []
             elif type(current) is not list:
@@ -884,14 +921,12 @@ def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) ->
             if type(value) is dict and "$slice" in value:
                 cut = value["$slice"]
                 result = result[cut:] if cut < 0 else result[:cut]
-        if target is not None:
-            if result is _MISSING:
-                target.pop(key, None)
-            else:
-                target[key] = result
-            new[top] = parent
-        else:
+        if target is None:
             new[top] = result
+        elif result is _MISSING:
+            target.pop(key, None)
+        else:
+            target[key] = result
     return new
 
 
@@ -949,10 +984,14 @@ def _install_fast_updates() -> None:
         return True, doc
 
     def write(self: Any, doc: dict[str, Any], new: dict[str, Any]) -> bool:
-        """Write the new top-level values; whether the document changed. A duplicate rolls back."""
+        """Write the new top-level values; whether the document changed. A duplicate rolls back.
+
+        A value equal to the old one but of another type (False for 0, 1.0 for 1) is written, as
+        mongomock writes it, though the document counts as unchanged, as mongomock counts it."""
         old = {top: doc.get(top, _MISSING) for top in new}
-        if all(new[top] is old[top] or (new[top] is not _MISSING and new[top] == old[top]) for top in new):
+        if all(new[top] is old[top] for top in new):
             return False
+        changed = not all(new[top] is not _MISSING and new[top] == old[top] for top in new)
         for top, value in new.items():
             if value is _MISSING:
                 doc.pop(top, None)
@@ -973,7 +1012,7 @@ def _install_fast_updates() -> None:
             if indexed:
                 _reindex(store, doc)
             raise
-        return True
+        return changed
 
     def raw(self: Any, n: int, modified: bool) -> dict[str, Any]:
         return {

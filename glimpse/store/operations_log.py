@@ -70,11 +70,9 @@ def start(
         "operations": [],
         "moneyUnit": CENTS_UNIT,
     }
-    found = _log_of(db, user, session, {"_id": 1})  # the next servers of the session find it
-    if found is None:
-        found = db[names.OPERATIONS].find_one_and_update(
-            {"user": user, "session": session}, {"$setOnInsert": doc}, upsert=True, projection={"_id": 1}
-        )
+    found = db[names.OPERATIONS].find_one_and_update(
+        {"user": user, "session": session}, {"$setOnInsert": doc}, upsert=True, projection={"_id": 1}
+    )
     if found is not None:
         return ObjectId(found["_id"])
     created = _log_of(db, user, session, {"_id": 1})

@@ -262,24 +262,31 @@ _SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 
 _SET_VALUES = st.one_of(
     _SCALAR, st.lists(_SCALAR, max_size=2), st.dictionaries(st.sampled_from("xy"), _SCALAR)
 )
-_UPDATES = st.dictionaries(
-    st.sampled_from(["$set", "$inc", "$unset", "$push"]),
-    st.dictionaries(_FIELDS, _SET_VALUES, min_size=1, max_size=3),
-    min_size=1,
-    max_size=3,
-).map(
-    lambda u: {
-        op: {
-            f: (
-                v if op in ("$set", "$unset") else
-                (v if type(v) in (int, float) else 1) if op == "$inc" else
-                ({"$each": v, "$slice": -2} if isinstance(v, list) else v)
-            )
-            for f, v in fields.items()
+
+
+def _updates(fields: st.SearchStrategy[str], most: int) -> st.SearchStrategy[dict]:
+    """Updates of up to `most` operators of up to `most` fields each, each value one its operator takes."""
+    return st.dictionaries(
+        st.sampled_from(["$set", "$inc", "$unset", "$push"]),
+        st.dictionaries(fields, _SET_VALUES, min_size=1, max_size=most),
+        min_size=1,
+        max_size=most,
+    ).map(
+        lambda u: {
+            op: {
+                f: (
+                    v if op in ("$set", "$unset") else
+                    (v if type(v) in (int, float) else 1) if op == "$inc" else
+                    ({"$each": v, "$slice": -2} if isinstance(v, list) else v)
+                )
+                for f, v in fields.items()
+            }
+            for op, fields in u.items()
         }
-        for op, fields in u.items()
-    }
-)  # fmt: skip
+    )  # fmt: skip
+
+
+_UPDATES = _updates(_FIELDS, 3)
 _STORED = st.fixed_dictionaries(
     {},
     optional={
@@ -354,24 +361,7 @@ _NESTED_FIELDS = st.sampled_from([
     "tries.0.x", "tries.1.x", "tries.2.x", "tries.0.deep.x", "tries.1.deep.y", "tries.0.arr", "tries.1.arr",
     "tries.0.arr.0", "sub.x.y", "sub.y.x", "n.0", "n.1", "tries.3.x",
 ])  # fmt: skip
-_NESTED_UPDATES = st.dictionaries(
-    st.sampled_from(["$set", "$inc", "$unset", "$push"]),
-    st.dictionaries(_NESTED_FIELDS, _SET_VALUES, min_size=1, max_size=2),
-    min_size=1,
-    max_size=2,
-).map(
-    lambda u: {
-        op: {
-            f: (
-                v if op in ("$set", "$unset") else
-                (v if type(v) in (int, float) else 1) if op == "$inc" else
-                ({"$each": v, "$slice": -2} if isinstance(v, list) else v)
-            )
-            for f, v in fields.items()
-        }
-        for op, fields in u.items()
-    }
-)  # fmt: skip
+_NESTED_UPDATES = _updates(_NESTED_FIELDS, 2)
 _NESTED_STORED = st.fixed_dictionaries(
     {
         "tries": st.lists(

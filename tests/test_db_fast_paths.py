@@ -326,32 +326,39 @@ def _outcome(call):
         return ("error", type(exc).__name__)
 
 
-@settings(max_examples=600, deadline=None)
-@given(
-    stored=_STORED, extra=_FILTERS, update=_UPDATES, which=st.sampled_from(["update_one", "before", "after"])
-)
-def test_an_update_by_id_leaves_what_mongomocks_own_update_leaves(stored, extra, update, which):
+def _both_ways(docs, filter_, update, which, projection=None):
+    """The update made by the fast path and by mongomock's own, each on its own copy of `docs`:
+    (fast answer, mongomock's answer, fast collection, mongomock's collection)."""
     from mongomock.collection import Collection
 
     db = new_embedded_database("FastUpdates")
     fast_side, slow_side = db["fast"], db["slow"]
     for side in (fast_side, slow_side):
-        side.insert_one({"_id": 7, **stored})
-        side.insert_one({"_id": 8, "a": 1})
-    filter_ = {"_id": 7, **extra}
+        side.insert_many(copy.deepcopy(docs))
 
     def run(side, update_one, modify):
         if which == "update_one":
             result = update_one(side._target, filter_, update)
             return (result.matched_count, result.modified_count)
         after = pymongo.ReturnDocument.AFTER if which == "after" else pymongo.ReturnDocument.BEFORE
-        # With _id in the projection: mongomock takes an empty projected document for no match.
-        return modify(side._target, filter_, update, {"a": 1}, return_document=after)
+        return modify(side._target, filter_, update, projection, return_document=after)
 
     fast = _outcome(lambda: run(fast_side, Collection.update_one, Collection.find_one_and_update))
     slow_update = getattr(Collection.update_one, "glimpse_slow")  # noqa: B009 (mypy cannot see it)
     slow_modify = getattr(Collection.find_one_and_update, "glimpse_slow")  # noqa: B009
     slow = _outcome(lambda: run(slow_side, slow_update, slow_modify))
+    return fast, slow, fast_side, slow_side
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    stored=_STORED, extra=_FILTERS, update=_UPDATES, which=st.sampled_from(["update_one", "before", "after"])
+)
+def test_an_update_by_id_leaves_what_mongomocks_own_update_leaves(stored, extra, update, which):
+    # With _id in the projection: mongomock takes an empty projected document for no match.
+    fast, slow, fast_side, slow_side = _both_ways(
+        [{"_id": 7, **stored}, {"_id": 8, "a": 1}], {"_id": 7, **extra}, update, which, {"a": 1}
+    )
     assert fast == slow
     assert list(fast_side.find({}, {"_id": 0})) == list(slow_side.find({}, {"_id": 0}))
     assert [list(d) for d in fast_side.find()] == [list(d) for d in slow_side.find()]  # field order too
@@ -393,25 +400,7 @@ def test_an_update_of_paths_into_arrays_and_documents_leaves_what_mongomocks_own
 ):
     # A session's `operating.tries.0.result`, a log's `operations.1.operacoes.0.p`: made here, as
     # mongomock makes them (and left to mongomock where the position is not there).
-    from mongomock.collection import Collection
-
-    db = new_embedded_database("NestedUpdates")
-    fast_side, slow_side = db["fast"], db["slow"]
-    for side in (fast_side, slow_side):
-        side.insert_one({"_id": 7, **copy.deepcopy(stored)})
-    filter_ = {"_id": 7}
-
-    def run(side, update_one, modify):
-        if which == "update_one":
-            result = update_one(side._target, filter_, update)
-            return (result.matched_count, result.modified_count)
-        after = pymongo.ReturnDocument.AFTER if which == "after" else pymongo.ReturnDocument.BEFORE
-        return modify(side._target, filter_, update, return_document=after)
-
-    fast = _outcome(lambda: run(fast_side, Collection.update_one, Collection.find_one_and_update))
-    slow_update = getattr(Collection.update_one, "glimpse_slow")  # noqa: B009 (mypy cannot see it)
-    slow_modify = getattr(Collection.find_one_and_update, "glimpse_slow")  # noqa: B009
-    slow = _outcome(lambda: run(slow_side, slow_update, slow_modify))
+    fast, slow, fast_side, slow_side = _both_ways([{"_id": 7, **stored}], {"_id": 7}, update, which)
     assert fast == slow
     assert list(fast_side.find()) == list(slow_side.find())
     assert [_ordered(d) for d in fast_side.find()] == [_ordered(d) for d in slow_side.find()]

@@ -46,6 +46,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 START_TIMEOUT_S = 90
+# Each running bundle's log, by base URL: a test that times out waiting on the bundle shows its tail.
+BUNDLE_LOGS: dict[str, Path] = {}
+
+
+def bundle_log_tail(base: str, lines: int = 60) -> str:
+    """The last `lines` of the log of the bundle at `base` ("" when there is none)."""
+    path = BUNDLE_LOGS.get(base)
+    if path is None or not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _in_ci() -> bool:
@@ -170,6 +180,7 @@ def running_bundle(web_dist: Path, log_dir: Path, extra_env: dict[str, str] | No
             start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
+    BUNDLE_LOGS[base] = log_path
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _answers(base + "/glimpse/ping"):
@@ -181,6 +192,7 @@ def running_bundle(web_dist: Path, log_dir: Path, extra_env: dict[str, str] | No
         yield base
     finally:
         _stop(proc)
+        BUNDLE_LOGS.pop(base, None)
 
 
 @pytest.fixture(scope="session")

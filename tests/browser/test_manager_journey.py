@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.app import api_call
+from tests.browser.conftest import bundle_log_tail
 
 pytestmark = pytest.mark.browser
 
@@ -81,13 +82,16 @@ def call_status(base: str, route: str, body: dict | None = None, bearer: str | N
     return 200
 
 
-def wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> object:
+def wait_for(
+    check: Callable[[], object], what: str, timeout: float = 60, why: Callable[[], str] | None = None
+) -> object:
+    """`check()` once it is truthy; a failure after `timeout` s also shows `why()` (what the bundle was doing)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s" + (f"\n{why()}" if why else "")
         time.sleep(0.5)
 
 
@@ -143,6 +147,14 @@ class Traders:
     def trades(self, email: str, **query) -> list[dict]:
         return api_call(self.base, "getTrades", {"user": self.ids[email], **query}, self.admin)
 
+    def story(self, email: str) -> str:
+        """What a failed wait on this trader shows: their account's state, latest trades, the bundle's log."""
+        user = self.account(email)["user"]
+        state = {k: user.get(k) for k in ("glimpseStatus", "server", "operating", "premiumDays", "blocked")}
+        keys = ("status", "galeLevel", "sentAt", "placedAt", "expiresAt", "closedAt", "result", "server")
+        latest = [{k: t.get(k) for k in keys} for t in self.trades(email)[:3]]
+        return f"account: {state}\nlatest trades: {latest}\nbundle log:\n{bundle_log_tail(self.base)}"
+
 
 @pytest.fixture(scope="module")
 def traders(bundle: str) -> Traders:
@@ -168,7 +180,12 @@ def goto(page: Page, base: str, path: str) -> None:
 def test_1_log_in_and_see_the_overview_with_a_trading_user(
     page: Page, bundle: str, traders: Traders, screenshot
 ):
-    wait_for(lambda: traders.status(TRADERS[0]) == "operating", "the first trader operating", 90)
+    wait_for(
+        lambda: traders.status(TRADERS[0]) == "operating",
+        "the first trader operating",
+        90,
+        lambda: traders.story(TRADERS[0]),
+    )
     page.goto(bundle + "/manager/")
     expect(page.get_by_test_id("login-submit")).to_be_visible()
     page.get_by_test_id("login-email").fill(ADMIN_EMAIL)
@@ -190,7 +207,7 @@ def test_2_find_the_user_see_their_trades_and_export_csv(
     page: Page, bundle: str, traders: Traders, screenshot
 ):
     email = TRADERS[0]
-    wait_for(lambda: traders.trades(email), "a first trade of the trader", 120)
+    wait_for(lambda: traders.trades(email), "a first trade of the trader", 120, lambda: traders.story(email))
     goto(page, bundle, "/users")
     page.get_by_test_id("users-search").fill("ana.gestao")
     page.get_by_test_id("users-go").click()
@@ -239,7 +256,12 @@ def test_3_grant_days_block_and_unblock(page: Page, bundle: str, traders: Trader
     assert call_status(bundle, "login", {"email": email, "password": TRADER_PASSWORD}) == 403
     assert call_status(bundle, "getUser", {}, traders.tokens[email]) == 401
     # The bot stops through the user's own life cycle: stopping, then off once the order in flight settled.
-    wait_for(lambda: traders.status(email) == "off", "the blocked trader's bot off", 90)
+    wait_for(
+        lambda: traders.status(email) == "off",
+        "the blocked trader's bot off",
+        90,
+        lambda: traders.story(email),
+    )
     assert traders.trades(email, status="pending") == [] and traders.trades(email, status="open") == []
     expect(page.get_by_test_id("user-status")).to_have_text("Desligado", timeout=10_000)
     screenshot(page, "manager-03-stopped")
@@ -253,11 +275,18 @@ def test_3_grant_days_block_and_unblock(page: Page, bundle: str, traders: Trader
 
 def test_4_force_stop_another_users_bot(page: Page, bundle: str, traders: Traders, screenshot):
     email = TRADERS[1]
-    wait_for(lambda: traders.status(email) == "operating", "the second trader operating", 90)
+    wait_for(
+        lambda: traders.status(email) == "operating",
+        "the second trader operating",
+        90,
+        lambda: traders.story(email),
+    )
     goto(page, bundle, f"/users/{traders.ids[email]}")
     expect(page.get_by_test_id("user-status")).to_have_text("Operando")
     page.get_by_test_id("force-stop").click()
-    wait_for(lambda: traders.status(email) == "off", "the force-stopped bot off", 90)
+    wait_for(
+        lambda: traders.status(email) == "off", "the force-stopped bot off", 90, lambda: traders.story(email)
+    )
     expect(page.get_by_test_id("user-status")).to_have_text("Desligado", timeout=10_000)
     screenshot(page, "manager-04-force-stopped")
     assert traders.trades(email, status="open") == []

@@ -61,7 +61,7 @@ from glimpse.store import db as names  # noqa: E402
 from glimpse.store.db import new_embedded_database  # noqa: E402
 from glimpse.store.seed import seed_database  # noqa: E402
 from operational_server import cycle  # noqa: E402
-from operational_server.desk import Armed, OrderDesk, Ticket, first_ticket  # noqa: E402
+from operational_server.desk import Armed, Decided, OrderDesk, Ticket, first_ticket  # noqa: E402
 from operational_server.market_view import MarketView  # noqa: E402
 from operational_server.modes import mode_for  # noqa: E402
 from operational_server.session import ServerIdentity, UserSession  # noqa: E402
@@ -125,20 +125,20 @@ class World:
             self.modes.append(mode)
         clock.set(INSTANT)
 
-    def prepares(self) -> list[Callable[[], Callable[[], Ticket | None]]]:
+    def prepares(self) -> list[Callable[[], Decided]]:
         """Each session's decision (returning its hand-over), as UserSession._armed_step builds it
         when it arms (with the session's context and its ledger checks, OrderDesk.precheck, read then)."""
 
-        def decide_for(session: UserSession, mode: Any) -> Callable[[], Callable[[], Ticket | None]]:
+        def decide_for(session: UserSession, mode: Any) -> Callable[[], Decided]:
             ctx = session.cycle_context()
             precheck = self.desk.precheck(ctx)
 
-            def decide() -> Callable[[], Ticket | None]:
+            def decide() -> Decided:
                 ticket = None
                 if mode.market_problem(INSTANT) is None:
                     decision, _finished = mode.decide(INSTANT)
                     ticket = None if decision is None else first_ticket(ctx, decision, precheck)
-                return lambda: ticket
+                return Decided(ticket, lambda: ticket)
 
             return decide
 
@@ -177,7 +177,7 @@ def run_desk(world: World, profile: cProfile.Profile | None = None) -> dict[str,
     armed_at = time.perf_counter()
     decides = world.prepares()  # the sessions' arming, in their own threads before the instant
     arming = time.perf_counter() - armed_at
-    batch = [Armed(INSTANT, phases.wrap("decide", lambda d=d: d()()), ahead=d) for d in decides]
+    batch = [Armed(INSTANT, phases.wrap("decide", lambda d=d: d().hand_over()), ahead=d) for d in decides]
     # The conductor's decisions ahead of the instant, in the quiet seconds before it.
     world.clock.set(INSTANT - 0.2)
     desk._armed[INSTANT] = list(batch)
@@ -187,8 +187,8 @@ def run_desk(world: World, profile: cProfile.Profile | None = None) -> dict[str,
     del desk._armed[INSTANT]
     world.clock.set(INSTANT)
     assert len(decided) == len(batch) and desk._stands(INSTANT, early), "a decision made ahead did not stand"
-    for armed, hand_over in decided.items():
-        armed.hand_over = phases.wrap("decide", hand_over)
+    for armed, made in decided.items():
+        armed.hand_over = phases.wrap("decide", made.hand_over)
     gc.collect()  # building the worlds left garbage: its collection is no part of either path
     start_wall, start_cpu = time.perf_counter(), time.thread_time()
     if profile is not None:
@@ -235,7 +235,7 @@ def run_alone(world: World) -> dict[str, Any]:
     start_wall, start_cpu = time.perf_counter(), time.thread_time()
     sent, last_sent = 0, start_wall
     for decide in decides:
-        ticket = decide()()  # a session without the desk decides at the instant
+        ticket = decide().hand_over()  # a session without the desk decides at the instant
         if ticket is not None and send_alone(ticket.ctx, ticket):
             sent += 1
             last_sent = time.perf_counter()

@@ -54,9 +54,12 @@ always; when it holds the very same data (MarketView.snapshot then adopts the
 early read) and the entry's own reads stand (a signal list is read again and
 compared: Mode.decision_stands), the decision made ahead is the instant's own,
 and its order goes out first, with nothing left to decide. Otherwise it is
-decided again on the new data. The checks, the intents and the orders are
-never made ahead: only the decision (and the intent's document, but for the
-time it is written).
+decided again on the new data. The intents of the entries decided ahead are
+written ahead too, in one write (`_write_ahead`); the checks of the user's
+Stop and lease, and the orders, are made only at the instant. An intent
+written ahead whose order does not go out at the instant (decided again, a
+check that failed, a failed batch) is closed as never sent before its
+session is answered (`_void`), so each gets exactly one result.
 """
 
 from __future__ import annotations
@@ -101,6 +104,9 @@ log = logging.getLogger(__name__)
 # MongoDB's duplicate key error: a keyed intent already in the ledger.
 DUPLICATE_KEY = 11000
 
+# Why an intent was closed as never sent (its failure, "not sent: ..."), by the ticket's verdict.
+NOT_SENT = {STOP_USER: "its user stopped or left this server", EXPIRED: "its candle had begun"}
+
 # A waiting session wakes when its ticket is answered, or when a leader leaves the queue to it (its
 # thread raised); this is only the longest it sleeps without either (wall seconds). Waiters do not poll:
 # hundreds of sessions waking every few milliseconds would take the interpreter from the batch.
@@ -122,6 +128,7 @@ __all__ = [
     "STOP_WIN_REACHED",
     "UNRESOLVED",
     "Armed",
+    "Decided",
     "OrderDesk",
     "Ticket",
 ]
@@ -142,6 +149,10 @@ class Ticket:
     fill: Fill | None = None
     doc: dict[str, Any] | None = None  # the intent's ledger document, once written
     sent_at: float | None = None
+    # Its intent was written ahead of the instant (OrderDesk._write_ahead): True, or None when that write
+    # failed in a way that may have written it (the instant's write then counts its own duplicate as it).
+    ahead: bool | None = False
+    attempted: bool = False  # the desk took it to its broker (or closed it there as too late)
     placed_at: float | None = None
     marked: bool = False  # the trade was marked open with the fill
     # A keyed intent the ledger held already: the desk sent nothing, the session's one-by-one path decides.
@@ -204,9 +215,16 @@ def first_ticket(ctx: CycleContext, decision: Decision, precheck: Precheck | Non
     return Ticket(ctx, decision, amount, cycle_id, decision_expiry(decision), precheck=precheck, draft=draft)
 
 
-# A decision made on the market as read (ahead of the instant, or at it), and the function that hands
-# its ticket over at the instant (None: nothing to send).
-Decide = Callable[[], Callable[[], "Ticket | None"]]
+@dataclass(frozen=True)
+class Decided:
+    """A decision made ahead of the instant, on the market as read then."""
+
+    ticket: Ticket | None  # its ticket (None: nothing to send), whose intent the desk may write ahead
+    # Called at the instant: the ticket to send (decided again there when what it read has moved).
+    hand_over: Callable[[], Ticket | None]
+
+
+Decide = Callable[[], Decided]
 
 
 class EarlyMarket(Protocol):
@@ -237,6 +255,8 @@ class Armed:
     ahead: Decide | None = None
     # What `ahead` returned, once the desk decided the entry ahead and that market read stands.
     hand_over: Callable[[], Ticket | None] | None = None
+    # The ticket decided ahead whose intent the desk wrote then: voided at the instant unless it is sent.
+    written: Ticket | None = None
     ticket: Ticket | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -394,8 +414,8 @@ class OrderDesk:
                 early, decided = self._decide_ahead(instant, clock)
                 sleep_until(clock, instant)
                 if decided and self._stands(instant, early):
-                    for armed, hand_over in decided.items():
-                        armed.hand_over = hand_over
+                    for armed, made in decided.items():
+                        armed.hand_over = made.hand_over
                 # (Otherwise the market moved since: they are decided again on the instant's data.)
                 while True:
                     with self._lock:
@@ -412,11 +432,10 @@ class OrderDesk:
                 armed.wake.set()
             raise
 
-    def _decide_ahead(
-        self, instant: float, clock: Clock
-    ) -> tuple[Any, dict[Armed, Callable[[], Ticket | None]]]:
+    def _decide_ahead(self, instant: float, clock: Clock) -> tuple[Any, dict[Armed, Decided]]:
         """The market read ahead of `instant`, and the decisions made on it: the entries armed by then
         with `ahead`, as many as the time before the instant allows (the others are decided at it).
+        Their intents are written then too (`_write_ahead`), when time is left.
 
         Read once the quiet seconds before the instant have begun: no candle write starts in them,
         so the read is usually the instant's own data (and is checked to be, at the instant).
@@ -425,7 +444,12 @@ class OrderDesk:
             return None, {}
         sleep_until(clock, instant - quiet_before(getattr(clock, "speed", 1.0)))
         with self._lock:
-            entries = [armed for armed in self._armed.get(instant, ()) if armed.ahead is not None]
+            # (An entry with an intent written ahead by a conductor that then failed is decided at the instant.)
+            entries = [
+                armed
+                for armed in self._armed.get(instant, ())
+                if armed.ahead is not None and armed.written is None
+            ]
         if not entries or clock.now() >= instant:
             return None, {}
         try:
@@ -434,7 +458,7 @@ class OrderDesk:
             # Not swallowed: the read at the instant meets the same database and its sessions raise it.
             log.warning("order desk: the market could not be read ahead of %s", instant, exc_info=True)
             return None, {}
-        decided: dict[Armed, Callable[[], Ticket | None]] = {}
+        decided: dict[Armed, Decided] = {}
         with self.view.deciding_early(early):
             for armed in entries:
                 if clock.now() >= instant:
@@ -444,7 +468,54 @@ class OrderDesk:
                     decided[armed] = armed.ahead()
                 except Exception:  # decided again at the instant, where its failure is its session's
                     continue
+        if clock.now() < instant:
+            self._write_ahead(decided)
         return early, decided
+
+    def _write_ahead(self, decided: dict[Armed, Decided]) -> None:
+        """The pending intents of the entries decided ahead, in one write, before the instant.
+
+        Only an unkeyed entry (a keyed one's intent is its claim: see the module's docstring) whose
+        session's own checks (Precheck) let it trade: those checks were read before this write, so its
+        own intent never blocks it. An intent that a failed write left out is written at the instant;
+        one that a failed write may have written (`Ticket.ahead` None) is written again there, where
+        meeting its own id means it was. Whatever is not sent at the instant is closed as never sent
+        (`_void`). The intent's sentAt is the time of this write, as for any intent.
+        """
+        chosen: list[tuple[Armed, Ticket, dict[str, Any]]] = []
+        for armed, made in decided.items():
+            ticket = made.ticket
+            if ticket is None or ticket.draft is None or ticket.precheck is None:
+                continue
+            if ticket.decision.client_key is not None:
+                continue
+            if _ledger_verdict(ticket.ctx, ticket.precheck.net_cents, ticket.precheck.blocked) is not None:
+                continue  # it cannot trade: nothing to write
+            doc = ticket.draft
+            doc["sentAt"] = ticket.sent_at = ticket.ctx.clock.now()
+            chosen.append((armed, ticket, doc))
+        if not chosen:
+            return
+        left_out: set[int] = set()
+        unsure = False
+        try:
+            self.db[names.TRADES].insert_many([doc for _, _, doc in chosen], ordered=False)
+        except BulkWriteError as exc:
+            left_out = {int(e["index"]) for e in exc.details.get("writeErrors", [])}
+            unsure = bool(exc.details.get("writeConcernErrors"))
+            log.warning("order desk: %d intents not written ahead; written at the instant", len(left_out))
+        except Exception:
+            unsure = True
+            log.warning("order desk: writing %d intents ahead failed", len(chosen), exc_info=True)
+        for index, (armed, ticket, doc) in enumerate(chosen):
+            if index in left_out:
+                ticket.sent_at = None  # the draft is written at the instant, as if never tried
+                continue
+            armed.written = ticket
+            if unsure:
+                ticket.ahead = None  # the draft stays: the instant's write finds out
+            else:
+                ticket.ahead, ticket.draft, ticket.doc = True, None, doc
 
     def _stands(self, instant: float, early: Any) -> bool:
         """Whether the market read at the instant is the one read ahead (MarketView.snapshot adopts it)."""
@@ -486,6 +557,7 @@ class OrderDesk:
             try:
                 self._mark([t for t in ran if t.fill is not None])  # logs its own failure: never raises
             finally:
+                self._void(batch)  # never raises
                 for answered in ran:
                     _signal(answered)
                 for armed in batch:
@@ -495,6 +567,32 @@ class OrderDesk:
                         _signal(ticket)
                     armed.done.set()
                     armed.wake.set()
+
+    def _void(self, batch: list[Armed]) -> None:
+        """Close as never sent each intent written ahead whose order did not go out: its entry was
+        decided again at the instant (the market or its signal list moved, or its session stopped),
+        or its check failed (a Stop, a stop reached, the lease, too late), or its batch failed.
+
+        Before the sessions are answered, so none finds its own unsent intent pending. A close that
+        fails leaves the intent pending, where reconciliation proves it not placed, as after a crash.
+        """
+        for armed in batch:
+            written = armed.written
+            if written is None or (written is armed.ticket and written.attempted):
+                continue
+            if written is not armed.ticket:
+                why = "its entry was decided again at the instant"
+            else:
+                why = NOT_SENT.get(
+                    written.verdict or "", written.verdict or "its batch failed before it was sent"
+                )
+            doc = written.doc or written.draft or {}
+            try:
+                trades.mark_failed(self.db, doc["_id"], f"not sent: {why}", written.ctx.clock.now())
+            except Exception:
+                log.exception(
+                    "order desk: closing the unsent intent %s failed; it stays pending", doc.get("_id")
+                )
 
     # --- a batch --------------------------------------------------------------------------------
 
@@ -610,14 +708,21 @@ class OrderDesk:
         intent of the batch is written all the same (an unordered insert).
         Any other failure fails the batch before anything is sent.
         """
+        batch = [ticket for ticket in batch if ticket.ahead is not True]  # the others are written
         if not batch:
             return
         docs = []
         for ticket in batch:
             ctx = ticket.ctx
-            sent_at = ctx.clock.now()
+            if ticket.ahead is None:
+                # As tried ahead (its sentAt then), so that a duplicate is the same document. Its draft
+                # stays until it is written: what `_void` closes if it is not sent.
+                assert ticket.draft is not None
+                docs.append(ticket.draft)
+                continue
             # The document exactly as a session's own write-ahead builds it (level 0: the first entry).
             doc, ticket.draft = ticket.draft, None
+            sent_at = ctx.clock.now()
             if doc is None:
                 doc = intent_document(ctx, ticket.decision, ticket.amount, 0, sent_at, ticket.cycle)
                 if "_id" not in doc:
@@ -626,16 +731,23 @@ class OrderDesk:
             ticket.sent_at = sent_at
             docs.append(doc)
         duplicates: set[int] = set()
+        ours: set[int] = set()  # duplicates that are this desk's own write ahead, landed after all
         try:
             self.db[names.TRADES].insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             duplicates = {int(e["index"]) for e in errors if e.get("code") == DUPLICATE_KEY}
             keyed = {i for i, t in enumerate(batch) if t.decision.client_key is not None}
-            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors) or not duplicates <= keyed:
+            ours = {i for i in duplicates if batch[i].ahead is None}
+            if (
+                not errors
+                or any(e.get("code") != DUPLICATE_KEY for e in errors)
+                or not duplicates <= keyed | ours
+            ):
                 raise  # not only keyed intents met in the ledger: nothing of the batch is sent
         for index, (ticket, doc) in enumerate(zip(batch, docs, strict=True)):
-            if index in duplicates:
+            ticket.draft = None
+            if index in duplicates and index not in ours:
                 ticket.declined = True
                 log.info(
                     "user %s: order %s is in the ledger already; declined", ticket.ctx.user_id, doc["_id"]
@@ -645,12 +757,13 @@ class OrderDesk:
 
     def _send(self, ticket: Ticket) -> None:
         assert ticket.doc is not None and ticket.sent_at is not None
+        ticket.attempted = True
         trade_id = ticket.doc["_id"]
         now = ticket.ctx.clock.now()
         if now >= ticket.expires:
             # The batch ran into the candle the order was for: sent now, it would trade the next one.
             # Never sent, so nothing was placed: closed as a buy never sent (a copy's claim stays spent).
-            trades.mark_failed(self.db, trade_id, "not sent: its candle had begun", now)
+            trades.mark_failed(self.db, trade_id, f"not sent: {NOT_SENT[EXPIRED]}", now)
             ticket.verdict = EXPIRED
             return
         try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,7 +29,7 @@ from glimpse.runtime.services import ServiceContext
 from glimpse.store import accounts, alerts, lifecycle, notifications, operations_log, trades
 from glimpse.store.accounts import Account
 from operational_server import cycle, reconcile
-from operational_server.desk import OrderDesk, Ticket, first_ticket
+from operational_server.desk import Decided, OrderDesk, Ticket, first_ticket
 from operational_server.market_view import MarketView
 from operational_server.mode_base import Mode
 from operational_server.modes import mode_for
@@ -462,9 +461,7 @@ class UserSession:
         ctx = self.cycle_context()
         precheck = self.desk.precheck(ctx)
 
-        def decide(
-            ahead: bool,
-        ) -> Callable[[], Ticket | None]:  # on the desk's thread, at the instant or ahead
+        def decide(ahead: bool) -> Decided:  # on the desk's thread, at the instant or ahead
             problem = mode.market_problem(instant)
             decision, finished = (None, None) if problem is not None else mode.decide(instant)
             ticket = None if decision is None else first_ticket(ctx, decision, precheck)
@@ -473,18 +470,19 @@ class UserSession:
                 if self.stop_event.is_set():
                     return None  # nothing seen: shutting down
                 if ahead and not mode.decision_stands(instant):
-                    return decide(False)()  # what it read ahead besides the market changed: decided now
+                    # What it read ahead besides the market changed: decided now.
+                    return decide(False).hand_over()
                 seen["problem"], seen["finished"] = problem, finished
                 return ticket
 
-            return hand_over
+            return Decided(ticket, hand_over)
 
         def prepare() -> Ticket | None:
             if self.stop_event.is_set():
                 return None  # nothing seen, nothing decided: shutting down
-            return decide(False)()
+            return decide(False).hand_over()
 
-        def decide_ahead() -> Callable[[], Ticket | None]:
+        def decide_ahead() -> Decided:
             return decide(True)
 
         armed = self.desk.arm(

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import AutoReconnect, ConnectionFailure
 
 from glimpse.rules.timing import QUIET_BEFORE_SECONDS, quiet_before
 from glimpse.runtime.clock import ManualClock
@@ -33,6 +33,7 @@ from operational_server.desk import (
     COLLECTOR_HOLD_WALL_SECONDS,
     Armed,
     Decide,
+    Decided,
     OrderDesk,
     Precheck,
     Ticket,
@@ -569,25 +570,60 @@ class _EarlyView:
 def _ahead_and_prepare(
     session: UserSession, calls: list[tuple[str, str, float]], after_ahead: Callable[[str], None]
 ) -> tuple[Callable[[], Ticket | None], Decide]:
-    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it ("put")."""
+    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it ("put"),
+    with the ledger checks it read as it armed (OrderDesk.precheck), as UserSession._armed_step."""
+    assert session.desk is not None
+    ctx = session.cycle_context()
+    precheck = session.desk.precheck(ctx)
 
-    def ahead() -> Callable[[], Ticket | None]:
+    def ahead() -> Decided:
         calls.append(("ahead", session.user_id, session.clock.now()))
-        ticket = first_ticket(session.cycle_context(), _decision())
+        ticket = first_ticket(ctx, _decision(), precheck)
         after_ahead(session.user_id)
 
         def hand_over() -> Ticket | None:
             calls.append(("hand_over", session.user_id, session.clock.now()))
             return ticket
 
-        return hand_over
+        return Decided(ticket, hand_over)
 
     def prepare() -> Ticket | None:
         calls.append(("prepare", session.user_id, session.clock.now()))
         decision = Decision("EURUSD", "put", 87, INSTANT, [{"o": 1.0, "c": 1.1}])
-        return first_ticket(session.cycle_context(), decision)
+        return first_ticket(ctx, decision, precheck)
 
     return prepare, ahead
+
+
+class _LostReply:
+    """The desk's database, whose first write of intents fails with a lost reply: after writing them
+    (`lands`) or before."""
+
+    def __init__(self, db: Any, lands: bool):
+        self.db, self.lands, self.failed = db, lands, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+    def __getitem__(self, name: str) -> Any:
+        collection = self.db[name]
+        if name != names.TRADES:
+            return collection
+        outer = self
+
+        class Trades:
+            def __getattr__(self, attr: str) -> Any:
+                return getattr(collection, attr)
+
+            def insert_many(self, docs: list[dict[str, Any]], **kwargs: Any) -> Any:
+                if outer.failed:
+                    return collection.insert_many(docs, **kwargs)
+                outer.failed = True
+                if outer.lands:
+                    collection.insert_many(docs, **kwargs)
+                raise AutoReconnect("connection reset: the write's reply was lost")
+
+        return Trades()
 
 
 def _arm_ahead(
@@ -595,10 +631,11 @@ def _arm_ahead(
     view: _EarlyView,
     after_ahead: Callable[[str], None] = lambda user: None,
     speed: float = 1.0,
+    desk_db: Callable[[Any], Any] = lambda db: db,
 ) -> tuple[OrderDesk, list[Any], list[tuple[str, str, float]]]:
     db, clock = sessions[0].db, sessions[0].clock
     assert isinstance(clock, ManualClock)
-    desk = OrderDesk(db, embedded=True, view=view)
+    desk = OrderDesk(desk_db(db), embedded=True, view=view)
     for session in sessions:
         session.desk = desk
     gate = threading.Event()
@@ -631,9 +668,13 @@ def test_entries_decided_ahead_on_a_market_that_stands_are_sent_at_the_instant_a
     for session, armed in zip(sessions, results, strict=True):
         assert isinstance(armed, Armed) and armed.error is None and armed.ticket is not None
         assert armed.ticket.fill is not None and armed.ticket.placed_at is not None
-        assert armed.ticket.sent_at is not None and armed.ticket.sent_at >= INSTANT  # written at the instant
+        # Its intent was written ahead, in the quiet seconds before the instant; its order went out at it.
+        sent_at = armed.ticket.sent_at
+        assert sent_at is not None and INSTANT - QUIET_BEFORE_SECONDS <= sent_at < INSTANT
+        assert armed.ticket.ahead is True and armed.ticket.placed_at >= INSTANT
         (trade,) = db[names.TRADES].find({"user": session.user_id})
         assert trade["operacao"] == "call" and trade["decidedAt"] == INSTANT and trade["status"] == "open"
+        assert trade["sentAt"] == sent_at and trade["_id"] == armed.ticket.doc["_id"]  # type: ignore[index]
         assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
 
 
@@ -662,8 +703,24 @@ def test_when_the_market_moved_after_the_read_ahead_every_entry_is_decided_again
     assert len(prepared) == 3 and all(at >= INSTANT for _, _, at in prepared)
     for session, armed in zip(sessions, results, strict=True):
         assert isinstance(armed, Armed) and armed.ticket is not None and armed.ticket.fill is not None
-        (trade,) = db[names.TRADES].find({"user": session.user_id})  # one order: the instant's decision
-        assert trade["operacao"] == "put"
+        # One order: the instant's decision. The intent written ahead for the early one is closed as
+        # never sent, with no money, before the session was answered.
+        placed, unsent = _trades_of(db, session.user_id)
+        assert placed["operacao"] == "put" and placed["status"] == "open"
+        assert unsent["operacao"] == "call"
+        assert unsent["failure"] == "not sent: its entry was decided again at the instant"
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+
+
+def _trades_of(db: Any, user_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A user's (placed, never sent) pair of trades: the second closed as failed, with no money."""
+    rows = list(db[names.TRADES].find({"user": user_id}))
+    unsent = [r for r in rows if r.get("failure", "").startswith("not sent")]
+    placed = [r for r in rows if r not in unsent]
+    assert len(placed) == 1 and len(unsent) == 1, rows
+    assert unsent[0]["status"] == "closed" and unsent[0]["result"] == trades.FAILED
+    assert unsent[0]["profit"] == 0 and unsent[0]["credited"] is True
+    return placed[0], unsent[0]
 
 
 def test_a_stop_pressed_after_the_decision_ahead_still_keeps_the_order_from_going_out():
@@ -684,7 +741,50 @@ def test_a_stop_pressed_after_the_decision_ahead_still_keeps_the_order_from_goin
     assert isinstance(armed, Armed) and armed.ticket is not None
     assert armed.ticket.verdict == cycle.STOP_USER and armed.ticket.fill is None
     assert isinstance(stopped.broker, ScriptedBroker) and stopped.broker.attempts == 0
-    assert db[names.TRADES].count_documents({"user": stopped.user_id}) == 0
+    # Its intent, written ahead, is closed as never sent: nothing pending, no money moved.
+    (unsent,) = db[names.TRADES].find({"user": stopped.user_id})
+    assert unsent["status"] == "closed" and unsent["result"] == trades.FAILED and unsent["profit"] == 0
+    assert unsent["failure"] == "not sent: its user stopped or left this server"
     for i in (0, 2):
         other = results[i]
         assert isinstance(other, Armed) and other.ticket is not None and other.ticket.fill is not None
+
+
+@pytest.mark.parametrize("lands", [True, False], ids=["written-after-all", "not-written"])
+def test_an_intent_whose_write_ahead_lost_its_reply_is_written_once_and_sent_once(lands):
+    # The reply of the write ahead is lost: the intents may be in the ledger or not. The instant's
+    # write tries them again: meeting its own ids means they were written (not someone else's claim).
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    flaky: list[_LostReply] = []
+
+    def losing_replies(real: Any) -> _LostReply:
+        flaky.append(_LostReply(real, lands))
+        return flaky[0]
+
+    _, results, _ = _arm_ahead(sessions, _EarlyView(), desk_db=losing_replies)
+    assert flaky[0].failed
+    for session, armed in zip(sessions, results, strict=True):
+        assert isinstance(armed, Armed) and armed.error is None and armed.ticket is not None
+        assert armed.ticket.fill is not None and not armed.ticket.declined
+        (trade,) = db[names.TRADES].find({"user": session.user_id})
+        assert trade["status"] == "open" and trade["_id"] == armed.ticket.doc["_id"]  # type: ignore[index]
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+
+
+def test_an_intent_written_ahead_of_a_batch_that_fails_is_closed_as_never_sent(monkeypatch):
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+
+    def database_gone(self: OrderDesk, batch: list[Ticket]) -> set[Ticket]:
+        raise ConnectionFailure("the accounts could not be read")
+
+    monkeypatch.setattr(OrderDesk, "_operating", database_gone)
+    _, results, _ = _arm_ahead(sessions, _EarlyView())
+    for session, armed in zip(sessions, results, strict=True):
+        assert isinstance(armed, Armed) and armed.ticket is not None
+        assert isinstance(armed.ticket.error, ConnectionFailure) and armed.ticket.fill is None
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 0
+        (unsent,) = db[names.TRADES].find({"user": session.user_id})  # nothing left pending
+        assert unsent["status"] == "closed" and unsent["result"] == trades.FAILED and unsent["profit"] == 0
+        assert unsent["failure"] == "not sent: its batch failed before it was sent"

@@ -456,7 +456,10 @@ def test_signal_entries_are_decided_ahead_and_sent_at_the_instant_when_their_lis
     for i, session in enumerate(sessions):
         assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
         (trade,) = session.db[names.TRADES].find({"user": session.user_id})
-        assert trade["decidedAt"] == INSTANT and trade["sentAt"] >= INSTANT and trade["result"] == "win"
+        assert trade["decidedAt"] == INSTANT and trade["result"] == "win"
+        assert (
+            trade["sentAt"] < INSTANT <= trade["placedAt"]
+        )  # its intent written ahead, its order sent at it
         assert _rows(session) == {f"s{i}": ("result", "win")}
 
 
@@ -483,5 +486,8 @@ def test_a_signal_removed_after_the_decision_ahead_is_not_traded(monkeypatch, mo
     assert results == [None]
     assert len(deciders) == 2 and deciders[0][1] < INSTANT <= deciders[1][1]  # decided again at the instant
     assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 0
-    assert session.db[names.TRADES].count_documents({"user": session.user_id}) == 0
+    # The intent written ahead for the removed signal is closed as never sent: no money, nothing pending.
+    (unsent,) = session.db[names.TRADES].find({"user": session.user_id})
+    assert unsent["status"] == "closed" and unsent["result"] == "failed" and unsent["profit"] == 0
+    assert unsent["failure"] == "not sent: its entry was decided again at the instant"
     assert _rows(session) == {"later": ("active", "")}

@@ -268,9 +268,10 @@ def run_cycle(ctx: CycleContext, decision: Decision, armed: Any = None) -> Cycle
             elif ticket.verdict is not None:
                 outcome.stop = ticket.verdict  # no order: the user stopped, a stop, or a blocking trade
                 break
-            elif ticket.trade is None:
-                # The intent was not written, so nothing was sent: as if the write-ahead itself failed.
-                raise ticket.error or RuntimeError("the order desk wrote no intent")
+            elif ticket.trade is None or not ticket.attempted:
+                # Nothing was sent: its intent was not written (as if the write-ahead itself failed), or,
+                # written ahead of the instant, was closed as never sent when its batch failed.
+                raise ticket.error or RuntimeError("the order desk sent no order")
         if ticket is None and not ctx.user_operating():  # read from the database right before each buy
             outcome.stop = STOP_USER  # place no new order
             break

@@ -291,6 +291,30 @@ def _ledger_verdict(ctx: CycleContext, net_cents: int | None, blocked: bool = Fa
     return UNRESOLVED if blocked else None
 
 
+# What tells two intents of the same order apart: each decision draws its own cycle and key.
+_INTENT_IDENTITY = frozenset(("_id", "clientKey", "cycle", "sentAt"))
+
+
+def _adopt_written(armed: Armed) -> None:
+    """Let an entry decided again at the instant send the intent written ahead when it is the same
+    intent (the same pair, direction, stake, payout, expiry... all but its identity): the market read
+    ahead moved on, say, without changing the decision. Otherwise that intent is closed as never
+    sent (OrderDesk._void). The ticket keeps the instant's decision; it takes the intent's identity."""
+    written, ticket = armed.written, armed.ticket
+    if written is None or ticket is None or ticket is written or written.ahead is not True:
+        return
+    draft, doc = ticket.draft, written.doc
+    if draft is None or doc is None or ticket.precheck is None:
+        return
+    if any(doc.get(k) != v for k, v in draft.items() if k not in _INTENT_IDENTITY) or any(
+        k not in draft for k in doc if k not in _INTENT_IDENTITY
+    ):
+        return
+    ticket.doc, ticket.draft, ticket.ahead = doc, None, True
+    ticket.sent_at, ticket.cycle = written.sent_at, written.cycle
+    armed.written = ticket
+
+
 def _signal(ticket: Ticket) -> None:
     """Hand the answered ticket to its session."""
     ticket.done.set()
@@ -476,11 +500,14 @@ class OrderDesk:
         """The pending intents of the entries decided ahead, in one write, before the instant.
 
         Only an unkeyed entry (a keyed one's intent is its claim: see the module's docstring) whose
-        session's own checks (Precheck) let it trade: those checks were read before this write, so its
-        own intent never blocks it. An intent that a failed write left out is written at the instant;
-        one that a failed write may have written (`Ticket.ahead` None) is written again there, where
-        meeting its own id means it was. Whatever is not sent at the instant is closed as never sent
-        (`_void`). The intent's sentAt is the time of this write, as for any intent.
+        session's own checks (Precheck) let it trade, and whose user is operating on its server as
+        this write begins. That is read again at the instant: read here, it spares an intent that a
+        Stop seen already would void (on a fast clock the sessions' view of a Stop lags by market
+        seconds). The session's checks were read before this write, so its own intent never blocks
+        it. An intent that a failed write left out is written at the instant; one that a failed
+        write may have written (`Ticket.ahead` None) is written again there, where meeting its own
+        id means it was. Whatever is not sent at the instant is closed as never sent (`_void`). The
+        intent's sentAt is the time of this write, as for any intent.
         """
         chosen: list[tuple[Armed, Ticket, dict[str, Any]]] = []
         for armed, made in decided.items():
@@ -491,11 +518,21 @@ class OrderDesk:
                 continue
             if _ledger_verdict(ticket.ctx, ticket.precheck.net_cents, ticket.precheck.blocked) is not None:
                 continue  # it cannot trade: nothing to write
-            doc = ticket.draft
-            doc["sentAt"] = ticket.sent_at = ticket.ctx.clock.now()
-            chosen.append((armed, ticket, doc))
+            chosen.append((armed, ticket, ticket.draft))
         if not chosen:
             return
+        try:
+            operating = self._operating([ticket for _, ticket, _ in chosen])
+        except Exception:
+            log.warning(
+                "order desk: no accounts read ahead; the intents are written at the instant", exc_info=True
+            )
+            return
+        chosen = [(armed, ticket, doc) for armed, ticket, doc in chosen if ticket in operating]
+        if not chosen:
+            return
+        for _, ticket, doc in chosen:
+            doc["sentAt"] = ticket.sent_at = ticket.ctx.clock.now()
         left_out: set[int] = set()
         unsure = False
         try:
@@ -549,6 +586,7 @@ class OrderDesk:
                         armed.ticket = hand_over() if hand_over is not None else armed.prepare()
                     except Exception as exc:  # that session's own failure: it raises it in its thread
                         armed.error = exc
+                    _adopt_written(armed)
                     if armed.ticket is not None:
                         tickets.append(armed.ticket)
                 if tickets:

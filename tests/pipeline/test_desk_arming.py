@@ -568,9 +568,12 @@ class _EarlyView:
 
 
 def _ahead_and_prepare(
-    session: UserSession, calls: list[tuple[str, str, float]], after_ahead: Callable[[str], None]
+    session: UserSession,
+    calls: list[tuple[str, str, float]],
+    after_ahead: Callable[[str], None],
+    at_instant: str = "put",
 ) -> tuple[Callable[[], Ticket | None], Decide]:
-    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it ("put"),
+    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it (`at_instant`),
     with the ledger checks it read as it armed (OrderDesk.precheck), as UserSession._armed_step."""
     assert session.desk is not None
     ctx = session.cycle_context()
@@ -589,18 +592,22 @@ def _ahead_and_prepare(
 
     def prepare() -> Ticket | None:
         calls.append(("prepare", session.user_id, session.clock.now()))
-        decision = Decision("EURUSD", "put", 87, INSTANT, [{"o": 1.0, "c": 1.1}])
+        decision = Decision("EURUSD", at_instant, 87, INSTANT, [{"o": 1.0, "c": 1.2}])
         return first_ticket(ctx, decision, precheck)
 
     return prepare, ahead
 
 
-class _LostReply:
-    """The desk's database, whose first write of intents fails with a lost reply: after writing them
-    (`lands`) or before."""
+class _FirstIntentWrite:
+    """The desk's database, where something happens at its first write of intents: `then()` once they
+    are written, and with `lost_reply` the write fails as its reply is lost (after writing them when
+    `lands`, or before)."""
 
-    def __init__(self, db: Any, lands: bool):
-        self.db, self.lands, self.failed = db, lands, False
+    def __init__(
+        self, db: Any, then: Callable[[], None] = lambda: None, lost_reply: bool = False, lands: bool = True
+    ):
+        self.db, self.then, self.lost_reply, self.lands = db, then, lost_reply, lands
+        self.failed = False  # the first write was made
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.db, name)
@@ -619,9 +626,13 @@ class _LostReply:
                 if outer.failed:
                     return collection.insert_many(docs, **kwargs)
                 outer.failed = True
-                if outer.lands:
-                    collection.insert_many(docs, **kwargs)
-                raise AutoReconnect("connection reset: the write's reply was lost")
+                if outer.lost_reply and not outer.lands:
+                    raise AutoReconnect("connection reset: nothing was written")
+                result = collection.insert_many(docs, **kwargs)
+                outer.then()
+                if outer.lost_reply:
+                    raise AutoReconnect("connection reset: the write's reply was lost")
+                return result
 
         return Trades()
 
@@ -632,6 +643,7 @@ def _arm_ahead(
     after_ahead: Callable[[str], None] = lambda user: None,
     speed: float = 1.0,
     desk_db: Callable[[Any], Any] = lambda db: db,
+    at_instant: str = "put",
 ) -> tuple[OrderDesk, list[Any], list[tuple[str, str, float]]]:
     db, clock = sessions[0].db, sessions[0].clock
     assert isinstance(clock, ManualClock)
@@ -640,7 +652,7 @@ def _arm_ahead(
         session.desk = desk
     gate = threading.Event()
     calls: list[tuple[str, str, float]] = []
-    ways = [_ahead_and_prepare(s, calls, after_ahead) for s in sessions]
+    ways = [_ahead_and_prepare(s, calls, after_ahead, at_instant) for s in sessions]
 
     def all_armed_then_open() -> None:
         _wait_until_armed(desk, len(sessions))
@@ -712,6 +724,22 @@ def test_when_the_market_moved_after_the_read_ahead_every_entry_is_decided_again
         assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
 
 
+def test_an_entry_decided_again_into_the_same_order_sends_the_intent_written_ahead():
+    # The market moved after the read ahead, but the instant's decision is the same order (the
+    # forming candle moved, say): the intent written ahead is that order's, not a second row.
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    _, results, calls = _arm_ahead(sessions, _EarlyView(moved=True), at_instant="call")
+    assert len([c for c in calls if c[0] == "prepare"]) == 3  # decided again, at the instant
+    for session, armed in zip(sessions, results, strict=True):
+        assert isinstance(armed, Armed) and armed.ticket is not None and armed.ticket.fill is not None
+        assert armed.ticket.decision.candles == [{"o": 1.0, "c": 1.2}]  # the instant's decision
+        (trade,) = db[names.TRADES].find({"user": session.user_id})
+        assert trade["status"] == "open" and trade["operacao"] == "call" and trade["sentAt"] < INSTANT
+        assert trade["_id"] == armed.ticket.doc["_id"] and trade["cycle"] == armed.ticket.cycle  # type: ignore[index]
+        assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+
+
 def _trades_of(db: Any, user_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A user's (placed, never sent) pair of trades: the second closed as failed, with no money."""
     rows = list(db[names.TRADES].find({"user": user_id}))
@@ -741,10 +769,8 @@ def test_a_stop_pressed_after_the_decision_ahead_still_keeps_the_order_from_goin
     assert isinstance(armed, Armed) and armed.ticket is not None
     assert armed.ticket.verdict == cycle.STOP_USER and armed.ticket.fill is None
     assert isinstance(stopped.broker, ScriptedBroker) and stopped.broker.attempts == 0
-    # Its intent, written ahead, is closed as never sent: nothing pending, no money moved.
-    (unsent,) = db[names.TRADES].find({"user": stopped.user_id})
-    assert unsent["status"] == "closed" and unsent["result"] == trades.FAILED and unsent["profit"] == 0
-    assert unsent["failure"] == "not sent: its user stopped or left this server"
+    # The Stop came before the intents were written ahead: the desk saw it then, and wrote none for it.
+    assert db[names.TRADES].count_documents({"user": stopped.user_id}) == 0
     for i in (0, 2):
         other = results[i]
         assert isinstance(other, Armed) and other.ticket is not None and other.ticket.fill is not None
@@ -756,10 +782,10 @@ def test_an_intent_whose_write_ahead_lost_its_reply_is_written_once_and_sent_onc
     # write tries them again: meeting its own ids means they were written (not someone else's claim).
     sessions, _ = _sessions(3, [+1])
     db = sessions[0].db
-    flaky: list[_LostReply] = []
+    flaky: list[_FirstIntentWrite] = []
 
-    def losing_replies(real: Any) -> _LostReply:
-        flaky.append(_LostReply(real, lands))
+    def losing_replies(real: Any) -> _FirstIntentWrite:
+        flaky.append(_FirstIntentWrite(real, lost_reply=True, lands=lands))
         return flaky[0]
 
     _, results, _ = _arm_ahead(sessions, _EarlyView(), desk_db=losing_replies)
@@ -776,10 +802,16 @@ def test_an_intent_written_ahead_of_a_batch_that_fails_is_closed_as_never_sent(m
     sessions, _ = _sessions(3, [+1])
     db = sessions[0].db
 
-    def database_gone(self: OrderDesk, batch: list[Ticket]) -> set[Ticket]:
+    real = OrderDesk._operating
+    reads: list[int] = []
+
+    def database_gone_at_the_instant(self: OrderDesk, batch: list[Ticket]) -> set[Ticket]:
+        reads.append(len(batch))
+        if len(reads) == 1:  # the read ahead, before the intents are written
+            return real(self, batch)
         raise ConnectionFailure("the accounts could not be read")
 
-    monkeypatch.setattr(OrderDesk, "_operating", database_gone)
+    monkeypatch.setattr(OrderDesk, "_operating", database_gone_at_the_instant)
     _, results, _ = _arm_ahead(sessions, _EarlyView())
     for session, armed in zip(sessions, results, strict=True):
         assert isinstance(armed, Armed) and armed.ticket is not None
@@ -788,3 +820,34 @@ def test_an_intent_written_ahead_of_a_batch_that_fails_is_closed_as_never_sent(m
         (unsent,) = db[names.TRADES].find({"user": session.user_id})  # nothing left pending
         assert unsent["status"] == "closed" and unsent["result"] == trades.FAILED and unsent["profit"] == 0
         assert unsent["failure"] == "not sent: its batch failed before it was sent"
+        # The session's cycle meets the batch's failure, as a failed write-ahead of its own: no order.
+        with pytest.raises(ConnectionFailure):
+            run_cycle(armed.ticket.ctx, armed.ticket.decision, armed.ticket)
+        assert session.broker.attempts == 0
+        assert db[names.TRADES].count_documents({"user": session.user_id, "status": "closed"}) == 1
+
+
+def test_a_stop_pressed_after_the_intents_were_written_ahead_closes_its_intent_as_never_sent():
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    stopped = sessions[1]
+
+    def press_stop() -> None:  # once the intents are written ahead, before the instant
+        db[names.ACCOUNTS].update_one(
+            {"_id": ObjectId(stopped.user_id)}, {"$set": {"glimpseStatus": "stopping"}}
+        )
+
+    _, results, _ = _arm_ahead(
+        sessions, _EarlyView(), desk_db=lambda real: _FirstIntentWrite(real, press_stop)
+    )
+    armed = results[1]
+    assert isinstance(armed, Armed) and armed.ticket is not None
+    assert armed.ticket.verdict == cycle.STOP_USER and armed.ticket.fill is None
+    assert isinstance(stopped.broker, ScriptedBroker) and stopped.broker.attempts == 0
+    # Its intent, written ahead, is closed as never sent: nothing pending, no money moved.
+    (unsent,) = db[names.TRADES].find({"user": stopped.user_id})
+    assert unsent["status"] == "closed" and unsent["result"] == trades.FAILED and unsent["profit"] == 0
+    assert unsent["failure"] == "not sent: its user stopped or left this server"
+    for i in (0, 2):
+        other = results[i]
+        assert isinstance(other, Armed) and other.ticket is not None and other.ticket.fill is not None

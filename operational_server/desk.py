@@ -304,6 +304,7 @@ def _adopt_written(armed: Armed) -> None:
     if written is None or ticket is None or ticket is written or written.ahead is not True:
         return
     draft, doc = ticket.draft, written.doc
+    # Without its session's checks (Precheck) the desk would read the ledger, and find this intent.
     if draft is None or doc is None or ticket.precheck is None:
         return
     if any(doc.get(k) != v for k, v in draft.items() if k not in _INTENT_IDENTITY) or any(

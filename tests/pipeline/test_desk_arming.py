@@ -607,7 +607,7 @@ class _FirstIntentWrite:
         self, db: Any, then: Callable[[], None] = lambda: None, lost_reply: bool = False, lands: bool = True
     ):
         self.db, self.then, self.lost_reply, self.lands = db, then, lost_reply, lands
-        self.failed = False  # the first write was made
+        self.tried = False  # the first write of intents was made
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.db, name)
@@ -623,9 +623,9 @@ class _FirstIntentWrite:
                 return getattr(collection, attr)
 
             def insert_many(self, docs: list[dict[str, Any]], **kwargs: Any) -> Any:
-                if outer.failed:
+                if outer.tried:
                     return collection.insert_many(docs, **kwargs)
-                outer.failed = True
+                outer.tried = True
                 if outer.lost_reply and not outer.lands:
                     raise AutoReconnect("connection reset: nothing was written")
                 result = collection.insert_many(docs, **kwargs)
@@ -789,7 +789,7 @@ def test_an_intent_whose_write_ahead_lost_its_reply_is_written_once_and_sent_onc
         return flaky[0]
 
     _, results, _ = _arm_ahead(sessions, _EarlyView(), desk_db=losing_replies)
-    assert flaky[0].failed
+    assert flaky[0].tried
     for session, armed in zip(sessions, results, strict=True):
         assert isinstance(armed, Armed) and armed.error is None and armed.ticket is not None
         assert armed.ticket.fill is not None and not armed.ticket.declined

@@ -11,9 +11,10 @@ instant (ManualClock). Then one instant's entries are decided and sent:
   wall and thread CPU (`time.thread_time`). What happens before the instant is timed apart: the
   sessions' arming (their context and their ledger checks, OrderDesk.precheck), `arming_ms`, and
   the conductor's decisions ahead of the instant (OrderDesk._decide_ahead: one market read, and
-  market_problem, decide and first_ticket for each entry, as UserSession._armed_step builds them),
-  `ahead_ms`. The market does not move in between, so every decision made ahead stands, as at 1x
-  in the quiet seconds before the instant;
+  market_problem, decide and first_ticket for each entry, as UserSession._armed_step builds them,
+  then one read of the accounts and the write of their intents, OrderDesk._write_ahead), `ahead_ms`.
+  The market does not move in between, so every decision made ahead stands, as at 1x in the quiet
+  seconds before the instant, and the record phase at the instant has nothing left to write;
 - baseline: the same decisions sent one by one as a session without a desk does (cycle.run_cycle's
   path up to the order marked open: its Stop read, stop and blocking checks, write-ahead, broker
   call, mark open), on a twin world built alike.

@@ -295,6 +295,11 @@ def _ledger_verdict(ctx: CycleContext, net_cents: int | None, blocked: bool = Fa
 _INTENT_IDENTITY = frozenset(("_id", "clientKey", "cycle", "sentAt"))
 
 
+def _order_of(intent: dict[str, Any]) -> dict[str, Any]:
+    """An intent's fields but its identity: what says which order it is."""
+    return {k: v for k, v in intent.items() if k not in _INTENT_IDENTITY}
+
+
 def _adopt_written(armed: Armed) -> None:
     """Let an entry decided again at the instant send the intent written ahead when it is the same
     intent (the same pair, direction, stake, payout, expiry... all but its identity): the market read
@@ -307,9 +312,7 @@ def _adopt_written(armed: Armed) -> None:
     # Without its session's checks (Precheck) the desk would read the ledger, and find this intent.
     if draft is None or doc is None or ticket.precheck is None:
         return
-    if any(doc.get(k) != v for k, v in draft.items() if k not in _INTENT_IDENTITY) or any(
-        k not in draft for k in doc if k not in _INTENT_IDENTITY
-    ):
+    if _order_of(doc) != _order_of(draft):
         return
     ticket.doc, ticket.draft, ticket.ahead = doc, None, True
     ticket.sent_at, ticket.cycle = written.sent_at, written.cycle

@@ -457,9 +457,8 @@ def test_signal_entries_are_decided_ahead_and_sent_at_the_instant_when_their_lis
         assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
         (trade,) = session.db[names.TRADES].find({"user": session.user_id})
         assert trade["decidedAt"] == INSTANT and trade["result"] == "win"
-        assert (
-            trade["sentAt"] < INSTANT <= trade["placedAt"]
-        )  # its intent written ahead, its order sent at it
+        # Its intent was written ahead of the instant, its order sent at it.
+        assert trade["sentAt"] < INSTANT <= trade["placedAt"]
         assert _rows(session) == {f"s{i}": ("result", "win")}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from glimpse.cli.simulate import DEFAULT_START, simulate
+from glimpse.cli.simulate import DEFAULT_START, _cpu_use, simulate
 
 
 def test_a_short_simulation_reports_assignment_orders_and_drops():
@@ -20,3 +20,27 @@ def test_a_short_simulation_reports_assignment_orders_and_drops():
     assert summary["order_timing_ms"]["samples"] <= summary["trades"]
     assert isinstance(summary["decisions_too_late"], int)
     assert len(summary["load_average"]["start"]) == 3 and len(summary["load_average"]["end"]) == 3
+    cpu = summary["cpu"]
+    assert cpu["process_per_wall_second"] > 0
+    assert cpu["by_thread"]["server-glimpse"] > 0  # the sessions' servers, under one role
+    # The live threads' CPU is part of the process's (both read at the same two moments).
+    assert sum(cpu["by_thread"].values()) <= cpu["process_per_wall_second"] * 1.1 + 0.01
+
+
+def test_cpu_use_is_per_wall_second_by_role_and_counts_a_thread_started_meanwhile_from_zero():
+    start = (10.0, 5.0, {1: ("server-glimpse_01", 1.0), 2: ("service-Lister", 0.5), 4: ("argon-1", 0.2)})
+    end = (
+        12.0,
+        8.0,
+        {
+            1: ("server-glimpse_01", 2.0),
+            3: ("server-glimpse_02", 1.0),  # started after the first reading
+            2: ("service-Lister", 0.5),  # idle: below a thousandth of a second per second, left out
+            4: ("argon-2", 0.4),  # another thread under a reused id: counted from zero
+        },
+    )
+    assert _cpu_use(start, end) == {
+        "process_per_wall_second": 1.5,
+        "by_thread": {"server-glimpse": 1.0, "argon": 0.2},
+    }
+    assert _cpu_use(end, end) == {"process_per_wall_second": None, "by_thread": {}}

@@ -7,7 +7,7 @@ user presses Stop. It prints a summary: trades and results, net profit,
 assignment latency (assignedAt − the user's own Start, waitingSince, in
 wall milliseconds), order timing (placedAt − decision instant, in wall
 milliseconds whatever the speed), decisions dropped as too late, stops
-triggered and errors.
+triggered and errors, and the CPU the process used while the users traded.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import copy
 import json
 import logging
 import os
+import re
 import secrets
 import sys
+import threading
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +55,48 @@ SIM_STRATEGIES: list[dict[str, Any]] = [
     {"name": "Sim Verde Vermelha", "sequence": "1,-1", "operation": "put", "mirror": False},
 ]
 GALE_TYPES = ("dobro", "cobrir", "sobra")
+
+
+def _thread_cpu() -> dict[int, tuple[str, float]]:
+    """Each live thread's CPU seconds so far, with its name, by thread id."""
+    used: dict[int, tuple[str, float]] = {}
+    for thread in threading.enumerate():
+        if thread.ident is None:
+            continue
+        try:
+            used[thread.ident] = (thread.name, time.clock_gettime(time.pthread_getcpuclockid(thread.ident)))
+        except (OSError, AttributeError):  # it ended meanwhile, or the platform has no thread clocks
+            continue
+    return used
+
+
+def _cpu_use(
+    start: tuple[float, float, dict[int, tuple[str, float]]],
+    end: tuple[float, float, dict[int, tuple[str, float]]],
+) -> dict[str, Any]:
+    """CPU seconds per wall second between two (wall, process CPU, thread CPU) readings: the process's,
+    and its threads' by role (a name without its number: every session server is "server-glimpse")."""
+    wall = end[0] - start[0]
+    if wall <= 0:
+        return {"process_per_wall_second": None, "by_thread": {}}
+    by_role: dict[str, float] = {}
+    for ident, (name, used) in end[2].items():
+        before = start[2].get(ident)
+        since = used - (before[1] if before is not None and before[0] == name else 0.0)
+        if since < 0:  # its id was reused by a thread of the same name: this one's own time
+            since = used
+        role = re.sub(r"[-_]\d+$", "", name)
+        by_role[role] = by_role.get(role, 0.0) + since
+    ranked = sorted(by_role.items(), key=lambda item: -item[1])
+    return {
+        "process_per_wall_second": round((end[1] - start[1]) / wall, 3),
+        # Threads that ended before the end reading are not in it (the process figure has them).
+        "by_thread": {role: round(used / wall, 3) for role, used in ranked if used / wall >= 0.001},
+    }
+
+
+def _cpu_reading() -> tuple[float, float, dict[int, tuple[str, float]]]:
+    return time.perf_counter(), time.process_time(), _thread_cpu()
 
 
 class ErrorCounter(logging.Handler):
@@ -143,7 +187,9 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         for uid in ids:
             # Each user's own press time: the wait for a server is measured from it (waitingSince).
             accounts.press_start(db, uid, ["off"], clock.now(), {})
+        trading = _cpu_reading()
         time.sleep(minutes * 60 / speed)
+        cpu = _cpu_use(trading, _cpu_reading())
         for uid in ids:
             accounts.press_stop(db, uid, ["operating", "waiting", "assigning"], {})
         # Stopping waits for the orders in flight: at most about two market minutes.
@@ -206,6 +252,9 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
             "start": [round(v, 2) for v in load_at_start],
             "end": [round(v, 2) for v in os.getloadavg()],
         },
+        # From Start to Stop: near 1 CPU second per wall second, the interpreter is busy all the time,
+        # and orders wait for it (only one thread runs Python at a time).
+        "cpu": cpu,
     }
 
 

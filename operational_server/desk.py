@@ -613,7 +613,7 @@ class OrderDesk:
     def _void(self, batch: list[Armed]) -> None:
         """Close as never sent each intent written ahead whose order did not go out: its entry was
         decided again at the instant (the market or its signal list moved, or its session stopped),
-        or its check failed (a Stop, a stop reached, the lease, too late), or its batch failed.
+        or that decision failed, or its check failed (a Stop, a stop reached, the lease, too late), or its batch failed.
 
         Before the sessions are answered, so none finds its own unsent intent pending. A close that
         fails leaves the intent pending, where reconciliation proves it not placed, as after a crash.
@@ -622,7 +622,9 @@ class OrderDesk:
             written = armed.written
             if written is None or (written is armed.ticket and written.attempted):
                 continue
-            if written is not armed.ticket:
+            if armed.error is not None:
+                why = "its decision at the instant failed"
+            elif written is not armed.ticket:
                 why = "its entry was decided again at the instant"
             else:
                 why = NOT_SENT.get(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from functools import partial
 from types import SimpleNamespace
@@ -572,9 +572,11 @@ def _ahead_and_prepare(
     calls: list[tuple[str, str, float]],
     after_ahead: Callable[[str], None],
     at_instant: str = "put",
+    fails_at_instant: bool = False,
 ) -> tuple[Callable[[], Ticket | None], Decide]:
-    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it (`at_instant`),
-    with the ledger checks it read as it armed (OrderDesk.precheck), as UserSession._armed_step."""
+    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it (`at_instant`;
+    raising when `fails_at_instant`), with the ledger checks it read as it armed (OrderDesk.precheck),
+    as UserSession._armed_step."""
     assert session.desk is not None
     ctx = session.cycle_context()
     precheck = session.desk.precheck(ctx)
@@ -592,6 +594,8 @@ def _ahead_and_prepare(
 
     def prepare() -> Ticket | None:
         calls.append(("prepare", session.user_id, session.clock.now()))
+        if fails_at_instant:
+            raise ConnectionFailure("the signal list could not be read")
         decision = Decision("EURUSD", at_instant, 87, INSTANT, [{"o": 1.0, "c": 1.2}])
         return first_ticket(ctx, decision, precheck)
 
@@ -644,6 +648,7 @@ def _arm_ahead(
     speed: float = 1.0,
     desk_db: Callable[[Any], Any] = lambda db: db,
     at_instant: str = "put",
+    failing: Collection[str] = (),
 ) -> tuple[OrderDesk, list[Any], list[tuple[str, str, float]]]:
     db, clock = sessions[0].db, sessions[0].clock
     assert isinstance(clock, ManualClock)
@@ -652,7 +657,7 @@ def _arm_ahead(
         session.desk = desk
     gate = threading.Event()
     calls: list[tuple[str, str, float]] = []
-    ways = [_ahead_and_prepare(s, calls, after_ahead, at_instant) for s in sessions]
+    ways = [_ahead_and_prepare(s, calls, after_ahead, at_instant, s.user_id in failing) for s in sessions]
 
     def all_armed_then_open() -> None:
         _wait_until_armed(desk, len(sessions))
@@ -825,6 +830,24 @@ def test_an_intent_written_ahead_of_a_batch_that_fails_is_closed_as_never_sent(m
             run_cycle(armed.ticket.ctx, armed.ticket.decision, armed.ticket)
         assert session.broker.attempts == 0
         assert db[names.TRADES].count_documents({"user": session.user_id, "status": "closed"}) == 1
+
+
+def test_an_intent_written_ahead_whose_decision_fails_at_the_instant_is_closed_as_never_sent():
+    sessions, _ = _sessions(3, [+1])
+    db = sessions[0].db
+    broken = sessions[1]
+    # The market moved: every entry is decided again at the instant, and one decision raises there.
+    _, results, _ = _arm_ahead(sessions, _EarlyView(moved=True), failing={broken.user_id})
+    armed = results[1]
+    assert isinstance(armed, Armed) and isinstance(armed.error, ConnectionFailure) and armed.ticket is None
+    assert isinstance(broken.broker, ScriptedBroker) and broken.broker.attempts == 0
+    (unsent,) = db[names.TRADES].find({"user": broken.user_id})
+    assert unsent["status"] == "closed" and unsent["result"] == trades.FAILED and unsent["profit"] == 0
+    assert unsent["failure"] == "not sent: its decision at the instant failed"
+    for session in (sessions[0], sessions[2]):  # decided again ("put"): their "call" intents closed
+        rows = {t["operacao"]: t for t in db[names.TRADES].find({"user": session.user_id})}
+        assert rows["put"]["status"] == "open"
+        assert rows["call"]["failure"] == "not sent: its entry was decided again at the instant"
 
 
 def test_a_stop_pressed_after_the_intents_were_written_ahead_closes_its_intent_as_never_sent():

@@ -743,3 +743,40 @@ def test_a_pushed_document_has_an_operator_when_a_key_starts_with_a_dollar(pushe
     except AttributeError:
         got = ("error", "AttributeError")
     assert got == expected
+
+
+# Values as updates set or push them: nested lists and documents, with what BSON refuses among them
+# (a lone surrogate, an integer beyond int64, a key with NUL or that is no string) and what it holds.
+_ODD_TEXT = st.sampled_from(["\ud800", "a\x00", "é", "$x", "a.b"])
+_BSONISH = st.recursive(
+    st.one_of(
+        st.text(max_size=3),
+        _ODD_TEXT,
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(),
+        st.booleans(),
+        st.none(),
+        st.binary(max_size=2),
+        st.just(ObjectId("0" * 24)),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.text(max_size=2), _ODD_TEXT, st.integers(0, 3)), inner, max_size=3),
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(value=_BSONISH)
+def test_a_value_is_taken_as_encodable_exactly_when_bson_encodes_it(value):
+    import bson
+
+    from glimpse.store.db import _encodable
+
+    try:
+        bson.encode({"v": value})
+        holds = True
+    except Exception:
+        holds = False
+    assert _encodable(value) == holds

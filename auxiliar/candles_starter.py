@@ -90,6 +90,9 @@ class CandleStreams(Ticker):
         self._streaming: Broker | None = None
         # pair -> (lastUpdated, candles) as this process last wrote them
         self._written: dict[str, tuple[float, list[Candle]]] = {}
+        # pair -> its document's _id, read once it was written whole: the partial writes of every tick
+        # name it, which the embedded store finds by id instead of matching every pair's document.
+        self._ids: dict[str, object] = {}
 
     def _broker(self) -> Broker:
         broker = self.account.get()
@@ -130,17 +133,23 @@ class CandleStreams(Ticker):
             if written is None or "ativo" in update:
                 ops.append(({"ativo": pair}, {"$set": update}, True))
             else:  # applies only on top of our own last write
-                ops.append(({"ativo": pair, "lastUpdated": written[0]}, {"$set": update}, False))
+                known = {"_id": self._ids[pair]} if pair in self._ids else {}
+                ops.append(({**known, "ativo": pair, "lastUpdated": written[0]}, {"$set": update}, False))
             fresh[pair] = (now, [dict(c) for c in candles])  # type: ignore[misc]
         if not ops:
             return
         matched = _write(collection, ops, self.ctx.config.embedded)
         if matched == len(ops):
             self._written.update(fresh)
+            unknown = [pair for pair in fresh if pair not in self._ids]
+            if unknown:
+                for doc in collection.find({"ativo": {"$in": unknown}}, {"_id": 1, "ativo": 1}):
+                    self._ids[doc["ativo"]] = doc["_id"]
         else:
-            # Someone else wrote a document in between: write every pair whole next time.
+            # Someone else wrote a document in between (or replaced it): write every pair whole next time.
             log.info("realtime candles changed by another writer; rewriting them whole")
             self._written.clear()
+            self._ids.clear()
 
     def teardown(self) -> None:
         # Closing the connection ends its streams (stopping 31 IQ Option streams one by one takes minutes).

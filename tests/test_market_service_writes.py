@@ -113,3 +113,51 @@ def test_the_lister_writes_only_changes_and_keeps_its_stamp_fresh(ctx):
     assert {k: {f: v for f, v in d.items() if f != "updatedAt"} for k, d in now_listed.items()} == {
         k: {f: v for f, v in d.items() if f != "updatedAt"} for k, d in listed.items()
     }
+
+
+def test_a_ticks_partial_writes_find_each_pairs_document_by_id_not_by_a_scan(ctx, monkeypatch):
+    from mongomock.collection import Collection
+
+    Lister(ctx).tick(ctx.clock.now())
+    ctx.clock.set((ctx.clock.now() // 60 + 1) * 60 + 10)  # second 10: the next ticks stay in this minute
+    streams = CandleStreams(ctx)
+    streams.tick(ctx.clock.now())  # the first write is whole, by pair
+    ids = {d["ativo"]: d["_id"] for d in ctx.db[names.REALTIME_CANDLES].find({}, {"ativo": 1})}
+    writes = CountingWrites(monkeypatch)
+    general: list[dict] = []  # updates mongomock made itself: it matches every document, and copies
+    real = Collection._update
+
+    def counted(self, spec, document, *args, **kwargs):
+        general.append(spec)
+        return real(self, spec, document, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "_update", counted)
+    for _ in range(3):
+        ctx.clock.advance(1.0)
+        streams.tick(ctx.clock.now())
+    assert writes.ops and all(f["_id"] == ids[f["ativo"]] for f, _, _ in writes.ops)
+    assert general == []
+    assert {d["ativo"]: d["candles"] for d in _stored(ctx).values()}["EURUSD"] == _window(ctx, "EURUSD")
+
+
+def test_a_pairs_document_replaced_by_another_writer_is_written_whole_and_then_by_its_new_id(
+    ctx, monkeypatch
+):
+    Lister(ctx).tick(ctx.clock.now())
+    ctx.clock.set((ctx.clock.now() // 60 + 1) * 60 + 10)  # the ticks below stay in this minute
+    streams = CandleStreams(ctx)
+    streams.tick(ctx.clock.now())
+    coll = ctx.db[names.REALTIME_CANDLES]
+    old = coll.find_one({"ativo": "EURUSD"})
+    coll.delete_one({"_id": old["_id"]})
+    coll.insert_one({"ativo": "EURUSD", "candles": [], "lastUpdated": ctx.clock.now()})
+    for _ in range(3):  # the partial write misses; the next tick writes it whole; then partial again
+        ctx.clock.advance(1.0)
+        streams.tick(ctx.clock.now())
+    (doc,) = coll.find({"ativo": "EURUSD"})
+    assert doc["_id"] != old["_id"] and doc["candles"] == _window(ctx, "EURUSD")
+    writes = CountingWrites(monkeypatch)
+    ctx.clock.advance(REFRESH_SECONDS)  # its stamp at least is written
+    streams.tick(ctx.clock.now())
+    (partial,) = [f for f, u, _ in writes.ops if f["ativo"] == "EURUSD"]
+    assert partial["_id"] == doc["_id"] and "lastUpdated" in partial

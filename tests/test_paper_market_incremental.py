@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -106,3 +108,21 @@ def test_one_quote_equals_the_quote_of_the_array_path(pair, t):
     # Five times at once take the array path down the bridge, without the minute cache.
     walked = market.prices(pair, [t] * 5)
     assert type(quoted) is float and quoted == float(walked[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pair=st.sampled_from(["EURUSD", "USDJPY", "EURUSD-OTC", "GBPJPY"]),
+    opened=st.floats(START - 86400 * 400, START + 86400 * 400, allow_nan=False),
+    minutes=st.integers(1, 15),
+)
+def test_a_settlements_two_quotes_minutes_apart_come_from_the_cache_and_equal_the_walk(pair, opened, minutes):
+    # A turbo order bought at second 58 expires at the end of the next minute: three minutes apart.
+    expires = (opened // 60 + 1 + minutes) * 60
+    walked = PaperMarket(SEED).prices(pair, [opened] * 2 + [expires] * 3)  # five: the walk down the bridge
+    market = PaperMarket(SEED)
+    with patch.object(PaperMarket, "_tick_values", lambda *a: pytest.fail("walked down the bridge")):
+        quoted = market.prices(pair, [opened, expires])
+        move = int(np.sign(walked[2] - walked[0]))
+        assert market.outcome(pair, "call", opened, expires) == move
+    assert quoted.tolist() == [float(walked[0]), float(walked[2])]

@@ -562,17 +562,20 @@ class PaperBroker(Broker):
         self.connect()
 
     def _find_order(self, order_id: int) -> tuple[dict | None, dict | None]:
-        """(open order, settlement record) for `order_id`; at most one is not None."""
-        with _database_errors("order lookup"):
-            account = self._accounts.find_one({"_id": self._email}, {"open": 1, "settled": 1})
-        if account is None:
-            return None, None
-        for order in account.get("open", []):
-            if order["id"] == order_id:
-                return order, None
-        for record in account.get("settled", []):
-            if record["id"] == order_id:
-                return None, record
+        """(open order, settlement record) for `order_id`; at most one is not None.
+
+        The open orders first, alone: an order being settled is usually one of them, and the
+        settled records are up to SETTLED_KEPT, which the embedded store copies to read. An order
+        not open at the first read was settled before it, so the second read finds its record.
+        """
+        for field in ("open", "settled"):
+            with _database_errors("order lookup"):
+                account = self._accounts.find_one({"_id": self._email}, {field: 1})
+            if account is None:
+                return None, None
+            for found in account.get(field, []):
+                if found["id"] == order_id:
+                    return (found, None) if field == "open" else (None, found)
         return None, None
 
     def order_result(self, order_id: int, timeout: float) -> float:

@@ -780,3 +780,58 @@ def test_a_value_is_taken_as_encodable_exactly_when_bson_encodes_it(value):
     except Exception:
         holds = False
     assert _encodable(value) == holds
+
+
+# A paper account's settlement pulls its order from `open` by id: the elements and the condition in
+# every type the fast path takes or leaves to mongomock (numbers of other types, lists, no document),
+# drawn from a few values so that they often meet.
+_OID = ObjectId("0" * 24)
+_PULLED_ID = st.sampled_from([1, 2, 1.0, True, "p", _OID])
+_HELD_ID = st.one_of(_PULLED_ID, st.sampled_from([[1], [1.0, 2], ["p"], [_OID], []]))
+_OPEN = st.lists(
+    st.one_of(st.fixed_dictionaries({}, optional={"id": _HELD_ID, "x": _PULLED_ID}), _PULLED_ID), max_size=4
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    open_=st.one_of(_OPEN, _SCALAR),
+    has_open=st.booleans(),
+    wanted=st.one_of(_PULLED_ID, st.just({"$gt": 0})),
+    field=st.sampled_from(["id", "x", "id.y", "$id"]),
+    others=st.booleans(),
+    which=st.sampled_from(["update_one", "before", "after"]),
+)
+def test_a_pull_by_one_field_leaves_what_mongomocks_own_update_leaves(
+    open_, has_open, wanted, field, others, which
+):
+    stored = {"_id": 7, "cents": 10, "settled": [1], **({"open": open_} if has_open else {})}
+    update: dict = {"$pull": {"open": {field: wanted}}}
+    if others:  # as a settlement makes it: the credit and the record beside the pull
+        update |= {"$inc": {"cents": 5}, "$push": {"settled": {"$each": [2], "$slice": -2}}}
+    fast, slow, fast_side, slow_side = _both_ways([stored], {"_id": 7}, update, which)
+    assert fast == slow
+    assert [_ordered(d) for d in fast_side.find()] == [_ordered(d) for d in slow_side.find()]
+
+
+def test_a_settlements_pull_of_its_order_is_made_without_mongomocks_update(monkeypatch):
+    from mongomock.collection import Collection
+
+    db = new_embedded_database("Pull")
+    accounts = db["PaperBalances"]
+    accounts.insert_one({"_id": "a", "cents": {"PRACTICE": 0}, "open": [{"id": 1}, {"id": 2}], "settled": []})
+    monkeypatch.setattr(Collection, "_update", lambda *a, **k: pytest.fail("mongomock made the update"))
+    done = accounts.update_one(
+        {"_id": "a", "open.id": 1},
+        {
+            "$pull": {"open": {"id": 1}},
+            "$inc": {"cents.PRACTICE": 374},
+            "$push": {"settled": {"$each": [{"id": 1}], "$slice": -500}},
+        },
+    )
+    assert done.modified_count == 1
+    assert accounts.find_one({"_id": "a"}, {"_id": 0}) == {
+        "cents": {"PRACTICE": 374},
+        "open": [{"id": 2}],
+        "settled": [{"id": 1}],
+    }

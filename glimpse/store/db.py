@@ -704,7 +704,7 @@ _install_cached_version_parse()
 
 _MISSING = object()
 _INT64 = (-(2**63), 2**63 - 1)
-_FAST_OPERATORS = frozenset(("$set", "$inc", "$unset", "$push"))
+_FAST_OPERATORS = frozenset(("$set", "$inc", "$unset", "$push", "$pull"))
 # Filter values compared here by type and equality: neither equals a value of another type in
 # MongoDB's order, nor matches an array element of a document that holds a list (lists go slow).
 _EQUALITY_KINDS = (str, ObjectId)
@@ -778,7 +778,7 @@ def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
 
     Only $set, $inc, $unset and $push (a value, or $each with an optional $slice), of a field or a
     path into it: through embedded documents, and through arrays at an index that is there
-    (`_apply_fast` checks the stored document). Two paths of which one is the other or leads into
+    (`_apply_fast` checks the stored document); and $pull by one field (`_pulls_by_one_field`). Two paths of which one is the other or leads into
     it, a path naming `_id` or anything with a `$` go to mongomock.
     """
     if type(update) is not dict or not update or not update.keys() <= _FAST_OPERATORS:
@@ -801,6 +801,8 @@ def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
                 return None
             if op == "$inc" and type(value) not in (int, float):
                 return None
+            if op == "$pull" and not _pulls_by_one_field(path, value):
+                return None
             if op == "$push" and type(value) is dict and _has_operator(value):
                 if not value.keys() <= {"$each", "$slice"} or "$each" not in value:
                     return None
@@ -813,6 +815,21 @@ def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
         if any(later[: len(first)] == first for first, later in zip(paths, paths[1:], strict=False)):
             return None  # the same field twice, or a field and a path into it: a conflict in MongoDB
     return steps
+
+
+def _pulls_by_one_field(path: list[str], condition: Any) -> bool:
+    """Whether a $pull is one `_apply_fast` makes: from a top-level array, the documents whose one
+    field equals a string, an ObjectId or an integer (a paper account's settled order, by its id)."""
+    if len(path) != 1 or type(condition) is not dict or len(condition) != 1:
+        return False
+    ((name, wanted),) = condition.items()
+    return (
+        type(name) is str
+        and name != ""
+        and "$" not in name
+        and "." not in name
+        and type(wanted) in (str, ObjectId, int)
+    )
 
 
 def _has_operator(value: dict[str, Any]) -> bool:
@@ -948,6 +965,23 @@ def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) ->
                 return None
             if type(result) is int and not _INT64[0] <= result <= _INT64[1]:
                 return None
+        elif op == "$pull":
+            # The documents whose field holds a value of the condition's very type, equal to it. Any
+            # other element (no document, the field of another type, a list), or no array, is
+            # mongomock's to say: MongoDB compares numbers across types and matches into arrays.
+            if type(current) is not list:
+                return None
+            ((name, wanted),) = value.items()
+            kept = []
+            for element in current:
+                if type(element) is not dict:
+                    return None
+                have = element.get(name, _MISSING)
+                if have is not _MISSING and type(have) is not type(wanted):
+                    return None
+                if have is _MISSING or have != wanted:
+                    kept.append(element)
+            result = current if len(kept) == len(current) else kept
         else:  # $push
             if current is _MISSING:
                 current = []

@@ -56,3 +56,33 @@ def test_each_settlement_lands_on_its_own_order_in_its_own_sessions_log(make_db)
         db, user="bob", session="s9", cycle="c9", ativo="GBPUSD", horario=118.5, operacao="put",
         money=Decimal("2"), trade_id=late, price=1.3, profit=Decimal("-2"),
     )  # fmt: skip
+
+
+def test_a_cycles_first_order_opens_its_entry_with_the_order_in_it_and_a_gale_is_pushed_into_it(monkeypatch):
+    db = new_embedded_database("LogOneWrite")
+    log_id = _start(db, "ana", "s1", 100.0)
+    first = operations_log.cycle_entry("EURUSD", 58.5, "call", Decimal("2"), [], "c1")
+    second = operations_log.cycle_entry("GBPUSD", 118.5, "put", Decimal("2"), [], "c2")
+    lookups: list[str] = []
+    real = operations_log._entry_index
+
+    def looked_up(db, log_id, cycle):
+        lookups.append(cycle)
+        return real(db, log_id, cycle)
+
+    monkeypatch.setattr(operations_log, "_entry_index", looked_up)
+    t1, t2, t3 = ObjectId(), ObjectId(), ObjectId()
+    operations_log.order_placed(db, log_id, first, t1, 1.1)
+    assert lookups == []  # one write: the entry, with its first order in it
+    operations_log.order_placed(db, log_id, first, t2, None)  # its gale: found, and pushed into it
+    assert lookups == ["c1"]
+    operations_log.order_placed(db, log_id, second, t3, 1.3)
+    assert lookups == ["c1"]
+    assert db[names.OPERATIONS].find_one({"_id": log_id})["operations"] == [
+        {
+            **first,
+            "operacoes": [{"a": 1.1, "p": None, "trade": str(t1)}, {"a": None, "p": None, "trade": str(t2)}],
+        },
+        {**second, "operacoes": [{"a": 1.3, "p": None, "trade": str(t3)}]},
+    ]
+    assert first["operacoes"] == [] and second["operacoes"] == []  # the cycle's own entry is left as it was

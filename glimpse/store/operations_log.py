@@ -115,15 +115,19 @@ def _entry_index(db: Any, log_id: ObjectId, cycle: str) -> int | None:
     return None
 
 
-def open_cycle(db: Any, log_id: ObjectId, entry: dict[str, Any]) -> None:
-    """Add the cycle's entry once (at its first order)."""
-    db[names.OPERATIONS].update_one(
+def open_cycle(db: Any, log_id: ObjectId, entry: dict[str, Any]) -> bool:
+    """Add the cycle's entry once (at its first order); True if this call added it."""
+    done = db[names.OPERATIONS].update_one(
         {"_id": log_id, "operations.cycle": {"$ne": entry["cycle"]}}, {"$push": {"operations": entry}}
     )
+    return bool(done.modified_count == 1)
 
 
 def _push(db: Any, log_id: ObjectId, entry: dict[str, Any], item: dict[str, Any]) -> None:
-    open_cycle(db, log_id, entry)
+    # A cycle's first order opens its entry with the order in it, in one write: the same log as
+    # opening it, finding it and pushing the order into it (two writes and a read, per order).
+    if open_cycle(db, log_id, {**entry, "operacoes": [*entry.get("operacoes", []), item]}):
+        return
     index = _entry_index(db, log_id, entry["cycle"])
     if index is not None:
         db[names.OPERATIONS].update_one(

@@ -778,8 +778,9 @@ def _update_plan(update: Any) -> list[tuple[str, list[str], Any]] | None:
 
     Only $set, $inc, $unset and $push (a value, or $each with an optional $slice), of a field or a
     path into it: through embedded documents, and through arrays at an index that is there
-    (`_apply_fast` checks the stored document); and $pull by one field (`_pulls_by_one_field`). Two paths of which one is the other or leads into
-    it, a path naming `_id` or anything with a `$` go to mongomock.
+    (`_apply_fast` checks the stored document); and $pull by one field (`_pulls_by_one_field`).
+    Two paths of which one is the other or leads into it, a path naming `_id` or anything with a
+    `$` go to mongomock.
     """
     if type(update) is not dict or not update or not update.keys() <= _FAST_OPERATORS:
         return None

@@ -137,7 +137,7 @@ def test_a_ticks_partial_writes_find_each_pairs_document_by_id_not_by_a_scan(ctx
         streams.tick(ctx.clock.now())
     assert writes.ops and all(f["_id"] == ids[f["ativo"]] for f, _, _ in writes.ops)
     assert general == []
-    assert {d["ativo"]: d["candles"] for d in _stored(ctx).values()}["EURUSD"] == _window(ctx, "EURUSD")
+    assert _stored(ctx)["EURUSD"]["candles"] == _window(ctx, "EURUSD")
 
 
 def test_a_pairs_document_replaced_by_another_writer_is_written_whole_and_then_by_its_new_id(

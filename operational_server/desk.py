@@ -613,7 +613,8 @@ class OrderDesk:
     def _void(self, batch: list[Armed]) -> None:
         """Close as never sent each intent written ahead whose order did not go out: its entry was
         decided again at the instant (the market or its signal list moved, or its session stopped),
-        or that decision failed, or its check failed (a Stop, a stop reached, the lease, too late), or its batch failed.
+        or that decision failed, or its check failed (a Stop, a stop reached, the lease, too late),
+        or its batch failed.
 
         Before the sessions are answered, so none finds its own unsent intent pending. A close that
         fails leaves the intent pending, where reconciliation proves it not placed, as after a crash.

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import pymongo
 import pytest
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -543,10 +543,10 @@ _PATHS = st.sampled_from(["k", "c", "c.P", "c.R", "c.0", "k.P", "c.P.x", "c..P",
 def test_one_condition_matched_here_matches_as_mongomocks_matcher(stored, field, condition):
     from mongomock.filtering import filter_applies
 
-    from glimpse.store.db import _field_matches
+    from glimpse.store.db import condition_holds
 
     doc = {"_id": 1, **stored}
-    verdict = _field_matches(doc, field, condition)
+    verdict = condition_holds(doc, field, condition)
     if verdict is not None:
         if field.startswith("$"):
             raise AssertionError("an operator at the top was answered here")
@@ -572,10 +572,10 @@ def test_one_condition_matched_here_matches_as_mongomocks_matcher(stored, field,
 def test_a_condition_on_names_or_numbers_matches_as_mongomocks_matcher(held, condition):
     from mongomock.filtering import filter_applies
 
-    from glimpse.store.db import _field_matches
+    from glimpse.store.db import condition_holds
 
     doc = {"_id": 1, **held}
-    verdict = _field_matches(doc, "k", condition)
+    verdict = condition_holds(doc, "k", condition)
     if verdict is not None:
         assert verdict == filter_applies({"k": condition}, doc)
 
@@ -772,14 +772,14 @@ _BSONISH = st.recursive(
 def test_a_value_is_taken_as_encodable_exactly_when_bson_encodes_it(value):
     import bson
 
-    from glimpse.store.db import _encodable
+    from glimpse.store.db import encodable
 
     try:
         bson.encode({"v": value})
         holds = True
     except Exception:
         holds = False
-    assert _encodable(value) == holds
+    assert encodable(value) == holds
 
 
 # A paper account's settlement pulls its order from `open` by id: the elements and the condition in
@@ -834,4 +834,93 @@ def test_a_settlements_pull_of_its_order_is_made_without_mongomocks_update(monke
         "cents": {"PRACTICE": 374},
         "open": [{"id": 2}],
         "settled": [{"id": 1}],
+    }
+
+
+_STORED_KEY = st.sampled_from(["k1", "new", "açaí-1"])
+_KEY = st.one_of(_STORED_KEY, st.just("\ud800"))  # a lone surrogate: no store holds it
+_BALANCE = st.one_of(
+    st.integers(-5, 400),
+    st.integers(2**63 - 3, 2**63 - 1).map(lambda v: -v),  # a stake taken from it leaves no int64
+    st.floats(allow_nan=True, allow_infinity=False, width=32),
+    st.sampled_from([True, None, "300", Decimal128("300")]),
+)
+_ACCOUNTS = st.fixed_dictionaries(
+    {},
+    optional={
+        "cents": st.one_of(
+            st.fixed_dictionaries({}, optional={"REAL": st.just(0), "PRACTICE": _BALANCE}),
+            st.sampled_from([[{"PRACTICE": 300}], 300, None]),
+        ),
+        "open": st.one_of(st.lists(st.fixed_dictionaries({"id": st.integers(1, 3)}), max_size=2), st.none()),
+        "keys": st.one_of(
+            st.lists(st.one_of(_STORED_KEY, st.integers(0, 2), st.none(), st.just(["new"])), max_size=4),
+            st.sampled_from(["new", None]),
+        ),
+        "settled": st.lists(st.just({"id": 9}), max_size=1),
+    },
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    stored=_ACCOUNTS,
+    stake=st.integers(0, 300),
+    key=_KEY,
+    price=st.floats(allow_nan=True, allow_infinity=False),
+    kept=st.integers(1, 5),
+)
+def test_a_paper_buy_made_by_its_function_leaves_what_mongomocks_own_update_leaves(
+    stored, stake, key, price, kept
+):
+    # The paper broker's buy on the embedded store: its filter and update as one function of the stored
+    # account (paper._buy, names.change_by_id), or the update itself when that function cannot say.
+    from mongomock.collection import Collection
+
+    from glimpse.market import paper
+
+    order = {"id": 7, "clientKey": key, "ativo": "EURUSD", "direction": "call", "amountCents": stake,
+             "payout": 87, "account": "PRACTICE", "openedAt": 1.5, "expiresAt": 120, "kind": "turbo",
+             "openPrice": price}  # fmt: skip
+    filter_ = {"_id": "a", "cents.PRACTICE": {"$gte": stake}, "keys": {"$ne": key}}
+    update = {
+        "$inc": {"cents.PRACTICE": -stake},
+        "$push": {"open": order, "keys": {"$each": [key], "$slice": -kept}},
+    }
+    db = new_embedded_database("Buy")
+    function_side, update_side = db["function"], db["update"]
+    for side in (function_side, update_side):
+        side.insert_one({"_id": "a", **copy.deepcopy(stored)})
+
+    def by_function():
+        done = names.change_by_id(function_side, "a", lambda doc: paper._buy(doc, "PRACTICE", stake, order))
+        if done is None:
+            return function_side.find_one_and_update(filter_, update, projection={"_id": 1}) is not None
+        return done
+
+    slow_modify = getattr(Collection.find_one_and_update, "glimpse_slow")  # noqa: B009 (mypy cannot see it)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paper, "KEYS_KEPT", kept)
+        made = _outcome(by_function)
+    expected = _outcome(lambda: slow_modify(update_side._target, filter_, update, {"_id": 1}) is not None)
+    assert made == expected
+    assert [_ordered(d) for d in function_side.find()] == [_ordered(d) for d in update_side.find()]
+
+
+def test_a_paper_buy_on_a_plain_account_is_made_without_the_update(monkeypatch):
+    from mongomock.collection import Collection
+
+    from glimpse.market import paper
+
+    db = new_embedded_database("Buy")
+    accounts = db["PaperBalances"]
+    accounts.insert_one({"_id": "a", "cents": {"PRACTICE": 500}, "open": [], "keys": ["k0"]})
+    monkeypatch.setattr(Collection, "find_one_and_update", lambda *a, **k: pytest.fail("the update was made"))
+    order = {"id": 1, "clientKey": "k1", "amountCents": 200}
+    assert names.change_by_id(accounts, "a", lambda doc: paper._buy(doc, "PRACTICE", 200, order)) is True
+    assert names.change_by_id(accounts, "a", lambda doc: paper._buy(doc, "PRACTICE", 200, order)) is False
+    assert accounts.find_one({"_id": "a"}, {"_id": 0}) == {
+        "cents": {"PRACTICE": 300},
+        "open": [{"id": 1, "clientKey": "k1", "amountCents": 200}],
+        "keys": ["k0", "k1"],
     }

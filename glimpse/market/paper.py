@@ -78,6 +78,7 @@ from glimpse.runtime.clock import Clock, local_datetime, sleep_until
 from glimpse.runtime.config import Config
 from glimpse.runtime.ids import unique_int
 from glimpse.runtime.security import hash_password, verify_password
+from glimpse.store import db as names
 from glimpse.store.accounts import normalize_email
 from glimpse.store.db import ACTIVES_SCHEDULE, PAPER_BALANCES
 
@@ -107,6 +108,36 @@ def _from_cents(value: int) -> float:
 def _day(t: float) -> int:
     """The UTC day number payouts are drawn for (shared with the fake IQ Option server)."""
     return int(t // 86400)
+
+
+_ORDER_KINDS = frozenset((str, int, float))
+
+
+def _buy(stored: dict[str, Any], mode: str, stake_cents: int, order: dict[str, Any]) -> Any:
+    """A buy's update as a function of the stored account (names.change_by_id): the filter and the
+    update `place` sends to MongoDB, the same checks (the store's own) and the same new values."""
+    key = order["clientKey"]
+    for field, condition in ((f"cents.{mode}", {"$gte": stake_cents}), ("keys", {"$ne": key})):
+        holds = names.condition_holds(stored, field, condition)
+        if holds is None:
+            return names.UNHANDLED
+        if not holds:
+            return None
+    balances, placed, keys = stored["cents"], stored.get("open", []), stored.get("keys", [])
+    left = balances[mode] - stake_cents
+    if type(placed) is not list or type(keys) is not list:
+        return names.UNHANDLED  # MongoDB's refusal to push to what is no array is the update's to give
+    # Values the store keeps as they are (no date to patch) and BSON holds (or the update refuses them).
+    if not all(type(value) in _ORDER_KINDS for value in order.values()) or not names.encodable(
+        [left, order, key]
+    ):
+        return names.UNHANDLED
+    kept = keys + [key]
+    return {
+        "cents": {**balances, mode: left},
+        "open": placed + [dict(order)],
+        "keys": kept[-KEYS_KEPT:] if len(kept) > KEYS_KEPT else kept,
+    }
 
 
 def _check_count(value: Any, name: str, high: int = MAX_KEEP) -> int:
@@ -414,15 +445,26 @@ class PaperBroker(Broker):
         balance_field = f"cents.{self._mode}"
         # The write may apply even if its reply is lost: then the order may exist.
         with _database_errors("buy", order_may_exist=True):
-            taken = self._accounts.find_one_and_update(
-                {"_id": self._email, balance_field: {"$gte": stake_cents}, "keys": {"$ne": client_key}},
-                {
-                    "$inc": {balance_field: -stake_cents},
-                    "$push": {"open": order, "keys": {"$each": [client_key], "$slice": -KEYS_KEPT}},
-                },
-                projection={"_id": 1},
+            taken = names.change_by_id(
+                self._accounts, self._email, lambda stored: _buy(stored, self._mode, stake_cents, order)
             )
-        if taken is None:
+            if taken is None:  # the update itself; _buy is this update, read as a function
+                taken = (
+                    self._accounts.find_one_and_update(
+                        {
+                            "_id": self._email,
+                            balance_field: {"$gte": stake_cents},
+                            "keys": {"$ne": client_key},
+                        },
+                        {
+                            "$inc": {balance_field: -stake_cents},
+                            "$push": {"open": order, "keys": {"$each": [client_key], "$slice": -KEYS_KEPT}},
+                        },
+                        projection={"_id": 1},
+                    )
+                    is not None
+                )
+        if not taken:
             with _database_errors("buy", order_may_exist=True):
                 placed, record, voided = self._by_key(client_key)
             if placed is not None or record is not None:

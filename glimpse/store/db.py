@@ -16,6 +16,7 @@ import copy
 import operator
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -715,7 +716,7 @@ _EQUALITY_KINDS = (str, ObjectId)
 _SCALAR_KINDS = frozenset((str, ObjectId, int, float, bool, type(None)))
 
 
-def _field_matches(doc: dict[str, Any], field: str, wanted: Any) -> bool | None:
+def condition_holds(doc: dict[str, Any], field: str, wanted: Any) -> bool | None:
     """Whether one condition of a filter holds for a stored document, or None when mongomock must say.
 
     Answered here: equality with a string or an ObjectId of a top-level field that holds one (or
@@ -842,7 +843,7 @@ def _has_operator(value: dict[str, Any]) -> bool:
     return "\x01$" in joined and any(k.startswith("$") for k in value)
 
 
-def _encodable(value: Any) -> bool:
+def encodable(value: Any) -> bool:
     """Whether BSON can hold the value (mongomock refuses a write that it cannot)."""
     kind = type(value)
     if kind is int:
@@ -912,7 +913,7 @@ def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) ->
         top = path[0]
         kind = type(value)
         if op == "$set" and len(path) == 1 and kind in _UNPATCHED and kind is not int:
-            if kind is str and not _encodable(value):
+            if kind is str and not encodable(value):
                 return None  # a lone surrogate: mongomock's update refuses it
             new[top] = value  # a scalar BSON holds, which date patching leaves as it is
             continue
@@ -952,7 +953,7 @@ def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) ->
         else:
             current = target[key] if type(target) is list else target.get(key, _MISSING)
         if op == "$set":
-            if not _encodable(value):
+            if not encodable(value):
                 return None
             result = patch(value)
         elif op == "$unset":
@@ -989,7 +990,7 @@ def _apply_fast(doc: dict[str, Any], steps: list[tuple[str, list[str], Any]]) ->
             elif type(current) is not list:
                 return None
             each = value["$each"] if type(value) is dict and "$each" in value else [value]
-            if not _encodable(each):
+            if not encodable(each):
                 return None
             result = current + patch(list(each))
             if type(value) is dict and "$slice" in value:
@@ -1014,6 +1015,38 @@ def _mongomock_matches(filter: dict[str, Any], doc: dict[str, Any]) -> bool:
     from mongomock.filtering import filter_applies
 
     return bool(filter_applies(_date_patch()(filter), doc))  # type: ignore[no-untyped-call]
+
+
+def _write(collection: Any, doc: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Write the new top-level values; whether the document changed. A duplicate rolls back.
+
+    A value equal to the old one but of another type (False for 0, 1.0 for 1) is written, as
+    mongomock writes it, though the document counts as unchanged, as mongomock counts it."""
+    old = {top: doc.get(top, _MISSING) for top in new}
+    if all(new[top] is old[top] for top in new):
+        return False
+    changed = not all(new[top] is not _MISSING and new[top] == old[top] for top in new)
+    for top, value in new.items():
+        if value is _MISSING:
+            doc.pop(top, None)
+        else:
+            doc[top] = value
+    store = collection._store
+    indexed = bool(_indexes_of(store) or _unique_maps(store))
+    if indexed:
+        _reindex(store, doc)
+    try:
+        collection._ensure_uniques(doc)
+    except pymongo.errors.DuplicateKeyError:
+        for top, value in old.items():
+            if value is _MISSING:
+                doc.pop(top, None)
+            else:
+                doc[top] = value
+        if indexed:
+            _reindex(store, doc)
+        raise
+    return changed
 
 
 def _install_fast_updates() -> None:
@@ -1047,44 +1080,13 @@ def _install_fast_updates() -> None:
         for field, wanted in filter.items():
             if field == "_id":
                 continue
-            verdict = _field_matches(doc, field, wanted)
+            verdict = condition_holds(doc, field, wanted)
             if verdict is None:
                 # Other operators, lists, dates, deeper paths: mongomock's own matcher.
                 return True, doc if _mongomock_matches(filter, doc) else None
             if not verdict:
                 return True, None
         return True, doc
-
-    def write(self: Any, doc: dict[str, Any], new: dict[str, Any]) -> bool:
-        """Write the new top-level values; whether the document changed. A duplicate rolls back.
-
-        A value equal to the old one but of another type (False for 0, 1.0 for 1) is written, as
-        mongomock writes it, though the document counts as unchanged, as mongomock counts it."""
-        old = {top: doc.get(top, _MISSING) for top in new}
-        if all(new[top] is old[top] for top in new):
-            return False
-        changed = not all(new[top] is not _MISSING and new[top] == old[top] for top in new)
-        for top, value in new.items():
-            if value is _MISSING:
-                doc.pop(top, None)
-            else:
-                doc[top] = value
-        store = self._store
-        indexed = bool(_indexes_of(store) or _unique_maps(store))
-        if indexed:
-            _reindex(store, doc)
-        try:
-            self._ensure_uniques(doc)
-        except pymongo.errors.DuplicateKeyError:
-            for top, value in old.items():
-                if value is _MISSING:
-                    doc.pop(top, None)
-                else:
-                    doc[top] = value
-            if indexed:
-                _reindex(store, doc)
-            raise
-        return changed
 
     def raw(self: Any, n: int, modified: bool) -> dict[str, Any]:
         return {
@@ -1101,7 +1103,7 @@ def _install_fast_updates() -> None:
             if fast and doc is not None:
                 new = _apply_fast(doc, steps)
                 if new is not None:
-                    return UpdateResult(raw(self, 1, write(self, doc, new)), acknowledged=True)
+                    return UpdateResult(raw(self, 1, _write(self, doc, new)), acknowledged=True)
             elif fast and not upsert:
                 return UpdateResult(raw(self, 0, False), acknowledged=True)
         return slow_update(self, filter, update, upsert, *args, **kwargs)
@@ -1126,7 +1128,7 @@ def _install_fast_updates() -> None:
                 if new is not None:
                     copier = _copier(self, projection)
                     before = copier(doc) if return_document is pymongo.ReturnDocument.BEFORE else None
-                    write(self, doc, new)
+                    _write(self, doc, new)
                     return before if before is not None else copier(doc)
             elif fast and not upsert:
                 return None
@@ -1255,6 +1257,42 @@ def find_by_ids(
             if doc is not None:
                 found.append(copy_doc(doc))
         return found
+
+
+# A change's answer (see change_by_id): the stored document is not one it knows how to change.
+UNHANDLED = object()
+
+
+def change_by_id(collection: Any, doc_id: Any, change: Callable[[dict[str, Any]], Any]) -> bool | None:
+    """Make one document's update by calling `change` on it, where the embedded store allows it.
+
+    `change` is the update (and its filter) written as a function of the stored document: it
+    returns the new values of the top-level fields the update changes, computed without touching
+    the document it is given, sharing nothing the caller keeps, and of types BSON holds; or None
+    when the filter does not match; or UNHANDLED when the document holds something it does not
+    know how to treat. The values are written as the fast update path writes them (its unique
+    check, its indexes). True: written; False: no match (or no such document); None: not made
+    here (a MongoDB collection, or UNHANDLED): the caller makes its update, which answers alike.
+
+    For the hottest update at the desk's instant, the paper broker's buy: read through the
+    general fast path, its filter and update took about 55 of a buy's 95 µs.
+    """
+    if not isinstance(collection, _Locked):
+        return None
+    with collection._lock:
+        target = collection._target
+        if target.codec_options.tz_aware:
+            return None
+        doc = target._store._documents.get(doc_id)
+        if doc is None:
+            return False
+        new = change(doc)
+        if new is UNHANDLED:
+            return None
+        if new is None:
+            return False
+        _write(target, doc, new)
+        return True
 
 
 def every_document(collection: Any, projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
+from datetime import datetime
 
 import pymongo
 import pytest
 from bson import Decimal128, ObjectId
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from glimpse.store import db as names
@@ -354,6 +355,8 @@ def _both_ways(docs, filter_, update, which, projection=None):
 @given(
     stored=_STORED, extra=_FILTERS, update=_UPDATES, which=st.sampled_from(["update_one", "before", "after"])
 )
+# An $unset of a missing field beside a $set of an equal value of another type: nothing modified.
+@example(stored={"b": 0}, extra={}, update={"$unset": {"a": None}, "$set": {"b": False}}, which="update_one")
 def test_an_update_by_id_leaves_what_mongomocks_own_update_leaves(stored, extra, update, which):
     # With _id in the projection: mongomock takes an empty projected document for no match.
     fast, slow, fast_side, slow_side = _both_ways(
@@ -634,7 +637,11 @@ _INSERT_VALUES = st.one_of(
     _SCALAR,
     st.integers(min_value=2**63 - 2, max_value=2**64),  # beyond int64: BSON refuses it
     st.sampled_from([ObjectId("0" * 24), b"x", "a\0b"]),
-    st.dictionaries(st.sampled_from("xy"), _SCALAR, max_size=1),  # a level below: mongomock's walk
+    # Levels below: plain ones are copied here, the others (a date, a key with NUL, a string that
+    # is not ASCII, a third level) go through mongomock's walk.
+    st.dictionaries(st.sampled_from(["x", "y", "n\0ul", "$op"]), _SCALAR, max_size=2),
+    st.lists(st.one_of(_SCALAR, st.dictionaries(st.sampled_from("xy"), _SCALAR, max_size=1)), max_size=2),
+    st.sampled_from([{"x": datetime(2024, 1, 1, 0, 0, 0, 1234)}, ["ação"], [[[1]]], {"x": {"y": {"z": 1}}}]),
 )
 _INSERT_DOCS = st.dictionaries(
     st.sampled_from(["_id", "name", "a", "b", "$bad", "nul\0l", "a\x01$b"]), _INSERT_VALUES, max_size=4
@@ -648,6 +655,8 @@ _INSERT_DOCS = st.dictionaries(
     batch=st.lists(_INSERT_DOCS, min_size=1, max_size=4),
     how=st.sampled_from(["one", "ordered", "unordered"]),
 )
+# A date a level below, which mongomock's copy rounds to the millisecond; plain levels below.
+@example(first=[], batch=[{"a": {"x": datetime(2024, 1, 1, 0, 0, 0, 1234)}, "b": [{"x": 1}, "p"]}], how="one")
 def test_an_insert_stores_and_refuses_what_mongomocks_own_insert_does(first, batch, how):
     from mongomock.collection import Collection
 
@@ -679,8 +688,12 @@ def test_an_insert_stores_and_refuses_what_mongomocks_own_insert_does(first, bat
 
     assert without_generated_ids(fast_outcomes) == without_generated_ids(slow_outcomes)
     assert fast_shape == slow_shape
-    stored_fast = [{k: v for k, v in d.items() if type(v) is not ObjectId} for d in fast_side.find()]
-    stored_slow = [{k: v for k, v in d.items() if type(v) is not ObjectId} for d in slow_side.find()]
+    stored_fast = [
+        _ordered({k: v for k, v in d.items() if type(v) is not ObjectId}) for d in fast_side.find()
+    ]
+    stored_slow = [
+        _ordered({k: v for k, v in d.items() if type(v) is not ObjectId}) for d in slow_side.find()
+    ]
     assert stored_fast == stored_slow
     assert [list(d) for d in fast_side.find()] == [list(d) for d in slow_side.find()]  # field order too
     # The sorted index of a later indexed read sees the same documents.
@@ -689,6 +702,8 @@ def test_an_insert_stores_and_refuses_what_mongomocks_own_insert_does(first, bat
 
 def test_a_flat_insert_is_made_without_mongomocks_walk(monkeypatch):
     from mongomock import collection
+
+    from glimpse.store.notifications import QUEUE
 
     db = new_embedded_database("FastInserts")
 
@@ -706,6 +721,17 @@ def test_a_flat_insert_is_made_without_mongomocks_walk(monkeypatch):
     assert trades.find_one({"_id": doc["_id"]})["status"] == "pending"
     with pytest.raises(pymongo.errors.DuplicateKeyError):
         trades.insert_one({"_id": doc["_id"], "user": "u3"})
+    # A queued notification: its data, one plain document, is copied too.
+    data: dict = {"ativo": "EURUSD", "net": -200, "levels": [1, 2]}
+    event = {"user": "u1", "event": "cycleResult", "data": data}
+    db[QUEUE].insert_one(event)
+    data["net"] = 0
+    data["levels"].append(3)
+    assert db[QUEUE].find_one({"_id": event["_id"]})["data"] == {
+        "ativo": "EURUSD",
+        "net": -200,
+        "levels": [1, 2],
+    }
 
 
 def test_a_collection_handle_is_kept_and_sees_every_write_and_drop():
@@ -924,3 +950,66 @@ def test_a_paper_buy_on_a_plain_account_is_made_without_the_update(monkeypatch):
         "open": [{"id": 1, "clientKey": "k1", "amountCents": 200}],
         "keys": ["k0", "k1"],
     }
+
+
+_NAMES = st.one_of(
+    st.sampled_from(["s1", "s2", ObjectId("0" * 24), 1, None, True]),
+    st.lists(st.sampled_from(["s1", "s2"]), max_size=2),  # an array: an equality matches its elements
+)
+_NAMED = st.lists(
+    st.fixed_dictionaries({}, optional={"name": _NAMES, "status": st.sampled_from(["a", "b"])}), max_size=5
+)
+_BY_NAME = st.fixed_dictionaries(
+    {"name": st.sampled_from(["s1", "s2", "s3", ObjectId("0" * 24)])},
+    optional={"status": st.sampled_from(["a", {"$ne": "a"}]), "$or": st.just([{"status": "b"}, {"x": None}])},
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(docs=_NAMED, filter_=_BY_NAME, unique=st.booleans(), which=st.sampled_from(["update_one", "after"]))
+def test_a_filter_on_a_unique_fields_value_answers_as_a_scan_does(docs, filter_, unique, which):
+    # A server by its name, a pair by its ativo: found from the unique index's map of values, not a scan.
+    from mongomock.collection import Collection
+    from mongomock.filtering import filter_applies
+
+    db = new_embedded_database("Unique")
+    fast_side, slow_side = db["fast"], db["slow"]
+    for side in (fast_side, slow_side):
+        if unique:
+            side.create_index("name", unique=True)
+        for i, doc in enumerate(docs):
+            _outcome(lambda side=side, i=i, doc=doc: side.insert_one({"_id": i, **doc}))
+    stored = list(fast_side._target._store._documents.values())
+    assert list(fast_side.find(filter_)) == [d for d in stored if filter_applies(filter_, d)]
+    assert fast_side.count_documents(filter_) == sum(1 for d in stored if filter_applies(filter_, d))
+    update = {"$set": {"status": "c"}, "$inc": {"n": 1}}
+    slow_update = getattr(Collection.update_one, "glimpse_slow")  # noqa: B009 (mypy cannot see it)
+    slow_modify = getattr(Collection.find_one_and_update, "glimpse_slow")  # noqa: B009
+    if which == "update_one":
+        fast = _outcome(lambda: fast_side.update_one(filter_, update).modified_count)
+        slow = _outcome(lambda: slow_update(slow_side._target, filter_, update).modified_count)
+    else:
+        after = pymongo.ReturnDocument.AFTER
+        fast = _outcome(lambda: fast_side.find_one_and_update(filter_, update, return_document=after))
+        slow = _outcome(lambda: slow_modify(slow_side._target, filter_, update, return_document=after))
+    assert fast == slow
+    assert [_ordered(d) for d in fast_side.find()] == [_ordered(d) for d in slow_side.find()]
+
+
+def test_a_servers_update_by_name_is_made_without_a_scan(monkeypatch):
+    from mongomock.collection import Collection
+
+    db = new_embedded_database("Unique")
+    ensure_indexes(db)
+    servers = db[names.SERVERS]
+    servers.insert_many([{"name": f"s{i}", "incarnation": "a", "status": "free"} for i in range(50)])
+    monkeypatch.setattr(Collection, "_update", lambda *a, **k: pytest.fail("mongomock made the update"))
+    monkeypatch.setattr(names, "_mongomock_matches", lambda *a, **k: pytest.fail("mongomock matched"))
+    taken = servers.find_one_and_update(
+        {"name": "s7", "incarnation": "a", "status": "free"},
+        {"$set": {"status": "operating"}},
+        return_document=pymongo.ReturnDocument.AFTER,
+    )
+    assert taken is not None and taken["name"] == "s7" and taken["status"] == "operating"
+    assert servers.update_one({"name": "s8", "status": "operating"}, {"$set": {"x": 1}}).matched_count == 0
+    assert servers.count_documents({"status": "operating"}) == 1

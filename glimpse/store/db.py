@@ -128,6 +128,9 @@ def _install_id_lookup() -> None:
         _in_sets.clear()  # a list seen by an earlier query may have been changed since
         key = filter.get("_id") if isinstance(filter, dict) else None
         if type(key) not in (ObjectId, str, int):  # operators, regexes, lists: the general scan
+            holding = _holding(self._store, filter) if key is None and type(filter) is dict else None
+            if holding is not None:  # a unique field's value: the documents that hold it
+                return iter([doc for doc in holding if filter_applies(filter, doc)])  # type: ignore[no-untyped-call]
             return scan(self, filter)
         try:
             doc = self._store[key]
@@ -189,6 +192,10 @@ class _UniqueValues:
         self.field = field
         self.value_of: dict[Any, Any] = {}  # document id -> its indexed value (None: not indexed)
         self.ids: dict[Any, set[Any]] = {}
+        # The documents whose value is an array, which an equality matches by its elements, and
+        # whether a document was left out (an unhashable id): then `holding` cannot say.
+        self.arrays: set[Any] = set()
+        self.complete = True
         for doc in docs:
             self.put(doc)
 
@@ -197,8 +204,13 @@ class _UniqueValues:
         try:
             old = self.value_of.get(doc_id)
         except TypeError:  # an unhashable id (mongomock's hashdict is hashable; anything else is not)
+            self.complete = False
             return
         value = doc.get(self.field)
+        if type(value) is list:
+            self.arrays.add(doc_id)
+        else:
+            self.arrays.discard(doc_id)
         new = value if type(value) in _UNIQUE_KINDS else None
         if old == new and (new is None or doc_id in self.value_of):
             return
@@ -212,6 +224,7 @@ class _UniqueValues:
             old = self.value_of.pop(doc_id, None)
         except TypeError:
             return
+        self.arrays.discard(doc_id)
         self._remove(doc_id, old)
 
     def _remove(self, doc_id: Any, value: Any) -> None:
@@ -231,6 +244,43 @@ class _UniqueValues:
             return len(found) if doc_id in found else None
         except TypeError:
             return None
+
+
+def _holding(store: Any, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The stored documents that hold what the filter asks of a field with a unique index, when it
+    asks one top-level field of a plain unique index to equal a string or an ObjectId (a server's
+    name, a pair's ativo, an account's email); None when no such field says. The other conditions
+    are the caller's to test: a document the filter can match is one of these."""
+    for field, wanted in filter.items():
+        if type(wanted) not in _UNIQUE_KINDS or "." in field or not _uniquely_indexed(store, field):
+            continue
+        values = _unique_values(store, field)
+        if values.arrays or not values.complete:
+            continue
+        documents = store._documents
+        found = []
+        for doc_id in values.ids.get(wanted, ()):
+            doc = documents.get(doc_id)
+            if doc is not None and type(doc.get(field)) is type(wanted) and doc.get(field) == wanted:
+                found.append(doc)
+        return found
+    return None
+
+
+def _uniquely_indexed(store: Any, field: str) -> bool:
+    """Whether a unique index of the collection is on `field` alone, over every document."""
+    for index in store.indexes.values():
+        key = index.get("key")
+        if (
+            index.get("unique")
+            and key is not None
+            and len(key) == 1
+            and next(iter(key))[0] == field
+            and not index.get("sparse")
+            and index.get("partialFilterExpression") is None
+        ):
+            return True
+    return False
 
 
 def _unique_maps(store: Any) -> dict[str, _UniqueValues]:
@@ -625,13 +675,15 @@ _install_fast_date_patching()
 
 
 def _install_fast_insert() -> None:
-    """Insert a flat document (top-level scalars only: a ledger intent) without mongomock's walk.
+    """Insert a flat document (a ledger intent; a queued notification, whose data is one plain
+    document) without mongomock's walk.
 
     mongomock checks every key of every level through `isinstance(value, Mapping)`, compares
     pymongo's version, and rebuilds the document value by value to patch its dates: about half of
-    an intent's insert. A flat document has no level below, and no value date patching changes
-    (`_UNPATCHED`): the same checks in one pass, the same encoding check, the same stored copy,
-    and the same duplicate and unique checks in the same order. Anything else goes to mongomock.
+    an intent's insert, and nine tenths of a notification's. A flat document holds no value date
+    patching changes (`_flat`): the same checks in one pass, the same encoding check, the same
+    stored copy (its documents and arrays copied, as patching copies them), and the same duplicate
+    and unique checks in the same order. Anything else goes to mongomock.
     """
     from mongomock.collection import Collection
 
@@ -653,7 +705,7 @@ def _install_fast_insert() -> None:
         store._remove_expired_documents()
         if object_id in store._documents:
             raise pymongo.errors.DuplicateKeyError("E11000 Duplicate Key Error", 11000)
-        stored = dict(data)
+        stored = {k: v if type(v) in _UNPATCHED else _clone(v) for k, v in data.items()}
         store[object_id] = stored
         try:
             self._ensure_uniques(stored)
@@ -668,11 +720,15 @@ def _install_fast_insert() -> None:
 
 
 def _flat(doc: dict[str, Any]) -> bool:
-    """Whether every key passes mongomock's checks and every value is a scalar it stores as it is.
+    """Whether every key passes mongomock's checks and every value is a scalar it stores as it is,
+    or a document or array of them (`_plain`: ASCII keys without NUL, no date), which it copies.
 
     The keys are tested joined, in one pass of C: a key holding the separator before a "$" is
     taken for one starting with "$" and goes to mongomock, which says the same or better."""
-    if not set(map(type, doc.values())) <= _UNPATCHED:
+    kinds = set(map(type, doc.values()))
+    if not kinds <= _UNPATCHED and not (
+        kinds <= _FLAT_KINDS and all(type(value) in _UNPATCHED or _plain(value) for value in doc.values())
+    ):
         return False
     try:
         joined = "\x01" + "\x01".join(doc)
@@ -680,6 +736,8 @@ def _flat(doc: dict[str, Any]) -> bool:
         return False
     return "\0" not in joined and "\x01$" not in joined
 
+
+_FLAT_KINDS = _UNPATCHED | {dict, list}
 
 _install_fast_insert()
 
@@ -1025,7 +1083,8 @@ def _write(collection: Any, doc: dict[str, Any], new: dict[str, Any]) -> bool:
     old = {top: doc.get(top, _MISSING) for top in new}
     if all(new[top] is old[top] for top in new):
         return False
-    changed = not all(new[top] is not _MISSING and new[top] == old[top] for top in new)
+    # Unchanged: each field still missing (an $unset of a field that is not there), or equal.
+    changed = not all(old[top] is _MISSING if new[top] is _MISSING else new[top] == old[top] for top in new)
     for top, value in new.items():
         if value is _MISSING:
             doc.pop(top, None)
@@ -1072,9 +1131,12 @@ def _install_fast_updates() -> None:
         if type(filter) is not dict or self.codec_options.tz_aware:
             return False, None
         key = filter.get("_id", _MISSING)
-        if type(key) not in (ObjectId, str, int):
+        if type(key) in (ObjectId, str, int):
+            doc = self._store._documents.get(key)
+        elif key is _MISSING and (holding := _holding(self._store, filter)) is not None and len(holding) < 2:
+            doc = holding[0] if holding else None  # the one document holding a unique field's value
+        else:
             return False, None
-        doc = self._store._documents.get(key)
         if doc is None:
             return True, None
         for field, wanted in filter.items():

@@ -100,7 +100,7 @@ class CycleContext:
     lease_kept: Callable[[], bool]  # this server still holds the user
     shutting_down: Callable[[], bool]  # the server process is stopping
     expiry_of: Callable[[float], float]
-    record_expired: Callable[[], None]
+    record_expired: Callable[[float], None]  # a decision dropped as too late, by its decision time
     record_timing: Callable[[float | None, float], None]
     net: Callable[[], Decimal]  # the session's net result so far
     # The process's order desk (operational_server.desk.OrderDesk, which knows this module, not the
@@ -409,7 +409,7 @@ def _refresh_balance(ctx: CycleContext, decision: Decision, level: int) -> None:
 
 def _too_late(ctx: CycleContext, decision: Decision) -> None:
     log.warning("user %s: decision for %s came too late to place; dropped", ctx.user_id, decision.pair)
-    ctx.record_expired()
+    ctx.record_expired(decision.decided_at)
 
 
 def _place(

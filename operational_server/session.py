@@ -63,14 +63,16 @@ class TimingLog:
         self.lock = threading.Lock()
         self.samples: list[float] = []
         self.expired = 0  # decisions dropped because the candle they were for had begun
+        self.expired_minutes: set[int] = set()  # the decision minutes (epoch minutes) of those
 
     def add(self, ms: float) -> None:
         with self.lock:
             self.samples.append(ms)
 
-    def add_expired(self) -> None:
+    def add_expired(self, decided_at: float) -> None:
         with self.lock:
             self.expired += 1
+            self.expired_minutes.add(int(decided_at // 60))
 
 
 class UserSession:
@@ -146,10 +148,10 @@ class UserSession:
     def expiry_of(self, placed_at: float) -> float:
         return float(turbo_expiry(placed_at, 1))
 
-    def record_expired(self) -> None:
+    def record_expired(self, decided_at: float) -> None:
         metrics.count_dropped_decision()
         if self.timings is not None:
-            self.timings.add_expired()
+            self.timings.add_expired(decided_at)
 
     def record_timing(self, decided_at: float | None, placed_at: float) -> None:
         """placedAt − decision instant, in wall milliseconds (clock seconds ÷ speed)."""
@@ -338,13 +340,16 @@ class UserSession:
             return "gone", None
         status = user.glimpse_status
         now = self.clock.now()
+        self._after_quiet_time()
         ok, why = self._connect()
         if not ok:
             accounts.set_broker_disconnected(self.db, self.user_id)
             return "connect_failed", alerts.notice(
                 "Erro ao conectar.", why or "A corretora recusou a conexão.", now
             )
+        self._after_quiet_time()
         self.begin_glimpse_session(now)
+        self._after_quiet_time()
         if status == "stopping" or not lifecycle.start_operating(
             self.db, self.user_id, self.server.name, assignment=self.assignment
         ):
@@ -367,14 +372,26 @@ class UserSession:
             self._notify(notifications.SESSION_STARTED, with_net=False, mode=mode.name)
         self.money = mode.money_settings()
         self.priority = user.operation_priority
+        self._after_quiet_time()
         self.log_id = operations_log.start(
             self.db, user=self.user_id, session=self.session_id, mode=mode.name, strategy=mode.strategy_doc,
             money=self.money, account_type=self.account_type, now=now,
         )  # fmt: skip
         try:
+            # Its first instant is one it arms for in time, not the one whose quiet time it started in.
+            self._after_quiet_time()
             return self._loop(mode)
         finally:
             mode.close()
+
+    def _after_quiet_time(self) -> None:
+        """Wait out the quiet time around a decision instant (PoolWatch.quiet_left), as the background
+        services do: a session starting up takes the interpreter and the database lock from the
+        order desk's instant otherwise. On a fast clock hundreds start within the first minutes'
+        instants: between its steps, each waits for the instant's orders to be out."""
+        left = self.watch.quiet_left() if self.watch is not None else 0.0
+        if left > 0:
+            self.stop_event.wait(left)
 
     def _loop(self, mode: Mode) -> tuple[str, dict | None]:
         while True:

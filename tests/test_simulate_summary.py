@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from glimpse.cli.simulate import DEFAULT_START, _cpu_use, simulate
+from operational_server.session import TimingLog
 
 
 def test_a_short_simulation_reports_assignment_orders_and_drops():
@@ -17,6 +18,11 @@ def test_a_short_simulation_reports_assignment_orders_and_drops():
     assert summary["trades_not_closed"] == 0 and summary["users_not_off_at_end"] == 0
     assert 0 <= summary["minutes_with_orders"] <= summary["minutes"] + 1
     assert summary["minutes_with_orders"] <= summary["trades"]
+    # Every minute with an order had a match; those with a match and no order are counted apart.
+    assert summary["minutes_with_orders"] <= summary["minutes_with_a_match"] <= summary["minutes"] + 1
+    assert (
+        summary["minutes_without_orders"] == summary["minutes_with_a_match"] - summary["minutes_with_orders"]
+    )
     assert summary["order_timing_ms"]["samples"] <= summary["trades"]
     assert isinstance(summary["decisions_too_late"], int)
     assert len(summary["load_average"]["start"]) == 3 and len(summary["load_average"]["end"]) == 3
@@ -44,3 +50,11 @@ def test_cpu_use_is_per_wall_second_by_role_and_counts_a_thread_started_meanwhil
         "by_thread": {"server-glimpse": 1.0, "argon": 0.2},
     }
     assert _cpu_use(end, end) == {"process_per_wall_second": None, "by_thread": {}}
+
+
+def test_a_decision_dropped_as_too_late_counts_its_minute_as_one_with_a_match():
+    timings = TimingLog()
+    timings.add_expired(3 * 60 + 58.5)
+    timings.add_expired(3 * 60 + 58.5)
+    timings.add_expired(4 * 60 + 58.5)
+    assert timings.expired == 3 and timings.expired_minutes == {3, 4}

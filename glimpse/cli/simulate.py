@@ -6,8 +6,10 @@ operational servers run M market minutes of the paper market; then every
 user presses Stop. It prints a summary: trades and results, net profit,
 assignment latency (assignedAt − the user's own Start, waitingSince, in
 wall milliseconds), order timing (placedAt − decision instant, in wall
-milliseconds whatever the speed), decisions dropped as too late, stops
-triggered and errors, and the CPU the process used while the users traded.
+milliseconds whatever the speed), decisions dropped as too late, the
+minutes with orders against those with a match (a session decided to
+trade), stops triggered and errors, and the CPU the process used while the
+users traded.
 """
 
 from __future__ import annotations
@@ -214,8 +216,11 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
     titles = [a["title"] for acc in users_now for a in acc.alerts]
     timings = getattr(running["operational_server"], "timings", None)
     samples = list(timings.samples) if timings is not None else []
-    # The decision minutes in which at least one order was placed (the strategies match every minute).
-    traded_minutes = sorted({int(t.decidedAt // 60) for t in trades if t.placedAt is not None})
+    # The decision minutes in which at least one order was placed, and those in which a session decided
+    # to trade: an order was written (placed or not) or a decision was dropped as too late. A strategy
+    # user is in a cycle for two minutes or more, so no minute need have a match of every user.
+    traded_minutes = {int(t.decidedAt // 60) for t in trades if t.placedAt is not None}
+    matched_minutes = {int(t.decidedAt // 60) for t in trades} | set(getattr(timings, "expired_minutes", ()))
     not_off = sum(1 for a in users_now if a.glimpse_status != "off")
     open_left = sum(1 for t in trades if t.status != "closed")
     return {
@@ -241,6 +246,9 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         },
         "decisions_too_late": getattr(timings, "expired", 0),
         "minutes_with_orders": len(traded_minutes),
+        "minutes_with_a_match": len(matched_minutes),
+        # Minutes with a match and no order: the goal is none.
+        "minutes_without_orders": len(matched_minutes - traded_minutes),
         "stops_triggered": {"stop_win": titles.count("Stop Win."), "stop_loss": titles.count("Stop Loss.")},
         "users_not_off_at_end": not_off,
         "trades_not_closed": open_left,

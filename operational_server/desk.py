@@ -255,6 +255,9 @@ class Armed:
     ahead: Decide | None = None
     # What `ahead` returned, once the desk decided the entry ahead and that market read stands.
     hand_over: Callable[[], Ticket | None] | None = None
+    # Decided ahead into no order (a signal list with nothing for this minute): handed over after the
+    # entries decided into one, as its hand-over may read again what it decided on.
+    none_ahead: bool = False
     # The ticket decided ahead whose intent the desk wrote then: voided at the instant unless it is sent.
     written: Ticket | None = None
     ticket: Ticket | None = None
@@ -443,7 +446,7 @@ class OrderDesk:
                 sleep_until(clock, instant)
                 if decided and self._stands(instant, early):
                     for armed, made in decided.items():
-                        armed.hand_over = made.hand_over
+                        armed.hand_over, armed.none_ahead = made.hand_over, made.ticket is None
                 # (Otherwise the market moved since: they are decided again on the instant's data.)
                 while True:
                     with self._lock:
@@ -569,17 +572,16 @@ class OrderDesk:
     def _decide(self, batch: list[Armed]) -> None:
         """Each armed entry's decision and its order, ARMED_BATCH entries at a time; every entry answered.
 
-        The entries decided ahead (their `hand_over`: the market read ahead stands) go first: they
-        have nothing left to decide. In parts: the first orders go out while the later entries are still
-        decided, and an entry whose candle has begun by the time its part is checked gets no intent
-        written (hundreds written at once would have to close their late part as never sent). The
-        placed orders are marked open, and the sessions woken, only once every part is sent: a
-        session woken earlier runs its cycle's own writes on the interpreter and the database lock
-        the later parts need.
+        The entries decided ahead into an order (their `hand_over`: the market read ahead stands) go
+        first: they have nothing left to decide. Then those decided ahead into none, whose hand-over may
+        read again what they decided on (a signal list), then the rest. In parts: the first orders go
+        out while the later entries are still decided, and an entry whose candle has begun by the time
+        its part is checked gets no intent written (hundreds written at once would have to close their
+        late part as never sent). The placed orders are marked open, and the sessions woken, only once
+        every part is sent: a session woken earlier runs its cycle's own writes on the interpreter and
+        the database lock the later parts need.
         """
-        ready = [armed for armed in batch if armed.hand_over is not None]
-        if ready:
-            batch = ready + [armed for armed in batch if armed.hand_over is None]
+        batch = sorted(batch, key=lambda armed: 2 if armed.hand_over is None else int(armed.none_ahead))
         ran: list[Ticket] = []  # tickets whose part ran: answered, not yet signalled
         try:
             for start in range(0, len(batch), ARMED_BATCH):

@@ -573,17 +573,18 @@ def _ahead_and_prepare(
     after_ahead: Callable[[str], None],
     at_instant: str = "put",
     fails_at_instant: bool = False,
+    nothing_ahead: bool = False,
 ) -> tuple[Callable[[], Ticket | None], Decide]:
-    """A session's two ways to decide: ahead ("call", handed over at the instant) or at it (`at_instant`;
-    raising when `fails_at_instant`), with the ledger checks it read as it armed (OrderDesk.precheck),
-    as UserSession._armed_step."""
+    """A session's two ways to decide: ahead ("call", or no order when `nothing_ahead`; handed over at
+    the instant) or at it (`at_instant`; raising when `fails_at_instant`), with the ledger checks it
+    read as it armed (OrderDesk.precheck), as UserSession._armed_step."""
     assert session.desk is not None
     ctx = session.cycle_context()
     precheck = session.desk.precheck(ctx)
 
     def ahead() -> Decided:
         calls.append(("ahead", session.user_id, session.clock.now()))
-        ticket = first_ticket(ctx, _decision(), precheck)
+        ticket = None if nothing_ahead else first_ticket(ctx, _decision(), precheck)
         after_ahead(session.user_id)
 
         def hand_over() -> Ticket | None:
@@ -649,6 +650,7 @@ def _arm_ahead(
     desk_db: Callable[[Any], Any] = lambda db: db,
     at_instant: str = "put",
     failing: Collection[str] = (),
+    nothing: Collection[str] = (),
 ) -> tuple[OrderDesk, list[Any], list[tuple[str, str, float]]]:
     db, clock = sessions[0].db, sessions[0].clock
     assert isinstance(clock, ManualClock)
@@ -657,7 +659,10 @@ def _arm_ahead(
         session.desk = desk
     gate = threading.Event()
     calls: list[tuple[str, str, float]] = []
-    ways = [_ahead_and_prepare(s, calls, after_ahead, at_instant, s.user_id in failing) for s in sessions]
+    ways = [
+        _ahead_and_prepare(s, calls, after_ahead, at_instant, s.user_id in failing, s.user_id in nothing)
+        for s in sessions
+    ]
 
     def all_armed_then_open() -> None:
         _wait_until_armed(desk, len(sessions))
@@ -693,6 +698,17 @@ def test_entries_decided_ahead_on_a_market_that_stands_are_sent_at_the_instant_a
         assert trade["operacao"] == "call" and trade["decidedAt"] == INSTANT and trade["status"] == "open"
         assert trade["sentAt"] == sent_at and trade["_id"] == armed.ticket.doc["_id"]  # type: ignore[index]
         assert isinstance(session.broker, ScriptedBroker) and session.broker.attempts == 1
+
+
+def test_entries_decided_ahead_into_an_order_are_handed_over_before_those_decided_into_none():
+    # A signal list with nothing for this minute is read again at its hand-over: the orders go out first.
+    sessions, _ = _sessions(6, [+1])
+    nothing = [session.user_id for session in sessions[:3]]  # armed first
+    desk, results, calls = _arm_ahead(sessions, _EarlyView(), nothing=nothing)
+    handed = [user for what, user, _ in calls if what == "hand_over"]
+    assert len(handed) == 6 and set(handed[3:]) == set(nothing)
+    assert [armed.ticket is None for armed in results] == [True] * 3 + [False] * 3
+    assert all(armed.ticket.fill is not None for armed in results[3:])
 
 
 def test_on_a_fast_clock_the_entries_are_decided_ahead_from_the_quiet_windows_wall_floor():

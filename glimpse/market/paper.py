@@ -448,7 +448,7 @@ class PaperBroker(Broker):
             taken = names.change_by_id(
                 self._accounts, self._email, lambda stored: _buy(stored, self._mode, stake_cents, order)
             )
-            if taken is None:  # the update itself; _buy is this update, read as a function
+            if taken is None:  # MongoDB, or an account _buy leaves to it: the update _buy reads as a function
                 taken = (
                     self._accounts.find_one_and_update(
                         {

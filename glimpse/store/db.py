@@ -153,15 +153,9 @@ def _install_id_lookup() -> None:
         for index in self._store.indexes.values():
             if not index.get("unique"):
                 continue
-            key = list(index.get("key"))
-            if (
-                len(key) != 1
-                or index.get("sparse")
-                or index.get("partialFilterExpression") is not None
-                or "." in key[0][0]
-            ):
+            field = _plain_unique_field(index)
+            if field is None:
                 return check_uniques(self, new_data)
-            field = key[0][0]
             value = new_data.get(field)
             kind = type(value)
             if kind in _UNIQUE_KINDS:
@@ -252,7 +246,9 @@ def _holding(store: Any, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
     name, a pair's ativo, an account's email); None when no such field says. The other conditions
     are the caller's to test: a document the filter can match is one of these."""
     for field, wanted in filter.items():
-        if type(wanted) not in _UNIQUE_KINDS or "." in field or not _uniquely_indexed(store, field):
+        if type(wanted) not in _UNIQUE_KINDS or all(
+            _plain_unique_field(index) != field for index in store.indexes.values()
+        ):
             continue
         values = _unique_values(store, field)
         if values.arrays or not values.complete:
@@ -267,20 +263,19 @@ def _holding(store: Any, filter: dict[str, Any]) -> list[dict[str, Any]] | None:
     return None
 
 
-def _uniquely_indexed(store: Any, field: str) -> bool:
-    """Whether a unique index of the collection is on `field` alone, over every document."""
-    for index in store.indexes.values():
-        key = index.get("key")
-        if (
-            index.get("unique")
-            and key is not None
-            and len(key) == 1
-            and next(iter(key))[0] == field
-            and not index.get("sparse")
-            and index.get("partialFilterExpression") is None
-        ):
-            return True
-    return False
+def _plain_unique_field(index: dict[str, Any]) -> str | None:
+    """The field of a unique index on one top-level field over every document (not sparse, no
+    partial filter): the indexes whose values the store maps (_UniqueValues). None for any other."""
+    key = list(index.get("key") or ())
+    if (
+        not index.get("unique")
+        or len(key) != 1
+        or index.get("sparse")
+        or index.get("partialFilterExpression") is not None
+        or "." in key[0][0]
+    ):
+        return None
+    return str(key[0][0])
 
 
 def _unique_maps(store: Any) -> dict[str, _UniqueValues]:

@@ -908,7 +908,8 @@ def test_a_paper_buy_made_by_its_function_leaves_what_mongomocks_own_update_leav
     order = {"id": 7, "clientKey": key, "ativo": "EURUSD", "direction": "call", "amountCents": stake,
              "payout": 87, "account": "PRACTICE", "openedAt": 1.5, "expiresAt": 120, "kind": "turbo",
              "openPrice": price}  # fmt: skip
-    filter_ = {"_id": "a", "cents.PRACTICE": {"$gte": stake}, "keys": {"$ne": key}}
+    conditions = {"cents.PRACTICE": {"$gte": stake}, "keys": {"$ne": key}}
+    filter_ = {"_id": "a", **conditions}
     update = {
         "$inc": {"cents.PRACTICE": -stake},
         "$push": {"open": order, "keys": {"$each": [key], "$slice": -kept}},
@@ -919,7 +920,9 @@ def test_a_paper_buy_made_by_its_function_leaves_what_mongomocks_own_update_leav
         side.insert_one({"_id": "a", **copy.deepcopy(stored)})
 
     def by_function():
-        done = names.change_by_id(function_side, "a", lambda doc: paper._buy(doc, "PRACTICE", stake, order))
+        done = names.change_by_id(
+            function_side, "a", lambda doc: paper._buy(doc, conditions, "PRACTICE", stake, order)
+        )
         if done is None:
             return function_side.find_one_and_update(filter_, update, projection={"_id": 1}) is not None
         return done
@@ -943,8 +946,15 @@ def test_a_paper_buy_on_a_plain_account_is_made_without_the_update(monkeypatch):
     accounts.insert_one({"_id": "a", "cents": {"PRACTICE": 500}, "open": [], "keys": ["k0"]})
     monkeypatch.setattr(Collection, "find_one_and_update", lambda *a, **k: pytest.fail("the update was made"))
     order = {"id": 1, "clientKey": "k1", "amountCents": 200}
-    assert names.change_by_id(accounts, "a", lambda doc: paper._buy(doc, "PRACTICE", 200, order)) is True
-    assert names.change_by_id(accounts, "a", lambda doc: paper._buy(doc, "PRACTICE", 200, order)) is False
+    conditions = {"cents.PRACTICE": {"$gte": 200}, "keys": {"$ne": "k1"}}
+    assert (
+        names.change_by_id(accounts, "a", lambda doc: paper._buy(doc, conditions, "PRACTICE", 200, order))
+        is True
+    )
+    assert (
+        names.change_by_id(accounts, "a", lambda doc: paper._buy(doc, conditions, "PRACTICE", 200, order))
+        is False
+    )
     assert accounts.find_one({"_id": "a"}, {"_id": 0}) == {
         "cents": {"PRACTICE": 300},
         "open": [{"id": 1, "clientKey": "k1", "amountCents": 200}],

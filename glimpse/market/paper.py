@@ -113,11 +113,13 @@ def _day(t: float) -> int:
 _ORDER_KINDS = frozenset((str, int, float))
 
 
-def _buy(stored: dict[str, Any], mode: str, stake_cents: int, order: dict[str, Any]) -> Any:
-    """A buy's update as a function of the stored account (names.change_by_id): the filter and the
-    update `place` sends to MongoDB, the same checks (the store's own) and the same new values."""
+def _buy(
+    stored: dict[str, Any], conditions: dict[str, Any], mode: str, stake_cents: int, order: dict[str, Any]
+) -> Any:
+    """A buy's update as a function of the stored account (names.change_by_id): the filter's
+    `conditions` (the store's own matcher) and the update `place` sends to MongoDB, the same new values."""
     key = order["clientKey"]
-    for field, condition in ((f"cents.{mode}", {"$gte": stake_cents}), ("keys", {"$ne": key})):
+    for field, condition in conditions.items():
         holds = names.condition_holds(stored, field, condition)
         if holds is None:
             return names.UNHANDLED
@@ -443,19 +445,19 @@ class PaperBroker(Broker):
             "openPrice": self._quote(pair, now),
         }
         balance_field = f"cents.{self._mode}"
+        # Enough money, and the key not placed yet: the buy's filter, but for the account's id.
+        conditions = {balance_field: {"$gte": stake_cents}, "keys": {"$ne": client_key}}
         # The write may apply even if its reply is lost: then the order may exist.
         with _database_errors("buy", order_may_exist=True):
             taken = names.change_by_id(
-                self._accounts, self._email, lambda stored: _buy(stored, self._mode, stake_cents, order)
+                self._accounts,
+                self._email,
+                lambda stored: _buy(stored, conditions, self._mode, stake_cents, order),
             )
             if taken is None:  # MongoDB, or an account _buy leaves to it: the update _buy reads as a function
                 taken = (
                     self._accounts.find_one_and_update(
-                        {
-                            "_id": self._email,
-                            balance_field: {"$gte": stake_cents},
-                            "keys": {"$ne": client_key},
-                        },
+                        {"_id": self._email, **conditions},
                         {
                             "$inc": {balance_field: -stake_cents},
                             "$push": {"open": order, "keys": {"$each": [client_key], "$slice": -KEYS_KEPT}},

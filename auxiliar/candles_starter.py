@@ -115,12 +115,14 @@ class CandleStreams(Ticker):
             self._streaming = None
             self.account.drop(exc)
             return False
-        self._store(rows)
+        self._store(rows, now)
         return True
 
-    def _store(self, rows: dict[str, list[Candle]]) -> None:
+    def _store(self, rows: dict[str, list[Candle]], began: float) -> None:
         collection = self.ctx.db[names.REALTIME_CANDLES]
         now = self.ctx.clock.now()
+        if self.quiet_began(began, now):
+            return  # nothing is marked written: the next tick, after the quiet time, writes it all
         ops: list[tuple[dict, dict, bool]] = []
         fresh: dict[str, tuple[float, list[Candle]]] = {}
         for pair, candles in rows.items():

@@ -83,6 +83,8 @@ class Lister(Ticker):
         return True
 
     def _store(self, docs: list[dict], now: float) -> None:
+        if self.quiet_began(now, self.ctx.clock.now()):
+            return  # (Ticker.quiet_began) the next tick, after the quiet time, writes it
         collection = self.ctx.db[names.OPENED_ACTIVES]
         stored = {d.get("ativo"): d for d in collection.find({}, {"_id": 0})}
         changed = [

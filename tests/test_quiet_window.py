@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from auxiliar.candles_starter import CandleStreams
+from auxiliar.lister import Lister
 from glimpse.rules.timing import (
     QUIET_AFTER_SECONDS,
     QUIET_BEFORE_SECONDS,
@@ -14,6 +16,8 @@ from glimpse.rules.timing import (
 from glimpse.runtime.clock import ManualClock
 from glimpse.runtime.services import ServiceContext
 from glimpse.runtime.ticker import Ticker
+from glimpse.store import db as names
+from glimpse.store.seed import seed_database
 
 MINUTE = 1_717_419_600.0  # second 0 of a minute
 
@@ -77,3 +81,52 @@ def test_a_ticker_outside_the_quiet_time_ticks_at_once(config, db):
     ticker = _Recorder(ServiceContext(config=config.with_(decision_second=58.5), db=db, clock=clock), ticks=1)
     ticker.run()
     assert ticker.at == [pytest.approx(10.0)]
+
+
+def _slow(monkeypatch, service, clock: ManualClock, seconds: float) -> None:
+    """The service's broker connection takes `seconds` of the clock to hand over (a busy interpreter)."""
+    real = service.account.get
+
+    def get():
+        found = real()
+        clock.advance(seconds)
+        return found
+
+    monkeypatch.setattr(service.account, "get", get)
+
+
+@pytest.mark.parametrize("began, written", [(58.0, False), (58.9, True), (57.0, True)])
+def test_a_candle_write_whose_tick_began_before_the_quiet_time_is_not_made_in_it(
+    config, db, monkeypatch, began, written
+):
+    # At 1x the quiet time is [58.2, 58.9): a tick begun at 58.0 that reaches its write at 58.3 would
+    # land after the order desk's read ahead of the instant, and every decision made on it would be
+    # made again at the instant.
+    clock = ManualClock(MINUTE + began)
+    ctx = ServiceContext(config=config.with_(decision_second=58.5), db=db, clock=clock)
+    seed_database(db)
+    Lister(ctx).tick(clock.now())
+    streams = CandleStreams(ctx)
+    _slow(monkeypatch, streams, clock, 0.3)
+    streams.tick(clock.now())
+    stored = db[names.REALTIME_CANDLES].count_documents({})
+    assert (stored > 0) is written
+    if not written:
+        clock.set(MINUTE + 59.0)  # after the quiet time: the next tick writes it all
+        streams.tick(clock.now())
+        assert db[names.REALTIME_CANDLES].count_documents({}) > 0
+
+
+@pytest.mark.parametrize("began, written", [(58.0, False), (58.9, True)])
+def test_an_open_pairs_write_whose_tick_began_before_the_quiet_time_is_not_made_in_it(
+    config, db, monkeypatch, began, written
+):
+    clock = ManualClock(MINUTE + began)
+    ctx = ServiceContext(config=config.with_(decision_second=58.5), db=db, clock=clock)
+    seed_database(db)
+    listed = db[names.OPENED_ACTIVES]
+    seeded = list(listed.find({}, {"_id": 0}))
+    lister = Lister(ctx)
+    _slow(monkeypatch, lister, clock, 0.3)
+    lister.tick(clock.now())
+    assert (list(listed.find({}, {"_id": 0})) != seeded) is written

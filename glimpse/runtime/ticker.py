@@ -45,6 +45,18 @@ class Ticker(threading.Thread):
         speed = float(getattr(ctx.clock, "speed", 1.0))
         self.quiet = quiet_window(ctx.config.decision_second, speed) if self.quiet_around_decisions else None
 
+    def in_quiet(self, now: float) -> bool:
+        """Whether `now` (market seconds) is in the quiet time around a decision instant."""
+        return self.quiet is not None and self.quiet[0] <= now % 60 < self.quiet[1]
+
+    def quiet_began(self, since: float, now: float) -> bool:
+        """Whether the quiet time began between `since` and `now`: a tick begun before it that would
+        write in it writes nothing (the next one writes it). The order desk reads the market ahead
+        once the quiet time has begun, and a write landing after that read made every decision
+        made on it be made again at the instant: at 60x, with sessions starting up, a tick begun
+        17 wall ms before the quiet time wrote in it, and the instant's orders went out late."""
+        return self.in_quiet(now) and not self.in_quiet(since)
+
     def setup(self) -> None:
         """Runs once before the first tick."""
 
@@ -68,7 +80,7 @@ class Ticker(threading.Thread):
             while not self.stop_event.is_set():
                 started = time.monotonic()
                 now = clock.now()
-                if self.quiet is not None and self.quiet[0] <= now % 60 < self.quiet[1]:
+                if self.quiet is not None and self.in_quiet(now):
                     deadline = now - now % 60 + self.quiet[1]
                     self._wait(deadline, started)
                     continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -325,9 +326,10 @@ class UserSession:
         Continuing means the same session key: the same net (read from the
         ledger), so the same stop distance, and the same Operations log.
         """
-        self.session_id, self.continued = trades.glimpse_session(
-            self.db, self.user_id, self.server_session, now
-        )
+        with self._start_step():
+            self.session_id, self.continued = trades.glimpse_session(
+                self.db, self.user_id, self.server_session, now
+            )
         self._reconcile()
         self.refresh_balance()  # reconciling may have settled orders
 
@@ -340,43 +342,44 @@ class UserSession:
             return "gone", None
         status = user.glimpse_status
         now = self.clock.now()
-        self._after_quiet_time()
+        self._after_quiet_time()  # outside the startup gate: a broker's connect waits on the network
         ok, why = self._connect()
         if not ok:
             accounts.set_broker_disconnected(self.db, self.user_id)
             return "connect_failed", alerts.notice(
                 "Erro ao conectar.", why or "A corretora recusou a conexão.", now
             )
-        self._after_quiet_time()
-        self.begin_glimpse_session(now)
-        self._after_quiet_time()
-        if status == "stopping" or not lifecycle.start_operating(
-            self.db, self.user_id, self.server.name, assignment=self.assignment
-        ):
-            return cycle.STOP_USER, alerts.make(
-                self.reload_user() or self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
-            )
-        user = self.reload_user() or self.user
-        mode: Mode | None = mode_for(self, user)
-        if mode is None:
-            return "copy_mode", alerts.notice(
-                "Modo cópia indisponível.",
-                "O modo cópia ainda não está disponível; escolha estratégia ou sinais.",
-                now,
-                "info",
-            )
-        if not self.continued:  # a hand-over is not a new start
-            alerts.push(
-                self.db, self.user_id, alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now)
-            )
-            self._notify(notifications.SESSION_STARTED, with_net=False, mode=mode.name)
-        self.money = mode.money_settings()
-        self.priority = user.operation_priority
-        self._after_quiet_time()
-        self.log_id = operations_log.start(
-            self.db, user=self.user_id, session=self.session_id, mode=mode.name, strategy=mode.strategy_doc,
-            money=self.money, account_type=self.account_type, now=now,
-        )  # fmt: skip
+        self.begin_glimpse_session(now)  # (its reconciliation may wait for a result: not gated)
+        with self._start_step():
+            if status == "stopping" or not lifecycle.start_operating(
+                self.db, self.user_id, self.server.name, assignment=self.assignment
+            ):
+                return cycle.STOP_USER, alerts.make(
+                    self.reload_user() or self.user, alerts.STOPPED, "Você parou o Glimpse.", self.clock.now()
+                )
+            user = self.reload_user() or self.user
+            mode: Mode | None = mode_for(self, user)
+            if mode is None:
+                return "copy_mode", alerts.notice(
+                    "Modo cópia indisponível.",
+                    "O modo cópia ainda não está disponível; escolha estratégia ou sinais.",
+                    now,
+                    "info",
+                )
+            if not self.continued:  # a hand-over is not a new start
+                alerts.push(
+                    self.db,
+                    self.user_id,
+                    alerts.make(user, alerts.STARTED, "O Glimpse começou a operar.", now),
+                )
+                self._notify(notifications.SESSION_STARTED, with_net=False, mode=mode.name)
+            self.money = mode.money_settings()
+            self.priority = user.operation_priority
+        with self._start_step():
+            self.log_id = operations_log.start(
+                self.db, user=self.user_id, session=self.session_id, mode=mode.name, strategy=mode.strategy_doc,
+                money=self.money, account_type=self.account_type, now=now,
+            )  # fmt: skip
         try:
             # Its first instant is one it arms for in time, not the one whose quiet time it started in.
             self._after_quiet_time()
@@ -392,6 +395,11 @@ class UserSession:
         left = self.watch.quiet_left() if self.watch is not None else 0.0
         if left > 0:
             self.stop_event.wait(left)
+
+    def _start_step(self) -> AbstractContextManager[None]:
+        """A startup step that waits for no one else: after the quiet time, a few sessions at a time
+        (PoolWatch.start_step)."""
+        return nullcontext() if self.watch is None else self.watch.start_step(self.stop_event)
 
     def _loop(self, mode: Mode) -> tuple[str, dict | None]:
         while True:

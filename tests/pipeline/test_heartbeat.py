@@ -8,6 +8,8 @@ silent past a lease (same outcome for the user) and then serves again.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from glimpse.store import db as names
@@ -110,8 +112,6 @@ def test_a_lease_sees_at_least_four_beats_and_a_beat_comes_every_second_at_least
 
 
 def test_the_watch_reads_states_every_round_but_beats_only_when_one_is_due(config, db, monkeypatch):
-    import threading
-
     from glimpse.runtime.clock import ManualClock
     from glimpse.runtime.services import ServiceContext
     from operational_server import watch as watch_module
@@ -166,7 +166,6 @@ class _StillClock:
 
 
 def _quiet_watch(config, db, monkeypatch, lease: float):
-    import threading
 
     from glimpse.runtime.services import ServiceContext
     from operational_server import watch as watch_module
@@ -213,3 +212,69 @@ def test_the_watch_beats_in_the_quiet_time_when_the_lease_could_not_wait(config,
     clock.t, wall[0] = clock.t + 0.1, 1.8  # second 58.8: 1.3 s since the beat + 0.1 s + 0.25 s > 1.5
     pool_watch.refresh()
     assert _uptime(db) == clock.t
+
+
+class _Moving(threading.Event):
+    """A stop event never set, whose waits move the still clock on by their timeout."""
+
+    def __init__(self, clock: _StillClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        self.clock.t += timeout or 0.0
+        return False
+
+
+def test_a_startup_step_begun_in_the_quiet_time_waits_until_it_is_over(config, db, monkeypatch):
+    pool_watch, clock, _ = _quiet_watch(config, db, monkeypatch, lease=4.0)
+    pool_watch.refreshed.set()
+    clock.t += 8.3  # second 58.3: the quiet time is [58.2, 58.9)
+    stop = _Moving(clock)
+    ran_at = []
+    with pool_watch.start_step(stop):
+        ran_at.append(clock.t % 60)
+    assert stop.waits == [pytest.approx(0.6)] and ran_at == [pytest.approx(58.9)]
+
+
+def test_a_startup_step_outside_the_quiet_time_runs_at_once(config, db, monkeypatch):
+    pool_watch, clock, _ = _quiet_watch(config, db, monkeypatch, lease=4.0)
+    pool_watch.refreshed.set()
+    stop = _Moving(clock)
+    with pool_watch.start_step(stop):
+        pass
+    assert stop.waits == []
+
+
+def test_only_a_few_sessions_of_a_process_take_a_startup_step_at_once(config, db, monkeypatch):
+    from operational_server.watch import STARTING_AT_ONCE
+
+    pool_watch, _, _ = _quiet_watch(config, db, monkeypatch, lease=4.0)
+    pool_watch.refreshed.set()
+    changed, release = threading.Condition(), threading.Event()
+    state = {"inside": 0, "most": 0, "done": 0}
+
+    def step() -> None:
+        with pool_watch.start_step(threading.Event()):
+            with changed:
+                state["inside"] += 1
+                state["most"] = max(state["most"], state["inside"])
+                changed.notify_all()
+            release.wait(10)
+            with changed:
+                state["inside"] -= 1
+                state["done"] += 1
+
+    threads = [threading.Thread(target=step) for _ in range(STARTING_AT_ONCE + 3)]
+    for thread in threads:
+        thread.start()
+    with changed:
+        assert changed.wait_for(lambda: state["inside"] == STARTING_AT_ONCE, timeout=10)
+        changed.wait(0.2)  # time for any other to get in, which it must not
+        assert state["inside"] == STARTING_AT_ONCE
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert state["done"] == len(threads) and state["most"] == STARTING_AT_ONCE

@@ -231,15 +231,7 @@ def test_date_patching_gives_what_mongomocks_own_gives(value):
         helpers.patch_datetime_awareness_in_document = fast
     got = fast(value)
     assert got == expected
-    assert _shape(got) == _shape(expected)  # the same container types (an OrderedDict stays one)
-
-
-def _shape(value):
-    if isinstance(value, dict):
-        return (type(value), {k: _shape(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return (list, [_shape(v) for v in value])
-    return type(value)
+    assert _ordered(got) == _ordered(expected)  # the same container types (an OrderedDict stays one)
 
 
 def test_mongomock_compares_pymongos_version_with_parsed_versions_once_each():
@@ -1023,3 +1015,51 @@ def test_a_servers_update_by_name_is_made_without_a_scan(monkeypatch):
     assert taken is not None and taken["name"] == "s7" and taken["status"] == "operating"
     assert servers.update_one({"name": "s8", "status": "operating"}, {"$set": {"x": 1}}).matched_count == 0
     assert servers.count_documents({"status": "operating"}) == 1
+
+
+# What stored documents hold: scalars BSON holds (dates, ids, decimals, bytes), and documents of
+# dict's kind (mongomock keeps upserted ones as OrderedDict) and lists, nested.
+_STORED_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**40), 2**40),
+        st.floats(allow_nan=False),
+        st.text(max_size=3),
+        st.binary(max_size=2),
+        st.builds(ObjectId),
+        st.just(Decimal128("1.50")),
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 1, 1)),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(max_size=2), inner, max_size=3),
+        st.dictionaries(st.text(max_size=2), inner, max_size=3).map(OrderedDict),
+    ),
+    max_leaves=12,
+)
+
+
+def _containers(value: object) -> list[int]:
+    if isinstance(value, dict):
+        return [id(value), *(i for v in value.values() for i in _containers(v))]
+    if isinstance(value, list):
+        return [id(value), *(i for v in value for i in _containers(v))]
+    return []
+
+
+@settings(max_examples=400, deadline=None)
+@given(doc=st.dictionaries(st.text(max_size=2), _STORED_VALUES, max_size=4))
+@example(doc={"when": OrderedDict(at=[datetime(2024, 1, 1)]), "id": ObjectId("0" * 24)})
+def test_a_found_document_is_copied_as_mongomocks_own_copy_makes_it(doc):
+    from mongomock import collection
+
+    fast = collection._copy_field
+    original = getattr(fast, "glimpse_original")  # noqa: B009 (an attribute mypy cannot see)
+    kept = copy.deepcopy(doc)
+    for container in (dict, OrderedDict):
+        copied = fast(doc, container)
+        assert _ordered(copied) == _ordered(original(doc, container))
+        # Nothing it can change is shared with the stored document.
+        assert not set(_containers(copied)) & set(_containers(doc))
+    assert _ordered(doc) == _ordered(kept)

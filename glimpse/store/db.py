@@ -555,6 +555,24 @@ def _install_fast_copies() -> None:
         copy=copy.copy, deepcopy=deepcopy, glimpse_fast_copies=True
     )
 
+    # The copy of each document a find answers (without a projection, or of what one keeps): mongomock
+    # walks every value and copies each scalar. A signal user's list was 0.7 ms to read that way, and
+    # the order desk's instant reads every signal user's list again (operational_server.modes).
+    original = collection._copy_field
+
+    def copy_field(obj: Any, container: Any) -> Any:
+        if isinstance(obj, list):
+            return [v if type(v) in _SCALARS else copy_field(v, container) for v in obj]
+        if isinstance(obj, dict):
+            new = container()
+            for key, value in obj.items():
+                new[key] = value if type(value) in _SCALARS else copy_field(value, container)
+            return new
+        return copy.copy(obj)
+
+    setattr(copy_field, "glimpse_original", original)  # noqa: B010 (what the tests compare it with)
+    collection._copy_field = copy_field
+
 
 def _clone(value: Any) -> Any:
     """A deep copy that shares the immutable scalars (mongomock's copies every value).

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
-from glimpse.cli.simulate import DEFAULT_START, _cpu_use, simulate
+from glimpse.cli.simulate import DEFAULT_START, _cpu_use, _minutes, simulate
 from operational_server.session import TimingLog
 
 
@@ -58,3 +59,20 @@ def test_a_decision_dropped_as_too_late_counts_its_minute_as_one_with_a_match():
     timings.add_expired(3 * 60 + 58.5)
     timings.add_expired(4 * 60 + 58.5)
     assert timings.expired == 3 and timings.expired_minutes == {3, 4}
+
+
+def test_an_entry_decided_after_the_users_pressed_stop_is_no_match():
+    def trade(decided: float, placed: bool) -> SimpleNamespace:
+        return SimpleNamespace(decidedAt=decided, placedAt=decided + 0.01 if placed else None)
+
+    stopped = 9 * 60 + 5.0
+    traded, matched = _minutes(
+        [
+            trade(3 * 60 + 58.5, True),
+            trade(5 * 60 + 58.5, False),  # written, not placed, before the Stop: a match without an order
+            trade(9 * 60 + 58.5, False),  # armed after the Stop, closed as not sent: rightly not traded
+        ],
+        expired=[7],
+        stopped_at=stopped,
+    )
+    assert traded == {3} and matched == {3, 5, 7}

@@ -24,6 +24,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -167,6 +168,17 @@ def _users(ctx: ServiceContext, count: int, minutes: int) -> list[str]:
     return ids
 
 
+def _minutes(trades: list[Any], expired: Iterable[int], stopped_at: float) -> tuple[set[int], set[int]]:
+    """The decision minutes in which at least one order was placed, and those in which a session decided
+    to trade before the users pressed Stop: an order was written (placed or not) or a decision was
+    dropped as too late. A strategy user is in a cycle for two minutes or more, so no minute need have
+    a match of every user. An entry armed for an instant after the Stop (its intent written ahead, then
+    closed as not sent when the order desk saw the Stop) was rightly not traded: no match."""
+    traded = {int(t.decidedAt // 60) for t in trades if t.placedAt is not None}
+    matched = {int(t.decidedAt // 60) for t in trades if t.decidedAt < stopped_at} | set(expired)
+    return traded, matched
+
+
 def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, Any]:
     config = load_config({}).with_(password_hash_profile="test", servers=users, clock_speed=speed)
     db = new_embedded_database("Simulation")
@@ -192,6 +204,7 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
         trading = _cpu_reading()
         time.sleep(minutes * 60 / speed)
         cpu = _cpu_use(trading, _cpu_reading())
+        stopped_at = clock.now()
         for uid in ids:
             accounts.press_stop(db, uid, ["operating", "waiting", "assigning"], {})
         # Stopping waits for the orders in flight: at most about two market minutes.
@@ -216,11 +229,7 @@ def simulate(users: int, minutes: int, speed: float, start: float) -> dict[str, 
     titles = [a["title"] for acc in users_now for a in acc.alerts]
     timings = getattr(running["operational_server"], "timings", None)
     samples = list(timings.samples) if timings is not None else []
-    # The decision minutes in which at least one order was placed, and those in which a session decided
-    # to trade: an order was written (placed or not) or a decision was dropped as too late. A strategy
-    # user is in a cycle for two minutes or more, so no minute need have a match of every user.
-    traded_minutes = {int(t.decidedAt // 60) for t in trades if t.placedAt is not None}
-    matched_minutes = {int(t.decidedAt // 60) for t in trades} | set(getattr(timings, "expired_minutes", ()))
+    traded_minutes, matched_minutes = _minutes(trades, getattr(timings, "expired_minutes", ()), stopped_at)
     not_off = sum(1 for a in users_now if a.glimpse_status != "off")
     open_left = sum(1 for t in trades if t.status != "closed")
     return {

@@ -392,9 +392,8 @@ class UserSession:
         services do: a session starting up takes the interpreter and the database lock from the
         order desk's instant otherwise. On a fast clock hundreds start within the first minutes'
         instants: between its steps, each waits for the instant's orders to be out."""
-        left = self.watch.quiet_left() if self.watch is not None else 0.0
-        if left > 0:
-            self.stop_event.wait(left)
+        if self.watch is not None:
+            self.watch.after_quiet_time(self.stop_event)
 
     def _start_step(self) -> AbstractContextManager[None]:
         """A startup step that waits for no one else: after the quiet time, a few sessions at a time

@@ -99,6 +99,12 @@ class PoolWatch(threading.Thread):
             return 0.0
         return (self.quiet[1] - second) / getattr(self.ctx.clock, "speed", 1.0)
 
+    def after_quiet_time(self, stop: threading.Event) -> None:
+        """Return once the quiet time around the decision instant is over (at once outside it), or `stop` is set."""
+        left = self.quiet_left()
+        if left > 0:
+            stop.wait(left)
+
     @contextmanager
     def start_step(self, stop: threading.Event) -> Iterator[None]:
         """A session's startup step: begun outside the quiet time, with at most STARTING_AT_ONCE others
@@ -106,10 +112,7 @@ class PoolWatch(threading.Thread):
         while it waits would hold up every session behind it. Once `stop` is set it waits no more."""
         held = False
         while not stop.is_set():
-            left = self.quiet_left()
-            if left > 0:
-                stop.wait(left)
-                continue
+            self.after_quiet_time(stop)
             self._starting.acquire()
             if self.quiet_left() == 0:
                 held = True

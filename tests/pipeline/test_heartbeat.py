@@ -166,7 +166,6 @@ class _StillClock:
 
 
 def _quiet_watch(config, db, monkeypatch, lease: float):
-
     from glimpse.runtime.services import ServiceContext
     from operational_server import watch as watch_module
 

@@ -15,6 +15,7 @@ from glimpse.store.accounts import new_account
 from glimpse.store.db import new_embedded_database
 from operational_server.market_view import MarketView
 from operational_server.session import ServerIdentity, UserSession
+from operational_server.watch import PoolWatch
 from tests.pipeline.test_cycle_rules import START, money
 
 
@@ -28,6 +29,8 @@ class QuietWatch:
     def quiet_left(self) -> float:
         self.asked += 1
         return 0.25 if self.asked <= self.quiet else 0.0
+
+    after_quiet_time = PoolWatch.after_quiet_time  # the pool's own wait, on these answers
 
 
 class Waits(threading.Event):

@@ -541,16 +541,19 @@ def _longer_option(h: Harness, minutes: int) -> tuple[Fill, Settlement, float, f
 
 def check_a_5_minute_order_is_a_turbo_option_of_5_minutes(h: Harness) -> None:
     fill, _, before, after = _longer_option(h, 5)
-    # The next minute boundary (the one after when 30 s or less remain), then 4 more minutes.
+    # The next minute boundary (the one after when 30 s or less remain), then 4 more minutes, from the
+    # moment the buy was made: some moment between `before` and `after`, so the time left is bounded
+    # from below as seen from `before` and from above as seen from `after` (a slow buy on a loaded
+    # machine made the bounds taken the other way round fail).
     assert fill.expires_at % 60 == 0
-    assert 4 * 60 + 30 < fill.expires_at - after and fill.expires_at - before <= 5 * 60 + 30
+    assert 4 * 60 + 30 < fill.expires_at - before and fill.expires_at - after <= 5 * 60 + 30
 
 
 def check_a_15_minute_order_is_a_binary_option_on_a_15_minute_boundary(h: Harness) -> None:
     fill, _, before, after = _longer_option(h, 15)
     assert fill.expires_at % 900 == 0
-    # The boundary more than 5 minutes away whose time left is closest to 15 minutes.
-    assert 7.5 * 60 <= fill.expires_at - after and fill.expires_at - before <= 22.5 * 60 + 1
+    # The boundary more than 5 minutes away whose time left is closest to 15 minutes (bounded as above).
+    assert 7.5 * 60 <= fill.expires_at - before and fill.expires_at - after <= 22.5 * 60 + 1
 
 
 # Checks that need Harness.drop(): the paper broker has no socket to drop.
